@@ -1,0 +1,32 @@
+// RocksDB engine: a persistent Engine. Keys are stored under an 8-byte
+// big-endian ring position prefix (HashKey(hash, key)) followed by the key
+// bytes, so the entries of a ring arc are one contiguous range and SCAN walks
+// the ring in order. Values carry version and expiry in a small header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "ring/hash.h"
+#include "store/engine.h"
+
+namespace ringkv::store {
+
+enum class FsyncPolicy : uint8_t {
+  kAlways,    // every acknowledged write is fsynced (survives kill -9 and power loss)
+  kEverySec,  // WAL written per write, fsynced once a second (survives kill -9 of the process)
+  kNo,        // WAL written, fsync left to the OS
+};
+
+struct RocksDbEngineOptions {
+  std::string path;                        // directory; created if missing
+  FsyncPolicy fsync = FsyncPolicy::kEverySec;
+  ring::HashKind hash = ring::HashKind::kXxh3;  // key layout; fixed for the life of the directory
+  uint64_t block_cache_bytes = 64ull << 20;
+};
+
+StatusOr<std::unique_ptr<Engine>> OpenRocksDbEngine(const RocksDbEngineOptions& options);
+
+}  // namespace ringkv::store
