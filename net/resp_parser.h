@@ -16,9 +16,9 @@
 namespace ringkv::net::resp {
 
 struct Limits {
-  size_t max_bulk_len = 512ull << 20;   // bytes in one argument (Redis proto-max-bulk-len)
-  size_t max_args = 1024 * 1024;        // arguments in one multibulk command
-  size_t max_inline_len = 64 * 1024;    // bytes in one inline command line
+  size_t max_bulk_len = 512ull << 20;  // bytes in one argument (Redis proto-max-bulk-len)
+  size_t max_args = 1024 * 1024;       // arguments in one multibulk command
+  size_t max_inline_len = 64 * 1024;   // bytes in one inline command line
 };
 
 enum class ParseStatus : uint8_t {
@@ -36,6 +36,10 @@ class RequestParser {
  public:
   explicit RequestParser(const Limits& limits = {});
 
+  // `buffer` holds the unconsumed bytes, starting at the first byte of the
+  // command in progress. After kIncomplete it must be the same bytes plus
+  // more; a shorter buffer makes the parser start the command over. After
+  // kError every call returns kError until Reset().
   ParseStatus Parse(std::string_view buffer);
 
   // Valid after kComplete until the buffer changes. An empty inline line
@@ -57,20 +61,31 @@ class RequestParser {
     size_t offset;
     size_t length;
   };
+  enum class Mode : uint8_t { kIdle, kMultibulk, kInline };
+  // Outcome of looking for the CR that ends a header line.
+  enum class LineStatus : uint8_t { kFound, kNeedMore, kTooLong };
+
   ParseStatus ParseMultibulk(std::string_view buf);
   ParseStatus ParseInline(std::string_view buf);
+  ParseStatus ReadCount(std::string_view buf);
+  ParseStatus ReadBulkHeader(std::string_view buf);
+  LineStatus FindLineEnd(std::string_view buf, size_t* cr);
+  ParseStatus Complete(std::string_view base, size_t consumed);
   ParseStatus Fail(std::string message);
+  void StartCommand();
 
   Limits limits_;
-  std::vector<std::string_view> args_;
-  std::vector<ArgRef> refs_;
+  std::vector<std::string_view> args_;  // built from refs_ on completion
+  std::vector<ArgRef> refs_;            // completed arguments of the current command
   std::string error_;
+  std::string inline_buf_;  // unescaped inline arguments, back to back
   size_t consumed_ = 0;
-  // Multibulk progress.
-  size_t pos_ = 0;            // next byte to examine
-  int64_t expected_args_ = -1;
-  int64_t bulk_len_ = -1;     // length of the bulk being read, -1 when reading a header
-  std::vector<std::string> inline_storage_;  // unquoted inline arguments
+  Mode mode_ = Mode::kIdle;
+  size_t pos_ = 0;              // multibulk: start of the next header line or bulk payload
+  size_t scan_ = 0;             // bytes before this offset hold no terminator of the current line
+  size_t seen_ = 0;             // buffer size at the last call
+  int64_t expected_args_ = -1;  // -1 while reading the "*<n>" line
+  int64_t bulk_len_ = -1;       // length of the bulk being read, -1 when reading a header
 };
 
 // Reply framing for a client of RESP servers (router -> back end, tests).
@@ -83,7 +98,7 @@ int64_t CompleteReplyLength(std::string_view buffer, const Limits& limits = {});
 struct Reply {
   enum class Type : uint8_t { kSimple, kError, kInteger, kBulk, kNull, kArray, kNullArray };
   Type type = Type::kNull;
-  std::string str;        // simple, error (without '-'), bulk
+  std::string str;  // simple, error (without '-'), bulk
   int64_t integer = 0;
   std::vector<Reply> elements;
 };
