@@ -437,7 +437,10 @@ std::optional<Reply> DecodeReply(std::string_view bytes) {
     const Element e = ScanElement(bytes, pos, limits);
     pos = e.next;
     const size_t children = FillReply(e, *slot);
-    if (children > 0) open.push_back({slot, children});
+    if (children > 0) {
+      if (open.size() == kMaxReplyDepth) return std::nullopt;
+      open.push_back({slot, children});
+    }
     while (!open.empty() && open.back().remaining == 0) open.pop_back();
     if (open.empty()) return root;
     --open.back().remaining;

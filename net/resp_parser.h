@@ -103,7 +103,12 @@ struct Reply {
   std::vector<Reply> elements;
 };
 
-// Decodes the first complete reply in `bytes`; nullopt if incomplete or malformed.
+// Arrays nested deeper than this are refused by DecodeReply: Reply's
+// destructor recurses, so unbounded depth could exhaust the stack.
+inline constexpr size_t kMaxReplyDepth = 512;
+
+// Decodes the first complete reply in `bytes`; nullopt if incomplete,
+// malformed or nested deeper than kMaxReplyDepth.
 std::optional<Reply> DecodeReply(std::string_view bytes);
 
 // Encodes a command as a RESP multibulk array of bulk strings.

@@ -2,11 +2,33 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "net/resp_writer.h"
+
+// Counts heap bytes requested by this test binary, to check that headers'
+// claims are not trusted and that steady-state parsing does not allocate.
+static std::atomic<size_t> g_allocated_bytes{0};
+static std::atomic<size_t> g_allocations{0};
+
+// Not inlined, so GCC does not flag free() of memory from operator new.
+void* operator new(size_t n) {
+  g_allocated_bytes += n;
+  ++g_allocations;
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) std::abort();
+  return p;
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept {
+  std::free(p);
+}
+[[gnu::noinline]] void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
 
 namespace ringkv::net::resp {
 namespace {
@@ -110,12 +132,34 @@ TEST(RequestParser, MultibulkLengthErrors) {
   EXPECT_EQ(ErrorOf("*1\rX"), kErr);
 }
 
-TEST(RequestParser, CountUnderLimitWaitsWithoutAllocating) {
+TEST(RequestParser, ClaimsUnderLimitWaitWithoutAllocating) {
   RequestParser p;
-  EXPECT_EQ(p.Parse("*1000000\r\n"), ParseStatus::kIncomplete);
+  const std::string in = "*1000000\r\n$500000000\r\nabc";
+  const std::string more = in + "def";
+  const size_t before = g_allocated_bytes;
+  EXPECT_EQ(p.Parse(in), ParseStatus::kIncomplete);
+  EXPECT_EQ(p.Parse(more), ParseStatus::kIncomplete);
+  EXPECT_EQ(g_allocated_bytes - before, 0u);
   EXPECT_TRUE(p.error().empty());
-  EXPECT_EQ(p.args().size(), 0u);
-  EXPECT_EQ(p.args().data() == nullptr || p.args().empty(), true);
+  EXPECT_EQ(p.pending_hint(), 500000000u + 2 - 6);
+}
+
+TEST(RequestParser, SteadyStateDoesNotAllocate) {
+  const std::string cmd = "*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\nGET k\r\n";
+  std::string in;
+  for (int i = 0; i < 100; ++i) in += cmd;
+  RequestParser p;
+  auto parse_all = [&] {
+    std::string_view rest = in;
+    while (!rest.empty()) {
+      ASSERT_EQ(p.Parse(rest), ParseStatus::kComplete);
+      rest.remove_prefix(p.consumed());
+    }
+  };
+  parse_all();  // warm up: vectors reach their working capacity
+  const size_t before = g_allocations;
+  parse_all();
+  EXPECT_EQ(g_allocations - before, 0u);
 }
 
 TEST(RequestParser, BulkLengthErrors) {
@@ -294,7 +338,7 @@ TEST(RequestParser, InlineEmptyLineIsEmptyCommand) {
 }
 
 TEST(RequestParser, InlineQuotesAndEscapes) {
-  // An invalid \\x escape keeps the x (unknown escapes keep their byte), as in Redis.
+  // An invalid \x escape keeps the x (unknown escapes keep their byte), as in Redis.
   Outcome o = ParseAll(
       "set \"a\\n\\r\\t\\b\\a\\\\\\\"z\" '\\'q\\n' \"\\x41\\x7a\\xZZ\" foo\"bar baz\" \"\"\r\n");
   ASSERT_EQ(o.commands.size(), 1u) << o.error;
@@ -400,9 +444,25 @@ TEST(CompleteReplyLength, DeepNestingDoesNotRecurse) {
   EXPECT_EQ(CompleteReplyLength(r), 0);
   r += ":1\r\n";
   EXPECT_EQ(CompleteReplyLength(r), static_cast<int64_t>(r.size()));
-  std::optional<Reply> d = DecodeReply(r);
+  EXPECT_FALSE(DecodeReply(r).has_value());  // deeper than kMaxReplyDepth
+}
+
+TEST(DecodeReply, NestingUpToTheLimit) {
+  auto nested = [](size_t depth) {
+    std::string r;
+    for (size_t i = 0; i < depth; ++i) r += "*1\r\n";
+    return r + ":7\r\n";
+  };
+  std::optional<Reply> d = DecodeReply(nested(kMaxReplyDepth));
   ASSERT_TRUE(d.has_value());
-  EXPECT_EQ(d->type, Reply::Type::kArray);
+  const Reply* leaf = &*d;
+  for (size_t i = 0; i < kMaxReplyDepth; ++i) {
+    ASSERT_EQ(leaf->type, Reply::Type::kArray);
+    ASSERT_EQ(leaf->elements.size(), 1u);
+    leaf = &leaf->elements[0];
+  }
+  EXPECT_EQ(leaf->integer, 7);
+  EXPECT_FALSE(DecodeReply(nested(kMaxReplyDepth + 1)).has_value());
 }
 
 // ---- DecodeReply ----
