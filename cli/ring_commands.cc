@@ -20,7 +20,9 @@ std::string Fixed(double v, int digits) {
   return buf;
 }
 
-std::string Percent(double v) { return Fixed(v * 100, 2) + "%"; }
+std::string Percent(double v) {
+  return Fixed(v * 100, 2) + "%";
+}
 
 nlohmann::json BalanceJson(const ring::Balance& b) {
   return {{"max_over_mean", b.max_over_mean},
@@ -30,8 +32,8 @@ nlohmann::json BalanceJson(const ring::Balance& b) {
 }
 
 nlohmann::json MoveJson(const ring::MoveResult& m) {
-  return {{"nodes", m.nodes_changed}, {"moved_keys", m.moved},      {"moved_fraction", m.fraction},
-          {"ideal_fraction", m.ideal}, {"stray_moves", m.stray},    {"minimal", m.stray == 0}};
+  return {{"nodes", m.nodes_changed},  {"moved_keys", m.moved},  {"moved_fraction", m.fraction},
+          {"ideal_fraction", m.ideal}, {"stray_moves", m.stray}, {"minimal", m.stray == 0}};
 }
 
 std::string BalanceLine(const ring::Balance& b) {
@@ -54,13 +56,17 @@ void PrintSimulateTable(const ring::SimulateResult& r, std::ostream& out) {
   out << "keys sampled     " << o.keys << "\n";
   out << "balance (keys)   " << BalanceLine(r.balance) << "\n";
   if (r.arcs) out << "balance (arcs)   " << BalanceLine(*r.arcs) << "\n";
-  out << "ideal cv         " << (o.algorithm == ring::Algorithm::kRing
-                                     ? Fixed(1.0 / std::sqrt(static_cast<double>(o.vnodes)), 4) +
-                                           " (1/sqrt(vnodes))"
-                                     : std::string("0")) << "\n";
-  if (r.added) out << "add " << o.add << (o.add == 1 ? " node     " : " nodes    ") << MoveLine(*r.added) << "\n";
+  out << "ideal cv         "
+      << (o.algorithm == ring::Algorithm::kRing
+              ? Fixed(1.0 / std::sqrt(static_cast<double>(o.vnodes)), 4) + " (1/sqrt(vnodes))"
+              : std::string("0"))
+      << "\n";
+  if (r.added)
+    out << "add " << o.add << (o.add == 1 ? " node     " : " nodes    ") << MoveLine(*r.added)
+        << "\n";
   if (r.removed) {
-    out << "remove " << o.remove << (o.remove == 1 ? " node  " : " nodes ") << MoveLine(*r.removed) << "\n";
+    out << "remove " << o.remove << (o.remove == 1 ? " node  " : " nodes ") << MoveLine(*r.removed)
+        << "\n";
   }
 }
 
@@ -69,7 +75,8 @@ void PrintSimulateTable(const ring::SimulateResult& r, std::ostream& out) {
 int RunRingSimulate(RingSimulateArgs args, std::ostream& out, std::ostream& err) {
   auto algo = ring::ParseAlgorithm(args.algorithm);
   if (!algo) {
-    err << "error: --algo must be one of ring, jump, maglev, rendezvous (got '" << args.algorithm << "')\n";
+    err << "error: --algo must be one of ring, jump, maglev, rendezvous (got '" << args.algorithm
+        << "')\n";
     return kBadArguments;
   }
   auto hash = ring::ParseHashKind(args.hash);
@@ -124,9 +131,9 @@ int RunRingLocate(const RingLocateArgs& args, std::ostream& out, std::ostream& e
   std::vector<std::string> prefs;
   for (uint32_t i : r.PreferenceList(position, args.replicas)) prefs.push_back(r.nodes()[i].id);
   if (args.json) {
-    nlohmann::json j = {{"key", args.key},   {"hash", std::to_string(position)},
-                        {"hash_function", args.hash}, {"owner", prefs.front()},
-                        {"preference_list", prefs},   {"vnodes", args.vnodes}};
+    nlohmann::json j = {
+        {"key", args.key},        {"hash", std::to_string(position)}, {"hash_function", args.hash},
+        {"owner", prefs.front()}, {"preference_list", prefs},         {"vnodes", args.vnodes}};
     out << j.dump(2) << "\n";
     return 0;
   }

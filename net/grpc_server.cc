@@ -1,0 +1,55 @@
+#include "net/grpc_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <vector>
+
+namespace ringkv::net {
+
+struct GrpcServer::Impl {
+  GrpcServerOptions options;
+  std::vector<grpc::Service*> services;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+};
+
+GrpcServer::GrpcServer(GrpcServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+
+GrpcServer::~GrpcServer() {
+  Stop();
+}
+
+void GrpcServer::Register(grpc::Service* service) {
+  impl_->services.push_back(service);
+}
+
+Status GrpcServer::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  std::string address = impl_->options.bind + ":" + std::to_string(impl_->options.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl_->port);
+  builder.SetMaxReceiveMessageSize(impl_->options.max_message_bytes);
+  builder.SetMaxSendMessageSize(impl_->options.max_message_bytes);
+  for (grpc::Service* s : impl_->services) builder.RegisterService(s);
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || impl_->port == 0) {
+    impl_->server.reset();
+    return Unavailable("cannot listen for gRPC on " + address);
+  }
+  return OkStatus();
+}
+
+void GrpcServer::Stop() {
+  if (!impl_->server) return;
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  impl_->server.reset();
+}
+
+uint16_t GrpcServer::port() const {
+  return static_cast<uint16_t>(impl_->port);
+}
+
+}  // namespace ringkv::net

@@ -1,0 +1,212 @@
+#include "net/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <thread>
+#include <utility>  // before asio: Boost 1.74 with g++ 12 needs std::exchange declared
+#include <vector>
+
+namespace ringkv::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  Handler handler;
+  asio::io_context io;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool started = false;
+
+  void Accept();
+};
+
+namespace {
+
+HttpRequest ToRequest(const http::request<http::string_body>& req, const std::string& remote,
+                      bool& malformed) {
+  HttpRequest out;
+  out.method = std::string(req.method_string());
+  out.target = std::string(req.target());
+  auto parsed = ParseTarget(out.target);
+  malformed = !parsed;
+  if (parsed) {
+    out.path = std::move(parsed->first);
+    out.query = std::move(parsed->second);
+  }
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(field.value());
+  }
+  out.body = req.body();
+  out.remote = remote;
+  return out;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpServer::Impl& server, tcp::socket socket)
+      : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+  void Start() {
+    boost::system::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    ReadRequest(server_.options.idle_timeout_ms);
+  }
+
+ private:
+  void ReadRequest(uint32_t first_byte_timeout_ms) {
+    parser_.emplace();
+    parser_->header_limit(server_.options.header_limit);
+    parser_->body_limit(server_.options.body_limit);
+    timed_out_ = false;
+    // The idle timeout applies until the request starts; then the read timeout.
+    ArmTimer(first_byte_timeout_ms + server_.options.read_timeout_ms);
+    http::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void ArmTimer(uint32_t ms) {
+    timer_.expires_after(std::chrono::milliseconds(ms));
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      self->timed_out_ = true;
+      boost::system::error_code ignored;
+      self->socket_.cancel(ignored);
+    });
+  }
+
+  void OnRead(boost::system::error_code ec) {
+    timer_.cancel();
+    if (ec == http::error::end_of_stream) return Close();
+    if (timed_out_) {
+      // Only answer 408 to a client that had started a request.
+      if (buffer_.size() > 0 || parser_->got_some())
+        return Reply(HttpResponse::Error(408, "request timeout"), false);
+      return Close();
+    }
+    if (ec == http::error::header_limit)
+      return Reply(HttpResponse::Error(431, "request header fields too large"), false);
+    if (ec == http::error::body_limit) {
+      return Reply(
+          HttpResponse::Error(413, "request body larger than " +
+                                       std::to_string(server_.options.body_limit) + " bytes"),
+          false);
+    }
+    if (ec) {
+      if (buffer_.size() > 0 || parser_->got_some()) {
+        return Reply(HttpResponse::Error(400, "malformed HTTP request: " + ec.message()), false);
+      }
+      return Close();
+    }
+    const auto& req = parser_->get();
+    bool malformed = false;
+    HttpRequest request = ToRequest(req, remote_, malformed);
+    if (malformed) return Reply(HttpResponse::Error(400, "malformed request target"), false);
+    HttpResponse response = server_.handler(request);
+    Reply(std::move(response), req.keep_alive());
+  }
+
+  void Reply(HttpResponse r, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->result(static_cast<unsigned>(r.status));
+    res->version(11);
+    res->set(http::field::server, server_.options.server_name);
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res->set(name, value);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    ArmTimer(server_.options.read_timeout_ms);
+    http::async_write(
+        socket_, *res,
+        [self = shared_from_this(), res, keep_alive](boost::system::error_code ec, size_t) {
+          self->timer_.cancel();
+          if (ec || !keep_alive) return self->Close();
+          self->ReadRequest(self->server_.options.idle_timeout_ms);
+        });
+  }
+
+  void Close() {
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
+  }
+
+  HttpServer::Impl& server_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_;
+  bool timed_out_ = false;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor->async_accept(asio::make_strand(io),
+                         [this](boost::system::error_code ec, tcp::socket socket) {
+                           if (ec == asio::error::operation_aborted) return;
+                           if (!ec) std::make_shared<Session>(*this, std::move(socket))->Start();
+                           Accept();
+                         });
+}
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() {
+  Stop();
+}
+
+Status HttpServer::Start() {
+  Impl& s = *impl_;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(s.options.bind, ec);
+  if (ec) return InvalidArgument("bad bind address '" + s.options.bind + "': " + ec.message());
+  tcp::endpoint endpoint(address, s.options.port);
+  s.acceptor.emplace(s.io);
+  s.acceptor->open(endpoint.protocol(), ec);
+  if (!ec) s.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) s.acceptor->bind(endpoint, ec);
+  if (!ec) s.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable("cannot listen on " + s.options.bind + ":" + std::to_string(s.options.port) +
+                       ": " + ec.message());
+  }
+  s.port = s.acceptor->local_endpoint().port();
+  s.Accept();
+  for (uint32_t i = 0; i < std::max<uint32_t>(1, s.options.threads); ++i) {
+    s.threads.emplace_back([&s] { s.io.run(); });
+  }
+  s.started = true;
+  return OkStatus();
+}
+
+void HttpServer::Stop() {
+  Impl& s = *impl_;
+  if (!s.started) return;
+  s.started = false;
+  s.io.stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+}
+
+uint16_t HttpServer::port() const {
+  return impl_->port;
+}
+
+}  // namespace ringkv::net

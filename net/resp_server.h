@@ -1,0 +1,80 @@
+// RespServer: a multi-threaded RESP2 TCP server on Boost.Asio.
+//
+// Each I/O thread runs its own io_context and owns the connections handed to
+// it (round-robin from one acceptor), so a connection's commands run on one
+// thread without locks. A connection reads what has arrived, parses every
+// complete pipelined command, executes them in order and writes all replies
+// in one write: pipelining costs one syscall per batch.
+//
+// The server knows nothing of commands: a ConnectionHandler, created per
+// connection by the factory, executes them.
+//
+// Thread safety: Start/Stop from one thread; handlers run on I/O threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "net/resp_parser.h"
+
+namespace ringkv::net {
+
+// Per-connection command executor.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // Executes one command and appends its reply to `out`.
+  virtual void Execute(std::span<const std::string_view> args, std::string& out) = 0;
+  // True once the connection should be closed after its pending replies.
+  virtual bool ShouldClose() const = 0;
+  // False while the client must still AUTH; stricter limits apply.
+  virtual bool Authenticated() const = 0;
+};
+
+struct RespServerOptions {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 0;     // 0 = pick a free port; see RespServer::port()
+  uint32_t threads = 2;  // I/O threads
+  resp::Limits limits;   // for authenticated connections
+  resp::Limits unauth_limits{
+      .max_bulk_len = 16 * 1024, .max_args = 10, .max_inline_len = 16 * 1024};
+  uint64_t max_query_buffer = 1ull << 30;  // bytes buffered for one connection
+  uint64_t maxclients = 10000;             // further connections get an error and are closed
+  uint32_t idle_timeout_s = 0;             // 0 = never close idle connections
+  int backlog = 511;
+};
+
+struct RespServerCounters;
+
+class RespServer {
+ public:
+  using HandlerFactory = std::function<std::unique_ptr<ConnectionHandler>()>;
+  // Called on every accept and close with the new number of open connections.
+  using ConnectionObserver = std::function<void(int64_t open, bool accepted, bool rejected)>;
+
+  RespServer(RespServerOptions options, HandlerFactory factory, ConnectionObserver observer = {});
+  ~RespServer();
+  RespServer(const RespServer&) = delete;
+  RespServer& operator=(const RespServer&) = delete;
+
+  // Binds, listens and starts the I/O threads. Errors: address in use, bad address.
+  Status Start();
+  // Stops accepting, closes connections, joins the threads. Idempotent.
+  void Stop();
+  uint16_t port() const;
+
+  // Runs `fn` every `period_ms` on the first I/O thread until Stop (e.g. active expiry).
+  void Every(uint32_t period_ms, std::function<void()> fn);
+
+  struct Impl;  // opaque; defined in the .cc
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringkv::net

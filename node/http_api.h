@@ -1,0 +1,34 @@
+// The node's HTTP API: health, data (seed 001 shape under /kv/{key}),
+// metrics and stats. Parse/render are plain functions; this handler only
+// routes. Data requests go through the Dispatcher, so HTTP and RESP share
+// one set of semantics and counters.
+//
+//   GET    /check-alive   200 {"status":"ok","id","version","engine","ports":{...}}
+//   GET    /kv/{key}      200 raw value | 404 {"message": "Key does not exist."}
+//   PUT    /kv/{key}      body = raw value -> 201 {"key","bytes"}
+//   POST   /kv/{key}      same as PUT
+//   DELETE /kv/{key}      200 {"deleted": 1} | 404
+//   GET    /metrics       Prometheus text
+//   GET    /stats         JSON
+//
+// With a password set, /kv requires "Authorization: Bearer <password>".
+#pragma once
+
+#include "net/http.h"
+#include "node/commands.h"
+#include "node/metrics.h"
+#include "store/engine.h"
+
+namespace ringkv::node {
+
+struct HttpContext {
+  Dispatcher& dispatcher;
+  store::Engine& engine;
+  const Metrics& metrics;
+  const ServerState& state;
+  const std::string& password;  // empty: no auth
+};
+
+net::HttpResponse HandleHttp(const net::HttpRequest& request, const HttpContext& ctx);
+
+}  // namespace ringkv::node

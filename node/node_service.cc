@@ -1,0 +1,220 @@
+#include "node/node_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "base/hlc.h"
+#include "net/grpc_server.h"
+#include "net/http_server.h"
+#include "net/resp_server.h"
+#include "node/commands.h"
+#include "node/http_api.h"
+#include "node/metrics.h"
+#include "store/memory_engine.h"
+#include "store/rocksdb_engine.h"
+
+#ifndef RINGKV_VERSION
+#define RINGKV_VERSION "0.0.0"
+#endif
+
+namespace ringkv::node {
+
+namespace {
+
+// The RESP connection handler: one Session per connection over the shared Dispatcher.
+class NodeConnection final : public net::ConnectionHandler {
+ public:
+  NodeConnection(Dispatcher& dispatcher, uint64_t id) : dispatcher_(dispatcher) {
+    session_.id = id;
+    session_.authenticated = !dispatcher.RequiresAuth();
+  }
+  void Execute(std::span<const std::string_view> args, std::string& out) override {
+    dispatcher_.Execute(args, session_, out);
+  }
+  bool ShouldClose() const override { return session_.close_after_reply; }
+  bool Authenticated() const override { return session_.authenticated; }
+
+ private:
+  Dispatcher& dispatcher_;
+  Session session_;
+};
+
+StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
+  if (o.data_dir.empty()) {
+    store::MemoryEngineOptions mo;
+    mo.max_memory = o.max_memory;
+    mo.policy = o.maxmemory_policy == "noeviction" ? store::EvictionPolicy::kNoEviction
+                                                   : store::EvictionPolicy::kAllKeysLru;
+    return store::NewMemoryEngine(mo);
+  }
+  store::RocksDbEngineOptions ro;
+  ro.path = o.data_dir;
+  ro.fsync = o.fsync == "always" ? store::FsyncPolicy::kAlways
+             : o.fsync == "no"   ? store::FsyncPolicy::kNo
+                                 : store::FsyncPolicy::kEverySec;
+  return store::OpenRocksDbEngine(ro);
+}
+
+Status WritePortsFile(const std::string& path, const std::string& json) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f) return Unavailable("cannot write ports file " + tmp);
+    f << json << "\n";
+    if (!f.flush()) return Unavailable("cannot write ports file " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return Unavailable("cannot rename ports file to " + path);
+  return OkStatus();
+}
+
+}  // namespace
+
+struct NodeService::Impl {
+  NodeOptions options;
+  std::unique_ptr<store::Engine> engine;
+  HybridClock hlc{SystemClock::Instance()};
+  Metrics metrics;
+  ServerState state;
+  std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<net::RespServer> resp;
+  std::unique_ptr<net::HttpServer> http;
+  std::unique_ptr<net::GrpcServer> grpc;
+  std::atomic<uint64_t> next_session{1};
+
+  Status StartListeners();
+  std::string PortsJson() const;
+};
+
+Status ValidateNodeOptions(const NodeOptions& o) {
+  if (o.maxmemory_policy != "allkeys-lru" && o.maxmemory_policy != "noeviction") {
+    return InvalidArgument("maxmemory-policy must be allkeys-lru or noeviction, got '" +
+                           o.maxmemory_policy + "'");
+  }
+  if (o.fsync != "always" && o.fsync != "everysec" && o.fsync != "no") {
+    return InvalidArgument("fsync must be always, everysec or no, got '" + o.fsync + "'");
+  }
+  if (!o.data_dir.empty() && o.max_memory > 0) {
+    return InvalidArgument("--max-memory applies to the memory engine only; drop it or --data-dir");
+  }
+  if (o.io_threads == 0 || o.io_threads > 64)
+    return InvalidArgument("io-threads must be in [1, 64]");
+  if (o.maxclients == 0) return InvalidArgument("maxclients must be >= 1");
+  if (o.max_args == 0 || o.max_bulk_len == 0 || o.max_inline_len == 0) {
+    return InvalidArgument("max-args, max-bulk-len and max-inline-len must be >= 1");
+  }
+  if (o.expire_interval_ms == 0) return InvalidArgument("expire-interval-ms must be >= 1");
+  return OkStatus();
+}
+
+Status NodeService::Impl::StartListeners() {
+  net::RespServerOptions ro;
+  ro.bind = options.bind;
+  ro.port = options.resp_port;
+  ro.threads = options.io_threads;
+  ro.limits = {.max_bulk_len = options.max_bulk_len,
+               .max_args = options.max_args,
+               .max_inline_len = options.max_inline_len};
+  ro.max_query_buffer = options.max_query_buffer;
+  ro.maxclients = options.maxclients;
+  ro.idle_timeout_s = options.idle_timeout_s;
+  resp = std::make_unique<net::RespServer>(
+      ro, [this] { return std::make_unique<NodeConnection>(*dispatcher, next_session++); },
+      [this](int64_t open, bool accepted, bool rejected) {
+        state.connected_clients = open;
+        if (accepted) ++state.total_connections;
+        if (rejected) ++state.rejected_connections;
+      });
+  if (Status s = resp->Start(); !s.ok()) return s;
+  state.resp_port = resp->port();
+  // Set before any port is published, so no client can read it half-written.
+  state.id = options.id.empty() ? "node-" + std::to_string(state.resp_port) : options.id;
+
+  net::HttpServerOptions ho;
+  ho.bind = options.bind;
+  ho.port = options.http_port;
+  ho.body_limit = options.http_body_limit;
+  ho.header_limit = options.http_header_limit;
+  ho.read_timeout_ms = options.http_read_timeout_ms;
+  http = std::make_unique<net::HttpServer>(ho, [this](const net::HttpRequest& r) {
+    return HandleHttp(r, HttpContext{*dispatcher, *engine, metrics, state, options.requirepass});
+  });
+  if (Status s = http->Start(); !s.ok()) return s;
+  state.http_port = http->port();
+
+  grpc = std::make_unique<net::GrpcServer>(
+      net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
+  if (Status s = grpc->Start(); !s.ok()) return s;
+  state.grpc_port = grpc->port();
+
+  resp->Every(options.expire_interval_ms, [this] {
+    engine->ExpireCycle(SystemClock::Instance().NowMs(), options.expire_budget);
+  });
+  return OkStatus();
+}
+
+std::string NodeService::Impl::PortsJson() const {
+  nlohmann::json j = {{"id", state.id},
+                      {"bind", options.bind},
+                      {"resp_port", state.resp_port},
+                      {"http_port", state.http_port},
+                      {"grpc_port", state.grpc_port},
+                      {"pid", ::getpid()}};
+  return j.dump();
+}
+
+StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& options) {
+  if (Status s = ValidateNodeOptions(options); !s.ok()) return s;
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  auto engine = OpenEngine(options);
+  if (!engine.ok()) return engine.status();
+  impl->engine = std::move(*engine);
+  impl->state.version = RINGKV_VERSION;
+  impl->state.start_ms = SystemClock::Instance().NowMs();
+  impl->state.maxclients = options.maxclients;
+  impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
+  impl->state.eviction_policy = options.maxmemory_policy;
+  impl->dispatcher = std::make_unique<Dispatcher>(
+      *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
+      DispatcherOptions{.requirepass = options.requirepass});
+  if (Status s = impl->StartListeners(); !s.ok()) return s;
+  spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
+               options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
+               options.bind, impl->state.grpc_port, impl->state.engine_name);
+  if (!options.ports_file.empty()) {
+    if (Status s = WritePortsFile(options.ports_file, impl->PortsJson()); !s.ok()) return s;
+  }
+  return std::unique_ptr<NodeService>(new NodeService(std::move(impl)));
+}
+
+NodeService::NodeService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+NodeService::~NodeService() {
+  Stop();
+}
+
+void NodeService::Stop() {
+  if (!impl_->resp) return;
+  impl_->resp->Stop();
+  impl_->http->Stop();
+  impl_->grpc->Stop();
+  impl_->resp.reset();
+}
+
+uint16_t NodeService::resp_port() const {
+  return impl_->state.resp_port;
+}
+uint16_t NodeService::http_port() const {
+  return impl_->state.http_port;
+}
+uint16_t NodeService::grpc_port() const {
+  return impl_->state.grpc_port;
+}
+const std::string& NodeService::id() const {
+  return impl_->state.id;
+}
+
+}  // namespace ringkv::node

@@ -1,0 +1,64 @@
+// NodeService: the `ringkv node` process wired together: a storage engine,
+// the command dispatcher, and its RESP, HTTP and gRPC listeners.
+//
+// Thread safety: Start/Stop from one thread; the service runs on its own
+// I/O threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+
+namespace ringkv::node {
+
+struct NodeOptions {
+  std::string id;  // empty: "node-<resp port>"
+  std::string bind = "127.0.0.1";
+  uint16_t resp_port = 6380;       // 0 = pick a free port
+  uint16_t http_port = 7000;       // 0 = pick a free port
+  uint16_t grpc_port = 50051;      // 0 = pick a free port
+  std::string data_dir;            // empty: memory engine; else RocksDB in this directory
+  std::string fsync = "everysec";  // RocksDB: always | everysec | no
+  uint64_t max_memory = 0;         // bytes, memory engine; 0 = unlimited
+  std::string maxmemory_policy = "allkeys-lru";  // allkeys-lru | noeviction
+  std::string requirepass;                       // empty: no AUTH
+  uint32_t io_threads = 2;                       // RESP I/O threads
+  uint64_t maxclients = 10000;
+  uint32_t idle_timeout_s = 0;  // 0 = never
+  uint64_t max_bulk_len = 512ull << 20;
+  uint64_t max_args = 1024 * 1024;
+  uint64_t max_inline_len = 64 * 1024;
+  uint64_t max_query_buffer = 1ull << 30;
+  uint64_t http_body_limit = 512ull << 20;
+  uint32_t http_header_limit = 16 * 1024;
+  uint32_t http_read_timeout_ms = 10000;
+  uint32_t expire_interval_ms = 100;  // active expiry period
+  uint32_t expire_budget = 200;       // entries examined per period
+  std::string ports_file;  // if set, the chosen ports are written here as JSON once serving
+};
+
+// Validates options (clear InvalidArgument messages).
+Status ValidateNodeOptions(const NodeOptions& options);
+
+class NodeService {
+ public:
+  // Opens the engine and starts every listener; on error nothing is left running.
+  static StatusOr<std::unique_ptr<NodeService>> Start(const NodeOptions& options);
+  ~NodeService();
+
+  void Stop();  // idempotent
+  uint16_t resp_port() const;
+  uint16_t http_port() const;
+  uint16_t grpc_port() const;
+  const std::string& id() const;
+
+  struct Impl;  // opaque; defined in the .cc
+
+ private:
+  explicit NodeService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ringkv::node
