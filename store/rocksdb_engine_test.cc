@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <rocksdb/db.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -296,6 +297,41 @@ ring::Arc MakeArc(uint64_t lo, uint64_t hi) {
   arc.lo = lo;
   arc.hi = hi;
   return arc;
+}
+
+// A value written behind the engine's back with an unknown header format.
+void WriteRawCorruptValue(const std::string& path, std::string_view key) {
+  uint64_t position = ring::HashKey(HashKind::kXxh3, key);
+  std::string stored_key(8, '\0');
+  for (int i = 7; i >= 0; --i, position >>= 8) stored_key[i] = static_cast<char>(position & 0xff);
+  stored_key.append(key);
+  rocksdb::Options options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {{rocksdb::kDefaultColumnFamilyName, {}},
+                                                           {"meta", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, path, families, &handles, &db).ok());
+  ASSERT_TRUE(db->Put({}, handles[0], stored_key, "\x09junk").ok());
+  for (rocksdb::ColumnFamilyHandle* handle : handles)
+    ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+  delete db;
+}
+
+TEST_F(RocksDbEngineTest, CorruptValueIsReportedNotReturned) {
+  ASSERT_TRUE(Put(*engine_, "good", "v", now()).ok());
+  engine_.reset();
+  WriteRawCorruptValue(dir_.db(), "bad");
+  Reopen();
+  EXPECT_FALSE(engine_->Get("bad", now()));
+  Status s = Put(*engine_, "bad", "v", now());
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  std::vector<ring::Arc> whole = {MakeArc(0, 0)};
+  s = engine_->ForEachInArcs(whole, HashKind::kXxh3, now(),
+                             [](std::string_view, const Entry&) { return true; });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_EQ(ScanAll(*engine_, 10, now()), std::vector<std::string>{"good"});
+  ASSERT_TRUE(engine_->Clear().ok());
+  EXPECT_TRUE(Put(*engine_, "bad", "v", now()).ok());
 }
 
 // Brute force: every live key whose position lies in one of the arcs.
