@@ -1,1 +1,74 @@
-// placeholder: implementation in progress
+#include "node/commands.h"
+
+#include <random>
+
+#include "net/resp_writer.h"
+#include "node/internal/command_table.h"
+#include "node/internal/context.h"
+
+namespace ringkv::node {
+namespace {
+
+std::string RandomRunId() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device rd;
+  std::string id(40, '0');
+  for (char& c : id) c = kHex[rd() & 15];
+  return id;
+}
+
+void AppendSanitized(std::string& out, std::string_view s, size_t limit) {
+  for (char c : s.substr(0, limit)) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+}
+
+// Redis 7: "ERR unknown command 'foo', with args beginning with: 'a' 'b' ".
+void ReplyUnknownCommand(std::span<const std::string_view> args, std::string& out) {
+  std::string msg = "ERR unknown command '";
+  AppendSanitized(msg, args[0], 128);
+  msg.append("', with args beginning with: ");
+  std::string quoted;
+  for (size_t i = 1; i < args.size() && quoted.size() < 128; ++i) {
+    quoted.push_back('\'');
+    AppendSanitized(quoted, args[i], 128 - quoted.size());
+    quoted.append("' ");
+  }
+  msg.append(quoted);
+  net::resp::ReplyWriter(out).Error(msg);
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(store::Engine& engine, const Clock& clock, HybridClock& hlc,
+                       Metrics& metrics, ServerState& state, DispatcherOptions options)
+    : engine_(engine),
+      clock_(clock),
+      hlc_(hlc),
+      metrics_(metrics),
+      state_(state),
+      options_(std::move(options)),
+      run_id_(RandomRunId()) {}
+
+void Dispatcher::Execute(std::span<const std::string_view> args, Session& session,
+                         std::string& out) {
+  if (args.empty()) return;
+  const size_t start = out.size();
+  const internal::CommandSpec* spec = internal::FindCommand(args[0]);
+  metrics_.CountCommandAt(internal::CommandIndex(spec));
+  net::resp::ReplyWriter w(out);
+  if (spec == nullptr) {
+    ReplyUnknownCommand(args, out);
+  } else {
+    internal::Context ctx{engine_, hlc_,    metrics_, state_, options_,
+                          run_id_, session, w,        args,   clock_.NowMs()};
+    if (!internal::ArityOk(*spec, args.size())) {
+      internal::ReplyWrongArity(ctx, spec->name);
+    } else if (RequiresAuth() && !session.authenticated && !(spec->flags & internal::kNoAuth)) {
+      w.Error(internal::kErrNoAuth);
+    } else {
+      spec->handler(ctx);
+    }
+  }
+  if (out.size() > start && out[start] == '-') metrics_.CountError();
+}
+
+}  // namespace ringkv::node

@@ -1,0 +1,73 @@
+// Dispatcher: Redis command semantics over a store::Engine. Synchronous and
+// free of I/O: the server shell parses a command, calls Execute on its own
+// thread, and writes the reply bytes it got back.
+//
+// Thread safety: Execute may be called concurrently from many threads (one
+// Session per connection, never shared between threads at once).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/hlc.h"
+#include "node/metrics.h"
+#include "store/engine.h"
+
+namespace ringkv::node {
+
+// Per-connection state.
+struct Session {
+  uint64_t id = 0;
+  bool authenticated = false;      // true from the start when no password is set
+  bool close_after_reply = false;  // QUIT, or a fatal error: flush the reply, then close
+  std::string name;                // CLIENT SETNAME
+};
+
+// Process-wide facts the shell keeps up to date and INFO/CONFIG report.
+struct ServerState {
+  std::string id;       // node id
+  std::string version;  // ringkv version
+  uint16_t resp_port = 0;
+  uint16_t http_port = 0;
+  uint16_t grpc_port = 0;
+  int64_t start_ms = 0;
+  std::atomic<int64_t> connected_clients{0};
+  std::atomic<uint64_t> total_connections{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  uint64_t maxclients = 10000;
+  std::string engine_name = "memory";  // "memory" or "rocksdb"
+  std::string eviction_policy = "allkeys-lru";
+};
+
+struct DispatcherOptions {
+  std::string requirepass;  // empty: no AUTH needed
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(store::Engine& engine, const Clock& clock, HybridClock& hlc, Metrics& metrics,
+             ServerState& state, DispatcherOptions options);
+
+  // Executes one command (args[0] is the name, any case) and appends its
+  // RESP2 reply to `out`. Never throws. Unauthenticated sessions may only run
+  // AUTH, HELLO, PING (answered -NOAUTH otherwise), QUIT.
+  void Execute(std::span<const std::string_view> args, Session& session, std::string& out);
+
+  bool RequiresAuth() const { return !options_.requirepass.empty(); }
+
+ private:
+  store::Engine& engine_;
+  const Clock& clock_;
+  HybridClock& hlc_;
+  Metrics& metrics_;
+  ServerState& state_;
+  DispatcherOptions options_;
+  std::string run_id_;  // 40 random hex digits, as INFO's run_id
+};
+
+}  // namespace ringkv::node
