@@ -30,7 +30,7 @@ for algo in ring jump maglev rendezvous; do
 done
 
 json=$("$RINGKV" ring simulate --nodes 10 --keys 100000 --add 1 --json) || fail "simulate --json exit"
-python3 - "$json" <<'PY' || fail "simulate --json content"
+/usr/bin/python3 - "$json" <<'PY' || fail "simulate --json content"
 import json, sys
 j = json.loads(sys.argv[1])
 assert j["nodes"] == 10 and j["keys"] == 100000, j
@@ -41,7 +41,7 @@ assert len(j["balance"]["share"]) == 10
 PY
 
 json=$("$RINGKV" ring locate user:1000 --nodes a,b,c --replicas 3 --json) || fail "locate --json exit"
-python3 - "$json" <<'PY' || fail "locate --json content"
+/usr/bin/python3 - "$json" <<'PY' || fail "locate --json content"
 import json, sys
 j = json.loads(sys.argv[1])
 assert j["hash"] == "18115801733967645855", j  # XXH3_64("user:1000"), pinned

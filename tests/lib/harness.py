@@ -1,0 +1,186 @@
+"""Test harness: start real ringkv and redis-server processes on 127.0.0.1
+with ports chosen at run time, and talk to them.
+
+Processes bind port 0 and report the ports they got through --ports-file, so
+tests never guess a free port. Every process is killed when the test ends.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+RINGKV = os.environ.get("RINGKV_BIN", "build/cli/ringkv")
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    """Polls predicate() until it is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+class Process:
+    """A child process with a log file; killed on stop()."""
+
+    def __init__(self, argv, log_path):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill9(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self, timeout=10):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+        self.log.close()
+        return self.proc.returncode
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Node(Process):
+    """A `ringkv node` on run-time ports (RESP, HTTP, gRPC)."""
+
+    def __init__(self, workdir, *extra, name="node"):
+        self.ports_file = os.path.join(workdir, f"{name}.ports.json")
+        if os.path.exists(self.ports_file):
+            os.unlink(self.ports_file)
+        argv = [RINGKV, "node", "--resp-port", "0", "--http-port", "0", "--grpc-port", "0",
+                "--ports-file", self.ports_file, "--log-level", "warn", *extra]
+        super().__init__(argv, os.path.join(workdir, f"{name}.log"))
+        info = wait_for(self._read_ports, what=f"{name} to start (log: {self.log_path})")
+        self.resp_port = info["resp_port"]
+        self.http_port = info["http_port"]
+        self.grpc_port = info["grpc_port"]
+        self.id = info["id"]
+
+    def _read_ports(self):
+        if not self.alive():
+            raise AssertionError(f"ringkv node exited with {self.proc.returncode}: {self.read_log()}")
+        try:
+            with open(self.ports_file) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def http(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+class RedisServer(Process):
+    """A real redis-server, for comparisons. Port chosen by probing."""
+
+    def __init__(self, workdir, *extra, name="redis"):
+        self.port = free_port()
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", workdir, *extra]
+        super().__init__(argv, os.path.join(workdir, f"{name}.log"))
+        wait_for(lambda: can_connect(self.port), what="redis-server to listen")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def can_connect(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class RawClient:
+    """A byte-level RESP client for protocol edge cases."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    def send(self, data: bytes):
+        self.sock.sendall(data)
+
+    def recv_until_closed(self, limit=1 << 20):
+        chunks = []
+        total = 0
+        while total < limit:
+            try:
+                b = self.sock.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not b:
+                break
+            chunks.append(b)
+            total += len(b)
+        return b"".join(chunks)
+
+    def recv_some(self, n=65536):
+        return self.sock.recv(n)
+
+    def recv_exactly_reply(self):
+        """Reads until one complete simple reply line (+, -, :) or bulk is in."""
+        buf = b""
+        while True:
+            buf += self.sock.recv(65536)
+            if buf.startswith((b"+", b"-", b":")) and buf.endswith(b"\r\n"):
+                return buf
+            if buf.startswith(b"$"):
+                head, _, rest = buf.partition(b"\r\n")
+                n = int(head[1:])
+                if n < 0 or len(rest) >= n + 2:
+                    return buf
+
+    def close(self):
+        self.sock.close()
+
+
+class ClusterTestCase(unittest.TestCase):
+    """Gives each test a temp dir and stops every process it started."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="ringkv-test-")
+        self.processes = []
+
+    def tearDown(self):
+        for p in self.processes:
+            p.stop()
+        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) if hasattr(self, "_outcome") else False
+        if failed:
+            print(f"\nlogs kept in {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def start_node(self, *extra, name="node"):
+        n = Node(self.workdir, *extra, name=name)
+        self.processes.append(n)
+        return n
+
+    def start_redis(self, *extra, name="redis"):
+        r = RedisServer(self.workdir, *extra, name=name)
+        self.processes.append(r)
+        return r
