@@ -1,5 +1,6 @@
 #include "net/grpc_server.h"
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -7,7 +8,28 @@
 
 namespace ringkv::net {
 
+namespace {
+
+// Answers UNIMPLEMENTED for any method no registered service handles. Having
+// a callback service also lets the server run with no completion queue.
+class UnimplementedService final : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override {
+    class Reactor final : public grpc::ServerGenericBidiReactor {
+     public:
+      explicit Reactor(const std::string& method) {
+        Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "unknown method " + method));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Reactor(ctx->method());
+  }
+};
+
+}  // namespace
+
 struct GrpcServer::Impl {
+  UnimplementedService unimplemented;
   GrpcServerOptions options;
   std::vector<grpc::Service*> services;
   std::unique_ptr<grpc::Server> server;
@@ -34,6 +56,7 @@ Status GrpcServer::Start() {
   builder.SetMaxReceiveMessageSize(impl_->options.max_message_bytes);
   builder.SetMaxSendMessageSize(impl_->options.max_message_bytes);
   for (grpc::Service* s : impl_->services) builder.RegisterService(s);
+  builder.RegisterCallbackGenericService(&impl_->unimplemented);
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0) {
     impl_->server.reset();

@@ -63,13 +63,25 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  void ReadRequest(uint32_t first_byte_timeout_ms) {
+  // Waits up to the idle timeout for a request to start, then gives the whole
+  // request the read timeout.
+  void ReadRequest(uint32_t idle_timeout_ms) {
     parser_.emplace();
     parser_->header_limit(server_.options.header_limit);
     parser_->body_limit(server_.options.body_limit);
     timed_out_ = false;
-    // The idle timeout applies until the request starts; then the read timeout.
-    ArmTimer(first_byte_timeout_ms + server_.options.read_timeout_ms);
+    if (buffer_.size() > 0) return ReadBody();
+    ArmTimer(idle_timeout_ms);
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](boost::system::error_code ec) {
+                         self->timer_.cancel();
+                         if (ec || self->timed_out_) return self->Close();
+                         self->ReadBody();
+                       });
+  }
+
+  void ReadBody() {
+    ArmTimer(server_.options.read_timeout_ms);
     http::async_read(
         socket_, buffer_, *parser_,
         [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnRead(ec); });
@@ -88,11 +100,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(boost::system::error_code ec) {
     timer_.cancel();
     if (ec == http::error::end_of_stream) return Close();
-    if (timed_out_) {
-      // Only answer 408 to a client that had started a request.
-      if (buffer_.size() > 0 || parser_->got_some())
-        return Reply(HttpResponse::Error(408, "request timeout"), false);
-      return Close();
+    if (timed_out_) {  // the request had started: ReadRequest waited for its first byte
+      return Reply(
+          HttpResponse::Error(408, "request timeout: the request did not arrive within " +
+                                       std::to_string(server_.options.read_timeout_ms) + " ms"),
+          false);
     }
     if (ec == http::error::header_limit)
       return Reply(HttpResponse::Error(431, "request header fields too large"), false);

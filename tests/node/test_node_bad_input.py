@@ -142,8 +142,8 @@ class LimitsTest(ClusterTestCase):
         b.ping()
         c = RawClient(node.resp_port)
         self.assertEqual(c.recv_until_closed(), b"-ERR max number of clients reached\r\n")
-        a.close()
-        time.sleep(0.1)
+        a.connection_pool.disconnect()
+        time.sleep(0.2)
         self.assertTrue(redis.Redis(port=node.resp_port).ping())
 
     def test_idle_timeout_closes_idle_clients(self):
