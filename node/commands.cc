@@ -28,8 +28,9 @@ void ReplyUnknownCommand(std::span<const std::string_view> args, std::string& ou
   msg.append("', with args beginning with: ");
   std::string quoted;
   for (size_t i = 1; i < args.size() && quoted.size() < 128; ++i) {
+    const size_t limit = 128 - quoted.size();
     quoted.push_back('\'');
-    AppendSanitized(quoted, args[i], 128 - quoted.size());
+    AppendSanitized(quoted, args[i], limit);
     quoted.append("' ");
   }
   msg.append(quoted);
@@ -53,7 +54,6 @@ void Dispatcher::Execute(std::span<const std::string_view> args, Session& sessio
   if (args.empty()) return;
   const size_t start = out.size();
   const internal::CommandSpec* spec = internal::FindCommand(args[0]);
-  metrics_.CountCommandAt(internal::CommandIndex(spec));
   net::resp::ReplyWriter w(out);
   if (spec == nullptr) {
     ReplyUnknownCommand(args, out);
@@ -68,6 +68,9 @@ void Dispatcher::Execute(std::span<const std::string_view> args, Session& sessio
       spec->handler(ctx);
     }
   }
+  // Counted after running, so INFO's total_commands_processed excludes
+  // itself as in Redis.
+  metrics_.CountCommandAt(internal::CommandIndex(spec));
   if (out.size() > start && out[start] == '-') metrics_.CountError();
 }
 

@@ -19,4 +19,10 @@ add_library(ringkv_node_core
 target_link_libraries(ringkv_node_core
   PUBLIC ringkv_store ringkv_resp ringkv_base
   PRIVATE nlohmann_json::nlohmann_json)
-ringkv_test(node_commands_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/commands_test.cc LIBS ringkv_node_core)
+ringkv_test(node_commands_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/commands_test.cc
+    ${RINGKV_NODE_INTERNAL}/glob_test.cc
+    ${RINGKV_NODE_INTERNAL}/key_commands_test.cc
+    ${RINGKV_NODE_INTERNAL}/parse_test.cc
+    ${RINGKV_NODE_INTERNAL}/test_fixture.cc
+  LIBS ringkv_node_core)

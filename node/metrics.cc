@@ -66,15 +66,36 @@ void Metrics::CountCommand(std::string_view name) {
   CountCommandAt(internal::CommandIndex(internal::FindCommand(name)));
 }
 
+uint64_t Metrics::Sum(std::atomic<uint64_t> Shard::*field) const {
+  uint64_t total = 0;
+  for (const Shard& s : shards_) total += (s.*field).load(std::memory_order_relaxed);
+  return total;
+}
+
+uint64_t Metrics::SumCalls(size_t index) const {
+  uint64_t total = 0;
+  for (const Shard& s : shards_) total += s.calls[index].load(std::memory_order_relaxed);
+  return total;
+}
+
+uint64_t Metrics::hits() const {
+  return Sum(&Shard::hits);
+}
+uint64_t Metrics::misses() const {
+  return Sum(&Shard::misses);
+}
+uint64_t Metrics::errors() const {
+  return Sum(&Shard::errors);
+}
+
 uint64_t Metrics::commands_total() const {
   uint64_t total = 0;
-  for (const auto& c : calls_) total += c.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < kMaxCommands; ++i) total += SumCalls(i);
   return total;
 }
 
 uint64_t Metrics::command_calls(std::string_view name) const {
-  size_t i = internal::CommandIndex(internal::FindCommand(name));
-  return calls_[i].load(std::memory_order_relaxed);
+  return SumCalls(internal::CommandIndex(internal::FindCommand(name)));
 }
 
 std::string Metrics::RenderPrometheus(const store::EngineStats& stats,

@@ -22,16 +22,14 @@ class Metrics {
   void CountCommand(std::string_view name);
   // Counts one call of the command at `index` in the command table (0 =
   // "unknown"); the dispatcher's allocation-free fast path.
-  void CountCommandAt(size_t index) {
-    calls_[index < kMaxCommands ? index : 0].fetch_add(1, std::memory_order_relaxed);
-  }
-  void CountHit() { hits_.fetch_add(1, std::memory_order_relaxed); }
-  void CountMiss() { misses_.fetch_add(1, std::memory_order_relaxed); }
-  void CountError() { errors_.fetch_add(1, std::memory_order_relaxed); }
+  void CountCommandAt(size_t index) { Bump(Local().calls[index < kMaxCommands ? index : 0]); }
+  void CountHit() { Bump(Local().hits); }
+  void CountMiss() { Bump(Local().misses); }
+  void CountError() { Bump(Local().errors); }
 
-  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
-  uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
-  uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
+  uint64_t hits() const;
+  uint64_t misses() const;
+  uint64_t errors() const;
   uint64_t commands_total() const;
   uint64_t command_calls(std::string_view name) const;
 
@@ -44,12 +42,29 @@ class Metrics {
   std::string RenderJson(const store::EngineStats& stats, const ServerState& state) const;
 
  private:
-  // Implementation-defined fixed table of command counters (no locks).
   static constexpr size_t kMaxCommands = 128;
-  std::atomic<uint64_t> calls_[kMaxCommands] = {};
-  std::atomic<uint64_t> hits_{0};
-  std::atomic<uint64_t> misses_{0};
-  std::atomic<uint64_t> errors_{0};
+  // Counters are striped over cache-line aligned shards so threads counting
+  // the same hot command (GET) do not bounce one cache line; readers sum the
+  // shards. A thread always uses the same shard.
+  static constexpr size_t kShards = 16;
+  struct alignas(64) Shard {
+    std::atomic<uint64_t> calls[kMaxCommands] = {};
+    std::atomic<uint64_t> hits{0};
+    std::atomic<uint64_t> misses{0};
+    std::atomic<uint64_t> errors{0};
+  };
+
+  static void Bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
+  static size_t ShardIndex() {
+    static std::atomic<size_t> next{0};
+    thread_local const size_t index = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+    return index;
+  }
+  Shard& Local() { return shards_[ShardIndex()]; }
+  uint64_t Sum(std::atomic<uint64_t> Shard::*field) const;
+  uint64_t SumCalls(size_t index) const;
+
+  Shard shards_[kShards];
 };
 
 }  // namespace ringkv::node
