@@ -1,0 +1,80 @@
+// ClusterMap: the registry's record of one cluster. Every change creates a
+// map with epoch + 1; maps are values (copy, change, publish).
+//
+//   {epoch, nodes[{id, addr, http_addr, grpc_addr, kind, weight, state}],
+//    vnodes, hash, replication}
+//
+// A node's index in `nodes` is its X-CacheServer-Index; nodes keep their
+// index while they stay in the map (new nodes are appended).
+//
+// Thread safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "ring/ring.h"
+
+namespace ringkv::cluster {
+
+enum class NodeState : uint8_t {
+  kJoining,  // registered, receiving its keys; not yet an owner
+  kActive,   // owns keys
+  kLeaving,  // still owns keys while they move away
+  kDown,     // failed health checks; ejected from the ring (cache mode)
+};
+
+enum class BackendKind : uint8_t {
+  kRingkv,  // a `ringkv node`: RESP + /check-alive
+  kRedis,   // a plain redis-server: RESP only, health by PING
+};
+
+std::string_view NodeStateName(NodeState s);    // "joining", "active", "leaving", "down"
+std::optional<NodeState> ParseNodeState(std::string_view s);
+std::string_view BackendKindName(BackendKind k);  // "ringkv", "redis"
+std::optional<BackendKind> ParseBackendKind(std::string_view s);
+
+struct NodeInfo {
+  std::string id;         // ring identity (placement depends on it alone); defaults to addr
+  std::string addr;       // "host:port" of the RESP data plane: the node's name in seed 000's API
+  std::string http_addr;  // ringkv nodes: "host:port" serving /check-alive; empty for redis
+  std::string grpc_addr;  // ringkv nodes: "host:port" of the peer protocol; empty for redis
+  BackendKind kind = BackendKind::kRingkv;
+  uint32_t weight = 1;
+  NodeState state = NodeState::kActive;
+
+  bool operator==(const NodeInfo&) const = default;
+};
+
+struct ClusterMap {
+  uint64_t epoch = 0;
+  std::vector<NodeInfo> nodes;
+  uint32_t vnodes = 160;  // per unit of weight
+  ring::HashKind hash = ring::HashKind::kXxh3;
+  uint32_t replication = 1;
+
+  // Index in `nodes` of the node whose addr or id is `name`, or nullopt.
+  std::optional<size_t> Find(std::string_view name) const;
+  // Nodes that own keys: active and leaving.
+  std::vector<ring::NodeSpec> RingNodes() const;
+  // Number of nodes that own keys.
+  size_t InService() const;
+
+  bool operator==(const ClusterMap&) const = default;
+};
+
+// The ring of the nodes that own keys.
+StatusOr<ring::RingPtr> BuildRing(const ClusterMap& map);
+
+// JSON form (also the on-disk format):
+// {"epoch": 3, "vnodes": 160, "hash": "xxh3", "replication": 1,
+//  "nodes": [{"id": "...", "addr": "127.0.0.1:6380", "http_addr": "...",
+//             "grpc_addr": "...", "kind": "ringkv", "weight": 1, "state": "active"}]}
+std::string ToJson(const ClusterMap& map);
+StatusOr<ClusterMap> ClusterMapFromJson(std::string_view json);
+
+}  // namespace ringkv::cluster
