@@ -143,7 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
         socket_, *res,
         [self = shared_from_this(), res, keep_alive](boost::system::error_code ec, size_t) {
           self->timer_.cancel();
-          if (ec || !keep_alive) return self->Close();
+          if (ec) return self->Close();
+          if (!keep_alive) return self->LingeringClose();
           self->ReadRequest(self->server_.options.idle_timeout_ms);
         });
   }
@@ -154,6 +155,25 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.close(ec);
   }
 
+  // After an error reply the client may still be sending (e.g. the rest of an
+  // oversized body): stop sending, then read and discard for a short while so
+  // the client sees the reply instead of a reset.
+  void LingeringClose() {
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    ArmTimer(1000);
+    Drain();
+  }
+
+  void Drain() {
+    drain_.resize(64 * 1024);
+    socket_.async_read_some(asio::buffer(drain_),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                              if (ec || self->timed_out_) return self->Close();
+                              self->Drain();
+                            });
+  }
+
   HttpServer::Impl& server_;
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -161,6 +181,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_;
   bool timed_out_ = false;
+  std::vector<char> drain_;
 };
 
 }  // namespace

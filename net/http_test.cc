@@ -25,7 +25,7 @@ TEST(HttpTest, JsonQuoteEscapes) {
   EXPECT_EQ(JsonQuote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
   EXPECT_EQ(JsonQuote(std::string("\x01", 1)), "\"\\u0001\"");
   EXPECT_EQ(JsonQuote("h\xc3\xa9"), "\"h\xc3\xa9\"");  // valid UTF-8 passes
-  EXPECT_EQ(JsonQuote("\xff"), "\"\\u00ff\"");           // stray byte escaped
+  EXPECT_EQ(JsonQuote("\xff"), "\"\\u00ff\"");         // stray byte escaped
 }
 
 TEST(HttpTest, ErrorResponseIsJson) {
