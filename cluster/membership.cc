@@ -1,1 +1,121 @@
-// placeholder: implementation in progress
+#include "cluster/membership.h"
+
+#include <string>
+#include <utility>
+
+namespace ringkv::cluster {
+namespace {
+
+bool IsBlankOrControl(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u <= ' ' || u == 0x7f;
+}
+
+Status NotInCluster(std::string_view name) {
+  return NotFound("no node " + std::string(name) + " in the cluster");
+}
+
+Status CheckWeight(uint32_t weight) {
+  if (weight < 1 || weight > ring::kMaxNodeWeight) {
+    return InvalidArgument("weight must be in [1, " + std::to_string(ring::kMaxNodeWeight) +
+                           "], got " + std::to_string(weight));
+  }
+  return OkStatus();
+}
+
+// The copy every successful change starts from.
+ClusterMap Next(const ClusterMap& map) {
+  ClusterMap next = map;
+  ++next.epoch;
+  return next;
+}
+
+}  // namespace
+
+Status ValidateAddr(std::string_view addr) {
+  auto bad = [&](std::string_view why) {
+    return InvalidArgument("invalid address \"" + std::string(addr) + "\": " + std::string(why));
+  };
+  size_t colon = addr.rfind(':');
+  if (colon == std::string_view::npos) return bad("expected host:port");
+  std::string_view host = addr.substr(0, colon);
+  std::string_view port = addr.substr(colon + 1);
+  if (host.empty()) return bad("empty host");
+  for (char c : host) {
+    if (IsBlankOrControl(c)) return bad("host contains a space or control character");
+  }
+  if (port.empty() || port.size() > 5) return bad("port must be a number in [1, 65535]");
+  uint32_t value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return bad("port must be a number in [1, 65535]");
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (value < 1 || value > 65535) return bad("port must be a number in [1, 65535]");
+  return OkStatus();
+}
+
+StatusOr<ClusterMap> AddNode(const ClusterMap& map, NodeInfo node) {
+  if (node.id.empty()) node.id = node.addr;
+  if (Status s = ValidateAddr(node.addr); !s.ok()) return s;
+  for (const std::string* a : {&node.http_addr, &node.grpc_addr}) {
+    if (a->empty()) continue;
+    if (Status s = ValidateAddr(*a); !s.ok()) return s;
+  }
+  for (char c : node.id) {
+    if (IsBlankOrControl(c)) {
+      return InvalidArgument("invalid node id \"" + node.id +
+                             "\": contains a space or control character");
+    }
+  }
+  if (Status s = CheckWeight(node.weight); !s.ok()) return s;
+  for (const std::string* name : {&node.addr, &node.id}) {
+    if (map.Find(*name)) return AlreadyExists("node " + *name + " is already in the cluster");
+  }
+  ClusterMap next = Next(map);
+  next.nodes.push_back(std::move(node));
+  return next;
+}
+
+StatusOr<ClusterMap> RemoveNode(const ClusterMap& map, std::string_view name) {
+  std::optional<size_t> i = map.Find(name);
+  if (!i) return NotInCluster(name);
+  NodeState s = map.nodes[*i].state;
+  bool in_service = s == NodeState::kActive || s == NodeState::kLeaving;
+  if (in_service && map.InService() == 1) {
+    return FailedPrecondition("cannot remove the last node in service");
+  }
+  ClusterMap next = Next(map);
+  next.nodes.erase(next.nodes.begin() + static_cast<std::ptrdiff_t>(*i));
+  return next;
+}
+
+StatusOr<ClusterMap> SetWeight(const ClusterMap& map, std::string_view name, uint32_t weight) {
+  std::optional<size_t> i = map.Find(name);
+  if (!i) return NotInCluster(name);
+  if (Status s = CheckWeight(weight); !s.ok()) return s;
+  ClusterMap next = Next(map);
+  next.nodes[*i].weight = weight;
+  return next;
+}
+
+// Any state is allowed, even down for the last node in service: health checks
+// must be able to record what they see.
+StatusOr<ClusterMap> SetState(const ClusterMap& map, std::string_view name, NodeState state) {
+  std::optional<size_t> i = map.Find(name);
+  if (!i) return NotInCluster(name);
+  ClusterMap next = Next(map);
+  next.nodes[*i].state = state;
+  return next;
+}
+
+StatusOr<ClusterMap> SetVnodes(const ClusterMap& map, uint32_t vnodes) {
+  if (vnodes < 1 || vnodes > kMaxVnodes) {
+    return InvalidArgument("vnodes must be in [1, " + std::to_string(kMaxVnodes) + "], got " +
+                           std::to_string(vnodes));
+  }
+  ClusterMap next = Next(map);
+  next.vnodes = vnodes;
+  return next;
+}
+
+}  // namespace ringkv::cluster
