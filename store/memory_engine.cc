@@ -1,1 +1,279 @@
-// placeholder: implementation in progress
+// The memory engine: a thin concurrent shell over internal::Shard. Each
+// operation hashes the key once (XXH3), takes the high bits as the shard and
+// the low bits as the bucket, and runs the synchronous shard code under that
+// shard's mutex. Only one shard lock is ever held at a time, so there is no
+// lock order to get wrong.
+#include "store/memory_engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "store/internal/arc_set.h"
+#include "store/internal/node.h"
+#include "store/internal/node_table.h"
+#include "store/internal/shard.h"
+
+namespace ringkv::store {
+namespace {
+
+using internal::Node;
+using internal::Shard;
+
+constexpr uint32_t kMaxShards = 1 << 16;
+// ForEachInArcs copies at most this many nodes' worth of work per lock hold.
+constexpr size_t kArcBatchNodes = 256;
+// Scan visits at most count * kScanEmptyFactor buckets per call, as Redis does.
+constexpr size_t kScanEmptyFactor = 10;
+
+Status OomError() {
+  return ResourceExhausted("OOM command not allowed when used memory > 'maxmemory'.");
+}
+
+class MemoryEngine final : public Engine {
+ public:
+  explicit MemoryEngine(const MemoryEngineOptions& options);
+
+  std::optional<Entry> Get(std::string_view key, int64_t now_ms) override;
+  Status Mutate(std::string_view key, int64_t now_ms,
+                FunctionRef<Mutation(const Entry* current)> fn) override;
+  Status Clear() override;
+  ScanPage Scan(uint64_t cursor, size_t count, int64_t now_ms) override;
+  std::optional<std::string> RandomKey(int64_t now_ms) override;
+  size_t ExpireCycle(int64_t now_ms, size_t budget) override;
+  Status ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKind hash, int64_t now_ms,
+                       FunctionRef<bool(std::string_view key, const Entry& entry)> fn) override;
+  EngineStats Stats() const override;
+
+ private:
+  using Batch = std::vector<std::pair<std::string, Entry>>;
+
+  size_t ShardIndex(uint64_t hash) const {
+    return shard_bits_ == 0 ? 0 : static_cast<size_t>(hash >> (64 - shard_bits_));
+  }
+  bool OverLimit() const {
+    return max_memory_ != 0 && used_.load(std::memory_order_relaxed) > max_memory_;
+  }
+  bool Fits(int64_t delta) const {
+    return max_memory_ == 0 || delta <= 0 ||
+           used_.load(std::memory_order_relaxed) + delta <= max_memory_;
+  }
+  Status Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e, int64_t now_ms);
+  void EvictFromOtherShards(size_t written, int64_t now_ms);
+  uint64_t CopyInArcs(Shard& s, uint64_t cursor, const internal::ArcSet& arcs, ring::HashKind hash,
+                      int64_t now_ms, Batch* out);
+
+  const int64_t max_memory_;
+  const EvictionPolicy policy_;
+  const uint32_t shard_bits_;
+  // Declared before the shards, which account into it until destroyed.
+  alignas(64) std::atomic<int64_t> used_{0};
+  alignas(64) std::atomic<uint32_t> expire_round_robin_{0};
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+MemoryEngine::MemoryEngine(const MemoryEngineOptions& options)
+    : max_memory_(static_cast<int64_t>(std::min<uint64_t>(options.max_memory, INT64_MAX))),
+      policy_(options.policy),
+      shard_bits_(
+          std::countr_zero(std::bit_ceil(std::clamp<uint32_t>(options.shards, 1, kMaxShards)))) {
+  shards_.reserve(size_t{1} << shard_bits_);
+  for (size_t i = 0; i < (size_t{1} << shard_bits_); ++i) {
+    shards_.push_back(std::make_unique<Shard>(&used_));
+  }
+  used_ += static_cast<int64_t>(internal::AllocatedSize(sizeof(Shard)) * shards_.size());
+}
+
+std::optional<Entry> MemoryEngine::Get(std::string_view key, int64_t now_ms) {
+  uint64_t hash = internal::KeyHash(key);
+  Shard& s = *shards_[ShardIndex(hash)];
+  std::lock_guard lock(s.mu);
+  Node* n = s.FindLive(hash, key, now_ms);
+  if (n == nullptr) return std::nullopt;
+  s.Touch(n);
+  return internal::ToEntry(n);
+}
+
+Status MemoryEngine::Mutate(std::string_view key, int64_t now_ms,
+                            FunctionRef<Mutation(const Entry* current)> fn) {
+  if (key.size() > internal::kMaxFieldLen) return InvalidArgument("key too long");
+  uint64_t hash = internal::KeyHash(key);
+  size_t index = ShardIndex(hash);
+  Shard& s = *shards_[index];
+  {
+    std::lock_guard lock(s.mu);
+    Node* cur = s.FindLive(hash, key, now_ms);
+    std::optional<Entry> current;
+    if (cur != nullptr) current = internal::ToEntry(cur);
+    Mutation m = fn(current ? &*current : nullptr);
+    switch (m.kind) {
+      case Mutation::Kind::kKeep:
+        if (cur != nullptr) s.Touch(cur);
+        return OkStatus();
+      case Mutation::Kind::kDelete:
+        if (cur != nullptr) s.Remove(cur);
+        return OkStatus();
+      case Mutation::Kind::kPut:
+        break;
+    }
+    if (m.entry.value.size() > internal::kMaxFieldLen) return InvalidArgument("value too long");
+    if (Status st = Admit(s, key, cur, m.entry, now_ms); !st.ok()) return st;
+    s.Put(hash, key, cur, m.entry);
+  }
+  // The written shard had too little to evict; the rest comes from others,
+  // after releasing its lock so that only one shard lock is ever held.
+  if (OverLimit()) EvictFromOtherShards(index, now_ms);
+  return OkStatus();
+}
+
+// Decides whether a put of `e` may proceed, evicting from `s` (never `cur`)
+// under kAllKeysLru. With the put's own shard exhausted the put proceeds and
+// the caller evicts from other shards.
+Status MemoryEngine::Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e,
+                           int64_t now_ms) {
+  auto delta = [&] { return s.PutDelta(cur, key.size(), e); };
+  if (Fits(delta())) return OkStatus();
+  if (policy_ == EvictionPolicy::kNoEviction) return OomError();
+  bool has_expiry = e.expire_at_ms != 0;
+  auto own = internal::AllocatedSize(internal::NodeSize(key.size(), e.value.size(), has_expiry));
+  if (static_cast<int64_t>(own) > max_memory_) return OomError();  // could never fit
+  while (!Fits(delta())) {
+    Node* victim = s.PickVictim(cur, now_ms);
+    if (victim == nullptr) break;
+    s.Evict(victim, now_ms);
+  }
+  return OkStatus();
+}
+
+void MemoryEngine::EvictFromOtherShards(size_t written, int64_t now_ms) {
+  for (size_t i = 1; i < shards_.size() && OverLimit(); ++i) {
+    Shard& s = *shards_[(written + i) & (shards_.size() - 1)];
+    std::lock_guard lock(s.mu);
+    while (OverLimit()) {
+      Node* victim = s.PickVictim(nullptr, now_ms);
+      if (victim == nullptr) break;
+      s.Evict(victim, now_ms);
+    }
+  }
+}
+
+Status MemoryEngine::Clear() {
+  for (auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    s->Clear();
+  }
+  return OkStatus();
+}
+
+// The cursor is (bucket cursor << shard_bits) | shard: shards are scanned in
+// order, each with Redis's reverse-binary bucket cursor.
+ScanPage MemoryEngine::Scan(uint64_t cursor, size_t count, int64_t now_ms) {
+  count = std::max<size_t>(count, 1);
+  size_t index = cursor & (shards_.size() - 1);
+  uint64_t v = cursor >> shard_bits_;
+  size_t buckets_left = count * kScanEmptyFactor;
+  ScanPage page;
+  for (;;) {
+    Shard& s = *shards_[index];
+    {
+      std::lock_guard lock(s.mu);
+      do {
+        v = s.table().VisitBucket(v, [&](const Node* n) {
+          if (!internal::IsExpired(n, now_ms)) page.keys.emplace_back(internal::NodeKey(n));
+        });
+      } while (v != 0 && page.keys.size() < count && --buckets_left > 0);
+    }
+    if (v == 0 && ++index == shards_.size()) return page;  // next_cursor 0: complete
+    if (page.keys.size() >= count || buckets_left == 0) {
+      page.next_cursor = (v << shard_bits_) | index;
+      return page;
+    }
+  }
+}
+
+std::optional<std::string> MemoryEngine::RandomKey(int64_t now_ms) {
+  size_t start = internal::FastRandom();
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    Shard& s = *shards_[(start + i) & (shards_.size() - 1)];
+    std::lock_guard lock(s.mu);
+    if (const Node* n = s.RandomLive(now_ms)) return std::string(internal::NodeKey(n));
+  }
+  return std::nullopt;
+}
+
+// Visits shards round-robin, giving each an equal part of what is left of
+// the budget, so shards with few expiring keys pass their share on.
+size_t MemoryEngine::ExpireCycle(int64_t now_ms, size_t budget) {
+  size_t n = shards_.size();
+  size_t start = expire_round_robin_.fetch_add(1, std::memory_order_relaxed);
+  size_t reaped = 0;
+  for (size_t i = 0; i < n && budget > 0; ++i) {
+    size_t quota = (budget + (n - i) - 1) / (n - i);
+    Shard& s = *shards_[(start + i) & (n - 1)];
+    std::lock_guard lock(s.mu);
+    auto [examined, removed] = s.ExpireSome(now_ms, quota);
+    budget -= examined;
+    reaped += removed;
+  }
+  return reaped;
+}
+
+Status MemoryEngine::ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKind hash,
+                                   int64_t now_ms,
+                                   FunctionRef<bool(std::string_view key, const Entry& entry)> fn) {
+  internal::ArcSet set(arcs);
+  Batch batch;
+  for (auto& s : shards_) {
+    uint64_t cursor = 0;
+    do {
+      batch.clear();
+      cursor = CopyInArcs(*s, cursor, set, hash, now_ms, &batch);
+      for (const auto& [key, entry] : batch) {
+        if (!fn(key, entry)) return OkStatus();
+      }
+    } while (cursor != 0);
+  }
+  return OkStatus();
+}
+
+// Copies matching live entries from buckets starting at `cursor` until about
+// kArcBatchNodes nodes were examined; returns the next cursor (0 = done).
+uint64_t MemoryEngine::CopyInArcs(Shard& s, uint64_t cursor, const internal::ArcSet& arcs,
+                                  ring::HashKind hash, int64_t now_ms, Batch* out) {
+  std::lock_guard lock(s.mu);
+  size_t examined = 0;
+  do {
+    cursor = s.table().VisitBucket(cursor, [&](const Node* n) {
+      ++examined;
+      if (internal::IsExpired(n, now_ms)) return;
+      std::string_view key = internal::NodeKey(n);
+      if (arcs.Contains(ring::HashKey(hash, key))) out->emplace_back(key, internal::ToEntry(n));
+    });
+  } while (cursor != 0 && examined < kArcBatchNodes);
+  return cursor;
+}
+
+EngineStats MemoryEngine::Stats() const {
+  EngineStats stats;
+  for (const auto& s : shards_) {
+    std::lock_guard lock(s->mu);
+    stats.keys += s->size();
+    stats.keys_with_expiry += s->keys_with_expiry();
+    stats.evicted_keys += s->evicted();
+    stats.expired_keys += s->expired();
+  }
+  stats.used_bytes = static_cast<uint64_t>(std::max<int64_t>(used_.load(), 0));
+  stats.max_memory = static_cast<uint64_t>(max_memory_);
+  return stats;
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> NewMemoryEngine(const MemoryEngineOptions& options) {
+  return std::make_unique<MemoryEngine>(options);
+}
+
+}  // namespace ringkv::store

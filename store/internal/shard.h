@@ -1,0 +1,274 @@
+// Shard: one lock's worth of the memory engine, a synchronous single-threaded
+// cache. The engine picks the shard from the key hash and calls these
+// methods with `mu` held; the shard never locks anything itself.
+//
+// It holds the hash table of nodes, the index of nodes with an expiry (a
+// vector; each such node stores its slot, so removal is O(1) swap-and-pop),
+// and the LRU clock. Recency is a per-node 32-bit stamp rather than list
+// links (16 bytes per key saved): eviction samples kEvictionSamples nodes and
+// evicts the stalest, like Redis's approximate LRU; a shard that holds no
+// more than that many nodes is evicted in exact LRU order.
+//
+// Memory accounting: every allocation and free is added to the engine-wide
+// counter passed to the constructor, so admission control sees all shards.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <random>
+#include <string_view>
+#include <vector>
+
+#include "store/engine.h"
+#include "store/internal/node.h"
+#include "store/internal/node_table.h"
+
+namespace ringkv::store::internal {
+
+// A fast thread-local pseudo-random number (splitmix64); not for security.
+inline uint64_t FastRandom() {
+  thread_local uint64_t state = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+inline Entry ToEntry(const Node* n) {
+  NodeFields f = Decode(n);
+  Entry e{std::string(f.value), n->version, 0};
+  if (f.expiry != nullptr) std::memcpy(&e.expire_at_ms, f.expiry, sizeof(int64_t));
+  return e;
+}
+
+class Shard {
+ public:
+  static constexpr size_t kEvictionSamples = 16;
+
+  explicit Shard(std::atomic<int64_t>* engine_used) : engine_used_(engine_used) {
+    Account(static_cast<int64_t>(table_.bucket_bytes()));
+  }
+  ~Shard() { Clear(); }
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  mutable std::mutex mu;
+
+  const NodeTable& table() const { return table_; }
+  size_t size() const { return table_.size(); }
+  size_t keys_with_expiry() const { return expiring_.size(); }
+  uint64_t evicted() const { return evicted_; }
+  uint64_t expired() const { return expired_; }
+
+  // The node for `key` if it is live; an expired one is reaped.
+  Node* FindLive(uint64_t hash, std::string_view key, int64_t now_ms) {
+    Node** link = table_.FindLink(hash, key);
+    if (link == nullptr) return nullptr;
+    if (IsExpired(*link, now_ms)) {
+      Reap(*link);
+      return nullptr;
+    }
+    return *link;
+  }
+
+  void Touch(Node* n) { n->stamp = ++clock_; }
+
+  void Remove(Node* n) {
+    table_.Unlink(table_.LinkOf(n));
+    Free(n);
+    if (size_t target = table_.ShrinkTarget()) ResizeTable(target);
+  }
+  void Reap(Node* n) {
+    Remove(n);
+    ++expired_;
+  }
+  // Removes a victim of eviction, counting it as expired if it was.
+  void Evict(Node* n, int64_t now_ms) {
+    IsExpired(n, now_ms) ? ++expired_ : ++evicted_;
+    Remove(n);
+  }
+
+  // Bytes that Put(key, cur, entry) would add; negative if it frees memory.
+  int64_t PutDelta(const Node* cur, size_t key_len, const Entry& e) const {
+    int64_t delta =
+        static_cast<int64_t>(AllocatedSize(NodeSize(key_len, e.value.size(), e.expire_at_ms != 0)));
+    if (cur != nullptr) return delta - static_cast<int64_t>(NodeAllocatedSize(cur));
+    if (size_t buckets = table_.BucketsForInsert()) {
+      delta += static_cast<int64_t>(AllocatedSize(buckets * sizeof(Node*)) - table_.bucket_bytes());
+    }
+    return delta;
+  }
+
+  // Stores `e` under `key`; `cur` is the key's live node or nullptr.
+  void Put(uint64_t hash, std::string_view key, Node* cur, const Entry& e);
+
+  // The node eviction should take next, never `keep`; nullptr if none.
+  // Expired nodes are preferred.
+  Node* PickVictim(const Node* keep, int64_t now_ms) const;
+
+  // Examines up to `budget` nodes with an expiry, reaping the expired ones.
+  // Returns {examined, reaped}.
+  std::pair<size_t, size_t> ExpireSome(int64_t now_ms, size_t budget);
+
+  // A random live node (reaping expired ones it meets), or nullptr.
+  Node* RandomLive(int64_t now_ms);
+
+  // Frees every node; counters of evicted and expired keys are kept.
+  void Clear();
+
+ private:
+  void Account(int64_t delta) { engine_used_->fetch_add(delta, std::memory_order_relaxed); }
+  void ResizeTable(size_t buckets);
+  void AddExpiry(Node* n);
+  void DropExpiry(Node* n);
+  void Free(Node* n);
+  void AccountExpiringCapacity(size_t old_capacity);
+
+  NodeTable table_;
+  std::vector<Node*> expiring_;  // nodes with kHasExpiry; node's slot = index
+  size_t expire_cursor_ = 0;     // where the next ExpireSome continues
+  uint32_t clock_ = 0;           // LRU clock; ages are differences, so wrap is fine
+  uint64_t evicted_ = 0;
+  uint64_t expired_ = 0;
+  std::atomic<int64_t>* engine_used_;
+};
+
+inline void Shard::Put(uint64_t hash, std::string_view key, Node* cur, const Entry& e) {
+  bool has_expiry = e.expire_at_ms != 0;
+  if (cur != nullptr && ((cur->flags & kHasExpiry) != 0) == has_expiry &&
+      Decode(cur).value.size() == e.value.size()) {
+    OverwriteNode(cur, e.value, e.version, e.expire_at_ms);  // same size: no allocation
+    Touch(cur);
+    return;
+  }
+  Node* n = NewNode(key, e.value, e.version, e.expire_at_ms);
+  Account(static_cast<int64_t>(NodeAllocatedSize(n)));
+  Touch(n);
+  if (cur != nullptr) {
+    table_.Replace(table_.FindLink(hash, key), n);
+    Free(cur);
+  } else {
+    if (size_t buckets = table_.BucketsForInsert()) ResizeTable(buckets);
+    table_.Insert(hash, n);
+  }
+  if (has_expiry) AddExpiry(n);
+}
+
+inline Node* Shard::PickVictim(const Node* keep, int64_t now_ms) const {
+  size_t candidates = table_.size() - (keep != nullptr ? 1 : 0);
+  if (candidates == 0) return nullptr;
+  Node* best = nullptr;
+  uint32_t best_age = 0;
+  size_t seen = 0;
+  size_t start = FastRandom();
+  for (size_t i = 0; i < table_.bucket_count() && seen < kEvictionSamples; ++i) {
+    for (Node* n = table_.bucket(start + i); n != nullptr; n = n->next) {
+      if (n == keep) continue;
+      if (IsExpired(n, now_ms)) return n;
+      uint32_t age = clock_ - n->stamp;
+      if (best == nullptr || age > best_age) {
+        best = n;
+        best_age = age;
+      }
+      ++seen;
+    }
+  }
+  return best;
+}
+
+inline std::pair<size_t, size_t> Shard::ExpireSome(int64_t now_ms, size_t budget) {
+  size_t examined = 0, reaped = 0;
+  size_t limit = std::min(budget, expiring_.size());
+  for (; examined < limit && !expiring_.empty(); ++examined) {
+    if (expire_cursor_ >= expiring_.size()) expire_cursor_ = 0;
+    Node* n = expiring_[expire_cursor_];
+    if (ExpireAt(n) <= now_ms) {
+      Reap(n);  // the last node moves into this slot; look at it next
+      ++reaped;
+    } else {
+      ++expire_cursor_;
+    }
+  }
+  return {examined, reaped};
+}
+
+inline Node* Shard::RandomLive(int64_t now_ms) {
+  for (int attempt = 0; attempt < 64 && table_.size() > 0; ++attempt) {
+    uint64_t r = FastRandom();
+    size_t chain = 0;
+    for (Node* n = table_.bucket(r); n != nullptr; n = n->next) ++chain;
+    if (chain == 0) continue;
+    Node* n = table_.bucket(r);
+    for (size_t k = (r >> 32) % chain; k > 0; --k) n = n->next;
+    if (!IsExpired(n, now_ms)) return n;
+    Reap(n);
+  }
+  // Mostly empty or mostly expired: fall back to a walk.
+  for (size_t i = 0; i < table_.bucket_count(); ++i) {
+    for (Node* n = table_.bucket(i); n != nullptr; n = n->next) {
+      if (!IsExpired(n, now_ms)) return n;
+    }
+  }
+  return nullptr;
+}
+
+inline void Shard::Clear() {
+  int64_t bucket_bytes = static_cast<int64_t>(table_.bucket_bytes());
+  Node* chain = table_.DetachAll();
+  Account(static_cast<int64_t>(table_.bucket_bytes()) - bucket_bytes);
+  for (Node* n = chain; n != nullptr;) {
+    Node* next = n->next;
+    Account(-static_cast<int64_t>(NodeAllocatedSize(n)));
+    FreeNode(n);
+    n = next;
+  }
+  size_t old_capacity = expiring_.capacity();
+  expiring_.clear();
+  expiring_.shrink_to_fit();
+  AccountExpiringCapacity(old_capacity);
+  expire_cursor_ = 0;
+}
+
+inline void Shard::ResizeTable(size_t buckets) {
+  int64_t before = static_cast<int64_t>(table_.bucket_bytes());
+  table_.Resize(buckets);
+  Account(static_cast<int64_t>(table_.bucket_bytes()) - before);
+}
+
+inline void Shard::AddExpiry(Node* n) {
+  size_t old_capacity = expiring_.capacity();
+  SetExpirySlot(n, static_cast<uint32_t>(expiring_.size()));
+  expiring_.push_back(n);
+  AccountExpiringCapacity(old_capacity);
+}
+
+inline void Shard::DropExpiry(Node* n) {
+  uint32_t slot = ExpirySlot(n);
+  Node* last = expiring_.back();
+  expiring_[slot] = last;
+  SetExpirySlot(last, slot);
+  expiring_.pop_back();
+  if (expiring_.capacity() > 64 && expiring_.size() < expiring_.capacity() / 4) {
+    size_t old_capacity = expiring_.capacity();
+    expiring_.shrink_to_fit();
+    AccountExpiringCapacity(old_capacity);
+  }
+}
+
+// Releases a node already unlinked from the table.
+inline void Shard::Free(Node* n) {
+  if (n->flags & kHasExpiry) DropExpiry(n);
+  Account(-static_cast<int64_t>(NodeAllocatedSize(n)));
+  FreeNode(n);
+}
+
+inline void Shard::AccountExpiringCapacity(size_t old_capacity) {
+  auto bytes = [](size_t capacity) {
+    return capacity == 0 ? int64_t{0}
+                         : static_cast<int64_t>(AllocatedSize(capacity * sizeof(Node*)));
+  };
+  Account(bytes(expiring_.capacity()) - bytes(old_capacity));
+}
+
+}  // namespace ringkv::store::internal
