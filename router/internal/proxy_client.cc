@@ -1,0 +1,327 @@
+// ClientConn: the client half of the proxy's I/O shell.
+#include <cstring>
+
+#include "net/resp_parser.h"
+#include "router/internal/proxy_io.h"
+
+namespace ringkv::router::internal {
+
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr uint64_t kMaxQueryBuffer = 1ull << 30;
+// Stop reading a client while this many of its commands await replies, or
+// while this many reply bytes wait for it to read them.
+constexpr size_t kMaxPendingSlots = 64 * 1024;
+constexpr size_t kMaxPendingOut = 64u << 20;
+constexpr std::string_view kDbsizeCommand = "*1\r\n$6\r\nDBSIZE\r\n";
+
+const net::resp::Limits kUnauthLimits{
+    .max_bulk_len = 16 * 1024, .max_args = 10, .max_inline_len = 16 * 1024};
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+ClientConn::ClientConn(Worker& worker, tcp::socket socket, uint64_t id)
+    : worker_(worker), socket_(std::move(socket)), id_(id) {
+  const ProxyOptions& o = *worker.ctx->options;
+  local_.requirepass = &o.requirepass;
+  local_.authenticated = o.requirepass.empty();
+  local_.client_id = id;
+  local_.port = worker.ctx->port;
+  local_.maxclients = o.maxclients;
+  parser_ = net::resp::RequestParser(local_.authenticated ? o.limits : kUnauthLimits);
+}
+
+void ClientConn::Start() {
+  worker_.clients.emplace(id_, weak_from_this());
+  boost::system::error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+  DoRead();
+}
+
+void ClientConn::Close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  slots_.clear();
+  worker_.clients.erase(id_);
+  worker_.ctx->stats->connected_clients.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ClientConn::MakeRoom() {
+  if (start_ > 0) {
+    std::memmove(rbuf_.data(), rbuf_.data() + start_, end_ - start_);
+    end_ -= start_;
+    start_ = 0;
+  }
+  if (rbuf_.size() - end_ < kReadChunk) rbuf_.resize(std::max(rbuf_.size() * 2, end_ + kReadChunk));
+}
+
+void ClientConn::DoRead() {
+  if (reading_ || closed_ || closing_) return;
+  if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
+  reading_ = true;
+  socket_.async_read_some(asio::buffer(rbuf_.data() + end_, rbuf_.size() - end_),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      size_t n) { self->OnRead(ec, n); });
+}
+
+void ClientConn::OnRead(const boost::system::error_code& ec, size_t n) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) {
+    // EOF after a pipeline: answer what was asked, then close.
+    if (ec == asio::error::eof && (!slots_.empty() || !out_.empty() || writing_)) {
+      closing_ = true;
+      return MaybeFinish();
+    }
+    return Close();
+  }
+  end_ += n;
+  Process();
+}
+
+// Executes what is buffered, then reads again unless paused or closing.
+void ClientConn::Process() {
+  ExecuteBuffered();
+  if (start_ == end_) start_ = end_ = 0;
+  if (!closing_ && end_ - start_ > kMaxQueryBuffer) {
+    AddError("-ERR Protocol error: query buffer of " + std::to_string(end_ - start_) +
+             " bytes exceeds the limit\r\n");
+    closing_ = true;
+  }
+  ProxyStats& stats = *worker_.ctx->stats;
+  if (batch_commands_) stats.commands.fetch_add(batch_commands_, std::memory_order_relaxed);
+  if (batch_errors_) stats.errors.fetch_add(batch_errors_, std::memory_order_relaxed);
+  batch_commands_ = batch_errors_ = 0;
+  if (!out_.empty() || closing_) worker_.MarkDirty(shared_from_this());
+  paused_ = slots_.size() >= kMaxPendingSlots || out_.size() >= kMaxPendingOut;
+  if (!paused_) DoRead();
+}
+
+void ClientConn::ExecuteBuffered() {
+  const ProxyOptions& o = *worker_.ctx->options;
+  worker_.Refresh();
+  while (start_ < end_ && !closing_ && slots_.size() < kMaxPendingSlots) {
+    std::string_view pending(rbuf_.data() + start_, end_ - start_);
+    net::resp::ParseStatus st = parser_.Parse(pending);
+    if (st == net::resp::ParseStatus::kIncomplete) return;
+    if (st == net::resp::ParseStatus::kError) {
+      AddError("-ERR " + parser_.error() + "\r\n");
+      closing_ = true;
+      return;
+    }
+    if (!parser_.args().empty()) {
+      ++batch_commands_;
+      bool was_authed = local_.authenticated;
+      Dispatch(parser_.args(), pending.substr(0, parser_.consumed()));
+      if (local_.authenticated != was_authed) parser_ = net::resp::RequestParser(o.limits);
+    }
+    start_ += parser_.consumed();
+    if (local_.close_after_reply) closing_ = true;
+  }
+}
+
+void ClientConn::Dispatch(std::span<const std::string_view> args, std::string_view raw) {
+  const CommandInfo& info = LookupCommand(args[0]);
+  if (!local_.authenticated && info.local != LocalCommand::kAuth &&
+      info.local != LocalCommand::kQuit) {
+    return AddError(kNoAuthReply);
+  }
+  switch (info.kind) {
+    case CommandKind::kSingleKey: {
+      if (args.size() < 2) return AddError(ArityReply(args[0]));
+      const RouteTable* t = worker_.table.get();
+      if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
+      return Forward(t->ring->OwnerIndexOfKey(args[1]), raw, args);
+    }
+    case CommandKind::kMget:
+    case CommandKind::kSumKeys:
+      if (args.size() < 2) return AddError(ArityReply(args[0]));
+      return SplitAndSend(info.kind, args, raw, 1);
+    case CommandKind::kMset:
+      if (args.size() < 3 || args.size() % 2 == 0) return AddError(ArityReply(args[0]));
+      return SplitAndSend(info.kind, args, raw, 2);
+    case CommandKind::kDbsize:
+      return FanOut(kDbsizeCommand);
+    case CommandKind::kLocal: {
+      if (info.local == LocalCommand::kInfo) return AddReady(InfoReply(args, Facts()));
+      std::string reply = LocalReply(info.local, args, local_);
+      return reply[0] == '-' ? AddError(reply) : AddReady(reply);
+    }
+    case CommandKind::kUnsupported:
+      return AddError(UnsupportedReply(args[0], info.reason));
+  }
+}
+
+void ClientConn::Forward(uint32_t owner, std::string_view raw,
+                         std::span<const std::string_view> args) {
+  uint64_t seq = PushSlot();
+  BackendConn& b = worker_.ConnFor(owner);
+  if (!raw.empty() && raw[0] == '*') {
+    b.Send(raw, Pending{shared_from_this(), seq, kWholeReply});
+  } else {  // an inline command: back ends get RESP
+    b.Send(net::resp::EncodeCommand(args), Pending{shared_from_this(), seq, kWholeReply});
+  }
+}
+
+void ClientConn::SplitAndSend(CommandKind kind, std::span<const std::string_view> args,
+                              std::string_view raw, size_t step) {
+  const RouteTable* t = worker_.table.get();
+  if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
+  const ring::Ring& ring = *t->ring;
+  KeySplit split =
+      SplitByOwner(args, step, [&ring](std::string_view key) { return ring.OwnerIndexOfKey(key); });
+  if (split.parts.size() == 1) {  // one owner: its reply is the whole reply
+    return Forward(split.parts[0].owner, raw, args);
+  }
+  uint64_t seq = PushSlot();
+  auto multi = std::make_unique<Multi>();
+  multi->kind = kind;
+  if (kind == CommandKind::kMget) multi->where = std::move(split.where);
+  multi->parts.resize(split.parts.size());
+  multi->remaining = static_cast<uint32_t>(split.parts.size());
+  slots_.back().multi = std::move(multi);
+  for (uint32_t i = 0; i < split.parts.size(); ++i) {
+    worker_.ConnFor(split.parts[i].owner)
+        .Send(net::resp::EncodeCommand(split.parts[i].args), Pending{shared_from_this(), seq, i});
+  }
+}
+
+void ClientConn::FanOut(std::string_view command) {
+  const RouteTable* t = worker_.table.get();
+  if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
+  uint64_t seq = PushSlot();
+  auto multi = std::make_unique<Multi>();
+  multi->kind = CommandKind::kSumKeys;
+  multi->parts.resize(t->backends.size());
+  multi->remaining = static_cast<uint32_t>(t->backends.size());
+  slots_.back().multi = std::move(multi);
+  for (uint32_t i = 0; i < t->backends.size(); ++i) {
+    worker_.ConnFor(i).Send(command, Pending{shared_from_this(), seq, i});
+  }
+}
+
+uint64_t ClientConn::PushSlot() {
+  slots_.emplace_back();
+  return base_seq_ + slots_.size() - 1;
+}
+
+void ClientConn::AddReady(std::string_view reply) {
+  if (slots_.empty()) {
+    out_.append(reply);
+    return;
+  }
+  Slot& s = slots_.emplace_back();
+  s.reply.assign(reply);
+  s.done = true;
+}
+
+void ClientConn::AddError(std::string_view reply) {
+  ++batch_errors_;
+  AddReady(reply);
+}
+
+void ClientConn::OnReply(uint64_t seq, uint32_t part, std::string_view reply) {
+  if (closed_ || seq < base_seq_ || seq - base_seq_ >= slots_.size()) return;
+  size_t idx = seq - base_seq_;
+  Slot& s = slots_[idx];
+  if (s.multi) {
+    Multi& m = *s.multi;
+    m.parts[part].assign(reply);
+    if (--m.remaining > 0) return;
+    switch (m.kind) {
+      case CommandKind::kMget:
+        s.reply = MergeArrays(m.where, m.parts);
+        break;
+      case CommandKind::kMset:
+        s.reply = MergeStatus(m.parts);
+        break;
+      default:
+        s.reply = MergeSum(m.parts);
+        break;
+    }
+    s.multi.reset();
+    s.done = true;
+  } else if (idx == 0) {  // the common case: straight to the output
+    out_.append(reply);
+    slots_.pop_front();
+    ++base_seq_;
+  } else {
+    s.reply.assign(reply);
+    s.done = true;
+    return;
+  }
+  if (idx != 0) return;
+  DrainHead();
+  worker_.MarkDirty(shared_from_this());
+}
+
+void ClientConn::DrainHead() {
+  while (!slots_.empty() && slots_.front().done) {
+    out_.append(slots_.front().reply);
+    slots_.pop_front();
+    ++base_seq_;
+  }
+}
+
+void ClientConn::FlushOut() {
+  if (closed_) return;
+  if (!writing_ && !out_.empty()) {
+    std::swap(out_, wbuf_);
+    writing_ = true;
+    asio::async_write(socket_, asio::buffer(wbuf_),
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                        self->OnWritten(ec);
+                      });
+    return;
+  }
+  MaybeFinish();
+}
+
+void ClientConn::OnWritten(const boost::system::error_code& ec) {
+  writing_ = false;
+  wbuf_.clear();
+  if (wbuf_.capacity() > (1u << 20)) wbuf_.shrink_to_fit();
+  if (closed_) return;
+  if (ec) return Close();
+  if (!out_.empty()) return FlushOut();
+  MaybeFinish();
+  if (paused_ && !closed_ && slots_.size() < kMaxPendingSlots / 2) {
+    paused_ = false;
+    Process();
+  }
+}
+
+void ClientConn::MaybeFinish() {
+  if (closing_ && !closed_ && slots_.empty() && out_.empty() && !writing_) Close();
+}
+
+InfoFacts ClientConn::Facts() const {
+  const ProxyContext& c = *worker_.ctx;
+  const ProxyStats& s = *c.stats;
+  InfoFacts f;
+  f.tcp_port = c.port;
+  f.io_threads = c.options->threads;
+  f.uptime_s = NowSeconds() - c.start_s;
+  f.connected_clients = s.connected_clients.load();
+  f.maxclients = c.options->maxclients;
+  f.total_connections = s.total_connections.load();
+  f.commands = s.commands.load() + batch_commands_;
+  f.errors = s.errors.load() + batch_errors_;
+  f.backend_timeouts = s.backend_timeouts.load();
+  f.backend_failures = s.backend_failures.load();
+  if (const RouteTable* t = worker_.table.get()) {
+    f.epoch = t->epoch;
+    f.backends = t->in_service;
+  }
+  return f;
+}
+
+}  // namespace ringkv::router::internal

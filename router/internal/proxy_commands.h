@@ -1,0 +1,119 @@
+// The proxy's pure parts: which commands it routes and how, splitting
+// multi-key commands by owner, merging the back ends' replies, and the
+// replies of the commands it answers itself. No sockets, no threads.
+//
+// Thread safety: free functions over values; the command table is immutable.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/function_ref.h"
+
+namespace ringkv::router::internal {
+
+enum class CommandKind : uint8_t {
+  kSingleKey,    // the key is argv[1]: forward the raw command to its owner
+  kMget,         // split by owner, reassemble one array in key order
+  kMset,         // split by owner (key/value pairs), +OK if every part is OK
+  kSumKeys,      // DEL UNLINK EXISTS TOUCH: split by owner, sum the integers
+  kDbsize,       // every back end, summed
+  kLocal,        // answered by the proxy
+  kUnsupported,  // -ERR '<cmd>' is not supported by the ringkv router: <reason>
+};
+
+enum class LocalCommand : uint8_t {
+  kNone,
+  kPing,
+  kEcho,
+  kQuit,
+  kAuth,
+  kSelect,
+  kCommand,
+  kConfig,
+  kInfo,
+  kClient,
+};
+
+struct CommandInfo {
+  std::string_view name;  // lower case
+  CommandKind kind;
+  LocalCommand local = LocalCommand::kNone;
+  std::string_view reason = {};  // kUnsupported
+};
+
+// Case-insensitive lookup; an unknown name yields an kUnsupported entry whose
+// reason is "unknown command".
+const CommandInfo& LookupCommand(std::string_view name);
+
+// "-ERR '<cmd>' is not supported by the ringkv router: <reason>\r\n"
+std::string UnsupportedReply(std::string_view cmd, std::string_view reason);
+// "-ERR wrong number of arguments for '<cmd>' command\r\n"
+std::string ArityReply(std::string_view cmd);
+// "-ERR backend <addr> unavailable: <reason>\r\n"
+std::string BackendErrorReply(std::string_view addr, std::string_view reason);
+inline constexpr std::string_view kNoNodeReply = "-ERR no node in service\r\n";
+inline constexpr std::string_view kNoAuthReply = "-NOAUTH Authentication required.\r\n";
+
+// A multi-key command split by owner. Keys are taken in groups of `step`
+// arguments (1 for MGET/DEL, 2 for MSET's key/value pairs) from argv[1].
+struct SplitPart {
+  uint32_t owner = 0;
+  std::vector<std::string_view> args;  // argv[0] then this owner's groups
+};
+struct KeySplit {
+  std::vector<SplitPart> parts;  // in order of first appearance
+  // For each group, in argument order: its part and its index in that part.
+  std::vector<std::pair<uint32_t, uint32_t>> where;
+};
+KeySplit SplitByOwner(std::span<const std::string_view> args, size_t step,
+                      FunctionRef<uint32_t(std::string_view)> owner_of);
+
+// Merges replies of the parts of a split command (each one complete RESP
+// reply); MergeArrays takes KeySplit::where, which outlives the arguments. Any error reply in a
+// part is returned as the whole reply (the first one, in part order); a reply of the wrong shape
+// yields -ERR.
+std::string MergeArrays(std::span<const std::pair<uint32_t, uint32_t>> where,
+                        std::span<const std::string> parts);
+std::string MergeStatus(std::span<const std::string> parts);
+std::string MergeSum(std::span<const std::string> parts);
+
+// What INFO reports; filled by the proxy from its options and stats.
+struct InfoFacts {
+  uint16_t tcp_port = 0;
+  uint32_t io_threads = 0;
+  int64_t uptime_s = 0;
+  int64_t connected_clients = 0;
+  uint64_t maxclients = 0;
+  uint64_t total_connections = 0;
+  uint64_t commands = 0;
+  uint64_t errors = 0;
+  uint64_t backend_timeouts = 0;
+  uint64_t backend_failures = 0;
+  uint64_t epoch = 0;
+  size_t backends = 0;
+};
+// INFO [section...]: server, clients, stats and cluster; "all"/"default"/
+// "everything" or no argument give every section.
+std::string InfoReply(std::span<const std::string_view> args, const InfoFacts& facts);
+
+// Per-connection facts the local commands need.
+struct LocalState {
+  const std::string* requirepass = nullptr;  // empty: no AUTH needed
+  bool authenticated = true;
+  bool close_after_reply = false;  // set by QUIT
+  uint64_t client_id = 0;
+  std::string name;  // CLIENT SETNAME
+  uint16_t port = 0;
+  uint64_t maxclients = 0;
+};
+// Answers PING ECHO QUIT AUTH SELECT COMMAND CONFIG CLIENT (not INFO).
+std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args, LocalState& state);
+
+// Redis-style glob match (*, ?, [abc], \x), case-insensitive, for CONFIG GET.
+bool GlobMatch(std::string_view pattern, std::string_view s);
+
+}  // namespace ringkv::router::internal
