@@ -28,6 +28,11 @@ constexpr uint32_t kMaxShards = 1 << 16;
 constexpr size_t kArcBatchNodes = 256;
 // Scan visits at most count * kScanEmptyFactor buckets per call, as Redis does.
 constexpr size_t kScanEmptyFactor = 10;
+// Larger SCAN counts are clamped to this.
+constexpr size_t kMaxScanCount = size_t{1} << 24;
+// Scan releases a shard's lock after visiting this many buckets, so a large
+// COUNT does not stall writers.
+constexpr size_t kScanBucketsPerLock = 1024;
 
 Status OomError() {
   return ResourceExhausted("OOM command not allowed when used memory > 'maxmemory'.");
@@ -171,7 +176,7 @@ Status MemoryEngine::Clear() {
 // The cursor is (bucket cursor << shard_bits) | shard: shards are scanned in
 // order, each with Redis's reverse-binary bucket cursor.
 ScanPage MemoryEngine::Scan(uint64_t cursor, size_t count, int64_t now_ms) {
-  count = std::max<size_t>(count, 1);
+  count = std::clamp<size_t>(count, 1, kMaxScanCount);
   size_t index = cursor & (shards_.size() - 1);
   uint64_t v = cursor >> shard_bits_;
   size_t buckets_left = count * kScanEmptyFactor;
@@ -180,11 +185,14 @@ ScanPage MemoryEngine::Scan(uint64_t cursor, size_t count, int64_t now_ms) {
     Shard& s = *shards_[index];
     {
       std::lock_guard lock(s.mu);
+      size_t held = 0;
       do {
         v = s.table().VisitBucket(v, [&](const Node* n) {
           if (!internal::IsExpired(n, now_ms)) page.keys.emplace_back(internal::NodeKey(n));
         });
-      } while (v != 0 && page.keys.size() < count && --buckets_left > 0);
+        --buckets_left;
+      } while (v != 0 && page.keys.size() < count && buckets_left > 0 &&
+               ++held < kScanBucketsPerLock);
     }
     if (v == 0 && ++index == shards_.size()) return page;  // next_cursor 0: complete
     if (page.keys.size() >= count || buckets_left == 0) {

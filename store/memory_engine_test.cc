@@ -515,6 +515,34 @@ TEST(MemoryEngineTest, BytesPerKeyForOneMillionKeys) {
   EXPECT_LT(measured, 200);
 }
 
+// Records throughput of a GET-heavy mix from two threads (the node's shape).
+TEST(MemoryEngineTest, TwoThreadThroughput) {
+  constexpr int kKeys = 100'000, kOpsPerThread = 500'000;
+  auto e = NewMemoryEngine({});
+  for (int i = 0; i < kKeys; ++i) ASSERT_TRUE(Put(*e, Key(i), std::string(32, 'v')).ok());
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      uint64_t x = 88172645463325252ULL + t;
+      for (int i = 0; i < kOpsPerThread; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        std::string k = Key(static_cast<int>(x % kKeys));
+        if (i % 5 == 0) {
+          ASSERT_TRUE(Put(*e, k, std::string(32, 'w'), i).ok());
+        } else {
+          ASSERT_TRUE(e->Get(k, 0));
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("[ ops/s     ] %.0f total from 2 threads (80%% get, 20%% put)\n",
+              2 * kOpsPerThread / s);
+  EXPECT_GT(2 * kOpsPerThread / s, 100'000);
+}
+
 TEST(NodeTableTest, ReverseBinaryCursorVisitsEveryBucketOnce) {
   for (uint64_t size : {1u, 2u, 8u, 1024u}) {
     std::set<uint64_t> seen;

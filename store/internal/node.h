@@ -69,10 +69,12 @@ inline const char* GetVarint(const char* p, uint32_t* v) {
 }
 
 // Bytes requested from the allocator for a node with these fields.
+// Never less than sizeof(Node), so the header struct always fits.
 inline size_t NodeSize(size_t key_len, size_t value_len, bool has_expiry) {
-  return kTailOffset + VarintLen(static_cast<uint32_t>(key_len)) +
-         VarintLen(static_cast<uint32_t>(value_len)) + (has_expiry ? kExpiryFieldsSize : 0) +
-         key_len + value_len;
+  size_t size = kTailOffset + VarintLen(static_cast<uint32_t>(key_len)) +
+                VarintLen(static_cast<uint32_t>(value_len)) + (has_expiry ? kExpiryFieldsSize : 0) +
+                key_len + value_len;
+  return size < sizeof(Node) ? sizeof(Node) : size;
 }
 
 // What glibc malloc really takes for a request of `n` bytes: an 8-byte

@@ -42,7 +42,8 @@ inline Entry ToEntry(const Node* n) {
   return e;
 }
 
-class Shard {
+// Cache-line aligned so neighbouring shards' mutexes do not false-share.
+class alignas(64) Shard {
  public:
   static constexpr size_t kEvictionSamples = 16;
 
