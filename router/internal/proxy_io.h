@@ -13,6 +13,9 @@
 // Thread safety: everything here is touched only on its Worker's thread.
 #pragma once
 
+// clang-format off
+#include <utility>  // before asio: Boost 1.74 with g++ 12 needs std::exchange declared
+// clang-format on
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstdint>
@@ -23,7 +26,6 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
-#include <utility>  // before asio: Boost 1.74 with g++ 12 needs std::exchange declared
 #include <vector>
 
 #include "router/internal/proxy_commands.h"
