@@ -66,7 +66,9 @@ class MemoryEngine final : public Engine {
     return max_memory_ == 0 || delta <= 0 ||
            used_.load(std::memory_order_relaxed) + delta <= max_memory_;
   }
-  Status Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e, int64_t now_ms);
+  enum class TableGrowth : uint8_t { kAllowed, kDeferred };
+  StatusOr<TableGrowth> Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e,
+                              int64_t now_ms);
   void EvictFromOtherShards(size_t written, int64_t now_ms);
   uint64_t CopyInArcs(Shard& s, uint64_t cursor, const internal::ArcSet& arcs, ring::HashKind hash,
                       int64_t now_ms, Batch* out);
@@ -125,8 +127,9 @@ Status MemoryEngine::Mutate(std::string_view key, int64_t now_ms,
         break;
     }
     if (m.entry.value.size() > internal::kMaxFieldLen) return InvalidArgument("value too long");
-    if (Status st = Admit(s, key, cur, m.entry, now_ms); !st.ok()) return st;
-    s.Put(hash, key, cur, m.entry);
+    StatusOr<TableGrowth> growth = Admit(s, key, cur, m.entry, now_ms);
+    if (!growth.ok()) return growth.status();
+    s.Put(hash, key, cur, m.entry, *growth == TableGrowth::kAllowed);
   }
   // The written shard had too little to evict; the rest comes from others,
   // after releasing its lock so that only one shard lock is ever held.
@@ -136,12 +139,19 @@ Status MemoryEngine::Mutate(std::string_view key, int64_t now_ms,
 
 // Decides whether a put of `e` may proceed, evicting from `s` (never `cur`)
 // under kAllKeysLru. With the put's own shard exhausted the put proceeds and
-// the caller evicts from other shards.
-Status MemoryEngine::Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e,
-                           int64_t now_ms) {
-  auto delta = [&] { return s.PutDelta(cur, key.size(), e); };
-  if (Fits(delta())) return OkStatus();
-  if (policy_ == EvictionPolicy::kNoEviction) return OomError();
+// the caller evicts from other shards. Under kNoEviction a put whose node
+// fits but whose table doubling does not proceeds without the doubling.
+StatusOr<MemoryEngine::TableGrowth> MemoryEngine::Admit(Shard& s, std::string_view key,
+                                                        const Node* cur, const Entry& e,
+                                                        int64_t now_ms) {
+  auto delta = [&] { return s.PutDelta(cur, key.size(), e, /*grow=*/true); };
+  if (Fits(delta())) return TableGrowth::kAllowed;
+  if (policy_ == EvictionPolicy::kNoEviction) {
+    if (s.CanDeferGrowth() && Fits(s.PutDelta(cur, key.size(), e, /*grow=*/false))) {
+      return TableGrowth::kDeferred;
+    }
+    return OomError();
+  }
   bool has_expiry = e.expire_at_ms != 0;
   auto own = internal::AllocatedSize(internal::NodeSize(key.size(), e.value.size(), has_expiry));
   if (static_cast<int64_t>(own) > max_memory_) return OomError();  // could never fit
@@ -150,7 +160,7 @@ Status MemoryEngine::Admit(Shard& s, std::string_view key, const Node* cur, cons
     if (victim == nullptr) break;
     s.Evict(victim, now_ms);
   }
-  return OkStatus();
+  return TableGrowth::kAllowed;
 }
 
 void MemoryEngine::EvictFromOtherShards(size_t written, int64_t now_ms) {

@@ -199,6 +199,22 @@ TEST(MemoryEngineTest, LruEvictsLeastRecentlyUsed) {
   EXPECT_FALSE(e->Get(Key(3), 0));
 }
 
+// Large shards evict by sampling; recently used keys should still survive.
+TEST(MemoryEngineTest, SampledLruKeepsRecentlyUsedKeys) {
+  MemoryEngineOptions options{.shards = 2};
+  auto probe = NewMemoryEngine(options);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(Put(*probe, Key(i), std::string(100, 'x')).ok());
+  options.max_memory = probe->Stats().used_bytes;
+  auto e = NewMemoryEngine(options);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(Put(*e, Key(i), std::string(100, 'x')).ok());
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(e->Get(Key(i), 0));
+  for (int i = 1000; i < 1500; ++i) ASSERT_TRUE(Put(*e, Key(i), std::string(100, 'x')).ok());
+  EXPECT_GE(e->Stats().evicted_keys, 450u);
+  int survivors = 0;
+  for (int i = 0; i < 100; ++i) survivors += e->Get(Key(i), 0).has_value();
+  EXPECT_GE(survivors, 95);
+}
+
 TEST(MemoryEngineTest, LruKeepsUsedBytesUnderTheLimitWithManyShards) {
   auto e = NewMemoryEngine({.max_memory = 200'000, .shards = 8});
   for (int i = 0; i < 5000; ++i) ASSERT_TRUE(Put(*e, Key(i), std::string(64, 'v')).ok());
@@ -255,6 +271,29 @@ TEST(MemoryEngineTest, NoEvictionRefusesAndKeepsData) {
   ASSERT_TRUE(Delete(*e, Key(1)).ok());
   EXPECT_LT(e->Stats().used_bytes, before.used_bytes);
   EXPECT_TRUE(Put(*e, Key(10), std::string(100, 'x')).ok());
+}
+
+// Near the limit, a new key whose node fits is stored without doubling the
+// bucket array rather than refused for the doubling's sake.
+TEST(MemoryEngineTest, NoEvictionDefersTableGrowth) {
+  auto e = NewMemoryEngine({.policy = EvictionPolicy::kNoEviction, .shards = 1});
+  for (size_t i = 0; i < internal::NodeTable::kMinBuckets; ++i) {
+    ASSERT_TRUE(Put(*e, Key(i), std::string(100, 'x')).ok());
+  }
+  uint64_t node = internal::AllocatedSize(internal::NodeSize(Key(8).size(), 100, false));
+  auto limited = NewMemoryEngine({.max_memory = e->Stats().used_bytes + node + 10,
+                                  .policy = EvictionPolicy::kNoEviction,
+                                  .shards = 1});
+  for (size_t i = 0; i < internal::NodeTable::kMinBuckets; ++i) {
+    ASSERT_TRUE(Put(*limited, Key(i), std::string(100, 'x')).ok());
+  }
+  ASSERT_TRUE(Put(*limited, Key(8), std::string(100, 'x')).ok());
+  EngineStats stats = limited->Stats();
+  EXPECT_EQ(stats.keys, 9u);
+  EXPECT_LE(stats.used_bytes, stats.max_memory);
+  EXPECT_EQ(Put(*limited, Key(9), std::string(100, 'x')).code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(limited->Get(Key(8), 0));
+  EXPECT_EQ(ScanAll(*limited, 0).size(), 9u);
 }
 
 TEST(MemoryEngineTest, UsedBytesRisesAndFalls) {

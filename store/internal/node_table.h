@@ -100,8 +100,14 @@ class NodeTable {
     --size_;
   }
 
-  // The bucket count after inserting one more node (load factor <= 1).
+  // The bucket count after inserting one more node, or 0 if the table need
+  // not grow: it doubles when the load factor would pass 1.
   size_t BucketsForInsert() const { return size_ + 1 > bucket_count() ? bucket_count() * 2 : 0; }
+
+  // Whether an insert may skip a due doubling (when memory is short); the
+  // load factor is still capped at kMaxDeferredLoad.
+  static constexpr size_t kMaxDeferredLoad = 4;
+  bool CanDeferGrowth() const { return size_ + 1 <= bucket_count() * kMaxDeferredLoad; }
 
   // A smaller bucket count once the load factor drops below 1/8, else 0.
   size_t ShrinkTarget() const {

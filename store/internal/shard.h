@@ -90,19 +90,23 @@ class alignas(64) Shard {
     Remove(n);
   }
 
-  // Bytes that Put(key, cur, entry) would add; negative if it frees memory.
-  int64_t PutDelta(const Node* cur, size_t key_len, const Entry& e) const {
+  bool CanDeferGrowth() const { return table_.CanDeferGrowth(); }
+
+  // Bytes that Put(key, cur, entry, grow) would add; negative if it frees
+  // memory.
+  int64_t PutDelta(const Node* cur, size_t key_len, const Entry& e, bool grow) const {
     int64_t delta =
         static_cast<int64_t>(AllocatedSize(NodeSize(key_len, e.value.size(), e.expire_at_ms != 0)));
     if (cur != nullptr) return delta - static_cast<int64_t>(NodeAllocatedSize(cur));
-    if (size_t buckets = table_.BucketsForInsert()) {
+    if (size_t buckets = grow ? table_.BucketsForInsert() : 0) {
       delta += static_cast<int64_t>(AllocatedSize(buckets * sizeof(Node*)) - table_.bucket_bytes());
     }
     return delta;
   }
 
-  // Stores `e` under `key`; `cur` is the key's live node or nullptr.
-  void Put(uint64_t hash, std::string_view key, Node* cur, const Entry& e);
+  // Stores `e` under `key`; `cur` is the key's live node or nullptr. With
+  // `grow` false a due table doubling is skipped (see CanDeferGrowth).
+  void Put(uint64_t hash, std::string_view key, Node* cur, const Entry& e, bool grow);
 
   // The node eviction should take next, never `keep`; nullptr if none.
   // Expired nodes are preferred.
@@ -135,7 +139,7 @@ class alignas(64) Shard {
   std::atomic<int64_t>* engine_used_;
 };
 
-inline void Shard::Put(uint64_t hash, std::string_view key, Node* cur, const Entry& e) {
+inline void Shard::Put(uint64_t hash, std::string_view key, Node* cur, const Entry& e, bool grow) {
   bool has_expiry = e.expire_at_ms != 0;
   if (cur != nullptr && ((cur->flags & kHasExpiry) != 0) == has_expiry &&
       Decode(cur).value.size() == e.value.size()) {
@@ -150,7 +154,7 @@ inline void Shard::Put(uint64_t hash, std::string_view key, Node* cur, const Ent
     table_.Replace(table_.FindLink(hash, key), n);
     Free(cur);
   } else {
-    if (size_t buckets = table_.BucketsForInsert()) ResizeTable(buckets);
+    if (size_t buckets = grow ? table_.BucketsForInsert() : 0) ResizeTable(buckets);
     table_.Insert(hash, n);
   }
   if (has_expiry) AddExpiry(n);
