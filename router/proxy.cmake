@@ -18,8 +18,10 @@ add_executable(proxy_harness ${CMAKE_CURRENT_LIST_DIR}/internal/proxy_harness_ma
 target_link_libraries(proxy_harness PRIVATE ringkv_proxy Threads::Threads)
 
 if(RINGKV_BUILD_TESTS)
+  # unittest imports a file path only from inside its working directory.
   add_test(NAME router.proxy
-    COMMAND /usr/bin/python3 -m unittest -v ${PROJECT_SOURCE_DIR}/tests/router/test_proxy.py)
+    COMMAND /usr/bin/python3 -m unittest -v ${PROJECT_SOURCE_DIR}/tests/router/test_proxy.py
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(router.proxy PROPERTIES TIMEOUT 300
     ENVIRONMENT "RINGKV_BIN=$<TARGET_FILE:ringkv>;PROXY_HARNESS_BIN=$<TARGET_FILE:proxy_harness>;PYTHONDONTWRITEBYTECODE=1")
 endif()

@@ -43,8 +43,23 @@ void BackendConn::Send(std::string_view command, Pending pending) {
   worker_.MarkDirty(*this);
 }
 
+// Writes directly when the socket takes it all (the usual case), else the
+// rest asynchronously.
 void BackendConn::Flush() {
   if (state_ != State::kReady || writing_ || out_.empty()) return;
+  boost::system::error_code ec;
+  size_t n = socket_.write_some(asio::buffer(out_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    n = 0;
+  } else if (ec) {
+    return Fail("write failed: " + ec.message(), true);
+  }
+  if (n == out_.size()) {
+    out_.clear();
+    if (out_.capacity() > (4u << 20)) out_.shrink_to_fit();
+    return;
+  }
+  out_.erase(0, n);
   std::swap(out_, wbuf_);
   writing_ = true;
   asio::async_write(
@@ -89,6 +104,7 @@ void BackendConn::OnConnected(uint64_t gen, const boost::system::error_code& ec)
   if (ec) return Fail("connect failed: " + ec.message(), true);
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
+  socket_.non_blocking(true, ignored);
   state_ = State::kReady;
   const std::string& password = worker_.ctx->options->backend_password;
   if (!password.empty()) {
@@ -100,12 +116,13 @@ void BackendConn::OnConnected(uint64_t gen, const boost::system::error_code& ec)
   timer_armed_ = false;  // the connect deadline no longer applies
   timer_.cancel();
   if (!inflight_.empty() || swallow_ > 0) ArmTimer();
-  StartRead();
   Flush();
+  if (gen == gen_) StartRead();
 }
 
+// Always one read pending while connected, so a close is seen at once.
 void BackendConn::StartRead() {
-  if (rstart_ > 0) {
+  if (rstart_ > 0 && rbuf_.size() - rend_ < kBackendReadChunk / 2) {
     std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
     rend_ -= rstart_;
     rstart_ = 0;
@@ -126,30 +143,40 @@ void BackendConn::OnRead(uint64_t gen, const boost::system::error_code& ec, size
                 busy);
   }
   rend_ += n;
-  bool progress = false;
+  if (!DeliverReplies()) return;
+  last_progress_ = Clock::now();
+  StartRead();
+}
+
+bool BackendConn::DeliverReplies() {
   while (rstart_ < rend_) {
     std::string_view buf(rbuf_.data() + rstart_, rend_ - rstart_);
     int64_t len = net::resp::CompleteReplyLength(buf);
     if (len == 0) break;
-    if (len < 0) return Fail("protocol error in its reply", true);
+    if (len < 0) {
+      Fail("protocol error in its reply", true);
+      return false;
+    }
     std::string_view reply = buf.substr(0, static_cast<size_t>(len));
     rstart_ += static_cast<size_t>(len);
-    progress = true;
     if (swallow_ > 0) {
       --swallow_;
       if (reply[0] == '-') {
-        return Fail("AUTH refused: " + std::string(reply.substr(1, reply.size() - 3)), true);
+        Fail("AUTH refused: " + std::string(reply.substr(1, reply.size() - 3)), true);
+        return false;
       }
       continue;
     }
-    if (inflight_.empty()) return Fail("reply without a request", true);
+    if (inflight_.empty()) {
+      Fail("reply without a request", true);
+      return false;
+    }
     Pending p = std::move(inflight_.front());
     inflight_.pop_front();
     p.client->OnReply(p.seq, p.part, reply);
   }
-  if (progress) last_progress_ = Clock::now();
   if (rstart_ == rend_) rstart_ = rend_ = 0;
-  StartRead();
+  return true;
 }
 
 void BackendConn::ArmTimer() {

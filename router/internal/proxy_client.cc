@@ -40,6 +40,7 @@ void ClientConn::Start() {
   worker_.clients.emplace(id_, weak_from_this());
   boost::system::error_code ec;
   socket_.set_option(tcp::no_delay(true), ec);
+  socket_.non_blocking(true, ec);
   DoRead();
 }
 
@@ -63,8 +64,10 @@ void ClientConn::MakeRoom() {
   if (rbuf_.size() - end_ < kReadChunk) rbuf_.resize(std::max(rbuf_.size() * 2, end_ + kReadChunk));
 }
 
+// One read at a time. Asio reads speculatively only after readiness, and
+// stops after a short read, so a read costs one recv and no epoll_ctl.
 void ClientConn::DoRead() {
-  if (reading_ || closed_ || closing_) return;
+  if (reading_ || closed_ || closing_ || paused_) return;
   if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
   reading_ = true;
   socket_.async_read_some(asio::buffer(rbuf_.data() + end_, rbuf_.size() - end_),
@@ -75,19 +78,22 @@ void ClientConn::DoRead() {
 void ClientConn::OnRead(const boost::system::error_code& ec, size_t n) {
   reading_ = false;
   if (closed_) return;
-  if (ec) {
-    // EOF after a pipeline: answer what was asked, then close.
-    if (ec == asio::error::eof && (!slots_.empty() || !out_.empty() || writing_)) {
-      closing_ = true;
-      return MaybeFinish();
-    }
-    return Close();
-  }
+  if (ec) return OnReadError(ec);
   end_ += n;
   Process();
+  DoRead();
 }
 
-// Executes what is buffered, then reads again unless paused or closing.
+void ClientConn::OnReadError(const boost::system::error_code& ec) {
+  // EOF after a pipeline: answer what was asked, then close.
+  if (ec == asio::error::eof && (!slots_.empty() || !out_.empty() || writing_)) {
+    closing_ = true;
+    return MaybeFinish();
+  }
+  Close();
+}
+
+// Executes what is buffered; pauses reading while too much is outstanding.
 void ClientConn::Process() {
   ExecuteBuffered();
   if (start_ == end_) start_ = end_ = 0;
@@ -102,7 +108,6 @@ void ClientConn::Process() {
   batch_commands_ = batch_errors_ = 0;
   if (!out_.empty() || closing_) worker_.MarkDirty(shared_from_this());
   paused_ = slots_.size() >= kMaxPendingSlots || out_.size() >= kMaxPendingOut;
-  if (!paused_) DoRead();
 }
 
 void ClientConn::ExecuteBuffered() {
@@ -117,13 +122,14 @@ void ClientConn::ExecuteBuffered() {
       closing_ = true;
       return;
     }
+    size_t consumed = parser_.consumed();
+    start_ += consumed;
     if (!parser_.args().empty()) {
       ++batch_commands_;
       bool was_authed = local_.authenticated;
-      Dispatch(parser_.args(), pending.substr(0, parser_.consumed()));
+      Dispatch(parser_.args(), pending.substr(0, consumed));
       if (local_.authenticated != was_authed) parser_ = net::resp::RequestParser(o.limits);
     }
-    start_ += parser_.consumed();
     if (local_.close_after_reply) closing_ = true;
   }
 }
@@ -271,18 +277,30 @@ void ClientConn::DrainHead() {
   }
 }
 
+// Writes what is ready: first directly (the usual case: the whole batch goes
+// in one syscall with no completion handler), the rest asynchronously.
 void ClientConn::FlushOut() {
-  if (closed_) return;
-  if (!writing_ && !out_.empty()) {
-    std::swap(out_, wbuf_);
-    writing_ = true;
-    asio::async_write(socket_, asio::buffer(wbuf_),
-                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                        self->OnWritten(ec);
-                      });
-    return;
+  if (closed_ || writing_) return;
+  if (out_.empty()) return MaybeFinish();
+  boost::system::error_code ec;
+  size_t n = socket_.write_some(asio::buffer(out_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    n = 0;
+  } else if (ec) {
+    return Close();
   }
-  MaybeFinish();
+  if (n == out_.size()) {
+    out_.clear();
+    if (out_.capacity() > (1u << 20)) out_.shrink_to_fit();
+    return AfterWrite();
+  }
+  out_.erase(0, n);
+  std::swap(out_, wbuf_);
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(wbuf_),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                      self->OnWritten(ec);
+                    });
 }
 
 void ClientConn::OnWritten(const boost::system::error_code& ec) {
@@ -292,10 +310,16 @@ void ClientConn::OnWritten(const boost::system::error_code& ec) {
   if (closed_) return;
   if (ec) return Close();
   if (!out_.empty()) return FlushOut();
+  AfterWrite();
+}
+
+void ClientConn::AfterWrite() {
   MaybeFinish();
-  if (paused_ && !closed_ && slots_.size() < kMaxPendingSlots / 2) {
+  if (paused_ && !closed_ && slots_.size() < kMaxPendingSlots / 2 &&
+      out_.size() < kMaxPendingOut / 2) {
     paused_ = false;
     Process();
+    DoRead();
   }
 }
 

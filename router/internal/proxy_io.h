@@ -82,6 +82,7 @@ class BackendConn {
   void OnConnected(uint64_t gen, const boost::system::error_code& ec);
   void StartRead();
   void OnRead(uint64_t gen, const boost::system::error_code& ec, size_t n);
+  bool DeliverReplies();  // false if the connection failed
   void OnWritten(uint64_t gen, const boost::system::error_code& ec);
   void ArmTimer();
   void OnTimer(uint64_t gen);
@@ -139,6 +140,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
 
   void DoRead();
   void OnRead(const boost::system::error_code& ec, size_t n);
+  void OnReadError(const boost::system::error_code& ec);
   void Process();
   void ExecuteBuffered();
   void Dispatch(std::span<const std::string_view> args, std::string_view raw);
@@ -151,6 +153,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   uint64_t PushSlot();
   void DrainHead();
   void OnWritten(const boost::system::error_code& ec);
+  void AfterWrite();
   void MaybeFinish();
   void MakeRoom();
   InfoFacts Facts() const;
@@ -168,7 +171,7 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   std::string out_;
   std::string wbuf_;
   bool writing_ = false;
-  bool reading_ = false;
+  bool reading_ = false;  // a read is pending
   bool paused_ = false;   // too much outstanding: stop reading until it drains
   bool closing_ = false;  // QUIT, EOF or protocol error: finish replies, then close
   bool closed_ = false;
