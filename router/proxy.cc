@@ -1,5 +1,11 @@
 #include "router/proxy.h"
 
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "router/internal/proxy_io.h"
 
 namespace ringkv::router {
@@ -50,12 +56,20 @@ struct Proxy::Impl {
     stats.connected_clients.fetch_add(1);
     stats.total_connections.fetch_add(1);
     uint64_t id = next_id.fetch_add(1);
-    asio::post(w.io, [&w, id, s = std::make_shared<tcp::socket>(std::move(socket))]() mutable {
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    int fd = socket.release(ec);  // the client lives in its worker's epoll set
+    if (ec) {
+      stats.connected_clients.fetch_sub(1);
+      return;
+    }
+    asio::post(w.io, [&w, id, fd] {
       if (w.stopping) {
+        ::close(fd);
         w.ctx->stats->connected_clients.fetch_sub(1);
         return;
       }
-      std::make_shared<ClientConn>(w, std::move(*s), id)->Start();
+      std::make_shared<ClientConn>(w, fd, id)->Start();
     });
   }
 };
@@ -80,6 +94,9 @@ Status Proxy::Start() {
   for (uint32_t i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>();
     w->ctx = &s.ctx;
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (w->epfd < 0) return Internal(std::string("epoll_create1: ") + std::strerror(errno));
+    w->epoll_watch.emplace(w->io, w->epfd);
     s.workers.push_back(std::move(w));
   }
   boost::system::error_code ec;
@@ -100,6 +117,7 @@ Status Proxy::Start() {
   s.ctx.port = s.acceptor->local_endpoint().port();
   s.Accept();
   for (auto& w : s.workers) {
+    w->WatchClients();
     w->guard.emplace(w->io.get_executor());
     w->thread = std::thread([io = &w->io] { io->run(); });
   }

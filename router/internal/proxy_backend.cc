@@ -1,4 +1,6 @@
 // BackendConn and Worker: the back-end half of the proxy's I/O shell.
+#include <sys/epoll.h>
+
 #include <cstring>
 
 #include "net/resp_parser.h"
@@ -316,6 +318,8 @@ void Worker::RunFlush() {
     c->dirty = false;
     c->FlushOut();
   }
+  cs.clear();
+  closed.clear();
   // Keep the vectors' capacity for the next round.
   if (dirty_backends.empty()) {
     bs.clear();
@@ -327,15 +331,36 @@ void Worker::RunFlush() {
   }
 }
 
+void Worker::WatchClients() {
+  epoll_watch->async_wait(asio::posix::stream_descriptor::wait_read,
+                          [this](const boost::system::error_code& ec) {
+                            if (ec) return;
+                            PollClients();
+                            WatchClients();
+                          });
+}
+
+void Worker::PollClients() {
+  epoll_event events[256];
+  for (;;) {
+    int n = epoll_wait(epfd, events, 256, 0);
+    for (int i = 0; i < n; ++i)
+      static_cast<ClientConn*>(events[i].data.ptr)->OnEvents(events[i].events);
+    closed.clear();
+    if (n < 256) break;
+  }
+}
+
 void Worker::CloseAll() {
   stopping = true;
   std::vector<std::shared_ptr<ClientConn>> all;
-  for (auto& [id, weak] : clients) {
-    if (auto c = weak.lock()) all.push_back(c);
-  }
+  for (auto& [id, c] : clients) all.push_back(c);
   for (auto& c : all) c->Close();
   for (auto& [addr, b] : backends) b->Shutdown();
   dirty_clients.clear();
+  closed.clear();
+  boost::system::error_code ec;
+  if (epoll_watch) epoll_watch->close(ec);  // closes epfd
 }
 
 }  // namespace ringkv::router::internal

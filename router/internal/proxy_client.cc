@@ -1,4 +1,11 @@
 // ClientConn: the client half of the proxy's I/O shell.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "net/resp_parser.h"
@@ -25,8 +32,7 @@ int64_t NowSeconds() {
 
 }  // namespace
 
-ClientConn::ClientConn(Worker& worker, tcp::socket socket, uint64_t id)
-    : worker_(worker), socket_(std::move(socket)), id_(id) {
+ClientConn::ClientConn(Worker& worker, int fd, uint64_t id) : worker_(worker), fd_(fd), id_(id) {
   const ProxyOptions& o = *worker.ctx->options;
   local_.requirepass = &o.requirepass;
   local_.authenticated = o.requirepass.empty();
@@ -37,22 +43,39 @@ ClientConn::ClientConn(Worker& worker, tcp::socket socket, uint64_t id)
 }
 
 void ClientConn::Start() {
-  worker_.clients.emplace(id_, weak_from_this());
-  boost::system::error_code ec;
-  socket_.set_option(tcp::no_delay(true), ec);
-  socket_.non_blocking(true, ec);
-  DoRead();
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = this;
+  if (epoll_ctl(worker_.epfd, EPOLL_CTL_ADD, fd_, &ev) != 0) {
+    ::close(fd_);
+    closed_ = true;
+    worker_.ctx->stats->connected_clients.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  worker_.clients.emplace(id_, shared_from_this());
+  ReadNow();
 }
 
 void ClientConn::Close() {
   if (closed_) return;
   closed_ = true;
-  boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  epoll_ctl(worker_.epfd, EPOLL_CTL_DEL, fd_, nullptr);
+  ::close(fd_);
   slots_.clear();
-  worker_.clients.erase(id_);
+  auto it = worker_.clients.find(id_);
+  if (it != worker_.clients.end()) {
+    worker_.closed.push_back(std::move(it->second));  // events of this round may still name it
+    worker_.clients.erase(it);
+  }
   worker_.ctx->stats->connected_clients.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ClientConn::OnEvents(uint32_t events) {
+  if (closed_) return;
+  if (writing_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) ContinueWrite();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ReadNow();
 }
 
 void ClientConn::MakeRoom() {
@@ -64,29 +87,28 @@ void ClientConn::MakeRoom() {
   if (rbuf_.size() - end_ < kReadChunk) rbuf_.resize(std::max(rbuf_.size() * 2, end_ + kReadChunk));
 }
 
-// One read at a time. Asio reads speculatively only after readiness, and
-// stops after a short read, so a read costs one recv and no epoll_ctl.
-void ClientConn::DoRead() {
-  if (reading_ || closed_ || closing_ || paused_) return;
-  if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
-  reading_ = true;
-  socket_.async_read_some(asio::buffer(rbuf_.data() + end_, rbuf_.size() - end_),
-                          [self = shared_from_this()](const boost::system::error_code& ec,
-                                                      size_t n) { self->OnRead(ec, n); });
+// Reads and executes until a short read (the socket is drained: with an
+// edge-triggered set, the next bytes raise a new event).
+void ClientConn::ReadNow() {
+  while (!closed_ && !closing_ && !paused_) {
+    if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
+    size_t space = rbuf_.size() - end_;
+    ssize_t n = ::recv(fd_, rbuf_.data() + end_, space, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      return OnReadError(false);
+    }
+    if (n == 0) return OnReadError(true);
+    end_ += static_cast<size_t>(n);
+    Process();
+    if (static_cast<size_t>(n) < space) return;
+  }
 }
 
-void ClientConn::OnRead(const boost::system::error_code& ec, size_t n) {
-  reading_ = false;
-  if (closed_) return;
-  if (ec) return OnReadError(ec);
-  end_ += n;
-  Process();
-  DoRead();
-}
-
-void ClientConn::OnReadError(const boost::system::error_code& ec) {
+void ClientConn::OnReadError(bool eof) {
   // EOF after a pipeline: answer what was asked, then close.
-  if (ec == asio::error::eof && (!slots_.empty() || !out_.empty() || writing_)) {
+  if (eof && (!slots_.empty() || !out_.empty() || writing_)) {
     closing_ = true;
     return MaybeFinish();
   }
@@ -277,38 +299,40 @@ void ClientConn::DrainHead() {
   }
 }
 
-// Writes what is ready: first directly (the usual case: the whole batch goes
-// in one syscall with no completion handler), the rest asynchronously.
+// Writes what is ready in one send; a rest waits for EPOLLOUT.
 void ClientConn::FlushOut() {
   if (closed_ || writing_) return;
   if (out_.empty()) return MaybeFinish();
-  boost::system::error_code ec;
-  size_t n = socket_.write_some(asio::buffer(out_), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+  ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return Close();
     n = 0;
-  } else if (ec) {
-    return Close();
   }
-  if (n == out_.size()) {
+  if (static_cast<size_t>(n) == out_.size()) {
     out_.clear();
     if (out_.capacity() > (1u << 20)) out_.shrink_to_fit();
     return AfterWrite();
   }
-  out_.erase(0, n);
   std::swap(out_, wbuf_);
+  out_.clear();
+  woff_ = static_cast<size_t>(n);
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(wbuf_),
-                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                      self->OnWritten(ec);
-                    });
+  ContinueWrite();
 }
 
-void ClientConn::OnWritten(const boost::system::error_code& ec) {
+void ClientConn::ContinueWrite() {
+  while (woff_ < wbuf_.size()) {
+    ssize_t n = ::send(fd_, wbuf_.data() + woff_, wbuf_.size() - woff_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      return Close();
+    }
+    woff_ += static_cast<size_t>(n);
+  }
   writing_ = false;
   wbuf_.clear();
   if (wbuf_.capacity() > (1u << 20)) wbuf_.shrink_to_fit();
-  if (closed_) return;
-  if (ec) return Close();
   if (!out_.empty()) return FlushOut();
   AfterWrite();
 }
@@ -319,7 +343,7 @@ void ClientConn::AfterWrite() {
       out_.size() < kMaxPendingOut / 2) {
     paused_ = false;
     Process();
-    DoRead();
+    ReadNow();
   }
 }
 

@@ -3,6 +3,11 @@
 // every back end it has used (one pipelined connection per back end per
 // thread), so the request path takes no lock.
 //
+// Client sockets are not Asio sockets: Boost 1.74's reactor tries a read
+// after every read (an EAGAIN recv per unpipelined request) or re-arms epoll
+// per wait. Each worker keeps its clients in its own edge-triggered epoll set,
+// read until a short read; Asio waits on that set's fd, once per round.
+//
 // Request path: a client read parses every complete command; a single-key
 // command's raw bytes are appended to its owner's output buffer and a
 // Pending{client, seq} is queued on that back end's FIFO. Touched back ends
@@ -115,9 +120,10 @@ class BackendConn {
 
 class ClientConn : public std::enable_shared_from_this<ClientConn> {
  public:
-  ClientConn(Worker& worker, tcp::socket socket, uint64_t id);
+  ClientConn(Worker& worker, int fd, uint64_t id);  // takes the non-blocking fd
   void Start();
-  void Close();  // now, dropping unsent replies
+  void OnEvents(uint32_t events);  // from the worker's epoll set
+  void Close();                    // now, dropping unsent replies
   // A back end's reply (or the proxy's -ERR) for slot `seq`.
   void OnReply(uint64_t seq, uint32_t part, std::string_view reply);
   // Writes the replies ready in order (called once per event-loop round).
@@ -138,9 +144,9 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     std::unique_ptr<Multi> multi;
   };
 
-  void DoRead();
-  void OnRead(const boost::system::error_code& ec, size_t n);
-  void OnReadError(const boost::system::error_code& ec);
+  void ReadNow();
+  void OnReadError(bool eof);
+  void ContinueWrite();
   void Process();
   void ExecuteBuffered();
   void Dispatch(std::span<const std::string_view> args, std::string_view raw);
@@ -152,14 +158,13 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   void AddError(std::string_view reply);
   uint64_t PushSlot();
   void DrainHead();
-  void OnWritten(const boost::system::error_code& ec);
   void AfterWrite();
   void MaybeFinish();
   void MakeRoom();
   InfoFacts Facts() const;
 
   Worker& worker_;
-  tcp::socket socket_;
+  int fd_;
   uint64_t id_;
   LocalState local_;
   net::resp::RequestParser parser_;
@@ -169,9 +174,9 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   std::deque<Slot> slots_;
   uint64_t base_seq_ = 0;  // seq of slots_.front()
   std::string out_;
-  std::string wbuf_;
+  std::string wbuf_;  // a partial write's rest, waiting for EPOLLOUT
+  size_t woff_ = 0;
   bool writing_ = false;
-  bool reading_ = false;  // a read is pending
   bool paused_ = false;   // too much outstanding: stop reading until it drains
   bool closing_ = false;  // QUIT, EOF or protocol error: finish replies, then close
   bool closed_ = false;
@@ -188,7 +193,14 @@ struct Worker {
   RouteTablePtr table;                 // the table of the current client batch
   std::vector<BackendConn*> by_index;  // table->backends[i] -> connection (lazily)
   std::unordered_map<std::string, std::unique_ptr<BackendConn>> backends;  // by addr
-  std::unordered_map<uint64_t, std::weak_ptr<ClientConn>> clients;
+  std::unordered_map<uint64_t, std::shared_ptr<ClientConn>> clients;       // owns open clients
+  std::vector<std::shared_ptr<ClientConn>> closed;  // freed after the current round
+  int epfd = -1;                                    // clients' epoll set
+  std::optional<asio::posix::stream_descriptor> epoll_watch;
+
+  // Waits (through Asio) for the clients' epoll set, then dispatches events.
+  void WatchClients();
+  void PollClients();
 
   std::vector<BackendConn*> dirty_backends;
   std::vector<std::shared_ptr<ClientConn>> dirty_clients;
