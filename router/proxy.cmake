@@ -5,6 +5,7 @@ add_library(ringkv_proxy
   ${CMAKE_CURRENT_LIST_DIR}/route_table.cc
   ${CMAKE_CURRENT_LIST_DIR}/proxy.cc
   ${CMAKE_CURRENT_LIST_DIR}/internal/proxy_commands.cc
+  ${CMAKE_CURRENT_LIST_DIR}/internal/proxy_local.cc
   ${CMAKE_CURRENT_LIST_DIR}/internal/proxy_backend.cc
   ${CMAKE_CURRENT_LIST_DIR}/internal/proxy_client.cc)
 target_link_libraries(ringkv_proxy PUBLIC ringkv_cluster ringkv_resp ringkv_ring ringkv_base
