@@ -4,8 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/cluster_command.h"
 #include "cli/node_command.h"
 #include "cli/ring_commands.h"
+#include "cli/router_command.h"
+#include "router/router_options.h"
 
 namespace ringkv::cli {
 namespace {
@@ -77,6 +80,87 @@ void AddNodeCommand(CLI::App& app, int& exit_code) {
   });
 }
 
+void AddRouterCommand(CLI::App& app, int& exit_code) {
+  CLI::App* r = app.add_subcommand(
+      "router",
+      "Run the router: registry of the cluster map, HTTP API (seed 000/001 endpoints, /nodes, "
+      "/config,\n"
+      "/metrics), RESP proxy and health checker. Settings come from --config FILE (section "
+      "'router:')\n"
+      "and flags; flags win. The config file is re-read when it changes and on SIGHUP.");
+  static std::string config;
+  static std::map<std::string, std::string> values;
+  static std::vector<std::pair<std::string, CLI::Option*>> given;
+  r->add_option("--config", config, "YAML config file (re-read live)");
+  for (const auto& [name, help] : router::RouterSettingHelp()) {
+    std::string flag = "--" + name;
+    for (char& c : flag) c = c == '_' ? '-' : c;
+    given.emplace_back(name, r->add_option(flag, values[name], help));
+  }
+  r->callback([&exit_code] {
+    std::map<std::string, std::string> flags;
+    for (const auto& [name, opt] : given) {
+      if (opt->count() > 0) flags[name] = values[name];
+    }
+    exit_code = RunRouter(config, flags, std::cerr);
+  });
+}
+
+void AddClusterCommands(CLI::App& app, int& exit_code) {
+  CLI::App* c = app.add_subcommand(
+      "cluster", "Run and operate a local cluster (router + nodes as local processes)");
+  c->require_subcommand(1);
+  auto run_dir = [](CLI::App* s, std::string& dir) {
+    s->add_option("--run-dir", dir,
+                  "Run directory: pids, ports and logs of the cluster's processes")
+        ->capture_default_str();
+  };
+
+  static ClusterUpArgs up;
+  CLI::App* u = c->add_subcommand(
+      "up", "Start a router and N nodes, wait until healthy, print the endpoints");
+  u->add_option("--nodes", up.nodes, "Number of nodes")->capture_default_str();
+  u->add_option("--backend", up.backend, "ringkv (ringkv nodes) or redis (redis-servers)")
+      ->capture_default_str();
+  run_dir(u, up.run_dir);
+  u->add_option("--vnodes", up.vnodes, "Virtual nodes per node (0 = router default, 160)");
+  u->add_option("--log-level", up.log_level, "Log level of the started processes")
+      ->capture_default_str();
+  u->add_option("--timeout-ms", up.timeout_ms, "How long to wait for the cluster")
+      ->capture_default_str();
+  u->add_option("--admin-token", up.admin_token, "Admin token the router will require");
+  u->callback([&exit_code] { exit_code = RunClusterUp(up, std::cout, std::cerr); });
+
+  static ClusterStatusArgs st;
+  CLI::App* s =
+      c->add_subcommand("status", "Show the cluster's processes, nodes, states and ring shares");
+  run_dir(s, st.run_dir);
+  s->add_flag("--json", st.json, "Print JSON (router HTTP/RESP addresses and every node)");
+  s->callback([&exit_code] { exit_code = RunClusterStatus(st, std::cout, std::cerr); });
+
+  static ClusterDownArgs down;
+  CLI::App* d = c->add_subcommand("down", "Stop the router, then every node");
+  run_dir(d, down.run_dir);
+  d->callback([&exit_code] { exit_code = RunClusterDown(down, std::cout, std::cerr); });
+
+  static ClusterAddNodeArgs add;
+  CLI::App* a = c->add_subcommand("add-node", "Start one more node and add it to the ring");
+  run_dir(a, add.run_dir);
+  a->add_option("--backend", add.backend, "ringkv or redis (default: like the running nodes)");
+  a->add_option("--timeout-ms", add.timeout_ms, "How long to wait")->capture_default_str();
+  a->add_option("--admin-token", add.admin_token, "The router's admin token");
+  a->callback([&exit_code] { exit_code = RunClusterAddNode(add, std::cout, std::cerr); });
+
+  static ClusterRemoveNodeArgs rm;
+  CLI::App* r =
+      c->add_subcommand("remove-node", "Remove a node from the ring, then stop its process");
+  r->add_option("node", rm.target, "Node name (node-2), RESP address or HTTP address")->required();
+  run_dir(r, rm.run_dir);
+  r->add_option("--timeout-ms", rm.timeout_ms, "How long to wait")->capture_default_str();
+  r->add_option("--admin-token", rm.admin_token, "The router's admin token");
+  r->callback([&exit_code] { exit_code = RunClusterRemoveNode(rm, std::cout, std::cerr); });
+}
+
 }  // namespace
 }  // namespace ringkv::cli
 
@@ -87,6 +171,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   ringkv::cli::AddRingCommands(app, exit_code);
   ringkv::cli::AddNodeCommand(app, exit_code);
+  ringkv::cli::AddRouterCommand(app, exit_code);
+  ringkv::cli::AddClusterCommands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

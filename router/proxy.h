@@ -23,20 +23,20 @@ namespace ringkv::router {
 
 struct ProxyOptions {
   std::string bind = "127.0.0.1";
-  uint16_t port = 6379;               // 0 = pick a free port
-  uint32_t threads = 2;               // I/O threads
-  net::resp::Limits limits;           // client request limits
+  uint16_t port = 6379;      // 0 = pick a free port
+  uint32_t threads = 2;      // I/O threads
+  net::resp::Limits limits;  // client request limits
   uint64_t maxclients = 10000;
-  std::string requirepass;            // clients must AUTH when set
-  std::string backend_password;       // AUTH sent to back ends when set
-  uint32_t backend_timeout_ms = 1000; // a reply slower than this -> -ERR, connection reset
+  std::string requirepass;             // clients must AUTH when set
+  std::string backend_password;        // AUTH sent to back ends when set
+  uint32_t backend_timeout_ms = 1000;  // a reply slower than this -> -ERR, connection reset
   uint32_t backend_connect_timeout_ms = 500;
 };
 
 // Counters the router reports in INFO and /metrics.
 struct ProxyStats {
   std::atomic<uint64_t> commands{0};
-  std::atomic<uint64_t> errors{0};            // -ERR replies the proxy generated
+  std::atomic<uint64_t> errors{0};  // -ERR replies the proxy generated
   std::atomic<uint64_t> backend_timeouts{0};
   std::atomic<uint64_t> backend_failures{0};  // connect/IO failures
   std::atomic<int64_t> connected_clients{0};

@@ -1,0 +1,29 @@
+// Discovery: learns what a node is from one address (seed 000 adds a node
+// by one address). A ringkv node answers GET /check-alive on that address
+// with its id and ports; anything that answers PING over RESP instead is a
+// redis-server. Also the probes the health checker runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+#include "cluster/cluster_map.h"
+
+namespace ringkv::router {
+
+// `kind_hint`: nullopt = detect. Errors: kUnavailable when nothing answers.
+StatusOr<cluster::NodeInfo> DiscoverNode(const std::string& addr,
+                                         std::optional<cluster::BackendKind> kind_hint,
+                                         uint32_t timeout_ms, const std::string& backend_password);
+
+// One health probe: /check-alive for ringkv nodes, PING for redis.
+Status ProbeNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
+                 const std::string& backend_password);
+
+// FLUSHALL on the node: run before a node that was down is re-added, so no
+// stale value comes back.
+Status FlushNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
+                 const std::string& backend_password);
+
+}  // namespace ringkv::router

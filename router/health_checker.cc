@@ -1,0 +1,123 @@
+#include "router/health_checker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <vector>
+
+#include "cluster/membership.h"
+#include "router/discovery.h"
+
+namespace ringkv::router {
+
+HealthChecker::HealthChecker(Registry& registry, LiveSettings& settings,
+                             std::string backend_password)
+    : registry_(registry),
+      settings_(settings),
+      backend_password_(std::move(backend_password)),
+      tracker_(settings.health()) {}
+
+HealthChecker::~HealthChecker() {
+  Stop();
+}
+
+void HealthChecker::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void HealthChecker::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HealthChecker::Loop() {
+  while (true) {
+    RunOnce();
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, std::chrono::milliseconds(settings_.health().interval_ms),
+                     [this] { return stop_; })) {
+      return;
+    }
+  }
+}
+
+void HealthChecker::RunOnce() {
+  cluster::HealthOptions options = settings_.health();
+  tracker_.set_options(options);
+  cluster::ClusterMap map = registry_.Map();
+  // Probe all nodes concurrently so one slow node does not delay the others.
+  std::vector<std::future<Status>> probes;
+  for (const auto& node : map.nodes) {
+    probes.push_back(std::async(std::launch::async, [node, options, this] {
+      return ProbeNode(node, options.timeout_ms, backend_password_);
+    }));
+  }
+  for (size_t i = 0; i < map.nodes.size(); ++i) {
+    const cluster::NodeInfo& node = map.nodes[i];
+    Status s = probes[i].get();
+    bool down = node.state == cluster::NodeState::kDown;
+    if (!s.ok()) spdlog::debug("health: {} ({}) probe failed: {}", node.id, node.addr, s.message());
+    switch (tracker_.Record(node.id, s.ok(), down)) {
+      case cluster::HealthTransition::kWentDown:
+        OnWentDown(node);
+        break;
+      case cluster::HealthTransition::kCameBack:
+        OnCameBack(node);
+        break;
+      case cluster::HealthTransition::kNone:
+        break;
+    }
+  }
+}
+
+void HealthChecker::OnWentDown(const cluster::NodeInfo& node) {
+  auto r = registry_.Apply([&](const cluster::ClusterMap& m) {
+    return cluster::SetState(m, node.id, cluster::NodeState::kDown);
+  });
+  if (r.ok()) {
+    spdlog::warn("health: node {} ({}) is down; ejected from the ring at epoch {}", node.id,
+                 node.addr, r->epoch);
+  } else {
+    spdlog::error("health: cannot mark {} down: {}", node.id, r.status().message());
+  }
+}
+
+void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
+  uint32_t timeout = settings_.health().timeout_ms;
+  // A node registered while unreachable may not have told us its ports yet.
+  cluster::NodeInfo fresh = node;
+  if (node.kind == cluster::BackendKind::kRingkv && !node.http_addr.empty()) {
+    if (auto d = DiscoverNode(node.http_addr, node.kind, timeout, backend_password_); d.ok()) {
+      fresh.addr = d->addr;
+      fresh.grpc_addr = d->grpc_addr;
+    }
+  }
+  if (Status s = FlushNode(fresh, timeout, backend_password_); !s.ok()) {
+    spdlog::warn("health: node {} answers again but FLUSHALL failed ({}); keeping it down", node.id,
+                 s.message());
+    tracker_.Forget(node.id);
+    return;
+  }
+  auto r = registry_.Apply([&](const cluster::ClusterMap& m) -> StatusOr<cluster::ClusterMap> {
+    auto i = m.Find(node.id);
+    if (!i) return NotFound("node " + node.id + " left the cluster");
+    cluster::ClusterMap next = m;
+    next.nodes[*i].addr = fresh.addr;
+    next.nodes[*i].grpc_addr = fresh.grpc_addr;
+    next.nodes[*i].state = cluster::NodeState::kActive;
+    next.epoch = m.epoch + 1;
+    return next;
+  });
+  if (r.ok()) {
+    spdlog::info("health: node {} ({}) is back; flushed and re-added at epoch {}", node.id,
+                 fresh.addr, r->epoch);
+  } else {
+    spdlog::error("health: cannot re-add {}: {}", node.id, r.status().message());
+  }
+}
+
+}  // namespace ringkv::router

@@ -1,0 +1,37 @@
+// The router's HTTP API: seed 000 (get-node, add-node, remove-node), seed 001
+// (/kv/{key} with X-CacheServer-* headers), the cluster map, live config,
+// health and metrics. See docs/api.md for every endpoint with an example.
+//
+// Requests are parsed by pure functions, changes go through the Registry, and
+// responses are rendered by pure functions; HandleRouterHttp only routes.
+//
+// Thread safety: HandleRouterHttp runs concurrently on HTTP threads.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "net/http.h"
+#include "router/admin.h"
+#include "router/kv_gateway.h"
+#include "router/proxy.h"
+#include "router/registry.h"
+
+namespace ringkv::router {
+
+struct RouterHttpContext {
+  Registry& registry;
+  LiveSettings& settings;
+  KvGateway& kv;
+  const ProxyStats& proxy_stats;
+  std::string admin_token;       // empty: mutating endpoints are open
+  std::string backend_password;  // AUTH for back ends
+  uint32_t discovery_timeout_ms = 2000;
+  uint16_t http_port = 0;
+  uint16_t resp_port = 0;
+  std::function<void(const std::string&)> apply_log_level;
+};
+
+net::HttpResponse HandleRouterHttp(const net::HttpRequest& request, RouterHttpContext& ctx);
+
+}  // namespace ringkv::router

@@ -1,0 +1,38 @@
+// KvGateway: the router's HTTP data path (/kv/{key}). Sends GET/SET/DEL to
+// the key's owner over pooled blocking RESP connections, with a deadline.
+//
+// Thread safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "net/resp_client.h"
+#include "net/resp_parser.h"
+
+namespace ringkv::router {
+
+class KvGateway {
+ public:
+  KvGateway(std::string backend_password, uint32_t timeout_ms)
+      : password_(std::move(backend_password)), timeout_ms_(timeout_ms) {}
+
+  // Runs one command on `addr`; an error reply is a successful call.
+  StatusOr<net::resp::Reply> Call(const std::string& addr,
+                                  std::initializer_list<std::string_view> args);
+
+ private:
+  StatusOr<net::RespClient> Take(const std::string& addr);
+  void Give(net::RespClient client);
+
+  std::string password_;
+  uint32_t timeout_ms_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<net::RespClient>> idle_;  // guarded by mu_
+};
+
+}  // namespace ringkv::router

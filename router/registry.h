@@ -1,0 +1,50 @@
+// Registry: the router's single source of truth for the cluster map. Changes
+// are serialized, persisted (MapStore) before they are published, and each
+// publication replaces the route table atomically, so readers never lock.
+//
+// Thread safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "base/function_ref.h"
+#include "base/status.h"
+#include "cluster/cluster_map.h"
+#include "cluster/map_store.h"
+#include "router/route_table.h"
+
+namespace ringkv::router {
+
+class Registry : public RouteSource {
+ public:
+  using Change = FunctionRef<StatusOr<cluster::ClusterMap>(const cluster::ClusterMap&)>;
+  // Called after every published change with the old and the new map.
+  using Observer =
+      std::function<void(const cluster::ClusterMap& before, const cluster::ClusterMap& after)>;
+
+  // Loads the persisted map, or starts from `defaults` when there is none.
+  static StatusOr<std::unique_ptr<Registry>> Open(std::unique_ptr<cluster::MapStore> store,
+                                                  const cluster::ClusterMap& defaults);
+
+  RouteTablePtr Current() const override { return routes_.Current(); }
+  cluster::ClusterMap Map() const;
+
+  // Computes the next map from the current one, persists it, publishes it.
+  // On any error nothing changes. Returns the new map.
+  StatusOr<cluster::ClusterMap> Apply(Change change);
+
+  void set_observer(Observer observer);
+
+ private:
+  Registry(std::unique_ptr<cluster::MapStore> store, cluster::ClusterMap map, RouteTablePtr table);
+
+  mutable std::mutex mu_;
+  std::unique_ptr<cluster::MapStore> store_;
+  cluster::ClusterMap map_;  // guarded by mu_
+  AtomicRouteSource routes_;
+  Observer observer_;
+};
+
+}  // namespace ringkv::router

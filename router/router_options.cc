@@ -1,0 +1,227 @@
+#include "router/router_options.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <functional>
+
+#include "base/units.h"
+#include "cluster/membership.h"
+#include "ring/hash.h"
+#include "router/admin.h"
+
+namespace ringkv::router {
+
+namespace {
+
+using Setter = std::function<Status(RouterOptions&, const std::string&)>;
+
+StatusOr<uint64_t> ParseUint(const std::string& v, uint64_t max) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size() || n > max) {
+    return InvalidArgument("expected an integer in [0, " + std::to_string(max) + "], got '" + v +
+                           "'");
+  }
+  return n;
+}
+
+template <typename T>
+Setter Uint(T RouterOptions::*field, uint64_t max) {
+  return [field, max](RouterOptions& o, const std::string& v) -> Status {
+    auto n = ParseUint(v, max);
+    if (!n.ok()) return n.status();
+    o.*field = static_cast<T>(*n);
+    return OkStatus();
+  };
+}
+
+Setter HealthUint(uint32_t cluster::HealthOptions::*field) {
+  return [field](RouterOptions& o, const std::string& v) -> Status {
+    auto n = ParseUint(v, 3600000);
+    if (!n.ok()) return n.status();
+    o.health.*field = static_cast<uint32_t>(*n);
+    return OkStatus();
+  };
+}
+
+Setter Str(std::string RouterOptions::*field) {
+  return [field](RouterOptions& o, const std::string& v) -> Status {
+    o.*field = v;
+    return OkStatus();
+  };
+}
+
+Status SetNodes(RouterOptions& o, const std::string& v) {
+  o.nodes.clear();
+  size_t start = 0;
+  while (start <= v.size()) {
+    size_t comma = v.find(',', start);
+    std::string addr =
+        v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!addr.empty()) {
+      if (Status s = cluster::ValidateAddr(addr); !s.ok()) return s;
+      o.nodes.push_back(addr);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return OkStatus();
+}
+
+struct Setting {
+  Setter set;
+  const char* help;
+};
+
+const std::map<std::string, Setting>& Settings() {
+  static const std::map<std::string, Setting> s = {
+      {"bind",
+       {Str(&RouterOptions::bind), "address of the HTTP and RESP listeners (default 127.0.0.1)"}},
+      {"http_port",
+       {Uint(&RouterOptions::http_port, 65535), "HTTP API port, 0 = any free port (default 8080)"}},
+      {"resp_port",
+       {Uint(&RouterOptions::resp_port, 65535),
+        "RESP proxy port, 0 = any free port (default 6379)"}},
+      {"data_dir",
+       {Str(&RouterOptions::data_dir),
+        "directory of the persisted cluster map (default ./ringkv-router)"}},
+      {"nodes",
+       {SetNodes,
+        "comma-separated node addresses added at start-up: a ringkv node's HTTP address or a redis "
+        "host:port"}},
+      {"run_dir",
+       {Str(&RouterOptions::run_dir),
+        "local provider run directory whose running nodes are added at start-up"}},
+      {"vnodes",
+       {Uint(&RouterOptions::vnodes, 4096),
+        "virtual nodes per unit of weight for a new map (default 160; live)"}},
+      {"hash", {Str(&RouterOptions::hash), "key hash for a new map: xxh3 | sha256 (default xxh3)"}},
+      {"health_interval_ms",
+       {HealthUint(&cluster::HealthOptions::interval_ms),
+        "health probe period (default 1000; live)"}},
+      {"health_timeout_ms",
+       {HealthUint(&cluster::HealthOptions::timeout_ms),
+        "one probe's deadline (default 500; live)"}},
+      {"health_failures",
+       {HealthUint(&cluster::HealthOptions::failures),
+        "consecutive failures before a node is down (default 3; live)"}},
+      {"health_successes",
+       {HealthUint(&cluster::HealthOptions::successes),
+        "consecutive successes before a down node returns (default 2; live)"}},
+      {"admin_token",
+       {Str(&RouterOptions::admin_token),
+        "Bearer token required by mutating endpoints (default none)"}},
+      {"requirepass",
+       {Str(&RouterOptions::requirepass), "password RESP clients must AUTH with (default none)"}},
+      {"backend_password",
+       {Str(&RouterOptions::backend_password), "AUTH password sent to back ends (default none)"}},
+      {"backend_timeout_ms",
+       {Uint(&RouterOptions::backend_timeout_ms, 3600000),
+        "a back end slower than this yields -ERR (default 1000)"}},
+      {"discovery_timeout_ms",
+       {Uint(&RouterOptions::discovery_timeout_ms, 3600000),
+        "deadline to reach a node being added (default 2000)"}},
+      {"io_threads",
+       {Uint(&RouterOptions::io_threads, 64),
+        "RESP proxy I/O threads (default 1; raise on machines with spare cores)"}},
+      {"maxclients",
+       {Uint(&RouterOptions::maxclients, 1000000), "max RESP client connections (default 10000)"}},
+      {"http_body_limit",
+       {[](RouterOptions& o, const std::string& v) -> Status {
+          auto n = ParseBytes(v);
+          if (!n.ok()) return n.status();
+          o.http_body_limit = *n;
+          return OkStatus();
+        },
+        "max HTTP request body, larger gets 413 (default 64mb)"}},
+      {"config_poll_ms",
+       {Uint(&RouterOptions::config_poll_ms, 3600000),
+        "how often the config file is checked for changes (default 1000)"}},
+      {"log_level",
+       {Str(&RouterOptions::log_level),
+        "trace, debug, info, warn, error, critical or off (default info; live)"}},
+      {"ports_file",
+       {Str(&RouterOptions::ports_file), "write the chosen ports here as JSON once serving"}},
+  };
+  return s;
+}
+
+}  // namespace
+
+Status ApplyRouterSetting(RouterOptions& options, const std::string& name,
+                          const std::string& value) {
+  auto it = Settings().find(name);
+  if (it == Settings().end()) return InvalidArgument("unknown router setting '" + name + "'");
+  if (Status s = it->second.set(options, value); !s.ok())
+    return InvalidArgument(name + ": " + s.message());
+  return OkStatus();
+}
+
+const std::map<std::string, std::string>& RouterSettingHelp() {
+  static const std::map<std::string, std::string> help = [] {
+    std::map<std::string, std::string> h;
+    for (const auto& [name, s] : Settings()) h[name] = s.help;
+    return h;
+  }();
+  return help;
+}
+
+StatusOr<RouterOptions> LoadRouterConfig(const std::string& path, RouterOptions options) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("config " + path + ": " + e.what());
+  }
+  YAML::Node section = root["router"];
+  if (!section) return options;
+  if (!section.IsMap()) return InvalidArgument("config " + path + ": 'router' must be a map");
+  try {
+    for (const auto& kv : section) {
+      std::string name = kv.first.as<std::string>();
+      std::string value;
+      if (name == "nodes" && kv.second.IsSequence()) {
+        for (const auto& n : kv.second) value += (value.empty() ? "" : ",") + n.as<std::string>();
+      } else if (name == "health" && kv.second.IsMap()) {
+        for (const auto& h : kv.second) {
+          std::string hname = "health_" + h.first.as<std::string>();
+          if (Status s = ApplyRouterSetting(options, hname, h.second.as<std::string>()); !s.ok()) {
+            return InvalidArgument("config " + path + ": router." + s.message());
+          }
+        }
+        continue;
+      } else if (kv.second.IsScalar()) {
+        value = kv.second.as<std::string>();
+      } else {
+        return InvalidArgument("config " + path + ": router." + name + " has the wrong shape");
+      }
+      if (Status s = ApplyRouterSetting(options, name, value); !s.ok()) {
+        return InvalidArgument("config " + path + ": router." + s.message());
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("config " + path + ": " + e.what());
+  }
+  if (Status s = ValidateRouterOptions(options); !s.ok())
+    return InvalidArgument("config " + path + ": " + s.message());
+  return options;
+}
+
+Status ValidateRouterOptions(const RouterOptions& o) {
+  if (!ring::ParseHashKind(o.hash))
+    return InvalidArgument("hash must be xxh3 or sha256, got '" + o.hash + "'");
+  if (o.vnodes == 0) return InvalidArgument("vnodes must be in [1, 4096]");
+  if (std::string e = ValidateHealth(o.health); !e.empty()) return InvalidArgument(e);
+  if (o.io_threads == 0) return InvalidArgument("io_threads must be >= 1");
+  if (o.backend_timeout_ms == 0) return InvalidArgument("backend_timeout_ms must be >= 1");
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  bool level_ok = false;
+  for (const char* l : kLevels) level_ok = level_ok || o.log_level == l;
+  if (!level_ok)
+    return InvalidArgument("log_level must be trace, debug, info, warn, error, critical or off");
+  if (o.data_dir.empty()) return InvalidArgument("data_dir must not be empty");
+  return OkStatus();
+}
+
+}  // namespace ringkv::router

@@ -1,0 +1,54 @@
+// RouterOptions: every setting of `ringkv router`, from the `router:` section
+// of the YAML config and from flags (same names, dashes for underscores).
+// docs/configuration.md documents each with its default.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "cluster/health.h"
+
+namespace ringkv::router {
+
+struct RouterOptions {
+  std::string bind = "127.0.0.1";
+  uint16_t http_port = 8080;               // 0 = pick a free port
+  uint16_t resp_port = 6379;               // 0 = pick a free port
+  std::string data_dir = "ringkv-router";  // the persisted cluster map lives here
+  std::vector<std::string> nodes;          // addresses added at start-up (and on config reload)
+  std::string run_dir;        // local provider's run directory: its nodes are added at start-up
+  uint32_t vnodes = 160;      // for a new cluster map; live-changeable via PUT /config
+  std::string hash = "xxh3";  // for a new cluster map: xxh3 | sha256
+  cluster::HealthOptions health;
+  std::string admin_token;       // required as Bearer token by mutating endpoints when set
+  std::string requirepass;       // RESP clients must AUTH when set
+  std::string backend_password;  // AUTH sent to back ends
+  uint32_t backend_timeout_ms = 1000;
+  uint32_t discovery_timeout_ms = 2000;
+  uint32_t io_threads = 1;  // one thread beats two on a 2-core box shared with back ends
+  uint64_t maxclients = 10000;
+  uint64_t http_body_limit = 64ull << 20;
+  uint32_t config_poll_ms = 1000;  // how often the config file's mtime is checked
+  std::string log_level = "info";
+  std::string config_path;  // set by --config
+  std::string ports_file;   // written as JSON once serving
+};
+
+// Applies one setting by name (`nodes` takes a comma-separated list; health
+// settings are health_interval_ms, health_timeout_ms, health_failures,
+// health_successes). Errors name the setting.
+Status ApplyRouterSetting(RouterOptions& options, const std::string& name,
+                          const std::string& value);
+
+// Setting names with their help text, for --help and docs.
+const std::map<std::string, std::string>& RouterSettingHelp();
+
+// Reads the `router:` section of a YAML file onto `options`.
+StatusOr<RouterOptions> LoadRouterConfig(const std::string& path, RouterOptions options);
+
+Status ValidateRouterOptions(const RouterOptions& options);
+
+}  // namespace ringkv::router

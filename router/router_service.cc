@@ -1,0 +1,295 @@
+#include "router/router_service.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "cluster/membership.h"
+#include "net/http_server.h"
+#include "provider/provider.h"
+#include "router/discovery.h"
+#include "router/health_checker.h"
+#include "router/http_api.h"
+#include "router/kv_gateway.h"
+#include "router/proxy.h"
+#include "router/registry.h"
+
+namespace ringkv::router {
+
+namespace {
+
+int64_t MtimeNs(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+// Addresses of the running ringkv nodes and redis-servers in a run directory.
+std::vector<std::string> ProviderNodes(const std::string& run_dir) {
+  std::vector<std::string> out;
+  if (run_dir.empty()) return out;
+  auto list = provider::NewLocalProvider(run_dir, "")->List();
+  if (!list.ok()) {
+    spdlog::warn("start-up: cannot list {}: {}", run_dir, list.status().message());
+    return out;
+  }
+  for (const auto& i : *list) {
+    if (!i.alive) continue;
+    if (i.kind == "node") out.push_back(i.host + ":" + std::to_string(i.http_port));
+    if (i.kind == "redis") out.push_back(i.host + ":" + std::to_string(i.resp_port));
+  }
+  return out;
+}
+
+bool Known(const cluster::ClusterMap& map, const std::string& addr) {
+  for (const auto& n : map.nodes) {
+    if (n.addr == addr || n.http_addr == addr || n.id == addr) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct RouterService::Impl {
+  RouterOptions options;
+  std::unique_ptr<Registry> registry;
+  LiveSettings settings;
+  std::unique_ptr<KvGateway> kv;
+  ProxyStats proxy_stats;
+  std::unique_ptr<Proxy> proxy;
+  std::unique_ptr<RouterHttpContext> http_ctx;
+  std::unique_ptr<net::HttpServer> http;
+  std::unique_ptr<HealthChecker> health;
+  // Config watcher.
+  std::thread watcher;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  int64_t config_mtime = -1;
+  std::vector<std::string> config_nodes;  // the node list of the last applied config file
+
+  Status OpenRegistry();
+  void AddNodes(const std::vector<std::string>& addrs, const char* source);
+  void RemoveNodes(const std::vector<std::string>& addrs);
+  Status StartListeners();
+  void ApplyLive(const RouterOptions& next);
+  void Reload();
+  void WatchConfig();
+  Status WritePortsFile() const;
+};
+
+Status RouterService::Impl::OpenRegistry() {
+  cluster::ClusterMap defaults;
+  defaults.vnodes = options.vnodes;
+  defaults.hash = *ring::ParseHashKind(options.hash);
+  auto reg = Registry::Open(cluster::NewFileMapStore(options.data_dir), defaults);
+  if (!reg.ok()) return reg.status();
+  registry = std::move(*reg);
+  cluster::ClusterMap map = registry->Map();
+  spdlog::info("registry: epoch {} with {} nodes from {}", map.epoch, map.nodes.size(),
+               options.data_dir);
+  return OkStatus();
+}
+
+// Adds each unknown address: discovered if it answers, else recorded as down.
+void RouterService::Impl::AddNodes(const std::vector<std::string>& addrs, const char* source) {
+  for (const std::string& addr : addrs) {
+    if (Known(registry->Map(), addr)) continue;
+    auto node =
+        DiscoverNode(addr, std::nullopt, options.discovery_timeout_ms, options.backend_password);
+    cluster::NodeInfo info;
+    if (node.ok()) {
+      info = *node;
+    } else {
+      spdlog::warn("{}: {} does not answer ({}); registered as down", source, addr,
+                   node.status().message());
+      info.id = info.addr = info.http_addr = addr;
+      info.state = cluster::NodeState::kDown;
+    }
+    auto r =
+        registry->Apply([&](const cluster::ClusterMap& m) { return cluster::AddNode(m, info); });
+    if (!r.ok()) {
+      spdlog::warn("{}: cannot add {}: {}", source, addr, r.status().message());
+    } else {
+      spdlog::info("{}: added {} ({}, {}) at epoch {}", source, info.id, info.addr,
+                   cluster::NodeStateName(info.state), r->epoch);
+    }
+  }
+}
+
+void RouterService::Impl::RemoveNodes(const std::vector<std::string>& addrs) {
+  for (const std::string& addr : addrs) {
+    cluster::ClusterMap map = registry->Map();
+    std::string target;
+    for (const auto& n : map.nodes) {
+      if (n.addr == addr || n.http_addr == addr || n.id == addr) target = n.id;
+    }
+    if (target.empty()) continue;
+    auto r = registry->Apply(
+        [&](const cluster::ClusterMap& m) { return cluster::RemoveNode(m, target); });
+    if (r.ok()) {
+      spdlog::info("config: removed {} at epoch {}", addr, r->epoch);
+    } else {
+      spdlog::warn("config: cannot remove {}: {}", addr, r.status().message());
+    }
+  }
+}
+
+Status RouterService::Impl::StartListeners() {
+  ProxyOptions po;
+  po.bind = options.bind;
+  po.port = options.resp_port;
+  po.threads = options.io_threads;
+  po.maxclients = options.maxclients;
+  po.requirepass = options.requirepass;
+  po.backend_password = options.backend_password;
+  po.backend_timeout_ms = options.backend_timeout_ms;
+  proxy = std::make_unique<Proxy>(po, *registry, proxy_stats);
+  if (Status s = proxy->Start(); !s.ok()) return s;
+
+  kv = std::make_unique<KvGateway>(options.backend_password, options.backend_timeout_ms);
+  http_ctx = std::make_unique<RouterHttpContext>(RouterHttpContext{
+      *registry, settings, *kv, proxy_stats, options.admin_token, options.backend_password,
+      options.discovery_timeout_ms, 0, proxy->port(),
+      [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }});
+  net::HttpServerOptions ho;
+  ho.bind = options.bind;
+  ho.port = options.http_port;
+  ho.threads = 2;
+  ho.body_limit = options.http_body_limit;
+  http = std::make_unique<net::HttpServer>(
+      ho, [this](const net::HttpRequest& r) { return HandleRouterHttp(r, *http_ctx); });
+  if (Status s = http->Start(); !s.ok()) return s;
+  http_ctx->http_port = http->port();
+  return OkStatus();
+}
+
+void RouterService::Impl::ApplyLive(const RouterOptions& next) {
+  cluster::ClusterMap map = registry->Map();
+  if (next.vnodes != map.vnodes) {
+    auto r = registry->Apply(
+        [&](const cluster::ClusterMap& m) { return cluster::SetVnodes(m, next.vnodes); });
+    if (r.ok())
+      spdlog::info("config: vnodes {} -> {} at epoch {}", map.vnodes, next.vnodes, r->epoch);
+  }
+  settings.set_health(next.health);
+  if (next.log_level != settings.log_level()) {
+    settings.set_log_level(next.log_level);
+    spdlog::set_level(spdlog::level::from_str(next.log_level));
+    spdlog::info("config: log level {}", next.log_level);
+  }
+  std::set<std::string> wanted(next.nodes.begin(), next.nodes.end());
+  std::vector<std::string> dropped;
+  for (const auto& a : config_nodes) {
+    if (!wanted.count(a)) dropped.push_back(a);
+  }
+  AddNodes(next.nodes, "config");
+  RemoveNodes(dropped);
+  config_nodes = next.nodes;
+}
+
+void RouterService::Impl::Reload() {
+  if (options.config_path.empty()) return;
+  auto next = LoadRouterConfig(options.config_path, RouterOptions{});
+  if (!next.ok()) {
+    spdlog::error("config: {} is invalid, keeping the running config: {}", options.config_path,
+                  next.status().message());
+    return;
+  }
+  spdlog::info("config: re-read {}", options.config_path);
+  ApplyLive(*next);
+}
+
+void RouterService::Impl::WatchConfig() {
+  std::unique_lock lock(mu);
+  while (!cv.wait_for(lock, std::chrono::milliseconds(options.config_poll_ms),
+                      [this] { return stopping; })) {
+    int64_t m = MtimeNs(options.config_path);
+    if (m == config_mtime) continue;
+    config_mtime = m;
+    lock.unlock();
+    Reload();
+    lock.lock();
+  }
+}
+
+Status RouterService::Impl::WritePortsFile() const {
+  if (options.ports_file.empty()) return OkStatus();
+  nlohmann::json j = {
+      {"http_port", http->port()}, {"resp_port", proxy->port()}, {"pid", ::getpid()}};
+  std::string tmp = options.ports_file + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << j.dump() << "\n";
+    if (!f.flush()) return Unavailable("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), options.ports_file.c_str()) != 0)
+    return Unavailable("cannot write " + options.ports_file);
+  return OkStatus();
+}
+
+StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOptions& options) {
+  if (Status s = ValidateRouterOptions(options); !s.ok()) return s;
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->settings.set_health(options.health);
+  impl->settings.set_log_level(options.log_level);
+  if (Status s = impl->OpenRegistry(); !s.ok()) return s;
+  impl->health =
+      std::make_unique<HealthChecker>(*impl->registry, impl->settings, options.backend_password);
+  // Seed 000: learn the nodes, and check every one, before serving.
+  impl->AddNodes(options.nodes, "start-up");
+  impl->config_nodes = options.nodes;
+  impl->AddNodes(ProviderNodes(options.run_dir), "provider");
+  impl->health->RunOnce();
+  if (Status s = impl->StartListeners(); !s.ok()) return s;
+  impl->health->Start();
+  if (!options.config_path.empty()) {
+    impl->config_mtime = MtimeNs(options.config_path);
+    impl->watcher = std::thread([p = impl.get()] { p->WatchConfig(); });
+  }
+  if (Status s = impl->WritePortsFile(); !s.ok()) return s;
+  cluster::ClusterMap map = impl->registry->Map();
+  spdlog::info("ringkv router serving: http={}:{} resp={}:{} epoch={} nodes={} in service={}",
+               options.bind, impl->http->port(), options.bind, impl->proxy->port(), map.epoch,
+               map.nodes.size(), map.InService());
+  return std::unique_ptr<RouterService>(new RouterService(std::move(impl)));
+}
+
+RouterService::RouterService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RouterService::~RouterService() {
+  Stop();
+}
+
+void RouterService::ReloadConfig() {
+  impl_->Reload();
+}
+
+void RouterService::Stop() {
+  if (!impl_ || !impl_->http) return;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->watcher.joinable()) impl_->watcher.join();
+  impl_->health->Stop();
+  impl_->http->Stop();
+  impl_->proxy->Stop();
+  impl_->http.reset();
+}
+
+uint16_t RouterService::http_port() const {
+  return impl_->http->port();
+}
+uint16_t RouterService::resp_port() const {
+  return impl_->proxy->port();
+}
+
+}  // namespace ringkv::router
