@@ -3,15 +3,15 @@
 # redis-servers, in one run, alternating, plus one redis-server directly as
 # the baseline for the latency each proxy adds.
 #
-#   bench/router-vs-twemproxy.sh [proxy_harness] [requests] [rounds]
+#   bench/router-vs-twemproxy.sh [ringkv binary] [requests] [rounds]
 #
-# Env: THREADS (ringkv proxy I/O threads, default 1), CLIENTS (50),
+# Env: THREADS (ringkv router RESP I/O threads, default 1), CLIENTS (50),
 # KEYSPACE (100000). Ports are picked at run time; everything started here is
 # stopped on exit. Prints, per test and pipeline depth, the rps of each and
 # their ratio, and p50/p99 added over direct Redis (the best of `rounds`).
 set -euo pipefail
 
-HARNESS=${1:-${PROXY_HARNESS_BIN:-build-proxy/router/proxy_harness}}
+RINGKV=${1:-${RINGKV_BIN:-build/cli/ringkv}}
 REQUESTS=${2:-200000}
 ROUNDS=${3:-3}
 THREADS=${THREADS:-1}
@@ -21,7 +21,7 @@ KEYSPACE=${KEYSPACE:-100000}
 for tool in redis-server redis-benchmark nutcracker python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
 done
-[[ -x $HARNESS ]] || { echo "proxy_harness not found at $HARNESS (build it first)" >&2; exit 2; }
+[[ -x $RINGKV ]] || { echo "ringkv not found at $RINGKV (run scripts/build.sh first)" >&2; exit 2; }
 
 WORK=$(mktemp -d /tmp/ringkv-bench-XXXXXX)
 PIDS=()
@@ -54,10 +54,10 @@ for i in 1 2 3; do
 done
 for p in "${REDIS_PORTS[@]}"; do wait_port "$p"; done
 
-# ringkv proxy
-args=()
-for p in "${REDIS_PORTS[@]}"; do args+=(--backend "127.0.0.1:$p,redis"); done
-"$HARNESS" "${args[@]}" --port 0 --threads "$THREADS" --ports-file "$WORK/ringkv.json" \
+# ringkv router in front of the same servers (it detects them as redis by PING)
+nodes=$(printf '127.0.0.1:%s,' "${REDIS_PORTS[@]}")
+"$RINGKV" router --http-port 0 --resp-port 0 --data-dir "$WORK/router" --nodes "${nodes%,}" \
+  --io-threads "$THREADS" --log-level warn --ports-file "$WORK/ringkv.json" \
   >"$WORK/ringkv.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 200); do [[ -s $WORK/ringkv.json ]] && break; sleep 0.05; done
@@ -109,7 +109,7 @@ record() {  # record <who> <pipeline>: keeps the best rps and lowest latencies o
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores; $REQUESTS requests, -c $CLIENTS -r $KEYSPACE," \
-  "best of $ROUNDS rounds; ringkv proxy threads=$THREADS"
+  "best of $ROUNDS rounds; ringkv router threads=$THREADS"
 for round in $(seq "$ROUNDS"); do
   for pl in 1 16; do
     record ringkv "$pl" "$RINGKV_PORT"
