@@ -119,6 +119,28 @@ class NodeHttpTest(ClusterTestCase):
         self.assertEqual(http("GET", node.http + "/check-alive")[0], 200)
 
 
+class NodeConfigFileTest(ClusterTestCase):
+    def test_settings_come_from_yaml_and_flags_win(self):
+        path = os.path.join(self.workdir, "node.yaml")
+        with open(path, "w") as f:
+            f.write("node:\n  id: from-yaml\n  requirepass: yamlpw\n  maxclients: 7\n")
+        node = self.start_node("--config", path, "--maxclients", "9")
+        status, body, _ = http("GET", node.http + "/check-alive")
+        self.assertEqual(json.loads(body)["id"], "from-yaml")
+        r = redis.Redis(port=node.resp_port, password="yamlpw")
+        self.assertEqual(r.config_get("maxclients"), {"maxclients": "9"})
+
+    def test_invalid_config_file_is_a_clear_error(self):
+        import subprocess
+        from harness import RINGKV
+        path = os.path.join(self.workdir, "bad.yaml")
+        with open(path, "w") as f:
+            f.write("node:\n  resp_port: not-a-port\n")
+        out = subprocess.run([RINGKV, "node", "--config", path], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("node.resp_port", out.stderr)
+
+
 class NodeGrpcHealthTest(ClusterTestCase):
     def test_grpc_health_service_answers_serving(self):
         import grpc
