@@ -21,6 +21,7 @@ int RunRouter(const std::string& config_path, const std::map<std::string, std::s
     options = *loaded;
     options.config_path = config_path;
   }
+  options.overrides = flags;
   for (const auto& [name, value] : flags) {
     if (Status s = router::ApplyRouterSetting(options, name, value); !s.ok()) {
       err << "error: --" << s.message() << "\n";

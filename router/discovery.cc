@@ -81,7 +81,22 @@ StatusOr<NodeInfo> DiscoverNode(const std::string& addr, std::optional<BackendKi
   return n;
 }
 
+NodeInfo UndiscoveredNode(const std::string& addr) {
+  NodeInfo n;
+  n.id = n.addr = n.http_addr = addr;
+  n.state = cluster::NodeState::kDown;
+  return n;
+}
+
+bool IsUndiscovered(const NodeInfo& node) {
+  // A discovered ringkv node serves HTTP and RESP on different ports; redis has no http_addr.
+  return node.http_addr == node.addr;
+}
+
 Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const std::string& backend_password) {
+  if (IsUndiscovered(node)) {
+    return DiscoverNode(node.addr, std::nullopt, timeout_ms, backend_password).status();
+  }
   if (node.kind == BackendKind::kRingkv && !node.http_addr.empty()) {
     auto res = net::HttpCall("GET", node.http_addr, "/check-alive", "", {.timeout_ms = timeout_ms});
     if (!res.ok()) return res.status();

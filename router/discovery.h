@@ -17,7 +17,14 @@ StatusOr<cluster::NodeInfo> DiscoverNode(const std::string& addr,
                                          std::optional<cluster::BackendKind> kind_hint,
                                          uint32_t timeout_ms, const std::string& backend_password);
 
-// One health probe: /check-alive for ringkv nodes, PING for redis.
+// A node registered before it ever answered (unreachable at start-up): its
+// kind and ports are unknown, so addr and http_addr both hold the one address
+// it was given. Probes detect its kind, like DiscoverNode.
+cluster::NodeInfo UndiscoveredNode(const std::string& addr);
+bool IsUndiscovered(const cluster::NodeInfo& node);
+
+// One health probe: /check-alive for ringkv nodes, PING for redis, either
+// for an undiscovered node.
 Status ProbeNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
                  const std::string& backend_password);
 

@@ -88,12 +88,23 @@ void HealthChecker::OnWentDown(const cluster::NodeInfo& node) {
 
 void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
   uint32_t timeout = settings_.health().timeout_ms;
-  // A node registered while unreachable may not have told us its ports yet.
+  // A node registered while unreachable has not told us its kind and ports yet.
   cluster::NodeInfo fresh = node;
-  if (node.kind == cluster::BackendKind::kRingkv && !node.http_addr.empty()) {
-    if (auto d = DiscoverNode(node.http_addr, node.kind, timeout, backend_password_); d.ok()) {
+  bool undiscovered = IsUndiscovered(node);
+  if (undiscovered || node.kind == cluster::BackendKind::kRingkv) {
+    std::optional<cluster::BackendKind> hint;
+    if (!undiscovered) hint = node.kind;
+    auto d = DiscoverNode(node.http_addr, hint, timeout, backend_password_);
+    if (d.ok()) {
+      fresh.kind = d->kind;
       fresh.addr = d->addr;
+      fresh.http_addr = d->http_addr;
       fresh.grpc_addr = d->grpc_addr;
+    } else if (undiscovered) {
+      spdlog::warn("health: node {} answered a probe but not discovery ({}); keeping it down",
+                   node.id, d.status().message());
+      tracker_.Forget(node.id);
+      return;
     }
   }
   if (Status s = FlushNode(fresh, timeout, backend_password_); !s.ok()) {
@@ -106,7 +117,9 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
     auto i = m.Find(node.id);
     if (!i) return NotFound("node " + node.id + " left the cluster");
     cluster::ClusterMap next = m;
+    next.nodes[*i].kind = fresh.kind;
     next.nodes[*i].addr = fresh.addr;
+    next.nodes[*i].http_addr = fresh.http_addr;
     next.nodes[*i].grpc_addr = fresh.grpc_addr;
     next.nodes[*i].state = cluster::NodeState::kActive;
     next.epoch = m.epoch + 1;

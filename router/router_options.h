@@ -34,7 +34,10 @@ struct RouterOptions {
   uint32_t config_poll_ms = 1000;  // how often the config file's mtime is checked
   std::string log_level = "info";
   std::string config_path;  // set by --config
-  std::string ports_file;   // written as JSON once serving
+  // Settings given as flags (name -> value): they override the config file,
+  // at start-up and again on every reload of it.
+  std::map<std::string, std::string> overrides;
+  std::string ports_file;  // written as JSON once serving
 };
 
 // Applies one setting by name (`nodes` takes a comma-separated list; health

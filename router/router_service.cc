@@ -72,7 +72,7 @@ struct RouterService::Impl {
   std::condition_variable cv;
   bool stopping = false;
   int64_t config_mtime = -1;
-  std::vector<std::string> config_nodes;  // the node list of the last applied config file
+  RouterOptions applied;  // the config file + flags as last applied
 
   Status OpenRegistry();
   void AddNodes(const std::vector<std::string>& addrs, const char* source);
@@ -109,8 +109,7 @@ void RouterService::Impl::AddNodes(const std::vector<std::string>& addrs, const 
     } else {
       spdlog::warn("{}: {} does not answer ({}); registered as down", source, addr,
                    node.status().message());
-      info.id = info.addr = info.http_addr = addr;
-      info.state = cluster::NodeState::kDown;
+      info = UndiscoveredNode(addr);
     }
     auto r =
         registry->Apply([&](const cluster::ClusterMap& m) { return cluster::AddNode(m, info); });
@@ -170,33 +169,51 @@ Status RouterService::Impl::StartListeners() {
   return OkStatus();
 }
 
+// Applies the live settings whose value changed since the last applied
+// config, and only those: a reload must not undo a PUT /config, an API
+// add/remove or a flag for a setting the file did not change.
 void RouterService::Impl::ApplyLive(const RouterOptions& next) {
   cluster::ClusterMap map = registry->Map();
-  if (next.vnodes != map.vnodes) {
+  if (next.vnodes != applied.vnodes && next.vnodes != map.vnodes) {
     auto r = registry->Apply(
         [&](const cluster::ClusterMap& m) { return cluster::SetVnodes(m, next.vnodes); });
     if (r.ok())
       spdlog::info("config: vnodes {} -> {} at epoch {}", map.vnodes, next.vnodes, r->epoch);
   }
-  settings.set_health(next.health);
-  if (next.log_level != settings.log_level()) {
+  const cluster::HealthOptions &h = next.health, &was = applied.health;
+  if (h.interval_ms != was.interval_ms || h.timeout_ms != was.timeout_ms ||
+      h.failures != was.failures || h.successes != was.successes) {
+    settings.set_health(h);
+  }
+  if (next.log_level != applied.log_level) {
     settings.set_log_level(next.log_level);
     spdlog::set_level(spdlog::level::from_str(next.log_level));
     spdlog::info("config: log level {}", next.log_level);
   }
   std::set<std::string> wanted(next.nodes.begin(), next.nodes.end());
-  std::vector<std::string> dropped;
-  for (const auto& a : config_nodes) {
+  std::set<std::string> had(applied.nodes.begin(), applied.nodes.end());
+  std::vector<std::string> added, dropped;
+  for (const auto& a : next.nodes) {
+    if (!had.count(a)) added.push_back(a);
+  }
+  for (const auto& a : applied.nodes) {
     if (!wanted.count(a)) dropped.push_back(a);
   }
-  AddNodes(next.nodes, "config");
+  AddNodes(added, "config");
   RemoveNodes(dropped);
-  config_nodes = next.nodes;
+  applied = next;
 }
 
 void RouterService::Impl::Reload() {
   if (options.config_path.empty()) return;
   auto next = LoadRouterConfig(options.config_path, RouterOptions{});
+  for (const auto& [name, value] : options.overrides) {
+    if (!next.ok()) break;
+    if (Status s = ApplyRouterSetting(*next, name, value); !s.ok()) next = s;
+  }
+  if (next.ok()) {
+    if (Status s = ValidateRouterOptions(*next); !s.ok()) next = s;
+  }
   if (!next.ok()) {
     spdlog::error("config: {} is invalid, keeping the running config: {}", options.config_path,
                   next.status().message());
@@ -245,7 +262,7 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
       std::make_unique<HealthChecker>(*impl->registry, impl->settings, options.backend_password);
   // Seed 000: learn the nodes, and check every one, before serving.
   impl->AddNodes(options.nodes, "start-up");
-  impl->config_nodes = options.nodes;
+  impl->applied = options;
   impl->AddNodes(ProviderNodes(options.run_dir), "provider");
   impl->health->RunOnce();
   if (Status s = impl->StartListeners(); !s.ok()) return s;

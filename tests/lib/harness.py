@@ -48,6 +48,7 @@ class Process:
 
     def stop(self, timeout=10):
         if self.alive():
+            self.proc.send_signal(signal.SIGCONT)  # a SIGSTOPped process cannot act on SIGTERM
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
@@ -91,11 +92,44 @@ class Node(Process):
         return f"http://127.0.0.1:{self.http_port}"
 
 
-class RedisServer(Process):
-    """A real redis-server, for comparisons. Port chosen by probing."""
+class Router(Process):
+    """A `ringkv router` on run-time ports (HTTP API, RESP proxy).
 
-    def __init__(self, workdir, *extra, name="redis"):
-        self.port = free_port()
+    Its cluster map lives in `data_dir` (default: <workdir>/<name>.data), so a
+    second Router with the same data_dir is a restart of the first.
+    """
+
+    def __init__(self, workdir, *extra, name="router", data_dir=None):
+        self.ports_file = os.path.join(workdir, f"{name}.ports.json")
+        if os.path.exists(self.ports_file):
+            os.unlink(self.ports_file)
+        self.data_dir = data_dir or os.path.join(workdir, f"{name}.data")
+        argv = [RINGKV, "router", "--http-port", "0", "--resp-port", "0",
+                "--data-dir", self.data_dir, "--ports-file", self.ports_file, *extra]
+        super().__init__(argv, os.path.join(workdir, f"{name}.log"))
+        info = wait_for(self._read_ports, timeout=20, what=f"{name} to start (log: {self.log_path})")
+        self.http_port = info["http_port"]
+        self.resp_port = info["resp_port"]
+
+    def _read_ports(self):
+        if not self.alive():
+            raise AssertionError(f"ringkv router exited with {self.proc.returncode}: {self.read_log()}")
+        try:
+            with open(self.ports_file) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def http(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+class RedisServer(Process):
+    """A real redis-server, for comparisons. Port chosen by probing unless given."""
+
+    def __init__(self, workdir, *extra, name="redis", port=None):
+        self.port = port or free_port()
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", workdir, *extra]
         super().__init__(argv, os.path.join(workdir, f"{name}.log"))
@@ -169,18 +203,31 @@ class ClusterTestCase(unittest.TestCase):
     def tearDown(self):
         for p in self.processes:
             p.stop()
-        failed = any(e for _, e in getattr(self._outcome, "errors", []) if e) if hasattr(self, "_outcome") else False
-        if failed:
+        if self._failed():
             print(f"\nlogs kept in {self.workdir}")
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _failed(self):
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return False
+        if hasattr(outcome, "errors"):  # Python < 3.11
+            return any(e for _, e in outcome.errors if e)
+        result = getattr(outcome, "result", None)  # 3.11+: failures are recorded at once
+        return bool(result) and any(t is self for t, _ in result.failures + result.errors)
 
     def start_node(self, *extra, name="node"):
         n = Node(self.workdir, *extra, name=name)
         self.processes.append(n)
         return n
 
-    def start_redis(self, *extra, name="redis"):
-        r = RedisServer(self.workdir, *extra, name=name)
+    def start_redis(self, *extra, name="redis", port=None):
+        r = RedisServer(self.workdir, *extra, name=name, port=port)
+        self.processes.append(r)
+        return r
+
+    def start_router(self, *extra, name="router", data_dir=None):
+        r = Router(self.workdir, *extra, name=name, data_dir=data_dir)
         self.processes.append(r)
         return r
