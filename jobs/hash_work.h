@@ -11,8 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "jobs/job.h"
 
@@ -23,6 +25,15 @@ std::string IterateHash(HashAlgorithm algorithm, std::string_view payload, uint6
 
 // The same through OpenSSL's one-shot EVP digest per round: the reference the
 // fast path is tested and benchmarked against.
-std::string IterateHashReference(HashAlgorithm algorithm, std::string_view payload, uint64_t iterations);
+std::string IterateHashReference(HashAlgorithm algorithm, std::string_view payload,
+                                 uint64_t iterations);
+
+// Several jobs with the same algorithm and iterations at once: result[i] ==
+// IterateHash(algorithm, payloads[i], iterations). Their chains run side by
+// side (multi-buffer), so a worker holding several jobs gets more hashes per
+// second per core than from one chain, which is latency-bound.
+std::vector<std::string> IterateHashBatch(HashAlgorithm algorithm,
+                                          std::span<const std::string_view> payloads,
+                                          uint64_t iterations);
 
 }  // namespace ringkv::jobs
