@@ -52,6 +52,7 @@ class QueueShard {
  public:
   // Loads every job stored in `engine` (which holds only jobs).
   static StatusOr<std::unique_ptr<QueueShard>> Open(store::Engine& engine, QueueOptions options, int64_t now_ms);
+  ~QueueShard();  // out of line: Impl is complete only in queue_shard.cc
 
   // Errors: kAlreadyExists (same id), kResourceExhausted (max_jobs).
   Status Enqueue(Job job);
