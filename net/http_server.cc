@@ -166,7 +166,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Drain() {
-    drain_.resize(64 * 1024);
+    drain_.resize(size_t{64} * 1024);
     socket_.async_read_some(asio::buffer(drain_),
                             [self = shared_from_this()](boost::system::error_code ec, size_t) {
                               if (ec || self->timed_out_) return self->Close();

@@ -17,7 +17,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kReadChunk = size_t{16} * 1024;
 constexpr char kMaxClientsReply[] = "-ERR max number of clients reached\r\n";
 
 int64_t NowSeconds() {

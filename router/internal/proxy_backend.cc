@@ -261,6 +261,9 @@ const RouteTable* Worker::Refresh() {
       }
       if (!listed && it->second->idle() && !it->second->dirty) {
         it->second->Shutdown();
+        // Its cancelled read and timer handlers are already queued on `io` and
+        // still reference it: free it only after they have run (FIFO order).
+        asio::post(io, [retired = std::shared_ptr<BackendConn>(std::move(it->second))] {});
         it = backends.erase(it);
       } else {
         ++it;
