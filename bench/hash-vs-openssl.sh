@@ -33,7 +33,7 @@ while time.process_time() - start < 2.0:
 print(round(n / (time.process_time() - start)))')
 
 json=$(pin "$BENCH" --benchmark_format=json --benchmark_min_time=1 \
-  --benchmark_filter='BM_IterateHash$|BM_IterateHashReference|BM_IterateHashBatch/8$|BM_Sha512ChainPortable|BM_Sha512ChainOpenSslTransform' 2>/dev/null)
+  --benchmark_filter='BM_IterateHash$|BM_IterateHashReference|BM_IterateHashBatch/8$|BM_Sha512ChainPortable|BM_Sha512ChainOpenSslTransform|BM_Sha512ChainAvx512Single' 2>/dev/null)
 rates=$(/usr/bin/python3 -c '
 import json, sys
 for b in json.loads(sys.argv[1])["benchmarks"]:
@@ -47,6 +47,7 @@ line "openssl speed -evp sha512 (64-byte input)" "$openssl_rate"
 line "python3 hashlib chain" "$python_rate"
 line "ringkv IterateHashReference (EVP per round)" "$(rate BM_IterateHashReference)"
 line "ringkv chain, portable C++ compression" "$(rate BM_Sha512ChainPortable)"
+line "ringkv chain, AVX-512 schedule + scalar" "$(rate BM_Sha512ChainAvx512Single)"
 line "ringkv chain, SHA512_Transform" "$(rate BM_Sha512ChainOpenSslTransform)"
 line "ringkv IterateHash (one job)" "$(rate BM_IterateHash)"
 line "ringkv IterateHashBatch (8 jobs, per core)" "$(rate BM_IterateHashBatch/8)"

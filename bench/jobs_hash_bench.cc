@@ -8,6 +8,7 @@
 
 #include "jobs/hash_work.h"
 #include "jobs/internal/sha2.h"
+#include "jobs/internal/sha512_lanes.h"
 
 namespace ringkv::jobs {
 namespace {
@@ -66,6 +67,18 @@ void BM_Sha512ChainOpenSslTransform(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kIterations);
 }
 BENCHMARK(BM_Sha512ChainOpenSslTransform);
+
+void BM_Sha512ChainAvx512Single(benchmark::State& state) {
+  if (!internal::CpuHasAvx512()) {
+    state.SkipWithError("no AVX-512");
+    return;
+  }
+  internal::Sha512Words d = internal::kSha512Iv;
+  for (auto _ : state) d = internal::Sha512ChainAvx512Single(d, kIterations);
+  benchmark::DoNotOptimize(d);
+  state.SetItemsProcessed(state.iterations() * kIterations);
+}
+BENCHMARK(BM_Sha512ChainAvx512Single);
 
 // One generic compression of a full block (not folded with the padding).
 void BM_Sha512Compress(benchmark::State& state) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "jobs/internal/sha2.h"
+#include "jobs/internal/sha512_lanes.h"
 
 namespace ringkv::jobs {
 namespace {
@@ -90,6 +91,9 @@ TEST(Sha512ChainTest, ImplementationsAgree) {
     internal::Sha512Words portable = internal::Sha512ChainPortable(d, rounds);
     EXPECT_EQ(internal::Sha512ChainOpenSsl(d, rounds), portable);
     EXPECT_EQ(internal::Sha512Chain(d, rounds), portable);
+    if (internal::CpuHasAvx512()) {
+      EXPECT_EQ(internal::Sha512ChainAvx512Single(d, rounds), portable);
+    }
     std::vector<internal::Sha512Words> batch(11, d);
     for (size_t i = 0; i < batch.size(); ++i) batch[i][i % 8] ^= i;
     internal::Sha512ChainBatch(batch, rounds);

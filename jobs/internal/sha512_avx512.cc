@@ -121,3 +121,106 @@ RINGKV_AVX512 void Sha512ChainAvx512x8(std::span<Sha512Words, 8> digests, uint64
 }
 
 }  // namespace ringkv::jobs::internal
+
+namespace ringkv::jobs::internal {
+namespace {
+
+#define RINGKV_SINGLE __attribute__((target("avx512f,avx512vl,bmi2")))
+
+using X = __m128i;
+
+RINGKV_SINGLE RINGKV_INLINE X SmallSigma0x2(X x) {
+  return _mm_ternarylogic_epi64(_mm_ror_epi64(x, 1), _mm_ror_epi64(x, 8), _mm_srli_epi64(x, 7),
+                                0x96);
+}
+RINGKV_SINGLE RINGKV_INLINE X SmallSigma1x2(X x) {
+  return _mm_ternarylogic_epi64(_mm_ror_epi64(x, 19), _mm_ror_epi64(x, 61), _mm_srli_epi64(x, 6),
+                                0x96);
+}
+RINGKV_SINGLE RINGKV_INLINE uint64_t Rotr(uint64_t x, int n) {
+  return (x >> n) | (x << (64 - n));
+}
+
+// Message words t and t+1 (t even, >= 16) from the pair ring x, where x[k]
+// holds words 2k and 2k+1 modulo 16; also stores K + W for both rounds.
+RINGKV_SINGLE RINGKV_INLINE void SchedulePair(X x[8], int t, uint64_t* kw) {
+  int k = (t / 2) & 7;
+  X w15 = _mm_alignr_epi8(x[(k + 1) & 7], x[k], 8);
+  X w7 = _mm_alignr_epi8(x[(k + 5) & 7], x[(k + 4) & 7], 8);
+  x[k] = _mm_add_epi64(_mm_add_epi64(x[k], SmallSigma0x2(w15)),
+                       _mm_add_epi64(w7, SmallSigma1x2(x[(k + 7) & 7])));
+  _mm_store_si128(reinterpret_cast<X*>(kw + t),
+                  _mm_add_epi64(x[k], _mm_load_si128(reinterpret_cast<const X*>(kSha512K + t))));
+}
+
+// d + h + kw does not depend on e, so the new e is Sigma1(e) (three cycles)
+// plus one add after e.
+#define RINGKV_SROUND(a, b, c, d, e, f, g, h, kw)                                         \
+  do {                                                                                    \
+    uint64_t hk = h + (kw);                                                               \
+    uint64_t ch = ((f ^ g) & e) ^ g;                                                      \
+    uint64_t s1 = Rotr(e, 14) ^ Rotr(e, 18) ^ Rotr(e, 41);                                \
+    uint64_t ab = a ^ b;                                                                  \
+    d = ((d + hk) + ch) + s1;                                                             \
+    h = ((hk + ch) + s1) + ((Rotr(a, 28) ^ Rotr(a, 34) ^ Rotr(a, 39)) + ((ab & bc) ^ b)); \
+    bc = ab;                                                                              \
+  } while (0)
+
+#define RINGKV_SEIGHT(base)                              \
+  RINGKV_SROUND(a, b, c, d, e, f, g, h, kw[(base) + 0]); \
+  RINGKV_SROUND(h, a, b, c, d, e, f, g, kw[(base) + 1]); \
+  RINGKV_SROUND(g, h, a, b, c, d, e, f, kw[(base) + 2]); \
+  RINGKV_SROUND(f, g, h, a, b, c, d, e, kw[(base) + 3]); \
+  RINGKV_SROUND(e, f, g, h, a, b, c, d, kw[(base) + 4]); \
+  RINGKV_SROUND(d, e, f, g, h, a, b, c, kw[(base) + 5]); \
+  RINGKV_SROUND(c, d, e, f, g, h, a, b, kw[(base) + 6]); \
+  RINGKV_SROUND(b, c, d, e, f, g, h, a, kw[(base) + 7])
+
+// One chain step: scalar rounds, with the message schedule for the next 16
+// rounds computed two words at a time in vector registers beside them.
+RINGKV_SINGLE RINGKV_INLINE void SingleStep(uint64_t s[8]) {
+  alignas(16) uint64_t kw[80];
+  X x[8];
+  for (int i = 0; i < 4; ++i) x[i] = _mm_set_epi64x(s[2 * i + 1], s[2 * i]);
+  x[4] = _mm_set_epi64x(0, static_cast<long long>(0x8000000000000000ULL));
+  x[5] = _mm_setzero_si128();
+  x[6] = _mm_setzero_si128();
+  x[7] = _mm_set_epi64x(512, 0);
+  for (int t = 0; t < 16; t += 2) {
+    _mm_store_si128(
+        reinterpret_cast<X*>(kw + t),
+        _mm_add_epi64(x[t / 2], _mm_load_si128(reinterpret_cast<const X*>(kSha512K + t))));
+  }
+  uint64_t a = kSha512Iv[0], b = kSha512Iv[1], c = kSha512Iv[2], d = kSha512Iv[3];
+  uint64_t e = kSha512Iv[4], f = kSha512Iv[5], g = kSha512Iv[6], h = kSha512Iv[7];
+  uint64_t bc = b ^ c;
+#pragma GCC unroll 5
+  for (int t = 0; t < 80; t += 16) {
+    if (t + 16 < 80) {
+#pragma GCC unroll 8
+      for (int i = 0; i < 16; i += 2) SchedulePair(x, t + 16 + i, kw);
+    }
+    RINGKV_SEIGHT(t);
+    RINGKV_SEIGHT(t + 8);
+  }
+  s[0] = a + kSha512Iv[0];
+  s[1] = b + kSha512Iv[1];
+  s[2] = c + kSha512Iv[2];
+  s[3] = d + kSha512Iv[3];
+  s[4] = e + kSha512Iv[4];
+  s[5] = f + kSha512Iv[5];
+  s[6] = g + kSha512Iv[6];
+  s[7] = h + kSha512Iv[7];
+}
+
+}  // namespace
+
+RINGKV_SINGLE Sha512Words Sha512ChainAvx512Single(Sha512Words digest, uint64_t rounds) {
+  uint64_t s[8];
+  for (int i = 0; i < 8; ++i) s[i] = digest[i];
+  for (uint64_t r = 0; r < rounds; ++r) SingleStep(s);
+  for (int i = 0; i < 8; ++i) digest[i] = s[i];
+  return digest;
+}
+
+}  // namespace ringkv::jobs::internal

@@ -39,6 +39,9 @@ alignas(64) inline constexpr uint64_t kSha512K[80] = {
 // Eight chains in the 64-bit lanes of AVX-512 registers. Call only when
 // CpuHasAvx512() is true.
 void Sha512ChainAvx512x8(std::span<Sha512Words, 8> digests, uint64_t rounds);
+// One chain: scalar rounds with the message schedule in 128-bit vector
+// registers (AVX-512VL rotates and three-way xor). Same precondition.
+Sha512Words Sha512ChainAvx512Single(Sha512Words digest, uint64_t rounds);
 bool CpuHasAvx512();
 
 }  // namespace ringkv::jobs::internal
