@@ -7,6 +7,7 @@
 #include "ring/balance.h"
 #include "ring/diff.h"
 #include "router/discovery.h"
+#include "router/jobs_api.h"
 
 namespace ringkv::router {
 
@@ -374,6 +375,7 @@ HttpResponse Metrics(RouterHttpContext& ctx) {
          p.backend_failures.load());
   metric("ringkv_router_connected_clients", "gauge", "Open RESP client connections.",
          p.connected_clients.load());
+  if (ctx.jobs) out += ctx.jobs->MetricsText();
   HttpResponse r = HttpResponse::Text(200, std::move(out));
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   return r;
@@ -393,6 +395,7 @@ std::string ValidateHealth(const cluster::HealthOptions& h) {
 HttpResponse HandleRouterHttp(const HttpRequest& req, RouterHttpContext& ctx) {
   const std::string& path = req.path;
   const std::string& m = req.method;
+  if (JobsApi::Serves(path)) return HandleJobsHttp(req, ctx.jobs);
   if (path.rfind(kKvPrefix, 0) == 0)
     return Kv(req, std::string_view(path).substr(kKvPrefix.size()), ctx);
   bool mutating = (path == "/add-node" || path.rfind(kRemovePrefix, 0) == 0 ||

@@ -19,6 +19,8 @@
 
 namespace ringkv::router {
 
+class JobsApi;
+
 struct RouterHttpContext {
   Registry& registry;
   LiveSettings& settings;
@@ -30,6 +32,7 @@ struct RouterHttpContext {
   uint16_t http_port = 0;
   uint16_t resp_port = 0;
   std::function<void(const std::string&)> apply_log_level;
+  JobsApi* jobs = nullptr;  // the jobs API (docs/jobs.md); null: its paths answer 503
 };
 
 net::HttpResponse HandleRouterHttp(const net::HttpRequest& request, RouterHttpContext& ctx);

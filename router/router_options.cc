@@ -143,6 +143,61 @@ const std::map<std::string, Setting>& Settings() {
         "trace, debug, info, warn, error, critical or off (default info; live)"}},
       {"ports_file",
        {Str(&RouterOptions::ports_file), "write the chosen ports here as JSON once serving"}},
+      {"job_max_payload",
+       {[](RouterOptions& o, const std::string& v) -> Status {
+          auto n = ParseBytes(v);
+          if (!n.ok()) return n.status();
+          o.job_max_payload = *n;
+          return OkStatus();
+        },
+        "largest job payload, larger gets 413 (default 16mb)"}},
+      {"job_max_iterations",
+       {Uint(&RouterOptions::job_max_iterations, 4294967295u),
+        "most iterations a job may ask for (default 10000000)"}},
+      {"job_lease_ms",
+       {Uint(&RouterOptions::job_lease_ms, 86400000),
+        "lease a worker gets with a job; renewed by /renewLease (default 30000)"}},
+      {"job_max_wait",
+       {[](RouterOptions& o, const std::string& v) -> Status {
+          auto n = ParseDurationMs(v);
+          if (!n.ok()) return n.status();
+          if (*n > 3600000) return InvalidArgument("at most 1h");
+          o.job_max_wait_ms = static_cast<uint32_t>(*n);
+          return OkStatus();
+        },
+        "longest getWork long poll (default 30s); job_retention is a node setting"}},
+      {"autoscale",
+       {[](RouterOptions& o, const std::string& v) -> Status {
+          if (v == "true" || v == "yes" || v == "on" || v == "1") {
+            o.autoscale = true;
+          } else if (v == "false" || v == "no" || v == "off" || v == "0") {
+            o.autoscale = false;
+          } else {
+            return InvalidArgument("expected true or false, got '" + v + "'");
+          }
+          return OkStatus();
+        },
+        "launch workers when jobs wait, through the run_dir's provider (default true; needs "
+        "run_dir)"}},
+      {"max_workers",
+       {Uint(&RouterOptions::max_workers, 10000),
+        "the autoscaler launches no more workers than this (default 4)"}},
+      {"scale_after_ms",
+       {Uint(&RouterOptions::scale_after_ms, 86400000),
+        "launch a worker when the oldest queued job waited longer (default 15000)"}},
+      {"worker_idle_exit",
+       {[](RouterOptions& o, const std::string& v) -> Status {
+          if (auto n = ParseDurationMs(v); !n.ok()) return n.status();
+          o.worker_idle_exit = v;
+          return OkStatus();
+        },
+        "launched workers exit after this long without a job (default 10m)"}},
+      {"autoscale_interval_ms",
+       {Uint(&RouterOptions::autoscale_interval_ms, 3600000),
+        "how often the autoscaler decides (default 1000)"}},
+      {"worker_threads",
+       {Uint(&RouterOptions::worker_threads, 256),
+        "compute threads of each launched worker (default 1)"}},
   };
   return s;
 }
@@ -221,6 +276,10 @@ Status ValidateRouterOptions(const RouterOptions& o) {
   if (!level_ok)
     return InvalidArgument("log_level must be trace, debug, info, warn, error, critical or off");
   if (o.data_dir.empty()) return InvalidArgument("data_dir must not be empty");
+  if (o.job_max_iterations == 0) return InvalidArgument("job_max_iterations must be >= 1");
+  if (o.job_lease_ms < 100) return InvalidArgument("job_lease_ms must be >= 100");
+  if (o.autoscale_interval_ms < 10) return InvalidArgument("autoscale_interval_ms must be >= 10");
+  if (o.worker_threads == 0) return InvalidArgument("worker_threads must be >= 1");
   return OkStatus();
 }
 

@@ -38,6 +38,18 @@ struct RouterOptions {
   // at start-up and again on every reload of it.
   std::map<std::string, std::string> overrides;
   std::string ports_file;  // written as JSON once serving
+  // Jobs (seed 002, docs/jobs.md). How long results stay readable is the
+  // nodes' job_retention setting.
+  uint64_t job_max_payload = 16ull << 20;   // larger enqueue bodies get 413
+  uint32_t job_max_iterations = 10'000'000;  // more gets 400
+  uint32_t job_lease_ms = 30000;             // lease a getWork hands out
+  uint32_t job_max_wait_ms = 30000;          // cap of getWork's ?wait (setting job_max_wait)
+  bool autoscale = true;                     // launch workers; only when run_dir is set
+  uint32_t max_workers = 4;
+  uint32_t scale_after_ms = 15000;           // launch when the oldest job waited longer
+  std::string worker_idle_exit = "10m";      // launched workers leave after this long idle
+  uint32_t autoscale_interval_ms = 1000;
+  uint32_t worker_threads = 1;               // --threads of launched workers
 };
 
 // Applies one setting by name (`nodes` takes a comma-separated list; health

@@ -15,7 +15,9 @@
 #include "provider/provider.h"
 #include "router/discovery.h"
 #include "router/health_checker.h"
+#include "router/autoscaler.h"
 #include "router/http_api.h"
+#include "router/jobs_api.h"
 #include "router/kv_gateway.h"
 #include "router/proxy.h"
 #include "router/registry.h"
@@ -66,6 +68,8 @@ struct RouterService::Impl {
   std::unique_ptr<RouterHttpContext> http_ctx;
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<HealthChecker> health;
+  std::unique_ptr<JobsApi> jobs;
+  std::unique_ptr<Autoscaler> autoscaler;
   // Config watcher.
   std::thread watcher;
   std::mutex mu;
@@ -157,15 +161,18 @@ Status RouterService::Impl::StartListeners() {
       *registry, settings, *kv, proxy_stats, options.admin_token, options.backend_password,
       options.discovery_timeout_ms, 0, proxy->port(),
       [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }});
+  jobs = std::make_unique<JobsApi>(JobsOptionsFrom(options), *registry, *kv);
+  http_ctx->jobs = jobs.get();
   net::HttpServerOptions ho;
   ho.bind = options.bind;
   ho.port = options.http_port;
-  ho.threads = 2;
+  ho.threads = 2 + jobs->options().long_poll_slots;  // a getWork long poll holds a thread
   ho.body_limit = options.http_body_limit;
   http = std::make_unique<net::HttpServer>(
       ho, [this](const net::HttpRequest& r) { return HandleRouterHttp(r, *http_ctx); });
   if (Status s = http->Start(); !s.ok()) return s;
   http_ctx->http_port = http->port();
+  autoscaler = StartAutoscaler(options, http->port(), *jobs);
   return OkStatus();
 }
 
@@ -296,6 +303,8 @@ void RouterService::Stop() {
   }
   impl_->cv.notify_all();
   if (impl_->watcher.joinable()) impl_->watcher.join();
+  impl_->jobs->Shutdown();
+  impl_->autoscaler->Stop();
   impl_->health->Stop();
   impl_->http->Stop();
   impl_->proxy->Stop();
