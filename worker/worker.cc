@@ -220,7 +220,10 @@ void PollLoop(std::shared_ptr<State> s, uint32_t slot) {
     log.Succeeded();
     backoff.Reset();
     if (res->status == 204) continue;
-    if (s->stopping) break;  // the router requeues it: the caller notifies it
+    if (s->stopping) {  // leased after Stop(): hand it back at once
+      (void)s->Post("/notifyKilled", json{{"worker", s->options.id}, {"reason", "stopped"}});
+      break;
+    }
     auto item = ParseWorkItem(res->body);
     if (!item.ok()) {
       spdlog::error("bad job from the router: {}", item.status().message());
@@ -372,6 +375,11 @@ Status Worker::NotifyKilled(const std::string& reason) {
   spdlog::info("worker {}: router told ({}), {} lease(s) released", options_.id, reason,
                j.is_object() ? j.value("released", 0) : 0);
   return OkStatus();
+}
+
+bool Worker::Done() const {
+  std::lock_guard lock(state_->mu);
+  return state_->threads == 0;
 }
 
 WorkerStats Worker::stats() const {

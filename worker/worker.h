@@ -71,6 +71,8 @@ class Worker {
   // Blocks until every thread has ended: after the idle timeout (the worker
   // then notifies the router, reason "idle") or after Stop().
   ExitReason Wait();
+  // True once every thread has ended (Wait() then returns at once).
+  bool Done() const;
   // Threads stop polling and give up their jobs at the next slice; no
   // completion is sent after this returns. Does not notify the router.
   void Stop();

@@ -1,0 +1,116 @@
+#include "cli/worker_command.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "base/units.h"
+#include "worker/work_item.h"
+#include "worker/worker.h"
+
+namespace ringkv::cli {
+namespace {
+
+// After a stop signal, how long the threads get to end; one may sit in a long
+// poll for seconds, and nothing it could still do matters.
+constexpr uint32_t kStopGraceMs = 1000;
+
+StatusOr<worker::WorkerOptions> OptionsFrom(const WorkerArgs& args) {
+  worker::WorkerOptions o;
+  auto router = worker::RouterAddrFromUrl(args.router);
+  if (!router.ok()) return InvalidArgument("--router: " + router.status().message());
+  o.router = *router;
+  auto idle = ParseDurationMs(args.idle_exit);
+  if (!idle.ok()) return InvalidArgument("--idle-exit: " + idle.status().message());
+  o.idle_exit_ms = *idle;
+  o.threads = args.threads;
+  o.lease_ms = args.lease_ms;
+  o.id = args.id.empty() ? worker::DefaultWorkerId() : args.id;
+  if (Status s = worker::ValidateWorkerOptions(o); !s.ok()) return s;
+  return o;
+}
+
+// Written by rename, so a reader never sees half a file.
+Status WritePortsFile(const std::string& path, const std::string& id) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << nlohmann::json{{"pid", getpid()}, {"id", id}, {"kind", "worker"}}.dump() << "\n";
+    if (!f) return Unavailable("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Unavailable("cannot rename " + tmp + ": " + ec.message());
+  return OkStatus();
+}
+
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// Waits for the idle exit or a stop signal; returns the exit code.
+int Supervise(worker::Worker& w, const sigset_t& stop_signals) {
+  const timespec tick{0, 100 * 1000 * 1000};
+  while (!w.Done()) {
+    int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig <= 0) continue;
+    spdlog::info("worker {}: signal {}, leaving now", w.id(), sig);
+    w.Stop();
+    if (Status s = w.NotifyKilled("signal"); !s.ok()) spdlog::warn("{}", s.message());
+    if (!w.JoinFor(kStopGraceMs)) {
+      // A thread is still in a call that cannot be cut short: end here rather
+      // than run static destructors under it.
+      spdlog::default_logger()->flush();
+      std::fflush(nullptr);
+      std::_Exit(0);
+    }
+    return 0;
+  }
+  w.Wait();
+  return 0;
+}
+
+}  // namespace
+
+int RunWorker(const WorkerArgs& args, std::ostream& err) {
+  auto options = OptionsFrom(args);
+  if (!options.ok()) {
+    err << "error: " << options.status().message() << "\n";
+    return 2;
+  }
+  auto level = spdlog::level::from_str(args.log_level);
+  if (level == spdlog::level::off && args.log_level != "off") {
+    err << "error: --log-level must be trace, debug, info, warn, error, critical or off\n";
+    return 2;
+  }
+  spdlog::set_level(level);
+  sigset_t stop_signals = BlockStopSignals();  // before any thread starts
+  worker::Worker w(*options);
+  w.Start();
+  if (!args.ports_file.empty()) {
+    if (Status s = WritePortsFile(args.ports_file, w.id()); !s.ok()) {
+      err << "error: --ports-file: " << s.message() << "\n";
+      w.Stop();
+      return 1;
+    }
+  }
+  int code = Supervise(w, stop_signals);
+  auto st = w.stats();
+  spdlog::info("worker {}: exiting; {} leased, {} completed, {} abandoned, {} router errors",
+               w.id(), st.leased, st.completed, st.abandoned, st.errors);
+  return code;
+}
+
+}  // namespace ringkv::cli
