@@ -49,6 +49,16 @@ Setter Bytes(T NodeOptions::*field) {
   };
 }
 
+template <typename T>
+Setter Duration(T NodeOptions::*field) {
+  return [field](NodeOptions& o, const std::string& name, const std::string& v) -> Status {
+    auto n = ParseDurationMs(v);
+    if (!n.ok()) return InvalidArgument(name + ": " + n.status().message());
+    o.*field = static_cast<T>(*n);
+    return OkStatus();
+  };
+}
+
 Setter Str(std::string NodeOptions::*field) {
   return [field](NodeOptions& o, const std::string&, const std::string& v) -> Status {
     o.*field = v;
@@ -107,6 +117,12 @@ const std::map<std::string, Setting>& Settings() {
       {"expire_budget",
        {Uint(&NodeOptions::expire_budget, 1000000),
         "keys examined per expiry period (default 200)"}},
+      {"job_retention",
+       {Duration(&NodeOptions::job_retention_ms),
+        "how long completed jobs stay readable, e.g. 30m (default 1h)"}},
+      {"max_jobs",
+       {Uint(&NodeOptions::max_jobs, uint64_t{1} << 40),
+        "queued + leased + retained jobs; enqueue fails beyond (default 1000000)"}},
       {"ports_file",
        {Str(&NodeOptions::ports_file), "write the chosen ports here as JSON once serving"}},
   };

@@ -1,5 +1,5 @@
 # ringkv_node_core: Redis command semantics over store::Engine, and node metrics
-# (owned with commands.*, metrics.*, internal/*).
+# (owned with commands.*, metrics.*, internal/*); JOB.* drive a jobs::QueueShard.
 find_package(nlohmann_json REQUIRED)
 set(RINGKV_NODE_INTERNAL ${CMAKE_CURRENT_LIST_DIR}/internal)
 add_library(ringkv_node_core
@@ -10,6 +10,7 @@ add_library(ringkv_node_core
   ${RINGKV_NODE_INTERNAL}/context.cc
   ${RINGKV_NODE_INTERNAL}/expire_commands.cc
   ${RINGKV_NODE_INTERNAL}/glob.cc
+  ${RINGKV_NODE_INTERNAL}/job_commands.cc
   ${RINGKV_NODE_INTERNAL}/key_commands.cc
   ${RINGKV_NODE_INTERNAL}/parse.cc
   ${RINGKV_NODE_INTERNAL}/server_commands.cc
@@ -17,7 +18,7 @@ add_library(ringkv_node_core
   ${RINGKV_NODE_INTERNAL}/string_options.cc
   ${RINGKV_NODE_INTERNAL}/value_commands.cc)
 target_link_libraries(ringkv_node_core
-  PUBLIC ringkv_store ringkv_resp ringkv_base
+  PUBLIC ringkv_jobs ringkv_store ringkv_resp ringkv_base
   PRIVATE nlohmann_json::nlohmann_json)
 ringkv_test(node_commands_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/commands_test.cc

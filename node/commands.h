@@ -18,6 +18,10 @@
 #include "node/metrics.h"
 #include "store/engine.h"
 
+namespace ringkv::jobs {
+class QueueShard;
+}  // namespace ringkv::jobs
+
 namespace ringkv::node {
 
 // Per-connection state.
@@ -46,6 +50,9 @@ struct ServerState {
 
 struct DispatcherOptions {
   std::string requirepass;  // empty: no AUTH needed
+  // The node's job queue for the JOB.* commands; not owned, must outlive the
+  // Dispatcher. Null: JOB.* commands answer an error.
+  jobs::QueueShard* jobs = nullptr;
 };
 
 class Dispatcher {

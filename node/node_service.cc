@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/hlc.h"
+#include "jobs/queue_shard.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "net/resp_server.h"
@@ -23,6 +24,10 @@
 namespace ringkv::node {
 
 namespace {
+
+// Expired job leases are requeued at least this often (between ticks every
+// JOB.* command requeues them before it acts).
+constexpr uint32_t kJobTickMs = 100;
 
 // The RESP connection handler: one Session per connection over the shared Dispatcher.
 class NodeConnection final : public net::ConnectionHandler {
@@ -58,6 +63,18 @@ StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
   return store::OpenRocksDbEngine(ro);
 }
 
+// The jobs' own engine, so DBSIZE, SCAN and FLUSHALL never see them.
+StatusOr<std::unique_ptr<store::Engine>> OpenJobEngine(const NodeOptions& o) {
+  if (o.data_dir.empty()) return store::NewMemoryEngine({});
+  store::RocksDbEngineOptions ro;
+  ro.path = o.data_dir + "/jobs";
+  ro.fsync = o.fsync == "always" ? store::FsyncPolicy::kAlways
+             : o.fsync == "no"   ? store::FsyncPolicy::kNo
+                                 : store::FsyncPolicy::kEverySec;
+  ro.block_cache_bytes = 8ull << 20;
+  return store::OpenRocksDbEngine(ro);
+}
+
 Status WritePortsFile(const std::string& path, const std::string& json) {
   std::string tmp = path + ".tmp";
   {
@@ -76,6 +93,8 @@ Status WritePortsFile(const std::string& path, const std::string& json) {
 struct NodeService::Impl {
   NodeOptions options;
   std::unique_ptr<store::Engine> engine;
+  std::unique_ptr<store::Engine> job_engine;  // declared before `jobs`, which uses it
+  std::unique_ptr<jobs::QueueShard> jobs;
   HybridClock hlc{SystemClock::Instance()};
   Metrics metrics;
   ServerState state;
@@ -85,6 +104,7 @@ struct NodeService::Impl {
   std::unique_ptr<net::GrpcServer> grpc;
   std::atomic<uint64_t> next_session{1};
 
+  Status OpenJobs();
   Status StartListeners();
   std::string PortsJson() const;
 };
@@ -107,6 +127,22 @@ Status ValidateNodeOptions(const NodeOptions& o) {
     return InvalidArgument("max-args, max-bulk-len and max-inline-len must be >= 1");
   }
   if (o.expire_interval_ms == 0) return InvalidArgument("expire-interval-ms must be >= 1");
+  if (o.job_retention_ms == 0 || o.job_retention_ms > (uint64_t{1} << 52)) {
+    return InvalidArgument("job-retention must be in [1ms, 2^52 ms]");
+  }
+  if (o.max_jobs == 0) return InvalidArgument("max-jobs must be >= 1");
+  return OkStatus();
+}
+
+Status NodeService::Impl::OpenJobs() {
+  auto e = OpenJobEngine(options);
+  if (!e.ok()) return e.status();
+  job_engine = std::move(*e);
+  jobs::QueueOptions qo{.retention_ms = static_cast<int64_t>(options.job_retention_ms),
+                        .max_jobs = options.max_jobs};
+  auto q = jobs::QueueShard::Open(*job_engine, qo, SystemClock::Instance().NowMs());
+  if (!q.ok()) return q.status();
+  jobs = std::move(*q);
   return OkStatus();
 }
 
@@ -153,6 +189,7 @@ Status NodeService::Impl::StartListeners() {
   resp->Every(options.expire_interval_ms, [this] {
     engine->ExpireCycle(SystemClock::Instance().NowMs(), options.expire_budget);
   });
+  resp->Every(kJobTickMs, [this] { jobs->Tick(SystemClock::Instance().NowMs()); });
   return OkStatus();
 }
 
@@ -173,6 +210,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   auto engine = OpenEngine(options);
   if (!engine.ok()) return engine.status();
   impl->engine = std::move(*engine);
+  if (Status s = impl->OpenJobs(); !s.ok()) return s;
   impl->state.version = RINGKV_VERSION;
   impl->state.start_ms = SystemClock::Instance().NowMs();
   impl->state.maxclients = options.maxclients;
@@ -180,7 +218,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.eviction_policy = options.maxmemory_policy;
   impl->dispatcher = std::make_unique<Dispatcher>(
       *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
-      DispatcherOptions{.requirepass = options.requirepass});
+      DispatcherOptions{.requirepass = options.requirepass, .jobs = impl->jobs.get()});
   if (Status s = impl->StartListeners(); !s.ok()) return s;
   spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,

@@ -61,6 +61,15 @@ constexpr CommandSpec kCommands[] = {
     {"command", -1, 0, 0, 0, 0, CommandCommand},
     {"config", -2, 0, 0, 0, 0, ConfigCommand},
     {"info", -1, 0, 0, 0, 0, InfoCommand},
+    // Jobs (jobs/protocol.h): the node's queue shard, not the keyspace, so no key positions.
+    {"job.enqueue", 5, kW, 0, 0, 0, JobEnqueueCommand},
+    {"job.lease", 3, kW, 0, 0, 0, JobLeaseCommand},
+    {"job.renew", 4, kW, 0, 0, 0, JobRenewCommand},
+    {"job.complete", 4, kW, 0, 0, 0, JobCompleteCommand},
+    {"job.get", 2, kR, 0, 0, 0, JobGetCommand},
+    {"job.pull", 2, kW, 0, 0, 0, JobPullCommand},
+    {"job.release", 2, kW, 0, 0, 0, JobReleaseCommand},
+    {"job.stats", 1, kR, 0, 0, 0, JobStatsCommand},
 };
 
 // Open-addressing table of FNV-1a hashes of the lower-case names; each slot

@@ -5,6 +5,8 @@
 //   expire_commands.cc   EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL PERSIST
 //   server_commands.cc   PING ECHO QUIT AUTH SELECT HELLO CLIENT
 //   admin_commands.cc    COMMAND CONFIG INFO
+//   job_commands.cc      JOB.ENQUEUE JOB.LEASE JOB.RENEW JOB.COMPLETE JOB.GET JOB.PULL
+//                        JOB.RELEASE JOB.STATS (jobs/protocol.h)
 // Each handler runs after the dispatcher checked arity and authentication,
 // and appends exactly one reply.
 #pragma once
@@ -64,5 +66,14 @@ void ClientCommand(Context& ctx);
 void CommandCommand(Context& ctx);
 void ConfigCommand(Context& ctx);
 void InfoCommand(Context& ctx);
+
+void JobEnqueueCommand(Context& ctx);
+void JobLeaseCommand(Context& ctx);
+void JobRenewCommand(Context& ctx);
+void JobCompleteCommand(Context& ctx);
+void JobGetCommand(Context& ctx);
+void JobPullCommand(Context& ctx);
+void JobReleaseCommand(Context& ctx);
+void JobStatsCommand(Context& ctx);
 
 }  // namespace ringkv::node::internal
