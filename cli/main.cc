@@ -5,9 +5,11 @@
 #include <iostream>
 
 #include "cli/cluster_command.h"
+#include "cli/job_command.h"
 #include "cli/node_command.h"
 #include "cli/ring_commands.h"
 #include "cli/router_command.h"
+#include "cli/worker_command.h"
 #include "router/router_options.h"
 
 namespace ringkv::cli {
@@ -161,6 +163,49 @@ void AddClusterCommands(CLI::App& app, int& exit_code) {
   r->callback([&exit_code] { exit_code = RunClusterRemoveNode(rm, std::cout, std::cerr); });
 }
 
+void AddWorkerCommand(CLI::App& app, int& exit_code) {
+  static WorkerArgs w;
+  CLI::App* c = app.add_subcommand(
+      "worker", "Pull hash jobs from a router, compute them, renew leases, complete; exit after --idle-exit");
+  c->add_option("--router", w.router, "The router's HTTP URL")->capture_default_str();
+  c->add_option("--threads", w.threads, "Jobs computed at once")->capture_default_str();
+  c->add_option("--idle-exit", w.idle_exit, "Leave after this long without work (e.g. 30s, 10m; 0 = never)")
+      ->capture_default_str();
+  c->add_option("--id", w.id, "Worker id (default worker-<hostname>-<pid>)");
+  c->add_option("--lease-ms", w.lease_ms, "Renew leases every lease-ms/3 (0 = the router's lease)");
+  c->add_option("--ports-file", w.ports_file, "Write {\"pid\", \"id\"} here once running");
+  c->add_option("--log-level", w.log_level, "trace, debug, info, warn, error, critical or off")
+      ->capture_default_str();
+  c->callback([&exit_code] { exit_code = RunWorker(w, std::cerr); });
+}
+
+void AddJobCommands(CLI::App& app, int& exit_code) {
+  CLI::App* j = app.add_subcommand("job", "Enqueue hash jobs and read their results through a router");
+  j->require_subcommand(1);
+  static JobEnqueueArgs e;
+  CLI::App* en = j->add_subcommand("enqueue", "Enqueue FILE's bytes (- = stdin) as a job; print its work_id");
+  en->add_option("file", e.file, "Payload file, - for stdin")->required();
+  en->add_option("--iterations", e.iterations, "Times the hash is applied (>= 1)")->required();
+  en->add_option("--algorithm", e.algorithm, "sha512 or sha256")->capture_default_str();
+  en->add_option("--router", e.router, "The router's HTTP URL")->capture_default_str();
+  en->add_flag("--json", e.json, "Print the router's JSON answer");
+  en->callback([&exit_code] { exit_code = RunJobEnqueue(e, std::cin, std::cout, std::cerr); });
+
+  static JobStatusArgs st;
+  CLI::App* s = j->add_subcommand("status", "Show a job's state and output");
+  s->add_option("id", st.id, "The work_id")->required();
+  s->add_option("--router", st.router, "The router's HTTP URL")->capture_default_str();
+  s->add_flag("--json", st.json, "Print JSON");
+  s->callback([&exit_code] { exit_code = RunJobStatus(st, std::cout, std::cerr); });
+
+  static JobPullArgs p;
+  CLI::App* pu = j->add_subcommand("pull", "Print completed jobs not pulled before, oldest first");
+  pu->add_option("--top", p.top, "At most this many")->capture_default_str();
+  pu->add_option("--router", p.router, "The router's HTTP URL")->capture_default_str();
+  pu->add_flag("--json", p.json, "Print JSON");
+  pu->callback([&exit_code] { exit_code = RunJobPull(p, std::cout, std::cerr); });
+}
+
 }  // namespace
 }  // namespace ringkv::cli
 
@@ -173,6 +218,8 @@ int main(int argc, char** argv) {
   ringkv::cli::AddNodeCommand(app, exit_code);
   ringkv::cli::AddRouterCommand(app, exit_code);
   ringkv::cli::AddClusterCommands(app, exit_code);
+  ringkv::cli::AddWorkerCommand(app, exit_code);
+  ringkv::cli::AddJobCommands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
