@@ -19,10 +19,10 @@ namespace ringkv::cli {
 struct WorkerArgs {
   std::string router = "http://127.0.0.1:8080";  // --router: the router's HTTP URL (or host:port)
   uint32_t threads = 1;                          // --threads: jobs computed at once, 1..1024
-  std::string idle_exit = "10m";   // --idle-exit: leave after this long without work ("0" = never)
-  std::string id;                  // --id: X-Worker-Id; empty = worker-<hostname>-<pid>
-  uint32_t lease_ms = 0;           // --lease-ms: renew every lease_ms/3; 0 = the router's lease
-  std::string ports_file;          // --ports-file: JSON {"pid", "id"} written once running
+  std::string idle_exit = "10m";  // --idle-exit: leave after this long without work ("0" = never)
+  std::string id;                 // --id: X-Worker-Id; empty = worker-<hostname>-<pid>
+  uint32_t lease_ms = 0;   // --lease-ms: renew every min(this, router's lease)/3; 0 = router's
+  std::string ports_file;  // --ports-file: JSON {"pid", "id"} written once running
   std::string log_level = "info";  // --log-level
 };
 int RunWorker(const WorkerArgs& args, std::ostream& err);

@@ -156,8 +156,10 @@ bool Complete(State& s, const std::string& work_id, const std::string& output, B
 void RunJob(State& s, uint32_t slot, const WorkItem& item, Backoff& backoff) {
   auto job = std::make_shared<ActiveJob>();
   job->work_id = item.work_id;
-  job->lease_ms =
-      s.options.lease_ms ? s.options.lease_ms : (item.lease_ms ? item.lease_ms : kDefaultLeaseMs);
+  // The shorter of ours and the router's: renewing late loses the lease.
+  uint32_t lease = item.lease_ms ? item.lease_ms : kDefaultLeaseMs;
+  if (s.options.lease_ms) lease = std::min(lease, s.options.lease_ms);
+  job->lease_ms = lease;
   job->renewed_ms = job->renew_tried_ms = NowMs();
   {
     std::lock_guard lock(s.mu);

@@ -33,13 +33,13 @@ struct WorkerOptions {
   uint32_t threads = 1;                   // concurrent jobs, >= 1
   uint64_t idle_exit_ms = 600000;         // leave after this long with no job; 0 = never
   std::string id;                         // X-Worker-Id; empty = DefaultWorkerId()
-  uint32_t lease_ms = 0;                  // renewal base when the router's answer has none;
-                                          // 0 = the router's lease_ms (else 30000)
-  uint32_t poll_wait_s = 5;               // GET /getWork?wait=S (long poll), >= 1
-  uint32_t backoff_min_ms = 100;          // first retry delay after a router error
-  uint32_t backoff_max_ms = 5000;         // retry delays double up to this
-  uint64_t slice_iterations = 20000;      // hash rounds between checks for a lost lease
-  uint32_t http_timeout_ms = 5000;        // for calls other than the long poll
+  uint32_t lease_ms = 0;              // renew every lease/3, lease = the shorter of this and the
+                                      // router's lease_ms; 0 = the router's (30000 if it says none)
+  uint32_t poll_wait_s = 5;           // GET /getWork?wait=S (long poll), >= 1
+  uint32_t backoff_min_ms = 100;      // first retry delay after a router error
+  uint32_t backoff_max_ms = 5000;     // retry delays double up to this
+  uint64_t slice_iterations = 20000;  // hash rounds between checks for a lost lease
+  uint32_t http_timeout_ms = 5000;    // for calls other than the long poll
 };
 
 // "worker-<hostname>-<pid>".
