@@ -98,14 +98,15 @@ int RunWorker(const WorkerArgs& args, std::ostream& err) {
   spdlog::set_level(level);
   sigset_t stop_signals = BlockStopSignals();  // before any thread starts
   worker::Worker w(*options);
-  w.Start();
+  // Before the first poll, so whoever launched us knows our pid by the time
+  // the router first hears from us (the autoscaler matches workers by pid).
   if (!args.ports_file.empty()) {
     if (Status s = WritePortsFile(args.ports_file, w.id()); !s.ok()) {
       err << "error: --ports-file: " << s.message() << "\n";
-      w.Stop();
       return 1;
     }
   }
+  w.Start();
   int code = Supervise(w, stop_signals);
   auto st = w.stats();
   spdlog::info("worker {}: exiting; {} leased, {} completed, {} abandoned, {} router errors",

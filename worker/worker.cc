@@ -70,6 +70,7 @@ struct internal::WorkerState {
     net::HttpCallOptions o;
     o.timeout_ms = timeout_ms;
     o.headers["X-Worker-Id"] = options.id;
+    o.headers["X-Worker-Pid"] = std::to_string(getpid());  // the autoscaler matches workers by pid
     o.headers["Content-Type"] = "application/json";
     return o;
   }
