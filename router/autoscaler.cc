@@ -151,9 +151,11 @@ void Autoscaler::Launch(const std::string& reason, const std::vector<provider::I
   provider::LaunchSpec spec;
   spec.name = NextWorkerName(list);
   spec.kind = "worker";
+  // The worker's id is its instance name, so /workers can tell it was launched here.
   spec.args = {"--router",    options_.router_url,
                "--idle-exit", options_.worker_idle_exit,
-               "--threads",   std::to_string(options_.worker_threads)};
+               "--threads",   std::to_string(options_.worker_threads),
+               "--id",        spec.name};
   std::string decision = reason + ": launching " + spec.name;
   spdlog::info("autoscaler: {}", decision);
   auto inst = provider_->Launch(spec);

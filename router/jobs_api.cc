@@ -91,6 +91,19 @@ void WorkerRegistry::Remove(const std::string& id) {
   workers_.erase(id);
 }
 
+void WorkerRegistry::MarkLeft(const std::string& id, int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  workers_.erase(id);
+  left_[id] = now_ms;
+  std::erase_if(left_, [&](const auto& kv) { return now_ms - kv.second > expire_ms_; });
+}
+
+bool WorkerRegistry::LeftSince(const std::string& id, int64_t since_ms) {
+  std::lock_guard lock(mu_);
+  auto it = left_.find(id);
+  return it != left_.end() && it->second >= since_ms;
+}
+
 void WorkerRegistry::MarkLaunched(const std::string& name, int pid) {
   std::lock_guard lock(mu_);
   launched_names_[name] = pid;
@@ -253,6 +266,7 @@ StatusOr<std::optional<codec::LeasedJob>> JobsApi::TryLease(const std::string& w
 }
 
 HttpResponse JobsApi::GetWork(const HttpRequest& req) {
+  const int64_t started_ms = WallMs();
   auto worker = Identify(req);
   if (!worker.ok()) return FromStatus(worker.status());
   auto wait_ms = codec::ParseWaitMs(req, options_.max_wait_ms);
@@ -271,8 +285,15 @@ HttpResponse JobsApi::GetWork(const HttpRequest& req) {
   } release{slot ? &waiting_ : nullptr};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(slot ? *wait_ms : 0);
   for (;;) {
+    // A worker that left (POST /notifyKilled) while this poll waited is gone:
+    // leasing to it would park a job until the lease expires.
+    if (workers_.LeftSince(*worker, started_ms)) return NoContent();
     auto job = TryLease(*worker);
     if (!job.ok()) return FromStatus(job.status());
+    if (*job && workers_.LeftSince(*worker, started_ms)) {
+      ReleaseLeases(*worker);  // it left between the check and the lease
+      return NoContent();
+    }
     if (*job) return HttpResponse::Json(200, codec::RenderLease(**job, options_.lease_ms));
     auto next =
         std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.poll_interval_ms);
@@ -396,6 +417,16 @@ HttpResponse JobsApi::QueueLen() {
       200, codec::RenderQueueLen(t.stats, now, workers_.List(now).size(), options_.max_workers));
 }
 
+int64_t JobsApi::ReleaseLeases(const std::string& worker) {
+  int64_t released = 0;
+  for (const Backend& b : JobNodes()) {
+    // A node that does not answer requeues the leases when they expire.
+    auto r = kv_.Call(b.addr, {proto::kRelease, worker});
+    if (r.ok() && r->type == Type::kInteger) released += r->integer;
+  }
+  return released;
+}
+
 HttpResponse JobsApi::NotifyKilled(const HttpRequest& req) {
   auto named = codec::ParseNotifyKilled(req.body);
   if (!named.ok()) return FromStatus(named.status());
@@ -405,15 +436,9 @@ HttpResponse JobsApi::NotifyKilled(const HttpRequest& req) {
     if (!self.ok()) return FromStatus(self.status());
     worker = *self;
   }
-  std::vector<Backend> nodes = JobNodes();
-  if (nodes.empty()) return FromStatus(NoNodes());
-  int64_t released = 0;
-  for (const Backend& b : nodes) {
-    // A node that does not answer requeues the leases when they expire.
-    auto r = kv_.Call(b.addr, {proto::kRelease, worker});
-    if (r.ok() && r->type == Type::kInteger) released += r->integer;
-  }
-  workers_.Remove(worker);
+  if (JobNodes().empty()) return FromStatus(NoNodes());
+  workers_.MarkLeft(worker, WallMs());
+  int64_t released = ReleaseLeases(worker);
   spdlog::info("jobs: worker {} left; {} leases released", worker, released);
   return HttpResponse::Json(200, json{{"released", released}}.dump());
 }

@@ -47,6 +47,11 @@ class WorkerRegistry {
   // Records contact; `pid` (0 = unknown) comes from X-Worker-Pid.
   void Touch(const std::string& id, int pid, int64_t now_ms, bool completed = false);
   void Remove(const std::string& id);
+  // The worker said it left (POST /notifyKilled) at `now_ms`. Long polls it
+  // started before then must not lease jobs any more.
+  void MarkLeft(const std::string& id, int64_t now_ms);
+  // True if `id` left at or after `since_ms` (a poll started then is stale).
+  bool LeftSince(const std::string& id, int64_t since_ms);
   // The autoscaler launched instance `name` as process `pid`: a worker whose
   // id is `name` or whose pid is `pid` is marked launched_by_autoscaler.
   void MarkLaunched(const std::string& name, int pid);
@@ -60,6 +65,7 @@ class WorkerRegistry {
   std::mutex mu_;
   std::map<std::string, Worker> workers_;      // guarded by mu_
   std::map<std::string, int> launched_names_;  // name -> pid; guarded by mu_
+  std::map<std::string, int64_t> left_;        // id -> when it left; guarded by mu_
 };
 
 struct JobsOptions {
@@ -134,6 +140,8 @@ class JobsApi {
   net::HttpResponse GetJob(const std::string& id);
   net::HttpResponse QueueLen();
   net::HttpResponse NotifyKilled(const net::HttpRequest& req);
+  // JOB.RELEASE on every node: `worker`'s leases are queued again at once.
+  int64_t ReleaseLeases(const std::string& worker);
   net::HttpResponse Ip(const net::HttpRequest& req);
   net::HttpResponse Workers();
   StatusOr<std::string> Identify(const net::HttpRequest& req);

@@ -330,6 +330,26 @@ class JobsTest(unittest.TestCase):
         self.assertEqual(job["work_id"], work_id)
         self.assertEqual(self.complete(work_id, chained(b"term", 1))[0], 200)
 
+    def test_a_poll_left_behind_by_a_departed_worker_leases_nothing(self):
+        import threading
+        result = {}
+
+        def stale_poll():
+            result["poll"] = self.c.call("GET", "/getWork?wait=3", headers={"X-Worker-Id": "ghost"})
+
+        t = threading.Thread(target=stale_poll)
+        t.start()
+        time.sleep(0.3)  # the poll is waiting on the router
+        status, body = self.c.call("POST", "/notifyKilled", {"worker": "ghost"})
+        self.assertEqual(status, 200, body)
+        work_id = self.c.enqueue(b"after-ghost", 1)
+        t.join()
+        self.assertEqual(result["poll"][0], 204, result)  # the departed worker's poll took nothing
+        job = self.lease("alive")
+        self.assertIsNotNone(job)
+        self.assertEqual(job["work_id"], work_id)
+        self.assertEqual(self.complete(work_id, chained(b"after-ghost", 1), "alive")[0], 200)
+
     def test_worker_leaves_when_idle_and_survives_router_errors(self):
         w = self.c.worker("w-idle", "--idle-exit", "1s")
         wait_for(lambda: "w-idle" in [x["id"] for x in self.c.call("GET", "/workers")[1]["workers"]],
@@ -418,7 +438,11 @@ class AutoscalerTest(unittest.TestCase):
         for work_id, p in zip(ids, payloads):
             self.assertEqual(done[work_id]["output"], chained(p, 200000))
         # No worker was started here: the autoscaler launched them.
-        # TODO(router): launched_by_autoscaler is still false for them.
+        for w in seen.values():
+            self.assertTrue(w["launched_by_autoscaler"], w)
+            self.assertRegex(w["id"], r"^worker-\d+$")
+        status = c.call("GET", "/workers")[1]["autoscaler"]
+        self.assertGreaterEqual(status["launches"], 1, status)
         pids = [w["pid"] for w in seen.values() if w.get("pid")]
         self.assertTrue(pids, seen)
         wait_for(lambda: not workers(), timeout=15, what="idle workers to leave")
