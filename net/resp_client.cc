@@ -66,7 +66,18 @@ void RespClient::Close() {
   buffer_.clear();
 }
 
-StatusOr<RespClient> RespClient::Connect(const std::string& addr, uint32_t timeout_ms) {
+StatusOr<RespClient> RespClient::Connect(const std::string& addr, uint32_t timeout_ms,
+                                         const std::string& password) {
+  auto c = ConnectSocket(addr, timeout_ms);
+  if (!c.ok() || password.empty()) return c;
+  auto r = c->Call({"AUTH", password}, timeout_ms);
+  if (!r.ok()) return r.status();
+  if (r->type == resp::Reply::Type::kError)
+    return Unauthenticated("AUTH to " + addr + ": " + r->str);
+  return c;
+}
+
+StatusOr<RespClient> RespClient::ConnectSocket(const std::string& addr, uint32_t timeout_ms) {
   auto hp = SplitHostPort(addr);
   if (!hp.ok()) return hp.status();
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -26,8 +26,10 @@ class RespClient {
   RespClient(const RespClient&) = delete;
   RespClient& operator=(const RespClient&) = delete;
 
-  // Connects to "host:port" (numeric IPv4/IPv6 host or "localhost").
-  static StatusOr<RespClient> Connect(const std::string& addr, uint32_t timeout_ms);
+  // Connects to "host:port" (numeric IPv4/IPv6 host or "localhost") and,
+  // when `password` is not empty, authenticates (kUnauthenticated if refused).
+  static StatusOr<RespClient> Connect(const std::string& addr, uint32_t timeout_ms,
+                                      const std::string& password = "");
 
   // Sends one command and waits for its reply. A transport failure or a
   // timeout closes the connection (kUnavailable / kDeadlineExceeded); an error
@@ -41,6 +43,7 @@ class RespClient {
   const std::string& addr() const { return addr_; }
 
  private:
+  static StatusOr<RespClient> ConnectSocket(const std::string& addr, uint32_t timeout_ms);
   void Close();
   int fd_ = -1;
   std::string addr_;

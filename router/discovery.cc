@@ -37,21 +37,8 @@ StatusOr<NodeInfo> FromCheckAlive(const std::string& http_addr, uint32_t timeout
   return n;
 }
 
-StatusOr<net::RespClient> ConnectAuthed(const std::string& addr, uint32_t timeout_ms,
-                                        const std::string& password) {
-  auto c = net::RespClient::Connect(addr, timeout_ms);
-  if (!c.ok()) return c.status();
-  if (!password.empty()) {
-    auto r = c->Call({"AUTH", password}, timeout_ms);
-    if (!r.ok()) return r.status();
-    if (r->type == net::resp::Reply::Type::kError)
-      return Unauthenticated("AUTH to " + addr + ": " + r->str);
-  }
-  return c;
-}
-
 Status Ping(const std::string& addr, uint32_t timeout_ms, const std::string& password) {
-  auto c = ConnectAuthed(addr, timeout_ms, password);
+  auto c = net::RespClient::Connect(addr, timeout_ms, password);
   if (!c.ok()) return c.status();
   auto r = c->Call({"PING"}, timeout_ms);
   if (!r.ok()) return r.status();
@@ -108,7 +95,7 @@ Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const std::string& b
 }
 
 Status FlushNode(const NodeInfo& node, uint32_t timeout_ms, const std::string& backend_password) {
-  auto c = ConnectAuthed(node.addr, timeout_ms, backend_password);
+  auto c = net::RespClient::Connect(node.addr, timeout_ms, backend_password);
   if (!c.ok()) return c.status();
   auto r = c->Call({"FLUSHALL"}, timeout_ms);
   if (!r.ok()) return r.status();

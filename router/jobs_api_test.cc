@@ -45,29 +45,6 @@ Reply Array(std::vector<Reply> e) {
   return r;
 }
 
-TEST(Base64, RoundTripsAllLengthsAndBytes) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
-  std::string all;
-  for (int i = 0; i < 256; ++i) all += char(i);
-  for (size_t n = 0; n <= all.size(); n += 37) {
-    auto d = Base64Decode(Base64Encode(all.substr(0, n)));
-    ASSERT_TRUE(d);
-    EXPECT_EQ(*d, all.substr(0, n));
-  }
-}
-
-TEST(Base64, RejectsMalformed) {
-  EXPECT_FALSE(Base64Decode("Zg="));
-  EXPECT_FALSE(Base64Decode("Z==="));
-  EXPECT_FALSE(Base64Decode("Zg==Zg=="));
-  EXPECT_FALSE(Base64Decode("Zm9*"));
-  EXPECT_FALSE(Base64Decode("=m9v"));
-}
-
 TEST(ParseEnqueue, RawBodyAndAlgorithm) {
   auto r = ParseEnqueue(Req({{"iterations", "5"}, {"algorithm", "sha256"}}, "\x01\x02"), {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -11,19 +11,8 @@ namespace {
 using nlohmann::json;
 using Type = net::resp::Reply::Type;
 
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr size_t kMaxWorkerId = 200;
 constexpr size_t kMaxIps = 64;
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 // Dumps JSON; bytes that are not UTF-8 are replaced rather than thrown on.
 std::string Dump(const json& j) {
@@ -72,53 +61,6 @@ Status Malformed(std::string_view what) {
 }
 
 }  // namespace
-
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    uint32_t v =
-        (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) | uint8_t(in[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
-  }
-  size_t rest = in.size() - i;
-  if (rest > 0) {
-    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
-    if (rest == 2) v |= uint32_t(uint8_t(in[i + 1])) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (size_t i = 0; i < in.size(); i += 4) {
-    bool last = i + 4 == in.size();
-    size_t pad = 0;
-    uint32_t v = 0;
-    for (size_t k = 0; k < 4; ++k) {
-      char c = in[i + k];
-      if (c == '=' && last && k >= 2) {
-        ++pad;
-        v <<= 6;
-        continue;
-      }
-      int d = Base64Value(c);
-      if (d < 0 || pad > 0) return std::nullopt;
-      v = (v << 6) | uint32_t(d);
-    }
-    out += char((v >> 16) & 0xff);
-    if (pad < 2) out += char((v >> 8) & 0xff);
-    if (pad < 1) out += char(v & 0xff);
-  }
-  return out;
-}
 
 StatusOr<EnqueueRequest> ParseEnqueue(const net::HttpRequest& req, const JobLimits& limits) {
   EnqueueRequest out;

@@ -16,17 +16,13 @@
 #include <string_view>
 #include <vector>
 
+#include "base/base64.h"
 #include "base/status.h"
 #include "jobs/job.h"
 #include "net/http.h"
 #include "net/resp_parser.h"
 
 namespace ringkv::router::jobs_codec {
-
-// Standard base64 (RFC 4648, with '=' padding).
-std::string Base64Encode(std::string_view bytes);
-// nullopt on a character outside the alphabet or a bad length/padding.
-std::optional<std::string> Base64Decode(std::string_view text);
 
 struct JobLimits {
   uint64_t max_payload = 16ull << 20;    // bytes, after JSON decoding

@@ -16,15 +16,7 @@ StatusOr<net::RespClient> KvGateway::Take(const std::string& addr) {
       return c;
     }
   }
-  auto c = net::RespClient::Connect(addr, timeout_ms_);
-  if (!c.ok()) return c.status();
-  if (!password_.empty()) {
-    auto r = c->Call({"AUTH", password_}, timeout_ms_);
-    if (!r.ok()) return r.status();
-    if (r->type == net::resp::Reply::Type::kError)
-      return Unauthenticated("AUTH to " + addr + ": " + r->str);
-  }
-  return c;
+  return net::RespClient::Connect(addr, timeout_ms_, password_);
 }
 
 void KvGateway::Give(net::RespClient client) {

@@ -4,21 +4,13 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "base/base64.h"
 #include "jobs/hash_work.h"
 
 namespace ringkv::worker {
 namespace {
 
 using json = nlohmann::json;
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -36,26 +28,6 @@ std::string HexToBytes(std::string_view hex) {
 }
 
 }  // namespace
-
-std::optional<std::string> DecodeBase64(std::string_view in) {
-  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = Base64Value(c);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 StatusOr<std::string> RouterAddrFromUrl(std::string_view url) {
   std::string_view rest = url;
@@ -103,7 +75,7 @@ StatusOr<WorkItem> ParseWorkItem(std::string_view json_body) {
   if (p != j.end() && !p->is_string()) return InvalidArgument("job " + w.work_id + ": bad payload");
   std::string raw = p == j.end() ? "" : p->get<std::string>();
   if (encoding == "base64") {
-    auto decoded = DecodeBase64(raw);
+    auto decoded = Base64Decode(raw);
     if (!decoded) return InvalidArgument("job " + w.work_id + ": payload is not valid base64");
     w.payload = std::move(*decoded);
   } else if (encoding == "raw" || encoding == "utf-8") {

@@ -33,9 +33,6 @@ StatusOr<WorkItem> ParseWorkItem(std::string_view json_body);
 // https and paths are refused: the router's API is plain HTTP at the root.
 StatusOr<std::string> RouterAddrFromUrl(std::string_view url);
 
-// Standard base64 (RFC 4648, with or without padding); nullopt if malformed.
-std::optional<std::string> DecodeBase64(std::string_view in);
-
 // jobs::IterateHash in slices of at most `slice` iterations (>= 1). Because
 // every round after the first hashes the previous raw digest, a slice resumes
 // from the hex-decoded output of the one before. `keep_going` is asked

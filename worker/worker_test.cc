@@ -8,23 +8,6 @@
 namespace ringkv::worker {
 namespace {
 
-TEST(DecodeBase64, Rfc4648Vectors) {
-  EXPECT_EQ(DecodeBase64(""), "");
-  EXPECT_EQ(DecodeBase64("Zg=="), "f");
-  EXPECT_EQ(DecodeBase64("Zm8="), "fo");
-  EXPECT_EQ(DecodeBase64("Zm9v"), "foo");
-  EXPECT_EQ(DecodeBase64("Zm9vYg=="), "foob");
-  EXPECT_EQ(DecodeBase64("Zm9vYmE"), "fooba");  // unpadded
-  EXPECT_EQ(DecodeBase64("Zm9vYmFy"), "foobar");
-  EXPECT_EQ(DecodeBase64("AP8="), std::string("\x00\xff", 2));
-}
-
-TEST(DecodeBase64, RejectsMalformed) {
-  EXPECT_FALSE(DecodeBase64("Z"));
-  EXPECT_FALSE(DecodeBase64("Zm9v!"));
-  EXPECT_FALSE(DecodeBase64("Zm 9v"));
-}
-
 TEST(RouterAddrFromUrl, AcceptsUrlsAndAddresses) {
   EXPECT_EQ(*RouterAddrFromUrl("http://127.0.0.1:8080"), "127.0.0.1:8080");
   EXPECT_EQ(*RouterAddrFromUrl("http://localhost:9/"), "localhost:9");
