@@ -1,42 +1,97 @@
 #include "net/resp_server.h"
 
+// Client sockets are not Asio sockets: Boost 1.74's reactor tries a read after
+// every read (an EAGAIN recv per unpipelined request) or re-arms epoll per
+// wait. Each worker thread runs its own edge-triggered epoll loop instead:
+// read until a short read, execute every complete command, write all replies
+// with one send. Asio is used only to parse the address and set up the
+// listening socket (same error messages as before).
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
-#include <boost/asio.hpp>
+#include <functional>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>  // before asio: Boost 1.74 with g++ 12 needs std::exchange declared
 #include <vector>
 
+#include <boost/asio.hpp>
+
 namespace ringkv::net {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
 constexpr size_t kReadChunk = size_t{16} * 1024;
 constexpr char kMaxClientsReply[] = "-ERR max number of clients reached\r\n";
+constexpr int kMaxEvents = 128;
 
 int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
 
 class Connection;
 
-// One I/O thread and the connections it owns.
+struct Timer {
+  Clock::time_point next;
+  std::chrono::milliseconds period;
+  std::function<void()> fn;
+};
+
+// One I/O thread, its epoll set and the connections it owns.
 struct Worker {
-  asio::io_context io{1};
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  int epfd = -1;
+  int wakefd = -1;  // eventfd: Post wakes the loop
   std::thread thread;
-  std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;  // touched on `io` only
-  std::optional<asio::steady_timer> sweep;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;  // this thread only
+  std::vector<std::unique_ptr<Connection>> closed;  // freed after the current round
+  std::vector<Timer> timers;                        // this thread only
+  int64_t now_s = 0;                                // steady seconds of the current round
+  bool running = true;
+
+  std::mutex mu;
+  std::vector<std::function<void()>> posted;  // guarded by mu
+
+  char wake_tag = 0;    // epoll data of wakefd
+  char listen_tag = 0;  // epoll data of the listening socket (worker 0)
+
+  void Post(std::function<void()> fn) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      posted.push_back(std::move(fn));
+    }
+    uint64_t one = 1;
+    ssize_t r = ::write(wakefd, &one, sizeof one);
+    (void)r;
+  }
+  void RunPosted() {
+    uint64_t n;
+    ssize_t r = ::read(wakefd, &n, sizeof n);
+    (void)r;
+    std::vector<std::function<void()>> fns;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      fns.swap(posted);
+    }
+    for (auto& fn : fns) fn();
+  }
 };
 
 struct RespServer::Impl {
@@ -44,64 +99,80 @@ struct RespServer::Impl {
   HandlerFactory factory;
   ConnectionObserver observer;
   std::vector<std::unique_ptr<Worker>> workers;
+  asio::io_context setup_io{1};  // owns the acceptor object only; never run
   std::optional<tcp::acceptor> acceptor;
+  int listen_fd = -1;
   std::atomic<int64_t> open{0};
   std::atomic<uint64_t> next_id{1};
   size_t next_worker = 0;
   uint16_t port = 0;
   bool started = false;
-  std::vector<std::unique_ptr<asio::steady_timer>> periodic;
-  std::vector<std::shared_ptr<std::function<void()>>> tickers;  // keep periodic closures alive
 
-  void Accept();
-  void OnAccepted(tcp::socket socket, Worker& worker);
+  void Run(Worker& w);
+  void AcceptAll();
+  void OnAccepted(int fd, Worker& worker);
   void Sweep(Worker& worker);
   void Notify(bool accepted, bool rejected) {
     if (observer) observer(open.load(), accepted, rejected);
   }
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection {
  public:
-  Connection(RespServer::Impl& server, Worker& worker, tcp::socket socket, uint64_t id)
+  Connection(RespServer::Impl& server, Worker& worker, int fd, uint64_t id)
       : server_(server),
         worker_(worker),
-        socket_(std::move(socket)),
+        fd_(fd),
         id_(id),
         handler_(server.factory()),
         authed_(handler_->Authenticated()),
         parser_(authed_ ? server.options.limits : server.options.unauth_limits),
-        last_active_(NowSeconds()) {}
+        last_active_(worker.now_s) {}
 
-  void Start() {
-    worker_.connections.emplace(id_, weak_from_this());
-    boost::system::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
-    DoRead();
+  ~Connection() {
+    if (fd_ >= 0) ::close(fd_);
   }
 
-  // Closes now, dropping unsent replies (server stop, idle timeout).
+  void Start(std::unique_ptr<Connection> self) {
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = this;
+    worker_.connections.emplace(id_, std::move(self));
+    if (epoll_ctl(worker_.epfd, EPOLL_CTL_ADD, fd_, &ev) != 0) return Close();
+    ReadNow();
+  }
+
+  // Closes now, dropping unsent replies (server stop, idle timeout, errors).
   void Close() {
     if (closed_) return;
     closed_ = true;
-    boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
-    worker_.connections.erase(id_);
+    epoll_ctl(worker_.epfd, EPOLL_CTL_DEL, fd_, nullptr);
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    fd_ = -1;
+    auto it = worker_.connections.find(id_);
+    if (it != worker_.connections.end()) {
+      worker_.closed.push_back(std::move(it->second));  // events of this round may still name it
+      worker_.connections.erase(it);
+    }
     server_.open.fetch_sub(1);
     server_.Notify(false, false);
+  }
+
+  void OnEvents(uint32_t events) {
+    if (closed_) return;
+    if (writing_) {
+      if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ContinueWrite();
+      return;  // reads resume once the replies are out
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ReadNow();
   }
 
   bool IdleSince(int64_t cutoff) const { return last_active_ < cutoff; }
 
  private:
-  void DoRead() {
-    if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
-    socket_.async_read_some(asio::buffer(rbuf_.data() + end_, rbuf_.size() - end_),
-                            [self = shared_from_this()](const boost::system::error_code& ec,
-                                                        size_t n) { self->OnRead(ec, n); });
-  }
-
   // Compacts the unconsumed bytes to the front, then grows by doubling: the
   // buffer tracks what has arrived, never what a header claims.
   void MakeRoom() {
@@ -114,21 +185,42 @@ class Connection : public std::enable_shared_from_this<Connection> {
       rbuf_.resize(std::max(rbuf_.size() * 2, end_ + kReadChunk));
   }
 
-  void OnRead(const boost::system::error_code& ec, size_t n) {
-    if (ec) return Close();
-    end_ += n;
-    last_active_ = NowSeconds();
-    bool close = ExecuteBuffered();
-    if (start_ == end_) start_ = end_ = 0;
-    if (!close && end_ - start_ > server_.options.max_query_buffer) {
-      out_.append("-ERR Protocol error: query buffer of ");
-      out_.append(std::to_string(end_ - start_));
-      out_.append(" bytes exceeds the limit\r\n");
-      close = true;
+  // Reads and executes until a short read (the socket is drained: with an
+  // edge-triggered set, the next bytes raise a new event), then writes every
+  // reply with one send.
+  void ReadNow() {
+    bool close = false;
+    while (!close) {
+      if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
+      size_t space = rbuf_.size() - end_;
+      ssize_t n = ::recv(fd_, rbuf_.data() + end_, space, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        return Close();
+      }
+      if (n == 0) {
+        // Peer closed: like the Asio server, replies already produced by
+        // this round are still sent, then the connection closes.
+        if (out_.empty()) return Close();
+        close = true;
+        break;
+      }
+      end_ += static_cast<size_t>(n);
+      last_active_ = worker_.now_s;
+      close = ExecuteBuffered();
+      if (start_ == end_) start_ = end_ = 0;
+      if (!close && end_ - start_ > server_.options.max_query_buffer) {
+        out_.append("-ERR Protocol error: query buffer of ");
+        out_.append(std::to_string(end_ - start_));
+        out_.append(" bytes exceeds the limit\r\n");
+        close = true;
+      }
+      if (static_cast<size_t>(n) < space) break;
     }
-    if (!out_.empty()) return DoWrite(close);
-    if (close) return Close();
-    DoRead();
+    close_after_write_ = close;
+    if (!out_.empty()) return StartWrite();
+    if (close) Close();
   }
 
   // Executes every complete command in the buffer; true if the connection
@@ -157,20 +249,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return false;
   }
 
-  void DoWrite(bool close) {
-    asio::async_write(
-        socket_, asio::buffer(out_),
-        [self = shared_from_this(), close](const boost::system::error_code& ec, size_t) {
-          self->out_.clear();
-          if (self->out_.capacity() > (1u << 20)) self->out_.shrink_to_fit();
-          if (ec || close) return self->Close();
-          self->DoRead();
-        });
+  void StartWrite() {
+    woff_ = 0;
+    writing_ = true;
+    ContinueWrite();
+  }
+
+  void ContinueWrite() {
+    while (woff_ < out_.size()) {
+      ssize_t n = ::send(fd_, out_.data() + woff_, out_.size() - woff_, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // EPOLLOUT resumes
+        return Close();
+      }
+      woff_ += static_cast<size_t>(n);
+    }
+    writing_ = false;
+    out_.clear();
+    if (out_.capacity() > (1u << 20)) out_.shrink_to_fit();
+    if (close_after_write_) return Close();
+    ReadNow();  // bytes that arrived meanwhile raised no new edge
   }
 
   RespServer::Impl& server_;
   Worker& worker_;
-  tcp::socket socket_;
+  int fd_;
   uint64_t id_;
   std::unique_ptr<ConnectionHandler> handler_;
   bool authed_;
@@ -179,52 +283,103 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t start_ = 0;  // first unconsumed byte
   size_t end_ = 0;    // end of received bytes
   std::string out_;
+  size_t woff_ = 0;  // bytes of out_ already sent
+  bool writing_ = false;
+  bool close_after_write_ = false;
   int64_t last_active_;
   bool closed_ = false;
 };
 
-void RespServer::Impl::Accept() {
-  Worker& w = *workers[next_worker];
-  next_worker = (next_worker + 1) % workers.size();
-  acceptor->async_accept(w.io, [this, &w](const boost::system::error_code& ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) OnAccepted(std::move(socket), w);
-    Accept();
-  });
+void RespServer::Impl::Run(Worker& w) {
+  epoll_event events[kMaxEvents];
+  while (w.running) {
+    int timeout = -1;
+    if (!w.timers.empty()) {
+      auto now = Clock::now();
+      auto next = w.timers.front().next;
+      for (auto& t : w.timers) next = std::min(next, t.next);
+      auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
+      timeout = static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
+    }
+    int n = epoll_wait(w.epfd, events, kMaxEvents, timeout);
+    if (n < 0 && errno != EINTR) break;
+    w.now_s = NowSeconds();
+    for (int i = 0; i < n; ++i) {
+      void* p = events[i].data.ptr;
+      if (p == &w.wake_tag) {
+        w.RunPosted();
+      } else if (p == &w.listen_tag) {
+        AcceptAll();
+      } else {
+        static_cast<Connection*>(p)->OnEvents(events[i].events);
+      }
+      if (!w.running) break;
+    }
+    if (!w.timers.empty()) {
+      auto now = Clock::now();
+      // Index loop: a timer's fn may add timers.
+      for (size_t i = 0; i < w.timers.size() && w.running; ++i) {
+        if (w.timers[i].next > now) continue;
+        w.timers[i].next = now + w.timers[i].period;
+        auto fn = w.timers[i].fn;  // copy: the vector may grow
+        fn();
+      }
+    }
+    w.closed.clear();
+  }
+  w.closed.clear();
 }
 
-void RespServer::Impl::OnAccepted(tcp::socket socket, Worker& worker) {
+void RespServer::Impl::AcceptAll() {
+  for (;;) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN, or out of fds: retried on the next readiness
+    }
+    Worker& w = *workers[next_worker];
+    next_worker = (next_worker + 1) % workers.size();
+    OnAccepted(fd, w);
+  }
+}
+
+void RespServer::Impl::OnAccepted(int fd, Worker& worker) {
   if (static_cast<uint64_t>(open.load()) >= options.maxclients) {
-    boost::system::error_code ec;
-    asio::write(socket, asio::buffer(kMaxClientsReply, sizeof kMaxClientsReply - 1), ec);
-    socket.close(ec);
+    ssize_t r = ::send(fd, kMaxClientsReply, sizeof kMaxClientsReply - 1, MSG_NOSIGNAL);
+    (void)r;
+    ::close(fd);
     Notify(false, true);
     return;
   }
   open.fetch_add(1);
   Notify(true, false);
   uint64_t id = next_id.fetch_add(1);
-  // Hand the socket to its worker's thread; the connection lives there.
-  asio::post(worker.io,
-             [this, &worker, id, s = std::make_shared<tcp::socket>(std::move(socket))]() mutable {
-               std::make_shared<Connection>(*this, worker, std::move(*s), id)->Start();
-             });
+  auto start = [this, &worker, id, fd] {
+    if (!worker.running) {  // handed over while stopping
+      ::close(fd);
+      open.fetch_sub(1);
+      Notify(false, false);
+      return;
+    }
+    auto c = std::make_unique<Connection>(*this, worker, fd, id);
+    Connection* raw = c.get();
+    raw->Start(std::move(c));
+  };
+  if (&worker == workers[0].get()) {
+    start();  // the accepting thread
+  } else {
+    worker.Post(start);  // the connection lives on its worker's thread
+  }
 }
 
 void RespServer::Impl::Sweep(Worker& worker) {
-  worker.sweep->expires_after(std::chrono::seconds(1));
-  worker.sweep->async_wait([this, &worker](const boost::system::error_code& ec) {
-    if (ec) return;
-    if (options.idle_timeout_s > 0) {
-      int64_t cutoff = NowSeconds() - options.idle_timeout_s;
-      std::vector<std::shared_ptr<Connection>> idle;
-      for (auto& [id, weak] : worker.connections) {
-        if (auto c = weak.lock(); c && c->IdleSince(cutoff)) idle.push_back(c);
-      }
-      for (auto& c : idle) c->Close();
-    }
-    Sweep(worker);
-  });
+  if (options.idle_timeout_s == 0) return;
+  int64_t cutoff = NowSeconds() - options.idle_timeout_s;
+  std::vector<Connection*> idle;
+  for (auto& [id, c] : worker.connections) {
+    if (c->IdleSince(cutoff)) idle.push_back(c.get());
+  }
+  for (auto* c : idle) c->Close();
 }
 
 RespServer::RespServer(RespServerOptions options, HandlerFactory factory,
@@ -237,32 +392,59 @@ RespServer::RespServer(RespServerOptions options, HandlerFactory factory,
 
 RespServer::~RespServer() {
   Stop();
+  for (auto& w : impl_->workers) {
+    if (w->epfd >= 0) ::close(w->epfd);
+    if (w->wakefd >= 0) ::close(w->wakefd);
+  }
 }
 
 Status RespServer::Start() {
   Impl& s = *impl_;
   uint32_t threads = std::max<uint32_t>(1, s.options.threads);
-  for (uint32_t i = 0; i < threads; ++i) s.workers.push_back(std::make_unique<Worker>());
   boost::system::error_code ec;
   auto address = asio::ip::make_address(s.options.bind, ec);
   if (ec) return InvalidArgument("bad bind address '" + s.options.bind + "': " + ec.message());
   tcp::endpoint endpoint(address, s.options.port);
-  s.acceptor.emplace(s.workers[0]->io);
+  s.acceptor.emplace(s.setup_io);
   s.acceptor->open(endpoint.protocol(), ec);
   if (!ec) s.acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) s.acceptor->bind(endpoint, ec);
   if (!ec) s.acceptor->listen(s.options.backlog, ec);
+  if (!ec) s.acceptor->non_blocking(true, ec);
   if (ec) {
     return Unavailable("cannot listen on " + s.options.bind + ":" + std::to_string(s.options.port) +
                        ": " + ec.message());
   }
   s.port = s.acceptor->local_endpoint().port();
-  s.Accept();
+  s.listen_fd = s.acceptor->native_handle();
+  for (uint32_t i = 0; i < threads; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->epfd < 0 || w->wakefd < 0) {
+      return Unavailable(std::string("cannot create epoll set: ") + std::strerror(errno));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = &w->wake_tag;
+    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev);
+    w->now_s = NowSeconds();
+    if (s.options.idle_timeout_s > 0) {
+      Worker* wp = w.get();
+      w->timers.push_back(
+          Timer{Clock::now() + std::chrono::seconds(1), std::chrono::seconds(1),
+                [&s, wp] { s.Sweep(*wp); }});
+    }
+    s.workers.push_back(std::move(w));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = &s.workers[0]->listen_tag;
+  if (epoll_ctl(s.workers[0]->epfd, EPOLL_CTL_ADD, s.listen_fd, &ev) != 0) {
+    return Unavailable(std::string("cannot watch the listening socket: ") + std::strerror(errno));
+  }
   for (auto& w : s.workers) {
-    w->guard.emplace(w->io.get_executor());
-    w->sweep.emplace(w->io);
-    s.Sweep(*w);
-    w->thread = std::thread([io = &w->io] { io->run(); });
+    w->thread = std::thread([&s, wp = w.get()] { s.Run(*wp); });
   }
   s.started = true;
   return OkStatus();
@@ -270,44 +452,46 @@ Status RespServer::Start() {
 
 void RespServer::Every(uint32_t period_ms, std::function<void()> fn) {
   Impl& s = *impl_;
-  auto timer = std::make_unique<asio::steady_timer>(s.workers[0]->io);
-  auto* t = timer.get();
-  s.periodic.push_back(std::move(timer));
-  auto tick = std::make_shared<std::function<void()>>();
-  *tick = [t, period_ms, fn = std::move(fn), weak = std::weak_ptr<std::function<void()>>(tick)] {
-    t->expires_after(std::chrono::milliseconds(period_ms));
-    t->async_wait([&fn, weak](const boost::system::error_code& ec) {
-      if (ec) return;
-      fn();
-      if (auto next = weak.lock()) (*next)();
-    });
-  };
-  asio::post(s.workers[0]->io, [tick] { (*tick)(); });
-  s.tickers.push_back(tick);
+  Worker* w = s.workers[0].get();
+  auto period = std::chrono::milliseconds(period_ms);
+  w->Post([w, period, fn = std::move(fn)]() mutable {
+    w->timers.push_back(Timer{Clock::now() + period, period, std::move(fn)});
+  });
 }
 
 void RespServer::Stop() {
   Impl& s = *impl_;
   if (!s.started) return;
   s.started = false;
-  asio::post(s.workers[0]->io, [&s] {
+  s.workers[0]->Post([&s] {
+    epoll_ctl(s.workers[0]->epfd, EPOLL_CTL_DEL, s.listen_fd, nullptr);
     boost::system::error_code ec;
     s.acceptor->close(ec);
-    for (auto& t : s.periodic) t->cancel();
   });
   for (auto& w : s.workers) {
-    asio::post(w->io, [w = w.get()] {
-      std::vector<std::shared_ptr<Connection>> all;
-      for (auto& [id, weak] : w->connections) {
-        if (auto c = weak.lock()) all.push_back(c);
-      }
-      for (auto& c : all) c->Close();
-      w->sweep->cancel();
+    w->Post([wp = w.get()] {
+      std::vector<Connection*> all;
+      for (auto& [id, c] : wp->connections) all.push_back(c.get());
+      for (auto* c : all) c->Close();
+      wp->timers.clear();
+      wp->running = false;
     });
-    w->guard.reset();
   }
   for (auto& w : s.workers) {
     if (w->thread.joinable()) w->thread.join();
+  }
+  // Connections handed to a worker after it stopped: close them too.
+  for (auto& w : s.workers) {
+    std::vector<std::function<void()>> fns;
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      fns.swap(w->posted);
+    }
+    for (auto& fn : fns) fn();
+    std::vector<Connection*> all;
+    for (auto& [id, c] : w->connections) all.push_back(c.get());
+    for (auto* c : all) c->Close();
+    w->closed.clear();
   }
 }
 
