@@ -90,7 +90,7 @@ const std::map<std::string, Setting>& Settings() {
       {"maxmemory_policy",
        {Str(&NodeOptions::maxmemory_policy), "allkeys-lru | noeviction (default allkeys-lru)"}},
       {"requirepass", {Str(&NodeOptions::requirepass), "password for AUTH and /kv (default none)"}},
-      {"io_threads", {Uint(&NodeOptions::io_threads, 64), "RESP I/O threads (default 2)"}},
+      {"io_threads", {Uint(&NodeOptions::io_threads, 64), "RESP I/O threads (default 1)"}},
       {"maxclients",
        {Uint(&NodeOptions::maxclients, 1000000), "max RESP connections (default 10000)"}},
       {"idle_timeout",

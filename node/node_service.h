@@ -24,7 +24,7 @@ struct NodeOptions {
   uint64_t max_memory = 0;         // bytes, memory engine; 0 = unlimited
   std::string maxmemory_policy = "allkeys-lru";  // allkeys-lru | noeviction
   std::string requirepass;                       // empty: no AUTH
-  uint32_t io_threads = 2;                       // RESP I/O threads
+  uint32_t io_threads = 1;                       // RESP I/O threads
   uint64_t maxclients = 10000;
   uint32_t idle_timeout_s = 0;  // 0 = never
   uint64_t max_bulk_len = 512ull << 20;
