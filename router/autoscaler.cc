@@ -158,6 +158,8 @@ void Autoscaler::Launch(const std::string& reason, const std::vector<provider::I
                "--id",        spec.name};
   std::string decision = reason + ": launching " + spec.name;
   spdlog::info("autoscaler: {}", decision);
+  // Known before it starts: the worker may poll before Launch returns.
+  jobs_.workers().MarkLaunched(spec.name, 0);
   auto inst = provider_->Launch(spec);
   std::lock_guard lock(mu_);
   if (!inst.ok()) {
