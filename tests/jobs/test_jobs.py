@@ -22,7 +22,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import RINGKV, Node, Process, Router, wait_for  # noqa: E402
+from harness import RINGKV, Node, RingkvProcess, Router, wait_for  # noqa: E402
 
 LEASE_MS = 500
 MAX_PAYLOAD = 200000
@@ -55,28 +55,14 @@ def http(method, url, body=None, headers=None, timeout=15):
         return status, data
 
 
-class Worker(Process):
+class Worker(RingkvProcess):
     """A `ringkv worker` process; ready once it wrote its ports file."""
 
     def __init__(self, workdir, router_url, name, *extra):
         self.name = name
-        self.ports_file = os.path.join(workdir, f"{name}.ports.json")
-        if os.path.exists(self.ports_file):
-            os.unlink(self.ports_file)
-        argv = [RINGKV, "worker", "--router", router_url, "--id", name,
-                "--ports-file", self.ports_file, "--log-level", "info", *extra]
-        super().__init__(argv, os.path.join(workdir, f"{name}.log"))
-        info = wait_for(self._ready, timeout=10, what=f"worker {name} (log: {self.log_path})")
-        assert info["pid"] == self.proc.pid, info
-
-    def _ready(self):
-        if not self.alive():
-            raise AssertionError(f"worker exited with {self.proc.returncode}: {self.read_log()}")
-        try:
-            with open(self.ports_file) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
+        super().__init__(workdir, name, "worker",
+                         ["--router", router_url, "--id", name, "--log-level", "info", *extra])
+        assert self.info["pid"] == self.proc.pid, self.info
 
 
 def pid_running(pid):

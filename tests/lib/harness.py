@@ -62,25 +62,23 @@ class Process:
             return f.read().decode(errors="replace")
 
 
-class Node(Process):
-    """A `ringkv node` on run-time ports (RESP, HTTP, gRPC)."""
+class RingkvProcess(Process):
+    """A `ringkv <subcommand>` that reports its run-time ports in a ports file."""
 
-    def __init__(self, workdir, *extra, name="node"):
+    def __init__(self, workdir, name, subcommand, argv_tail, timeout=10.0):
         self.ports_file = os.path.join(workdir, f"{name}.ports.json")
         if os.path.exists(self.ports_file):
             os.unlink(self.ports_file)
-        argv = [RINGKV, "node", "--resp-port", "0", "--http-port", "0", "--grpc-port", "0",
-                "--ports-file", self.ports_file, "--log-level", "warn", *extra]
+        self.subcommand = subcommand
+        argv = [RINGKV, subcommand, "--ports-file", self.ports_file, *argv_tail]
         super().__init__(argv, os.path.join(workdir, f"{name}.log"))
-        info = wait_for(self._read_ports, what=f"{name} to start (log: {self.log_path})")
-        self.resp_port = info["resp_port"]
-        self.http_port = info["http_port"]
-        self.grpc_port = info["grpc_port"]
-        self.id = info["id"]
+        self.info = wait_for(self._read_ports, timeout=timeout,
+                             what=f"{name} to start (log: {self.log_path})")
 
     def _read_ports(self):
         if not self.alive():
-            raise AssertionError(f"ringkv node exited with {self.proc.returncode}: {self.read_log()}")
+            raise AssertionError(
+                f"ringkv {self.subcommand} exited with {self.proc.returncode}: {self.read_log()}")
         try:
             with open(self.ports_file) as f:
                 return json.load(f)
@@ -92,7 +90,20 @@ class Node(Process):
         return f"http://127.0.0.1:{self.http_port}"
 
 
-class Router(Process):
+class Node(RingkvProcess):
+    """A `ringkv node` on run-time ports (RESP, HTTP, gRPC)."""
+
+    def __init__(self, workdir, *extra, name="node"):
+        super().__init__(workdir, name, "node",
+                         ["--resp-port", "0", "--http-port", "0", "--grpc-port", "0",
+                          "--log-level", "warn", *extra])
+        self.resp_port = self.info["resp_port"]
+        self.http_port = self.info["http_port"]
+        self.grpc_port = self.info["grpc_port"]
+        self.id = self.info["id"]
+
+
+class Router(RingkvProcess):
     """A `ringkv router` on run-time ports (HTTP API, RESP proxy).
 
     Its cluster map lives in `data_dir` (default: <workdir>/<name>.data), so a
@@ -100,29 +111,12 @@ class Router(Process):
     """
 
     def __init__(self, workdir, *extra, name="router", data_dir=None):
-        self.ports_file = os.path.join(workdir, f"{name}.ports.json")
-        if os.path.exists(self.ports_file):
-            os.unlink(self.ports_file)
         self.data_dir = data_dir or os.path.join(workdir, f"{name}.data")
-        argv = [RINGKV, "router", "--http-port", "0", "--resp-port", "0",
-                "--data-dir", self.data_dir, "--ports-file", self.ports_file, *extra]
-        super().__init__(argv, os.path.join(workdir, f"{name}.log"))
-        info = wait_for(self._read_ports, timeout=20, what=f"{name} to start (log: {self.log_path})")
-        self.http_port = info["http_port"]
-        self.resp_port = info["resp_port"]
-
-    def _read_ports(self):
-        if not self.alive():
-            raise AssertionError(f"ringkv router exited with {self.proc.returncode}: {self.read_log()}")
-        try:
-            with open(self.ports_file) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
-
-    @property
-    def http(self):
-        return f"http://127.0.0.1:{self.http_port}"
+        super().__init__(workdir, name, "router",
+                         ["--http-port", "0", "--resp-port", "0", "--data-dir", self.data_dir, *extra],
+                         timeout=20)
+        self.http_port = self.info["http_port"]
+        self.resp_port = self.info["resp_port"]
 
 
 class RedisServer(Process):
