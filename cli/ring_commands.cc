@@ -56,9 +56,9 @@ void PrintSimulateTable(const ring::SimulateResult& r, std::ostream& out) {
   out << "keys sampled     " << o.keys << "\n";
   out << "balance (keys)   " << BalanceLine(r.balance) << "\n";
   if (r.arcs) out << "balance (arcs)   " << BalanceLine(*r.arcs) << "\n";
-  out << "ideal cv         "
+  out << "expected cv      "
       << (o.algorithm == ring::Algorithm::kRing
-              ? Fixed(1.0 / std::sqrt(static_cast<double>(o.vnodes)), 4) + " (1/sqrt(vnodes))"
+              ? Fixed(1.0 / std::sqrt(static_cast<double>(o.vnodes)), 4) + " (about 1/sqrt(vnodes) over many nodes)"
               : std::string("0"))
       << "\n";
   if (r.added)
