@@ -286,7 +286,7 @@ HttpResponse Kv(const HttpRequest& req, std::string_view key, RouterHttpContext&
   RouteTablePtr t = ctx.registry.Current();
   const Backend* b = t->Route(key);
   if (!b) return HttpResponse::Error(503, "no node in service");
-  StatusOr<net::resp::Reply> r = Status();
+  StatusOr<net::resp::Reply> r = Internal("no command sent");  // replaced below
   int ok_status = 200;
   if (req.method == "GET") {
     r = ctx.kv.Call(b->addr, {"GET", key});
