@@ -8,6 +8,7 @@
 #include <functional>
 #include <ostream>
 
+#include "base/process.h"
 #include "base/units.h"
 
 namespace ringkv::cli {
@@ -127,16 +128,6 @@ const std::map<std::string, Setting>& Settings() {
        {Str(&NodeOptions::ports_file), "write the chosen ports here as JSON once serving"}},
   };
   return settings;
-}
-
-// Blocks SIGINT/SIGTERM in every thread so the main thread can sigwait.
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <ostream>
 
+#include "base/process.h"
 #include "router/router_service.h"
 
 namespace ringkv::cli {
@@ -33,12 +34,7 @@ int RunRouter(const std::string& config_path, const std::map<std::string, std::s
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(options.log_level));
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread starts
+  sigset_t set = BlockStopSignals(/*with_hup=*/true);  // before any thread starts
   auto service = router::RouterService::Start(options);
   if (!service.ok()) {
     err << "error: " << service.status().message() << "\n";

@@ -6,11 +6,10 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "base/process.h"
 #include "base/units.h"
 #include "worker/work_item.h"
 #include "worker/worker.h"
@@ -35,29 +34,6 @@ StatusOr<worker::WorkerOptions> OptionsFrom(const WorkerArgs& args) {
   o.id = args.id.empty() ? worker::DefaultWorkerId() : args.id;
   if (Status s = worker::ValidateWorkerOptions(o); !s.ok()) return s;
   return o;
-}
-
-// Written by rename, so a reader never sees half a file.
-Status WritePortsFile(const std::string& path, const std::string& id) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << nlohmann::json{{"pid", getpid()}, {"id", id}, {"kind", "worker"}}.dump() << "\n";
-    if (!f) return Unavailable("cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Unavailable("cannot rename " + tmp + ": " + ec.message());
-  return OkStatus();
-}
-
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
 }
 
 // Waits for the idle exit or a stop signal; returns the exit code.
@@ -101,7 +77,10 @@ int RunWorker(const WorkerArgs& args, std::ostream& err) {
   // Before the first poll, so whoever launched us knows our pid by the time
   // the router first hears from us (the autoscaler matches workers by pid).
   if (!args.ports_file.empty()) {
-    if (Status s = WritePortsFile(args.ports_file, w.id()); !s.ok()) {
+    if (Status s = WriteFileAtomically(
+            args.ports_file,
+            nlohmann::json{{"pid", getpid()}, {"id", w.id()}, {"kind", "worker"}}.dump() + "\n");
+        !s.ok()) {
       err << "error: --ports-file: " << s.message() << "\n";
       return 1;
     }

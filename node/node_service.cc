@@ -2,11 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "base/hlc.h"
+#include "base/process.h"
 #include "jobs/queue_shard.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
@@ -73,19 +73,6 @@ StatusOr<std::unique_ptr<store::Engine>> OpenJobEngine(const NodeOptions& o) {
                                  : store::FsyncPolicy::kEverySec;
   ro.block_cache_bytes = 8ull << 20;
   return store::OpenRocksDbEngine(ro);
-}
-
-Status WritePortsFile(const std::string& path, const std::string& json) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) return Unavailable("cannot write ports file " + tmp);
-    f << json << "\n";
-    if (!f.flush()) return Unavailable("cannot write ports file " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return Unavailable("cannot rename ports file to " + path);
-  return OkStatus();
 }
 
 }  // namespace
@@ -224,7 +211,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
                options.bind, impl->state.grpc_port, impl->state.engine_name);
   if (!options.ports_file.empty()) {
-    if (Status s = WritePortsFile(options.ports_file, impl->PortsJson()); !s.ok()) return s;
+    if (Status s = WriteFileAtomically(options.ports_file, impl->PortsJson() + "\n"); !s.ok())
+      return s;
   }
   return std::unique_ptr<NodeService>(new NodeService(std::move(impl)));
 }

@@ -5,17 +5,17 @@
 #include <unistd.h>
 
 #include <condition_variable>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "base/process.h"
 #include "cluster/membership.h"
 #include "net/http_server.h"
 #include "provider/provider.h"
+#include "router/autoscaler.h"
 #include "router/discovery.h"
 #include "router/health_checker.h"
-#include "router/autoscaler.h"
 #include "router/http_api.h"
 #include "router/jobs_api.h"
 #include "router/kv_gateway.h"
@@ -247,15 +247,7 @@ Status RouterService::Impl::WritePortsFile() const {
   if (options.ports_file.empty()) return OkStatus();
   nlohmann::json j = {
       {"http_port", http->port()}, {"resp_port", proxy->port()}, {"pid", ::getpid()}};
-  std::string tmp = options.ports_file + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << j.dump() << "\n";
-    if (!f.flush()) return Unavailable("cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), options.ports_file.c_str()) != 0)
-    return Unavailable("cannot write " + options.ports_file);
-  return OkStatus();
+  return WriteFileAtomically(options.ports_file, j.dump() + "\n");
 }
 
 StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOptions& options) {
