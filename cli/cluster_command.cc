@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/rebalance_progress.h"
 #include "net/http_client.h"
 #include "provider/provider.h"
 
@@ -545,6 +546,9 @@ int RunClusterAddNode(const ClusterAddNodeArgs& a, std::ostream& out, std::ostre
   if (answer->contains("note")) out << " (" << StringOf(*answer, "note") << ")";
   out << "\n";
   PrintTransfers((*answer)["transfers"], out);
+  if (auto moved = WaitForMigration(http, a.timeout_ms, a.admin_token, err); !moved.ok()) {
+    return Fail(err, moved.status());
+  }
   const Instance added = *inst;
   auto active = WaitForNodes(
       http, a.timeout_ms,
@@ -578,6 +582,11 @@ int RunClusterRemoveNode(const ClusterRemoveNodeArgs& a, std::ostream& out, std:
   out << "removing " << (inst ? inst->name + " (" + addr + ")" : addr) << "\n";
   PrintTransfers(*transfers, out);
   // Stopping the process before its keys have moved would lose them.
+  if (auto moved = WaitForMigration(http, a.timeout_ms, a.admin_token, err); !moved.ok()) {
+    err << "error: " << moved.status().message()
+        << "\nthe process keeps running so no key is lost; check `ringkv cluster status`\n";
+    return 1;
+  }
   auto gone = WaitForNodes(
       http, a.timeout_ms,
       [&](const json& j) {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/cluster_command.h"
+#include "cli/rebalance_progress.h"
 #include "cli/job_command.h"
 #include "cli/node_command.h"
 #include "cli/ring_commands.h"
@@ -161,6 +162,18 @@ void AddClusterCommands(CLI::App& app, int& exit_code) {
   r->add_option("--timeout-ms", rm.timeout_ms, "How long to wait")->capture_default_str();
   r->add_option("--admin-token", rm.admin_token, "The router's admin token");
   r->callback([&exit_code] { exit_code = RunClusterRemoveNode(rm, std::cout, std::cerr); });
+
+  CLI::App* rb = c->add_subcommand("rebalance", "Follow the router's live key moves");
+  rb->require_subcommand(1);
+  static RebalanceStatusArgs rs;
+  CLI::App* rbs = rb->add_subcommand(
+      "status", "Show the running migration (state, arcs, keys, bytes, rate, ETA) with a progress bar");
+  run_dir(rbs, rs.run_dir);
+  rbs->add_option("--router", rs.router, "The router's HTTP address (default: the run dir's router)");
+  rbs->add_flag("--watch", rs.watch, "Follow the migration until it ends");
+  rbs->add_flag("--json", rs.json, "Print the router's GET /migrations answer");
+  rbs->add_option("--timeout-ms", rs.timeout_ms, "How long --watch waits")->capture_default_str();
+  rbs->callback([&exit_code] { exit_code = RunRebalanceStatus(rs, std::cout, std::cerr); });
 }
 
 void AddWorkerCommand(CLI::App& app, int& exit_code) {
