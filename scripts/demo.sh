@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Quick start (a): installs what is missing, builds, starts a local cluster
 # (a router and three ringkv nodes), writes and reads keys through it, and
-# shows which node holds each. The cluster keeps running afterwards.
+# shows which node holds each, then adds a fourth node live and shows the
+# keys that moved and that every key is still readable. The cluster keeps
+# running afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -37,8 +39,40 @@ curl -s "http://$HTTP/kv/greeting"; echo
 step "Cluster status"
 "$RINGKV" cluster status --run-dir "$RUN_DIR"
 
-step "What-if: keys moved by adding a 4th node, beside the ideal 1/(n+1)"
-"$RINGKV" ring simulate --nodes 3 --vnodes 160 --keys 200000 --add 1
+step "Loading 20000 keys, then adding a 4th node while the cluster serves"
+/usr/bin/python3 - "$RESP_PORT" <<'PY'
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]))
+pipe = r.pipeline(transaction=False)
+for i in range(20000):
+    pipe.set(f"demo:{i}", f"value-{i}")
+pipe.execute()
+print("wrote 20000 keys; DBSIZE through the router:", r.dbsize())
+PY
+"$RINGKV" cluster add-node --run-dir "$RUN_DIR"
+
+step "What moved: keys on the new node beside the ideal 1/(n+1) = 1/4, and every key still readable"
+status=$("$RINGKV" cluster status --run-dir "$RUN_DIR" --json)
+/usr/bin/python3 - "$RESP_PORT" "$status" <<'PY'
+import json, sys, redis
+router = redis.Redis(port=int(sys.argv[1]))
+nodes = json.loads(sys.argv[2])["nodes"]
+counts = {}
+for n in nodes:
+    host, port = n["addr"].rsplit(":", 1)
+    counts[n["name"]] = sum(1 for _ in redis.Redis(host=host, port=int(port)).scan_iter("demo:*", count=1000))
+newest = max(counts, key=lambda name: int(name.rsplit("-", 1)[1]))
+for name, c in sorted(counts.items()):
+    print(f"  {name:8} {c:6} keys")
+moved = counts[newest] / 20000
+print(f"moved to {newest}: {moved:.3f} of the keys (ideal 1/4 = 0.250)")
+keys = [f"demo:{i}" for i in range(20000)]
+ok = sum(1 for i in range(0, 20000, 1000)
+         for k, v in zip(keys[i:i + 1000], router.mget(keys[i:i + 1000]))
+         if v == f"value-{k.split(':')[1]}".encode())
+print(f"readable through the router with the right value: {ok}/20000")
+sys.exit(0 if ok == 20000 else 1)
+PY
 
 printf '\nThe cluster is still running. Try:\n'
 printf '  redis-cli -p %s\n  curl -s http://%s/nodes\n' "$RESP_PORT" "$HTTP"
