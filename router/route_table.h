@@ -24,11 +24,22 @@ struct Backend {
   uint32_t map_index = 0;  // index in the cluster map: X-CacheServer-Index
 };
 
+// Keys moving between Redis back ends. A redis-server cannot fetch a key it
+// lacks from the old owner, so while such a move is copying the proxy first
+// moves every key a command names (MIGRATE from the old owner to the new
+// one, never replacing a key the new owner already has), then runs the
+// command on the new owner.
+struct RedisMoves {
+  ring::RingPtr from_ring;             // the ring before the move
+  std::vector<Backend> from_backends;  // aligned with from_ring->nodes()
+};
+
 struct RouteTable {
   uint64_t epoch = 0;
   ring::RingPtr ring;             // nodes in service
   std::vector<Backend> backends;  // aligned with ring->nodes(): backends[ring->OwnerIndex(p)]
   size_t in_service = 0;          // X-CacheServer-Count
+  std::shared_ptr<const RedisMoves> redis_moves;  // null unless Redis back ends are moving keys
 
   // The back end owning `key`, or nullptr when no node is in service.
   const Backend* Route(std::string_view key) const {

@@ -275,13 +275,14 @@ const RouteTable* Worker::Refresh() {
 
 BackendConn& Worker::ConnFor(uint32_t backend_index) {
   BackendConn*& slot = by_index[backend_index];
-  if (slot == nullptr) {
-    const Backend& b = table->backends[backend_index];
-    auto& conn = backends[b.addr];
-    if (!conn) conn = std::make_unique<BackendConn>(*this, b);
-    slot = conn.get();
-  }
+  if (slot == nullptr) slot = &ConnFor(table->backends[backend_index]);
   return *slot;
+}
+
+BackendConn& Worker::ConnFor(const Backend& b) {
+  auto& conn = backends[b.addr];
+  if (!conn) conn = std::make_unique<BackendConn>(*this, b);
+  return *conn;
 }
 
 void Worker::MarkDirty(BackendConn& b) {

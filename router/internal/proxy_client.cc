@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -163,19 +164,14 @@ void ClientConn::Dispatch(std::span<const std::string_view> args, std::string_vi
     return AddError(kNoAuthReply);
   }
   switch (info.kind) {
-    case CommandKind::kSingleKey: {
-      if (args.size() < 2) return AddError(ArityReply(args[0]));
-      const RouteTable* t = worker_.table.get();
-      if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
-      return Forward(t->ring->OwnerIndexOfKey(args[1]), raw, args);
-    }
+    case CommandKind::kSingleKey:
     case CommandKind::kMget:
     case CommandKind::kSumKeys:
       if (args.size() < 2) return AddError(ArityReply(args[0]));
-      return SplitAndSend(info.kind, args, raw, 1);
+      break;
     case CommandKind::kMset:
       if (args.size() < 3 || args.size() % 2 == 0) return AddError(ArityReply(args[0]));
-      return SplitAndSend(info.kind, args, raw, 2);
+      break;
     case CommandKind::kDbsize:
       return FanOut(kDbsizeCommand);
     case CommandKind::kLocal: {
@@ -186,39 +182,58 @@ void ClientConn::Dispatch(std::span<const std::string_view> args, std::string_vi
     case CommandKind::kUnsupported:
       return AddError(UnsupportedReply(args[0], info.reason));
   }
+  const RouteTable* t = worker_.table.get();
+  if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
+  if (t->redis_moves && MoveKeysFirst(info, args)) return;
+  Route(info, args, raw, std::nullopt);
+}
+
+void ClientConn::Route(const CommandInfo& info, std::span<const std::string_view> args,
+                       std::string_view raw, std::optional<uint64_t> seq) {
+  const RouteTable* t = worker_.table.get();
+  if (t == nullptr || t->backends.empty()) {
+    if (seq) return Complete(*seq, kNoNodeReply);
+    return AddError(kNoNodeReply);
+  }
+  switch (info.kind) {
+    case CommandKind::kSingleKey:
+      return Forward(t->ring->OwnerIndexOfKey(args[1]), raw, args, seq);
+    case CommandKind::kMset:
+      return SplitAndSend(info.kind, args, raw, 2, seq);
+    default:
+      return SplitAndSend(info.kind, args, raw, 1, seq);
+  }
 }
 
 void ClientConn::Forward(uint32_t owner, std::string_view raw,
-                         std::span<const std::string_view> args) {
-  uint64_t seq = PushSlot();
+                         std::span<const std::string_view> args, std::optional<uint64_t> seq) {
+  const uint64_t slot = seq ? *seq : PushSlot();
   BackendConn& b = worker_.ConnFor(owner);
   if (!raw.empty() && raw[0] == '*') {
-    b.Send(raw, Pending{shared_from_this(), seq, kWholeReply});
-  } else {  // an inline command: back ends get RESP
-    b.Send(net::resp::EncodeCommand(args), Pending{shared_from_this(), seq, kWholeReply});
+    b.Send(raw, Pending{shared_from_this(), slot, kWholeReply});
+  } else {  // an inline command (or a deferred one): back ends get RESP
+    b.Send(net::resp::EncodeCommand(args), Pending{shared_from_this(), slot, kWholeReply});
   }
 }
 
 void ClientConn::SplitAndSend(CommandKind kind, std::span<const std::string_view> args,
-                              std::string_view raw, size_t step) {
-  const RouteTable* t = worker_.table.get();
-  if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
-  const ring::Ring& ring = *t->ring;
+                              std::string_view raw, size_t step, std::optional<uint64_t> seq) {
+  const ring::Ring& ring = *worker_.table->ring;
   KeySplit split =
       SplitByOwner(args, step, [&ring](std::string_view key) { return ring.OwnerIndexOfKey(key); });
   if (split.parts.size() == 1) {  // one owner: its reply is the whole reply
-    return Forward(split.parts[0].owner, raw, args);
+    return Forward(split.parts[0].owner, raw, args, seq);
   }
-  uint64_t seq = PushSlot();
+  const uint64_t slot = seq ? *seq : PushSlot();
   auto multi = std::make_unique<Multi>();
   multi->kind = kind;
   if (kind == CommandKind::kMget) multi->where = std::move(split.where);
   multi->parts.resize(split.parts.size());
   multi->remaining = static_cast<uint32_t>(split.parts.size());
-  slots_.back().multi = std::move(multi);
+  slots_[slot - base_seq_].multi = std::move(multi);
   for (uint32_t i = 0; i < split.parts.size(); ++i) {
     worker_.ConnFor(split.parts[i].owner)
-        .Send(net::resp::EncodeCommand(split.parts[i].args), Pending{shared_from_this(), seq, i});
+        .Send(net::resp::EncodeCommand(split.parts[i].args), Pending{shared_from_this(), slot, i});
   }
 }
 
@@ -234,6 +249,85 @@ void ClientConn::FanOut(std::string_view command) {
   for (uint32_t i = 0; i < t->backends.size(); ++i) {
     worker_.ConnFor(i).Send(command, Pending{shared_from_this(), seq, i});
   }
+}
+
+bool ClientConn::MoveKeysFirst(const CommandInfo& info, std::span<const std::string_view> args) {
+  const RouteTable& t = *worker_.table;
+  const RedisMoves& moves = *t.redis_moves;
+  if (!moves.from_ring || moves.from_ring->empty()) return false;
+  const size_t step = info.kind == CommandKind::kMset ? 2 : 1;
+  const size_t last = info.kind == CommandKind::kSingleKey ? 2 : args.size();
+  // (old owner, new owner) -> keys, in order of first appearance.
+  std::vector<std::pair<std::pair<const Backend*, const Backend*>, std::vector<std::string_view>>>
+      groups;
+  for (size_t i = 1; i < last; i += step) {
+    const Backend& to = t.backends[t.ring->OwnerIndexOfKey(args[i])];
+    if (to.kind != cluster::BackendKind::kRedis) continue;
+    const Backend& from = moves.from_backends[moves.from_ring->OwnerIndexOfKey(args[i])];
+    if (from.addr == to.addr || from.kind != cluster::BackendKind::kRedis) continue;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+      return g.first.first->addr == from.addr && g.first.second->addr == to.addr;
+    });
+    if (it == groups.end()) {
+      groups.push_back({{&from, &to}, {}});
+      it = groups.end() - 1;
+    }
+    it->second.push_back(args[i]);
+  }
+  if (groups.empty()) return false;
+  const uint64_t seq = PushSlot();
+  auto d = std::make_unique<Deferred>();
+  d->args.assign(args.begin(), args.end());
+  d->remaining = static_cast<uint32_t>(groups.size());
+  slots_.back().deferred = std::move(d);
+  const ProxyOptions& o = *worker_.ctx->options;
+  const std::string timeout = std::to_string(o.backend_timeout_ms);
+  for (const auto& [pair, keys] : groups) {
+    // MIGRATE host port "" 0 timeout [AUTH pw] KEYS k...: moves each key that
+    // exists on the old owner; without REPLACE a key the new owner already
+    // holds (written there since the move began) is kept.
+    const std::string port = std::to_string(pair.second->port);
+    std::vector<std::string_view> cmd = {"MIGRATE", pair.second->host, port, "", "0", timeout};
+    if (!o.backend_password.empty()) {
+      cmd.push_back("AUTH");
+      cmd.push_back(o.backend_password);
+    }
+    cmd.push_back("KEYS");
+    cmd.insert(cmd.end(), keys.begin(), keys.end());
+    worker_.ConnFor(*pair.first)
+        .Send(net::resp::EncodeCommand(cmd), Pending{shared_from_this(), seq, kMoveStep});
+  }
+  return true;
+}
+
+// A MIGRATE answered: +OK (moved), +NOKEY (nothing to move), or BUSYKEY (the
+// new owner already holds a newer value) all let the command run.
+void ClientConn::OnMoved(uint64_t seq, std::string_view reply) {
+  Deferred& d = *slots_[seq - base_seq_].deferred;
+  if (!reply.empty() && reply[0] == '-' && reply.find("BUSYKEY") == std::string_view::npos &&
+      d.error.empty()) {
+    d.error.assign(reply);
+  }
+  if (--d.remaining > 0) return;
+  std::unique_ptr<Deferred> done = std::move(slots_[seq - base_seq_].deferred);
+  if (!done->error.empty()) {
+    std::string_view e = done->error;
+    if (e.size() >= 3 && e.substr(e.size() - 2) == "\r\n") e.remove_suffix(2);
+    return Complete(seq, BackendErrorReply("(moving keys)", e.substr(1)));
+  }
+  worker_.Refresh();
+  std::vector<std::string_view> args(done->args.begin(), done->args.end());
+  Route(LookupCommand(args[0]), args, {}, seq);
+}
+
+void ClientConn::Complete(uint64_t seq, std::string_view reply) {
+  ++batch_errors_;
+  Slot& s = slots_[seq - base_seq_];
+  s.reply.assign(reply);
+  s.done = true;
+  if (seq != base_seq_) return;
+  DrainHead();
+  worker_.MarkDirty(shared_from_this());
 }
 
 uint64_t ClientConn::PushSlot() {
@@ -260,6 +354,7 @@ void ClientConn::OnReply(uint64_t seq, uint32_t part, std::string_view reply) {
   if (closed_ || seq < base_seq_ || seq - base_seq_ >= slots_.size()) return;
   size_t idx = seq - base_seq_;
   Slot& s = slots_[idx];
+  if (part == kMoveStep) return OnMoved(seq, reply);
   if (s.multi) {
     Multi& m = *s.multi;
     m.parts[part].assign(reply);

@@ -55,7 +55,8 @@ class ClientConn;
 class BackendConn;
 struct Worker;
 
-inline constexpr uint32_t kWholeReply = UINT32_MAX;  // Pending::part of a plain command
+inline constexpr uint32_t kWholeReply = UINT32_MAX;    // Pending::part of a plain command
+inline constexpr uint32_t kMoveStep = UINT32_MAX - 1;  // Pending::part of a key move (MIGRATE)
 
 // One command waiting for a back end's reply.
 struct Pending {
@@ -138,10 +139,17 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     std::vector<std::string> parts;
     uint32_t remaining;
   };
+  // A command waiting for its keys to move between Redis back ends.
+  struct Deferred {
+    std::vector<std::string> args;  // owned copy of the command
+    uint32_t remaining;             // MIGRATE replies still to come
+    std::string error;              // the first move that failed
+  };
   struct Slot {
     std::string reply;
     bool done = false;
     std::unique_ptr<Multi> multi;
+    std::unique_ptr<Deferred> deferred;
   };
 
   void ReadNow();
@@ -150,10 +158,19 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   void Process();
   void ExecuteBuffered();
   void Dispatch(std::span<const std::string_view> args, std::string_view raw);
-  void Forward(uint32_t owner, std::string_view raw, std::span<const std::string_view> args);
+  // Routes a key command into slot `seq` (a new slot when nullopt).
+  void Route(const CommandInfo& info, std::span<const std::string_view> args, std::string_view raw,
+             std::optional<uint64_t> seq);
+  void Forward(uint32_t owner, std::string_view raw, std::span<const std::string_view> args,
+               std::optional<uint64_t> seq);
   void SplitAndSend(CommandKind kind, std::span<const std::string_view> args, std::string_view raw,
-                    size_t step);
+                    size_t step, std::optional<uint64_t> seq);
   void FanOut(std::string_view command);
+  // Sends the MIGRATEs a command's keys need before it runs (RouteTable::
+  // redis_moves); false when none of its keys is moving.
+  bool MoveKeysFirst(const CommandInfo& info, std::span<const std::string_view> args);
+  void OnMoved(uint64_t seq, std::string_view reply);
+  void Complete(uint64_t seq, std::string_view reply);
   void AddReady(std::string_view reply);
   void AddError(std::string_view reply);
   uint64_t PushSlot();
@@ -210,6 +227,7 @@ struct Worker {
   // Loads the current table; returns it (may be null).
   const RouteTable* Refresh();
   BackendConn& ConnFor(uint32_t backend_index);
+  BackendConn& ConnFor(const Backend& backend);  // by address, for back ends outside the table
   void MarkDirty(BackendConn& b);
   void MarkDirty(std::shared_ptr<ClientConn> c);
   void ScheduleFlush();
