@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "ring/arc_set.h"
 #include "ring/test_util.h"
 
 namespace ringkv::ring {
@@ -118,6 +119,21 @@ TEST(DiffTest, TransfersUseSeedShapeAndRangeRule) {
   EXPECT_FALSE(wrap.InRange(50));
   EXPECT_FALSE(wrap.InRange(100));
   EXPECT_TRUE(wrap.InRange(10));
+}
+
+TEST(ArcSetTest, MatchesArcContains) {
+  std::vector<Arc> arcs = {
+      {100, 200, "", ""}, {150, 300, "", ""}, {1000, 5, "", ""}, {UINT64_MAX, 50, "", ""}};
+  ArcSet set(arcs);
+  for (uint64_t x : std::vector<uint64_t>{0, 5, 6, 50, 100, 101, 200, 300, 301, 999, 1000, 1001,
+                                          UINT64_MAX - 1, UINT64_MAX}) {
+    bool want =
+        std::any_of(arcs.begin(), arcs.end(), [&](const Arc& a) { return a.Contains(x); });
+    EXPECT_EQ(set.Contains(x), want) << x;
+  }
+  Arc whole{7, 7, "", ""};
+  EXPECT_TRUE(ArcSet({&whole, 1}).Contains(7));
+  EXPECT_FALSE(ArcSet({}).Contains(7));
 }
 
 }  // namespace

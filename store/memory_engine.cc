@@ -12,7 +12,7 @@
 #include <mutex>
 #include <vector>
 
-#include "store/internal/arc_set.h"
+#include "ring/arc_set.h"
 #include "store/internal/node.h"
 #include "store/internal/node_table.h"
 #include "store/internal/shard.h"
@@ -70,7 +70,7 @@ class MemoryEngine final : public Engine {
   StatusOr<TableGrowth> Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e,
                               int64_t now_ms);
   void EvictFromOtherShards(size_t written, int64_t now_ms);
-  uint64_t CopyInArcs(Shard& s, uint64_t cursor, const internal::ArcSet& arcs, ring::HashKind hash,
+  uint64_t CopyInArcs(Shard& s, uint64_t cursor, const ring::ArcSet& arcs, ring::HashKind hash,
                       int64_t now_ms, Batch* out);
 
   const int64_t max_memory_;
@@ -242,7 +242,7 @@ size_t MemoryEngine::ExpireCycle(int64_t now_ms, size_t budget) {
 Status MemoryEngine::ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKind hash,
                                    int64_t now_ms,
                                    FunctionRef<bool(std::string_view key, const Entry& entry)> fn) {
-  internal::ArcSet set(arcs);
+  ring::ArcSet set(arcs);
   Batch batch;
   for (auto& s : shards_) {
     uint64_t cursor = 0;
@@ -259,7 +259,7 @@ Status MemoryEngine::ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKi
 
 // Copies matching live entries from buckets starting at `cursor` until about
 // kArcBatchNodes nodes were examined; returns the next cursor (0 = done).
-uint64_t MemoryEngine::CopyInArcs(Shard& s, uint64_t cursor, const internal::ArcSet& arcs,
+uint64_t MemoryEngine::CopyInArcs(Shard& s, uint64_t cursor, const ring::ArcSet& arcs,
                                   ring::HashKind hash, int64_t now_ms, Batch* out) {
   std::lock_guard lock(s.mu);
   size_t examined = 0;

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "store/internal/arc_set.h"
 #include "store/internal/node_table.h"
 
 namespace ringkv::store {
@@ -592,21 +591,6 @@ TEST(NodeTableTest, ReverseBinaryCursorVisitsEveryBucketOnce) {
     } while (v != 0);
     EXPECT_EQ(seen.size(), size);
   }
-}
-
-TEST(ArcSetTest, MatchesArcContains) {
-  std::vector<ring::Arc> arcs = {
-      {100, 200, "", ""}, {150, 300, "", ""}, {1000, 5, "", ""}, {UINT64_MAX, 50, "", ""}};
-  internal::ArcSet set(arcs);
-  for (uint64_t x : std::vector<uint64_t>{0, 5, 6, 50, 100, 101, 200, 300, 301, 999, 1000, 1001,
-                                          UINT64_MAX - 1, UINT64_MAX}) {
-    bool want =
-        std::any_of(arcs.begin(), arcs.end(), [&](const ring::Arc& a) { return a.Contains(x); });
-    EXPECT_EQ(set.Contains(x), want) << x;
-  }
-  ring::Arc whole{7, 7, "", ""};
-  EXPECT_TRUE(internal::ArcSet({&whole, 1}).Contains(7));
-  EXPECT_FALSE(internal::ArcSet({}).Contains(7));
 }
 
 }  // namespace

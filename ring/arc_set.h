@@ -13,7 +13,7 @@
 
 #include "ring/diff.h"
 
-namespace ringkv::store::internal {
+namespace ringkv::ring {
 
 class ArcSet {
  public:
@@ -67,4 +67,4 @@ class ArcSet {
   std::vector<Span> spans_;
 };
 
-}  // namespace ringkv::store::internal
+}  // namespace ringkv::ring
