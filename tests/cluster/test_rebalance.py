@@ -152,6 +152,35 @@ class CheckerTest(RebalanceTestCase):
         self.assertTrue(all(m["keys_moved"] > 0 for m in hist[-7:]), hist[-7:])
 
 
+class RedisBackendTest(RebalanceTestCase):
+    """The same plan over redis-servers: SCAN + MIGRATE by the router, and the
+    proxy moves each key a command names before running it on the new owner."""
+
+    def test_redis_add_then_remove_with_zero_failures(self):
+        servers = [self.start_redis(name=f"redis{i}") for i in range(4)]
+        addrs = [f"127.0.0.1:{s.port}" for s in servers]
+        router = self.start_router("--nodes", ",".join(addrs[:3]))
+        base = router.http
+        checker = Checker(router.resp_port, keys_per_thread=KEYS // THREADS, threads=THREADS,
+                          prefix="rchk")
+        checker.preload()
+        checker.start()
+        before = checker.ops
+        wait_for(lambda: checker.ops > before + 50, timeout=30, what="client traffic")
+        self.api(base, "POST", "/add-node", {"value": addrs[3]})
+        last = self.wait_done(base, "add a redis-server", checker)
+        self.assertGreater(last["keys_moved"], 0)
+        before = checker.ops
+        wait_for(lambda: checker.ops > before + 50, timeout=30, what="client traffic")
+        self.api(base, "POST", f"/remove-node/{addrs[0]}")
+        self.wait_done(base, "remove a redis-server", checker)
+
+        class Srv:  # what assert_keys_only_on_owners needs of a server
+            def __init__(self, port):
+                self.resp_port = port
+        self.finish(checker, base, [Srv(s.port) for s in servers[1:]])
+
+
 class RouterCrashTest(RebalanceTestCase):
     def test_kill_9_router_during_copy_then_restart_resumes(self):
         nodes, addrs = self.start_nodes(4)
