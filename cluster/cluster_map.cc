@@ -12,7 +12,7 @@ using Json = nlohmann::ordered_json;  // keeps fields in the documented order
 constexpr uint32_t kMaxVnodesPerWeight = 4096;  // same bound as membership's kMaxVnodes
 
 bool OwnsKeys(NodeState s) {
-  return s == NodeState::kActive || s == NodeState::kLeaving;
+  return s == NodeState::kActive || s == NodeState::kJoining;
 }
 
 // An unsigned integer field of `obj` in [lo, hi]. `where` names the field in

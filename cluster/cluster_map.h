@@ -22,9 +22,9 @@
 namespace ringkv::cluster {
 
 enum class NodeState : uint8_t {
-  kJoining,  // registered, receiving its keys; not yet an owner
+  kJoining,  // added; owns its arcs in the ring while its keys arrive from the old owners
   kActive,   // owns keys
-  kLeaving,  // still owns keys while they move away
+  kLeaving,  // being removed; owns nothing while its keys move off to their new owners
   kDown,     // failed health checks; ejected from the ring (cache mode)
 };
 
@@ -33,7 +33,7 @@ enum class BackendKind : uint8_t {
   kRedis,   // a plain redis-server: RESP only, health by PING
 };
 
-std::string_view NodeStateName(NodeState s);    // "joining", "active", "leaving", "down"
+std::string_view NodeStateName(NodeState s);  // "joining", "active", "leaving", "down"
 std::optional<NodeState> ParseNodeState(std::string_view s);
 std::string_view BackendKindName(BackendKind k);  // "ringkv", "redis"
 std::optional<BackendKind> ParseBackendKind(std::string_view s);
@@ -59,15 +59,18 @@ struct ClusterMap {
 
   // Index in `nodes` of the node whose addr or id is `name`, or nullopt.
   std::optional<size_t> Find(std::string_view name) const;
-  // Nodes that own keys: active and leaving.
+  // Nodes that own keys in the ring: active and joining.
   std::vector<ring::NodeSpec> RingNodes() const;
-  // Number of nodes that own keys.
+  // Number of nodes that own keys (active and joining).
   size_t InService() const;
 
   bool operator==(const ClusterMap&) const = default;
 };
 
-// The ring of the nodes that own keys.
+// The ring of the nodes that own keys: active and joining (a joining node
+// owns its arcs while a migration copies its keys; the router routes to it
+// and it fetches what it lacks from the old owner). Leaving and down nodes
+// are not in it.
 StatusOr<ring::RingPtr> BuildRing(const ClusterMap& map);
 
 // JSON form (also the on-disk format):

@@ -13,7 +13,6 @@ namespace ringkv::cluster {
 namespace {
 
 constexpr char kFileName[] = "cluster-map.json";
-constexpr char kTmpName[] = "cluster-map.json.tmp";
 
 Status IoError(std::string_view op, const std::string& path, int err) {
   return Internal(std::string(op) + " " + path + ": " + std::strerror(err));
@@ -71,8 +70,9 @@ Status SyncDir(const std::string& dir) {
   return OkStatus();
 }
 
-// The whole file, or nullopt if it does not exist.
-StatusOr<std::optional<std::string>> ReadFile(const std::string& path) {
+}  // namespace
+
+StatusOr<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::optional<std::string>();
@@ -92,14 +92,39 @@ StatusOr<std::optional<std::string>> ReadFile(const std::string& path) {
   return std::optional<std::string>(std::move(out));
 }
 
+Status WriteFileDurably(const std::string& dir, const std::string& name, std::string_view content) {
+  std::error_code ec;
+  bool created = std::filesystem::create_directories(dir, ec);
+  if (ec) return Internal("create directory " + dir + ": " + ec.message());
+  if (created) {  // make the new directory's own entry durable too
+    std::filesystem::path p = std::filesystem::path(dir).lexically_normal();
+    if (!p.has_filename()) p = p.parent_path();  // "a/b/" -> "a/b"
+    std::string parent = p.parent_path().string();
+    if (Status s = SyncDir(parent.empty() ? "." : parent); !s.ok()) return s;
+  }
+  const std::string path = dir + "/" + name;
+  const std::string tmp = path + ".tmp";
+  if (Status s = WriteDurably(tmp, content); !s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status s = IoError("rename " + tmp + " to", path, errno);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return SyncDir(dir);
+}
+
+namespace {
+
 // Not thread-safe: the registry serializes its calls.
 class FileMapStore final : public MapStore {
  public:
-  explicit FileMapStore(std::string dir)
-      : dir_(std::move(dir)), path_(dir_ + "/" + kFileName), tmp_(dir_ + "/" + kTmpName) {}
+  explicit FileMapStore(std::string dir) : dir_(std::move(dir)), path_(dir_ + "/" + kFileName) {}
 
   StatusOr<std::optional<ClusterMap>> Load() override {
-    StatusOr<std::optional<std::string>> text = ReadFile(path_);
+    StatusOr<std::optional<std::string>> text = ReadFileIfExists(path_);
     if (!text.ok()) return text.status();
     if (!text->has_value()) return std::optional<ClusterMap>();
     StatusOr<ClusterMap> map = ClusterMapFromJson(**text);
@@ -110,31 +135,12 @@ class FileMapStore final : public MapStore {
   }
 
   Status Save(const ClusterMap& map) override {
-    std::error_code ec;
-    bool created = std::filesystem::create_directories(dir_, ec);
-    if (ec) return Internal("create directory " + dir_ + ": " + ec.message());
-    if (created) {  // make the new directory's own entry durable too
-      std::filesystem::path p = std::filesystem::path(dir_).lexically_normal();
-      if (!p.has_filename()) p = p.parent_path();  // "a/b/" -> "a/b"
-      std::string parent = p.parent_path().string();
-      if (Status s = SyncDir(parent.empty() ? "." : parent); !s.ok()) return s;
-    }
-    if (Status s = WriteDurably(tmp_, ToJson(map) + "\n"); !s.ok()) {
-      ::unlink(tmp_.c_str());
-      return s;
-    }
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      Status s = IoError("rename " + tmp_ + " to", path_, errno);
-      ::unlink(tmp_.c_str());
-      return s;
-    }
-    return SyncDir(dir_);
+    return WriteFileDurably(dir_, kFileName, ToJson(map) + "\n");
   }
 
  private:
   const std::string dir_;
   const std::string path_;
-  const std::string tmp_;
 };
 
 }  // namespace

@@ -11,6 +11,11 @@ bool IsBlankOrControl(char c) {
   return u <= ' ' || u == 0x7f;
 }
 
+// Owns keys in the ring (see BuildRing): active or joining.
+bool InService(NodeState s) {
+  return s == NodeState::kActive || s == NodeState::kJoining;
+}
+
 Status NotInCluster(std::string_view name) {
   return NotFound("no node " + std::string(name) + " in the cluster");
 }
@@ -79,13 +84,26 @@ StatusOr<ClusterMap> AddNode(const ClusterMap& map, NodeInfo node) {
 StatusOr<ClusterMap> RemoveNode(const ClusterMap& map, std::string_view name) {
   std::optional<size_t> i = map.Find(name);
   if (!i) return NotInCluster(name);
-  NodeState s = map.nodes[*i].state;
-  bool in_service = s == NodeState::kActive || s == NodeState::kLeaving;
-  if (in_service && map.InService() == 1) {
+  if (InService(map.nodes[*i].state) && map.InService() == 1) {
     return FailedPrecondition("cannot remove the last node in service");
   }
   ClusterMap next = Next(map);
   next.nodes.erase(next.nodes.begin() + static_cast<std::ptrdiff_t>(*i));
+  return next;
+}
+
+StatusOr<ClusterMap> MarkLeaving(const ClusterMap& map, std::string_view name) {
+  std::optional<size_t> i = map.Find(name);
+  if (!i) return NotInCluster(name);
+  const NodeInfo& n = map.nodes[*i];
+  if (n.state == NodeState::kLeaving) {
+    return FailedPrecondition("node " + std::string(name) + " is already leaving");
+  }
+  if (InService(n.state) && map.InService() == 1) {
+    return FailedPrecondition("cannot remove the last node in service");
+  }
+  ClusterMap next = Next(map);
+  next.nodes[*i].state = NodeState::kLeaving;
   return next;
 }
 

@@ -22,6 +22,10 @@ Status ValidateAddr(std::string_view addr);
 StatusOr<ClusterMap> AddNode(const ClusterMap& map, NodeInfo node);
 // Removes the node whose addr or id is `name`.
 StatusOr<ClusterMap> RemoveNode(const ClusterMap& map, std::string_view name);
+// Marks the node leaving: it keeps its place in the map but owns nothing in
+// the ring, so a migration moves its keys off. Same errors as RemoveNode,
+// plus kFailedPrecondition when it is already leaving.
+StatusOr<ClusterMap> MarkLeaving(const ClusterMap& map, std::string_view name);
 StatusOr<ClusterMap> SetWeight(const ClusterMap& map, std::string_view name, uint32_t weight);
 StatusOr<ClusterMap> SetState(const ClusterMap& map, std::string_view name, NodeState state);
 // vnodes in [1, kMaxVnodes].

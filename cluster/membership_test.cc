@@ -165,7 +165,7 @@ TEST(MembershipTest, RemoveUnknownNode) {
 TEST(MembershipTest, CannotRemoveTheLastNodeInService) {
   ClusterMap m;
   m.nodes = {Node("h:1", NodeState::kDown), Node("h:2", NodeState::kActive),
-             Node("h:3", NodeState::kJoining)};
+             Node("h:3", NodeState::kLeaving)};
   for (NodeInfo& n : m.nodes) n.id = n.addr;
   Status s = ExpectFails(m, [](const ClusterMap& m) { return RemoveNode(m, "h:2"); });
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
@@ -183,6 +183,32 @@ TEST(MembershipTest, CannotRemoveTheLastNodeInService) {
   next = RemoveNode(m, "h:1");
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->InService(), 1u);
+
+  // A joining node is in service: with it, the active node may go.
+  m.nodes[2].state = NodeState::kJoining;
+  next = RemoveNode(m, "h:2");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->InService(), 1u);
+}
+
+TEST(MembershipTest, MarkLeaving) {
+  ClusterMap m = ThreeNodes();
+  StatusOr<ClusterMap> next = MarkLeaving(m, "127.0.0.1:7002");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->epoch, m.epoch + 1);
+  EXPECT_EQ(next->nodes[1].state, NodeState::kLeaving);
+  EXPECT_EQ(next->InService(), 2u);
+  EXPECT_EQ(Addrs(*next), Addrs(m));
+  EXPECT_EQ(MarkLeaving(*next, "127.0.0.1:7002").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(MarkLeaving(m, "1.2.3.4:5").status().code(), StatusCode::kNotFound);
+
+  ClusterMap one;
+  one.nodes = {Node("h:1", NodeState::kActive), Node("h:2", NodeState::kDown)};
+  for (NodeInfo& n : one.nodes) n.id = n.addr;
+  Status s = MarkLeaving(one, "h:1").status();
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "cannot remove the last node in service");
+  EXPECT_TRUE(MarkLeaving(one, "h:2").ok());  // a down node owns nothing
 }
 
 TEST(MembershipTest, SetWeight) {
