@@ -61,11 +61,30 @@ void HealthChecker::RunOnce() {
     Status s = probes[i].get();
     bool down = node.state == cluster::NodeState::kDown;
     if (!s.ok()) spdlog::debug("health: {} ({}) probe failed: {}", node.id, node.addr, s.message());
+    if (!s.ok()) {
+      failing_.insert(node.id);
+    } else if (failing_.erase(node.id) > 0 && !down && hooks_.node_up) {
+      hooks_.node_up(node);
+    }
     switch (tracker_.Record(node.id, s.ok(), down)) {
       case cluster::HealthTransition::kWentDown:
+        if (MigrationRunning()) {
+          spdlog::warn(
+              "health: node {} ({}) fails its probes; ejection deferred: migration in "
+              "progress",
+              node.id, node.addr);
+          tracker_.Forget(node.id);
+          break;
+        }
         OnWentDown(node);
         break;
       case cluster::HealthTransition::kCameBack:
+        if (MigrationRunning()) {
+          spdlog::info("health: node {} ({}) answers again; re-add deferred: migration in progress",
+                       node.id, node.addr);
+          tracker_.Forget(node.id);
+          break;
+        }
         OnCameBack(node);
         break;
       case cluster::HealthTransition::kNone:
@@ -128,6 +147,7 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
   if (r.ok()) {
     spdlog::info("health: node {} ({}) is back; flushed and re-added at epoch {}", node.id,
                  fresh.addr, r->epoch);
+    if (hooks_.node_up) hooks_.node_up(fresh);
   } else {
     spdlog::error("health: cannot re-add {}: {}", node.id, r.status().message());
   }

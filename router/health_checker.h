@@ -4,11 +4,18 @@
 // from the ring, its keys go cold elsewhere); when it answers again it is
 // flushed first, then re-added, so no stale value comes back.
 //
+// While a migration runs the ring must not change under it: ejections and
+// re-adds are deferred (logged) until it ends. A node that answers again
+// after failed probes is handed to `on_node_up` (the migrator re-sends it
+// the current map and its part of the migration).
+//
 // Thread safety: runs on its own thread; Stop() joins it.
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -22,6 +29,13 @@ class HealthChecker {
   HealthChecker(Registry& registry, LiveSettings& settings, std::string backend_password);
   ~HealthChecker();
 
+  struct MigrationHooks {
+    std::function<bool()> running;                          // a migration is in progress
+    std::function<void(const cluster::NodeInfo&)> node_up;  // answers again after failures
+  };
+  // Call before Start().
+  void set_migration_hooks(MigrationHooks hooks) { hooks_ = std::move(hooks); }
+
   void Start();
   void Stop();
   // One round of probes, synchronously (also used at start-up).
@@ -31,11 +45,14 @@ class HealthChecker {
   void Loop();
   void OnWentDown(const cluster::NodeInfo& node);
   void OnCameBack(const cluster::NodeInfo& node);
+  bool MigrationRunning() const { return hooks_.running && hooks_.running(); }
 
   Registry& registry_;
   LiveSettings& settings_;
   std::string backend_password_;
   cluster::HealthTracker tracker_;
+  MigrationHooks hooks_;
+  std::set<std::string> failing_;  // ids whose last probe failed (RunOnce's thread only)
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -8,6 +8,7 @@
 #include "ring/diff.h"
 #include "router/discovery.h"
 #include "router/jobs_api.h"
+#include "router/migrations_http.h"
 
 namespace ringkv::router {
 
@@ -19,6 +20,7 @@ using nlohmann::json;
 
 constexpr std::string_view kKvPrefix = "/kv/";
 constexpr std::string_view kRemovePrefix = "/remove-node/";
+constexpr std::string_view kNodesPrefix = "/nodes/";
 
 int HttpStatusFor(const Status& s) {
   switch (s.code()) {
@@ -181,33 +183,85 @@ StatusOr<cluster::NodeInfo> ParseAddNode(const std::string& body_text, RouterHtt
   return node;
 }
 
+// The migration part of a change's answer.
+json MigrationField(const Migrator::Started& started) {
+  return started.migration ? json::parse(MigrationSummaryJson(*started.migration)) : json();
+}
+
+const char* ChangeNote(const Migrator::Started& started) {
+  if (started.migration) return "keys move while the cluster serves; follow GET /migrations";
+  if (started.remapped) return "keys on moved arcs are remapped (cache semantics)";
+  return "no key changes owner";
+}
+
+// The node named by its RESP address, HTTP address or id (seed 000 names
+// nodes by address).
+std::string NodeName(const cluster::ClusterMap& map, const std::string& name) {
+  for (const auto& n : map.nodes) {
+    if (n.http_addr == name) return n.id;
+  }
+  return name;
+}
+
+json ChangeJson(const Migrator::Started& started, const std::string& node_id) {
+  const cluster::ClusterMap& after = started.after;
+  size_t index = after.Find(node_id).value_or(0);
+  json j = {{"status", started.migration ? "processing" : "done"}, {"epoch", after.epoch}};
+  if (after.Find(node_id)) j["node"] = NodeJson(after.nodes[index], index, 0);
+  j["transfers"] = Transfers(started.before, after);
+  j["migration"] = MigrationField(started);
+  j["note"] = ChangeNote(started);
+  return j;
+}
+
 HttpResponse AddNode(const HttpRequest& req, RouterHttpContext& ctx) {
   auto node = ParseAddNode(req.body, ctx);
   if (!node.ok()) return FromStatus(node.status());
-  cluster::ClusterMap before = ctx.registry.Map();
-  auto after =
-      ctx.registry.Apply([&](const cluster::ClusterMap& m) { return cluster::AddNode(m, *node); });
-  if (!after.ok()) return FromStatus(after.status());
-  size_t index = *after->Find(node->id);
-  json j = {{"status", "done"},
-            {"epoch", after->epoch},
-            {"node", NodeJson(after->nodes[index], index, 0)},
-            {"transfers", Transfers(before, *after)},
-            {"note", "keys on moved arcs are remapped (cache semantics)"}};
-  return HttpResponse::Json(200, j.dump());
+  auto started = StartChange(ctx.migrator, ctx.registry, cluster::MigrationKind::kAdd, node->addr,
+                             [&](const cluster::ClusterMap& m) {
+                               cluster::NodeInfo joining = *node;
+                               joining.state = cluster::NodeState::kJoining;
+                               return cluster::AddNode(m, joining);
+                             });
+  if (!started.ok()) return FromStatus(started.status());
+  std::string id = node->id.empty() ? node->addr : node->id;
+  return HttpResponse::Json(200, ChangeJson(*started, id).dump());
 }
 
+// Marks the node leaving; its keys move to their new owners and it leaves
+// the map when they have. Answers seed 000's transfer list.
 HttpResponse RemoveNode(const std::string& name, RouterHttpContext& ctx) {
-  cluster::ClusterMap before = ctx.registry.Map();
-  // Seed 000 names nodes by address; accept the RESP address, the HTTP address or the id.
-  std::string target = name;
-  for (const auto& n : before.nodes) {
-    if (n.http_addr == name) target = n.id;
+  std::string target = NodeName(ctx.registry.Map(), name);
+  auto started =
+      StartChange(ctx.migrator, ctx.registry, cluster::MigrationKind::kRemove, name,
+                  [&](const cluster::ClusterMap& m) { return cluster::MarkLeaving(m, target); });
+  if (!started.ok()) return FromStatus(started.status());
+  return HttpResponse::Json(200, Transfers(started->before, started->after).dump());
+}
+
+// PUT /nodes/<addr> {"weight": N}
+HttpResponse PutNode(const HttpRequest& req, const std::string& name, RouterHttpContext& ctx) {
+  std::string error;
+  auto body = ParseObject(req.body, error);
+  if (!body) return HttpResponse::Error(400, error);
+  const json& w = (*body)["weight"];
+  if (!body->contains("weight") || !w.is_number_unsigned() || w.get<uint64_t>() == 0 ||
+      w.get<uint64_t>() > ring::kMaxNodeWeight) {
+    return HttpResponse::Error(400, "body must be {\"weight\": N} with N in [1, " +
+                                        std::to_string(ring::kMaxNodeWeight) + "]");
   }
-  auto after = ctx.registry.Apply(
-      [&](const cluster::ClusterMap& m) { return cluster::RemoveNode(m, target); });
-  if (!after.ok()) return FromStatus(after.status());
-  return HttpResponse::Json(200, Transfers(before, *after).dump());
+  uint32_t weight = w.get<uint32_t>();
+  cluster::ClusterMap map = ctx.registry.Map();
+  std::string target = NodeName(map, name);
+  auto i = map.Find(target);
+  if (!i) return HttpResponse::Error(404, "no node " + name + " in the cluster");
+  target = map.nodes[*i].id;
+  auto started = StartChange(
+      ctx.migrator, ctx.registry, cluster::MigrationKind::kWeight,
+      target + " weight " + std::to_string(weight),
+      [&](const cluster::ClusterMap& m) { return cluster::SetWeight(m, target, weight); });
+  if (!started.ok()) return FromStatus(started.status());
+  return HttpResponse::Json(200, ChangeJson(*started, target).dump());
 }
 
 HttpResponse GetConfig(RouterHttpContext& ctx) {
@@ -266,18 +320,27 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
     }
     level = l.get<std::string>();
   }
-  // Everything validated: apply.
+  // Everything validated: apply. A vnodes change is a migration; when one
+  // already runs, the 409 leaves every setting as it was.
+  json migration;
   if (*vnodes != map.vnodes) {
-    auto r = ctx.registry.Apply(
-        [&](const cluster::ClusterMap& m) { return cluster::SetVnodes(m, *vnodes); });
+    auto r = StartChange(ctx.migrator, ctx.registry, cluster::MigrationKind::kVnodes,
+                         "vnodes " + std::to_string(*vnodes), [&](const cluster::ClusterMap& m) {
+                           return cluster::SetVnodes(m, *vnodes);
+                         });
     if (!r.ok()) return FromStatus(r.status());
+    migration = MigrationField(*r);
   }
   ctx.settings.set_health(h);
   if (level) {
     ctx.settings.set_log_level(*level);
     if (ctx.apply_log_level) ctx.apply_log_level(*level);
   }
-  return GetConfig(ctx);
+  HttpResponse out = GetConfig(ctx);
+  json j = json::parse(out.body);
+  j["vnodes"] = *vnodes;  // the target, also while keys still move
+  j["migration"] = migration;
+  return HttpResponse::Json(200, j.dump());
 }
 
 HttpResponse Kv(const HttpRequest& req, std::string_view key, RouterHttpContext& ctx) {
@@ -399,7 +462,8 @@ HttpResponse HandleRouterHttp(const HttpRequest& req, RouterHttpContext& ctx) {
   if (path.rfind(kKvPrefix, 0) == 0)
     return Kv(req, std::string_view(path).substr(kKvPrefix.size()), ctx);
   bool mutating = (path == "/add-node" || path.rfind(kRemovePrefix, 0) == 0 ||
-                   (path == "/config" && m == "PUT"));
+                   (path == "/config" && m == "PUT") || IsMigrationsMutation(req) ||
+                   (path.rfind(kNodesPrefix, 0) == 0 && m != "GET"));
   if (mutating && !Authorized(req, ctx)) {
     return HttpResponse::Error(401, "this endpoint needs Authorization: Bearer <admin token>");
   }
@@ -412,6 +476,13 @@ HttpResponse HandleRouterHttp(const HttpRequest& req, RouterHttpContext& ctx) {
   }
   if (path == "/nodes" && m == "GET")
     return HttpResponse::Json(200, MapJson(ctx.registry.Map()).dump());
+  if (path.rfind(kNodesPrefix, 0) == 0) {
+    std::string name = path.substr(kNodesPrefix.size());
+    if (name.empty()) return HttpResponse::Error(400, "use PUT /nodes/<addr>");
+    if (m != "PUT") return HttpResponse::Error(405, "method " + m + " not allowed on " + path);
+    return PutNode(req, name, ctx);
+  }
+  if (IsMigrationsPath(path)) return HandleMigrationsHttp(req, ctx.migrator);
   if (path == "/config" && m == "GET") return GetConfig(ctx);
   if (path == "/config" && m == "PUT") return PutConfig(req, ctx);
   if (path == "/check-alive" && m == "GET") return CheckAlive(ctx);

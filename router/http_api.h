@@ -1,6 +1,7 @@
 // The router's HTTP API: seed 000 (get-node, add-node, remove-node), seed 001
 // (/kv/{key} with X-CacheServer-* headers), the cluster map, live config,
-// health and metrics. See docs/api.md for every endpoint with an example.
+// health, metrics and live rebalancing (/migrations). See docs/api.md for every endpoint with an
+// example.
 //
 // Requests are parsed by pure functions, changes go through the Registry, and
 // responses are rendered by pure functions; HandleRouterHttp only routes.
@@ -20,6 +21,7 @@
 namespace ringkv::router {
 
 class JobsApi;
+class Migrator;
 
 struct RouterHttpContext {
   Registry& registry;
@@ -33,6 +35,9 @@ struct RouterHttpContext {
   uint16_t resp_port = 0;
   std::function<void(const std::string&)> apply_log_level;
   JobsApi* jobs = nullptr;  // the jobs API (docs/jobs.md); null: its paths answer 503
+  // Live rebalancing: every ring change goes through it. Null: changes apply
+  // at once (cache remap) and /migrations answers 503.
+  Migrator* migrator = nullptr;
 };
 
 net::HttpResponse HandleRouterHttp(const net::HttpRequest& request, RouterHttpContext& ctx);

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 
@@ -198,11 +199,35 @@ const std::map<std::string, Setting>& Settings() {
       {"worker_threads",
        {Uint(&RouterOptions::worker_threads, 256),
         "compute threads of each launched worker (default 1)"}},
+      {"rebalance_max_keys_per_sec",
+       {Uint(&RouterOptions::rebalance_max_keys_per_sec, UINT64_MAX),
+        "keys per second each source copies while rebalancing, 0 = unlimited (default 0; "
+        "PUT /migrations/rate changes it live)"}},
+      {"rebalance_max_bytes_per_sec",
+       {[](RouterOptions& o, const std::string& v) -> Status {
+          auto n = ParseBytes(v);
+          if (!n.ok()) return n.status();
+          o.rebalance_max_bytes_per_sec = *n;
+          return OkStatus();
+        },
+        "bytes per second each source copies while rebalancing, 0 = unlimited (default 0)"}},
+      {"rebalance_grace_ms",
+       {Uint(&RouterOptions::rebalance_grace_ms, 3600000),
+        "wait after a map change before copying, and before old owners drop moved keys; 0 = "
+        "max(1000, 2 x backend_timeout_ms) (default 0)"}},
+      {"rebalance_rpc_timeout_ms",
+       {Uint(&RouterOptions::rebalance_rpc_timeout_ms, 3600000),
+        "deadline of each gRPC call to a node while rebalancing (default 5000)"}},
   };
   return s;
 }
 
 }  // namespace
+
+uint32_t RebalanceGraceMs(const RouterOptions& o) {
+  if (o.rebalance_grace_ms != 0) return o.rebalance_grace_ms;
+  return std::max<uint32_t>(1000, 2 * o.backend_timeout_ms);
+}
 
 Status ApplyRouterSetting(RouterOptions& options, const std::string& name,
                           const std::string& value) {
@@ -238,9 +263,9 @@ StatusOr<RouterOptions> LoadRouterConfig(const std::string& path, RouterOptions 
       std::string value;
       if (name == "nodes" && kv.second.IsSequence()) {
         for (const auto& n : kv.second) value += (value.empty() ? "" : ",") + n.as<std::string>();
-      } else if (name == "health" && kv.second.IsMap()) {
+      } else if ((name == "health" || name == "rebalance") && kv.second.IsMap()) {
         for (const auto& h : kv.second) {
-          std::string hname = "health_" + h.first.as<std::string>();
+          std::string hname = name + "_" + h.first.as<std::string>();
           if (Status s = ApplyRouterSetting(options, hname, h.second.as<std::string>()); !s.ok()) {
             return InvalidArgument("config " + path + ": router." + s.message());
           }
@@ -280,6 +305,8 @@ Status ValidateRouterOptions(const RouterOptions& o) {
   if (o.job_lease_ms < 100) return InvalidArgument("job_lease_ms must be >= 100");
   if (o.autoscale_interval_ms < 10) return InvalidArgument("autoscale_interval_ms must be >= 10");
   if (o.worker_threads == 0) return InvalidArgument("worker_threads must be >= 1");
+  if (o.rebalance_rpc_timeout_ms == 0)
+    return InvalidArgument("rebalance.rpc_timeout_ms must be >= 1");
   return OkStatus();
 }
 

@@ -40,21 +40,32 @@ struct RouterOptions {
   std::string ports_file;  // written as JSON once serving
   // Jobs (seed 002, docs/jobs.md). How long results stay readable is the
   // nodes' job_retention setting.
-  uint64_t job_max_payload = 16ull << 20;   // larger enqueue bodies get 413
+  uint64_t job_max_payload = 16ull << 20;    // larger enqueue bodies get 413
   uint32_t job_max_iterations = 10'000'000;  // more gets 400
   uint32_t job_lease_ms = 30000;             // lease a getWork hands out
   uint32_t job_max_wait_ms = 30000;          // cap of getWork's ?wait (setting job_max_wait)
   bool autoscale = true;                     // launch workers; only when run_dir is set
   uint32_t max_workers = 4;
-  uint32_t scale_after_ms = 15000;           // launch when the oldest job waited longer
-  std::string worker_idle_exit = "10m";      // launched workers leave after this long idle
+  uint32_t scale_after_ms = 15000;       // launch when the oldest job waited longer
+  std::string worker_idle_exit = "10m";  // launched workers leave after this long idle
   uint32_t autoscale_interval_ms = 1000;
-  uint32_t worker_threads = 1;               // --threads of launched workers
+  uint32_t worker_threads = 1;  // --threads of launched workers
+  // Live rebalancing (YAML `rebalance:` section, docs/rebalancing.md).
+  uint64_t rebalance_max_keys_per_sec = 0;   // copy rate limit per source; 0 = unlimited
+  uint64_t rebalance_max_bytes_per_sec = 0;  // likewise in key + value bytes
+  uint32_t rebalance_grace_ms = 0;           // 0 = max(1000, 2 x backend_timeout_ms)
+  uint32_t rebalance_rpc_timeout_ms = 5000;  // deadline of each unary call to a node
 };
+
+// The grace period of a migration: wait after publishing a map (so no proxy
+// request is still in flight with the old table) and before old owners drop
+// moved arcs.
+uint32_t RebalanceGraceMs(const RouterOptions& options);
 
 // Applies one setting by name (`nodes` takes a comma-separated list; health
 // settings are health_interval_ms, health_timeout_ms, health_failures,
-// health_successes). Errors name the setting.
+// health_successes; rebalance settings rebalance_max_keys_per_sec, ...).
+// Errors name the setting.
 Status ApplyRouterSetting(RouterOptions& options, const std::string& name,
                           const std::string& value);
 

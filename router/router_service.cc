@@ -19,6 +19,8 @@
 #include "router/http_api.h"
 #include "router/jobs_api.h"
 #include "router/kv_gateway.h"
+#include "router/migrator.h"
+#include "router/peer_client.h"
 #include "router/proxy.h"
 #include "router/registry.h"
 
@@ -61,6 +63,9 @@ bool Known(const cluster::ClusterMap& map, const std::string& addr) {
 struct RouterService::Impl {
   RouterOptions options;
   std::unique_ptr<Registry> registry;
+  std::unique_ptr<PeerClient> peers;
+  std::unique_ptr<ArcMover> mover;
+  std::unique_ptr<Migrator> migrator;
   LiveSettings settings;
   std::unique_ptr<KvGateway> kv;
   ProxyStats proxy_stats;
@@ -77,10 +82,15 @@ struct RouterService::Impl {
   bool stopping = false;
   int64_t config_mtime = -1;
   RouterOptions applied;  // the config file + flags as last applied
+  // A reload whose ring changes waited for a running migration; retried
+  // every config poll until applied.
+  std::optional<RouterOptions> pending;
 
   Status OpenRegistry();
-  void AddNodes(const std::vector<std::string>& addrs, const char* source);
-  void RemoveNodes(const std::vector<std::string>& addrs);
+  Status OpenMigrator();
+  // Returns false when a change had to wait for a running migration.
+  bool AddNodes(const std::vector<std::string>& addrs, const char* source);
+  bool RemoveNodes(const std::vector<std::string>& addrs);
   Status StartListeners();
   void ApplyLive(const RouterOptions& next);
   void Reload();
@@ -101,10 +111,35 @@ Status RouterService::Impl::OpenRegistry() {
   return OkStatus();
 }
 
+// Resumes an unfinished migration from <data_dir>/migration.json.
+Status RouterService::Impl::OpenMigrator() {
+  peers = std::make_unique<PeerClient>(options.rebalance_rpc_timeout_ms);
+  mover = NewGrpcArcMover(*peers);
+  MigratorOptions mo;
+  mo.data_dir = options.data_dir;
+  mo.grace_ms = RebalanceGraceMs(options);
+  mo.max_keys_per_sec = options.rebalance_max_keys_per_sec;
+  mo.max_bytes_per_sec = options.rebalance_max_bytes_per_sec;
+  mo.probe_timeout_ms = options.discovery_timeout_ms;
+  migrator = std::make_unique<Migrator>(mo, *registry, *mover, peers.get());
+  health->set_migration_hooks({[m = migrator.get()] { return m->Running(); },
+                               [m = migrator.get()](const cluster::NodeInfo& n) { m->NodeUp(n); }});
+  return migrator->Open();
+}
+
 // Adds each unknown address: discovered if it answers, else recorded as down.
-void RouterService::Impl::AddNodes(const std::vector<std::string>& addrs, const char* source) {
+// At start-up nodes join at once (the cluster is being assembled); from the
+// config file they join through a migration.
+bool RouterService::Impl::AddNodes(const std::vector<std::string>& addrs, const char* source) {
+  const bool live = std::string_view(source) == "config";
+  bool all = true;
   for (const std::string& addr : addrs) {
     if (Known(registry->Map(), addr)) continue;
+    if (!live && migrator->Running()) {
+      spdlog::warn("{}: migration {} in progress; not adding {} now (add it when it is done)",
+                   source, migrator->RunningId(), addr);
+      continue;
+    }
     auto node =
         DiscoverNode(addr, std::nullopt, options.discovery_timeout_ms, options.backend_password);
     cluster::NodeInfo info;
@@ -115,6 +150,22 @@ void RouterService::Impl::AddNodes(const std::vector<std::string>& addrs, const 
                    node.status().message());
       info = UndiscoveredNode(addr);
     }
+    if (live && info.state == cluster::NodeState::kActive) {
+      auto r = migrator->Change(cluster::MigrationKind::kAdd, info.addr,
+                                [&](const cluster::ClusterMap& m) {
+                                  cluster::NodeInfo joining = info;
+                                  joining.state = cluster::NodeState::kJoining;
+                                  return cluster::AddNode(m, joining);
+                                });
+      if (!r.ok()) {
+        all = all && r.status().code() != StatusCode::kAborted;
+        spdlog::warn("{}: cannot add {} now: {}", source, addr, r.status().message());
+      } else {
+        spdlog::info("{}: adding {} ({}) at epoch {}{}", source, info.id, info.addr, r->after.epoch,
+                     r->migration ? " (migration " + r->migration->id + ")" : "");
+      }
+      continue;
+    }
     auto r =
         registry->Apply([&](const cluster::ClusterMap& m) { return cluster::AddNode(m, info); });
     if (!r.ok()) {
@@ -124,9 +175,11 @@ void RouterService::Impl::AddNodes(const std::vector<std::string>& addrs, const 
                    cluster::NodeStateName(info.state), r->epoch);
     }
   }
+  return all;
 }
 
-void RouterService::Impl::RemoveNodes(const std::vector<std::string>& addrs) {
+bool RouterService::Impl::RemoveNodes(const std::vector<std::string>& addrs) {
+  bool all = true;
   for (const std::string& addr : addrs) {
     cluster::ClusterMap map = registry->Map();
     std::string target;
@@ -134,14 +187,18 @@ void RouterService::Impl::RemoveNodes(const std::vector<std::string>& addrs) {
       if (n.addr == addr || n.http_addr == addr || n.id == addr) target = n.id;
     }
     if (target.empty()) continue;
-    auto r = registry->Apply(
-        [&](const cluster::ClusterMap& m) { return cluster::RemoveNode(m, target); });
+    auto r = migrator->Change(
+        cluster::MigrationKind::kRemove, addr,
+        [&](const cluster::ClusterMap& m) { return cluster::MarkLeaving(m, target); });
     if (r.ok()) {
-      spdlog::info("config: removed {} at epoch {}", addr, r->epoch);
+      spdlog::info("config: removing {} at epoch {}{}", addr, r->after.epoch,
+                   r->migration ? " (migration " + r->migration->id + ")" : "");
     } else {
-      spdlog::warn("config: cannot remove {}: {}", addr, r.status().message());
+      all = all && r.status().code() != StatusCode::kAborted;
+      spdlog::warn("config: cannot remove {} now: {}", addr, r.status().message());
     }
   }
+  return all;
 }
 
 Status RouterService::Impl::StartListeners() {
@@ -163,6 +220,7 @@ Status RouterService::Impl::StartListeners() {
       [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }});
   jobs = std::make_unique<JobsApi>(JobsOptionsFrom(options), *registry, *kv);
   http_ctx->jobs = jobs.get();
+  http_ctx->migrator = migrator.get();
   net::HttpServerOptions ho;
   ho.bind = options.bind;
   ho.port = options.http_port;
@@ -181,11 +239,20 @@ Status RouterService::Impl::StartListeners() {
 // add/remove or a flag for a setting the file did not change.
 void RouterService::Impl::ApplyLive(const RouterOptions& next) {
   cluster::ClusterMap map = registry->Map();
+  bool waiting = false;  // a ring change waits for the running migration
   if (next.vnodes != applied.vnodes && next.vnodes != map.vnodes) {
-    auto r = registry->Apply(
+    auto r = migrator->Change(
+        cluster::MigrationKind::kVnodes, "vnodes " + std::to_string(next.vnodes),
         [&](const cluster::ClusterMap& m) { return cluster::SetVnodes(m, next.vnodes); });
-    if (r.ok())
-      spdlog::info("config: vnodes {} -> {} at epoch {}", map.vnodes, next.vnodes, r->epoch);
+    if (r.ok()) {
+      spdlog::info("config: vnodes {} -> {} at epoch {}{}", map.vnodes, next.vnodes, r->after.epoch,
+                   r->migration ? " (migration " + r->migration->id + ")" : "");
+    } else if (r.status().code() == StatusCode::kAborted) {
+      spdlog::info("config: vnodes {} waits: {}", next.vnodes, r.status().message());
+      waiting = true;
+    } else {
+      spdlog::warn("config: cannot set vnodes {}: {}", next.vnodes, r.status().message());
+    }
   }
   const cluster::HealthOptions &h = next.health, &was = applied.health;
   if (h.interval_ms != was.interval_ms || h.timeout_ms != was.timeout_ms ||
@@ -206,9 +273,19 @@ void RouterService::Impl::ApplyLive(const RouterOptions& next) {
   for (const auto& a : applied.nodes) {
     if (!wanted.count(a)) dropped.push_back(a);
   }
-  AddNodes(added, "config");
-  RemoveNodes(dropped);
+  waiting = !AddNodes(added, "config") || waiting;
+  waiting = !RemoveNodes(dropped) || waiting;
+  if (waiting) {
+    // Settings applied so far stay; the ring changes are retried each poll.
+    RouterOptions partial = next;
+    partial.vnodes = applied.vnodes;
+    partial.nodes = applied.nodes;
+    applied = partial;
+    pending = next;
+    return;
+  }
   applied = next;
+  pending.reset();
 }
 
 void RouterService::Impl::Reload() {
@@ -235,6 +312,13 @@ void RouterService::Impl::WatchConfig() {
   while (!cv.wait_for(lock, std::chrono::milliseconds(options.config_poll_ms),
                       [this] { return stopping; })) {
     int64_t m = MtimeNs(options.config_path);
+    if (m == config_mtime && pending && !migrator->Running()) {
+      RouterOptions next = *pending;
+      lock.unlock();
+      ApplyLive(next);
+      lock.lock();
+      continue;
+    }
     if (m == config_mtime) continue;
     config_mtime = m;
     lock.unlock();
@@ -259,6 +343,7 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
   if (Status s = impl->OpenRegistry(); !s.ok()) return s;
   impl->health =
       std::make_unique<HealthChecker>(*impl->registry, impl->settings, options.backend_password);
+  if (Status s = impl->OpenMigrator(); !s.ok()) return s;
   // Seed 000: learn the nodes, and check every one, before serving.
   impl->AddNodes(options.nodes, "start-up");
   impl->applied = options;
@@ -299,6 +384,7 @@ void RouterService::Stop() {
   impl_->autoscaler->Stop();
   impl_->health->Stop();
   impl_->http->Stop();
+  impl_->migrator->Stop();
   impl_->proxy->Stop();
   impl_->http.reset();
 }
