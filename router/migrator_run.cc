@@ -353,22 +353,40 @@ void Migrator::PushMapToAll(const ClusterMap& map) {
 
 // EndMigration on every involved node; a node that does not answer after a
 // few tries is left (its roles die with its next restart or migration).
+//
+// Order matters while clients write: a node with roles applies each write to
+// a moving key on its peer too, and the peer refuses once its own part has
+// ended. Writes go to the new owners after a completed move and to the old
+// ones after a cancel, so those end first (nodes that only import, resp. only
+// export), then the rest.
 void Migrator::EndAll(bool cancelled) {
   Migration m = Snapshot();
-  std::vector<std::future<Status>> calls;
+  std::vector<std::string> first, second;
   for (const std::string& id : m.InvolvedNodes()) {
-    calls.push_back(std::async(std::launch::async, [this, &m, id, cancelled] {
-      Status s;
-      for (int i = 0; i < kEndAttempts; ++i) {
-        s = mover_.End(m, id, cancelled, m.grace_ms);
-        if (s.ok()) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_min_ms << i));
-      }
-      return s;
-    }));
+    bool imports = false, exports = false;
+    for (const cluster::MigrationPair& p : m.pairs) {
+      imports = imports || p.target == id;
+      exports = exports || p.source == id;
+    }
+    bool serves_writes = cancelled ? !imports : !exports;
+    (serves_writes ? first : second).push_back(id);
   }
-  for (auto& c : calls) {
-    if (Status s = c.get(); !s.ok()) spdlog::warn("rebalance: {}: {}", m.id, s.message());
+  for (const std::vector<std::string>* group : {&first, &second}) {
+    std::vector<std::future<Status>> calls;
+    for (const std::string& id : *group) {
+      calls.push_back(std::async(std::launch::async, [this, &m, id, cancelled] {
+        Status s;
+        for (int i = 0; i < kEndAttempts; ++i) {
+          s = mover_.End(m, id, cancelled, m.grace_ms);
+          if (s.ok()) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_min_ms << i));
+        }
+        return s;
+      }));
+    }
+    for (auto& c : calls) {
+      if (Status s = c.get(); !s.ok()) spdlog::warn("rebalance: {}: {}", m.id, s.message());
+    }
   }
 }
 
