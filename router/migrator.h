@@ -60,7 +60,6 @@ struct MigratorOptions {
   uint32_t grace_ms = 1000;          // wait after publishing a map, and before old owners drop arcs
   uint64_t max_keys_per_sec = 0;     // default copy rate limit per source; 0 = unlimited
   uint64_t max_bytes_per_sec = 0;    // likewise in key + value bytes
-  uint32_t probe_timeout_ms = 2000;  // deadline of the Peer-service probe before a migration
   uint32_t retry_min_ms = 200;       // backoff of a failed step: doubles up to retry_max_ms
   uint32_t retry_max_ms = 5000;
   size_t history = 10;  // finished migrations kept for GET /migrations
