@@ -124,6 +124,9 @@ const std::map<std::string, Setting>& Settings() {
       {"max_jobs",
        {Uint(&NodeOptions::max_jobs, uint64_t{1} << 40),
         "queued + leased + retained jobs; enqueue fails beyond (default 1000000)"}},
+      {"peer_timeout_ms",
+       {Uint(&NodeOptions::peer_timeout_ms, 3600000),
+        "deadline of each call to another node while keys move (default 2000)"}},
       {"ports_file",
        {Str(&NodeOptions::ports_file), "write the chosen ports here as JSON once serving"}},
   };

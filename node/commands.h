@@ -24,6 +24,8 @@ class QueueShard;
 
 namespace ringkv::node {
 
+class Migration;
+
 // Per-connection state.
 struct Session {
   uint64_t id = 0;
@@ -53,6 +55,10 @@ struct DispatcherOptions {
   // The node's job queue for the JOB.* commands; not owned, must outlive the
   // Dispatcher. Null: JOB.* commands answer an error.
   jobs::QueueShard* jobs = nullptr;
+  // Live rebalancing (node/migration.h): the write fence, pull-on-miss and
+  // write-through. Not owned; must outlive the Dispatcher. Null: this node
+  // owns every key (a standalone node).
+  Migration* migration = nullptr;
 };
 
 class Dispatcher {
@@ -68,6 +74,7 @@ class Dispatcher {
   bool RequiresAuth() const { return !options_.requirepass.empty(); }
 
  private:
+  uint32_t MigrationMode() const;
   store::Engine& engine_;
   const Clock& clock_;
   HybridClock& hlc_;

@@ -17,7 +17,12 @@ struct Fact {
   uint64_t value;
 };
 
+uint64_t Load(const std::atomic<uint64_t>& c) {
+  return c.load(std::memory_order_relaxed);
+}
+
 std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const ServerState& s) {
+  const MigrationCounters& mig = m.migration();
   return {
       {"keyspace_hits_total", "counter", "Key lookups that found a live key.", m.hits()},
       {"keyspace_misses_total", "counter", "Key lookups that found no live key.", m.misses()},
@@ -35,6 +40,26 @@ std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const Se
       {"rejected_connections_total", "counter", "Client connections refused (maxclients).",
        s.rejected_connections.load(std::memory_order_relaxed)},
       {"max_clients", "gauge", "Configured client connection limit.", s.maxclients},
+      {"cluster_epoch", "gauge", "Epoch of the cluster map the node holds (0 = none).",
+       Load(mig.epoch)},
+      {"migration_active", "gauge", "1 while the node holds migration roles.", Load(mig.active)},
+      {"migration_keys_applied_total", "counter",
+       "Migrated entries and tombstones installed (newer than what the node held).",
+       Load(mig.applied)},
+      {"migration_keys_skipped_total", "counter",
+       "Migrated entries not installed (older than what the node held, or expired).",
+       Load(mig.skipped)},
+      {"migration_keys_fetched_total", "counter",
+       "Keys fetched from the old owner on a miss.", Load(mig.fetched)},
+      {"migration_keys_written_through_total", "counter",
+       "Entries and tombstones sent to the migration peer after a write.",
+       Load(mig.written_through)},
+      {"migration_tombstones_total", "counter", "Tombstones recorded for deletes in moving arcs.",
+       Load(mig.tombstones)},
+      {"migration_keys_sent_total", "counter", "Entries streamed to new owners (MoveArcs).",
+       Load(mig.sent)},
+      {"migration_keys_dropped_total", "counter",
+       "Entries deleted from arcs the node no longer owns.", Load(mig.dropped)},
   };
 }
 

@@ -16,6 +16,19 @@ namespace ringkv::node {
 
 struct ServerState;
 
+// Live-rebalancing counters (node/migration.h); rare, so not striped.
+struct MigrationCounters {
+  std::atomic<uint64_t> applied{0};          // arrivals installed (Apply, Transfer, fetch)
+  std::atomic<uint64_t> skipped{0};          // arrivals older than what the node held, or expired
+  std::atomic<uint64_t> fetched{0};          // keys fetched from an old owner on a miss
+  std::atomic<uint64_t> written_through{0};  // entries and tombstones sent to a peer after a write
+  std::atomic<uint64_t> tombstones{0};       // tombstones recorded
+  std::atomic<uint64_t> sent{0};             // entries streamed to new owners (MoveArcs)
+  std::atomic<uint64_t> dropped{0};          // entries deleted after a migration ended
+  std::atomic<uint64_t> epoch{0};            // epoch of the cluster map held (0 = none)
+  std::atomic<uint64_t> active{0};           // 1 while a migration with roles is held
+};
+
 class Metrics {
  public:
   // Counts one call of command `name` (lower case; unknown names count as "unknown").
@@ -26,6 +39,9 @@ class Metrics {
   void CountHit() { Bump(Local().hits); }
   void CountMiss() { Bump(Local().misses); }
   void CountError() { Bump(Local().errors); }
+
+  MigrationCounters& migration() { return migration_; }
+  const MigrationCounters& migration() const { return migration_; }
 
   uint64_t hits() const;
   uint64_t misses() const;
@@ -65,6 +81,7 @@ class Metrics {
   uint64_t SumCalls(size_t index) const;
 
   Shard shards_[kShards];
+  MigrationCounters migration_;
 };
 
 }  // namespace ringkv::node

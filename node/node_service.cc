@@ -14,6 +14,9 @@
 #include "node/commands.h"
 #include "node/http_api.h"
 #include "node/metrics.h"
+#include "node/migration.h"
+#include "node/peer_client.h"
+#include "node/peer_service.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
 
@@ -85,6 +88,10 @@ struct NodeService::Impl {
   HybridClock hlc{SystemClock::Instance()};
   Metrics metrics;
   ServerState state;
+  // Declared before the listeners, so they are gone before these are.
+  std::unique_ptr<PeerChannels> peers;
+  std::unique_ptr<Migration> migration;
+  std::unique_ptr<PeerService> peer_service;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<net::RespServer> resp;
   std::unique_ptr<net::HttpServer> http;
@@ -118,6 +125,9 @@ Status ValidateNodeOptions(const NodeOptions& o) {
     return InvalidArgument("job-retention must be in [1ms, 2^52 ms]");
   }
   if (o.max_jobs == 0) return InvalidArgument("max-jobs must be >= 1");
+  if (o.peer_timeout_ms == 0 || o.peer_timeout_ms > 3600 * 1000) {
+    return InvalidArgument("peer-timeout-ms must be in [1, 3600000]");
+  }
   return OkStatus();
 }
 
@@ -170,6 +180,9 @@ Status NodeService::Impl::StartListeners() {
 
   grpc = std::make_unique<net::GrpcServer>(
       net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
+  peer_service = std::make_unique<PeerService>(*migration, *engine, SystemClock::Instance(),
+                                               metrics, *peers, state.id);
+  grpc->Register(peer_service.get());
   if (Status s = grpc->Start(); !s.ok()) return s;
   state.grpc_port = grpc->port();
 
@@ -203,9 +216,15 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.maxclients = options.maxclients;
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = options.maxmemory_policy;
+  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
+  impl->migration =
+      std::make_unique<Migration>(*impl->engine, SystemClock::Instance(), impl->hlc,
+                                  impl->metrics, impl->state.id, *impl->peers);
   impl->dispatcher = std::make_unique<Dispatcher>(
       *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
-      DispatcherOptions{.requirepass = options.requirepass, .jobs = impl->jobs.get()});
+      DispatcherOptions{.requirepass = options.requirepass,
+                        .jobs = impl->jobs.get(),
+                        .migration = impl->migration.get()});
   if (Status s = impl->StartListeners(); !s.ok()) return s;
   spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,

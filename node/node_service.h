@@ -39,6 +39,9 @@ struct NodeOptions {
   // Jobs (seed 002): kept in their own engine, memory or RocksDB under <data_dir>/jobs.
   uint64_t job_retention_ms = 3600 * 1000;  // completed jobs stay readable this long
   uint64_t max_jobs = 1000000;              // queued + leased + retained; JOB.ENQUEUE fails beyond
+  // Live rebalancing: deadline of each call to another node (Fetch, Apply);
+  // a MoveArcs target that takes no data for 5x this fails the copy.
+  uint32_t peer_timeout_ms = 2000;
   std::string ports_file;  // if set, the chosen ports are written here as JSON once serving
 };
 

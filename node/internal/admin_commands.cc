@@ -9,6 +9,7 @@
 #include "node/internal/glob.h"
 #include "node/internal/handlers.h"
 #include "node/internal/parse.h"
+#include "node/migration.h"
 
 namespace ringkv::node::internal {
 namespace {
@@ -136,6 +137,25 @@ void InfoKeyspace(const store::EngineStats& st, std::string& s) {
            ",expires=" + std::to_string(st.keys_with_expiry) + ",avg_ttl=0\r\n");
 }
 
+void InfoMigration(const Context& ctx, std::string& s) {
+  const MigrationCounters& m = ctx.metrics.migration();
+  auto load = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  s.append("# Migration\r\n");
+  AppendField(s, "cluster_epoch", load(m.epoch));
+  AppendField(s, "migration_id",
+              ctx.options.migration != nullptr ? ctx.options.migration->migration_id() : "");
+  AppendField(s, "migration_active", load(m.active));
+  AppendField(s, "migration_keys_applied", load(m.applied));
+  AppendField(s, "migration_keys_skipped", load(m.skipped));
+  AppendField(s, "migration_keys_fetched", load(m.fetched));
+  AppendField(s, "migration_keys_written_through", load(m.written_through));
+  AppendField(s, "migration_tombstones", load(m.tombstones));
+  AppendField(s, "migration_keys_sent", load(m.sent));
+  AppendField(s, "migration_keys_dropped", load(m.dropped));
+  AppendField(s, "migration_pending_drops",
+              ctx.options.migration != nullptr ? ctx.options.migration->pending_drops() : 0);
+}
+
 // Whether INFO's arguments select `section` (no argument = all sections).
 bool Wants(const Context& ctx, std::string_view section) {
   if (ctx.args.size() == 1) return true;
@@ -208,6 +228,7 @@ void InfoCommand(Context& ctx) {
   section("replication",
           [&] { s.append("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"); });
   section("keyspace", [&] { InfoKeyspace(st, s); });
+  section("migration", [&] { InfoMigration(ctx, s); });
   ctx.w.Bulk(s);
 }
 

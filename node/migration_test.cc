@@ -1,0 +1,299 @@
+#include "node/migration.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <thread>
+
+#include "node/commands.h"
+#include "node/internal/test_fixture.h"
+#include "store/memory_engine.h"
+
+namespace ringkv::node {
+namespace {
+
+using testing::Bulk;
+using testing::Int;
+using testing::kNil;
+using testing::kOk;
+
+// Routes PeerLink calls to in-process nodes by address; no network.
+class FakeLink final : public PeerLink {
+ public:
+  StatusOr<std::vector<WireEntry>> Fetch(const std::string& peer, const std::string& id,
+                                         std::span<const std::string_view> keys) override {
+    Migration* m = Find(peer);
+    if (m == nullptr) return Unavailable("connection refused");
+    if (Status s = m->CheckId(id); !s.ok()) return s;
+    std::vector<WireEntry> out;
+    for (std::string_view k : keys) {
+      if (auto e = m->Read(k, clock->NowMs())) out.push_back(std::move(*e));
+    }
+    return out;
+  }
+  Status Apply(const std::string& peer, const std::string& id, uint64_t,
+               std::span<const WireEntry> entries) override {
+    Migration* m = Find(peer);
+    if (m == nullptr) return Unavailable("connection refused");
+    if (Status s = m->CheckId(id); !s.ok()) return s;
+    Migration::Tally tally;
+    for (const WireEntry& e : entries) {
+      Status s = m->Install(e.key, e.entry.value, e.entry.version, e.entry.expire_at_ms,
+                            e.tombstone, clock->NowMs(), tally);
+      if (!s.ok()) return s;
+    }
+    return OkStatus();
+  }
+
+  Migration* Find(const std::string& addr) {
+    auto it = nodes.find(addr);
+    return it == nodes.end() || down ? nullptr : it->second;
+  }
+
+  std::map<std::string, Migration*> nodes;
+  const Clock* clock = nullptr;
+  bool down = false;
+};
+
+// One node: engine, dispatcher and migration state, sharing a clock and link.
+struct TestNode {
+  TestNode(std::string node_id, FakeClock& clock, FakeLink& link)
+      : id(std::move(node_id)), hlc(clock), migration(*engine, clock, hlc, metrics, id, link) {
+    state.id = id;
+    dispatcher = std::make_unique<Dispatcher>(*engine, clock, hlc, metrics, state,
+                                              DispatcherOptions{.migration = &migration});
+    link.nodes[id + ":grpc"] = &migration;
+  }
+  std::string Run(std::vector<std::string_view> args) {
+    std::string out;
+    dispatcher->Execute(args, session, out);
+    return out;
+  }
+
+  std::string id;
+  std::unique_ptr<store::Engine> engine = store::NewMemoryEngine({});
+  HybridClock hlc;
+  Metrics metrics;
+  ServerState state;
+  Migration migration;
+  std::unique_ptr<Dispatcher> dispatcher;
+  Session session;
+};
+
+constexpr ring::Arc kWholeRing{0, 0};
+
+MigrationPlan Plan(std::string id, MigrationRole::Kind kind, std::string peer,
+                   std::vector<ring::Arc> arcs = {kWholeRing}) {
+  MigrationPlan plan;
+  plan.id = std::move(id);
+  plan.epoch = 2;
+  plan.roles.push_back(MigrationRole{kind, peer, peer + ":grpc", std::move(arcs)});
+  return plan;
+}
+
+std::string TwoNodeMap(uint64_t epoch) {
+  return R"({"epoch": )" + std::to_string(epoch) +
+         R"(, "vnodes": 16, "hash": "xxh3", "replication": 1, "nodes": [
+      {"id": "a", "addr": "10.0.0.1:6380", "grpc_addr": "a:grpc", "kind": "ringkv", "weight": 1, "state": "active"},
+      {"id": "b", "addr": "10.0.0.2:6380", "grpc_addr": "b:grpc", "kind": "ringkv", "weight": 1, "state": "active"}]})";
+}
+
+class MigrationTest : public ::testing::Test {
+ protected:
+  MigrationTest() { link_.clock = &clock_; }
+
+  // a exports the whole ring to b.
+  void BeginWholeRing() {
+    ASSERT_TRUE(a_.migration.Begin(Plan("m1", MigrationRole::Kind::kExport, "b")).ok());
+    ASSERT_TRUE(b_.migration.Begin(Plan("m1", MigrationRole::Kind::kImport, "a")).ok());
+  }
+
+  // A key whose owner in TwoNodeMap is `owner`.
+  std::string KeyOwnedBy(const std::string& owner) {
+    const MigrationView& v = *a_.migration.View();
+    for (int i = 0;; ++i) {
+      std::string k = "key" + std::to_string(i);
+      if (v.ring->OwnerOfKey(k) == owner) return k;
+    }
+  }
+
+  static void WaitForDrops(Migration& m) {
+    for (int i = 0; i < 500 && m.pending_drops() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(m.pending_drops(), 0u);
+  }
+
+  FakeClock clock_;
+  FakeLink link_;
+  TestNode a_{"a", clock_, link_};
+  TestNode b_{"b", clock_, link_};
+};
+
+TEST_F(MigrationTest, StandaloneNodeHasNoModeAndServesEverything) {
+  EXPECT_EQ(a_.migration.mode(), 0u);
+  EXPECT_EQ(a_.Run({"SET", "k", "v"}), kOk);
+  EXPECT_EQ(a_.Run({"GET", "k"}), Bulk("v"));
+}
+
+TEST_F(MigrationTest, ReadAtImporterFallsBackToOldOwner) {
+  ASSERT_EQ(a_.Run({"SET", "k", "v"}), kOk);
+  BeginWholeRing();
+  EXPECT_EQ(b_.migration.mode(), Migration::kRoles);
+  EXPECT_EQ(b_.Run({"GET", "k"}), Bulk("v"));
+  EXPECT_EQ(b_.Run({"GET", "missing"}), kNil);
+  EXPECT_EQ(b_.metrics.migration().fetched.load(), 1u);
+  // Installed with the old owner's version: a second read is local.
+  EXPECT_EQ(b_.engine->Get("k", clock_.NowMs())->version,
+            a_.engine->Get("k", clock_.NowMs())->version);
+}
+
+TEST_F(MigrationTest, ReadModifyWriteActsOnTheCurrentValueAndLandsOnBoth) {
+  ASSERT_EQ(a_.Run({"SET", "counter", "5"}), kOk);
+  ASSERT_EQ(a_.Run({"SET", "s", "ab"}), kOk);
+  BeginWholeRing();
+  EXPECT_EQ(b_.Run({"INCR", "counter"}), Int(6));
+  EXPECT_EQ(b_.Run({"APPEND", "s", "cd"}), Int(4));
+  EXPECT_EQ(b_.Run({"SET", "n", "x", "NX"}), kOk);
+  EXPECT_EQ(a_.Run({"GET", "counter"}), Bulk("6"));
+  EXPECT_EQ(a_.Run({"GET", "s"}), Bulk("abcd"));
+  EXPECT_EQ(a_.Run({"GET", "n"}), Bulk("x"));
+  EXPECT_EQ(b_.Run({"MSET", "m1", "1", "m2", "2"}), kOk);
+  EXPECT_EQ(a_.Run({"MGET", "m1", "m2"}), testing::Arr({Bulk("1"), Bulk("2")}));
+  // The exporter writes through to the importer too.
+  EXPECT_EQ(a_.Run({"SET", "from-old", "1"}), kOk);
+  EXPECT_EQ(b_.engine->Get("from-old", clock_.NowMs())->value, "1");
+}
+
+TEST_F(MigrationTest, DeleteLeavesATombstoneSoAnOlderCopyCannotComeBack) {
+  ASSERT_EQ(a_.Run({"SET", "k", "old"}), kOk);
+  const store::Entry old = *a_.engine->Get("k", clock_.NowMs());
+  BeginWholeRing();
+  EXPECT_EQ(b_.Run({"DEL", "k"}), Int(1));
+  EXPECT_EQ(a_.Run({"GET", "k"}), kNil);
+  Migration::Tally tally;
+  ASSERT_TRUE(
+      b_.migration.Install("k", old.value, old.version, 0, false, clock_.NowMs(), tally).ok());
+  EXPECT_EQ(tally.skipped, 1u);
+  EXPECT_EQ(b_.Run({"GET", "k"}), kNil);
+  // A delete of a key nobody holds also leaves one (without a fetch on the next read).
+  EXPECT_EQ(b_.Run({"DEL", "never"}), Int(0));
+  EXPECT_EQ(b_.migration.Read("never", clock_.NowMs())->tombstone, true);
+}
+
+TEST_F(MigrationTest, InstallKeepsTheNewerAndDropsExpiredArrivals) {
+  BeginWholeRing();
+  const int64_t now = clock_.NowMs();
+  Migration::Tally t;
+  ASSERT_TRUE(b_.migration.Install("k", "v10", 10, 0, false, now, t).ok());
+  ASSERT_TRUE(b_.migration.Install("k", "v5", 5, 0, false, now, t).ok());
+  ASSERT_TRUE(b_.migration.Install("k", "v10b", 10, 0, false, now, t).ok());
+  ASSERT_TRUE(b_.migration.Install("e", "gone", 20, now - 1, false, now, t).ok());
+  EXPECT_EQ(t.applied, 1u);
+  EXPECT_EQ(t.skipped, 3u);
+  EXPECT_EQ(b_.engine->Get("k", now)->value, "v10");
+  EXPECT_FALSE(b_.engine->Get("e", now));
+  ASSERT_TRUE(b_.migration.Install("k", "", 11, 0, true, now, t).ok());
+  EXPECT_FALSE(b_.engine->Get("k", now));
+  ASSERT_TRUE(b_.migration.Install("k", "v", 11, 0, false, now, t).ok());
+  EXPECT_FALSE(b_.engine->Get("k", now));  // not newer than the tombstone
+  // Later local writes order after what was observed.
+  EXPECT_GT(b_.hlc.Next(), 11u);
+}
+
+TEST_F(MigrationTest, AFailedPeerFailsTheCommand) {
+  BeginWholeRing();
+  link_.down = true;
+  std::string reply = b_.Run({"SET", "k", "v"});
+  EXPECT_EQ(reply.rfind("-ERR migration peer a:grpc unavailable: connection refused", 0), 0u)
+      << reply;
+  reply = b_.Run({"GET", "other"});
+  EXPECT_EQ(reply.rfind("-ERR migration peer a:grpc unavailable", 0), 0u) << reply;
+}
+
+TEST_F(MigrationTest, ArrivalsForAnotherMigrationAreRefused) {
+  BeginWholeRing();
+  Status s = b_.migration.CheckId("m0");
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("'m1'"), std::string::npos) << s.message();
+}
+
+TEST_F(MigrationTest, MapFencesWritesOfKeysOwnedElsewhere) {
+  ASSERT_EQ(*a_.migration.SetMap(TwoNodeMap(3)), 3u);
+  EXPECT_EQ(a_.migration.mode(), Migration::kFence);
+  const std::string mine = KeyOwnedBy("a"), theirs = KeyOwnedBy("b");
+  EXPECT_EQ(a_.Run({"SET", mine, "1"}), kOk);
+  EXPECT_EQ(a_.Run({"SET", theirs, "1"}), "-MOVED 3 10.0.0.2:6380\r\n");
+  EXPECT_EQ(a_.Run({"MSET", mine, "1", theirs, "2"}), "-MOVED 3 10.0.0.2:6380\r\n");
+  EXPECT_EQ(a_.Run({"GET", theirs}), kNil);  // reads are not refused
+  // Older maps are ignored; a bad one is an error.
+  EXPECT_EQ(*a_.migration.SetMap(TwoNodeMap(2)), 3u);
+  EXPECT_FALSE(a_.migration.SetMap("{").ok());
+  // Keys in a role arc are not fenced.
+  ASSERT_TRUE(a_.migration.Begin(Plan("m1", MigrationRole::Kind::kExport, "b")).ok());
+  ASSERT_TRUE(b_.migration.Begin(Plan("m1", MigrationRole::Kind::kImport, "a")).ok());
+  EXPECT_EQ(a_.Run({"SET", theirs, "1"}), kOk);
+}
+
+TEST_F(MigrationTest, ANodeMissingFromTheMapRefusesEveryWrite) {
+  TestNode c{"c", clock_, link_};
+  ASSERT_TRUE(c.migration.SetMap(TwoNodeMap(4)).ok());
+  ASSERT_TRUE(a_.migration.SetMap(TwoNodeMap(4)).ok());
+  EXPECT_EQ(c.Run({"SET", KeyOwnedBy("a"), "1"}), "-MOVED 4 10.0.0.1:6380\r\n");
+}
+
+TEST_F(MigrationTest, CompletedMigrationDropsExportedArcsOnTheExporter) {
+  for (int i = 0; i < 100; ++i) {
+    std::string k = "k" + std::to_string(i);
+    ASSERT_EQ(a_.Run({"SET", k, "v"}), kOk);
+  }
+  ASSERT_TRUE(a_.migration.SetMap(TwoNodeMap(5)).ok());
+  BeginWholeRing();
+  a_.migration.End("m1", false, 0);
+  b_.migration.End("m1", false, 0);
+  a_.migration.End("m1", false, 0);  // idempotent
+  EXPECT_EQ(a_.migration.mode(), Migration::kFence);
+  WaitForDrops(a_.migration);
+  // What the map gives to a stays; the rest is gone.
+  const MigrationView& v = *a_.migration.View();
+  for (int i = 0; i < 100; ++i) {
+    std::string k = "k" + std::to_string(i);
+    EXPECT_EQ(a_.engine->Get(k, clock_.NowMs()).has_value(), v.ring->OwnerOfKey(k) == "a") << k;
+  }
+  EXPECT_GT(a_.metrics.migration().dropped.load(), 0u);
+}
+
+TEST_F(MigrationTest, CancelledMigrationDropsImportedArcsOnTheImporter) {
+  ASSERT_EQ(a_.Run({"SET", "k", "v"}), kOk);
+  BeginWholeRing();
+  ASSERT_EQ(b_.Run({"GET", "k"}), Bulk("v"));
+  b_.migration.End("m1", true, 0);
+  a_.migration.End("m1", true, 0);
+  WaitForDrops(b_.migration);
+  WaitForDrops(a_.migration);
+  EXPECT_FALSE(b_.engine->Get("k", clock_.NowMs()));
+  EXPECT_TRUE(a_.engine->Get("k", clock_.NowMs()));
+  EXPECT_EQ(b_.migration.mode(), 0u);
+}
+
+TEST_F(MigrationTest, OnlyKeysInRoleArcsAreFetchedAndWrittenThrough) {
+  // b imports positions (0, 2^63] from a.
+  const ring::Arc half{0, uint64_t{1} << 63};
+  ASSERT_TRUE(a_.migration.Begin(Plan("m1", MigrationRole::Kind::kExport, "b", {half})).ok());
+  ASSERT_TRUE(b_.migration.Begin(Plan("m1", MigrationRole::Kind::kImport, "a", {half})).ok());
+  std::string in, out;
+  for (int i = 0; in.empty() || out.empty(); ++i) {
+    std::string k = "key" + std::to_string(i);
+    (half.Contains(ring::HashKey(ring::HashKind::kXxh3, k)) ? in : out) = k;
+  }
+  ASSERT_EQ(a_.Run({"SET", in, "1"}), kOk);
+  ASSERT_EQ(a_.Run({"SET", out, "1"}), kOk);
+  EXPECT_EQ(b_.Run({"GET", in}), Bulk("1"));
+  EXPECT_EQ(b_.Run({"GET", out}), kNil);
+  EXPECT_EQ(b_.Run({"SET", out, "2"}), kOk);
+  EXPECT_EQ(a_.Run({"GET", out}), Bulk("1"));
+}
+
+}  // namespace
+}  // namespace ringkv::node

@@ -1,0 +1,44 @@
+// PeerChannels: a node's client side of ringkv.v1.Peer — one cached channel
+// and stub per peer gRPC address, a deadline on every unary call — and the
+// PeerLink (Fetch, Apply) the migration's command path uses.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "node/peer_link.h"
+#include "ringkv/v1/peer.grpc.pb.h"
+
+namespace ringkv::node {
+
+class PeerChannels final : public PeerLink {
+ public:
+  // `timeout_ms`: the deadline of each Fetch and Apply call.
+  explicit PeerChannels(uint32_t timeout_ms) : timeout_ms_(timeout_ms) {}
+
+  // The stub for `addr` ("host:port"), created on first use and kept.
+  std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr);
+  uint32_t timeout_ms() const { return timeout_ms_; }
+
+  StatusOr<std::vector<WireEntry>> Fetch(const std::string& peer_grpc,
+                                         const std::string& migration_id,
+                                         std::span<const std::string_view> keys) override;
+  Status Apply(const std::string& peer_grpc, const std::string& migration_id, uint64_t epoch,
+               std::span<const WireEntry> entries) override;
+
+ private:
+  const uint32_t timeout_ms_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<ringkv::v1::Peer::Stub>> stubs_;  // guarded by mu_
+};
+
+// A gRPC status as a ringkv Status (the codes are the same).
+Status FromGrpc(const grpc::Status& s);
+grpc::Status ToGrpc(const Status& s);
+
+}  // namespace ringkv::node

@@ -1,0 +1,146 @@
+#include "node/peer_service.h"
+
+#include <spdlog/spdlog.h>
+
+namespace ringkv::node {
+namespace {
+
+using ringkv::v1::MigrationRole_Kind_EXPORT;
+
+// A target write blocked this many peer timeouts fails MoveArcs.
+constexpr uint32_t kStallTimeouts = 5;
+
+StatusOr<MigrationPlan> ToPlan(const ringkv::v1::BeginMigrationRequest& req) {
+  MigrationPlan plan;
+  plan.id = req.migration_id();
+  plan.epoch = req.epoch();
+  if (!req.hash().empty()) {
+    std::optional<ring::HashKind> hash = ring::ParseHashKind(req.hash());
+    if (!hash) return InvalidArgument("hash must be xxh3 or sha256, got '" + req.hash() + "'");
+    plan.hash = *hash;
+  }
+  for (const ringkv::v1::MigrationRole& r : req.roles()) {
+    MigrationRole role;
+    role.kind = r.kind() == MigrationRole_Kind_EXPORT ? MigrationRole::Kind::kExport
+                                                      : MigrationRole::Kind::kImport;
+    role.peer_id = r.peer_id();
+    role.peer_grpc = r.peer_grpc();
+    for (const ringkv::v1::Arc& a : r.arcs()) role.arcs.push_back(ring::Arc{a.lo(), a.hi()});
+    plan.roles.push_back(std::move(role));
+  }
+  return plan;
+}
+
+}  // namespace
+
+PeerService::PeerService(Migration& migration, store::Engine& engine, const Clock& clock,
+                         Metrics& metrics, PeerChannels& peers, const std::string& self_id)
+    : migration_(migration),
+      engine_(engine),
+      clock_(clock),
+      mover_(engine, clock, metrics, peers, kStallTimeouts * peers.timeout_ms()),
+      self_id_(self_id) {}
+
+grpc::Status PeerService::BeginMigration(grpc::ServerContext*,
+                                         const ringkv::v1::BeginMigrationRequest* req,
+                                         ringkv::v1::BeginMigrationReply* reply) {
+  StatusOr<MigrationPlan> plan = ToPlan(*req);
+  if (!plan.ok()) return ToGrpc(plan.status());
+  const size_t roles = plan->roles.size();
+  if (ringkv::Status s = migration_.Begin(std::move(*plan)); !s.ok()) return ToGrpc(s);
+  spdlog::info("migration {} (epoch {}): {} role(s)", req->migration_id(), req->epoch(), roles);
+  reply->set_keys(engine_.Stats().keys);
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::EndMigration(grpc::ServerContext*,
+                                       const ringkv::v1::EndMigrationRequest* req,
+                                       ringkv::v1::EndMigrationReply*) {
+  spdlog::info("migration {} ends ({}), drop after {} ms", req->migration_id(),
+               req->cancelled() ? "cancelled" : "completed", req->drop_after_ms());
+  migration_.End(req->migration_id(), req->cancelled(), req->drop_after_ms());
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::MoveArcs(grpc::ServerContext* ctx, const ringkv::v1::MoveRequest* req,
+                                   grpc::ServerWriter<ringkv::v1::MoveProgress>* writer) {
+  if (ringkv::Status s = migration_.CheckId(req->migration_id()); !s.ok()) return ToGrpc(s);
+  std::shared_ptr<const MigrationView> view = migration_.View();
+  if (view->migration_id != req->migration_id()) {
+    return ToGrpc(migration_.CheckId(req->migration_id()));  // ended meanwhile
+  }
+  grpc::Status s = mover_.Run(ctx, *view, *req, writer);
+  if (!s.ok()) spdlog::warn("MoveArcs {}: {}", req->migration_id(), s.error_message());
+  return s;
+}
+
+ringkv::Status PeerService::InstallBatch(const ringkv::v1::EntryBatch& batch,
+                                         Migration::Tally& tally) {
+  if (ringkv::Status s = migration_.CheckId(batch.migration_id()); !s.ok()) return s;
+  const int64_t now = clock_.NowMs();
+  for (const ringkv::v1::Entry& e : batch.entries()) {
+    ringkv::Status s = migration_.Install(e.key(), e.value(), e.version(), e.expire_at_ms(),
+                                          e.tombstone(), now, tally);
+    if (!s.ok()) return s;
+  }
+  return OkStatus();
+}
+
+grpc::Status PeerService::Transfer(grpc::ServerContext*,
+                                   grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
+                                   ringkv::v1::ApplySummary* reply) {
+  Migration::Tally tally;
+  ringkv::v1::EntryBatch batch;
+  while (reader->Read(&batch)) {
+    if (ringkv::Status s = InstallBatch(batch, tally); !s.ok()) return ToGrpc(s);
+  }
+  reply->set_applied(tally.applied);
+  reply->set_skipped(tally.skipped);
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBatch* req,
+                                ringkv::v1::ApplySummary* reply) {
+  Migration::Tally tally;
+  if (ringkv::Status s = InstallBatch(*req, tally); !s.ok()) return ToGrpc(s);
+  reply->set_applied(tally.applied);
+  reply->set_skipped(tally.skipped);
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Fetch(grpc::ServerContext*, const ringkv::v1::FetchRequest* req,
+                                ringkv::v1::FetchReply* reply) {
+  if (ringkv::Status s = migration_.CheckId(req->migration_id()); !s.ok()) return ToGrpc(s);
+  const int64_t now = clock_.NowMs();
+  for (const std::string& key : req->keys()) {
+    std::optional<WireEntry> w = migration_.Read(key, now);
+    if (!w) continue;
+    ringkv::v1::Entry* e = reply->add_entries();
+    e->set_key(key);
+    e->set_value(std::move(w->entry.value));
+    e->set_version(w->entry.version);
+    e->set_expire_at_ms(w->entry.expire_at_ms);
+    e->set_tombstone(w->tombstone);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::SetMap(grpc::ServerContext*, const ringkv::v1::SetMapRequest* req,
+                                 ringkv::v1::SetMapReply* reply) {
+  StatusOr<uint64_t> epoch = migration_.SetMap(req->map_json());
+  if (!epoch.ok()) return ToGrpc(epoch.status());
+  reply->set_epoch(*epoch);
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::Status(grpc::ServerContext*, const ringkv::v1::StatusRequest*,
+                                 ringkv::v1::StatusReply* reply) {
+  std::shared_ptr<const MigrationView> view = migration_.View();
+  reply->set_id(self_id_);
+  reply->set_epoch(view->epoch);
+  reply->set_migration_id(view->migration_id);
+  reply->set_keys(engine_.Stats().keys);
+  return grpc::Status::OK;
+}
+
+}  // namespace ringkv::node

@@ -1,0 +1,56 @@
+// PeerService: ringkv.v1.Peer (proto/ringkv/v1/peer.proto) on the node's gRPC
+// listener — a thin shell that converts messages and calls Migration (roles,
+// maps, keep-newer installs), the ArcMover (MoveArcs) and the engine.
+//
+// Thread safety: gRPC calls the handlers concurrently; every handler is safe
+// to run concurrently with the others and with the command path.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/clock.h"
+#include "node/internal/arc_mover.h"
+#include "node/metrics.h"
+#include "node/migration.h"
+#include "node/peer_client.h"
+#include "ringkv/v1/peer.grpc.pb.h"
+#include "store/engine.h"
+
+namespace ringkv::node {
+
+class PeerService final : public ringkv::v1::Peer::Service {
+ public:
+  // Not owned; all must outlive the service. `self_id` is the node id.
+  PeerService(Migration& migration, store::Engine& engine, const Clock& clock, Metrics& metrics,
+              PeerChannels& peers, const std::string& self_id);
+
+  grpc::Status BeginMigration(grpc::ServerContext* ctx, const ringkv::v1::BeginMigrationRequest* req,
+                              ringkv::v1::BeginMigrationReply* reply) override;
+  grpc::Status EndMigration(grpc::ServerContext* ctx, const ringkv::v1::EndMigrationRequest* req,
+                            ringkv::v1::EndMigrationReply* reply) override;
+  grpc::Status MoveArcs(grpc::ServerContext* ctx, const ringkv::v1::MoveRequest* req,
+                        grpc::ServerWriter<ringkv::v1::MoveProgress>* writer) override;
+  grpc::Status Transfer(grpc::ServerContext* ctx, grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
+                        ringkv::v1::ApplySummary* reply) override;
+  grpc::Status Apply(grpc::ServerContext* ctx, const ringkv::v1::EntryBatch* req,
+                     ringkv::v1::ApplySummary* reply) override;
+  grpc::Status Fetch(grpc::ServerContext* ctx, const ringkv::v1::FetchRequest* req,
+                     ringkv::v1::FetchReply* reply) override;
+  grpc::Status SetMap(grpc::ServerContext* ctx, const ringkv::v1::SetMapRequest* req,
+                      ringkv::v1::SetMapReply* reply) override;
+  grpc::Status Status(grpc::ServerContext* ctx, const ringkv::v1::StatusRequest* req,
+                      ringkv::v1::StatusReply* reply) override;
+
+ private:
+  // Installs a batch keep-newer into `tally`.
+  ringkv::Status InstallBatch(const ringkv::v1::EntryBatch& batch, Migration::Tally& tally);
+
+  Migration& migration_;
+  store::Engine& engine_;
+  const Clock& clock_;
+  internal::ArcMover mover_;
+  const std::string& self_id_;
+};
+
+}  // namespace ringkv::node
