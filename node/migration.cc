@@ -63,8 +63,8 @@ std::optional<std::string> MigrationView::Fence(std::string_view key) const {
   return "MOVED " + std::to_string(epoch) + " " + addrs[owner];
 }
 
-Migration::Migration(store::Engine& engine, const Clock& clock, HybridClock& hlc,
-                     Metrics& metrics, const std::string& self_id, PeerLink& link)
+Migration::Migration(store::Engine& engine, const Clock& clock, HybridClock& hlc, Metrics& metrics,
+                     const std::string& self_id, PeerLink& link)
     : engine_(engine),
       clock_(clock),
       hlc_(hlc),

@@ -92,9 +92,9 @@ class MigrationView {
 
   // Cluster map (epoch 0 = none: this node owns everything).
   uint64_t epoch = 0;
-  ring::RingPtr ring;                  // null when epoch == 0
-  uint32_t self = ring::kNoNode;       // this node's index in ring->nodes()
-  std::vector<std::string> addrs;      // RESP addr of each ring->nodes() entry
+  ring::RingPtr ring;              // null when epoch == 0
+  uint32_t self = ring::kNoNode;   // this node's index in ring->nodes()
+  std::vector<std::string> addrs;  // RESP addr of each ring->nodes() entry
 };
 
 class Migration {

@@ -217,9 +217,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = options.maxmemory_policy;
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
-  impl->migration =
-      std::make_unique<Migration>(*impl->engine, SystemClock::Instance(), impl->hlc,
-                                  impl->metrics, impl->state.id, *impl->peers);
+  impl->migration = std::make_unique<Migration>(*impl->engine, SystemClock::Instance(), impl->hlc,
+                                                impl->metrics, impl->state.id, *impl->peers);
   impl->dispatcher = std::make_unique<Dispatcher>(
       *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
       DispatcherOptions{.requirepass = options.requirepass,

@@ -52,10 +52,9 @@ StatusOr<std::vector<WireEntry>> PeerChannels::Fetch(const std::string& peer_grp
   std::vector<WireEntry> out;
   out.reserve(static_cast<size_t>(reply.entries_size()));
   for (ringkv::v1::Entry& e : *reply.mutable_entries()) {
-    out.push_back(WireEntry{std::move(*e.mutable_key()),
-                            store::Entry{std::move(*e.mutable_value()), e.version(),
-                                         e.expire_at_ms()},
-                            e.tombstone()});
+    out.push_back(WireEntry{
+        std::move(*e.mutable_key()),
+        store::Entry{std::move(*e.mutable_value()), e.version(), e.expire_at_ms()}, e.tombstone()});
   }
   return out;
 }

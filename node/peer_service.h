@@ -25,13 +25,15 @@ class PeerService final : public ringkv::v1::Peer::Service {
   PeerService(Migration& migration, store::Engine& engine, const Clock& clock, Metrics& metrics,
               PeerChannels& peers, const std::string& self_id);
 
-  grpc::Status BeginMigration(grpc::ServerContext* ctx, const ringkv::v1::BeginMigrationRequest* req,
+  grpc::Status BeginMigration(grpc::ServerContext* ctx,
+                              const ringkv::v1::BeginMigrationRequest* req,
                               ringkv::v1::BeginMigrationReply* reply) override;
   grpc::Status EndMigration(grpc::ServerContext* ctx, const ringkv::v1::EndMigrationRequest* req,
                             ringkv::v1::EndMigrationReply* reply) override;
   grpc::Status MoveArcs(grpc::ServerContext* ctx, const ringkv::v1::MoveRequest* req,
                         grpc::ServerWriter<ringkv::v1::MoveProgress>* writer) override;
-  grpc::Status Transfer(grpc::ServerContext* ctx, grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
+  grpc::Status Transfer(grpc::ServerContext* ctx,
+                        grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
                         ringkv::v1::ApplySummary* reply) override;
   grpc::Status Apply(grpc::ServerContext* ctx, const ringkv::v1::EntryBatch* req,
                      ringkv::v1::ApplySummary* reply) override;

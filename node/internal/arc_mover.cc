@@ -46,7 +46,11 @@ class Pass {
  public:
   Pass(store::Engine& engine, const Clock& clock, Metrics& metrics, PeerChannels& peers,
        uint32_t stall_ms, const MigrationView& view, const MoveRequest& req)
-      : engine_(engine), clock_(clock), metrics_(metrics), stall_ms_(stall_ms), view_(view),
+      : engine_(engine),
+        clock_(clock),
+        metrics_(metrics),
+        stall_ms_(stall_ms),
+        view_(view),
         req_(req) {
     batch_keys_ = req.batch_keys() != 0 ? req.batch_keys() : kDefaultBatchKeys;
     batch_bytes_ = req.batch_bytes() != 0 ? req.batch_bytes() : kDefaultBatchBytes;
@@ -102,7 +106,7 @@ class Pass {
   std::atomic<uint64_t> keys_sent_{0};
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<uint64_t> keys_scanned_{0};
-  std::atomic<bool> stop_{false};        // cancelled by the router, or a target stalled
+  std::atomic<bool> stop_{false};  // cancelled by the router, or a target stalled
   std::atomic<bool> stalled_{false};
   std::atomic<int64_t> write_since_{0};  // steady ms a Transfer write started; 0 = none
   Target* failed_ = nullptr;             // the target whose Transfer failed (main thread)
@@ -194,7 +198,8 @@ MoveProgress Pass::Progress(bool done) const {
 void Pass::Monitor(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
   int64_t last_report = SteadyMs();
   std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, std::chrono::milliseconds(kMonitorTickMs), [&] { return finished_; })) {
+  while (
+      !cv_.wait_for(lock, std::chrono::milliseconds(kMonitorTickMs), [&] { return finished_; })) {
     const int64_t now = SteadyMs();
     const int64_t since = write_since_.load(std::memory_order_relaxed);
     const bool stalled = since != 0 && now - since > static_cast<int64_t>(stall_ms_);
@@ -233,7 +238,8 @@ grpc::Status Pass::Finish() {
     result = grpc::Status(code, "transfer to " + t.addr + " failed: " + s.error_message());
   }
   if (result.ok() && failed_ != nullptr) {
-    result = grpc::Status(grpc::StatusCode::UNAVAILABLE, "transfer to " + failed_->addr + " failed");
+    result =
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "transfer to " + failed_->addr + " failed");
   }
   return result;
 }
@@ -244,10 +250,9 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
     return grpc::Status::OK;
   }
   std::thread monitor([&] { Monitor(ctx, writer); });
-  Status scan = engine_.ForEachInArcs(all_arcs_, view_.hash, clock_.NowMs(),
-                                      [&](std::string_view key, const store::Entry& entry) {
-                                        return Visit(key, entry);
-                                      });
+  Status scan = engine_.ForEachInArcs(
+      all_arcs_, view_.hash, clock_.NowMs(),
+      [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
   if (scan.ok() && failed_ == nullptr && !stop_.load()) {
     for (Target& t : targets_) {
       if (!Send(t)) break;
