@@ -222,11 +222,20 @@ class NodeMigrationTest(ClusterTestCase):
         with self.assertRaises(grpc.RpcError) as e:
             self.move(migration_id="other")
         self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        # Cancelling the call stops the copy; calling again restarts it.
+        call = self.old_peer.MoveArcs(self.pb.MoveRequest(migration_id="m1", max_keys_per_sec=100),
+                                      timeout=60)
+        first = next(call)
+        self.assertFalse(first.done)
+        call.cancel()
         start = time.monotonic()
         progress = self.move(max_keys_per_sec=1000)
         self.assertGreaterEqual(time.monotonic() - start, 0.25)
+        self.assertGreaterEqual(len(progress), 3)  # reported at least every 200 ms
         self.assertEqual(progress[-1].keys_sent, 400)
         self.assertEqual(self.new_r.dbsize(), 400)
+        # The cancelled pass (4 s at 100 keys/s) stopped instead of running on.
+        self.assertLess(self.old_r.info("migration")["migration_keys_sent"], 400 + 100)
 
     def test_stale_apply_is_skipped(self):
         self.begin()
