@@ -17,17 +17,16 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 #include <utility>  // before asio: Boost 1.74 with g++ 12 needs std::exchange declared
 #include <vector>
-
-#include <boost/asio.hpp>
 
 namespace ringkv::net {
 
@@ -80,6 +79,23 @@ struct Worker {
     uint64_t one = 1;
     ssize_t r = ::write(wakefd, &one, sizeof one);
     (void)r;
+  }
+  // epoll_wait's timeout in ms: -1 without timers, else until the next one.
+  int Timeout(Clock::time_point now) const {
+    if (timers.empty()) return -1;
+    auto next = timers.front().next;
+    for (auto& t : timers) next = std::min(next, t.next);
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
+    return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
+  }
+  void RunTimers(Clock::time_point now) {
+    // Index loop: a timer's fn may add timers.
+    for (size_t i = 0; i < timers.size() && running; ++i) {
+      if (timers[i].next > now) continue;
+      timers[i].next = now + timers[i].period;
+      auto fn = timers[i].fn;  // copy: the vector may grow
+      fn();
+    }
   }
   void RunPosted() {
     uint64_t n;
@@ -249,27 +265,42 @@ class Connection {
     return false;
   }
 
+  // A reply that fits the socket buffer (the usual case) is sent here and
+  // reading needs no extra recv: the read loop stopped on a short read, so
+  // the next request raises a new edge.
   void StartWrite() {
     woff_ = 0;
     writing_ = true;
-    ContinueWrite();
+    if (Flush()) FinishWrite(false);
   }
 
+  // EPOLLOUT while writing: input events were ignored meanwhile, so once the
+  // replies are out the socket is read again.
   void ContinueWrite() {
+    if (Flush()) FinishWrite(true);
+  }
+
+  // Sends what is left of out_; false while the socket is full or once it
+  // is closed.
+  bool Flush() {
     while (woff_ < out_.size()) {
       ssize_t n = ::send(fd_, out_.data() + woff_, out_.size() - woff_, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // EPOLLOUT resumes
-        return Close();
+        if (errno != EAGAIN && errno != EWOULDBLOCK) Close();
+        return false;  // EPOLLOUT resumes
       }
       woff_ += static_cast<size_t>(n);
     }
+    return true;
+  }
+
+  void FinishWrite(bool read_again) {
     writing_ = false;
     out_.clear();
     if (out_.capacity() > (1u << 20)) out_.shrink_to_fit();
     if (close_after_write_) return Close();
-    ReadNow();  // bytes that arrived meanwhile raised no new edge
+    if (read_again) ReadNow();
   }
 
   RespServer::Impl& server_;
@@ -290,21 +321,25 @@ class Connection {
   bool closed_ = false;
 };
 
+// After a round with events the loop polls (epoll_wait with no timeout) for
+// options.busy_poll_us before it sleeps again. A request that arrives within
+// that window finds the thread awake, so the sender's send() does not also
+// have to wake a sleeping thread (on a VM, an IPI and a halted vCPU to
+// resume), which costs the sender microseconds per request. An idle server
+// still sleeps.
 void RespServer::Impl::Run(Worker& w) {
   epoll_event events[kMaxEvents];
+  const auto poll_for = std::chrono::microseconds(options.busy_poll_us);
+  Clock::time_point poll_until;  // before it, epoll_wait does not sleep
   while (w.running) {
-    int timeout = -1;
-    if (!w.timers.empty()) {
-      auto now = Clock::now();
-      auto next = w.timers.front().next;
-      for (auto& t : w.timers) next = std::min(next, t.next);
-      auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
-      timeout = static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
-    }
+    auto now = Clock::now();
+    int timeout = now < poll_until ? 0 : w.Timeout(now);
     int n = epoll_wait(w.epfd, events, kMaxEvents, timeout);
     if (n < 0 && errno != EINTR) break;
-    w.now_s = NowSeconds();
-    for (int i = 0; i < n; ++i) {
+    now = Clock::now();
+    if (n > 0) poll_until = now + poll_for;
+    w.now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    for (int i = 0; i < n && w.running; ++i) {
       void* p = events[i].data.ptr;
       if (p == &w.wake_tag) {
         w.RunPosted();
@@ -313,18 +348,8 @@ void RespServer::Impl::Run(Worker& w) {
       } else {
         static_cast<Connection*>(p)->OnEvents(events[i].events);
       }
-      if (!w.running) break;
     }
-    if (!w.timers.empty()) {
-      auto now = Clock::now();
-      // Index loop: a timer's fn may add timers.
-      for (size_t i = 0; i < w.timers.size() && w.running; ++i) {
-        if (w.timers[i].next > now) continue;
-        w.timers[i].next = now + w.timers[i].period;
-        auto fn = w.timers[i].fn;  // copy: the vector may grow
-        fn();
-      }
-    }
+    w.RunTimers(Clock::now());
     w.closed.clear();
   }
   w.closed.clear();
@@ -431,9 +456,8 @@ Status RespServer::Start() {
     w->now_s = NowSeconds();
     if (s.options.idle_timeout_s > 0) {
       Worker* wp = w.get();
-      w->timers.push_back(
-          Timer{Clock::now() + std::chrono::seconds(1), std::chrono::seconds(1),
-                [&s, wp] { s.Sweep(*wp); }});
+      w->timers.push_back(Timer{Clock::now() + std::chrono::seconds(1), std::chrono::seconds(1),
+                                [&s, wp] { s.Sweep(*wp); }});
     }
     s.workers.push_back(std::move(w));
   }
