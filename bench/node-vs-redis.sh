@@ -42,21 +42,21 @@ declare -A ours theirs ratios
 for round in $(seq "$ROUNDS"); do
   for p in $PIPELINES; do
     n=$REQUESTS; [ "$p" -gt 1 ] && n=$PIPELINED_REQUESTS
-    declare -A r=() o=()
+    declare -A rr=() oo=()
     if ((round % 2)); then
-      while read -r t v; do r[$t]=$v; done < <(bench "$redis_port" "$p" "$n")
-      while read -r t v; do o[$t]=$v; done < <(bench "$node_port" "$p" "$n")
+      while read -r t v; do rr[$t]=$v; done < <(bench "$redis_port" "$p" "$n")
+      while read -r t v; do oo[$t]=$v; done < <(bench "$node_port" "$p" "$n")
     else
-      while read -r t v; do o[$t]=$v; done < <(bench "$node_port" "$p" "$n")
-      while read -r t v; do r[$t]=$v; done < <(bench "$redis_port" "$p" "$n")
+      while read -r t v; do oo[$t]=$v; done < <(bench "$node_port" "$p" "$n")
+      while read -r t v; do rr[$t]=$v; done < <(bench "$redis_port" "$p" "$n")
     fi
-    for t in "${!o[@]}"; do
-      [ -n "${r[$t]:-}" ] || continue
-      theirs["$t P$p"]+="${r[$t]} "
-      ours["$t P$p"]+="${o[$t]} "
-      ratios["$t P$p"]+="$(awk -v o="${o[$t]}" -v r="${r[$t]}" 'BEGIN {print o / r}') "
+    for t in "${!oo[@]}"; do
+      [ -n "${rr[$t]:-}" ] || continue
+      theirs["$t P$p"]+="${rr[$t]} "
+      ours["$t P$p"]+="${oo[$t]} "
+      ratios["$t P$p"]+="$(awk -v o="${oo[$t]}" -v r="${rr[$t]}" 'BEGIN {print o / r}') "
     done
-    unset r o
+    unset rr oo
   done
 done
 
