@@ -118,6 +118,9 @@ Status Migration::Begin(MigrationPlan plan) {
   return OkStatus();
 }
 
+// Ended migration ids whose Apply and Fetch calls are still accepted.
+constexpr size_t kRecentlyEnded = 4;
+
 void Migration::End(std::string_view id, bool cancelled, uint32_t drop_after_ms) {
   std::vector<ring::Arc> drop;
   ring::HashKind hash;
@@ -129,6 +132,8 @@ void Migration::End(std::string_view id, bool cancelled, uint32_t drop_after_ms)
       if (r.role.kind == kind) drop.insert(drop.end(), r.role.arcs.begin(), r.role.arcs.end());
     }
     hash = view_->hash;
+    recently_ended_.push_back(view_->migration_id);
+    if (recently_ended_.size() > kRecentlyEnded) recently_ended_.erase(recently_ended_.begin());
     auto v = std::make_shared<MigrationView>(*view_);
     v->migration_id.clear();
     v->migration_epoch = 0;
@@ -173,6 +178,16 @@ Status Migration::CheckId(std::string_view id) const {
   return FailedPrecondition(
       "migration '" + std::string(id) + "' is not under way on this node (current: " +
       (view_->migration_id.empty() ? std::string("none") : "'" + view_->migration_id + "'") + ")");
+}
+
+Status Migration::CheckIdOrRecent(std::string_view id) const {
+  {
+    std::lock_guard lock(mu_);
+    for (const std::string& ended : recently_ended_) {
+      if (ended == id) return OkStatus();
+    }
+  }
+  return CheckId(id);
 }
 
 Status Migration::Install(std::string_view key, std::string_view value, uint64_t version,

@@ -135,6 +135,11 @@ class Migration {
   StatusOr<uint64_t> SetMap(std::string_view map_json);
   // FailedPrecondition unless `id` is the current migration.
   Status CheckId(std::string_view id) const;
+  // For Apply and Fetch: also accepts a migration this node ended recently.
+  // The router ends a migration node by node, so a peer that has not ended
+  // yet may still write through to (or fetch from) this one; keep-newer makes
+  // those arrivals safe, and an old owner's drop removes what it no longer owns.
+  Status CheckIdOrRecent(std::string_view id) const;
   // Installs one arrival keep-newer (expired live entries are dropped).
   // Errors: the engine's (e.g. kResourceExhausted).
   Status Install(std::string_view key, std::string_view value, uint64_t version,
@@ -170,6 +175,7 @@ class Migration {
   std::atomic<const MigrationView*> fast_;
   mutable std::mutex mu_;
   std::shared_ptr<const MigrationView> view_;  // guarded by mu_
+  std::vector<std::string> recently_ended_;    // guarded by mu_; the last few ids
   // Replaced views stay alive for a grace period, since FastFence reads them
   // through a raw pointer. Guarded by mu_.
   std::vector<std::pair<int64_t, std::shared_ptr<const MigrationView>>> retired_;

@@ -219,6 +219,15 @@ TEST_F(MigrationTest, ArrivalsForAnotherMigrationAreRefused) {
   EXPECT_NE(s.message().find("'m1'"), std::string::npos) << s.message();
 }
 
+TEST_F(MigrationTest, ApplyAndFetchOfARecentlyEndedMigrationAreAccepted) {
+  BeginWholeRing();
+  b_.migration.End("m1", false, 0);
+  // A peer that has not ended yet may still write through to this node.
+  EXPECT_TRUE(b_.migration.CheckIdOrRecent("m1").ok());
+  EXPECT_EQ(b_.migration.CheckId("m1").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(b_.migration.CheckIdOrRecent("m9").code(), StatusCode::kFailedPrecondition);
+}
+
 TEST_F(MigrationTest, MapFencesWritesOfKeysOwnedElsewhere) {
   ASSERT_EQ(*a_.migration.SetMap(TwoNodeMap(3)), 3u);
   EXPECT_EQ(a_.migration.mode(), Migration::kFence);

@@ -75,8 +75,10 @@ grpc::Status PeerService::MoveArcs(grpc::ServerContext* ctx, const ringkv::v1::M
 }
 
 ringkv::Status PeerService::InstallBatch(const ringkv::v1::EntryBatch& batch,
-                                         Migration::Tally& tally) {
-  if (ringkv::Status s = migration_.CheckId(batch.migration_id()); !s.ok()) return s;
+                                         Migration::Tally& tally, bool recent_ok) {
+  ringkv::Status id = recent_ok ? migration_.CheckIdOrRecent(batch.migration_id())
+                                : migration_.CheckId(batch.migration_id());
+  if (!id.ok()) return id;
   const int64_t now = clock_.NowMs();
   for (const ringkv::v1::Entry& e : batch.entries()) {
     ringkv::Status s = migration_.Install(e.key(), e.value(), e.version(), e.expire_at_ms(),
@@ -102,7 +104,7 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
 grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBatch* req,
                                 ringkv::v1::ApplySummary* reply) {
   Migration::Tally tally;
-  if (ringkv::Status s = InstallBatch(*req, tally); !s.ok()) return ToGrpc(s);
+  if (ringkv::Status s = InstallBatch(*req, tally, /*recent_ok=*/true); !s.ok()) return ToGrpc(s);
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
   return grpc::Status::OK;
@@ -110,7 +112,9 @@ grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBat
 
 grpc::Status PeerService::Fetch(grpc::ServerContext*, const ringkv::v1::FetchRequest* req,
                                 ringkv::v1::FetchReply* reply) {
-  if (ringkv::Status s = migration_.CheckId(req->migration_id()); !s.ok()) return ToGrpc(s);
+  if (ringkv::Status s = migration_.CheckIdOrRecent(req->migration_id()); !s.ok()) {
+    return ToGrpc(s);
+  }
   const int64_t now = clock_.NowMs();
   for (const std::string& key : req->keys()) {
     std::optional<WireEntry> w = migration_.Read(key, now);

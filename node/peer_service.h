@@ -46,7 +46,9 @@ class PeerService final : public ringkv::v1::Peer::Service {
 
  private:
   // Installs a batch keep-newer into `tally`.
-  ringkv::Status InstallBatch(const ringkv::v1::EntryBatch& batch, Migration::Tally& tally);
+  // recent_ok: also for a migration this node ended recently (Apply; see CheckIdOrRecent).
+  ringkv::Status InstallBatch(const ringkv::v1::EntryBatch& batch, Migration::Tally& tally,
+                              bool recent_ok = false);
 
   Migration& migration_;
   store::Engine& engine_;
