@@ -349,6 +349,9 @@ HttpResponse Kv(const HttpRequest& req, std::string_view key, RouterHttpContext&
   RouteTablePtr t = ctx.registry.Current();
   const Backend* b = t->Route(key);
   if (!b) return HttpResponse::Error(503, "no node in service");
+  if (Status moved = ctx.kv.MoveKeyFirst(*t, key); !moved.ok()) {
+    return HttpResponse::Error(502, "backend " + b->addr + ": " + moved.message());
+  }
   StatusOr<net::resp::Reply> r = Internal("no command sent");  // replaced below
   int ok_status = 200;
   if (req.method == "GET") {

@@ -28,6 +28,39 @@ void KvGateway::Give(net::RespClient client) {
 
 StatusOr<net::resp::Reply> KvGateway::Call(const std::string& addr,
                                            std::initializer_list<std::string_view> args) {
+  return Call(addr, std::span<const std::string_view>(args.begin(), args.size()));
+}
+
+Status KvGateway::MoveKeyFirst(const RouteTable& t, std::string_view key) {
+  if (!t.redis_moves || !t.redis_moves->from_ring || t.redis_moves->from_ring->empty()) {
+    return OkStatus();
+  }
+  const Backend* to = t.Route(key);
+  const Backend& from =
+      t.redis_moves->from_backends[t.redis_moves->from_ring->OwnerIndexOfKey(key)];
+  if (to == nullptr || to->kind != cluster::BackendKind::kRedis || from.addr == to->addr ||
+      from.kind != cluster::BackendKind::kRedis) {
+    return OkStatus();
+  }
+  const std::string port = std::to_string(to->port);
+  const std::string timeout = std::to_string(timeout_ms_);
+  std::vector<std::string_view> cmd = {"MIGRATE", to->host, port, "", "0", timeout};
+  if (!password_.empty()) {
+    cmd.push_back("AUTH");
+    cmd.push_back(password_);
+  }
+  cmd.push_back("KEYS");
+  cmd.push_back(key);
+  auto r = Call(from.addr, cmd);
+  if (!r.ok()) return r.status();
+  if (r->type == net::resp::Reply::Type::kError && r->str.find("BUSYKEY") == std::string::npos) {
+    return Unavailable("moving the key from " + from.addr + ": " + r->str);
+  }
+  return OkStatus();
+}
+
+StatusOr<net::resp::Reply> KvGateway::Call(const std::string& addr,
+                                           std::span<const std::string_view> args) {
   auto c = Take(addr);
   if (!c.ok()) return c.status();
   auto r = c->Call(args, timeout_ms_);

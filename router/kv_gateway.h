@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "net/resp_client.h"
 #include "net/resp_parser.h"
+#include "router/route_table.h"
 
 namespace ringkv::router {
 
@@ -24,6 +26,12 @@ class KvGateway {
   // Runs one command on `addr`; an error reply is a successful call.
   StatusOr<net::resp::Reply> Call(const std::string& addr,
                                   std::initializer_list<std::string_view> args);
+  StatusOr<net::resp::Reply> Call(const std::string& addr, std::span<const std::string_view> args);
+
+  // While Redis back ends move keys (RouteTable::redis_moves), moves `key`
+  // from its old owner to its new one (MIGRATE, never replacing a key the new
+  // owner holds) so the command that follows finds it. OK when nothing moves.
+  Status MoveKeyFirst(const RouteTable& table, std::string_view key);
 
  private:
   StatusOr<net::RespClient> Take(const std::string& addr);

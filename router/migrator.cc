@@ -163,8 +163,18 @@ StatusOr<Migrator::Started> Migrator::Change(cluster::MigrationKind kind, std::s
 // once, as a cache remap: back ends that cannot move keys yet. Redis pairs
 // get a RedisArcMover here later (router/redis_mover.h has the copy).
 std::string Migrator::FallbackReason(const Migration& plan) {
-  if (plan.InvolvesRedis()) return "the move involves a redis back end";
   std::vector<std::string> ids = plan.InvolvedNodes();
+  if (plan.InvolvesRedis()) {
+    // Redis moves run on the router (SCAN + MIGRATE); a mix of kinds cannot.
+    for (const std::string& id : ids) {
+      const cluster::NodeInfo* n = FindIn(plan.to_map, id);
+      if (!n) n = FindIn(plan.from_map, id);
+      if (!n || n->kind != cluster::BackendKind::kRedis) {
+        return "the move mixes redis back ends and ringkv nodes";
+      }
+    }
+    return "";
+  }
   std::vector<std::future<Status>> probes;
   for (const std::string& id : ids) {
     const cluster::NodeInfo* n = FindIn(plan.to_map, id);
@@ -233,6 +243,11 @@ Status Migrator::Cancel() {
     Migration& m = *log_.current;
     if (cancel_requested_ || m.state == MigrationState::kCancelling) {
       return FailedPrecondition("migration " + m.id + " is already being cancelled");
+    }
+    if (m.InvolvesRedis()) {
+      return FailedPrecondition("migration " + m.id +
+                                " moves keys between Redis back ends: keys already moved cannot be "
+                                "handed back; pause it or let it finish");
     }
     if (!cluster::Cancellable(m)) {
       return FailedPrecondition("migration " + m.id + " is " +

@@ -159,6 +159,11 @@ bool Migrator::BeginAll() {
 // may hold it already).
 Status Migrator::PublishRoutingMap() {
   Migration m = Snapshot();
+  // Redis back ends cannot fetch a missing key: the proxy moves each key it
+  // is asked about from the old owner first (RouteTable::redis_moves).
+  if (m.InvolvesRedis()) {
+    if (Status s = registry_.SetRedisMovesFrom(m.from_map); !s.ok()) return s;
+  }
   auto r = registry_.Apply([&](const ClusterMap& cur) -> StatusOr<ClusterMap> {
     if (cluster::SameMembership(cur, m.to_map)) return cur;
     if (cluster::SameMembership(cur, m.from_map) && cur.epoch < m.to_map.epoch) return m.to_map;
@@ -261,6 +266,10 @@ void Migrator::Reassert(const Migration& m, const std::string& source) {
 // switching: end the migration on the nodes, settle the membership (joining
 // -> active, leaving removed; same ring, new epoch), then clean.
 void Migrator::Switch() {
+  // Every key is on its new owner: the proxy stops moving keys first.
+  if (Status s = registry_.SetRedisMovesFrom(std::nullopt); !s.ok()) {
+    spdlog::error("rebalance: cannot clear the Redis key moves: {}", s.message());
+  }
   EndAll(false);
   Migration m = Snapshot();
   ClusterMap cur = registry_.Map();

@@ -31,7 +31,7 @@ StatusOr<cluster::ClusterMap> Registry::Apply(Change change) {
     std::lock_guard lock(mu_);
     auto next = change(map_);
     if (!next.ok()) return next.status();
-    auto table = MakeRouteTable(*next);
+    auto table = MakeTableLocked(*next);
     if (!table.ok()) return table.status();
     if (Status s = store_->Save(*next); !s.ok()) return s;
     before = std::move(map_);
@@ -42,6 +42,32 @@ StatusOr<cluster::ClusterMap> Registry::Apply(Change change) {
   }
   if (observer) observer(before, after);
   return after;
+}
+
+StatusOr<RouteTablePtr> Registry::MakeTableLocked(const cluster::ClusterMap& map) const {
+  auto table = MakeRouteTable(map);
+  if (!table.ok() || !redis_moves_) return table;
+  auto with_moves = std::make_shared<RouteTable>(**table);
+  with_moves->redis_moves = redis_moves_;
+  return RouteTablePtr(std::move(with_moves));
+}
+
+Status Registry::SetRedisMovesFrom(std::optional<cluster::ClusterMap> from) {
+  std::shared_ptr<const RedisMoves> moves;
+  if (from) {
+    auto old = MakeRouteTable(*from);
+    if (!old.ok()) return old.status();
+    auto m = std::make_shared<RedisMoves>();
+    m->from_ring = (*old)->ring;
+    m->from_backends = (*old)->backends;
+    moves = std::move(m);
+  }
+  std::lock_guard lock(mu_);
+  redis_moves_ = std::move(moves);
+  auto table = MakeTableLocked(map_);
+  if (!table.ok()) return table.status();
+  routes_.Publish(std::move(*table));
+  return OkStatus();
 }
 
 void Registry::set_observer(Observer observer) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "base/function_ref.h"
 #include "base/status.h"
@@ -37,12 +38,21 @@ class Registry : public RouteSource {
 
   void set_observer(Observer observer);
 
+  // While keys move between Redis back ends, every published table carries
+  // RouteTable::redis_moves built from `from` (the map before the move), so
+  // the proxy moves each key before using it. nullopt ends it. Republishes
+  // the current table at once.
+  Status SetRedisMovesFrom(std::optional<cluster::ClusterMap> from);
+
  private:
   Registry(std::unique_ptr<cluster::MapStore> store, cluster::ClusterMap map, RouteTablePtr table);
 
   mutable std::mutex mu_;
   std::unique_ptr<cluster::MapStore> store_;
-  cluster::ClusterMap map_;  // guarded by mu_
+  StatusOr<RouteTablePtr> MakeTableLocked(const cluster::ClusterMap& map) const;
+
+  cluster::ClusterMap map_;                        // guarded by mu_
+  std::shared_ptr<const RedisMoves> redis_moves_;  // guarded by mu_
   AtomicRouteSource routes_;
   Observer observer_;
 };

@@ -22,6 +22,7 @@
 #include "router/migrator.h"
 #include "router/peer_client.h"
 #include "router/proxy.h"
+#include "router/redis_arc_mover.h"
 #include "router/registry.h"
 
 namespace ringkv::router {
@@ -64,7 +65,9 @@ struct RouterService::Impl {
   RouterOptions options;
   std::unique_ptr<Registry> registry;
   std::unique_ptr<PeerClient> peers;
-  std::unique_ptr<ArcMover> mover;
+  std::unique_ptr<ArcMover> grpc_mover;   // ringkv nodes
+  std::unique_ptr<ArcMover> redis_mover;  // redis-servers
+  std::unique_ptr<ArcMover> mover;        // picks one of the two by the node's kind
   std::unique_ptr<Migrator> migrator;
   LiveSettings settings;
   std::unique_ptr<KvGateway> kv;
@@ -114,7 +117,10 @@ Status RouterService::Impl::OpenRegistry() {
 // Resumes an unfinished migration from <data_dir>/migration.json.
 Status RouterService::Impl::OpenMigrator() {
   peers = std::make_unique<PeerClient>(options.rebalance_rpc_timeout_ms);
-  mover = NewGrpcArcMover(*peers);
+  grpc_mover = NewGrpcArcMover(*peers);
+  redis_mover =
+      NewRedisArcMover(options.backend_password, std::max(options.rebalance_rpc_timeout_ms, 1000u));
+  mover = NewKindArcMover(*grpc_mover, *redis_mover);
   MigratorOptions mo;
   mo.data_dir = options.data_dir;
   mo.grace_ms = RebalanceGraceMs(options);
