@@ -164,12 +164,18 @@ class RedisBackendTest(RebalanceTestCase):
         checker = Checker(router.resp_port, keys_per_thread=KEYS // THREADS, threads=THREADS,
                           prefix="rchk")
         checker.preload()
+        # Keys no client touches during the move: the router's copy moves them.
+        rc = redis.Redis(host="127.0.0.1", port=router.resp_port, socket_timeout=10)
+        self.addCleanup(rc.close)
+        cold = {f"cold:{i}": f"c{i}" for i in range(2000)}
+        rc.mset(cold)
         checker.start()
         before = checker.ops
         wait_for(lambda: checker.ops > before + 50, timeout=30, what="client traffic")
         self.api(base, "POST", "/add-node", {"value": addrs[3]})
         last = self.wait_done(base, "add a redis-server", checker)
         self.assertGreater(last["keys_moved"], 0)
+        self.assertEqual(rc.mget(list(cold)), [v.encode() for v in cold.values()])
         before = checker.ops
         wait_for(lambda: checker.ops > before + 50, timeout=30, what="client traffic")
         self.api(base, "POST", f"/remove-node/{addrs[0]}")
@@ -179,6 +185,7 @@ class RedisBackendTest(RebalanceTestCase):
             def __init__(self, port):
                 self.resp_port = port
         self.finish(checker, base, [Srv(s.port) for s in servers[1:]])
+        self.assertEqual(rc.mget(list(cold)), [v.encode() for v in cold.values()])
 
 
 class RouterCrashTest(RebalanceTestCase):
