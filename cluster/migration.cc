@@ -132,6 +132,8 @@ Json MigrationObject(const Migration& m) {
           {"created_ms", m.created_ms},
           {"finished_ms", m.finished_ms},
           {"clean_until_ms", m.clean_until_ms},
+          {"copy_started_ms", m.copy_started_ms},
+          {"copy_finished_ms", m.copy_finished_ms},
           {"last_error", m.last_error},
           {"pairs", std::move(pairs)},
           {"sources", std::move(sources)},
@@ -159,6 +161,8 @@ StatusOr<Migration> MigrationFrom(const Json& j) {
   m.created_ms = j.value("created_ms", int64_t{0});
   m.finished_ms = j.value("finished_ms", int64_t{0});
   m.clean_until_ms = j.value("clean_until_ms", int64_t{0});
+  m.copy_started_ms = j.value("copy_started_ms", int64_t{0});
+  m.copy_finished_ms = j.value("copy_finished_ms", int64_t{0});
   m.last_error = j.value("last_error", "");
   auto from = MapFrom(j.at("from_map"));
   if (!from.ok()) return from.status();

@@ -87,11 +87,13 @@ struct Migration {
   std::vector<MigrationSource> sources;
   uint64_t max_keys_per_sec = 0;  // 0 = unlimited
   uint64_t max_bytes_per_sec = 0;
-  uint32_t grace_ms = 1000;    // wait after a map change, and before old owners drop arcs
-  int64_t created_ms = 0;      // Unix ms
-  int64_t finished_ms = 0;     // 0 while running
-  int64_t clean_until_ms = 0;  // cleaning: done once this time has passed
-  std::string last_error;      // the last failure of a step (the step is retried)
+  uint32_t grace_ms = 1000;      // wait after a map change, and before old owners drop arcs
+  int64_t created_ms = 0;        // Unix ms
+  int64_t finished_ms = 0;       // 0 while running
+  int64_t clean_until_ms = 0;    // cleaning: done once this time has passed
+  int64_t copy_started_ms = 0;   // the sources' copy began (after the grace), Unix ms
+  int64_t copy_finished_ms = 0;  // every source had copied its arcs
+  std::string last_error;        // the last failure of a step (the step is retried)
 
   size_t ArcsTotal() const;
   size_t ArcsDone() const;

@@ -45,6 +45,9 @@ json Summary(const Migration& m, double rate, std::optional<double> eta_s) {
   j["started_ms"] = m.created_ms;
   j["rate"] = rate;
   j["eta_s"] = eta_s ? json(*eta_s) : json();
+  if (m.copy_started_ms != 0 && m.copy_finished_ms >= m.copy_started_ms) {
+    j["copy_seconds"] = (m.copy_finished_ms - m.copy_started_ms) / 1000.0;
+  }
   return j;
 }
 

@@ -100,6 +100,10 @@ void Migrator::Copy() {
   PushMapToAll(registry_.Map());
   // No proxy request still in flight with the old table after this.
   if (!SleepMs(Snapshot().grace_ms, true)) return;
+  {
+    std::lock_guard lock(mu_);
+    if (log_.current->copy_started_ms == 0) log_.current->copy_started_ms = clock_.NowMs();
+  }
   std::vector<std::thread> threads;
   for (const cluster::MigrationSource& s : Snapshot().sources) {
     if (!s.done) threads.emplace_back([this, id = s.id] { CopySource(id); });
@@ -115,6 +119,10 @@ void Migrator::Copy() {
   cv_.notify_all();
   for (std::thread& t : threads) t.join();
   std::lock_guard lock(mu_);
+  if (AllSourcesDone(*log_.current) && log_.current->copy_finished_ms == 0) {
+    log_.current->copy_finished_ms = clock_.NowMs();
+    dirty_ = true;
+  }
   if (dirty_ && PersistLocked().ok()) dirty_ = false;
 }
 

@@ -150,6 +150,7 @@ class CheckerTest(RebalanceTestCase):
         hist = self.migrations(base)["history"]
         self.assertGreaterEqual(len([m for m in hist if m["state"] == "done"]), 6)
         self.assertTrue(all(m["keys_moved"] > 0 for m in hist[-6:]), hist[-6:])
+        self.assertTrue(all(m["copy_seconds"] >= 0 for m in hist[-6:]), hist[-6:])
 
 
 class RedisBackendTest(RebalanceTestCase):
