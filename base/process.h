@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <functional>
 #include <string>
 
 #include "base/status.h"
@@ -17,5 +18,10 @@ Status WriteFileAtomically(const std::string& path, const std::string& content);
 // thread and every thread it starts later, so the main thread can sigwait on
 // the returned set. Call before starting any thread.
 sigset_t BlockStopSignals(bool with_hup = false);
+
+// Runs `fn` on a new thread with the lowest CPU priority (nice 19) and waits
+// for it: background bulk work (streaming a migration's keys) then yields
+// the CPU to request-serving threads instead of raising their latency.
+void RunInBackgroundThread(const std::function<void()>& fn);
 
 }  // namespace ringkv

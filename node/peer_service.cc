@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/process.h"
+
 namespace ringkv::node {
 namespace {
 
@@ -92,10 +94,15 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
                                    grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
                                    ringkv::v1::ApplySummary* reply) {
   Migration::Tally tally;
-  ringkv::v1::EntryBatch batch;
-  while (reader->Read(&batch)) {
-    if (ringkv::Status s = InstallBatch(batch, tally); !s.ok()) return ToGrpc(s);
-  }
+  ringkv::Status failed;
+  // Bulk arrivals yield the CPU to the threads serving clients.
+  RunInBackgroundThread([&] {
+    ringkv::v1::EntryBatch batch;
+    while (reader->Read(&batch)) {
+      if (failed = InstallBatch(batch, tally); !failed.ok()) return;
+    }
+  });
+  if (!failed.ok()) return ToGrpc(failed);
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
   return grpc::Status::OK;

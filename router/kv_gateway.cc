@@ -32,12 +32,11 @@ StatusOr<net::resp::Reply> KvGateway::Call(const std::string& addr,
 }
 
 Status KvGateway::MoveKeyFirst(const RouteTable& t, std::string_view key) {
-  if (!t.redis_moves || !t.redis_moves->from_ring || t.redis_moves->from_ring->empty()) {
+  if (!t.moves || !t.moves->from_ring || t.moves->from_ring->empty()) {
     return OkStatus();
   }
   const Backend* to = t.Route(key);
-  const Backend& from =
-      t.redis_moves->from_backends[t.redis_moves->from_ring->OwnerIndexOfKey(key)];
+  const Backend& from = t.moves->from_backends[t.moves->from_ring->OwnerIndexOfKey(key)];
   if (to == nullptr || to->kind != cluster::BackendKind::kRedis || from.addr == to->addr ||
       from.kind != cluster::BackendKind::kRedis) {
     return OkStatus();

@@ -28,7 +28,7 @@ class KvGateway {
                                   std::initializer_list<std::string_view> args);
   StatusOr<net::resp::Reply> Call(const std::string& addr, std::span<const std::string_view> args);
 
-  // While Redis back ends move keys (RouteTable::redis_moves), moves `key`
+  // While Redis back ends move keys (RouteTable::moves), moves `key`
   // from its old owner to its new one (MIGRATE, never replacing a key the new
   // owner holds) so the command that follows finds it. OK when nothing moves.
   Status MoveKeyFirst(const RouteTable& table, std::string_view key);

@@ -167,11 +167,9 @@ bool Migrator::BeginAll() {
 // may hold it already).
 Status Migrator::PublishRoutingMap() {
   Migration m = Snapshot();
-  // Redis back ends cannot fetch a missing key: the proxy moves each key it
-  // is asked about from the old owner first (RouteTable::redis_moves).
-  if (m.InvolvesRedis()) {
-    if (Status s = registry_.SetRedisMovesFrom(m.from_map); !s.ok()) return s;
-  }
+  // The old ring beside the new one (RouteTable::moves): reads of moving
+  // keys go to the old owner (ringkv), or each key is moved first (Redis).
+  if (Status s = registry_.SetMovesFrom(m.from_map); !s.ok()) return s;
   auto r = registry_.Apply([&](const ClusterMap& cur) -> StatusOr<ClusterMap> {
     if (cluster::SameMembership(cur, m.to_map)) return cur;
     if (cluster::SameMembership(cur, m.from_map) && cur.epoch < m.to_map.epoch) return m.to_map;
@@ -274,9 +272,14 @@ void Migrator::Reassert(const Migration& m, const std::string& source) {
 // switching: end the migration on the nodes, settle the membership (joining
 // -> active, leaving removed; same ring, new epoch), then clean.
 void Migrator::Switch() {
-  // Every key is on its new owner: the proxy stops moving keys first.
-  if (Status s = registry_.SetRedisMovesFrom(std::nullopt); !s.ok()) {
-    spdlog::error("rebalance: cannot clear the Redis key moves: {}", s.message());
+  // Every key is on its new owner: reads go there, and the proxy stops moving
+  // keys, before the nodes stop writing through (after the grace, no read
+  // sent to an old owner is still in flight).
+  if (registry_.Current()->moves) {
+    if (Status s = registry_.SetMovesFrom(std::nullopt); !s.ok()) {
+      spdlog::error("rebalance: cannot clear the moving keys: {}", s.message());
+    }
+    if (!SleepMs(Snapshot().grace_ms, false)) return;
   }
   EndAll(false);
   Migration m = Snapshot();
@@ -306,6 +309,9 @@ void Migrator::Switch() {
 // wait for requests in flight, then end the migration on the nodes.
 void Migrator::CancelSteps() {
   Migration m = Snapshot();
+  if (Status s = registry_.SetMovesFrom(std::nullopt); !s.ok()) {
+    spdlog::error("rebalance: cannot clear the moving keys: {}", s.message());
+  }
   if (!cluster::SameMembership(registry_.Map(), m.from_map)) {
     auto r = registry_.Apply([&](const ClusterMap& c) -> StatusOr<ClusterMap> {
       if (cluster::SameMembership(c, m.from_map)) return c;

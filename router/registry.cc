@@ -46,24 +46,24 @@ StatusOr<cluster::ClusterMap> Registry::Apply(Change change) {
 
 StatusOr<RouteTablePtr> Registry::MakeTableLocked(const cluster::ClusterMap& map) const {
   auto table = MakeRouteTable(map);
-  if (!table.ok() || !redis_moves_) return table;
+  if (!table.ok() || !moves_) return table;
   auto with_moves = std::make_shared<RouteTable>(**table);
-  with_moves->redis_moves = redis_moves_;
+  with_moves->moves = moves_;
   return RouteTablePtr(std::move(with_moves));
 }
 
-Status Registry::SetRedisMovesFrom(std::optional<cluster::ClusterMap> from) {
-  std::shared_ptr<const RedisMoves> moves;
+Status Registry::SetMovesFrom(std::optional<cluster::ClusterMap> from) {
+  std::shared_ptr<const KeyMoves> moves;
   if (from) {
     auto old = MakeRouteTable(*from);
     if (!old.ok()) return old.status();
-    auto m = std::make_shared<RedisMoves>();
+    auto m = std::make_shared<KeyMoves>();
     m->from_ring = (*old)->ring;
     m->from_backends = (*old)->backends;
     moves = std::move(m);
   }
   std::lock_guard lock(mu_);
-  redis_moves_ = std::move(moves);
+  moves_ = std::move(moves);
   auto table = MakeTableLocked(map_);
   if (!table.ok()) return table.status();
   routes_.Publish(std::move(*table));

@@ -38,11 +38,10 @@ class Registry : public RouteSource {
 
   void set_observer(Observer observer);
 
-  // While keys move between Redis back ends, every published table carries
-  // RouteTable::redis_moves built from `from` (the map before the move), so
-  // the proxy moves each key before using it. nullopt ends it. Republishes
-  // the current table at once.
-  Status SetRedisMovesFrom(std::optional<cluster::ClusterMap> from);
+  // While keys move, every published table carries RouteTable::moves built
+  // from `from` (the map before the move). nullopt ends it. Republishes the
+  // current table at once.
+  Status SetMovesFrom(std::optional<cluster::ClusterMap> from);
 
  private:
   Registry(std::unique_ptr<cluster::MapStore> store, cluster::ClusterMap map, RouteTablePtr table);
@@ -51,8 +50,8 @@ class Registry : public RouteSource {
   std::unique_ptr<cluster::MapStore> store_;
   StatusOr<RouteTablePtr> MakeTableLocked(const cluster::ClusterMap& map) const;
 
-  cluster::ClusterMap map_;                        // guarded by mu_
-  std::shared_ptr<const RedisMoves> redis_moves_;  // guarded by mu_
+  cluster::ClusterMap map_;                // guarded by mu_
+  std::shared_ptr<const KeyMoves> moves_;  // guarded by mu_
   AtomicRouteSource routes_;
   Observer observer_;
 };

@@ -24,12 +24,17 @@ struct Backend {
   uint32_t map_index = 0;  // index in the cluster map: X-CacheServer-Index
 };
 
-// Keys moving between Redis back ends. A redis-server cannot fetch a key it
-// lacks from the old owner, so while such a move is copying the proxy first
-// moves every key a command names (MIGRATE from the old owner to the new
-// one, never replacing a key the new owner already has), then runs the
-// command on the new owner.
-struct RedisMoves {
+// The ring before a migration, while keys move (from its copying phase to
+// its switch). The proxy uses it two ways, by the kind of the new owner:
+//  - ringkv nodes: read-only commands on a moving key go to the OLD owner.
+//    Every write lands on both owners before it is acknowledged (the new
+//    owner writes through to the old one), so the old owner holds every
+//    acknowledged write, and a read costs no fetch from it;
+//  - redis-servers, which cannot fetch a key they lack: the proxy first moves
+//    every key a command names (MIGRATE from the old owner to the new one,
+//    never replacing a key the new owner already has), then runs the command
+//    on the new owner.
+struct KeyMoves {
   ring::RingPtr from_ring;             // the ring before the move
   std::vector<Backend> from_backends;  // aligned with from_ring->nodes()
 };
@@ -39,7 +44,7 @@ struct RouteTable {
   ring::RingPtr ring;             // nodes in service
   std::vector<Backend> backends;  // aligned with ring->nodes(): backends[ring->OwnerIndex(p)]
   size_t in_service = 0;          // X-CacheServer-Count
-  std::shared_ptr<const RedisMoves> redis_moves;  // null unless Redis back ends are moving keys
+  std::shared_ptr<const KeyMoves> moves;  // null unless keys are moving
 
   // The back end owning `key`, or nullptr when no node is in service.
   const Backend* Route(std::string_view key) const {

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/process.h"
+
 namespace ringkv::node::internal {
 namespace {
 
@@ -250,14 +252,17 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
     return grpc::Status::OK;
   }
   std::thread monitor([&] { Monitor(ctx, writer); });
-  Status scan = engine_.ForEachInArcs(
-      all_arcs_, view_.hash, clock_.NowMs(),
-      [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
-  if (scan.ok() && failed_ == nullptr && !stop_.load()) {
-    for (Target& t : targets_) {
-      if (!Send(t)) break;
+  Status scan;
+  RunInBackgroundThread([&] {
+    scan = engine_.ForEachInArcs(
+        all_arcs_, view_.hash, clock_.NowMs(),
+        [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
+    if (scan.ok() && failed_ == nullptr && !stop_.load()) {
+      for (Target& t : targets_) {
+        if (!Send(t)) break;
+      }
     }
-  }
+  });
   grpc::Status finish = Finish();
   {
     std::lock_guard lock(mu_);

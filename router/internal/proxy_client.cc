@@ -184,7 +184,10 @@ void ClientConn::Dispatch(std::span<const std::string_view> args, std::string_vi
   }
   const RouteTable* t = worker_.table.get();
   if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
-  if (t->redis_moves && MoveKeysFirst(info, args)) return;
+  if (t->moves) {
+    if (info.read_only && ReadFromOldOwners(info, args, raw)) return;
+    if (MoveKeysFirst(info, args)) return;
+  }
   Route(info, args, raw, std::nullopt);
 }
 
@@ -195,20 +198,51 @@ void ClientConn::Route(const CommandInfo& info, std::span<const std::string_view
     if (seq) return Complete(*seq, kNoNodeReply);
     return AddError(kNoNodeReply);
   }
+  const RingView view{t->ring.get(), nullptr};
   switch (info.kind) {
     case CommandKind::kSingleKey:
-      return Forward(t->ring->OwnerIndexOfKey(args[1]), raw, args, seq);
+      return Forward(worker_.ConnFor(t->ring->OwnerIndexOfKey(args[1])), raw, args, seq);
     case CommandKind::kMset:
-      return SplitAndSend(info.kind, args, raw, 2, seq);
+      return SplitAndSend(info.kind, args, raw, 2, seq, view);
     default:
-      return SplitAndSend(info.kind, args, raw, 1, seq);
+      return SplitAndSend(info.kind, args, raw, 1, seq, view);
   }
 }
 
-void ClientConn::Forward(uint32_t owner, std::string_view raw,
+BackendConn& ClientConn::ConnOf(const RingView& v, uint32_t owner) {
+  return v.backends == nullptr ? worker_.ConnFor(owner) : worker_.ConnFor((*v.backends)[owner]);
+}
+
+bool ClientConn::ReadFromOldOwners(const CommandInfo& info, std::span<const std::string_view> args,
+                                   std::string_view raw) {
+  const RouteTable& t = *worker_.table;
+  const KeyMoves& moves = *t.moves;
+  if (!moves.from_ring || moves.from_ring->empty()) return false;
+  const size_t last = info.kind == CommandKind::kSingleKey ? 2 : args.size();
+  bool moving = false;
+  for (size_t i = 1; i < last; ++i) {
+    const Backend& to = t.backends[t.ring->OwnerIndexOfKey(args[i])];
+    const Backend& from = moves.from_backends[moves.from_ring->OwnerIndexOfKey(args[i])];
+    if (to.kind != cluster::BackendKind::kRingkv || from.kind != cluster::BackendKind::kRingkv) {
+      return false;
+    }
+    moving = moving || from.addr != to.addr;
+  }
+  if (!moving) return false;
+  // Old owners hold every acknowledged write while keys move; keys that do
+  // not move have the same owner in both rings.
+  const RingView old{moves.from_ring.get(), &moves.from_backends};
+  if (info.kind == CommandKind::kSingleKey) {
+    Forward(ConnOf(old, moves.from_ring->OwnerIndexOfKey(args[1])), raw, args, std::nullopt);
+  } else {
+    SplitAndSend(info.kind, args, raw, 1, std::nullopt, old);
+  }
+  return true;
+}
+
+void ClientConn::Forward(BackendConn& b, std::string_view raw,
                          std::span<const std::string_view> args, std::optional<uint64_t> seq) {
   const uint64_t slot = seq ? *seq : PushSlot();
-  BackendConn& b = worker_.ConnFor(owner);
   if (!raw.empty() && raw[0] == '*') {
     b.Send(raw, Pending{shared_from_this(), slot, kWholeReply});
   } else {  // an inline command (or a deferred one): back ends get RESP
@@ -217,12 +251,13 @@ void ClientConn::Forward(uint32_t owner, std::string_view raw,
 }
 
 void ClientConn::SplitAndSend(CommandKind kind, std::span<const std::string_view> args,
-                              std::string_view raw, size_t step, std::optional<uint64_t> seq) {
-  const ring::Ring& ring = *worker_.table->ring;
+                              std::string_view raw, size_t step, std::optional<uint64_t> seq,
+                              const RingView& view) {
+  const ring::Ring& ring = *view.ring;
   KeySplit split =
       SplitByOwner(args, step, [&ring](std::string_view key) { return ring.OwnerIndexOfKey(key); });
   if (split.parts.size() == 1) {  // one owner: its reply is the whole reply
-    return Forward(split.parts[0].owner, raw, args, seq);
+    return Forward(ConnOf(view, split.parts[0].owner), raw, args, seq);
   }
   const uint64_t slot = seq ? *seq : PushSlot();
   auto multi = std::make_unique<Multi>();
@@ -232,7 +267,7 @@ void ClientConn::SplitAndSend(CommandKind kind, std::span<const std::string_view
   multi->remaining = static_cast<uint32_t>(split.parts.size());
   slots_[slot - base_seq_].multi = std::move(multi);
   for (uint32_t i = 0; i < split.parts.size(); ++i) {
-    worker_.ConnFor(split.parts[i].owner)
+    ConnOf(view, split.parts[i].owner)
         .Send(net::resp::EncodeCommand(split.parts[i].args), Pending{shared_from_this(), slot, i});
   }
 }
@@ -253,7 +288,7 @@ void ClientConn::FanOut(std::string_view command) {
 
 bool ClientConn::MoveKeysFirst(const CommandInfo& info, std::span<const std::string_view> args) {
   const RouteTable& t = *worker_.table;
-  const RedisMoves& moves = *t.redis_moves;
+  const KeyMoves& moves = *t.moves;
   if (!moves.from_ring || moves.from_ring->empty()) return false;
   const size_t step = info.kind == CommandKind::kMset ? 2 : 1;
   const size_t last = info.kind == CommandKind::kSingleKey ? 2 : args.size();

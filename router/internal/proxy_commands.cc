@@ -148,6 +148,60 @@ constexpr Unsupported kUnsupportedNames[] = {
     {"role", kAdmin},
 };
 
+// Commands that only read their keys (Redis's "readonly" flag) among those
+// routed by key.
+constexpr std::string_view kReadOnlyNames[] = {"get",
+                                               "strlen",
+                                               "getrange",
+                                               "substr",
+                                               "ttl",
+                                               "pttl",
+                                               "expiretime",
+                                               "pexpiretime",
+                                               "type",
+                                               "dump",
+                                               "getbit",
+                                               "bitcount",
+                                               "bitpos",
+                                               "bitfield_ro",
+                                               "hget",
+                                               "hmget",
+                                               "hlen",
+                                               "hstrlen",
+                                               "hexists",
+                                               "hkeys",
+                                               "hvals",
+                                               "hgetall",
+                                               "hrandfield",
+                                               "hscan",
+                                               "llen",
+                                               "lindex",
+                                               "lrange",
+                                               "lpos",
+                                               "smembers",
+                                               "sismember",
+                                               "smismember",
+                                               "scard",
+                                               "srandmember",
+                                               "sscan",
+                                               "zscore",
+                                               "zmscore",
+                                               "zcard",
+                                               "zcount",
+                                               "zlexcount",
+                                               "zrange",
+                                               "zrangebyscore",
+                                               "zrangebylex",
+                                               "zrevrange",
+                                               "zrevrangebyscore",
+                                               "zrevrangebylex",
+                                               "zrank",
+                                               "zrevrank",
+                                               "zrandmember",
+                                               "zscan",
+                                               "mget",
+                                               "exists"};
+
 using Table = std::unordered_map<std::string_view, CommandInfo>;
 
 Table BuildTable() {
@@ -174,6 +228,10 @@ Table BuildTable() {
       {"client", K::kLocal, L::kClient},
   };
   for (const CommandInfo& c : others) t.emplace(c.name, c);
+  for (std::string_view n : kReadOnlyNames) {
+    auto it = t.find(n);
+    if (it != t.end()) it->second.read_only = true;
+  }
   return t;
 }
 

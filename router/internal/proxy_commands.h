@@ -43,6 +43,7 @@ struct CommandInfo {
   CommandKind kind;
   LocalCommand local = LocalCommand::kNone;
   std::string_view reason = {};  // kUnsupported
+  bool read_only = false;        // reads keys only (may be served by a moving key's old owner)
 };
 
 // Case-insensitive lookup; an unknown name yields an kUnsupported entry whose

@@ -161,13 +161,24 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   // Routes a key command into slot `seq` (a new slot when nullopt).
   void Route(const CommandInfo& info, std::span<const std::string_view> args, std::string_view raw,
              std::optional<uint64_t> seq);
-  void Forward(uint32_t owner, std::string_view raw, std::span<const std::string_view> args,
+  // Which ring a command is routed on: the table's (back ends by index), or
+  // a moving key's old ring (back ends by address).
+  struct RingView {
+    const ring::Ring* ring;
+    const std::vector<Backend>* backends;  // null: the table's, through Worker::ConnFor(index)
+  };
+  BackendConn& ConnOf(const RingView& v, uint32_t owner);
+  void Forward(BackendConn& b, std::string_view raw, std::span<const std::string_view> args,
                std::optional<uint64_t> seq);
   void SplitAndSend(CommandKind kind, std::span<const std::string_view> args, std::string_view raw,
-                    size_t step, std::optional<uint64_t> seq);
+                    size_t step, std::optional<uint64_t> seq, const RingView& view);
+  // A read-only command whose keys all moved between ringkv nodes' rings is
+  // read from their old owners; false when that does not apply.
+  bool ReadFromOldOwners(const CommandInfo& info, std::span<const std::string_view> args,
+                         std::string_view raw);
   void FanOut(std::string_view command);
   // Sends the MIGRATEs a command's keys need before it runs (RouteTable::
-  // redis_moves); false when none of its keys is moving.
+  // moves); false when none of its keys is moving.
   bool MoveKeysFirst(const CommandInfo& info, std::span<const std::string_view> args);
   void OnMoved(uint64_t seq, std::string_view reply);
   void Complete(uint64_t seq, std::string_view reply);
