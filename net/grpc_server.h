@@ -1,5 +1,6 @@
 // GrpcServer: the gRPC listener of a ringkv process. Serves the standard
-// gRPC health service (grpc.health.v1.Health) and whatever services are
+// gRPC health service (grpc.health.v1.Health), server reflection
+// (grpc.reflection.v1alpha) and whatever services are
 // registered before Start().
 //
 // Thread safety: Start/Stop from one thread.
