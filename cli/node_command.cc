@@ -127,6 +127,15 @@ const std::map<std::string, Setting>& Settings() {
       {"peer_timeout_ms",
        {Uint(&NodeOptions::peer_timeout_ms, 3600000),
         "deadline of each call to another node while keys move (default 2000)"}},
+      {"join",
+       {Str(&NodeOptions::join),
+        "gRPC host:port of the router or of any node: register with the cluster and receive "
+        "this node's keys before serving them (default none)"}},
+      {"advertise_host",
+       {Str(&NodeOptions::advertise_host),
+        "host other processes reach this node at (default: --bind)"}},
+      {"weight",
+       {Uint(&NodeOptions::weight, 65536), "ring weight asked for with --join (default 1)"}},
       {"ports_file",
        {Str(&NodeOptions::ports_file), "write the chosen ports here as JSON once serving"}},
   };

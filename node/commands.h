@@ -25,6 +25,7 @@ class QueueShard;
 namespace ringkv::node {
 
 class Migration;
+class ForwardLink;
 
 // Per-connection state.
 struct Session {
@@ -32,6 +33,9 @@ struct Session {
   bool authenticated = false;      // true from the start when no password is set
   bool close_after_reply = false;  // QUIT, or a fatal error: flush the reply, then close
   std::string name;                // CLIENT SETNAME
+  // A command another node forwarded here: it is never forwarded again (a
+  // key this node does not own either answers -MOVED, and the sender retries).
+  bool forwarded = false;
 };
 
 // Process-wide facts the shell keeps up to date and INFO/CONFIG report.
@@ -59,6 +63,9 @@ struct DispatcherOptions {
   // write-through. Not owned; must outlive the Dispatcher. Null: this node
   // owns every key (a standalone node).
   Migration* migration = nullptr;
+  // Forwarding of commands on keys this node does not own (node/forward_link.h).
+  // Not owned. Null: such commands answer -MOVED <epoch> <owner>.
+  ForwardLink* forward = nullptr;
 };
 
 class Dispatcher {

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "cluster/neighbors.h"
 #include "net/resp_parser.h"
 
 namespace ringkv::node {
@@ -93,6 +94,36 @@ bool Authorized(const HttpRequest& req, const HttpContext& ctx) {
   return SameSecret(h.substr(kBearer.size()), ctx.password);
 }
 
+nlohmann::json PlacedJson(const cluster::ClusterMap& map, const cluster::PlacedNode& p) {
+  const cluster::NodeInfo& n = map.nodes[p.index];
+  return {{"id", n.id},
+          {"addr", n.addr},
+          {"http_addr", n.http_addr},
+          {"grpc_addr", n.grpc_addr},
+          {"state", cluster::NodeStateName(n.state)},
+          {"position", std::to_string(p.position)}};
+}
+
+// Seed 003's neighbours: the nodes just before and after this one, ordered
+// by ring id (cluster/neighbors.h), from the cluster map this node holds.
+HttpResponse Neighbors(const HttpContext& ctx) {
+  nlohmann::json j = {{"id", ctx.state.id},  {"epoch", 0},      {"in_service", false},
+                      {"previous", nullptr}, {"next", nullptr}, {"nodes", 0}};
+  std::shared_ptr<const MigrationView> view;
+  if (ctx.migration != nullptr) view = ctx.migration->View();
+  if (!view || !view->map) return HttpResponse::Json(200, j.dump());
+  const cluster::ClusterMap& map = *view->map;
+  j["epoch"] = map.epoch;
+  j["nodes"] = cluster::NodesByPosition(map).size();
+  if (std::optional<cluster::Neighbors> n = cluster::NeighborsOf(map, ctx.state.id)) {
+    j["in_service"] = true;
+    j["position"] = std::to_string(n->self.position);
+    j["previous"] = PlacedJson(map, n->previous);
+    j["next"] = PlacedJson(map, n->next);
+  }
+  return HttpResponse::Json(200, j.dump());
+}
+
 }  // namespace
 
 HttpResponse HandleHttp(const HttpRequest& req, const HttpContext& ctx) {
@@ -103,12 +134,13 @@ HttpResponse HandleHttp(const HttpRequest& req, const HttpContext& ctx) {
     return Kv(req, std::string_view(path).substr(kKvPrefix.size()), ctx);
   }
   if (req.method != "GET" && req.method != "HEAD") {
-    if (path == "/check-alive" || path == "/metrics" || path == "/stats") {
+    if (path == "/check-alive" || path == "/metrics" || path == "/stats" || path == "/neighbors") {
       return HttpResponse::Error(405, "method not allowed: use GET");
     }
     return HttpResponse::Error(404, "no such endpoint: " + path);
   }
   if (path == "/check-alive") return CheckAlive(ctx);
+  if (path == "/neighbors") return Neighbors(ctx);
   if (path == "/metrics") {
     HttpResponse r =
         HttpResponse::Text(200, ctx.metrics.RenderPrometheus(ctx.engine.Stats(), ctx.state));

@@ -10,13 +10,17 @@
 //   DELETE /kv/{key}      200 {"deleted": 1} | 404
 //   GET    /metrics       Prometheus text
 //   GET    /stats         JSON
+//   GET    /neighbors     200 {"id","epoch","in_service","position","previous","next","nodes"}
+//                         (seed 003: the nodes just before and after this one by ring id)
 //
+// A key this node does not own is served by its owner (forwarded in one hop).
 // With a password set, /kv requires "Authorization: Bearer <password>".
 #pragma once
 
 #include "net/http.h"
 #include "node/commands.h"
 #include "node/metrics.h"
+#include "node/migration.h"
 #include "store/engine.h"
 
 namespace ringkv::node {
@@ -26,7 +30,8 @@ struct HttpContext {
   store::Engine& engine;
   const Metrics& metrics;
   const ServerState& state;
-  const std::string& password;  // empty: no auth
+  const std::string& password;           // empty: no auth
+  const Migration* migration = nullptr;  // the cluster map, for GET /neighbors; null: none
 };
 
 net::HttpResponse HandleHttp(const net::HttpRequest& request, const HttpContext& ctx);

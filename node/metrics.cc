@@ -60,6 +60,17 @@ std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const Se
        Load(mig.sent)},
       {"migration_keys_dropped_total", "counter",
        "Entries deleted from arcs the node no longer owns.", Load(mig.dropped)},
+      {"forwarded_total", "counter", "Commands forwarded to the key's owner (one hop).",
+       Load(mig.forwarded)},
+      {"forward_errors_total", "counter", "Forwards that failed (owner unreachable or timed out).",
+       Load(mig.forward_errors)},
+      {"forward_retries_total", "counter",
+       "Forwards retried with a newer cluster map the owner sent back.", Load(mig.forward_retries)},
+      {"forwards_served_total", "counter", "Commands other nodes forwarded to this one.",
+       Load(mig.forwards_served)},
+      {"map_refreshes_total", "counter",
+       "Newer cluster maps fetched because a request carried a newer epoch.",
+       Load(mig.map_refreshes)},
   };
 }
 

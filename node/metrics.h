@@ -27,6 +27,12 @@ struct MigrationCounters {
   std::atomic<uint64_t> dropped{0};          // entries deleted after a migration ended
   std::atomic<uint64_t> epoch{0};            // epoch of the cluster map held (0 = none)
   std::atomic<uint64_t> active{0};           // 1 while a migration with roles is held
+  // Forwarding (any node serves any key).
+  std::atomic<uint64_t> forwarded{0};        // commands sent to their owner
+  std::atomic<uint64_t> forward_errors{0};   // forwards that failed (owner unreachable, ...)
+  std::atomic<uint64_t> forward_retries{0};  // forwards retried after a newer map arrived
+  std::atomic<uint64_t> forwards_served{0};  // commands other nodes forwarded here
+  std::atomic<uint64_t> map_refreshes{0};    // newer maps fetched because a request showed one
 };
 
 class Metrics {

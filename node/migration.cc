@@ -49,16 +49,29 @@ bool MigrationView::OwnsByMap(std::string_view key) const {
   return epoch != 0 && self != ring::kNoNode && ring->OwnerIndexOfKey(key) == self;
 }
 
-std::optional<std::string> MigrationView::Fence(std::string_view key) const {
-  if (epoch == 0) return std::nullopt;
+MigrationView::Place MigrationView::PlaceOf(std::string_view key, uint32_t* owner) const {
+  if (epoch == 0) return Place::kHere;
   const uint64_t pos = ring->KeyPosition(key);
-  const uint32_t owner = ring->OwnerIndex(pos);
-  if (owner != ring::kNoNode && owner == self) return std::nullopt;
+  const uint32_t o = ring->OwnerIndex(pos);
+  if (o != ring::kNoNode && o == self) return Place::kHere;
   if (!roles.empty() && RoleAt(hash == ring->options().hash ? pos : ring::HashKey(hash, key))) {
-    return std::nullopt;
+    return Place::kHere;
   }
-  if (owner == ring::kNoNode) {
-    return "CLUSTERDOWN cluster map epoch " + std::to_string(epoch) + " has no node in service";
+  if (o == ring::kNoNode) return Place::kDown;
+  *owner = o;
+  return Place::kOwner;
+}
+
+std::optional<std::string> MigrationView::Fence(std::string_view key) const {
+  uint32_t owner = ring::kNoNode;
+  switch (PlaceOf(key, &owner)) {
+    case Place::kHere:
+    case Place::kSplit:
+      return std::nullopt;
+    case Place::kDown:
+      return "CLUSTERDOWN cluster map epoch " + std::to_string(epoch) + " has no node in service";
+    case Place::kOwner:
+      break;
   }
   return "MOVED " + std::to_string(epoch) + " " + addrs[owner];
 }
@@ -92,7 +105,9 @@ void Migration::Publish(std::shared_ptr<const MigrationView> view) {
   view_ = std::move(view);
   fast_.store(view_.get(), std::memory_order_release);
   const bool roles = !view_->roles.empty();
-  mode_.store((view_->epoch > 0 ? kFence : 0) | (roles ? kRoles : 0), std::memory_order_relaxed);
+  const bool await = view_->epoch == 0 && !await_reason_.empty();
+  mode_.store((view_->epoch > 0 ? kFence : 0) | (roles ? kRoles : 0) | (await ? kAwait : 0),
+              std::memory_order_relaxed);
   metrics_.migration().epoch.store(view_->epoch, std::memory_order_relaxed);
   metrics_.migration().active.store(roles ? 1 : 0, std::memory_order_relaxed);
 }
@@ -144,22 +159,25 @@ void Migration::End(std::string_view id, bool cancelled, uint32_t drop_after_ms)
   dropper_->Schedule(std::move(drop), hash, drop_after_ms);
 }
 
-StatusOr<uint64_t> Migration::SetMap(std::string_view map_json) {
+StatusOr<uint64_t> Migration::SetMap(std::string_view map_json, std::string_view registry) {
   StatusOr<cluster::ClusterMap> map = cluster::ClusterMapFromJson(map_json);
   if (!map.ok()) return InvalidArgument("bad cluster map: " + map.status().message());
   {
     std::lock_guard lock(mu_);
+    if (!registry.empty()) registry_ = std::string(registry);
     if (map->epoch <= view_->epoch) return view_->epoch;
   }
   StatusOr<ring::RingPtr> ring = cluster::BuildRing(*map);
   if (!ring.ok()) return InvalidArgument("bad cluster map: " + ring.status().message());
   std::vector<std::string> addrs;
+  std::vector<std::string> grpc_addrs;
   for (const ring::NodeSpec& n : (*ring)->nodes()) {
-    std::string addr;
+    const cluster::NodeInfo* found = nullptr;
     for (const cluster::NodeInfo& info : map->nodes) {
-      if (info.id == n.id) addr = info.addr;
+      if (info.id == n.id) found = &info;
     }
-    addrs.push_back(std::move(addr));
+    addrs.push_back(found ? found->addr : std::string());
+    grpc_addrs.push_back(found ? found->grpc_addr : std::string());
   }
   std::lock_guard lock(mu_);
   if (map->epoch <= view_->epoch) return view_->epoch;  // a newer one won meanwhile
@@ -168,8 +186,32 @@ StatusOr<uint64_t> Migration::SetMap(std::string_view map_json) {
   v->ring = *ring;
   v->self = (*ring)->IndexOf(self_id_);
   v->addrs = std::move(addrs);
+  v->grpc_addrs = std::move(grpc_addrs);
+  v->map_json = cluster::ToJson(*map);
+  v->map = std::make_shared<const cluster::ClusterMap>(std::move(*map));
   Publish(std::move(v));
   return view_->epoch;
+}
+
+std::string Migration::registry() const {
+  std::lock_guard lock(mu_);
+  return registry_;
+}
+
+void Migration::SetRegistry(std::string addr) {
+  std::lock_guard lock(mu_);
+  registry_ = std::move(addr);
+}
+
+void Migration::AwaitMap(std::string reason) {
+  std::lock_guard lock(mu_);
+  await_reason_ = std::move(reason);
+  Publish(std::make_shared<MigrationView>(*view_));
+}
+
+std::string Migration::await_reason() const {
+  std::lock_guard lock(mu_);
+  return await_reason_;
 }
 
 Status Migration::CheckId(std::string_view id) const {

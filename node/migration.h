@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/hlc.h"
 #include "base/status.h"
+#include "cluster/cluster_map.h"
 #include "node/metrics.h"
 #include "node/peer_link.h"
 #include "ring/arc_set.h"
@@ -92,9 +93,22 @@ class MigrationView {
 
   // Cluster map (epoch 0 = none: this node owns everything).
   uint64_t epoch = 0;
-  ring::RingPtr ring;              // null when epoch == 0
-  uint32_t self = ring::kNoNode;   // this node's index in ring->nodes()
-  std::vector<std::string> addrs;  // RESP addr of each ring->nodes() entry
+  ring::RingPtr ring;                              // null when epoch == 0
+  uint32_t self = ring::kNoNode;                   // this node's index in ring->nodes()
+  std::vector<std::string> addrs;                  // RESP addr of each ring->nodes() entry
+  std::vector<std::string> grpc_addrs;             // gRPC addr of each ring->nodes() entry
+  std::shared_ptr<const cluster::ClusterMap> map;  // null when epoch == 0
+  std::string map_json;                            // its JSON form
+
+  // Where a command's keys are served (forwarding, DESIGN §7).
+  enum class Place : uint8_t {
+    kHere,   // this node owns every key, or holds it in a migration role
+    kOwner,  // one other node owns every key: `owner`
+    kSplit,  // the keys live on several nodes
+    kDown,   // the map has no node in service
+  };
+  // The place of one key; *owner is set for kOwner.
+  Place PlaceOf(std::string_view key, uint32_t* owner) const;
 };
 
 class Migration {
@@ -102,6 +116,7 @@ class Migration {
   // mode() bits.
   static constexpr uint32_t kFence = 1;  // a map with epoch > 0 is held
   static constexpr uint32_t kRoles = 2;  // a migration with roles is held
+  static constexpr uint32_t kAwait = 4;  // no map yet, and the node must not serve without one
 
   // Keep-newer outcome counts of a batch of arrivals.
   struct Tally {
@@ -122,6 +137,12 @@ class Migration {
   std::optional<std::string> FastFence(std::string_view key) const {
     return fast_.load(std::memory_order_acquire)->Fence(key);
   }
+  // Whether this node serves `key` itself while mode() == kFence (lock-free).
+  bool FastHere(std::string_view key) const {
+    uint32_t owner = 0;
+    return fast_.load(std::memory_order_acquire)->PlaceOf(key, &owner) ==
+           MigrationView::Place::kHere;
+  }
 
   // --- Peer RPCs ---
   // BeginMigration. Same id: re-asserts the roles and keeps the tombstones;
@@ -131,8 +152,15 @@ class Migration {
   // of the EXPORT arcs (completed) or the IMPORT arcs (cancelled).
   void End(std::string_view id, bool cancelled, uint32_t drop_after_ms);
   // SetMap: keeps the map if its epoch is newer. Returns the epoch held after
-  // the call; InvalidArgument for a malformed map.
-  StatusOr<uint64_t> SetMap(std::string_view map_json);
+  // the call; InvalidArgument for a malformed map. A non-empty `registry` (the
+  // router's gRPC address) is remembered, whatever the epoch.
+  StatusOr<uint64_t> SetMap(std::string_view map_json, std::string_view registry = {});
+  // The router's gRPC address, as learned from SetMap or --join ("" = unknown).
+  std::string registry() const;
+  void SetRegistry(std::string addr);
+  // A node started with --join serves no data until its first map arrives:
+  // commands on keys answer -TRYAGAIN meanwhile.
+  void AwaitMap(std::string reason);
   // FailedPrecondition unless `id` is the current migration.
   Status CheckId(std::string_view id) const;
   // For Apply and Fetch: also accepts a migration this node ended recently.
@@ -149,6 +177,8 @@ class Migration {
 
   uint64_t epoch() const;
   std::string migration_id() const;
+  // Why the node waits for a map (kAwait), for the -TRYAGAIN reply.
+  std::string await_reason() const;
   size_t pending_drops() const;
 
   // --- The command path (mode() & kRoles) ---
@@ -176,6 +206,8 @@ class Migration {
   mutable std::mutex mu_;
   std::shared_ptr<const MigrationView> view_;  // guarded by mu_
   std::vector<std::string> recently_ended_;    // guarded by mu_; the last few ids
+  std::string registry_;                       // guarded by mu_
+  std::string await_reason_;                   // guarded by mu_; non-empty: kAwait until a map
   // Replaced views stay alive for a grace period, since FastFence reads them
   // through a raw pointer. Guarded by mu_.
   std::vector<std::pair<int64_t, std::shared_ptr<const MigrationView>>> retired_;

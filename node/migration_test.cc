@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "node/commands.h"
+#include "node/forward_link.h"
 #include "node/internal/test_fixture.h"
 #include "store/memory_engine.h"
 
@@ -58,11 +59,12 @@ class FakeLink final : public PeerLink {
 
 // One node: engine, dispatcher and migration state, sharing a clock and link.
 struct TestNode {
-  TestNode(std::string node_id, FakeClock& clock, FakeLink& link)
+  TestNode(std::string node_id, FakeClock& clock, FakeLink& link, ForwardLink* forward = nullptr)
       : id(std::move(node_id)), hlc(clock), migration(*engine, clock, hlc, metrics, id, link) {
     state.id = id;
-    dispatcher = std::make_unique<Dispatcher>(*engine, clock, hlc, metrics, state,
-                                              DispatcherOptions{.migration = &migration});
+    dispatcher = std::make_unique<Dispatcher>(
+        *engine, clock, hlc, metrics, state,
+        DispatcherOptions{.migration = &migration, .forward = forward});
     link.nodes[id + ":grpc"] = &migration;
   }
   std::string Run(std::vector<std::string_view> args) {
@@ -235,7 +237,7 @@ TEST_F(MigrationTest, MapFencesWritesOfKeysOwnedElsewhere) {
   EXPECT_EQ(a_.Run({"SET", mine, "1"}), kOk);
   EXPECT_EQ(a_.Run({"SET", theirs, "1"}), "-MOVED 3 10.0.0.2:6380\r\n");
   EXPECT_EQ(a_.Run({"MSET", mine, "1", theirs, "2"}), "-MOVED 3 10.0.0.2:6380\r\n");
-  EXPECT_EQ(a_.Run({"GET", theirs}), kNil);  // reads are not refused
+  EXPECT_EQ(a_.Run({"GET", theirs}), "-MOVED 3 10.0.0.2:6380\r\n");  // no forwarding here
   // Older maps are ignored; a bad one is an error.
   EXPECT_EQ(*a_.migration.SetMap(TwoNodeMap(2)), 3u);
   EXPECT_FALSE(a_.migration.SetMap("{").ok());
@@ -302,6 +304,149 @@ TEST_F(MigrationTest, OnlyKeysInRoleArcsAreFetchedAndWrittenThrough) {
   EXPECT_EQ(b_.Run({"GET", out}), kNil);
   EXPECT_EQ(b_.Run({"SET", out, "2"}), kOk);
   EXPECT_EQ(a_.Run({"GET", out}), Bulk("1"));
+}
+
+// Forwards to in-process nodes by gRPC address, as node/forwarder.cc does
+// over the network: the receiver runs the command as a forwarded session; a
+// -MOVED from a receiver with a newer map hands that map to the sender.
+class FakeForward final : public ForwardLink {
+ public:
+  Outcome Forward(const MigrationView& view, uint32_t owner, std::span<const std::string_view> args,
+                  std::string& out) override {
+    ++calls;
+    TestNode* to = nodes.at(view.grpc_addrs[owner]);
+    Session s;
+    s.authenticated = true;
+    s.forwarded = true;
+    std::string reply;
+    to->dispatcher->Execute(args, s, reply);
+    std::shared_ptr<const MigrationView> theirs = to->migration.View();
+    if (reply.rfind("-MOVED ", 0) == 0 && theirs->epoch > view.epoch) {
+      TestNode* from = nodes.at(self);
+      if (from->migration.SetMap(theirs->map_json).ok()) return Outcome::kRetry;
+    }
+    out.append(reply);
+    return Outcome::kDone;
+  }
+  std::map<std::string, TestNode*> nodes;
+  std::string self;
+  int calls = 0;
+};
+
+class ForwardTest : public ::testing::Test {
+ protected:
+  ForwardTest() {
+    link_.clock = &clock_;
+    fa_.self = "a:grpc";
+    fb_.self = "b:grpc";
+    for (FakeForward* f : {&fa_, &fb_}) f->nodes = {{"a:grpc", &a_}, {"b:grpc", &b_}};
+    EXPECT_TRUE(a_.migration.SetMap(TwoNodeMap(3)).ok());
+    EXPECT_TRUE(b_.migration.SetMap(TwoNodeMap(3)).ok());
+  }
+  std::string KeyOwnedBy(const std::string& owner, int skip = 0) {
+    const MigrationView& v = *a_.migration.View();
+    for (int i = 0;; ++i) {
+      std::string k = "key" + std::to_string(i);
+      if (v.ring->OwnerOfKey(k) == owner && skip-- == 0) return k;
+    }
+  }
+
+  FakeClock clock_{1'700'000'000'000};
+  FakeLink link_;
+  FakeForward fa_, fb_;
+  TestNode a_{"a", clock_, link_, &fa_};
+  TestNode b_{"b", clock_, link_, &fb_};
+};
+
+TEST_F(ForwardTest, AKeyOwnedElsewhereIsServedByItsOwnerInOneHop) {
+  const std::string theirs = KeyOwnedBy("b");
+  EXPECT_EQ(a_.Run({"SET", theirs, "v1"}), kOk);
+  EXPECT_EQ(fa_.calls, 1);
+  EXPECT_FALSE(a_.engine->Get(theirs, clock_.NowMs()).has_value());  // stored on b only
+  EXPECT_EQ(b_.Run({"GET", theirs}), Bulk("v1"));
+  EXPECT_EQ(a_.Run({"GET", theirs}), Bulk("v1"));
+  EXPECT_EQ(a_.Run({"INCR", theirs}), "-ERR value is not an integer or out of range\r\n");
+  EXPECT_EQ(fb_.calls, 0);  // b owns it: nothing to forward
+  // Keys a owns never leave a.
+  const std::string mine = KeyOwnedBy("a");
+  const int before = fa_.calls;
+  EXPECT_EQ(a_.Run({"SET", mine, "m"}), kOk);
+  EXPECT_EQ(fa_.calls, before);
+}
+
+TEST_F(ForwardTest, MultiKeyCommandsAreSplitByNodeAndMergedInOrder) {
+  const std::string a1 = KeyOwnedBy("a"), a2 = KeyOwnedBy("a", 1);
+  const std::string b1 = KeyOwnedBy("b"), b2 = KeyOwnedBy("b", 1);
+  EXPECT_EQ(a_.Run({"MSET", b1, "1", a1, "2", b2, "3"}), kOk);
+  EXPECT_EQ(b_.Run({"GET", b1}), Bulk("1"));
+  EXPECT_EQ(a_.Run({"GET", a1}), Bulk("2"));
+  EXPECT_EQ(b_.Run({"GET", b2}), Bulk("3"));
+  EXPECT_FALSE(a_.engine->Get(b1, clock_.NowMs()).has_value());
+  EXPECT_EQ(a_.Run({"MGET", a2, b2, a1, b1}), "*4\r\n$-1\r\n$1\r\n3\r\n$1\r\n2\r\n$1\r\n1\r\n");
+  EXPECT_EQ(b_.Run({"EXISTS", a1, b1, a2, b2, a1}), Int(4));
+  EXPECT_EQ(b_.Run({"DEL", a1, b1, a2}), Int(2));
+  EXPECT_EQ(a_.Run({"MGET", a1, b1, b2}), "*3\r\n$-1\r\n$-1\r\n$1\r\n3\r\n");
+  // MSETNX cannot be atomic over two nodes.
+  EXPECT_EQ(a_.Run({"MSETNX", a1, "x", b1, "y"}).rfind("-CROSSSLOT", 0), 0u);
+}
+
+TEST_F(ForwardTest, AForwardedCommandIsNeverForwardedAgain) {
+  Session s;
+  s.authenticated = true;
+  s.forwarded = true;
+  std::string out;
+  std::vector<std::string_view> args = {"GET", "x"};
+  const std::string theirs = KeyOwnedBy("b");
+  args[1] = theirs;
+  a_.dispatcher->Execute(args, s, out);
+  EXPECT_EQ(out, "-MOVED 3 10.0.0.2:6380\r\n");
+  EXPECT_EQ(fa_.calls, 0);
+}
+
+TEST_F(ForwardTest, AStaleSenderTakesTheOwnersNewerMapAndRetries) {
+  const std::string theirs = KeyOwnedBy("b");
+  ASSERT_EQ(b_.Run({"SET", theirs, "on-b"}), kOk);
+  // Epoch 4: b is leaving, so a owns every key; only b has heard of it.
+  std::string map4 = TwoNodeMap(4);
+  map4.replace(map4.rfind("\"active\""), 8, "\"leaving\"");
+  ASSERT_EQ(*b_.migration.SetMap(map4), 4u);
+  ASSERT_EQ(a_.engine->Get(theirs, clock_.NowMs()).has_value(), false);
+  // a forwards with epoch 3; b answers -MOVED with its map; a places the key again: its own.
+  EXPECT_EQ(a_.Run({"GET", theirs}), kNil);
+  EXPECT_EQ(a_.migration.epoch(), 4u);
+  EXPECT_EQ(fa_.calls, 1);
+  EXPECT_EQ(a_.Run({"SET", theirs, "on-a"}), kOk);
+  EXPECT_EQ(fa_.calls, 1);
+}
+
+TEST_F(ForwardTest, ANodeWithoutAMapYetRefusesDataUntilOneArrives) {
+  TestNode c{"c", clock_, link_, &fa_};
+  c.migration.AwaitMap("joining through x:1");
+  EXPECT_EQ(c.Run({"GET", "k"}), "-TRYAGAIN joining through x:1\r\n");
+  EXPECT_EQ(c.Run({"PING"}), "+PONG\r\n");
+  ASSERT_TRUE(c.migration.SetMap(TwoNodeMap(3)).ok());
+  EXPECT_EQ(c.Run({"SET", KeyOwnedBy("a"), "1"}), kOk);  // forwarded to a
+  EXPECT_EQ(a_.Run({"GET", KeyOwnedBy("a")}), Bulk("1"));
+}
+
+TEST(MigrationViewTest, PlaceOfFollowsTheMapAndTheRoles) {
+  FakeClock clock{1};
+  FakeLink link;
+  TestNode a{"a", clock, link};
+  uint32_t owner = 0;
+  EXPECT_EQ(a.migration.View()->PlaceOf("k", &owner), MigrationView::Place::kHere);  // no map
+  ASSERT_TRUE(a.migration.SetMap(TwoNodeMap(2)).ok());
+  std::shared_ptr<const MigrationView> v = a.migration.View();
+  for (int i = 0; i < 200; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    const MigrationView::Place p = v->PlaceOf(k, &owner);
+    if (v->ring->OwnerOfKey(k) == "a") {
+      EXPECT_EQ(p, MigrationView::Place::kHere) << k;
+    } else {
+      ASSERT_EQ(p, MigrationView::Place::kOwner) << k;
+      EXPECT_EQ(v->grpc_addrs[owner], "b:grpc");
+    }
+  }
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 #include "node/node_service.h"
 
+#include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/clock.h"
 #include "base/hlc.h"
@@ -11,7 +15,9 @@
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "net/resp_server.h"
+#include "node/cluster_services.h"
 #include "node/commands.h"
+#include "node/forwarder.h"
 #include "node/http_api.h"
 #include "node/metrics.h"
 #include "node/migration.h"
@@ -31,6 +37,9 @@ namespace {
 // Expired job leases are requeued at least this often (between ticks every
 // JOB.* command requeues them before it acts).
 constexpr uint32_t kJobTickMs = 100;
+
+// Deadline of a Join (the router probes the node before it answers).
+constexpr uint32_t kJoinTimeoutMs = 30000;
 
 // The RESP connection handler: one Session per connection over the shared Dispatcher.
 class NodeConnection final : public net::ConnectionHandler {
@@ -92,11 +101,25 @@ struct NodeService::Impl {
   std::unique_ptr<PeerChannels> peers;
   std::unique_ptr<Migration> migration;
   std::unique_ptr<PeerService> peer_service;
+  std::unique_ptr<Forwarder> forwarder;
+  std::unique_ptr<RegistryRelay> registry_relay;
+  std::unique_ptr<DhtService> dht;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<net::RespServer> resp;
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<net::GrpcServer> grpc;
   std::atomic<uint64_t> next_session{1};
+  // --join: registers with the cluster in the background until it succeeds.
+  std::thread joiner;
+  std::mutex join_mu;
+  std::condition_variable join_cv;
+  bool stopping = false;  // guarded by join_mu
+
+  std::string Advertised(uint16_t port) const {
+    return (options.advertise_host.empty() ? options.bind : options.advertise_host) + ":" +
+           std::to_string(port);
+  }
+  void JoinLoop();
 
   Status OpenJobs();
   Status StartListeners();
@@ -127,6 +150,17 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.max_jobs == 0) return InvalidArgument("max-jobs must be >= 1");
   if (o.peer_timeout_ms == 0 || o.peer_timeout_ms > 3600 * 1000) {
     return InvalidArgument("peer-timeout-ms must be in [1, 3600000]");
+  }
+  if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
+  if (!o.join.empty()) {
+    if (o.join.find(':') == std::string::npos) {
+      return InvalidArgument("--join takes the gRPC host:port of the router or of a node, got '" +
+                             o.join + "'");
+    }
+    const std::string& host = o.advertise_host.empty() ? o.bind : o.advertise_host;
+    if (host == "0.0.0.0" || host == "::" || host.empty()) {
+      return InvalidArgument("--join needs --advertise-host when --bind is a wildcard address");
+    }
   }
   return OkStatus();
 }
@@ -173,7 +207,8 @@ Status NodeService::Impl::StartListeners() {
   ho.header_limit = options.http_header_limit;
   ho.read_timeout_ms = options.http_read_timeout_ms;
   http = std::make_unique<net::HttpServer>(ho, [this](const net::HttpRequest& r) {
-    return HandleHttp(r, HttpContext{*dispatcher, *engine, metrics, state, options.requirepass});
+    return HandleHttp(
+        r, HttpContext{*dispatcher, *engine, metrics, state, options.requirepass, migration.get()});
   });
   if (Status s = http->Start(); !s.ok()) return s;
   state.http_port = http->port();
@@ -182,15 +217,67 @@ Status NodeService::Impl::StartListeners() {
       net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
   peer_service = std::make_unique<PeerService>(*migration, *engine, SystemClock::Instance(),
                                                metrics, *peers, state.id);
+  registry_relay = std::make_unique<RegistryRelay>(*migration, *peers, kJoinTimeoutMs);
+  dht = std::make_unique<DhtService>(*dispatcher);
   grpc->Register(peer_service.get());
+  grpc->Register(registry_relay.get());
+  grpc->Register(dht.get());
   if (Status s = grpc->Start(); !s.ok()) return s;
   state.grpc_port = grpc->port();
+  forwarder->SetSelfGrpc(Advertised(state.grpc_port));
+  peer_service->EnableForwarding(*dispatcher, *forwarder, Advertised(state.resp_port),
+                                 Advertised(state.http_port));
 
   resp->Every(options.expire_interval_ms, [this] {
     engine->ExpireCycle(SystemClock::Instance().NowMs(), options.expire_budget);
   });
   resp->Every(kJobTickMs, [this] { jobs->Tick(SystemClock::Instance().NowMs()); });
   return OkStatus();
+}
+
+// Registers through --join until the router accepts (a running migration
+// makes it wait, ABORTED; an unreachable address, UNAVAILABLE), with backoff.
+// A node that is already a member takes the map from the answer; a new one
+// gets its map from the router as its migration starts.
+void NodeService::Impl::JoinLoop() {
+  uint32_t backoff_ms = 250;
+  for (int attempt = 1;; ++attempt) {
+    ringkv::v1::JoinRequest req;
+    req.set_addr(Advertised(state.resp_port));
+    req.set_weight(options.weight);
+    req.set_id(state.id);
+    ringkv::v1::JoinReply reply;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(kJoinTimeoutMs));
+    grpc::Status s = peers->RegistryStub(options.join)->Join(&ctx, req, &reply);
+    if (s.ok()) {
+      spdlog::info("joined through {}: {} at epoch {}{}", options.join, reply.status(),
+                   reply.epoch(),
+                   reply.migration_id().empty() ? "" : " (migration " + reply.migration_id() + ")");
+      if (reply.status() == "member" && !reply.map_json().empty()) {
+        if (auto e = migration->SetMap(reply.map_json(), reply.registry()); !e.ok()) {
+          spdlog::warn("join: map from {}: {}", options.join, e.status().message());
+        }
+      } else if (!reply.registry().empty()) {
+        // Remember the router only; the map comes with the migration.
+        migration->SetRegistry(reply.registry());
+      }
+      return;
+    }
+    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      spdlog::error("join through {} refused: {}; not retrying", options.join, s.error_message());
+      return;
+    }
+    if (attempt == 1 || attempt % 10 == 0) {
+      spdlog::warn("join through {} (attempt {}): {}; retrying", options.join, attempt,
+                   s.error_message());
+    }
+    std::unique_lock lock(join_mu);
+    if (join_cv.wait_for(lock, std::chrono::milliseconds(backoff_ms), [&] { return stopping; })) {
+      return;
+    }
+    backoff_ms = std::min<uint32_t>(backoff_ms * 2, 5000);
+  }
 }
 
 std::string NodeService::Impl::PortsJson() const {
@@ -219,11 +306,17 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
   impl->migration = std::make_unique<Migration>(*impl->engine, SystemClock::Instance(), impl->hlc,
                                                 impl->metrics, impl->state.id, *impl->peers);
+  impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->migration, impl->metrics);
+  if (!options.join.empty()) {
+    impl->migration->AwaitMap("this node is joining the cluster through " + options.join +
+                              " and has no cluster map yet");
+  }
   impl->dispatcher = std::make_unique<Dispatcher>(
       *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
       DispatcherOptions{.requirepass = options.requirepass,
                         .jobs = impl->jobs.get(),
-                        .migration = impl->migration.get()});
+                        .migration = impl->migration.get(),
+                        .forward = impl->forwarder.get()});
   if (Status s = impl->StartListeners(); !s.ok()) return s;
   spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
@@ -232,6 +325,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
     if (Status s = WriteFileAtomically(options.ports_file, impl->PortsJson() + "\n"); !s.ok())
       return s;
   }
+  if (!options.join.empty()) impl->joiner = std::thread([p = impl.get()] { p->JoinLoop(); });
   return std::unique_ptr<NodeService>(new NodeService(std::move(impl)));
 }
 
@@ -241,6 +335,12 @@ NodeService::~NodeService() {
 }
 
 void NodeService::Stop() {
+  {
+    std::lock_guard lock(impl_->join_mu);
+    impl_->stopping = true;
+  }
+  impl_->join_cv.notify_all();
+  if (impl_->joiner.joinable()) impl_->joiner.join();
   if (!impl_->resp) return;
   impl_->resp->Stop();
   impl_->http->Stop();

@@ -42,7 +42,13 @@ struct NodeOptions {
   // Live rebalancing: deadline of each call to another node (Fetch, Apply);
   // a MoveArcs target that takes no data for 5x this fails the copy.
   uint32_t peer_timeout_ms = 2000;
-  std::string ports_file;  // if set, the chosen ports are written here as JSON once serving
+  // Joining (seed 003): gRPC "host:port" of the router or of any node. The
+  // node registers through it and serves no data until the cluster map
+  // arrives; its keys reach it through the rebalancing migration.
+  std::string join;
+  std::string advertise_host;  // empty: `bind` (must be set when bind is a wildcard and join is)
+  uint32_t weight = 1;         // asked for when joining
+  std::string ports_file;      // if set, the chosen ports are written here as JSON once serving
 };
 
 // Validates options (clear InvalidArgument messages).

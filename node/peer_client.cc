@@ -26,17 +26,29 @@ grpc::Status ToGrpc(const Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
 }
 
-std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {
-  std::lock_guard lock(mu_);
-  auto& stub = stubs_[addr];
-  if (!stub) {
+PeerChannels::Link& PeerChannels::LinkOf(const std::string& addr) {
+  Link& link = links_[addr];
+  if (!link.channel) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(kMaxMessageBytes);
     args.SetMaxSendMessageSize(kMaxMessageBytes);
-    stub = ringkv::v1::Peer::NewStub(
-        grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args));
+    link.channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
   }
-  return stub;
+  return link;
+}
+
+std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {
+  std::lock_guard lock(mu_);
+  Link& link = LinkOf(addr);
+  if (!link.peer) link.peer = ringkv::v1::Peer::NewStub(link.channel);
+  return link.peer;
+}
+
+std::shared_ptr<ringkv::v1::Registry::Stub> PeerChannels::RegistryStub(const std::string& addr) {
+  std::lock_guard lock(mu_);
+  Link& link = LinkOf(addr);
+  if (!link.registry) link.registry = ringkv::v1::Registry::NewStub(link.channel);
+  return link.registry;
 }
 
 StatusOr<std::vector<WireEntry>> PeerChannels::Fetch(const std::string& peer_grpc,

@@ -23,6 +23,8 @@ class PeerChannels final : public PeerLink {
 
   // The stub for `addr` ("host:port"), created on first use and kept.
   std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr);
+  // The ringkv.v1.Registry stub for `addr` (a router or a node), likewise.
+  std::shared_ptr<ringkv::v1::Registry::Stub> RegistryStub(const std::string& addr);
   uint32_t timeout_ms() const { return timeout_ms_; }
 
   StatusOr<std::vector<WireEntry>> Fetch(const std::string& peer_grpc,
@@ -34,7 +36,13 @@ class PeerChannels final : public PeerLink {
  private:
   const uint32_t timeout_ms_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<ringkv::v1::Peer::Stub>> stubs_;  // guarded by mu_
+  struct Link {
+    std::shared_ptr<grpc::Channel> channel;
+    std::shared_ptr<ringkv::v1::Peer::Stub> peer;
+    std::shared_ptr<ringkv::v1::Registry::Stub> registry;
+  };
+  Link& LinkOf(const std::string& addr);  // requires mu_
+  std::map<std::string, Link> links_;     // guarded by mu_
 };
 
 // A gRPC status as a ringkv Status (the codes are the same).

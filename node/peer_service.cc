@@ -41,7 +41,8 @@ PeerService::PeerService(Migration& migration, store::Engine& engine, const Cloc
       engine_(engine),
       clock_(clock),
       mover_(engine, clock, metrics, peers, kStallTimeouts * peers.timeout_ms()),
-      self_id_(self_id) {}
+      self_id_(self_id),
+      metrics_(metrics) {}
 
 grpc::Status PeerService::BeginMigration(grpc::ServerContext*,
                                          const ringkv::v1::BeginMigrationRequest* req,
@@ -138,8 +139,10 @@ grpc::Status PeerService::Fetch(grpc::ServerContext*, const ringkv::v1::FetchReq
 
 grpc::Status PeerService::SetMap(grpc::ServerContext*, const ringkv::v1::SetMapRequest* req,
                                  ringkv::v1::SetMapReply* reply) {
-  StatusOr<uint64_t> epoch = migration_.SetMap(req->map_json());
+  const uint64_t before = migration_.epoch();
+  StatusOr<uint64_t> epoch = migration_.SetMap(req->map_json(), req->registry());
   if (!epoch.ok()) return ToGrpc(epoch.status());
+  if (*epoch > before) spdlog::info("cluster map: epoch {} -> {}", before, *epoch);
   reply->set_epoch(*epoch);
   return grpc::Status::OK;
 }
@@ -151,6 +154,48 @@ grpc::Status PeerService::Status(grpc::ServerContext*, const ringkv::v1::StatusR
   reply->set_epoch(view->epoch);
   reply->set_migration_id(view->migration_id);
   reply->set_keys(engine_.Stats().keys);
+  reply->set_resp_addr(resp_addr_);
+  reply->set_http_addr(http_addr_);
+  return grpc::Status::OK;
+}
+
+void PeerService::EnableForwarding(Dispatcher& dispatcher, Forwarder& forwarder,
+                                   std::string resp_addr, std::string http_addr) {
+  dispatcher_ = &dispatcher;
+  forwarder_ = &forwarder;
+  resp_addr_ = std::move(resp_addr);
+  http_addr_ = std::move(http_addr);
+}
+
+grpc::Status PeerService::Forward(grpc::ServerContext*, const ringkv::v1::ForwardRequest* req,
+                                  ringkv::v1::ForwardReply* reply) {
+  if (dispatcher_ == nullptr) return {grpc::StatusCode::UNAVAILABLE, "node is starting"};
+  if (req->hops() != 1) {
+    return {
+        grpc::StatusCode::FAILED_PRECONDITION,
+        "a forwarded command takes exactly one hop (got hops=" + std::to_string(req->hops()) + ")"};
+  }
+  if (req->args_size() == 0) return {grpc::StatusCode::INVALID_ARGUMENT, "no command in args"};
+  // The sender knows a newer map: take it before placing the keys.
+  if (req->epoch() > migration_.epoch() && !req->from_grpc().empty()) {
+    forwarder_->RefreshFrom(req->from_grpc());
+  }
+  std::vector<std::string_view> args;
+  args.reserve(static_cast<size_t>(req->args_size()));
+  for (const std::string& a : req->args()) args.emplace_back(a);
+  Session session;
+  session.authenticated = true;
+  session.forwarded = true;
+  std::string out;
+  dispatcher_->Execute(args, session, out);
+  metrics_.migration().forwards_served.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<const MigrationView> view = migration_.View();
+  reply->set_epoch(view->epoch);
+  if (out.rfind("-MOVED ", 0) == 0) {
+    reply->set_moved(true);
+    if (view->epoch > req->epoch()) reply->set_map_json(view->map_json);
+  }
+  reply->set_reply(std::move(out));
   return grpc::Status::OK;
 }
 

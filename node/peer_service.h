@@ -10,6 +10,8 @@
 #include <string>
 
 #include "base/clock.h"
+#include "node/commands.h"
+#include "node/forwarder.h"
 #include "node/internal/arc_mover.h"
 #include "node/metrics.h"
 #include "node/migration.h"
@@ -43,6 +45,14 @@ class PeerService final : public ringkv::v1::Peer::Service {
                       ringkv::v1::SetMapReply* reply) override;
   grpc::Status Status(grpc::ServerContext* ctx, const ringkv::v1::StatusRequest* req,
                       ringkv::v1::StatusReply* reply) override;
+  // Runs a command another node forwarded (never forwarded again).
+  grpc::Status Forward(grpc::ServerContext* ctx, const ringkv::v1::ForwardRequest* req,
+                       ringkv::v1::ForwardReply* reply) override;
+
+  // Call before serving: Forward runs commands on `dispatcher` and fetches
+  // newer maps with `forwarder`; Status reports the advertised addresses.
+  void EnableForwarding(Dispatcher& dispatcher, Forwarder& forwarder, std::string resp_addr,
+                        std::string http_addr);
 
  private:
   // Installs a batch keep-newer into `tally`.
@@ -55,6 +65,11 @@ class PeerService final : public ringkv::v1::Peer::Service {
   const Clock& clock_;
   internal::ArcMover mover_;
   const std::string& self_id_;
+  Metrics& metrics_;
+  Dispatcher* dispatcher_ = nullptr;
+  Forwarder* forwarder_ = nullptr;
+  std::string resp_addr_;
+  std::string http_addr_;
 };
 
 }  // namespace ringkv::node

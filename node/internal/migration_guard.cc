@@ -3,19 +3,33 @@
 #include <string_view>
 #include <vector>
 
+#include "net/resp_parser.h"
+#include "node/forward_link.h"
+
 namespace ringkv::node::internal {
 namespace {
 
-// Calls fn(key) for each key argument of the command (COMMAND INFO's
+using Place = MigrationView::Place;
+
+// Routing again after a newer map arrived happens at most this often per
+// command (each forward is one hop; a map that keeps changing gets TRYAGAIN).
+constexpr int kMaxPlaceAttempts = 3;
+
+// Calls fn(index) for each key argument of the command (COMMAND INFO's
 // first_key / last_key / key_step); stops when fn returns false.
 template <typename Fn>
-void ForEachKey(const CommandSpec& spec, std::span<const std::string_view> args, Fn&& fn) {
-  const int argc = static_cast<int>(args.size());
-  const int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
+void ForEachKeyIndex(const CommandSpec& spec, size_t argc, Fn&& fn) {
+  const int n = static_cast<int>(argc);
+  const int last = spec.last_key < 0 ? n + spec.last_key : spec.last_key;
   const int step = spec.key_step > 0 ? spec.key_step : 1;
-  for (int i = spec.first_key; i <= last && i < argc; i += step) {
-    if (!fn(args[static_cast<size_t>(i)])) return;
+  for (int i = spec.first_key; i <= last && i < n; i += step) {
+    if (!fn(static_cast<size_t>(i))) return;
   }
+}
+
+template <typename Fn>
+void ForEachKey(const CommandSpec& spec, std::span<const std::string_view> args, Fn&& fn) {
+  ForEachKeyIndex(spec, args.size(), [&](size_t i) { return fn(args[i]); });
 }
 
 // A peer's message may hold anything; an error line must not.
@@ -25,49 +39,220 @@ std::string ErrorLine(std::string_view prefix, const std::string& message) {
   return line;
 }
 
-// Whether a write of one of `keys` is fenced; replies -MOVED if so.
-template <typename FenceFn>
-bool Fenced(const CommandSpec& spec, Context& ctx, FenceFn&& fence) {
-  std::optional<std::string> moved;
-  ForEachKey(spec, ctx.args, [&](std::string_view key) {
-    moved = fence(key);
-    return !moved.has_value();
+std::string DownError(const MigrationView& view) {
+  return "CLUSTERDOWN cluster map epoch " + std::to_string(view.epoch) + " has no node in service";
+}
+
+std::string MovedError(const MigrationView& view, uint32_t owner) {
+  return "MOVED " + std::to_string(view.epoch) + " " + view.addrs[owner];
+}
+
+// Where the keys of a command are served; *owner is set for kOwner, and for
+// kSplit to the first key's owner elsewhere (for a -MOVED).
+Place PlaceKeys(const CommandSpec& spec, std::span<const std::string_view> args,
+                const MigrationView& view, uint32_t* owner) {
+  Place result = Place::kHere;
+  bool first = true;
+  bool first_here = false;
+  uint32_t first_owner = ring::kNoNode;
+  ForEachKey(spec, args, [&](std::string_view key) {
+    uint32_t o = ring::kNoNode;
+    const Place p = view.PlaceOf(key, &o);
+    if (p == Place::kDown) {
+      result = Place::kDown;
+      return false;
+    }
+    if (first) {
+      first = false;
+      first_here = p == Place::kHere;
+      first_owner = o;
+      result = p;
+    } else if ((p == Place::kHere) != first_here || (p == Place::kOwner && o != first_owner)) {
+      result = Place::kSplit;
+    }
+    if (p == Place::kOwner && *owner == ring::kNoNode) *owner = o;
+    return true;
   });
-  if (moved) ctx.w.Error(*moved);
-  return moved.has_value();
+  if (result == Place::kOwner) *owner = first_owner;
+  return result;
+}
+
+// Runs the command on this node: pull-on-miss and write-through when the
+// view holds migration roles.
+void RunHere(const CommandSpec& spec, Context& ctx, Migration& migration, const MigrationView& view,
+             std::string& out, size_t reply_start) {
+  if (view.roles.empty()) {
+    spec.handler(ctx);
+    return;
+  }
+  const bool write = (spec.flags & kWrite) != 0;
+  std::vector<std::string_view> keys;
+  ForEachKey(spec, ctx.args, [&](std::string_view key) {
+    keys.push_back(key);
+    return true;
+  });
+  if (Status s = migration.PullMissing(view, keys, ctx.now_ms); !s.ok()) {
+    ctx.w.Error(ErrorLine("ERR ", s.message()));
+    return;
+  }
+  spec.handler(ctx);
+  if (!write) return;
+  if (Status s = migration.WriteThrough(view, keys, ctx.now_ms); !s.ok()) {
+    // The write stands here but not on the peer: the client must not see success.
+    out.resize(reply_start);
+    ctx.w.Error(ErrorLine("ERR ", s.message() + " (the write may be applied on this node only)"));
+  }
+}
+
+void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::string& out,
+           size_t reply_start, int depth);
+
+// How the replies of a command split by node are merged.
+enum class Merge : uint8_t { kNone, kArray, kSum, kOk };
+
+Merge MergeOf(const CommandSpec& spec) {
+  const std::string_view n = spec.name;
+  if (n == "mget") return Merge::kArray;
+  if (n == "del" || n == "unlink" || n == "exists" || n == "touch") return Merge::kSum;
+  if (n == "mset") return Merge::kOk;
+  return Merge::kNone;
+}
+
+void AppendBulkOrNull(const net::resp::Reply& r, std::string& out) {
+  if (r.type != net::resp::Reply::Type::kBulk) {
+    out.append("$-1\r\n");
+    return;
+  }
+  out.append("$").append(std::to_string(r.str.size())).append("\r\n");
+  out.append(r.str).append("\r\n");
+}
+
+// Splits a multi-key command by the node of each key, runs each part where
+// it belongs (here or forwarded) and merges the replies in key order.
+void RunSplit(const CommandSpec& spec, Context& ctx, Migration& migration,
+              const MigrationView& view, std::string& out, int depth) {
+  const Merge merge = MergeOf(spec);
+  if (merge == Merge::kNone) {
+    ctx.w.Error("CROSSSLOT Keys in request don't hash to the same node (" + std::string(spec.name) +
+                " needs all its keys on one node)");
+    return;
+  }
+  const size_t group_args = spec.key_step > 1 ? static_cast<size_t>(spec.key_step) : 1;
+  // Groups of key-argument indices, one per serving node (ring::kNoNode = here).
+  std::vector<std::pair<uint32_t, std::vector<size_t>>> groups;
+  ForEachKeyIndex(spec, ctx.args.size(), [&](size_t i) {
+    uint32_t owner = ring::kNoNode;
+    const uint32_t where =
+        view.PlaceOf(ctx.args[i], &owner) == Place::kOwner ? owner : ring::kNoNode;
+    auto it =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == where; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {where, {}});
+    it->second.push_back(i);
+    return true;
+  });
+  std::vector<net::resp::Reply> values(ctx.args.size());
+  int64_t sum = 0;
+  for (const auto& [where, indices] : groups) {
+    std::vector<std::string_view> sub{ctx.args[0]};
+    for (size_t i : indices) {
+      for (size_t k = 0; k < group_args && i + k < ctx.args.size(); ++k) {
+        sub.push_back(ctx.args[i + k]);
+      }
+    }
+    std::string part;
+    net::resp::ReplyWriter w(part);
+    Context sub_ctx{ctx.engine, ctx.hlc,     ctx.metrics, ctx.state, ctx.options,
+                    ctx.run_id, ctx.session, w,           sub,       ctx.now_ms};
+    Route(spec, sub_ctx, migration, part, 0, depth + 1);
+    std::optional<net::resp::Reply> r = net::resp::DecodeReply(part);
+    if (!r) {
+      ctx.w.Error("ERR malformed reply from a node serving part of " + std::string(spec.name));
+      return;
+    }
+    if (r->type == net::resp::Reply::Type::kError) {
+      out.append(part);  // the first failure is the answer
+      return;
+    }
+    if (merge == Merge::kArray) {
+      if (r->type != net::resp::Reply::Type::kArray || r->elements.size() != indices.size()) {
+        ctx.w.Error("ERR unexpected reply from a node serving part of " + std::string(spec.name));
+        return;
+      }
+      for (size_t j = 0; j < indices.size(); ++j) values[indices[j]] = std::move(r->elements[j]);
+    } else if (merge == Merge::kSum) {
+      sum += r->integer;
+    }
+  }
+  switch (merge) {
+    case Merge::kArray: {
+      size_t n = 0;
+      ForEachKeyIndex(spec, ctx.args.size(), [&](size_t) { return ++n, true; });
+      out.append("*").append(std::to_string(n)).append("\r\n");
+      ForEachKeyIndex(spec, ctx.args.size(), [&](size_t i) {
+        AppendBulkOrNull(values[i], out);
+        return true;
+      });
+      return;
+    }
+    case Merge::kSum:
+      ctx.w.Integer(sum);
+      return;
+    case Merge::kOk:
+    case Merge::kNone:
+      ctx.w.Simple("OK");
+      return;
+  }
+}
+
+void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::string& out,
+           size_t reply_start, int depth) {
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<const MigrationView> view = migration.View();
+    uint32_t owner = ring::kNoNode;
+    const Place place = PlaceKeys(spec, ctx.args, *view, &owner);
+    if (place == Place::kHere) {
+      RunHere(spec, ctx, migration, *view, out, reply_start);
+      return;
+    }
+    if (place == Place::kDown) {
+      ctx.w.Error(DownError(*view));
+      return;
+    }
+    ForwardLink* link = ctx.options.forward;
+    if (ctx.session.forwarded || link == nullptr) {
+      ctx.w.Error(MovedError(*view, owner));
+      return;
+    }
+    if (attempt >= kMaxPlaceAttempts || depth > 1) {
+      ctx.w.Error("TRYAGAIN the cluster map changed while forwarding; retry the command");
+      return;
+    }
+    if (place == Place::kSplit) {
+      RunSplit(spec, ctx, migration, *view, out, depth);
+      return;
+    }
+    if (link->Forward(*view, owner, ctx.args, out) == ForwardLink::Outcome::kDone) return;
+  }
 }
 
 }  // namespace
 
 void RunWithMigration(const CommandSpec& spec, Context& ctx, Migration& migration, uint32_t mode,
                       std::string& out, size_t reply_start) {
-  const bool write = (spec.flags & kWrite) != 0;
+  if (mode & Migration::kAwait) {
+    ctx.w.Error(ErrorLine("TRYAGAIN ", migration.await_reason()));
+    return;
+  }
   if (mode == Migration::kFence) {
-    // A map and no roles: reads run as usual; writes cost one hash + ring lookup per key.
-    if (write && Fenced(spec, ctx, [&](std::string_view k) { return migration.FastFence(k); })) {
+    // A map and no roles: the common case costs one hash + ring lookup per key.
+    bool here = true;
+    ForEachKey(spec, ctx.args, [&](std::string_view k) { return here = migration.FastHere(k); });
+    if (here) {
+      spec.handler(ctx);
       return;
     }
-    spec.handler(ctx);
-    return;
   }
-  std::shared_ptr<const MigrationView> view = migration.View();
-  if (write && Fenced(spec, ctx, [&](std::string_view k) { return view->Fence(k); })) return;
-  std::vector<std::string_view> keys;
-  ForEachKey(spec, ctx.args, [&](std::string_view key) {
-    keys.push_back(key);
-    return true;
-  });
-  if (Status s = migration.PullMissing(*view, keys, ctx.now_ms); !s.ok()) {
-    ctx.w.Error(ErrorLine("ERR ", s.message()));
-    return;
-  }
-  spec.handler(ctx);
-  if (!write) return;
-  if (Status s = migration.WriteThrough(*view, keys, ctx.now_ms); !s.ok()) {
-    // The write stands here but not on the peer: the client must not see success.
-    out.resize(reply_start);
-    ctx.w.Error(ErrorLine("ERR ", s.message() + " (the write may be applied on this node only)"));
-  }
+  Route(spec, ctx, migration, out, reply_start, 0);
 }
 
 }  // namespace ringkv::node::internal

@@ -1,0 +1,34 @@
+// ForwardLink: how a node runs a command on the owner of its keys (DESIGN §7:
+// any node serves any key, in one hop). The command path decides where keys
+// live (MigrationView::PlaceOf); this interface carries the command there,
+// so that logic is tested without a network. The gRPC implementation is
+// node/forwarder.h.
+//
+// Thread safety: implementations must allow concurrent calls.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace ringkv::node {
+
+class MigrationView;
+
+class ForwardLink {
+ public:
+  enum class Outcome : uint8_t {
+    kDone,   // `out` holds the owner's reply (or an error naming the failure)
+    kRetry,  // the owner holds a newer map and this node installed it: place the keys again
+  };
+
+  virtual ~ForwardLink() = default;
+
+  // Runs `args` (a whole command, name first) on ring node `owner` of `view`
+  // and appends its RESP2 reply to `out`.
+  virtual Outcome Forward(const MigrationView& view, uint32_t owner,
+                          std::span<const std::string_view> args, std::string& out) = 0;
+};
+
+}  // namespace ringkv::node
