@@ -183,14 +183,25 @@ std::shared_ptr<grpc::Channel> PeerClient::Channel(const std::string& grpc_addr)
   return ch;
 }
 
-StatusOr<PeerStatus> PeerClient::GetStatus(const std::string& grpc_addr) {
+StatusOr<PeerStatus> PeerClient::GetStatus(const std::string& grpc_addr, uint32_t timeout_ms) {
   auto stub = pb::Peer::NewStub(Channel(grpc_addr));
   grpc::ClientContext ctx;
-  SetDeadline(ctx, rpc_timeout_ms_);
+  SetDeadline(ctx, timeout_ms != 0 ? timeout_ms : rpc_timeout_ms_);
   pb::StatusReply reply;
   grpc::Status s = stub->Status(&ctx, pb::StatusRequest(), &reply);
   if (!s.ok()) return FromGrpc(s, "Status on " + grpc_addr);
-  return PeerStatus{reply.id(), reply.epoch(), reply.migration_id(), reply.keys()};
+  return PeerStatus{reply.id(),   reply.epoch(),     reply.migration_id(),
+                    reply.keys(), reply.resp_addr(), reply.http_addr()};
+}
+
+void PeerClient::set_registry(std::string grpc_addr) {
+  std::lock_guard lock(mu_);
+  registry_ = std::move(grpc_addr);
+}
+
+std::string PeerClient::registry() const {
+  std::lock_guard lock(mu_);
+  return registry_;
 }
 
 StatusOr<uint64_t> PeerClient::SetMap(const std::string& grpc_addr, const std::string& map_json) {
@@ -199,6 +210,7 @@ StatusOr<uint64_t> PeerClient::SetMap(const std::string& grpc_addr, const std::s
   SetDeadline(ctx, rpc_timeout_ms_);
   pb::SetMapRequest req;
   req.set_map_json(map_json);
+  req.set_registry(registry());
   pb::SetMapReply reply;
   grpc::Status s = stub->SetMap(&ctx, req, &reply);
   if (!s.ok()) return FromGrpc(s, "SetMap on " + grpc_addr);

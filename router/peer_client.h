@@ -26,6 +26,8 @@ struct PeerStatus {
   uint64_t epoch = 0;
   std::string migration_id;  // empty when it holds no migration
   uint64_t keys = 0;
+  std::string resp_addr;  // "host:port" it advertises for RESP; empty from older nodes
+  std::string http_addr;  // and for HTTP
 };
 
 class PeerClient {
@@ -33,17 +35,24 @@ class PeerClient {
   // `rpc_timeout_ms`: deadline of each unary call.
   explicit PeerClient(uint32_t rpc_timeout_ms) : rpc_timeout_ms_(rpc_timeout_ms) {}
 
-  StatusOr<PeerStatus> GetStatus(const std::string& grpc_addr);
-  // Returns the node's epoch after the call.
+  // `timeout_ms`: 0 = rpc_timeout_ms().
+  StatusOr<PeerStatus> GetStatus(const std::string& grpc_addr, uint32_t timeout_ms = 0);
+  // Returns the node's epoch after the call. The request carries registry().
   StatusOr<uint64_t> SetMap(const std::string& grpc_addr, const std::string& map_json);
+
+  // The router's gRPC "host:port", sent with every map (SetMapRequest.registry)
+  // so nodes can relay Join to it. Empty until the router's gRPC server runs.
+  void set_registry(std::string grpc_addr);
+  std::string registry() const;
 
   std::shared_ptr<grpc::Channel> Channel(const std::string& grpc_addr);
   uint32_t rpc_timeout_ms() const { return rpc_timeout_ms_; }
 
  private:
   const uint32_t rpc_timeout_ms_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // guarded by mu_
+  std::string registry_;                                            // guarded by mu_
 };
 
 // The ArcMover over ringkv nodes: BeginMigration / Status / MoveArcs /

@@ -78,12 +78,17 @@ struct Setting {
 const std::map<std::string, Setting>& Settings() {
   static const std::map<std::string, Setting> s = {
       {"bind",
-       {Str(&RouterOptions::bind), "address of the HTTP and RESP listeners (default 127.0.0.1)"}},
+       {Str(&RouterOptions::bind),
+        "address of the HTTP, RESP and gRPC listeners (default 127.0.0.1)"}},
       {"http_port",
        {Uint(&RouterOptions::http_port, 65535), "HTTP API port, 0 = any free port (default 8080)"}},
       {"resp_port",
        {Uint(&RouterOptions::resp_port, 65535),
         "RESP proxy port, 0 = any free port (default 6379)"}},
+      {"grpc_port",
+       {Uint(&RouterOptions::grpc_port, 65535),
+        "gRPC port of the registry (ringkv.v1.Registry, seed 003's dht.Registry), 0 = any free "
+        "port (default 50000; no admin token: keep it on a private interface)"}},
       {"data_dir",
        {Str(&RouterOptions::data_dir),
         "directory of the persisted cluster map (default ./ringkv-router)"}},

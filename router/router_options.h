@@ -15,8 +15,11 @@ namespace ringkv::router {
 
 struct RouterOptions {
   std::string bind = "127.0.0.1";
-  uint16_t http_port = 8080;               // 0 = pick a free port
-  uint16_t resp_port = 6379;               // 0 = pick a free port
+  uint16_t http_port = 8080;  // 0 = pick a free port
+  uint16_t resp_port = 6379;  // 0 = pick a free port
+  // gRPC: ringkv.v1.Registry and seed 003's registry (dht.Registry); 0 = pick
+  // a free port. Not covered by admin_token: bind it to a private interface.
+  uint16_t grpc_port = 50000;
   std::string data_dir = "ringkv-router";  // the persisted cluster map lives here
   std::vector<std::string> nodes;          // addresses added at start-up (and on config reload)
   std::string run_dir;        // local provider's run directory: its nodes are added at start-up

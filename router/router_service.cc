@@ -11,6 +11,7 @@
 
 #include "base/process.h"
 #include "cluster/membership.h"
+#include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "provider/provider.h"
 #include "router/autoscaler.h"
@@ -19,11 +20,13 @@
 #include "router/http_api.h"
 #include "router/jobs_api.h"
 #include "router/kv_gateway.h"
+#include "router/membership.h"
 #include "router/migrator.h"
 #include "router/peer_client.h"
 #include "router/proxy.h"
 #include "router/redis_arc_mover.h"
 #include "router/registry.h"
+#include "router/registry_service.h"
 
 namespace ringkv::router {
 
@@ -78,6 +81,11 @@ struct RouterService::Impl {
   std::unique_ptr<HealthChecker> health;
   std::unique_ptr<JobsApi> jobs;
   std::unique_ptr<Autoscaler> autoscaler;
+  // gRPC: the registry services (Join, seed 003's RegisterNode).
+  std::unique_ptr<Membership> membership;
+  std::unique_ptr<RegistryService> registry_service;
+  std::unique_ptr<net::GrpcServer> grpc;
+  std::thread announcer;  // tells the nodes of the map where the registry is
   // Config watcher.
   std::thread watcher;
   std::mutex mu;
@@ -95,6 +103,8 @@ struct RouterService::Impl {
   bool AddNodes(const std::vector<std::string>& addrs, const char* source);
   bool RemoveNodes(const std::vector<std::string>& addrs);
   Status StartListeners();
+  Status StartGrpc();
+  void AnnounceRegistry();
   void ApplyLive(const RouterOptions& next);
   void Reload();
   void WatchConfig();
@@ -236,7 +246,37 @@ Status RouterService::Impl::StartListeners() {
   if (Status s = http->Start(); !s.ok()) return s;
   http_ctx->http_port = http->port();
   autoscaler = StartAutoscaler(options, http->port(), *jobs);
+  return StartGrpc();
+}
+
+Status RouterService::Impl::StartGrpc() {
+  membership = std::make_unique<Membership>(
+      MembershipOptions{options.discovery_timeout_ms, options.backend_password}, *registry,
+      migrator.get(), *peers);
+  registry_service = std::make_unique<RegistryService>(*membership, *registry, *peers);
+  grpc = std::make_unique<net::GrpcServer>(
+      net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
+  registry_service->RegisterWith(*grpc);
+  if (Status s = grpc->Start(); !s.ok()) return s;
+  peers->set_registry(options.bind + ":" + std::to_string(grpc->port()));
   return OkStatus();
+}
+
+// Nodes added before the gRPC server ran (persisted map, --nodes) learn the
+// registry's address from a map push; later pushes carry it too.
+void RouterService::Impl::AnnounceRegistry() {
+  cluster::ClusterMap map = registry->Map();
+  const std::string json = cluster::ToJson(map);
+  for (const cluster::NodeInfo& n : map.nodes) {
+    {
+      std::lock_guard lock(mu);
+      if (stopping) return;
+    }
+    if (n.state == cluster::NodeState::kDown) continue;
+    if (Status s = grpc_mover->PushMap(n, json); !s.ok()) {
+      spdlog::debug("registry: SetMap on {}: {}", n.id, s.message());
+    }
+  }
 }
 
 // Applies the live settings whose value changed since the last applied
@@ -334,8 +374,10 @@ void RouterService::Impl::WatchConfig() {
 
 Status RouterService::Impl::WritePortsFile() const {
   if (options.ports_file.empty()) return OkStatus();
-  nlohmann::json j = {
-      {"http_port", http->port()}, {"resp_port", proxy->port()}, {"pid", ::getpid()}};
+  nlohmann::json j = {{"http_port", http->port()},
+                      {"resp_port", proxy->port()},
+                      {"grpc_port", grpc->port()},
+                      {"pid", ::getpid()}};
   return WriteFileAtomically(options.ports_file, j.dump() + "\n");
 }
 
@@ -361,10 +403,12 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
     impl->watcher = std::thread([p = impl.get()] { p->WatchConfig(); });
   }
   if (Status s = impl->WritePortsFile(); !s.ok()) return s;
+  impl->announcer = std::thread([p = impl.get()] { p->AnnounceRegistry(); });
   cluster::ClusterMap map = impl->registry->Map();
-  spdlog::info("ringkv router serving: http={}:{} resp={}:{} epoch={} nodes={} in service={}",
-               options.bind, impl->http->port(), options.bind, impl->proxy->port(), map.epoch,
-               map.nodes.size(), map.InService());
+  spdlog::info(
+      "ringkv router serving: http={}:{} resp={}:{} grpc={}:{} epoch={} nodes={} in service={}",
+      options.bind, impl->http->port(), options.bind, impl->proxy->port(), options.bind,
+      impl->grpc->port(), map.epoch, map.nodes.size(), map.InService());
   return std::unique_ptr<RouterService>(new RouterService(std::move(impl)));
 }
 
@@ -385,6 +429,8 @@ void RouterService::Stop() {
   }
   impl_->cv.notify_all();
   if (impl_->watcher.joinable()) impl_->watcher.join();
+  if (impl_->announcer.joinable()) impl_->announcer.join();
+  if (impl_->grpc) impl_->grpc->Stop();  // its handlers use the migrator
   impl_->jobs->Shutdown();
   impl_->autoscaler->Stop();
   impl_->health->Stop();
@@ -399,6 +445,9 @@ uint16_t RouterService::http_port() const {
 }
 uint16_t RouterService::resp_port() const {
   return impl_->proxy->port();
+}
+uint16_t RouterService::grpc_port() const {
+  return impl_->grpc->port();
 }
 
 }  // namespace ringkv::router

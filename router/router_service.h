@@ -1,6 +1,6 @@
 // RouterService: `ringkv router` wired together — the registry (persisted
-// cluster map), the RESP proxy, the HTTP API, the health checker and the
-// config watcher.
+// cluster map), the RESP proxy, the HTTP API, the gRPC registry services
+// (router/registry_service.h), the health checker and the config watcher.
 //
 // Start-up (seed 000): before it serves, the router loads its persisted map
 // and adds the nodes named by --nodes / the config file / the local
@@ -28,6 +28,7 @@ class RouterService {
   void Stop();
   uint16_t http_port() const;
   uint16_t resp_port() const;
+  uint16_t grpc_port() const;  // ringkv.v1.Registry, dht.Registry, registry.Registry
 
   struct Impl;  // opaque; defined in the .cc
 
