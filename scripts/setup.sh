@@ -9,7 +9,7 @@ PACKAGES=(
   librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libxxhash-dev
   nlohmann-json3-dev libcli11-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
-  redis-server redis-tools nutcracker curl python3 python3-redis python3-grpcio
+  redis-server redis-tools nutcracker curl python3 python3-redis python3-grpcio grpc-proto
 )
 
 missing=()

@@ -99,6 +99,8 @@ void InfoServer(const Context& ctx, std::string& s) {
   AppendField(s, "process_id", static_cast<uint64_t>(getpid()));
   AppendField(s, "run_id", ctx.run_id);
   AppendField(s, "tcp_port", ctx.state.resp_port);
+  AppendField(s, "ringkv_http_port", ctx.state.http_port);
+  AppendField(s, "ringkv_grpc_port", ctx.state.grpc_port);
   AppendField(s, "uptime_in_seconds", static_cast<uint64_t>(uptime));
   AppendField(s, "uptime_in_days", static_cast<uint64_t>(uptime / 86400));
 }
