@@ -85,7 +85,6 @@ struct RouterService::Impl {
   std::unique_ptr<Membership> membership;
   std::unique_ptr<RegistryService> registry_service;
   std::unique_ptr<net::GrpcServer> grpc;
-  std::thread announcer;  // tells the nodes of the map where the registry is
   // Config watcher.
   std::thread watcher;
   std::mutex mu;
@@ -104,7 +103,6 @@ struct RouterService::Impl {
   bool RemoveNodes(const std::vector<std::string>& addrs);
   Status StartListeners();
   Status StartGrpc();
-  void AnnounceRegistry();
   void ApplyLive(const RouterOptions& next);
   void Reload();
   void WatchConfig();
@@ -262,23 +260,6 @@ Status RouterService::Impl::StartGrpc() {
   return OkStatus();
 }
 
-// Nodes added before the gRPC server ran (persisted map, --nodes) learn the
-// registry's address from a map push; later pushes carry it too.
-void RouterService::Impl::AnnounceRegistry() {
-  cluster::ClusterMap map = registry->Map();
-  const std::string json = cluster::ToJson(map);
-  for (const cluster::NodeInfo& n : map.nodes) {
-    {
-      std::lock_guard lock(mu);
-      if (stopping) return;
-    }
-    if (n.state == cluster::NodeState::kDown) continue;
-    if (Status s = grpc_mover->PushMap(n, json); !s.ok()) {
-      spdlog::debug("registry: SetMap on {}: {}", n.id, s.message());
-    }
-  }
-}
-
 // Applies the live settings whose value changed since the last applied
 // config, and only those: a reload must not undo a PUT /config, an API
 // add/remove or a flag for a setting the file did not change.
@@ -403,7 +384,6 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
     impl->watcher = std::thread([p = impl.get()] { p->WatchConfig(); });
   }
   if (Status s = impl->WritePortsFile(); !s.ok()) return s;
-  impl->announcer = std::thread([p = impl.get()] { p->AnnounceRegistry(); });
   cluster::ClusterMap map = impl->registry->Map();
   spdlog::info(
       "ringkv router serving: http={}:{} resp={}:{} grpc={}:{} epoch={} nodes={} in service={}",
@@ -429,7 +409,6 @@ void RouterService::Stop() {
   }
   impl_->cv.notify_all();
   if (impl_->watcher.joinable()) impl_->watcher.join();
-  if (impl_->announcer.joinable()) impl_->announcer.join();
   if (impl_->grpc) impl_->grpc->Stop();  // its handlers use the migrator
   impl_->jobs->Shutdown();
   impl_->autoscaler->Stop();

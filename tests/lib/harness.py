@@ -104,21 +104,23 @@ class Node(RingkvProcess):
 
 
 class Router(RingkvProcess):
-    """A `ringkv router` on run-time ports (HTTP API, RESP proxy).
+    """A `ringkv router` on run-time ports (HTTP API, RESP proxy, gRPC registry).
 
     Its cluster map lives in `data_dir` (default: <workdir>/<name>.data), so a
     second Router with the same data_dir is a restart of the first. Ports are
     picked at run time unless given (a restart that clients reconnect to).
     """
 
-    def __init__(self, workdir, *extra, name="router", data_dir=None, http_port=0, resp_port=0):
+    def __init__(self, workdir, *extra, name="router", data_dir=None, http_port=0, resp_port=0,
+                 grpc_port=0):
         self.data_dir = data_dir or os.path.join(workdir, f"{name}.data")
         super().__init__(workdir, name, "router",
                          ["--http-port", str(http_port), "--resp-port", str(resp_port),
-                          "--data-dir", self.data_dir, *extra],
+                          "--grpc-port", str(grpc_port), "--data-dir", self.data_dir, *extra],
                          timeout=20)
         self.http_port = self.info["http_port"]
         self.resp_port = self.info["resp_port"]
+        self.grpc_port = self.info["grpc_port"]
 
 
 class RedisServer(Process):
