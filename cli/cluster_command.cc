@@ -223,6 +223,7 @@ std::vector<std::string> RouterArgs(const ClusterUpArgs& a, const std::vector<In
   for (const auto& n : nodes) addrs += (addrs.empty() ? "" : ",") + AddAddr(n);
   std::vector<std::string> args = {"--http-port", "0",
                                    "--resp-port", "0",
+                                   "--grpc-port", "0",
                                    "--data-dir",  (run_dir / "router-data").string(),
                                    "--run-dir",   run_dir.string(),
                                    "--nodes",     addrs,

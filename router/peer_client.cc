@@ -204,10 +204,11 @@ std::string PeerClient::registry() const {
   return registry_;
 }
 
-StatusOr<uint64_t> PeerClient::SetMap(const std::string& grpc_addr, const std::string& map_json) {
+StatusOr<uint64_t> PeerClient::SetMap(const std::string& grpc_addr, const std::string& map_json,
+                                      uint32_t timeout_ms) {
   auto stub = pb::Peer::NewStub(Channel(grpc_addr));
   grpc::ClientContext ctx;
-  SetDeadline(ctx, rpc_timeout_ms_);
+  SetDeadline(ctx, timeout_ms != 0 ? timeout_ms : rpc_timeout_ms_);
   pb::SetMapRequest req;
   req.set_map_json(map_json);
   req.set_registry(registry());

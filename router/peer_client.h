@@ -38,7 +38,9 @@ class PeerClient {
   // `timeout_ms`: 0 = rpc_timeout_ms().
   StatusOr<PeerStatus> GetStatus(const std::string& grpc_addr, uint32_t timeout_ms = 0);
   // Returns the node's epoch after the call. The request carries registry().
-  StatusOr<uint64_t> SetMap(const std::string& grpc_addr, const std::string& map_json);
+  // timeout_ms 0 = the client's RPC timeout.
+  StatusOr<uint64_t> SetMap(const std::string& grpc_addr, const std::string& map_json,
+                            uint32_t timeout_ms = 0);
 
   // The router's gRPC "host:port", sent with every map (SetMapRequest.registry)
   // so nodes can relay Join to it. Empty until the router's gRPC server runs.

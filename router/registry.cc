@@ -37,6 +37,7 @@ StatusOr<cluster::ClusterMap> Registry::Apply(Change change) {
     before = std::move(map_);
     map_ = *next;
     after = map_;
+    if (pre_publish_ && after.epoch != before.epoch) pre_publish_(after);
     routes_.Publish(std::move(*table));
     observer = observer_;
   }
@@ -68,6 +69,11 @@ Status Registry::SetMovesFrom(std::optional<cluster::ClusterMap> from) {
   if (!table.ok()) return table.status();
   routes_.Publish(std::move(*table));
   return OkStatus();
+}
+
+void Registry::set_pre_publish(PrePublish hook) {
+  std::lock_guard lock(mu_);
+  pre_publish_ = std::move(hook);
 }
 
 void Registry::set_observer(Observer observer) {

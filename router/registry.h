@@ -37,6 +37,12 @@ class Registry : public RouteSource {
   StatusOr<cluster::ClusterMap> Apply(Change change);
 
   void set_observer(Observer observer);
+  // Called with every new map after it is persisted and before the router
+  // routes by it (under the registry's lock: keep it short and bounded).
+  // The router pushes the map to its nodes here, so a node never holds an
+  // older map than the router routes by (DESIGN §5).
+  using PrePublish = std::function<void(const cluster::ClusterMap& after)>;
+  void set_pre_publish(PrePublish hook);
 
   // While keys move, every published table carries RouteTable::moves built
   // from `from` (the map before the move). nullopt ends it. Republishes the
@@ -54,6 +60,7 @@ class Registry : public RouteSource {
   std::shared_ptr<const KeyMoves> moves_;  // guarded by mu_
   AtomicRouteSource routes_;
   Observer observer_;
+  PrePublish pre_publish_;  // guarded by mu_
 };
 
 }  // namespace ringkv::router

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -122,9 +123,41 @@ Status RouterService::Impl::OpenRegistry() {
   return OkStatus();
 }
 
+namespace {
+
+// Sends `map` to every ringkv node in it that is not down, in parallel, each
+// call bounded by `timeout_ms`; a node that misses it gets the next push, or
+// fetches the map when a forward shows it a newer epoch.
+void PushToNodes(PeerClient& peers, const cluster::ClusterMap& map, uint32_t timeout_ms) {
+  const std::string json = cluster::ToJson(map);
+  std::vector<std::pair<std::string, std::future<StatusOr<uint64_t>>>> calls;
+  for (const cluster::NodeInfo& n : map.nodes) {
+    if (n.kind != cluster::BackendKind::kRingkv || n.grpc_addr.empty() ||
+        n.state == cluster::NodeState::kDown) {
+      continue;
+    }
+    calls.emplace_back(
+        n.id, std::async(std::launch::async, [&peers, &json, timeout_ms, addr = n.grpc_addr] {
+          return peers.SetMap(addr, json, timeout_ms);
+        }));
+  }
+  for (auto& [id, call] : calls) {
+    if (auto r = call.get(); !r.ok()) {
+      spdlog::warn("registry: map epoch {} not delivered to {}: {}", map.epoch, id,
+                   r.status().message());
+    }
+  }
+}
+
+}  // namespace
+
 // Resumes an unfinished migration from <data_dir>/migration.json.
 Status RouterService::Impl::OpenMigrator() {
   peers = std::make_unique<PeerClient>(options.rebalance_rpc_timeout_ms);
+  // Every new map reaches the nodes before the router routes by it.
+  registry->set_pre_publish([this](const cluster::ClusterMap& map) {
+    PushToNodes(*peers, map, std::min<uint32_t>(options.backend_timeout_ms, 1000));
+  });
   grpc_mover = NewGrpcArcMover(*peers);
   redis_mover =
       NewRedisArcMover(options.backend_password, std::max(options.rebalance_rpc_timeout_ms, 1000u));
@@ -257,6 +290,8 @@ Status RouterService::Impl::StartGrpc() {
   registry_service->RegisterWith(*grpc);
   if (Status s = grpc->Start(); !s.ok()) return s;
   peers->set_registry(options.bind + ":" + std::to_string(grpc->port()));
+  // Nodes added before the gRPC server ran learn its address (and the map).
+  PushToNodes(*peers, registry->Map(), std::min<uint32_t>(options.backend_timeout_ms, 1000));
   return OkStatus();
 }
 
