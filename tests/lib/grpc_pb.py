@@ -68,32 +68,27 @@ def reflection_pb2():
     return load("ringkv_reflection_v1alpha.proto", root=root)
 
 
-def list_services(addr, timeout=5):
-    """Service names the server at `addr` lists through server reflection."""
+def _reflect(addr, request, timeout):
     refl = reflection_pb2()
     with grpc.insecure_channel(addr) as ch:
         call = ch.stream_stream(
             "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
             request_serializer=refl.ServerReflectionRequest.SerializeToString,
             response_deserializer=refl.ServerReflectionResponse.FromString)
-        replies = list(call(iter([refl.ServerReflectionRequest(list_services="*")]),
-                            timeout=timeout))
+        replies = list(call(iter([refl.ServerReflectionRequest(**request)]), timeout=timeout))
+    for r in replies:
+        if r.HasField("error_response"):
+            raise AssertionError(f"reflection: {r.error_response.error_message}")
+    return replies
+
+
+def list_services(addr, timeout=5):
+    """Service names the server at `addr` lists through server reflection."""
+    replies = _reflect(addr, {"list_services": "*"}, timeout)
     return sorted(s.name for r in replies for s in r.list_services_response.service)
 
 
 def file_containing(addr, symbol, timeout=5):
     """The serialized FileDescriptorProtos reflection returns for `symbol`."""
-    refl = reflection_pb2()
-    with grpc.insecure_channel(addr) as ch:
-        call = ch.stream_stream(
-            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-            request_serializer=refl.ServerReflectionRequest.SerializeToString,
-            response_deserializer=refl.ServerReflectionResponse.FromString)
-        replies = list(call(iter([refl.ServerReflectionRequest(
-            file_containing_symbol=symbol)]), timeout=timeout))
-    out = []
-    for r in replies:
-        if r.HasField("error_response"):
-            raise AssertionError(f"reflection: {r.error_response.error_message}")
-        out.extend(r.file_descriptor_response.file_descriptor_proto)
-    return out
+    replies = _reflect(addr, {"file_containing_symbol": symbol}, timeout)
+    return [f for r in replies for f in r.file_descriptor_response.file_descriptor_proto]

@@ -11,13 +11,9 @@ The Python message classes are generated at test time with protoc; calls go
 through grpc's generic channel methods.
 """
 import hashlib
-import importlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
 import urllib.error
 import urllib.request
@@ -26,32 +22,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import grpc  # noqa: E402
 import redis  # noqa: E402
 from google.protobuf import empty_pb2  # noqa: E402
+import grpc_pb  # noqa: E402
 from harness import ClusterTestCase, wait_for  # noqa: E402
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 KEYS = 2000
 TIMEOUT = 60
-_PB_DIR = None
-_PB = {}
+_MODULES = {"ringkv.v1.peer_pb2": "ringkv/v1/peer.proto", "dht.dht_pb2": "dht/dht.proto"}
 
 
 def pb(module):
-    """Message classes of peer.proto, dht.proto and registry.proto, compiled once."""
-    global _PB_DIR
-    if _PB_DIR is None:
-        _PB_DIR = tempfile.mkdtemp(prefix="ringkv-pb-")
-        subprocess.run(["protoc", f"--proto_path={ROOT}/proto", f"--python_out={_PB_DIR}",
-                        f"{ROOT}/proto/ringkv/v1/peer.proto", f"{ROOT}/proto/dht/dht.proto",
-                        f"{ROOT}/proto/dht/registry.proto"], check=True)
-        sys.path.insert(0, _PB_DIR)
-    if module not in _PB:
-        _PB[module] = importlib.import_module(module)
-    return _PB[module]
-
-
-def tearDownModule():
-    if _PB_DIR:
-        shutil.rmtree(_PB_DIR, ignore_errors=True)
+    """Message classes of peer.proto and dht.proto, compiled once (tests/lib/grpc_pb.py)."""
+    return grpc_pb.load(_MODULES[module])
 
 
 def ring_id(node_id):
