@@ -74,6 +74,16 @@ print(f"readable through the router with the right value: {ok}/20000")
 sys.exit(0 if ok == 20000 else 1)
 PY
 
+step "Any node serves any key: GET user:1 on every node (non-owners forward it to the owner in one hop)"
+/usr/bin/python3 - "$status" <<'PY'
+import json, sys, redis
+for n in json.loads(sys.argv[1])["nodes"]:
+    host, port = n["addr"].rsplit(":", 1)
+    c = redis.Redis(host=host, port=int(port))
+    here = bool(list(c.scan_iter("user:1")))
+    print(f"  {n['name']:8} GET user:1 -> {c.get('user:1').decode()}  ({'owner' if here else 'forwarded'})")
+PY
+
 printf '\nThe cluster is still running. Try:\n'
 printf '  redis-cli -p %s\n  curl -s http://%s/nodes\n' "$RESP_PORT" "$HTTP"
 printf '  %s cluster add-node --run-dir %s\n  %s cluster down --run-dir %s\n' "$RINGKV" "$RUN_DIR" "$RINGKV" "$RUN_DIR"
