@@ -1,12 +1,7 @@
 #include "base/process.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
-#include <thread>
 
 namespace ringkv {
 
@@ -30,19 +25,6 @@ sigset_t BlockStopSignals(bool with_hup) {
   if (with_hup) sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   return set;
-}
-
-}  // namespace ringkv
-
-namespace ringkv {
-
-void RunInBackgroundThread(const std::function<void()>& fn) {
-  std::thread t([&fn] {
-    // Per-thread on Linux: PRIO_PROCESS with a thread id. Best effort.
-    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
-    fn();
-  });
-  t.join();
 }
 
 }  // namespace ringkv

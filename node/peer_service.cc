@@ -78,12 +78,14 @@ grpc::Status PeerService::MoveArcs(grpc::ServerContext* ctx, const ringkv::v1::M
 }
 
 ringkv::Status PeerService::InstallBatch(const ringkv::v1::EntryBatch& batch,
-                                         Migration::Tally& tally, bool recent_ok) {
+                                         Migration::Tally& tally, bool recent_ok,
+                                         CpuYielder* yielder) {
   ringkv::Status id = recent_ok ? migration_.CheckIdOrRecent(batch.migration_id())
                                 : migration_.CheckId(batch.migration_id());
   if (!id.ok()) return id;
   const int64_t now = clock_.NowMs();
   for (const ringkv::v1::Entry& e : batch.entries()) {
+    if (yielder != nullptr) yielder->MaybeYield();
     ringkv::Status s = migration_.Install(e.key(), e.value(), e.version(), e.expire_at_ms(),
                                           e.tombstone(), now, tally);
     if (!s.ok()) return s;
@@ -95,15 +97,12 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
                                    grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
                                    ringkv::v1::ApplySummary* reply) {
   Migration::Tally tally;
-  ringkv::Status failed;
-  // Bulk arrivals yield the CPU to the threads serving clients.
-  RunInBackgroundThread([&] {
-    ringkv::v1::EntryBatch batch;
-    while (reader->Read(&batch)) {
-      if (failed = InstallBatch(batch, tally); !failed.ok()) return;
-    }
-  });
-  if (!failed.ok()) return ToGrpc(failed);
+  CpuYielder yielder;  // bulk arrivals share the CPU with the threads serving clients
+  ringkv::v1::EntryBatch batch;
+  while (reader->Read(&batch)) {
+    ringkv::Status s = InstallBatch(batch, tally, /*recent_ok=*/false, &yielder);
+    if (!s.ok()) return ToGrpc(s);
+  }
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
   return grpc::Status::OK;

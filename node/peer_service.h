@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "base/process.h"
 #include "node/commands.h"
 #include "node/forwarder.h"
 #include "node/internal/arc_mover.h"
@@ -57,8 +58,9 @@ class PeerService final : public ringkv::v1::Peer::Service {
  private:
   // Installs a batch keep-newer into `tally`.
   // recent_ok: also for a migration this node ended recently (Apply; see CheckIdOrRecent).
+  // yielder: bulk streams (Transfer) yield the CPU between entries; null on request paths.
   ringkv::Status InstallBatch(const ringkv::v1::EntryBatch& batch, Migration::Tally& tally,
-                              bool recent_ok = false);
+                              bool recent_ok = false, CpuYielder* yielder = nullptr);
 
   Migration& migration_;
   store::Engine& engine_;

@@ -104,6 +104,7 @@ class Pass {
   std::vector<ring::Arc> all_arcs_;
   std::list<Target> targets_;  // stable addresses: the monitor cancels their contexts
   const int64_t start_ms_ = SteadyMs();
+  CpuYielder yielder_;  // the scan thread shares the CPU with request threads
 
   std::atomic<uint64_t> keys_sent_{0};
   std::atomic<uint64_t> bytes_sent_{0};
@@ -117,8 +118,10 @@ class Pass {
   bool finished_ = false;  // guarded by mu_: the monitor stops
 };
 
+// Engines call this without holding their locks, so it may yield the CPU.
 bool Pass::Visit(std::string_view key, const store::Entry& entry) {
   if (stop_.load(std::memory_order_relaxed)) return false;
+  yielder_.MaybeYield();
   keys_scanned_.fetch_add(1, std::memory_order_relaxed);
   Target* t = &targets_.front();
   if (targets_.size() > 1) {
@@ -252,17 +255,14 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
     return grpc::Status::OK;
   }
   std::thread monitor([&] { Monitor(ctx, writer); });
-  Status scan;
-  RunInBackgroundThread([&] {
-    scan = engine_.ForEachInArcs(
-        all_arcs_, view_.hash, clock_.NowMs(),
-        [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
-    if (scan.ok() && failed_ == nullptr && !stop_.load()) {
-      for (Target& t : targets_) {
-        if (!Send(t)) break;
-      }
+  Status scan = engine_.ForEachInArcs(
+      all_arcs_, view_.hash, clock_.NowMs(),
+      [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
+  if (scan.ok() && failed_ == nullptr && !stop_.load()) {
+    for (Target& t : targets_) {
+      if (!Send(t)) break;
     }
-  });
+  }
   grpc::Status finish = Finish();
   {
     std::lock_guard lock(mu_);
