@@ -1,5 +1,7 @@
 #include "node/migration.h"
 
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "cluster/cluster_map.h"
@@ -8,6 +10,30 @@
 
 namespace ringkv::node {
 namespace {
+
+// The router begins a migration on its nodes in parallel (importers first),
+// so a peer may not have begun it yet when the first write-through or fetch
+// reaches it: it answers FailedPrecondition. Such a call is retried for up to
+// ~255 ms (1, 2, 4, ... 128 ms) before the command fails.
+constexpr int kPeerBeginRetries = 8;
+
+bool NotBegunYet(const Status& s) {
+  return s.code() == StatusCode::kFailedPrecondition;
+}
+template <typename T>
+bool NotBegunYet(const StatusOr<T>& r) {
+  return !r.ok() && NotBegunYet(r.status());
+}
+
+template <typename Call>
+auto UntilPeerBegins(Call&& call) {
+  auto r = call();
+  for (int i = 0; i < kPeerBeginRetries && NotBegunYet(r); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1 << i));
+    r = call();
+  }
+  return r;
+}
 
 // How long a replaced view stays alive for FastFence readers holding its
 // raw pointer (they hold it for one hash and one ring lookup).
@@ -304,7 +330,8 @@ Status Migration::PullMissing(const MigrationView& view, std::span<const std::st
     if (!held) GroupFor(groups, role).push_back(key);
   }
   for (const auto& [role, missing] : groups) {
-    auto got = link_.Fetch(role->role.peer_grpc, view.migration_id, missing);
+    auto got = UntilPeerBegins(
+        [&] { return link_.Fetch(role->role.peer_grpc, view.migration_id, missing); });
     if (!got.ok()) return PeerError(role->role.peer_grpc, got.status());
     Tally tally;
     for (const WireEntry& e : *got) {
@@ -338,7 +365,9 @@ Status Migration::WriteThrough(const MigrationView& view, std::span<const std::s
     GroupFor(groups, role).push_back(std::move(e));
   }
   for (const auto& [role, entries] : groups) {
-    Status s = link_.Apply(role->role.peer_grpc, view.migration_id, view.migration_epoch, entries);
+    Status s = UntilPeerBegins([&] {
+      return link_.Apply(role->role.peer_grpc, view.migration_id, view.migration_epoch, entries);
+    });
     if (!s.ok()) return PeerError(role->role.peer_grpc, s);
     Bump(c.written_through, entries.size());
   }

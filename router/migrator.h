@@ -56,11 +56,11 @@ std::string MigrationSummaryJson(const cluster::Migration& m, double rate = 0,
                                  std::optional<double> eta_s = std::nullopt);
 
 struct MigratorOptions {
-  std::string data_dir;              // migration.json lives here (the registry's directory)
-  uint32_t grace_ms = 1000;          // wait after publishing a map, and before old owners drop arcs
-  uint64_t max_keys_per_sec = 0;     // default copy rate limit per source; 0 = unlimited
-  uint64_t max_bytes_per_sec = 0;    // likewise in key + value bytes
-  uint32_t retry_min_ms = 200;       // backoff of a failed step: doubles up to retry_max_ms
+  std::string data_dir;            // migration.json lives here (the registry's directory)
+  uint32_t grace_ms = 1000;        // wait after publishing a map, and before old owners drop arcs
+  uint64_t max_keys_per_sec = 0;   // default copy rate limit per source; 0 = unlimited
+  uint64_t max_bytes_per_sec = 0;  // likewise in key + value bytes
+  uint32_t retry_min_ms = 200;     // backoff of a failed step: doubles up to retry_max_ms
   uint32_t retry_max_ms = 5000;
   size_t history = 10;  // finished migrations kept for GET /migrations
 };
@@ -112,6 +112,7 @@ class Migrator {
   void Run();
   void Copy();
   bool BeginAll();
+  bool BeginEach(const cluster::Migration& m, std::vector<std::string> pending);
   Status PublishRoutingMap();
   void CopySource(const std::string& source_id);
   void MarkSourceDoneLocked(const std::string& source_id);

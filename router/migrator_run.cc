@@ -128,9 +128,9 @@ void Migrator::Copy() {
 
 // BeginMigration on every involved node, retried with backoff until each
 // answered. False when interrupted.
-bool Migrator::BeginAll() {
-  Migration m = Snapshot();
-  std::vector<std::string> pending = m.InvolvedNodes();
+// BeginMigration on each of `pending`, in parallel, retried with backoff
+// until each answered. False when interrupted.
+bool Migrator::BeginEach(const cluster::Migration& m, std::vector<std::string> pending) {
   uint32_t backoff = options_.retry_min_ms;
   while (!pending.empty()) {
     std::vector<std::future<StatusOr<uint64_t>>> calls;
@@ -156,6 +156,24 @@ bool Migrator::BeginAll() {
     if (pending.empty()) break;
     if (!SleepMs(backoff, true)) return false;
     backoff = std::min(backoff * 2, options_.retry_max_ms);
+  }
+  return true;
+}
+
+bool Migrator::BeginAll() {
+  Migration m = Snapshot();
+  // Nodes that only import begin first: an exporter writes each change of a
+  // moving key through to its importer, which must know the migration by
+  // then. (A node that does both relies on the writer's short retry.)
+  std::vector<std::string> importers, rest;
+  for (const std::string& id : m.InvolvedNodes()) {
+    const bool exports =
+        std::any_of(m.pairs.begin(), m.pairs.end(),
+                    [&](const cluster::MigrationPair& p) { return p.source == id; });
+    (exports ? rest : importers).push_back(id);
+  }
+  for (std::vector<std::string>* phase : {&importers, &rest}) {
+    if (!BeginEach(m, std::move(*phase))) return false;
   }
   std::lock_guard lock(mu_);
   log_.current->last_error.clear();
