@@ -35,7 +35,7 @@ auto UntilPeerBegins(Call&& call) {
   return r;
 }
 
-// How long a replaced view stays alive for FastFence readers holding its
+// How long a replaced view stays alive for FastHere readers holding its
 // raw pointer (they hold it for one hash and one ring lookup).
 constexpr int64_t kRetireGraceMs = 60'000;
 
@@ -86,20 +86,6 @@ MigrationView::Place MigrationView::PlaceOf(std::string_view key, uint32_t* owne
   if (o == ring::kNoNode) return Place::kDown;
   *owner = o;
   return Place::kOwner;
-}
-
-std::optional<std::string> MigrationView::Fence(std::string_view key) const {
-  uint32_t owner = ring::kNoNode;
-  switch (PlaceOf(key, &owner)) {
-    case Place::kHere:
-    case Place::kSplit:
-      return std::nullopt;
-    case Place::kDown:
-      return "CLUSTERDOWN cluster map epoch " + std::to_string(epoch) + " has no node in service";
-    case Place::kOwner:
-      break;
-  }
-  return "MOVED " + std::to_string(epoch) + " " + addrs[owner];
 }
 
 Migration::Migration(store::Engine& engine, const Clock& clock, HybridClock& hlc, Metrics& metrics,

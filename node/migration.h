@@ -3,8 +3,9 @@
 // It holds the roles of the current migration (IMPORT arcs from an old owner,
 // EXPORT arcs to a new owner), the tombstones of deletes in those arcs, and
 // the newest cluster map with its ring. The command path asks it to
-//  - fence writes: with a map of epoch > 0, a write of a key this node does
-//    not own and that lies in no role arc gets "MOVED <epoch> <owner addr>";
+//  - place keys: with a map of epoch > 0, a key this node does not own and
+//    that lies in no role arc is served by its owner (MigrationView::PlaceOf;
+//    the command is forwarded, or answered "MOVED <epoch> <owner addr>");
 //  - pull on miss: before a command touches a key in an IMPORT arc that has
 //    no local entry or tombstone, fetch it from the old owner (keep-newer);
 //  - write through: after a write, send each key's resulting entry or a
@@ -79,9 +80,6 @@ class MigrationView {
   const Role* RoleOfKey(std::string_view key) const {
     return roles.empty() ? nullptr : RoleAt(ring::HashKey(hash, key));
   }
-  // For a write of `key`: the "MOVED <epoch> <addr>" error text (no leading
-  // '-') when the map says another node owns it and it lies in no role arc.
-  std::optional<std::string> Fence(std::string_view key) const;
   // Whether the map (epoch > 0) says this node owns `key`.
   bool OwnsByMap(std::string_view key) const;
 
@@ -132,11 +130,6 @@ class Migration {
 
   uint32_t mode() const { return mode_.load(std::memory_order_relaxed); }
   std::shared_ptr<const MigrationView> View() const;
-  // The fence for one write while mode() == kFence: lock-free, one hash and
-  // one ring lookup.
-  std::optional<std::string> FastFence(std::string_view key) const {
-    return fast_.load(std::memory_order_acquire)->Fence(key);
-  }
   // Whether this node serves `key` itself while mode() == kFence (lock-free).
   bool FastHere(std::string_view key) const {
     uint32_t owner = 0;
@@ -208,7 +201,7 @@ class Migration {
   std::vector<std::string> recently_ended_;    // guarded by mu_; the last few ids
   std::string registry_;                       // guarded by mu_
   std::string await_reason_;                   // guarded by mu_; non-empty: kAwait until a map
-  // Replaced views stay alive for a grace period, since FastFence reads them
+  // Replaced views stay alive for a grace period, since FastHere reads them
   // through a raw pointer. Guarded by mu_.
   std::vector<std::pair<int64_t, std::shared_ptr<const MigrationView>>> retired_;
   std::unique_ptr<internal::TombstoneTable> tombstones_;
