@@ -316,8 +316,9 @@ Status Migration::PullMissing(const MigrationView& view, std::span<const std::st
     if (!held) GroupFor(groups, role).push_back(key);
   }
   for (const auto& [role, missing] : groups) {
-    auto got = UntilPeerBegins(
-        [&] { return link_.Fetch(role->role.peer_grpc, view.migration_id, missing); });
+    const std::string& peer = role->role.peer_grpc;
+    const auto& keys = missing;  // lambdas may not capture structured bindings (clang < 16)
+    auto got = UntilPeerBegins([&] { return link_.Fetch(peer, view.migration_id, keys); });
     if (!got.ok()) return PeerError(role->role.peer_grpc, got.status());
     Tally tally;
     for (const WireEntry& e : *got) {
@@ -351,9 +352,10 @@ Status Migration::WriteThrough(const MigrationView& view, std::span<const std::s
     GroupFor(groups, role).push_back(std::move(e));
   }
   for (const auto& [role, entries] : groups) {
-    Status s = UntilPeerBegins([&] {
-      return link_.Apply(role->role.peer_grpc, view.migration_id, view.migration_epoch, entries);
-    });
+    const std::string& peer = role->role.peer_grpc;
+    const auto& batch = entries;  // lambdas may not capture structured bindings (clang < 16)
+    Status s = UntilPeerBegins(
+        [&] { return link_.Apply(peer, view.migration_id, view.migration_epoch, batch); });
     if (!s.ok()) return PeerError(role->role.peer_grpc, s);
     Bump(c.written_through, entries.size());
   }

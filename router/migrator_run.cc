@@ -134,6 +134,7 @@ bool Migrator::BeginEach(const cluster::Migration& m, std::vector<std::string> p
   uint32_t backoff = options_.retry_min_ms;
   while (!pending.empty()) {
     std::vector<std::future<StatusOr<uint64_t>>> calls;
+    calls.reserve(pending.size());
     for (const std::string& id : pending) {
       calls.push_back(
           std::async(std::launch::async, [this, &m, id] { return mover_.Begin(m, id); }));
