@@ -54,10 +54,42 @@ struct Timer {
   std::function<void()> fn;
 };
 
+// The queue of functions posted to one I/O thread. Shared with every
+// ReplyDeferrer completion, so a completion that outlives the server finds
+// it closed instead of touching a freed Worker or a closed eventfd.
+struct Mailbox {
+  std::mutex mu;
+  bool open = true;                           // guarded by mu; false once the thread stopped
+  int wakefd = -1;                            // eventfd: Post wakes the loop
+  std::vector<std::function<void()>> posted;  // guarded by mu
+
+  // Queues `fn` for the I/O thread; false (fn dropped) once closed.
+  bool Post(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!open) return false;
+    posted.push_back(std::move(fn));
+    uint64_t one = 1;
+    ssize_t r = ::write(wakefd, &one, sizeof one);
+    (void)r;
+    return true;
+  }
+  std::vector<std::function<void()>> Take() {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::exchange(posted, {});
+  }
+  // Refuses further posts and returns what was queued.
+  std::vector<std::function<void()>> Close() {
+    std::lock_guard<std::mutex> lock(mu);
+    open = false;
+    return std::exchange(posted, {});
+  }
+};
+
 // One I/O thread, its epoll set and the connections it owns.
 struct Worker {
   int epfd = -1;
-  int wakefd = -1;  // eventfd: Post wakes the loop
+  int wakefd = -1;  // eventfd of the mailbox
+  std::shared_ptr<Mailbox> mailbox = std::make_shared<Mailbox>();
   std::thread thread;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;  // this thread only
   std::vector<std::unique_ptr<Connection>> closed;  // freed after the current round
@@ -65,21 +97,12 @@ struct Worker {
   int64_t now_s = 0;                                // steady seconds of the current round
   bool running = true;
 
-  std::mutex mu;
-  std::vector<std::function<void()>> posted;  // guarded by mu
-
   char wake_tag = 0;    // epoll data of wakefd
   char listen_tag = 0;  // epoll data of the listening socket (worker 0)
 
-  void Post(std::function<void()> fn) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      posted.push_back(std::move(fn));
-    }
-    uint64_t one = 1;
-    ssize_t r = ::write(wakefd, &one, sizeof one);
-    (void)r;
-  }
+  void Post(std::function<void()> fn) { mailbox->Post(std::move(fn)); }
+  // Hands a deferred reply to connection `id` (ignored once it is gone).
+  void Complete(uint64_t id, uint64_t seq, std::string reply);
   // epoll_wait's timeout in ms: -1 without timers, else until the next one.
   int Timeout(Clock::time_point now) const {
     if (timers.empty()) return -1;
@@ -101,12 +124,7 @@ struct Worker {
     uint64_t n;
     ssize_t r = ::read(wakefd, &n, sizeof n);
     (void)r;
-    std::vector<std::function<void()>> fns;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      fns.swap(posted);
-    }
-    for (auto& fn : fns) fn();
+    for (auto& fn : mailbox->Take()) fn();
   }
 };
 
@@ -133,7 +151,7 @@ struct RespServer::Impl {
   }
 };
 
-class Connection {
+class Connection final : private ReplyDeferrer {
  public:
   Connection(RespServer::Impl& server, Worker& worker, int fd, uint64_t id)
       : server_(server),
@@ -188,6 +206,20 @@ class Connection {
 
   bool IdleSince(int64_t cutoff) const { return last_active_ < cutoff; }
 
+  // The completion of deferral `seq` arrived on this thread: appends the
+  // reply, runs what was buffered meanwhile and sends.
+  void Resume(uint64_t seq, std::string reply) {
+    if (closed_ || !parked_ || seq != park_seq_) return;  // a second call of one completion
+    parked_ = false;
+    last_active_ = worker_.now_s;
+    out_.append(reply);
+    if (ExecuteBuffered()) close_after_write_ = true;
+    if (start_ == end_) start_ = end_ = 0;
+    if (writing_) return;  // ContinueWrite sends it all, then reads again
+    if (!out_.empty()) return StartWrite();
+    if (close_after_write_) Close();
+  }
+
  private:
   // Compacts the unconsumed bytes to the front, then grows by doubling: the
   // buffer tracks what has arrived, never what a header claims.
@@ -239,10 +271,23 @@ class Connection {
     if (close) Close();
   }
 
-  // Executes every complete command in the buffer; true if the connection
-  // must close after the replies are written.
+  // Parks the connection until the completion is called (see the header).
+  Completion Defer() override {
+    parked_ = true;
+    const uint64_t seq = ++park_seq_;
+    return [mailbox = worker_.mailbox, worker = &worker_, id = id_, seq](std::string reply) {
+      // `worker` is dereferenced only by the posted function, which runs on
+      // its thread (or in Stop) while it exists.
+      mailbox->Post([worker, id, seq, reply = std::move(reply)]() mutable {
+        worker->Complete(id, seq, std::move(reply));
+      });
+    };
+  }
+
+  // Executes every complete command in the buffer until one is deferred;
+  // true if the connection must close after the replies are written.
   bool ExecuteBuffered() {
-    while (start_ < end_) {
+    while (start_ < end_ && !parked_) {
       std::string_view pending(rbuf_.data() + start_, end_ - start_);
       resp::ParseStatus st = parser_.Parse(pending);
       if (st == resp::ParseStatus::kIncomplete) return false;
@@ -252,7 +297,7 @@ class Connection {
         out_.append("\r\n");
         return true;
       }
-      if (!parser_.args().empty()) handler_->Execute(parser_.args(), out_);
+      if (!parser_.args().empty()) handler_->Execute(parser_.args(), out_, *this);
       start_ += parser_.consumed();
       if (handler_->ShouldClose()) return true;
       bool authed = handler_->Authenticated();
@@ -319,7 +364,14 @@ class Connection {
   bool close_after_write_ = false;
   int64_t last_active_;
   bool closed_ = false;
+  bool parked_ = false;    // a deferred reply is outstanding
+  uint64_t park_seq_ = 0;  // names the latest deferral
 };
+
+void Worker::Complete(uint64_t id, uint64_t seq, std::string reply) {
+  auto it = connections.find(id);
+  if (it != connections.end()) it->second->Resume(seq, std::move(reply));
+}
 
 // After a round with events the loop polls (epoll_wait with no timeout) for
 // options.busy_poll_us before it sleeps again. A request that arrives within
@@ -418,6 +470,7 @@ RespServer::RespServer(RespServerOptions options, HandlerFactory factory,
 RespServer::~RespServer() {
   Stop();
   for (auto& w : impl_->workers) {
+    w->mailbox->Close();  // a server that failed to start: its fds close below
     if (w->epfd >= 0) ::close(w->epfd);
     if (w->wakefd >= 0) ::close(w->wakefd);
   }
@@ -446,6 +499,7 @@ Status RespServer::Start() {
     auto w = std::make_unique<Worker>();
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->mailbox->wakefd = w->wakefd;
     if (w->epfd < 0 || w->wakefd < 0) {
       return Unavailable(std::string("cannot create epoll set: ") + std::strerror(errno));
     }
@@ -505,13 +559,9 @@ void RespServer::Stop() {
     if (w->thread.joinable()) w->thread.join();
   }
   // Connections handed to a worker after it stopped: close them too.
+  // Completions that arrive from now on are dropped.
   for (auto& w : s.workers) {
-    std::vector<std::function<void()>> fns;
-    {
-      std::lock_guard<std::mutex> lock(w->mu);
-      fns.swap(w->posted);
-    }
-    for (auto& fn : fns) fn();
+    for (auto& fn : w->mailbox->Close()) fn();
     std::vector<Connection*> all;
     for (auto& [id, c] : w->connections) all.push_back(c.get());
     for (auto* c : all) c->Close();

@@ -8,9 +8,12 @@
 // A thread that just had work polls briefly before sleeping (busy_poll_us).
 //
 // The server knows nothing of commands: a ConnectionHandler, created per
-// connection by the factory, executes them.
+// connection by the factory, executes them. A handler that cannot answer at
+// once (e.g. a command forwarded to another node) defers the reply
+// (ReplyDeferrer): the connection is parked and its I/O thread serves others.
 //
-// Thread safety: Start/Stop from one thread; handlers run on I/O threads.
+// Thread safety: Start/Stop from one thread; handlers run on I/O threads;
+// ReplyDeferrer completions from any thread.
 #pragma once
 
 #include <cstdint>
@@ -25,12 +28,39 @@
 
 namespace ringkv::net {
 
+// Lets a handler finish the reply of the command it is executing later.
+//
+// Contract: during ConnectionHandler::Execute the handler may call Defer()
+// once instead of appending the reply to `out`. The connection is then
+// parked: it keeps reading (the query buffer limit still applies, and a
+// client that goes away is closed) but executes none of its further commands
+// until the completion runs, so pipelined replies stay in order. Replies
+// appended to `out` before Defer() precede the deferred one.
+//
+// The completion may be called from any thread, at any time, and must be
+// called once; its reply (whole RESP2 replies) is queued to the connection's
+// I/O thread, which appends it, unparks the connection, executes what it
+// buffered meanwhile and sends. Calling it after the connection closed
+// (client gone, idle timeout, limit, Stop) or after the server is destroyed
+// does nothing; it holds no pointer to the connection. Until it is called the
+// connection stays parked (an idle timeout still closes it).
+class ReplyDeferrer {
+ public:
+  using Completion = std::function<void(std::string reply)>;
+  virtual Completion Defer() = 0;
+
+ protected:
+  ~ReplyDeferrer() = default;
+};
+
 // Per-connection command executor.
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
-  // Executes one command and appends its reply to `out`.
-  virtual void Execute(std::span<const std::string_view> args, std::string& out) = 0;
+  // Executes one command and appends its reply to `out`, or defers the reply
+  // with `deferrer` (see ReplyDeferrer). `args` are valid during the call only.
+  virtual void Execute(std::span<const std::string_view> args, std::string& out,
+                       ReplyDeferrer& deferrer) = 0;
   // True once the connection should be closed after its pending replies.
   virtual bool ShouldClose() const = 0;
   // False while the client must still AUTH; stricter limits apply.

@@ -1,6 +1,8 @@
 // Dispatcher: Redis command semantics over a store::Engine. Synchronous and
 // free of I/O: the server shell parses a command, calls Execute on its own
-// thread, and writes the reply bytes it got back.
+// thread, and writes the reply bytes it got back. The one exception is a
+// command forwarded to its owner for a shell that can finish a reply later
+// (Session::defer): its reply then comes through a ReplyCompletion.
 //
 // Thread safety: Execute may be called concurrently from many threads (one
 // Session per connection, never shared between threads at once).
@@ -27,6 +29,10 @@ namespace ringkv::node {
 class Migration;
 class ForwardLink;
 
+// Finishes the reply of a command after Execute returned: called once, from
+// any thread, with the whole RESP2 reply.
+using ReplyCompletion = std::function<void(std::string reply)>;
+
 // Per-connection state.
 struct Session {
   uint64_t id = 0;
@@ -36,6 +42,12 @@ struct Session {
   // A command another node forwarded here: it is never forwarded again (a
   // key this node does not own either answers -MOVED, and the sender retries).
   bool forwarded = false;
+  // Set by a shell that can send a reply after Execute returned (a RESP
+  // connection, see net::ReplyDeferrer). During Execute the command path may
+  // call it once to take the completion of the current command's reply
+  // instead of appending to `out`: a single-owner forward then does not block
+  // the shell's thread. Empty: every reply is produced during Execute.
+  std::function<ReplyCompletion()> defer;
 };
 
 // Process-wide facts the shell keeps up to date and INFO/CONFIG report.

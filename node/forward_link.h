@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,6 +30,19 @@ class ForwardLink {
   // and appends its RESP2 reply to `out`.
   virtual Outcome Forward(const MigrationView& view, uint32_t owner,
                           std::span<const std::string_view> args, std::string& out) = 0;
+
+  // What Forward returns and the reply it would append.
+  using Done = std::function<void(Outcome outcome, std::string reply)>;
+
+  // Forward without waiting for the owner: `done` is called once, on any
+  // thread (possibly before this returns). `args` and `view` need to live for
+  // this call only. This default runs Forward and then `done`.
+  virtual void ForwardAsync(const MigrationView& view, uint32_t owner,
+                            std::span<const std::string_view> args, Done done) {
+    std::string out;
+    const Outcome outcome = Forward(view, owner, args, out);
+    done(outcome, std::move(out));
+  }
 };
 
 }  // namespace ringkv::node

@@ -51,42 +51,70 @@ bool Forwarder::RefreshFrom(const std::string& addr) {
   return *after > before;
 }
 
-ForwardLink::Outcome Forwarder::Forward(const MigrationView& view, uint32_t owner,
-                                        std::span<const std::string_view> args, std::string& out) {
+// One Peer/Forward call: the gRPC objects live here until the owner answers.
+struct Forwarder::Call {
+  grpc::ClientContext ctx;
+  ringkv::v1::ForwardRequest req;
+  ringkv::v1::ForwardReply reply;
+  std::string id;      // the owner's node id
+  std::string addr;    // the owner's gRPC address
+  uint64_t epoch = 0;  // of the view the keys were placed with
+  std::shared_ptr<ringkv::v1::Peer::Stub> stub;
+  Done done;  // ForwardAsync only
+};
+
+Forwarder::~Forwarder() {
+  Drain();
+}
+
+void Forwarder::Drain() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return in_flight_ == 0; });
+}
+
+std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const MigrationView& view, uint32_t owner,
+                                                    std::span<const std::string_view> args,
+                                                    std::string& out) {
   const std::string& id = view.ring->nodes()[owner].id;
   const std::string& addr = view.grpc_addrs[owner];
   if (addr.empty()) {
     AppendError(out, "ERR node " + id + " owns this key but has no gRPC address in map epoch " +
                          std::to_string(view.epoch) + " (a Redis back end?): use the router");
-    return Outcome::kDone;
+    return nullptr;
   }
-  ringkv::v1::ForwardRequest req;
-  req.set_epoch(view.epoch);
-  req.set_hops(1);
+  auto call = std::make_unique<Call>();
+  call->id = id;
+  call->addr = addr;
+  call->epoch = view.epoch;
+  call->req.set_epoch(view.epoch);
+  call->req.set_hops(1);
   {
     std::lock_guard lock(mu_);
-    req.set_from_grpc(self_grpc_);
+    call->req.set_from_grpc(self_grpc_);
   }
-  for (std::string_view a : args) req.add_args(a.data(), a.size());
-  ringkv::v1::ForwardReply reply;
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, peers_.timeout_ms());
+  for (std::string_view a : args) call->req.add_args(a.data(), a.size());
+  SetDeadline(call->ctx, peers_.timeout_ms());
+  call->stub = peers_.Stub(addr);
   metrics_.migration().forwarded.fetch_add(1, std::memory_order_relaxed);
-  grpc::Status s = peers_.Stub(addr)->Forward(&ctx, req, &reply);
+  return call;
+}
+
+ForwardLink::Outcome Forwarder::Conclude(Call& call, const grpc::Status& s, std::string& out) {
   if (!s.ok()) {
     metrics_.migration().forward_errors.fetch_add(1, std::memory_order_relaxed);
-    AppendError(out,
-                "TRYAGAIN forward to node " + id + " at " + addr + " failed: " + s.error_message());
+    AppendError(out, "TRYAGAIN forward to node " + call.id + " at " + call.addr +
+                         " failed: " + s.error_message());
     return Outcome::kDone;
   }
+  const ringkv::v1::ForwardReply& reply = call.reply;
   if (reply.moved()) {
     // The owner's map says someone else owns the keys: take the newer map and place them again.
     bool newer = false;
     if (!reply.map_json().empty()) {
       StatusOr<uint64_t> e = migration_.SetMap(reply.map_json());
-      newer = e.ok() && *e > view.epoch;
+      newer = e.ok() && *e > call.epoch;
     } else {
-      newer = RefreshFrom(addr) || migration_.epoch() > view.epoch;
+      newer = RefreshFrom(call.addr) || migration_.epoch() > call.epoch;
     }
     if (newer) {
       metrics_.migration().forward_retries.fetch_add(1, std::memory_order_relaxed);
@@ -94,8 +122,38 @@ ForwardLink::Outcome Forwarder::Forward(const MigrationView& view, uint32_t owne
     }
   }
   out.append(reply.reply());
-  if (!reply.moved() && reply.epoch() > view.epoch) RefreshFrom(addr);
+  if (!reply.moved() && reply.epoch() > call.epoch) RefreshFrom(call.addr);
   return Outcome::kDone;
+}
+
+ForwardLink::Outcome Forwarder::Forward(const MigrationView& view, uint32_t owner,
+                                        std::span<const std::string_view> args, std::string& out) {
+  std::unique_ptr<Call> call = Prepare(view, owner, args, out);
+  if (call == nullptr) return Outcome::kDone;
+  grpc::Status s = call->stub->Forward(&call->ctx, call->req, &call->reply);
+  return Conclude(*call, s, out);
+}
+
+void Forwarder::ForwardAsync(const MigrationView& view, uint32_t owner,
+                             std::span<const std::string_view> args, Done done) {
+  std::string out;
+  std::unique_ptr<Call> call = Prepare(view, owner, args, out);
+  if (call == nullptr) return done(Outcome::kDone, std::move(out));
+  call->done = std::move(done);
+  {
+    std::lock_guard lock(mu_);
+    ++in_flight_;
+  }
+  Call* raw = call.release();  // owned by the callback below
+  raw->stub->async()->Forward(&raw->ctx, &raw->req, &raw->reply, [this, raw](grpc::Status s) {
+    std::unique_ptr<Call> owned(raw);
+    std::string reply;
+    const Outcome outcome = Conclude(*owned, s, reply);
+    owned->done(outcome, std::move(reply));
+    owned.reset();
+    std::lock_guard lock(mu_);
+    if (--in_flight_ == 0) idle_.notify_all();
+  });
 }
 
 }  // namespace ringkv::node

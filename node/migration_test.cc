@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <thread>
 
 #include "node/commands.h"
@@ -427,6 +429,113 @@ TEST_F(ForwardTest, ANodeWithoutAMapYetRefusesDataUntilOneArrives) {
   ASSERT_TRUE(c.migration.SetMap(TwoNodeMap(3)).ok());
   EXPECT_EQ(c.Run({"SET", KeyOwnedBy("a"), "1"}), kOk);  // forwarded to a
   EXPECT_EQ(a_.Run({"GET", KeyOwnedBy("a")}), Bulk("1"));
+}
+
+// Answers like the synchronous fake, but hands the reply over later, from
+// another thread, as node/forwarder.cc's gRPC callback does.
+class AsyncForward final : public ForwardLink {
+ public:
+  explicit AsyncForward(FakeForward& inner) : inner_(inner) {}
+  Outcome Forward(const MigrationView& view, uint32_t owner, std::span<const std::string_view> args,
+                  std::string& out) override {
+    ++sync_calls;
+    return inner_.Forward(view, owner, args, out);
+  }
+  void ForwardAsync(const MigrationView& view, uint32_t owner,
+                    std::span<const std::string_view> args, Done done) override {
+    std::string reply;
+    const Outcome outcome = inner_.Forward(view, owner, args, reply);
+    pending.push_back(
+        [done = std::move(done), outcome, reply = std::move(reply)] { done(outcome, reply); });
+  }
+  // Runs the oldest pending continuation on another thread.
+  void CompleteOne() {
+    ASSERT_FALSE(pending.empty());
+    std::function<void()> fn = std::move(pending.front());
+    pending.erase(pending.begin());
+    std::thread(fn).join();
+  }
+  std::vector<std::function<void()>> pending;
+  int sync_calls = 0;
+
+ private:
+  FakeForward& inner_;
+};
+
+// Node a forwards through AsyncForward; its session can defer replies.
+class AsyncForwardTest : public ForwardTest {
+ protected:
+  AsyncForwardTest() {
+    a_.dispatcher = std::make_unique<Dispatcher>(
+        *a_.engine, clock_, a_.hlc, a_.metrics, a_.state,
+        DispatcherOptions{.migration = &a_.migration, .forward = &async_});
+    a_.session.defer = [this] {
+      ++defers_;
+      return [this](std::string reply) {
+        std::lock_guard lock(mu_);
+        replies_.push_back(std::move(reply));
+      };
+    };
+  }
+  std::vector<std::string> Replies() {
+    std::lock_guard lock(mu_);
+    return replies_;
+  }
+
+  AsyncForward async_{fa_};
+  int defers_ = 0;
+  std::mutex mu_;
+  std::vector<std::string> replies_;
+};
+
+TEST_F(AsyncForwardTest, ASingleOwnerForwardRepliesThroughTheCompletion) {
+  const std::string theirs = KeyOwnedBy("b");
+  ASSERT_EQ(b_.Run({"SET", theirs, "v1"}), kOk);
+  EXPECT_EQ(a_.Run({"GET", theirs}), "");  // nothing yet: the reply is deferred
+  EXPECT_EQ(defers_, 1);
+  ASSERT_EQ(async_.pending.size(), 1u);
+  EXPECT_TRUE(Replies().empty());
+  async_.CompleteOne();
+  EXPECT_EQ(Replies(), std::vector<std::string>{Bulk("v1")});
+  EXPECT_EQ(a_.Run({"SET", theirs, "v2"}), "");
+  async_.CompleteOne();
+  EXPECT_EQ(Replies().back(), kOk);
+  EXPECT_EQ(b_.Run({"GET", theirs}), Bulk("v2"));
+  EXPECT_EQ(async_.sync_calls, 0);
+}
+
+TEST_F(AsyncForwardTest, LocalKeysAndSplitCommandsAnswerAtOnce) {
+  const std::string mine = KeyOwnedBy("a"), theirs = KeyOwnedBy("b");
+  EXPECT_EQ(a_.Run({"SET", mine, "m"}), kOk);
+  EXPECT_EQ(a_.Run({"MGET", mine, theirs}), "*2\r\n$1\r\nm\r\n$-1\r\n");  // split: synchronous
+  EXPECT_EQ(defers_, 0);
+  EXPECT_EQ(async_.sync_calls, 1);
+  EXPECT_TRUE(async_.pending.empty());
+}
+
+TEST_F(AsyncForwardTest, ErrorsOfTheOwnerAreCountedWhenTheyArrive) {
+  const std::string theirs = KeyOwnedBy("b");
+  ASSERT_EQ(b_.Run({"SET", theirs, "x"}), kOk);
+  const uint64_t before = a_.metrics.errors();
+  EXPECT_EQ(a_.Run({"INCR", theirs}), "");
+  EXPECT_EQ(a_.metrics.errors(), before);
+  async_.CompleteOne();
+  EXPECT_EQ(Replies(),
+            std::vector<std::string>{"-ERR value is not an integer or out of range\r\n"});
+  EXPECT_EQ(a_.metrics.errors(), before + 1);
+}
+
+TEST_F(AsyncForwardTest, AStaleSenderPlacesTheKeysAgainInTheContinuation) {
+  const std::string theirs = KeyOwnedBy("b");
+  std::string map4 = TwoNodeMap(4);
+  map4.replace(map4.rfind("\"active\""), 8, "\"leaving\"");
+  ASSERT_EQ(*b_.migration.SetMap(map4), 4u);
+  EXPECT_EQ(a_.Run({"SET", theirs, "on-a"}), "");
+  EXPECT_EQ(a_.migration.epoch(), 4u);  // the fake installs b's map at once
+  async_.CompleteOne();
+  EXPECT_EQ(Replies(), std::vector<std::string>{kOk});  // placed again: a owns every key now
+  EXPECT_TRUE(a_.engine->Get(theirs, clock_.NowMs()).has_value());
+  EXPECT_EQ(defers_, 1);
 }
 
 TEST(MigrationViewTest, PlaceOfFollowsTheMapAndTheRoles) {

@@ -41,14 +41,19 @@ constexpr uint32_t kJobTickMs = 100;
 // Deadline of a Join (the router probes the node before it answers).
 constexpr uint32_t kJoinTimeoutMs = 30000;
 
-// The RESP connection handler: one Session per connection over the shared Dispatcher.
+// The RESP connection handler: one Session per connection over the shared
+// Dispatcher. The Session may defer a reply through the server's deferrer (a
+// forward to the owner of the keys), so the I/O thread never waits for a peer.
 class NodeConnection final : public net::ConnectionHandler {
  public:
   NodeConnection(Dispatcher& dispatcher, uint64_t id) : dispatcher_(dispatcher) {
     session_.id = id;
     session_.authenticated = !dispatcher.RequiresAuth();
+    session_.defer = [this] { return deferrer_->Defer(); };
   }
-  void Execute(std::span<const std::string_view> args, std::string& out) override {
+  void Execute(std::span<const std::string_view> args, std::string& out,
+               net::ReplyDeferrer& deferrer) override {
+    deferrer_ = &deferrer;  // valid during this call, which is the only time defer may run
     dispatcher_.Execute(args, session_, out);
   }
   bool ShouldClose() const override { return session_.close_after_reply; }
@@ -57,6 +62,7 @@ class NodeConnection final : public net::ConnectionHandler {
  private:
   Dispatcher& dispatcher_;
   Session session_;
+  net::ReplyDeferrer* deferrer_ = nullptr;
 };
 
 StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
@@ -345,6 +351,9 @@ void NodeService::Stop() {
   impl_->resp->Stop();
   impl_->http->Stop();
   impl_->grpc->Stop();
+  // Forwards in flight finish (their replies are dropped) before the
+  // Dispatcher they run on can go.
+  impl_->forwarder->Drain();
   impl_->resp.reset();
 }
 

@@ -1,5 +1,6 @@
 #include "node/internal/migration_guard.h"
 
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -105,7 +106,7 @@ void RunHere(const CommandSpec& spec, Context& ctx, Migration& migration, const 
 }
 
 void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::string& out,
-           size_t reply_start, int depth);
+           size_t reply_start, int depth, int first_attempt = 0);
 
 // How the replies of a command split by node are merged.
 enum class Merge : uint8_t { kNone, kArray, kSum, kOk };
@@ -204,9 +205,57 @@ void RunSplit(const CommandSpec& spec, Context& ctx, Migration& migration,
   }
 }
 
+// A forward whose reply the shell takes later (Session::defer). Holds copies
+// of what placing the keys again needs: the connection may close meanwhile.
+// The references are the Dispatcher's, which outlives every forward in flight
+// (Forwarder::Drain).
+struct DeferredForward {
+  const CommandSpec& spec;
+  store::Engine& engine;
+  HybridClock& hlc;
+  Metrics& metrics;
+  ServerState& state;
+  const DispatcherOptions& options;
+  std::string_view run_id;
+  Migration& migration;
+  Session session;  // a copy without `defer`: a retry runs synchronously
+  std::vector<std::string> args;
+  int attempt;
+  ReplyCompletion complete;
+  int64_t now_ms;
+
+  // On any thread, once the owner answered: a newer map means placing the
+  // keys again, synchronously (nothing else uses this command's state).
+  void Finish(ForwardLink::Outcome outcome, std::string reply) {
+    if (outcome == ForwardLink::Outcome::kRetry) {
+      std::vector<std::string_view> views(args.begin(), args.end());
+      net::resp::ReplyWriter w(reply);
+      Context ctx{engine, hlc, metrics, state, options, run_id, session, w, views, now_ms};
+      Route(spec, ctx, migration, reply, 0, 0, attempt + 1);
+    }
+    if (!reply.empty() && reply[0] == '-') metrics.CountError();
+    complete(std::move(reply));
+  }
+};
+
+// Forwards to `owner` without blocking: the shell parks the connection and
+// the reply completes it when the owner answers.
+void ForwardDeferred(const CommandSpec& spec, Context& ctx, Migration& migration,
+                     const MigrationView& view, uint32_t owner, int attempt) {
+  auto pending = std::make_shared<DeferredForward>(DeferredForward{
+      spec, ctx.engine, ctx.hlc, ctx.metrics, ctx.state, ctx.options, ctx.run_id, migration,
+      ctx.session, std::vector<std::string>(ctx.args.begin(), ctx.args.end()), attempt,
+      ctx.session.defer(), ctx.now_ms});
+  pending->session.defer = nullptr;
+  ctx.options.forward->ForwardAsync(view, owner, ctx.args,
+                                    [pending](ForwardLink::Outcome outcome, std::string reply) {
+                                      pending->Finish(outcome, std::move(reply));
+                                    });
+}
+
 void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::string& out,
-           size_t reply_start, int depth) {
-  for (int attempt = 0;; ++attempt) {
+           size_t reply_start, int depth, int first_attempt) {
+  for (int attempt = first_attempt;; ++attempt) {
     std::shared_ptr<const MigrationView> view = migration.View();
     uint32_t owner = ring::kNoNode;
     const Place place = PlaceKeys(spec, ctx.args, *view, &owner);
@@ -229,6 +278,10 @@ void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::str
     }
     if (place == Place::kSplit) {
       RunSplit(spec, ctx, migration, *view, out, depth);
+      return;
+    }
+    if (depth == 0 && ctx.session.defer) {
+      ForwardDeferred(spec, ctx, migration, *view, owner, attempt);
       return;
     }
     if (link->Forward(*view, owner, ctx.args, out) == ForwardLink::Outcome::kDone) return;
