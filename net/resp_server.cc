@@ -175,7 +175,7 @@ class Connection final : private ReplyDeferrer {
     ev.data.ptr = this;
     worker_.connections.emplace(id_, std::move(self));
     if (epoll_ctl(worker_.epfd, EPOLL_CTL_ADD, fd_, &ev) != 0) return Close();
-    ReadNow();
+    ReadNow(false);
   }
 
   // Closes now, dropping unsent replies (server stop, idle timeout, errors).
@@ -201,7 +201,8 @@ class Connection final : private ReplyDeferrer {
       if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ContinueWrite();
       return;  // reads resume once the replies are out
     }
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ReadNow();
+    if (eof_) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ReadNow(events & EPOLLRDHUP);
   }
 
   bool IdleSince(int64_t cutoff) const { return last_active_ < cutoff; }
@@ -217,7 +218,7 @@ class Connection final : private ReplyDeferrer {
     if (start_ == end_) start_ = end_ = 0;
     if (writing_) return;  // ContinueWrite sends it all, then reads again
     if (!out_.empty()) return StartWrite();
-    if (close_after_write_) Close();
+    if (CloseNow()) Close();
   }
 
  private:
@@ -233,12 +234,16 @@ class Connection final : private ReplyDeferrer {
       rbuf_.resize(std::max(rbuf_.size() * 2, end_ + kReadChunk));
   }
 
+  // True once nothing is left to do but send: after a fatal error at once,
+  // after the peer closed once no deferred reply is outstanding.
+  bool CloseNow() const { return close_after_write_ || (eof_ && !parked_); }
+
   // Reads and executes until a short read (the socket is drained: with an
-  // edge-triggered set, the next bytes raise a new event), then writes every
-  // reply with one send.
-  void ReadNow() {
+  // edge-triggered set, the next bytes raise a new event; after EPOLLRDHUP,
+  // until the end of the stream), then writes every reply with one send.
+  void ReadNow(bool hup) {
     bool close = false;
-    while (!close) {
+    while (!close && !eof_) {
       if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
       size_t space = rbuf_.size() - end_;
       ssize_t n = ::recv(fd_, rbuf_.data() + end_, space, 0);
@@ -248,10 +253,9 @@ class Connection final : private ReplyDeferrer {
         return Close();
       }
       if (n == 0) {
-        // Peer closed: like the Asio server, replies already produced by
-        // this round are still sent, then the connection closes.
-        if (out_.empty()) return Close();
-        close = true;
+        // Peer closed: replies to the commands already read are still sent
+        // (a deferred one too, once it arrives), then the connection closes.
+        eof_ = true;
         break;
       }
       end_ += static_cast<size_t>(n);
@@ -264,11 +268,11 @@ class Connection final : private ReplyDeferrer {
         out_.append(" bytes exceeds the limit\r\n");
         close = true;
       }
-      if (static_cast<size_t>(n) < space) break;
+      if (static_cast<size_t>(n) < space && !hup) break;
     }
     close_after_write_ = close;
     if (!out_.empty()) return StartWrite();
-    if (close) Close();
+    if (CloseNow()) Close();
   }
 
   // Parks the connection until the completion is called (see the header).
@@ -344,8 +348,8 @@ class Connection final : private ReplyDeferrer {
     writing_ = false;
     out_.clear();
     if (out_.capacity() > (1u << 20)) out_.shrink_to_fit();
-    if (close_after_write_) return Close();
-    if (read_again) ReadNow();
+    if (CloseNow()) return Close();
+    if (read_again && !eof_) ReadNow(false);
   }
 
   RespServer::Impl& server_;
@@ -364,6 +368,7 @@ class Connection final : private ReplyDeferrer {
   bool close_after_write_ = false;
   int64_t last_active_;
   bool closed_ = false;
+  bool eof_ = false;       // the peer closed its side: nothing more to read
   bool parked_ = false;    // a deferred reply is outstanding
   uint64_t park_seq_ = 0;  // names the latest deferral
 };

@@ -84,6 +84,7 @@ class Client {
     }
     return got;
   }
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
   void Close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -159,7 +160,7 @@ TEST_F(RespServerDeferTest, OtherConnectionsAreServedWhileOneIsParked) {
   EXPECT_EQ(parked.Read(17), "$3\r\nfoo\r\n+later\r\n");
 }
 
-TEST_F(RespServerDeferTest, AClientGoneWhileParkedDropsTheCompletion) {
+TEST_F(RespServerDeferTest, AClientGoneWhileParkedIsClosedAfterTheCompletion) {
   StartServer();
   {
     Client c(server_->port());
@@ -168,11 +169,24 @@ TEST_F(RespServerDeferTest, AClientGoneWhileParkedDropsTheCompletion) {
   }
   auto done = deferred_.Pop();
   ASSERT_TRUE(done);
-  ASSERT_TRUE(WaitOpen(0));  // closed while parked
   CompleteElsewhere(done, "+late\r\n");
+  ASSERT_TRUE(WaitOpen(0));
+  CompleteElsewhere(done, "+again\r\n");  // the connection is gone: dropped
   Client next(server_->port());
   next.Send("ECHO ok\r\n");
   EXPECT_EQ(next.Read(5), "+ok\r\n");
+}
+
+TEST_F(RespServerDeferTest, AHalfClosedClientGetsEveryReplyThenTheEnd) {
+  StartServer();
+  Client c(server_->port());
+  c.Send("ECHO a\r\nDEFER\r\nECHO b\r\n");
+  c.ShutdownWrite();
+  auto done = deferred_.Pop();
+  ASSERT_TRUE(done);
+  CompleteElsewhere(done, "+late\r\n");
+  EXPECT_EQ(c.Read(100), "+a\r\n+late\r\n+b\r\n");  // then EOF
+  ASSERT_TRUE(WaitOpen(0));
 }
 
 TEST_F(RespServerDeferTest, TheQueryBufferLimitAppliesWhileParked) {
