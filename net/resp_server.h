@@ -32,10 +32,12 @@ namespace ringkv::net {
 //
 // Contract: during ConnectionHandler::Execute the handler may call Defer()
 // once instead of appending the reply to `out`. The connection is then
-// parked: it keeps reading (the query buffer limit still applies, and a
-// client that goes away is closed) but executes none of its further commands
-// until the completion runs, so pipelined replies stay in order. Replies
-// appended to `out` before Defer() precede the deferred one.
+// parked: it keeps reading (the query buffer limit still applies) but
+// executes none of its further commands until the completion runs, so
+// pipelined replies stay in order. Replies appended to `out` before Defer()
+// precede the deferred one. A client that closes its side while parked gets
+// the deferred reply and those of the commands it sent before, then the
+// connection closes.
 //
 // The completion may be called from any thread, at any time, and must be
 // called once; its reply (whole RESP2 replies) is queued to the connection's
@@ -43,7 +45,7 @@ namespace ringkv::net {
 // buffered meanwhile and sends. Calling it after the connection closed
 // (client gone, idle timeout, limit, Stop) or after the server is destroyed
 // does nothing; it holds no pointer to the connection. Until it is called the
-// connection stays parked (an idle timeout still closes it).
+// connection stays parked (an idle timeout or a limit still closes it).
 class ReplyDeferrer {
  public:
   using Completion = std::function<void(std::string reply)>;
