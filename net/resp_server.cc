@@ -102,7 +102,7 @@ struct Worker {
 
   void Post(std::function<void()> fn) { mailbox->Post(std::move(fn)); }
   // Hands a deferred reply to connection `id` (ignored once it is gone).
-  void Complete(uint64_t id, uint64_t seq, std::string reply);
+  void Complete(uint64_t id, uint64_t seq, const std::string& reply);
   // epoll_wait's timeout in ms: -1 without timers, else until the next one.
   int Timeout(Clock::time_point now) const {
     if (timers.empty()) return -1;
@@ -209,7 +209,7 @@ class Connection final : private ReplyDeferrer {
 
   // The completion of deferral `seq` arrived on this thread: appends the
   // reply, runs what was buffered meanwhile and sends.
-  void Resume(uint64_t seq, std::string reply) {
+  void Resume(uint64_t seq, const std::string& reply) {
     if (closed_ || !parked_ || seq != park_seq_) return;  // a second call of one completion
     parked_ = false;
     last_active_ = worker_.now_s;
@@ -282,9 +282,8 @@ class Connection final : private ReplyDeferrer {
     return [mailbox = worker_.mailbox, worker = &worker_, id = id_, seq](std::string reply) {
       // `worker` is dereferenced only by the posted function, which runs on
       // its thread (or in Stop) while it exists.
-      mailbox->Post([worker, id, seq, reply = std::move(reply)]() mutable {
-        worker->Complete(id, seq, std::move(reply));
-      });
+      mailbox->Post(
+          [worker, id, seq, reply = std::move(reply)] { worker->Complete(id, seq, reply); });
     };
   }
 
@@ -373,9 +372,9 @@ class Connection final : private ReplyDeferrer {
   uint64_t park_seq_ = 0;  // names the latest deferral
 };
 
-void Worker::Complete(uint64_t id, uint64_t seq, std::string reply) {
+void Worker::Complete(uint64_t id, uint64_t seq, const std::string& reply) {
   auto it = connections.find(id);
-  if (it != connections.end()) it->second->Resume(seq, std::move(reply));
+  if (it != connections.end()) it->second->Resume(seq, reply);
 }
 
 // After a round with events the loop polls (epoll_wait with no timeout) for

@@ -145,15 +145,16 @@ void Forwarder::ForwardAsync(const MigrationView& view, uint32_t owner,
     ++in_flight_;
   }
   Call* raw = call.release();  // owned by the callback below
-  raw->stub->async()->Forward(&raw->ctx, &raw->req, &raw->reply, [this, raw](grpc::Status s) {
-    std::unique_ptr<Call> owned(raw);
-    std::string reply;
-    const Outcome outcome = Conclude(*owned, s, reply);
-    owned->done(outcome, std::move(reply));
-    owned.reset();
-    std::lock_guard lock(mu_);
-    if (--in_flight_ == 0) idle_.notify_all();
-  });
+  raw->stub->async()->Forward(&raw->ctx, &raw->req, &raw->reply,
+                              [this, raw](const grpc::Status& s) {
+                                std::unique_ptr<Call> owned(raw);
+                                std::string reply;
+                                const Outcome outcome = Conclude(*owned, s, reply);
+                                owned->done(outcome, std::move(reply));
+                                owned.reset();
+                                std::lock_guard lock(mu_);
+                                if (--in_flight_ == 0) idle_.notify_all();
+                              });
 }
 
 }  // namespace ringkv::node
