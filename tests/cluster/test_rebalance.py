@@ -8,17 +8,14 @@ being copied, and a restart that resumes the move.
 Size: CHECKER_KEYS keys (default 1000 here; bench/rebalance-checker.sh runs
 the full size).
 """
-import json
 import os
 import sys
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checker import Checker  # noqa: E402
-from harness import ClusterTestCase, Router, free_port, wait_for  # noqa: E402
+from harness import ClusterTestCase, Router, free_port, wait_for, http_json  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -28,24 +25,11 @@ THREADS = int(os.environ.get("CHECKER_THREADS", "4"))
 STEP_TIMEOUT = float(os.environ.get("CHECKER_STEP_TIMEOUT", "120"))
 
 
-def http(method, url, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw
 
 
 class RebalanceTestCase(ClusterTestCase):
     def api(self, base, method, path, body=None, expect=200):
-        status, data = http(method, base + path, body)
+        status, data = http_json(method, base + path, body)
         self.assertEqual(status, expect, f"{method} {path}: {data!r}")
         return data
 

@@ -5,6 +5,8 @@ Processes bind port 0 and report the ports they got through --ports-file, so
 tests never guess a free port. Every process is killed when the test ends.
 """
 import json
+import urllib.error
+import urllib.request
 import os
 import shutil
 import signal
@@ -27,6 +29,24 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.02)
+
+
+def http_json(method, url, body=None, timeout=10):
+    """One HTTP call with a JSON body (or none); returns (status, the reply
+    parsed as JSON, or its raw bytes when it is not JSON). 4xx/5xx are
+    returned, not raised."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw
 
 
 class Process:

@@ -6,16 +6,13 @@ weights via PUT /nodes/<addr>, and a router kill -9 while keys are copied.
 Every key written before or during a move reads back through the router
 afterwards. Needs nodes that serve ringkv.v1.Peer.
 """
-import json
 import os
 import sys
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import ClusterTestCase, Router, free_port, wait_for  # noqa: E402
+from harness import ClusterTestCase, Router, free_port, wait_for, http_json  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -24,24 +21,11 @@ SLOW = 300  # keys/s per source: keeps a move in copying for a few seconds
 TIMEOUT = 90
 
 
-def http(method, url, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw
 
 
 class MigrationTestCase(ClusterTestCase):
     def api(self, method, path, body=None, expect=200, base=None):
-        status, data = http(method, (base or self.router.http) + path, body)
+        status, data = http_json(method, (base or self.router.http) + path, body)
         self.assertEqual(status, expect, f"{method} {path}: {data!r}")
         return data
 
@@ -67,7 +51,7 @@ class MigrationTestCase(ClusterTestCase):
         missing = [f"{prefix}:{i}" for i, v in enumerate(got) if v != f"v{i}".encode()]
         self.assertEqual(missing[:10], [], f"{len(missing)} keys unreadable through the router")
         for i in range(0, n, max(1, n // 20)):  # /kv routes the same way
-            status, data = http("GET", f"{self.router.http}/kv/{prefix}:{i}")
+            status, data = http_json("GET", f"{self.router.http}/kv/{prefix}:{i}")
             self.assertEqual((status, data), (200, {"value": f"v{i}"}))
 
     def migrations(self):
@@ -118,10 +102,10 @@ class AddNodeTest(MigrationTestCase):
         self.assert_readable()
         self.write_keys("during", 200)
         # One migration at a time: another change answers 409 and changes nothing.
-        status, data = http("PUT", f"{self.router.http}/config", {"vnodes": 64})
+        status, data = http_json("PUT", f"{self.router.http}/config", {"vnodes": 64})
         self.assertEqual(status, 409, data)
         self.assertIn(f"a migration is in progress (id {m['id']})", data["error"])
-        status, _ = http("POST", f"{self.router.http}/remove-node/{self.addrs[0]}")
+        status, _ = http_json("POST", f"{self.router.http}/remove-node/{self.addrs[0]}")
         self.assertEqual(status, 409)
         self.assertEqual(self.api("GET", "/nodes")["vnodes"], 160)
 

@@ -15,15 +15,13 @@ import json
 import os
 import sys
 import unittest
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import grpc  # noqa: E402
 import redis  # noqa: E402
 from google.protobuf import empty_pb2  # noqa: E402
 import grpc_pb  # noqa: E402
-from harness import ClusterTestCase, wait_for  # noqa: E402
+from harness import ClusterTestCase, wait_for, http_json  # noqa: E402
 
 KEYS = 2000
 TIMEOUT = 60
@@ -71,15 +69,6 @@ class Grpc:
         self.channel.close()
 
 
-def http(method, url, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
 
 
 class RegistryTestCase(ClusterTestCase):
@@ -120,7 +109,7 @@ class RegistryTestCase(ClusterTestCase):
         return wait_for(published, what=f"{node_id} in the router's map")
 
     def migrations(self):
-        status, data = http("GET", f"{self.router.http}/migrations")
+        status, data = http_json("GET", f"{self.router.http}/migrations")
         self.assertEqual(status, 200, data)
         return data
 
@@ -254,9 +243,9 @@ class JoinTest(RegistryTestCase):
     def test_join_while_a_migration_runs_is_aborted(self):
         self.cluster(4, 2)
         self.write_keys()
-        status, _ = http("PUT", f"{self.router.http}/migrations/rate", {"max_keys_per_sec": 100})
+        status, _ = http_json("PUT", f"{self.router.http}/migrations/rate", {"max_keys_per_sec": 100})
         self.assertEqual(status, 200)
-        status, data = http("POST", f"{self.router.http}/add-node",
+        status, data = http_json("POST", f"{self.router.http}/add-node",
                             {"value": f"127.0.0.1:{self.nodes[2].http_port}"})
         self.assertEqual(status, 200, data)
         running = data["migration"]["id"]
