@@ -6,15 +6,28 @@ the keys move, and what clients see meanwhile.
 
 Defaults: build/cli/ringkv, 1000000 keys, 100 bytes. Starts four `ringkv
 node`s and a router over three of them (ports picked at run time), loads the
-keys through the router with `redis-cli --pipe`, then measures client
-latency with redis-benchmark (GET over the loaded keys, CLIENTS connections,
-windows of WINDOW_S seconds): first with the cluster idle, then while
-POST /add-node moves keys to the fourth node. Prints keys/s and MB/s moved,
-the total time of the migration, and p50/p99 before and during the move.
-Env: CLIENTS (default 8), WINDOW_S (0.5), IO_THREADS (node RESP threads, 1),
-RATE (copy limit in keys/s, PUT /migrations/rate; default 0 = unlimited).
-Windows are classified by wall-clock overlap with the copy phase
-(copy_started_ms..copy_finished_ms of the migration record).
+keys through the router with `redis-cli --pipe`, then POST /add-node moves a
+quarter of them to the fourth node while clients read through the router.
+Prints keys/s and MB/s moved, the total time of the migration, and client
+p50/p99 before and during the copy, for two kinds of client load, each on a
+fresh cluster:
+
+  open loop    build/bench/resp_load: GETs at a fixed LOAD_RPS (default
+               8000), latency counted from when each request was due, in
+               windows of WINDOW_S; it also checks that every GET finds its
+               value (nil = a lost key).
+  closed loop  redis-benchmark GET with CLIENTS connections (default 8),
+               each sending its next request as soon as it has a reply, so
+               the cluster runs as fast as the machine allows: on a 2-core
+               machine that keeps both cores ~90% busy, and any other work
+               (such as the copy) lengthens its queues.
+
+Each kind runs ROUNDS times (default 3) and the last line gives the medians.
+Env: MODES ("open,closed"), ROUNDS, LOAD_RPS, CLIENTS, WINDOW_S (0.5), IO_THREADS
+(node RESP threads, 1), RATE (copy limit in keys/s, PUT /migrations/rate;
+default 0 = unlimited), RESP_LOAD (path of resp_load). Windows are classified
+by wall-clock overlap with the copy phase (copy_started_ms..copy_finished_ms
+of the migration record).
 """
 import csv
 import io
@@ -34,10 +47,18 @@ import harness  # noqa: E402
 
 KEYS = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
 VALUE = int(sys.argv[3]) if len(sys.argv) > 3 else 100
+MODES = os.environ.get("MODES", "open,closed").split(",")
+LOAD_RPS = int(os.environ.get("LOAD_RPS", "8000"))
 CLIENTS = int(os.environ.get("CLIENTS", "8"))
 WINDOW_S = float(os.environ.get("WINDOW_S", "0.5"))
 IO_THREADS = os.environ.get("IO_THREADS", "1")
 RATE = int(os.environ.get("RATE", "0"))
+RESP_LOAD = os.environ.get("RESP_LOAD", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(os.environ["RINGKV_BIN"]))), "bench",
+    "resp_load"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+IDLE_S = 4.0  # open loop: load before the POST
+SETTLE_S = 5.0  # after loading: the kernel's work on the fresh heap settles
 
 
 def api(base, method, path, body=None):
@@ -75,69 +96,178 @@ def window(port, requests):
     return float(r[1]), float(r[4]), float(r[6]), t0, time.time() * 1000
 
 
-def main():
-    work = tempfile.mkdtemp(prefix="ringkv-move-")
-    procs = []
-    try:
-        nodes = [harness.Node(work, "--id", f"n{i}", "--io-threads", IO_THREADS,
-                              name=f"node{i}") for i in range(4)]
-        procs += nodes
-        addrs = [f"127.0.0.1:{n.http_port}" for n in nodes]
-        router = harness.Router(work, "--nodes", ",".join(addrs[:3]), "--log-level", "warn")
-        procs.append(router)
-        base = router.http
+class Cluster:
+    """Four nodes and a router over three of them, loaded with KEYS keys."""
+
+    def __init__(self):
+        self.work = tempfile.mkdtemp(prefix="ringkv-move-")
+        self.procs = []
+        self.nodes = [harness.Node(self.work, "--id", f"n{i}", "--io-threads", IO_THREADS,
+                                   name=f"node{i}") for i in range(4)]
+        self.procs += self.nodes
+        self.addrs = [f"127.0.0.1:{n.http_port}" for n in self.nodes]
+        self.router = harness.Router(self.work, "--nodes", ",".join(self.addrs[:3]),
+                                     "--log-level", "warn")
+        self.procs.append(self.router)
+        self.base = self.router.http
         t0 = time.monotonic()
-        load(router.resp_port)
+        load(self.router.resp_port)
         print(f"loaded {KEYS} keys of {VALUE} B in {time.monotonic() - t0:.1f} s")
+        api(self.base, "PUT", "/migrations/rate", {"max_keys_per_sec": RATE})
+        time.sleep(SETTLE_S)
 
-        rps = window(router.resp_port, 20000)[0]  # warm-up and sizing
-        per_window = max(2000, int(rps * WINDOW_S))
-        idle = [window(router.resp_port, per_window) for _ in range(6)]
-
-        api(base, "PUT", "/migrations/rate", {"max_keys_per_sec": RATE})
+    def add_node(self):
+        """POST /add-node of the 4th node; returns the seconds until it was done."""
         started = time.monotonic()
-        api(base, "POST", "/add-node", {"value": addrs[3]})
-        windows = []
-        while api(base, "GET", "/migrations").get("current") is not None:
-            windows.append(window(router.resp_port, per_window))
-        total_s = time.monotonic() - started
-        last = api(base, "GET", "/migrations")["history"][-1]
+        api(self.base, "POST", "/add-node", {"value": self.addrs[3]})
+        while api(self.base, "GET", "/migrations").get("current") is not None:
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    def last_migration(self):
+        last = api(self.base, "GET", "/migrations")["history"][-1]
         if last["state"] != "done":
             raise SystemExit(f"migration ended {last['state']}: {last}")
-        copy_s = last["copy_seconds"]
+        return last
+
+    def stop(self):
+        for p in reversed(self.procs):
+            p.stop()
+        subprocess.run(["rm", "-rf", self.work])
+
+
+def report_move(last, total_s):
+    copy_s = last["copy_seconds"]
+    keys, nbytes = last["keys_moved"], last["bytes_moved"]
+    print(f"  migration {last['id']}: {keys} keys, {nbytes / 1e6:.1f} MB moved "
+          f"({keys / KEYS:.3f} of the keys; ideal 1/4 = 0.250); copy limit: "
+          f"{RATE or 'none'} keys/s")
+    print(f"  copy phase {copy_s:.2f} s -> {keys / copy_s:,.0f} keys/s, "
+          f"{nbytes / 1e6 / copy_s:.1f} MB/s; POST to done {total_s:.2f} s "
+          f"(keys/s goal >= 300,000: {'met' if keys / copy_s >= 300000 else 'NOT met'})")
+    return keys / copy_s
+
+
+def overlaps(w, last):
+    return w["start_ms"] < last["copy_finished_ms"] and w["end_ms"] > last["copy_started_ms"]
+
+
+def med(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def open_loop():
+    """resp_load at LOAD_RPS from IDLE_S before the POST until after the move."""
+    print(f"open loop: GET at {LOAD_RPS:,} requests/s (resp_load, 8 connections), "
+          f"windows of {WINDOW_S} s")
+    c = Cluster()
+    try:
+        seconds = IDLE_S + 30
+        loader = subprocess.Popen(
+            [RESP_LOAD, str(c.router.resp_port), str(LOAD_RPS), str(seconds), "8", str(KEYS),
+             str(int(WINDOW_S * 1000))], stdout=subprocess.PIPE, text=True)
+        time.sleep(IDLE_S + 0.05)
+        post_ms = time.time() * 1000
+        total_s = c.add_node()
+        last = c.last_migration()
+        out, _ = loader.communicate()
+        lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+        summary = lines[-1]
+        windows = [w for w in lines[:-1] if w["requests"] > 0]
+        if os.environ.get("VERBOSE"):
+            for w in windows:
+                print(f"      {w['start_ms'] - post_ms:+8.0f} ms  n {w['requests']:5d}  p50 "
+                      f"{w['p50_us']:6d} us  p99 {w['p99_us']:6d} us  max {w['max_us']:6d} us")
+            print(f"      copy {last['copy_started_ms'] - post_ms:+.0f}..."
+                  f"{last['copy_finished_ms'] - post_ms:+.0f} ms")
+        idle = [w for w in windows if w["end_ms"] <= post_ms and w["start_ms"] >= 0]
+        idle = idle[1:]  # the first window includes connecting
+        during = [w for w in windows if overlaps(w, last)]
+        after = [w for w in windows if w["start_ms"] >= last["copy_finished_ms"]]
+        rate = report_move(last, total_s)
+        idle_p99 = med([w["p99_us"] for w in idle]) / 1000
+        print(f"    idle:    p50 {med([w['p50_us'] for w in idle]) / 1000:.3f} ms  "
+              f"p99 {idle_p99:.3f} ms  ({len(idle)} windows)")
+        ratio = float("nan")
+        if during:
+            p99 = med([w["p99_us"] for w in during]) / 1000
+            worst = max(w["p99_us"] for w in during) / 1000
+            ratio = p99 / idle_p99
+            print(f"    copying: p50 {med([w['p50_us'] for w in during]) / 1000:.3f} ms  "
+                  f"p99 {p99:.3f} ms (median of {len(during)} windows overlapping the copy; "
+                  f"worst {worst:.3f})")
+            print(f"    p99 copying / idle = {ratio:.2f} median, {worst / idle_p99:.2f} worst "
+                  f"window (goal <= 2.0: {'met' if ratio <= 2.0 else 'NOT met'})")
+        if after:
+            print(f"    after the copy (switch, cleaning, done): p99 "
+                  f"{med([w['p99_us'] for w in after]) / 1000:.3f} ms ({len(after)} windows)")
+        print(f"    requests {summary['total']:,}, nil {summary['nil']}, errors "
+              f"{summary['errors']}, sent late {summary['late']}")
+        if summary["nil"] or summary["errors"]:
+            raise SystemExit("clients saw lost keys or errors")
+        return rate, ratio
+    finally:
+        c.stop()
+
+
+def closed_loop():
+    """redis-benchmark windows back to back, before and during the move."""
+    print(f"closed loop: redis-benchmark GET, {CLIENTS} connections, windows of {WINDOW_S} s")
+    c = Cluster()
+    try:
+        rps = window(c.router.resp_port, 20000)[0]  # warm-up and sizing
+        per_window = max(2000, int(rps * WINDOW_S))
+        idle = [window(c.router.resp_port, per_window) for _ in range(6)]
+        started = time.monotonic()
+        api(c.base, "POST", "/add-node", {"value": c.addrs[3]})
+        windows = []
+        while api(c.base, "GET", "/migrations").get("current") is not None:
+            windows.append(window(c.router.resp_port, per_window))
+        total_s = time.monotonic() - started
+        last = c.last_migration()
         c0, c1 = last["copy_started_ms"], last["copy_finished_ms"]
-        during = [w for w in windows if w[3] < c1 and w[4] > c0]  # overlaps the copy
+        during = [w for w in windows if w[3] < c1 and w[4] > c0]
         others = [w for w in windows if not (w[3] < c1 and w[4] > c0)]
-        keys, nbytes = last["keys_moved"], last["bytes_moved"]
-        after = [window(router.resp_port, per_window) for _ in range(3)]
+        after = [window(c.router.resp_port, per_window) for _ in range(3)]
 
-        def med(ws, i):
-            return statistics.median(w[i] for w in ws) if ws else float("nan")
+        def m(ws, i):
+            return med([w[i] for w in ws])
 
-        print(f"migration {last['id']}: {keys} keys, {nbytes / 1e6:.1f} MB moved "
-              f"({keys / KEYS:.3f} of the keys; ideal 1/4 = 0.250)")
-        print(f"  copy limit: {RATE or 'none'} keys/s")
-        print(f"  copy phase {copy_s:.2f} s -> {keys / copy_s:,.0f} keys/s, "
-              f"{nbytes / 1e6 / copy_s:.1f} MB/s; POST to done {total_s:.2f} s")
-        print(f"  client GET ({CLIENTS} connections through the router), windows of {WINDOW_S} s:")
-        print(f"    idle:   rps {med(idle, 0):,.0f}  p50 {med(idle, 1):.3f} ms  "
-              f"p99 {med(idle, 2):.3f} ms  ({len(idle)} windows)")
+        rate = report_move(last, total_s)
+        print(f"    idle:    rps {m(idle, 0):,.0f}  p50 {m(idle, 1):.3f} ms  "
+              f"p99 {m(idle, 2):.3f} ms  ({len(idle)} windows)")
+        ratio = float("nan")
         if during:
             worst = max(w[2] for w in during)
-            print(f"    copying: rps {med(during, 0):,.0f}  p50 {med(during, 1):.3f} ms  "
-                  f"p99 {med(during, 2):.3f} ms (median of {len(during)} windows overlapping "
+            ratio = m(during, 2) / m(idle, 2)
+            print(f"    copying: rps {m(during, 0):,.0f}  p50 {m(during, 1):.3f} ms  "
+                  f"p99 {m(during, 2):.3f} ms (median of {len(during)} windows overlapping "
                   f"the copy; worst {worst:.3f})")
-            print(f"    p99 copying / idle = {med(during, 2) / med(idle, 2):.2f} median, "
-                  f"{worst / med(idle, 2):.2f} worst window  (goal <= 2.0)")
+            print(f"    p99 copying / idle = {ratio:.2f} median, {worst / m(idle, 2):.2f} worst "
+                  f"window (goal <= 2.0: {'met' if ratio <= 2.0 else 'NOT met'})")
         if others:
-            print(f"    rest of the migration (grace, switch, cleaning): p99 {med(others, 2):.3f} ms "
-                  f"({len(others)} windows)")
-        print(f"    after:  rps {med(after, 0):,.0f}  p99 {med(after, 2):.3f} ms")
-        print(f"  keys/s goal >= 300000: {'met' if keys / copy_s >= 300000 else 'NOT met'}")
+            print(f"    rest of the migration (grace, switch, cleaning): p99 "
+                  f"{m(others, 2):.3f} ms ({len(others)} windows)")
+        print(f"    after:   rps {m(after, 0):,.0f}  p99 {m(after, 2):.3f} ms")
+        return rate, ratio
     finally:
-        for p in reversed(procs):
-            p.stop()
-        subprocess.run(["rm", "-rf", work])
+        c.stop()
+
+
+def main():
+    if "open" in MODES and not os.access(RESP_LOAD, os.X_OK):
+        raise SystemExit(f"{RESP_LOAD} not found: build the resp_load target "
+                         f"(or set RESP_LOAD)")
+    for mode in MODES:
+        results = []
+        for r in range(ROUNDS):
+            print(f"--- round {r + 1} of {ROUNDS}")
+            results.append({"open": open_loop, "closed": closed_loop}[mode]())
+        rates = [x[0] for x in results]
+        ratios = [x[1] for x in results]
+        print(f"== {mode} loop, {ROUNDS} rounds: copy keys/s median {med(rates):,.0f} "
+              f"(each: {', '.join(f'{x:,.0f}' for x in rates)}); p99 copying/idle median "
+              f"{med(ratios):.2f} (each: {', '.join(f'{x:.2f}' for x in ratios)})")
 
 
 if __name__ == "__main__":

@@ -127,6 +127,9 @@ const std::map<std::string, Setting>& Settings() {
       {"peer_timeout_ms",
        {Uint(&NodeOptions::peer_timeout_ms, 3600000),
         "deadline of each call to another node while keys move (default 2000)"}},
+      {"peer_workers",
+       {Uint(&NodeOptions::peer_workers, 1024),
+        "threads running commands that wait for a migration peer; more queue (default 16)"}},
       {"join",
        {Str(&NodeOptions::join),
         "gRPC host:port of the router or of any node: register with the cluster and receive "

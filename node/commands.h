@@ -1,8 +1,10 @@
 // Dispatcher: Redis command semantics over a store::Engine. Synchronous and
 // free of I/O: the server shell parses a command, calls Execute on its own
-// thread, and writes the reply bytes it got back. The one exception is a
-// command forwarded to its owner for a shell that can finish a reply later
-// (Session::defer): its reply then comes through a ReplyCompletion.
+// thread, and writes the reply bytes it got back. The exceptions are
+// commands that need another node — forwarded to the owner of their keys,
+// or (while keys move) pulling a missing key or writing through to a peer —
+// for a shell that can finish a reply later (Session::defer): their reply
+// then comes through a ReplyCompletion.
 //
 // Thread safety: Execute may be called concurrently from many threads (one
 // Session per connection, never shared between threads at once).
@@ -19,6 +21,10 @@
 #include "base/hlc.h"
 #include "node/metrics.h"
 #include "store/engine.h"
+
+namespace ringkv {
+class WorkerPool;
+}  // namespace ringkv
 
 namespace ringkv::jobs {
 class QueueShard;
@@ -45,8 +51,9 @@ struct Session {
   // Set by a shell that can send a reply after Execute returned (a RESP
   // connection, see net::ReplyDeferrer). During Execute the command path may
   // call it once to take the completion of the current command's reply
-  // instead of appending to `out`: a single-owner forward then does not block
-  // the shell's thread. Empty: every reply is produced during Execute.
+  // instead of appending to `out`: a single-owner forward, or a command that
+  // waits for a migration peer, then does not block the shell's thread.
+  // Empty: every reply is produced during Execute.
   std::function<ReplyCompletion()> defer;
 };
 
@@ -78,6 +85,11 @@ struct DispatcherOptions {
   // Forwarding of commands on keys this node does not own (node/forward_link.h).
   // Not owned. Null: such commands answer -MOVED <epoch> <owner>.
   ForwardLink* forward = nullptr;
+  // While keys move, a command that must call a peer first (pull-on-miss,
+  // write-through) from a shell that can defer its reply runs on this pool,
+  // so the shell's thread goes on serving other connections. Not owned.
+  // Null: it runs on the calling thread.
+  WorkerPool* peer_work = nullptr;
 };
 
 class Dispatcher {

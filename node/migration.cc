@@ -302,18 +302,33 @@ bool Migration::KeepOnDrop(std::string_view key) const {
   return v->RoleOfKey(key) != nullptr || v->OwnsByMap(key);
 }
 
+bool Migration::HeldHere(std::string_view key, int64_t now_ms) {
+  bool held = false;
+  (void)engine_.Mutate(key, now_ms, [&](const store::Entry* cur) {
+    held = cur != nullptr || tombstones_->Get(key) != 0;
+    return store::Mutation::Keep();
+  });
+  return held;
+}
+
+bool Migration::NeedsPeer(const MigrationView& view, std::span<const std::string_view> keys,
+                          bool write, int64_t now_ms) {
+  for (std::string_view key : keys) {
+    const MigrationView::Role* role = view.RoleOfKey(key);
+    if (role == nullptr) continue;
+    if (write) return true;
+    if (role->role.kind == MigrationRole::Kind::kImport && !HeldHere(key, now_ms)) return true;
+  }
+  return false;
+}
+
 Status Migration::PullMissing(const MigrationView& view, std::span<const std::string_view> keys,
                               int64_t now_ms) {
   std::vector<std::pair<const MigrationView::Role*, std::vector<std::string_view>>> groups;
   for (std::string_view key : keys) {
     const MigrationView::Role* role = view.RoleOfKey(key);
     if (role == nullptr || role->role.kind != MigrationRole::Kind::kImport) continue;
-    bool held = false;
-    (void)engine_.Mutate(key, now_ms, [&](const store::Entry* cur) {
-      held = cur != nullptr || tombstones_->Get(key) != 0;
-      return store::Mutation::Keep();
-    });
-    if (!held) GroupFor(groups, role).push_back(key);
+    if (!HeldHere(key, now_ms)) GroupFor(groups, role).push_back(key);
   }
   for (const auto& [role, missing] : groups) {
     const std::string& peer = role->role.peer_grpc;

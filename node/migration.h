@@ -175,6 +175,11 @@ class Migration {
   size_t pending_drops() const;
 
   // --- The command path (mode() & kRoles) ---
+  // Whether running a command on `keys` here calls a peer: a write on a key
+  // in any role arc (write-through), or a key in an IMPORT arc that has no
+  // entry and no tombstone here (pull-on-miss).
+  bool NeedsPeer(const MigrationView& view, std::span<const std::string_view> keys, bool write,
+                 int64_t now_ms);
   // Fetches the keys in IMPORT arcs that have no entry and no tombstone here.
   // Errors: "migration peer <addr> unavailable: ..." and the like.
   Status PullMissing(const MigrationView& view, std::span<const std::string_view> keys,
@@ -186,6 +191,8 @@ class Migration {
  private:
   void Publish(std::shared_ptr<const MigrationView> view);  // requires mu_
   bool KeepOnDrop(std::string_view key) const;
+  // Whether `key` has an entry or a tombstone here.
+  bool HeldHere(std::string_view key, int64_t now_ms);
 
   store::Engine& engine_;
   const Clock& clock_;

@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "base/worker_pool.h"
 #include "node/commands.h"
 #include "node/forward_link.h"
 #include "node/internal/test_fixture.h"
@@ -26,6 +28,7 @@ class FakeLink final : public PeerLink {
  public:
   StatusOr<std::vector<WireEntry>> Fetch(const std::string& peer, const std::string& id,
                                          std::span<const std::string_view> keys) override {
+    if (before_call) before_call();
     Migration* m = Find(peer);
     if (m == nullptr) return Unavailable("connection refused");
     if (Status s = m->CheckId(id); !s.ok()) return s;
@@ -37,6 +40,7 @@ class FakeLink final : public PeerLink {
   }
   Status Apply(const std::string& peer, const std::string& id, uint64_t,
                std::span<const WireEntry> entries) override {
+    if (before_call) before_call();
     Migration* m = Find(peer);
     if (m == nullptr) return Unavailable("connection refused");
     if (Status s = m->CheckId(id); !s.ok()) return s;
@@ -57,6 +61,7 @@ class FakeLink final : public PeerLink {
   std::map<std::string, Migration*> nodes;
   const Clock* clock = nullptr;
   bool down = false;
+  std::function<void()> before_call;  // runs first in every call (a test may block in it)
 };
 
 // One node: engine, dispatcher and migration state, sharing a clock and link.
@@ -311,6 +316,93 @@ TEST_F(MigrationTest, OnlyKeysInRoleArcsAreFetchedAndWrittenThrough) {
 // Forwards to in-process nodes by gRPC address, as node/forwarder.cc does
 // over the network: the receiver runs the command as a forwarded session; a
 // -MOVED from a receiver with a newer map hands that map to the sender.
+// Node b runs commands that wait for a peer on a worker pool, and its
+// session can defer replies; every peer call waits until the test opens the
+// gate.
+class PeerWorkTest : public MigrationTest {
+ protected:
+  PeerWorkTest() {
+    b_.dispatcher = std::make_unique<Dispatcher>(
+        *b_.engine, clock_, b_.hlc, b_.metrics, b_.state,
+        DispatcherOptions{.migration = &b_.migration, .peer_work = &pool_});
+    b_.session.defer = [this] {
+      ++defers_;
+      return [this](std::string reply) {
+        std::lock_guard lock(mu_);
+        replies_.push_back(std::move(reply));
+      };
+    };
+    link_.before_call = [this] { gate_.wait(); };
+  }
+  ~PeerWorkTest() override {
+    Open();
+    pool_.Drain();
+  }
+  void Open() {
+    if (!opened_) open_.set_value();
+    opened_ = true;
+  }
+  std::vector<std::string> Replies() {
+    pool_.Drain();
+    std::lock_guard lock(mu_);
+    return replies_;
+  }
+
+  WorkerPool pool_{1, "test"};  // one thread: deferred replies arrive in order
+  std::promise<void> open_;
+  std::shared_future<void> gate_ = open_.get_future().share();
+  bool opened_ = false;
+  int defers_ = 0;
+  std::mutex mu_;
+  std::vector<std::string> replies_;
+};
+
+TEST_F(PeerWorkTest, AMissWaitsForTheOldOwnerOffTheCallingThread) {
+  ASSERT_EQ(a_.Run({"SET", "k", "v"}), kOk);
+  BeginWholeRing();
+  EXPECT_EQ(b_.Run({"GET", "k"}), "");  // deferred: the fetch waits at the gate
+  EXPECT_EQ(defers_, 1);
+  // The calling thread goes on: a key b holds (or a tombstone) needs no peer.
+  Migration::Tally tally;
+  ASSERT_TRUE(b_.migration.Install("here", "h", 1, 0, false, clock_.NowMs(), tally).ok());
+  EXPECT_EQ(b_.Run({"GET", "here"}), Bulk("h"));
+  EXPECT_EQ(defers_, 1);
+  Open();
+  EXPECT_EQ(Replies(), std::vector<std::string>{Bulk("v")});
+  EXPECT_EQ(b_.metrics.migration().fetched.load(), 1u);
+}
+
+TEST_F(PeerWorkTest, AWriteIsAcknowledgedOnceItIsWrittenThrough) {
+  BeginWholeRing();
+  EXPECT_EQ(b_.Run({"SET", "k", "new"}), "");
+  EXPECT_EQ(b_.Run({"DEL", "gone"}), "");  // a delete writes its tombstone through as well
+  EXPECT_EQ(defers_, 2);
+  Open();
+  EXPECT_EQ(Replies(), (std::vector<std::string>{kOk, Int(0)}));
+  EXPECT_EQ(a_.engine->Get("k", clock_.NowMs())->value, "new");
+  EXPECT_EQ(a_.engine->Get("k", clock_.NowMs())->version,
+            b_.engine->Get("k", clock_.NowMs())->version);
+}
+
+TEST_F(PeerWorkTest, APeerFailureIsTheDeferredReplyAndCounted) {
+  BeginWholeRing();
+  link_.down = true;
+  const uint64_t before = b_.metrics.errors();
+  EXPECT_EQ(b_.Run({"GET", "k"}), "");
+  Open();
+  const std::vector<std::string> replies = Replies();
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_NE(replies[0].find("-ERR migration peer a:grpc unavailable"), std::string::npos)
+      << replies[0];
+  EXPECT_EQ(b_.metrics.errors(), before + 1);
+}
+
+TEST_F(PeerWorkTest, WithoutRolesNothingIsDeferred) {
+  EXPECT_EQ(b_.Run({"SET", "k", "v"}), kOk);
+  EXPECT_EQ(b_.Run({"GET", "k"}), Bulk("v"));
+  EXPECT_EQ(defers_, 0);
+}
+
 class FakeForward final : public ForwardLink {
  public:
   Outcome Forward(const MigrationView& view, uint32_t owner, std::span<const std::string_view> args,

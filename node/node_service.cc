@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/hlc.h"
 #include "base/process.h"
+#include "base/worker_pool.h"
 #include "jobs/queue_shard.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
@@ -111,6 +112,7 @@ struct NodeService::Impl {
   std::unique_ptr<RegistryRelay> registry_relay;
   std::unique_ptr<DhtService> dht;
   std::unique_ptr<Dispatcher> dispatcher;
+  std::unique_ptr<WorkerPool> peer_work;  // runs commands that wait for a migration peer
   std::unique_ptr<net::RespServer> resp;
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<net::GrpcServer> grpc;
@@ -156,6 +158,9 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.max_jobs == 0) return InvalidArgument("max-jobs must be >= 1");
   if (o.peer_timeout_ms == 0 || o.peer_timeout_ms > 3600 * 1000) {
     return InvalidArgument("peer-timeout-ms must be in [1, 3600000]");
+  }
+  if (o.peer_workers == 0 || o.peer_workers > 1024) {
+    return InvalidArgument("peer-workers must be in [1, 1024]");
   }
   if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
   if (!o.join.empty()) {
@@ -317,12 +322,14 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
     impl->migration->AwaitMap("this node is joining the cluster through " + options.join +
                               " and has no cluster map yet");
   }
+  impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
   impl->dispatcher = std::make_unique<Dispatcher>(
       *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
       DispatcherOptions{.requirepass = options.requirepass,
                         .jobs = impl->jobs.get(),
                         .migration = impl->migration.get(),
-                        .forward = impl->forwarder.get()});
+                        .forward = impl->forwarder.get(),
+                        .peer_work = impl->peer_work.get()});
   if (Status s = impl->StartListeners(); !s.ok()) return s;
   spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
@@ -354,6 +361,7 @@ void NodeService::Stop() {
   // Forwards in flight finish (their replies are dropped) before the
   // Dispatcher they run on can go.
   impl_->forwarder->Drain();
+  impl_->peer_work->Drain();
   impl_->resp.reset();
 }
 

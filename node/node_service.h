@@ -42,6 +42,10 @@ struct NodeOptions {
   // Live rebalancing: deadline of each call to another node (Fetch, Apply);
   // a MoveArcs target that takes no data for 5x this fails the copy.
   uint32_t peer_timeout_ms = 2000;
+  // Threads that run the commands waiting for a migration peer (pull-on-miss,
+  // write-through), so the RESP I/O threads never wait; at most this many
+  // such commands wait at once, the rest queue.
+  uint32_t peer_workers = 16;
   // Joining (seed 003): gRPC "host:port" of the router or of any node. The
   // node registers through it and serves no data until the cluster map
   // arrives; its keys reach it through the rebalancing migration.

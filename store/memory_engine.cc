@@ -54,7 +54,11 @@ class MemoryEngine final : public Engine {
   EngineStats Stats() const override;
 
  private:
-  using Batch = std::vector<std::pair<std::string, Entry>>;
+  // Entries copied under a shard lock, handed out after it is released.
+  struct Batch {
+    std::vector<std::pair<std::string, Entry>> slots;  // the first `size` are in use
+    size_t size = 0;
+  };
 
   size_t ShardIndex(uint64_t hash) const {
     return shard_bits_ == 0 ? 0 : static_cast<size_t>(hash >> (64 - shard_bits_));
@@ -247,10 +251,9 @@ Status MemoryEngine::ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKi
   for (auto& s : shards_) {
     uint64_t cursor = 0;
     do {
-      batch.clear();
       cursor = CopyInArcs(*s, cursor, set, hash, now_ms, &batch);
-      for (const auto& [key, entry] : batch) {
-        if (!fn(key, entry)) return OkStatus();
+      for (size_t i = 0; i < batch.size; ++i) {
+        if (!fn(batch.slots[i].first, batch.slots[i].second)) return OkStatus();
       }
     } while (cursor != 0);
   }
@@ -259,19 +262,18 @@ Status MemoryEngine::ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKi
 
 // Copies matching live entries from buckets starting at `cursor` until about
 // kArcBatchNodes nodes were examined; returns the next cursor (0 = done).
+// The batch's strings keep their capacity from one call to the next.
 uint64_t MemoryEngine::CopyInArcs(Shard& s, uint64_t cursor, const ring::ArcSet& arcs,
                                   ring::HashKind hash, int64_t now_ms, Batch* out) {
+  out->size = 0;
   std::lock_guard lock(s.mu);
-  size_t examined = 0;
-  do {
-    cursor = s.table().VisitBucket(cursor, [&](const Node* n) {
-      ++examined;
-      if (internal::IsExpired(n, now_ms)) return;
-      std::string_view key = internal::NodeKey(n);
-      if (arcs.Contains(ring::HashKey(hash, key))) out->emplace_back(key, internal::ToEntry(n));
-    });
-  } while (cursor != 0 && examined < kArcBatchNodes);
-  return cursor;
+  return s.table().VisitBuckets(cursor, kArcBatchNodes, [&](const Node* n) {
+    if (internal::IsExpired(n, now_ms)) return;
+    if (!arcs.Contains(ring::HashKey(hash, internal::NodeKey(n)))) return;
+    if (out->size == out->slots.size()) out->slots.emplace_back();
+    auto& [key, entry] = out->slots[out->size++];
+    internal::CopyNode(n, key, entry);
+  });
 }
 
 EngineStats MemoryEngine::Stats() const {

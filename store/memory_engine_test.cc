@@ -593,5 +593,38 @@ TEST(NodeTableTest, ReverseBinaryCursorVisitsEveryBucketOnce) {
   }
 }
 
+TEST(NodeTableTest, VisitBucketsSeesWhatVisitBucketSees) {
+  for (size_t keys : {0u, 1u, 7u, 100u, 5000u}) {
+    internal::NodeTable table;
+    std::vector<internal::Node*> nodes;
+    for (size_t i = 0; i < keys; ++i) {
+      std::string key = Key(static_cast<int>(i));
+      const uint64_t hash = internal::KeyHash(key);
+      if (size_t b = table.BucketsForInsert(); b != 0) table.Resize(b);
+      nodes.push_back(internal::NewNode(key, "v", i + 1, 0));
+      table.Insert(hash, nodes.back());
+    }
+    std::vector<const internal::Node*> want;
+    uint64_t v = 0;
+    do {
+      v = table.VisitBucket(v, [&](const internal::Node* n) { want.push_back(n); });
+    } while (v != 0);
+    for (size_t step : {1u, 3u, 64u, 100000u}) {
+      std::vector<const internal::Node*> got;
+      uint64_t c = 0;
+      do {
+        const size_t before = got.size();
+        c = table.VisitBuckets(c, step, [&](const internal::Node* n) { got.push_back(n); });
+        // Stops at the first bucket that brings the count to `step`, or at the end.
+        if (c != 0) {
+          EXPECT_GE(got.size() - before, step);
+        }
+      } while (c != 0);
+      EXPECT_EQ(got, want) << keys << " keys, steps of " << step;
+    }
+    for (internal::Node* n : nodes) internal::FreeNode(n);
+  }
+}
+
 }  // namespace
 }  // namespace ringkv::store

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "base/process.h"
+
 namespace ringkv::node::internal {
 namespace {
 
@@ -66,8 +68,12 @@ void ArcDropper::Run() {
   }
 }
 
+// Shares the CPU with the threads serving requests (base/process.h): the
+// engine calls the scan callback without holding its locks, and each delete
+// is one short Mutate.
 void ArcDropper::Drop(const Task& task) {
   std::vector<std::string> keys;
+  CpuYielder yielder;
   while (true) {
     {
       std::lock_guard lock(mu_);
@@ -77,11 +83,13 @@ void ArcDropper::Drop(const Task& task) {
     const int64_t now = clock_.NowMs();
     Status s = engine_.ForEachInArcs(task.arcs, task.hash, now,
                                      [&](std::string_view key, const store::Entry&) {
+                                       yielder.MaybeYield();
                                        if (!keep_(key)) keys.emplace_back(key);
                                        return keys.size() < kChunkKeys;
                                      });
     if (!s.ok()) return;
     for (const std::string& key : keys) {
+      yielder.MaybeYield();
       (void)engine_.Mutate(key, now, [&](const store::Entry* cur) {
         if (cur == nullptr || keep_(key)) return store::Mutation::Keep();
         metrics_.migration().dropped.fetch_add(1, std::memory_order_relaxed);

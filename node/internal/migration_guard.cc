@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "net/resp_parser.h"
+#include "base/worker_pool.h"
 #include "node/forward_link.h"
 
 namespace ringkv::node::internal {
@@ -108,6 +109,18 @@ void RunHere(const CommandSpec& spec, Context& ctx, Migration& migration, const 
 void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::string& out,
            size_t reply_start, int depth, int first_attempt = 0);
 
+// Whether RunHere would call a migration peer for this command.
+bool NeedsPeer(const CommandSpec& spec, const Context& ctx, Migration& migration,
+               const MigrationView& view) {
+  if (view.roles.empty()) return false;
+  std::vector<std::string_view> keys;
+  ForEachKey(spec, ctx.args, [&](std::string_view key) {
+    keys.push_back(key);
+    return true;
+  });
+  return migration.NeedsPeer(view, keys, (spec.flags & kWrite) != 0, ctx.now_ms);
+}
+
 // How the replies of a command split by node are merged.
 enum class Merge : uint8_t { kNone, kArray, kSum, kOk };
 
@@ -205,52 +218,85 @@ void RunSplit(const CommandSpec& spec, Context& ctx, Migration& migration,
   }
 }
 
-// A forward whose reply the shell takes later (Session::defer). Holds copies
-// of what placing the keys again needs: the connection may close meanwhile.
-// The references are the Dispatcher's, which outlives every forward in flight
-// (Forwarder::Drain).
-struct DeferredForward {
-  const CommandSpec& spec;
-  store::Engine& engine;
-  HybridClock& hlc;
-  Metrics& metrics;
-  ServerState& state;
-  const DispatcherOptions& options;
-  std::string_view run_id;
-  Migration& migration;
-  Session session;  // a copy without `defer`: a retry runs synchronously
-  std::vector<std::string> args;
-  int attempt;
-  ReplyCompletion complete;
-  int64_t now_ms;
+// A command whose reply the shell takes later (Session::defer). Holds copies
+// of what running it again needs: the connection may close meanwhile. The
+// references are the Dispatcher's, which outlives every deferred command
+// (Forwarder::Drain, WorkerPool::Drain).
+class Deferred {
+ public:
+  static std::shared_ptr<Deferred> Take(const CommandSpec& spec, Context& ctx,
+                                        Migration& migration) {
+    return std::shared_ptr<Deferred>(new Deferred(spec, ctx, migration));
+  }
 
-  // On any thread, once the owner answered: a newer map means placing the
-  // keys again, synchronously (nothing else uses this command's state).
-  void Finish(ForwardLink::Outcome outcome, std::string reply) {
-    if (outcome == ForwardLink::Outcome::kRetry) {
-      std::vector<std::string_view> views(args.begin(), args.end());
-      net::resp::ReplyWriter w(reply);
-      Context ctx{engine, hlc, metrics, state, options, run_id, session, w, views, now_ms};
-      Route(spec, ctx, migration, reply, 0, 0, attempt + 1);
-    }
-    if (!reply.empty() && reply[0] == '-') metrics.CountError();
-    complete(std::move(reply));
+  // Places the keys again and runs the command synchronously (on any
+  // thread), appending its reply to `reply`.
+  void RouteAgain(std::string& reply, int first_attempt) {
+    std::vector<std::string_view> views(args_.begin(), args_.end());
+    net::resp::ReplyWriter w(reply);
+    Context ctx{engine_, hlc_, metrics_, state_, options_, run_id_, session_, w, views, now_ms_};
+    Route(spec_, ctx, migration_, reply, 0, 0, first_attempt);
+  }
+
+  void Complete(std::string reply) {
+    if (!reply.empty() && reply[0] == '-') metrics_.CountError();
+    complete_(std::move(reply));
+  }
+
+ private:
+  const CommandSpec& spec_;
+  store::Engine& engine_;
+  HybridClock& hlc_;
+  Metrics& metrics_;
+  ServerState& state_;
+  const DispatcherOptions& options_;
+  std::string_view run_id_;
+  Migration& migration_;
+  Session session_;  // a copy without `defer`: what runs later runs synchronously
+  std::vector<std::string> args_;
+  int64_t now_ms_;
+  ReplyCompletion complete_;
+
+  Deferred(const CommandSpec& spec, Context& ctx, Migration& migration)
+      : spec_(spec),
+        engine_(ctx.engine),
+        hlc_(ctx.hlc),
+        metrics_(ctx.metrics),
+        state_(ctx.state),
+        options_(ctx.options),
+        run_id_(ctx.run_id),
+        migration_(migration),
+        session_(ctx.session),
+        args_(ctx.args.begin(), ctx.args.end()),
+        now_ms_(ctx.now_ms),
+        complete_(ctx.session.defer()) {
+    session_.defer = nullptr;
   }
 };
 
 // Forwards to `owner` without blocking: the shell parks the connection and
-// the reply completes it when the owner answers.
+// the reply completes it when the owner answers. A newer map from the owner
+// means placing the keys again, synchronously, on the thread that got the
+// answer.
 void ForwardDeferred(const CommandSpec& spec, Context& ctx, Migration& migration,
                      const MigrationView& view, uint32_t owner, int attempt) {
-  auto pending = std::make_shared<DeferredForward>(DeferredForward{
-      spec, ctx.engine, ctx.hlc, ctx.metrics, ctx.state, ctx.options, ctx.run_id, migration,
-      ctx.session, std::vector<std::string>(ctx.args.begin(), ctx.args.end()), attempt,
-      ctx.session.defer(), ctx.now_ms});
-  pending->session.defer = nullptr;
-  ctx.options.forward->ForwardAsync(view, owner, ctx.args,
-                                    [pending](ForwardLink::Outcome outcome, std::string reply) {
-                                      pending->Finish(outcome, std::move(reply));
-                                    });
+  std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx, migration);
+  ctx.options.forward->ForwardAsync(
+      view, owner, ctx.args, [d, attempt](ForwardLink::Outcome outcome, std::string reply) {
+        if (outcome == ForwardLink::Outcome::kRetry) d->RouteAgain(reply, attempt + 1);
+        d->Complete(std::move(reply));
+      });
+}
+
+// Runs the command on the peer-work pool: its pull-on-miss or write-through
+// waits for a peer there, not on the shell's thread.
+void RunOnPeerWork(const CommandSpec& spec, Context& ctx, Migration& migration) {
+  std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx, migration);
+  ctx.options.peer_work->Post([d] {
+    std::string reply;
+    d->RouteAgain(reply, 0);
+    d->Complete(std::move(reply));
+  });
 }
 
 void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::string& out,
@@ -260,6 +306,11 @@ void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::str
     uint32_t owner = ring::kNoNode;
     const Place place = PlaceKeys(spec, ctx.args, *view, &owner);
     if (place == Place::kHere) {
+      if (depth == 0 && ctx.session.defer && ctx.options.peer_work != nullptr &&
+          NeedsPeer(spec, ctx, migration, *view)) {
+        RunOnPeerWork(spec, ctx, migration);
+        return;
+      }
       RunHere(spec, ctx, migration, *view, out, reply_start);
       return;
     }

@@ -141,6 +141,44 @@ class NodeTable {
     return NextCursor(cursor, mask_);
   }
 
+  // Like VisitBucket over consecutive buckets from `cursor`, until at least
+  // `min_nodes` nodes were visited or the iteration is complete; returns the
+  // next cursor (0 = complete). For bulk scans: it prefetches the bucket
+  // slots and chain heads of the buckets ahead, so the cache misses of a
+  // scan overlap instead of following one another.
+  template <typename Fn>
+  uint64_t VisitBuckets(uint64_t cursor, size_t min_nodes, Fn&& fn) const {
+    constexpr size_t kSlotsAhead = 16;  // bucket slots fetched this far ahead
+    constexpr size_t kNodesAhead = 8;   // chain heads fetched this far ahead
+    constexpr uint64_t kEnd = UINT64_MAX;  // past the last bucket (never a cursor)
+    uint64_t ahead[kSlotsAhead];           // the cursors of the next buckets, circular
+    uint64_t c = cursor;                   // the cursor after the last one in `ahead`
+    auto advance = [&] {
+      const uint64_t cur = c;
+      if (c != kEnd) {
+        __builtin_prefetch(&buckets_[c & mask_]);
+        c = NextCursor(c, mask_);
+        if (c == 0) c = kEnd;
+      }
+      return cur;
+    };
+    for (uint64_t& a : ahead) a = advance();
+    size_t visited = 0;
+    for (size_t i = 0;; ++i) {
+      const uint64_t cur = ahead[i % kSlotsAhead];
+      if (const uint64_t near = ahead[(i + kNodesAhead) % kSlotsAhead]; near != kEnd) {
+        if (const Node* head = buckets_[near & mask_]) __builtin_prefetch(head);
+      }
+      ahead[i % kSlotsAhead] = advance();
+      for (const Node* n = buckets_[cur & mask_]; n != nullptr; n = n->next) {
+        fn(n);
+        ++visited;
+      }
+      const uint64_t next = NextCursor(cur, mask_);
+      if (next == 0 || visited >= min_nodes) return next;
+    }
+  }
+
   // Unlinks every node and returns them as one chain; the table shrinks to
   // kMinBuckets.
   Node* DetachAll() {

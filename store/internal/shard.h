@@ -42,6 +42,16 @@ inline Entry ToEntry(const Node* n) {
   return e;
 }
 
+// Copies the node into `key` and `e`, reusing their strings' capacity.
+inline void CopyNode(const Node* n, std::string& key, Entry& e) {
+  NodeFields f = Decode(n);
+  key.assign(f.key);
+  e.value.assign(f.value);
+  e.version = n->version;
+  e.expire_at_ms = 0;
+  if (f.expiry != nullptr) std::memcpy(&e.expire_at_ms, f.expiry, sizeof(int64_t));
+}
+
 // Cache-line aligned so neighbouring shards' mutexes do not false-share.
 class alignas(64) Shard {
  public:

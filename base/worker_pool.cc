@@ -1,0 +1,57 @@
+#include "base/worker_pool.h"
+
+#include <pthread.h>
+
+#include <algorithm>
+
+namespace ringkv {
+
+WorkerPool::WorkerPool(size_t threads, std::string name) {
+  if (threads == 0) threads = 1;
+  name.resize(std::min<size_t>(name.size(), 15));
+  threads_.reserve(threads);
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { Loop(); });
+    pthread_setname_np(threads_.back().native_handle(), name.c_str());
+  }
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_.notify_all();
+  for (std::thread& t : threads_) t.join();
+}
+
+void WorkerPool::Post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(task));
+  }
+  work_.notify_one();
+}
+
+void WorkerPool::Drain() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return queue_.empty() && running_ == 0; });
+}
+
+void WorkerPool::Loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and every posted task has run
+    std::function<void()> task = std::move(queue_.front());
+    queue_.pop_front();
+    ++running_;
+    lock.unlock();
+    task();
+    task = nullptr;  // what it captured goes before the pool can look idle
+    lock.lock();
+    if (--running_ == 0 && queue_.empty()) idle_.notify_all();
+  }
+}
+
+}  // namespace ringkv
