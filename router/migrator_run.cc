@@ -211,8 +211,13 @@ void Migrator::CopySource(const std::string& id) {
     Migration m;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return Interrupted() || !log_.current->paused; });
+      cv_.wait(lock, [&] {
+        return Interrupted() ||
+               (!log_.current->paused && (options_.max_parallel_copies == 0 ||
+                                          copying_ < options_.max_parallel_copies));
+      });
       if (Interrupted()) return;
+      ++copying_;
       limits = {max_keys_per_sec_, max_bytes_per_sec_};
       calls_[id] = &stop_call;
       m = *log_.current;
@@ -237,6 +242,8 @@ void Migrator::CopySource(const std::string& id) {
     {
       std::lock_guard lock(mu_);
       calls_.erase(id);
+      --copying_;
+      cv_.notify_all();  // a waiting source may copy now
       if (s.ok()) {
         MarkSourceDoneLocked(id);
         cv_.notify_all();

@@ -38,9 +38,14 @@ class FakeMover final : public ArcMover {
       std::lock_guard lock(mu);
       moves.push_back(source);
       last_limits = limits;
+      max_inside = std::max(max_inside, ++inside);
     }
     progress({50, 500, 60});
     while (block.load() && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    {
+      std::lock_guard lock(mu);
+      --inside;
+    }
     if (stop.load()) return Status(StatusCode::kCancelled, "stopped");
     progress({100, 1000, 120});
     return OkStatus();
@@ -58,6 +63,8 @@ class FakeMover final : public ArcMover {
   std::vector<std::string> moves;
   std::map<std::string, bool> ended;
   MoveLimits last_limits;
+  int inside = 0;      // Move calls running now
+  int max_inside = 0;  // the most at once
   std::atomic<bool> block{false};
 };
 
@@ -79,7 +86,7 @@ bool WaitFor(F f) {
 }
 
 class MigratorTest : public ::testing::Test {
- protected:
+ public:
   void SetUp() override {
     dir_ = (std::filesystem::temp_directory_path() /
             ("migrator_test_" + std::to_string(::getpid()) + "_" +
@@ -99,9 +106,10 @@ class MigratorTest : public ::testing::Test {
     migrator_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Reopen() {
+  void Reopen(uint32_t max_parallel_copies = 0) {
     migrator_.reset();
     MigratorOptions o;
+    o.max_parallel_copies = max_parallel_copies;
     o.data_dir = dir_;
     o.grace_ms = 5;
     o.retry_min_ms = 5;
@@ -168,6 +176,37 @@ TEST_F(MigratorTest, OneAtATimeAndControls) {
   EXPECT_EQ(mover_.last_limits.max_keys_per_sec, 7u);
   EXPECT_EQ(migrator_->Pause().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(migrator_->Cancel().code(), StatusCode::kFailedPrecondition);
+}
+
+// Adds n2 to n0 and n1 (both give it arcs) with copies blocked, and checks
+// how many copy at once.
+void ExpectCopiesAtOnce(MigratorTest& t, FakeMover& mover, size_t want_at_once) {
+  mover.block = true;
+  ASSERT_TRUE(t.AddN2().ok());
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mover.mu);
+    return mover.moves.size() == want_at_once;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // another would start by now
+  {
+    std::lock_guard lock(mover.mu);
+    EXPECT_EQ(mover.moves.size(), want_at_once);
+  }
+  mover.block = false;
+  ASSERT_TRUE(WaitFor([&] { return t.Idle(); }));
+  std::lock_guard lock(mover.mu);
+  EXPECT_EQ(std::set<std::string>(mover.moves.begin(), mover.moves.end()),
+            (std::set<std::string>{"n0", "n1"}));
+  EXPECT_EQ(mover.max_inside, static_cast<int>(want_at_once));
+}
+
+TEST_F(MigratorTest, EverySourceCopiesAtOnceByDefault) {
+  ExpectCopiesAtOnce(*this, mover_, 2);
+}
+
+TEST_F(MigratorTest, ParallelCopiesBoundsTheSourcesCopyingAtOnce) {
+  Reopen(1);
+  ExpectCopiesAtOnce(*this, mover_, 1);
 }
 
 TEST_F(MigratorTest, CancelReturnsToTheOldMembership) {

@@ -216,6 +216,10 @@ const std::map<std::string, Setting>& Settings() {
           return OkStatus();
         },
         "bytes per second each source copies while rebalancing, 0 = unlimited (default 0)"}},
+      {"rebalance_parallel_copies",
+       {Uint(&RouterOptions::rebalance_parallel_copies, 1024),
+        "sources that copy at the same time while rebalancing; 0 = all of them (default 1: "
+        "the copy leaves CPU to the clients)"}},
       {"rebalance_grace_ms",
        {Uint(&RouterOptions::rebalance_grace_ms, 3600000),
         "wait after a map change before copying, and before old owners drop moved keys; 0 = "

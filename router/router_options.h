@@ -57,6 +57,7 @@ struct RouterOptions {
   uint64_t rebalance_max_keys_per_sec = 0;   // copy rate limit per source; 0 = unlimited
   uint64_t rebalance_max_bytes_per_sec = 0;  // likewise in key + value bytes
   uint32_t rebalance_grace_ms = 0;           // 0 = max(1000, 2 x backend_timeout_ms)
+  uint32_t rebalance_parallel_copies = 1;    // sources copying at once; 0 = all
   uint32_t rebalance_rpc_timeout_ms = 5000;  // deadline of each unary call to a node
 };
 

@@ -167,6 +167,7 @@ Status RouterService::Impl::OpenMigrator() {
   mo.grace_ms = RebalanceGraceMs(options);
   mo.max_keys_per_sec = options.rebalance_max_keys_per_sec;
   mo.max_bytes_per_sec = options.rebalance_max_bytes_per_sec;
+  mo.max_parallel_copies = options.rebalance_parallel_copies;
   migrator = std::make_unique<Migrator>(mo, *registry, *mover, peers.get());
   health->set_migration_hooks({[m = migrator.get()] { return m->Running(); },
                                [m = migrator.get()](const cluster::NodeInfo& n) { m->NodeUp(n); }});
