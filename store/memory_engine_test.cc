@@ -553,12 +553,13 @@ TEST(MemoryEngineTest, BytesPerKeyForOneMillionKeys) {
   EXPECT_LT(measured, 200);
 }
 
-// Records throughput of a GET-heavy mix from two threads (the node's shape).
-TEST(MemoryEngineTest, TwoThreadThroughput) {
-  constexpr int kKeys = 100'000, kOpsPerThread = 500'000;
+// A GET-heavy mix from two threads (the node's shape): every read finds its
+// key, and afterwards every key holds one of the values written. (Speed is
+// measured in bench/, not here.)
+TEST(MemoryEngineTest, TwoThreadsOfGetsAndPutsKeepEveryKey) {
+  constexpr int kKeys = 20'000, kOpsPerThread = 100'000;
   auto e = NewMemoryEngine({});
   for (int i = 0; i < kKeys; ++i) ASSERT_TRUE(Put(*e, Key(i), std::string(32, 'v')).ok());
-  auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
@@ -567,7 +568,7 @@ TEST(MemoryEngineTest, TwoThreadThroughput) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         std::string k = Key(static_cast<int>(x % kKeys));
         if (i % 5 == 0) {
-          ASSERT_TRUE(Put(*e, k, std::string(32, 'w'), i).ok());
+          ASSERT_TRUE(Put(*e, k, std::string(32, static_cast<char>('a' + t)), i + 1).ok());
         } else {
           ASSERT_TRUE(e->Get(k, 0));
         }
@@ -575,10 +576,14 @@ TEST(MemoryEngineTest, TwoThreadThroughput) {
     });
   }
   for (auto& t : threads) t.join();
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("[ ops/s     ] %.0f total from 2 threads (80%% get, 20%% put)\n",
-              2 * kOpsPerThread / s);
-  EXPECT_GT(2 * kOpsPerThread / s, 100'000);
+  EXPECT_EQ(e->Stats().keys, uint64_t{kKeys});
+  for (int i = 0; i < kKeys; ++i) {
+    std::optional<Entry> got = e->Get(Key(i), 0);
+    ASSERT_TRUE(got);
+    EXPECT_TRUE(got->value == std::string(32, 'v') || got->value == std::string(32, 'a') ||
+                got->value == std::string(32, 'b'))
+        << got->value;
+  }
 }
 
 TEST(NodeTableTest, ReverseBinaryCursorVisitsEveryBucketOnce) {
