@@ -21,6 +21,7 @@ fresh cluster:
                the cluster runs as fast as the machine allows: on a 2-core
                machine that keeps both cores ~90% busy, and any other work
                (such as the copy) lengthens its queues.
+  none         no clients: the copy alone (MODES=none; not in the default).
 
 Each kind runs ROUNDS times (default 3) and the last line gives the medians.
 Env: MODES ("open,closed"), ROUNDS, LOAD_RPS, CLIENTS, WINDOW_S (0.5), IO_THREADS
@@ -254,6 +255,17 @@ def closed_loop():
         c.stop()
 
 
+def no_load():
+    """The move alone: no client load."""
+    print("no client load")
+    c = Cluster()
+    try:
+        total_s = c.add_node()
+        return report_move(c.last_migration(), total_s), float("nan")
+    finally:
+        c.stop()
+
+
 def main():
     if "open" in MODES and not os.access(RESP_LOAD, os.X_OK):
         raise SystemExit(f"{RESP_LOAD} not found: build the resp_load target "
@@ -262,12 +274,15 @@ def main():
         results = []
         for r in range(ROUNDS):
             print(f"--- round {r + 1} of {ROUNDS}")
-            results.append({"open": open_loop, "closed": closed_loop}[mode]())
+            results.append({"open": open_loop, "closed": closed_loop, "none": no_load}[mode]())
         rates = [x[0] for x in results]
         ratios = [x[1] for x in results]
-        print(f"== {mode} loop, {ROUNDS} rounds: copy keys/s median {med(rates):,.0f} "
-              f"(each: {', '.join(f'{x:,.0f}' for x in rates)}); p99 copying/idle median "
-              f"{med(ratios):.2f} (each: {', '.join(f'{x:.2f}' for x in ratios)})")
+        line = (f"== {mode}, {ROUNDS} rounds: copy keys/s median {med(rates):,.0f} "
+                f"(each: {', '.join(f'{x:,.0f}' for x in rates)})")
+        if mode != "none":
+            line += (f"; p99 copying/idle median {med(ratios):.2f} "
+                     f"(each: {', '.join(f'{x:.2f}' for x in ratios)})")
+        print(line)
 
 
 if __name__ == "__main__":
