@@ -36,8 +36,8 @@ class WorkerPool {
   void Loop();
 
   std::mutex mu_;
-  std::condition_variable work_;  // a task was posted, or stopping
-  std::condition_variable idle_;  // queue empty and nothing running
+  std::condition_variable work_;             // a task was posted, or stopping
+  std::condition_variable idle_;             // queue empty and nothing running
   std::deque<std::function<void()>> queue_;  // guarded by mu_
   size_t running_ = 0;                       // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_

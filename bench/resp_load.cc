@@ -161,13 +161,13 @@ int main(int argc, char** argv) {
   const double interval_us = 1e6 * conns / rate;
   const auto end_us = static_cast<int64_t>(seconds * 1e6);
   const Clock::time_point start = Clock::now() + std::chrono::milliseconds(50);
-  const int64_t start_unix_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count() +
-      50;
+  const int64_t start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count() +
+                                50;
   std::vector<ConnResult> results(static_cast<size_t>(conns));
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(conns));
   for (int i = 0; i < conns; ++i) {
     threads.emplace_back(Run, port, interval_us, interval_us * i / conns, end_us, keys,
                          static_cast<uint64_t>(i + 1), start, std::ref(results[i]));

@@ -63,7 +63,7 @@ struct MigratorOptions {
   // Sources copying at once; 0 = every source of the migration. Each copy
   // keeps a source's scan thread and its targets' install threads busy.
   uint32_t max_parallel_copies = 0;
-  uint32_t retry_min_ms = 200;     // backoff of a failed step: doubles up to retry_max_ms
+  uint32_t retry_min_ms = 200;  // backoff of a failed step: doubles up to retry_max_ms
   uint32_t retry_max_ms = 5000;
   size_t history = 10;  // finished migrations kept for GET /migrations
 };
@@ -157,7 +157,7 @@ class Migrator {
   bool dirty_ = false;  // progress not yet persisted
   uint64_t max_keys_per_sec_;
   uint64_t max_bytes_per_sec_;
-  std::map<std::string, std::atomic<bool>*> calls_;   // running copy calls by source
+  std::map<std::string, std::atomic<bool>*> calls_;  // running copy calls by source
   uint32_t copying_ = 0;  // sources inside a Move call; at most max_parallel_copies
   std::deque<std::pair<int64_t, uint64_t>> samples_;  // (ms, keys sent so far) for the rate
   uint64_t sent_total_ = 0;

@@ -213,8 +213,8 @@ void Migrator::CopySource(const std::string& id) {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] {
         return Interrupted() ||
-               (!log_.current->paused && (options_.max_parallel_copies == 0 ||
-                                          copying_ < options_.max_parallel_copies));
+               (!log_.current->paused &&
+                (options_.max_parallel_copies == 0 || copying_ < options_.max_parallel_copies));
       });
       if (Interrupted()) return;
       ++copying_;
@@ -390,6 +390,7 @@ void Migrator::PushMapToAll(const ClusterMap& map) {
   }
   std::string text = cluster::ToJson(map);
   std::vector<std::future<Status>> calls;
+  calls.reserve(nodes.size());
   for (const cluster::NodeInfo& n : nodes) {
     calls.push_back(std::async(std::launch::async, [&, n] { return mover_.PushMap(n, text); }));
   }

@@ -10,7 +10,7 @@ namespace ringkv::node::internal {
 namespace {
 
 // Keys collected per pass; bounds the memory of a drop (keys only).
-constexpr size_t kChunkKeys = 64 * 1024;
+constexpr size_t kChunkKeys = size_t{64} * 1024;
 
 }  // namespace
 

@@ -4,8 +4,8 @@
 #include <string_view>
 #include <vector>
 
-#include "net/resp_parser.h"
 #include "base/worker_pool.h"
+#include "net/resp_parser.h"
 #include "node/forward_link.h"
 
 namespace ringkv::node::internal {
@@ -281,11 +281,12 @@ class Deferred {
 void ForwardDeferred(const CommandSpec& spec, Context& ctx, Migration& migration,
                      const MigrationView& view, uint32_t owner, int attempt) {
   std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx, migration);
-  ctx.options.forward->ForwardAsync(
-      view, owner, ctx.args, [d, attempt](ForwardLink::Outcome outcome, std::string reply) {
-        if (outcome == ForwardLink::Outcome::kRetry) d->RouteAgain(reply, attempt + 1);
-        d->Complete(std::move(reply));
-      });
+  ctx.options.forward->ForwardAsync(view, owner, ctx.args,
+                                    [d, attempt](ForwardLink::Outcome outcome, std::string reply) {
+                                      if (outcome == ForwardLink::Outcome::kRetry)
+                                        d->RouteAgain(reply, attempt + 1);
+                                      d->Complete(std::move(reply));
+                                    });
 }
 
 // Runs the command on the peer-work pool: its pull-on-miss or write-through

@@ -148,8 +148,8 @@ class NodeTable {
   // scan overlap instead of following one another.
   template <typename Fn>
   uint64_t VisitBuckets(uint64_t cursor, size_t min_nodes, Fn&& fn) const {
-    constexpr size_t kSlotsAhead = 16;  // bucket slots fetched this far ahead
-    constexpr size_t kNodesAhead = 8;   // chain heads fetched this far ahead
+    constexpr size_t kSlotsAhead = 16;     // bucket slots fetched this far ahead
+    constexpr size_t kNodesAhead = 8;      // chain heads fetched this far ahead
     constexpr uint64_t kEnd = UINT64_MAX;  // past the last bucket (never a cursor)
     uint64_t ahead[kSlotsAhead];           // the cursors of the next buckets, circular
     uint64_t c = cursor;                   // the cursor after the last one in `ahead`
