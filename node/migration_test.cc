@@ -313,9 +313,29 @@ TEST_F(MigrationTest, OnlyKeysInRoleArcsAreFetchedAndWrittenThrough) {
   EXPECT_EQ(a_.Run({"GET", out}), Bulk("1"));
 }
 
-// Forwards to in-process nodes by gRPC address, as node/forwarder.cc does
-// over the network: the receiver runs the command as a forwarded session; a
-// -MOVED from a receiver with a newer map hands that map to the sender.
+// The replies a session defers (Session::defer), collected from any thread.
+class DeferredReplies {
+ public:
+  std::function<ReplyCompletion()> Hook() {
+    return [this] {
+      ++defers;
+      return [this](std::string reply) {
+        std::lock_guard lock(mu_);
+        replies_.push_back(std::move(reply));
+      };
+    };
+  }
+  std::vector<std::string> Get() {
+    std::lock_guard lock(mu_);
+    return replies_;
+  }
+  int defers = 0;  // completions taken
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> replies_;
+};
+
 // Node b runs commands that wait for a peer on a worker pool, and its
 // session can defer replies; every peer call waits until the test opens the
 // gate.
@@ -325,13 +345,7 @@ class PeerWorkTest : public MigrationTest {
     b_.dispatcher = std::make_unique<Dispatcher>(
         *b_.engine, clock_, b_.hlc, b_.metrics, b_.state,
         DispatcherOptions{.migration = &b_.migration, .peer_work = &pool_});
-    b_.session.defer = [this] {
-      ++defers_;
-      return [this](std::string reply) {
-        std::lock_guard lock(mu_);
-        replies_.push_back(std::move(reply));
-      };
-    };
+    b_.session.defer = deferred_.Hook();
     link_.before_call = [this] { gate_.wait(); };
   }
   ~PeerWorkTest() override {
@@ -344,29 +358,26 @@ class PeerWorkTest : public MigrationTest {
   }
   std::vector<std::string> Replies() {
     pool_.Drain();
-    std::lock_guard lock(mu_);
-    return replies_;
+    return deferred_.Get();
   }
 
   WorkerPool pool_{1, "test"};  // one thread: deferred replies arrive in order
   std::promise<void> open_;
   std::shared_future<void> gate_ = open_.get_future().share();
   bool opened_ = false;
-  int defers_ = 0;
-  std::mutex mu_;
-  std::vector<std::string> replies_;
+  DeferredReplies deferred_;
 };
 
 TEST_F(PeerWorkTest, AMissWaitsForTheOldOwnerOffTheCallingThread) {
   ASSERT_EQ(a_.Run({"SET", "k", "v"}), kOk);
   BeginWholeRing();
   EXPECT_EQ(b_.Run({"GET", "k"}), "");  // deferred: the fetch waits at the gate
-  EXPECT_EQ(defers_, 1);
+  EXPECT_EQ(deferred_.defers, 1);
   // The calling thread goes on: a key b holds (or a tombstone) needs no peer.
   Migration::Tally tally;
   ASSERT_TRUE(b_.migration.Install("here", "h", 1, 0, false, clock_.NowMs(), tally).ok());
   EXPECT_EQ(b_.Run({"GET", "here"}), Bulk("h"));
-  EXPECT_EQ(defers_, 1);
+  EXPECT_EQ(deferred_.defers, 1);
   Open();
   EXPECT_EQ(Replies(), std::vector<std::string>{Bulk("v")});
   EXPECT_EQ(b_.metrics.migration().fetched.load(), 1u);
@@ -376,7 +387,7 @@ TEST_F(PeerWorkTest, AWriteIsAcknowledgedOnceItIsWrittenThrough) {
   BeginWholeRing();
   EXPECT_EQ(b_.Run({"SET", "k", "new"}), "");
   EXPECT_EQ(b_.Run({"DEL", "gone"}), "");  // a delete writes its tombstone through as well
-  EXPECT_EQ(defers_, 2);
+  EXPECT_EQ(deferred_.defers, 2);
   Open();
   EXPECT_EQ(Replies(), (std::vector<std::string>{kOk, Int(0)}));
   EXPECT_EQ(a_.engine->Get("k", clock_.NowMs())->value, "new");
@@ -400,9 +411,12 @@ TEST_F(PeerWorkTest, APeerFailureIsTheDeferredReplyAndCounted) {
 TEST_F(PeerWorkTest, WithoutRolesNothingIsDeferred) {
   EXPECT_EQ(b_.Run({"SET", "k", "v"}), kOk);
   EXPECT_EQ(b_.Run({"GET", "k"}), Bulk("v"));
-  EXPECT_EQ(defers_, 0);
+  EXPECT_EQ(deferred_.defers, 0);
 }
 
+// Forwards to in-process nodes by gRPC address, as node/forwarder.cc does
+// over the network: the receiver runs the command as a forwarded session; a
+// -MOVED from a receiver with a newer map hands that map to the sender.
 class FakeForward final : public ForwardLink {
  public:
   Outcome Forward(const MigrationView& view, uint32_t owner, std::span<const std::string_view> args,
@@ -561,30 +575,19 @@ class AsyncForwardTest : public ForwardTest {
     a_.dispatcher = std::make_unique<Dispatcher>(
         *a_.engine, clock_, a_.hlc, a_.metrics, a_.state,
         DispatcherOptions{.migration = &a_.migration, .forward = &async_});
-    a_.session.defer = [this] {
-      ++defers_;
-      return [this](std::string reply) {
-        std::lock_guard lock(mu_);
-        replies_.push_back(std::move(reply));
-      };
-    };
+    a_.session.defer = deferred_.Hook();
   }
-  std::vector<std::string> Replies() {
-    std::lock_guard lock(mu_);
-    return replies_;
-  }
+  std::vector<std::string> Replies() { return deferred_.Get(); }
 
   AsyncForward async_{fa_};
-  int defers_ = 0;
-  std::mutex mu_;
-  std::vector<std::string> replies_;
+  DeferredReplies deferred_;
 };
 
 TEST_F(AsyncForwardTest, ASingleOwnerForwardRepliesThroughTheCompletion) {
   const std::string theirs = KeyOwnedBy("b");
   ASSERT_EQ(b_.Run({"SET", theirs, "v1"}), kOk);
   EXPECT_EQ(a_.Run({"GET", theirs}), "");  // nothing yet: the reply is deferred
-  EXPECT_EQ(defers_, 1);
+  EXPECT_EQ(deferred_.defers, 1);
   ASSERT_EQ(async_.pending.size(), 1u);
   EXPECT_TRUE(Replies().empty());
   async_.CompleteOne();
@@ -600,7 +603,7 @@ TEST_F(AsyncForwardTest, LocalKeysAndSplitCommandsAnswerAtOnce) {
   const std::string mine = KeyOwnedBy("a"), theirs = KeyOwnedBy("b");
   EXPECT_EQ(a_.Run({"SET", mine, "m"}), kOk);
   EXPECT_EQ(a_.Run({"MGET", mine, theirs}), "*2\r\n$1\r\nm\r\n$-1\r\n");  // split: synchronous
-  EXPECT_EQ(defers_, 0);
+  EXPECT_EQ(deferred_.defers, 0);
   EXPECT_EQ(async_.sync_calls, 1);
   EXPECT_TRUE(async_.pending.empty());
 }
@@ -627,7 +630,7 @@ TEST_F(AsyncForwardTest, AStaleSenderPlacesTheKeysAgainInTheContinuation) {
   async_.CompleteOne();
   EXPECT_EQ(Replies(), std::vector<std::string>{kOk});  // placed again: a owns every key now
   EXPECT_TRUE(a_.engine->Get(theirs, clock_.NowMs()).has_value());
-  EXPECT_EQ(defers_, 1);
+  EXPECT_EQ(deferred_.defers, 1);
 }
 
 TEST(MigrationViewTest, PlaceOfFollowsTheMapAndTheRoles) {
