@@ -129,6 +129,10 @@ Status Migration::Begin(MigrationPlan plan) {
   for (const MigrationRole& r : plan.roles) {
     if (r.peer_grpc.empty()) return InvalidArgument("a migration role has no peer_grpc address");
   }
+  // Keys an earlier migration gave away leave first: once this one's roles
+  // are published, a stale copy in an arc this node imports would count as
+  // held (no fetch) and be kept by the dropper.
+  dropper_->Flush();
   std::lock_guard lock(mu_);
   auto v = std::make_shared<MigrationView>(*view_);
   const bool same = v->migration_id == plan.id;

@@ -282,6 +282,27 @@ TEST_F(MigrationTest, CompletedMigrationDropsExportedArcsOnTheExporter) {
   EXPECT_GT(a_.metrics.migration().dropped.load(), 0u);
 }
 
+// a gives the whole ring to b (m1, the drop still waiting out its grace),
+// b changes the key, then m2 gives the ring back: a must not serve its stale
+// copy.
+TEST_F(MigrationTest, ANewMigrationDropsStaleCopiesBeforeItBegins) {
+  ASSERT_EQ(a_.Run({"SET", "k", "old"}), kOk);
+  ASSERT_EQ(a_.Run({"SET", "n", "1"}), kOk);
+  BeginWholeRing();
+  ASSERT_EQ(b_.Run({"GET", "k"}), Bulk("old"));  // fetched
+  b_.migration.End("m1", false, 0);
+  a_.migration.End("m1", false, 60'000);  // the drop waits a minute
+  EXPECT_EQ(a_.migration.pending_drops(), 1u);
+  Migration::Tally tally;  // b now holds the only current copy
+  ASSERT_TRUE(b_.migration.Install("k", "new", b_.hlc.Next(), 0, false, 0, tally).ok());
+  ASSERT_TRUE(b_.migration.Install("n", "5", b_.hlc.Next(), 0, false, 0, tally).ok());
+  ASSERT_TRUE(b_.migration.Begin(Plan("m2", MigrationRole::Kind::kExport, "a")).ok());
+  ASSERT_TRUE(a_.migration.Begin(Plan("m2", MigrationRole::Kind::kImport, "b")).ok());
+  EXPECT_EQ(a_.migration.pending_drops(), 0u);
+  EXPECT_EQ(a_.Run({"GET", "k"}), Bulk("new"));
+  EXPECT_EQ(a_.Run({"INCR", "n"}), Int(6));
+}
+
 TEST_F(MigrationTest, CancelledMigrationDropsImportedArcsOnTheImporter) {
   ASSERT_EQ(a_.Run({"SET", "k", "v"}), kOk);
   BeginWholeRing();

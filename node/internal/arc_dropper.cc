@@ -26,6 +26,7 @@ ArcDropper::~ArcDropper() {
     stop_ = true;
   }
   cv_.notify_all();
+  idle_.notify_all();
   thread_.join();
 }
 
@@ -41,6 +42,13 @@ void ArcDropper::Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint
 size_t ArcDropper::pending() const {
   std::lock_guard lock(mu_);
   return tasks_.size() + running_;
+}
+
+void ArcDropper::Flush() {
+  std::unique_lock lock(mu_);
+  for (Task& t : tasks_) t.due_ms = 0;
+  cv_.notify_all();
+  idle_.wait(lock, [&] { return stop_ || (tasks_.empty() && running_ == 0); });
 }
 
 void ArcDropper::Run() {
@@ -65,6 +73,7 @@ void ArcDropper::Run() {
     Drop(task);
     lock.lock();
     --running_;
+    idle_.notify_all();
   }
 }
 

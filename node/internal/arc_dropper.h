@@ -36,6 +36,11 @@ class ArcDropper {
   void Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms);
   // Drops scheduled or running.
   size_t pending() const;
+  // Makes every scheduled drop due now and waits until none is left. A new
+  // migration calls it before it begins: a key this node gave away in an
+  // earlier one and is about to take back must not come back as a stale
+  // copy (`keep` would protect it once the new roles are published).
+  void Flush();
 
  private:
   struct Task {
@@ -54,10 +59,11 @@ class ArcDropper {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Task> tasks_;  // guarded by mu_
-  size_t running_ = 0;       // guarded by mu_
-  bool stop_ = false;        // guarded by mu_
-  std::thread thread_;       // last: started once the rest is built
+  std::condition_variable idle_;  // a drop finished
+  std::vector<Task> tasks_;       // guarded by mu_
+  size_t running_ = 0;            // guarded by mu_
+  bool stop_ = false;             // guarded by mu_
+  std::thread thread_;            // last: started once the rest is built
 };
 
 }  // namespace ringkv::node::internal

@@ -101,6 +101,13 @@ class Checker:
             except redis.RedisError as e:
                 return False, e
 
+    def _stale(self, what):
+        """Records a stale read with the wall-clock time, to set beside the logs."""
+        now = time.time()
+        with self._lock:
+            self.stale.append(f"{time.strftime('%H:%M:%S', time.gmtime(now))}."
+                              f"{int(now * 1000) % 1000:03d} {what}")
+
     def _fail(self, what):
         with self._lock:
             self.failures.append(what)
@@ -140,8 +147,7 @@ class Checker:
                     self._count(write=True)
                 elif ok:
                     self.counters[t][counter] = res
-                    with self._lock:
-                        self.stale.append(f"INCR {counter}: got {res}, want {want}")
+                    self._stale(f"INCR {counter}: got {res}, want {want}")
                 else:
                     self._fail(f"INCR {counter}: {res!r}")
             else:
@@ -151,8 +157,7 @@ class Checker:
                 else:
                     got = res.decode() if res is not None else None
                     if got != exp.get(k):
-                        with self._lock:
-                            self.stale.append(f"GET {k}: got {got!r}, want {exp.get(k)!r}")
+                        self._stale(f"GET {k}: got {got!r}, want {exp.get(k)!r}")
                     self._count(write=False)
         state["c"].close()
 
