@@ -17,12 +17,10 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from harness import RINGKV, Node, RingkvProcess, Router, wait_for  # noqa: E402
+from harness import RINGKV, Node, RingkvProcess, Router, http_json, wait_for  # noqa: E402
 
 LEASE_MS = 500
 MAX_PAYLOAD = 200000
@@ -36,23 +34,12 @@ def chained(payload: bytes, iterations: int, algorithm="sha512") -> str:
 
 
 def http(method, url, body=None, headers=None, timeout=15):
-    """(status, parsed JSON, raw bytes or None when empty)."""
-    headers = dict(headers or {})
-    if isinstance(body, (dict, list)):
-        body = json.dumps(body).encode()
-        headers.setdefault("Content-Type", "application/json")
-    elif isinstance(body, str):
+    """(status, parsed JSON, or raw bytes; None when empty). A str body is
+    sent as its bytes."""
+    if isinstance(body, str):
         body = body.encode()
-    req = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            status, data = resp.status, resp.read()
-    except urllib.error.HTTPError as e:
-        status, data = e.code, e.read()
-    try:
-        return status, json.loads(data) if data else None
-    except ValueError:
-        return status, data
+    status, data = http_json(method, url, body, timeout, headers)
+    return status, None if data == b"" else data
 
 
 class Worker(RingkvProcess):

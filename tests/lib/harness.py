@@ -31,13 +31,15 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         time.sleep(0.02)
 
 
-def http_json(method, url, body=None, timeout=10):
-    """One HTTP call with a JSON body (or none); returns (status, the reply
-    parsed as JSON, or its raw bytes when it is not JSON). 4xx/5xx are
-    returned, not raised."""
-    data = json.dumps(body).encode() if body is not None else None
+def http_json(method, url, body=None, timeout=10, headers=None):
+    """One HTTP call with a JSON body (or none, or raw bytes sent as they
+    are); returns (status, the reply parsed as JSON, or its raw bytes when it
+    is not JSON). 4xx/5xx are returned, not raised. `headers` add to (or
+    replace) Content-Type: application/json."""
+    data = body if isinstance(body, bytes) else (
+        json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             status, raw = resp.status, resp.read()
@@ -234,6 +236,15 @@ class ClusterTestCase(unittest.TestCase):
             return any(e for _, e in outcome.errors if e)
         result = getattr(outcome, "result", None)  # 3.11+: failures are recorded at once
         return bool(result) and any(t is self for t, _ in result.failures + result.errors)
+
+    def assert_keys_readable(self, client, prefix, n):
+        """Every key <prefix>:<i> (i < n) reads back as v<i> through `client`."""
+        pipe = client.pipeline(transaction=False)
+        for i in range(n):
+            pipe.get(f"{prefix}:{i}")
+        got = pipe.execute()
+        missing = [f"{prefix}:{i}" for i, v in enumerate(got) if v != f"v{i}".encode()]
+        self.assertEqual(missing[:10], [], f"{len(missing)} keys unreadable through the router")
 
     def start_node(self, *extra, name="node"):
         n = Node(self.workdir, *extra, name=name)

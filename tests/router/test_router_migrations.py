@@ -44,12 +44,7 @@ class MigrationTestCase(ClusterTestCase):
         pipe.execute()
 
     def assert_readable(self, prefix="k", n=KEYS):
-        pipe = self.client.pipeline(transaction=False)
-        for i in range(n):
-            pipe.get(f"{prefix}:{i}")
-        got = pipe.execute()
-        missing = [f"{prefix}:{i}" for i, v in enumerate(got) if v != f"v{i}".encode()]
-        self.assertEqual(missing[:10], [], f"{len(missing)} keys unreadable through the router")
+        self.assert_keys_readable(self.client, prefix, n)
         for i in range(0, n, max(1, n // 20)):  # /kv routes the same way
             status, data = http_json("GET", f"{self.router.http}/kv/{prefix}:{i}")
             self.assertEqual((status, data), (200, {"value": f"v{i}"}))

@@ -129,12 +129,7 @@ class RegistryTestCase(ClusterTestCase):
         pipe.execute()
 
     def assert_readable(self, n=KEYS):
-        pipe = self.client.pipeline(transaction=False)
-        for i in range(n):
-            pipe.get(f"k:{i}")
-        got = pipe.execute()
-        missing = [f"k:{i}" for i, v in enumerate(got) if v != f"v{i}".encode()]
-        self.assertEqual(missing[:10], [], f"{len(missing)} keys unreadable through the router")
+        self.assert_keys_readable(self.client, "k", n)
 
     def expected_ring(self, cluster_map):
         """(id, grpc addr) of the ringkv nodes in service, ordered by id."""
