@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 
@@ -34,6 +35,10 @@ sigset_t BlockStopSignals(bool with_hup = false);
 // nice-19 thread. At normal priority a preempted lock holder runs again
 // soon.
 //
+// The interval trades the two against each other: a longer one copies
+// faster and makes requests wait longer (measured in docs/benchmarks.md,
+// "Live rebalancing"); 0 never yields.
+//
 // Not thread-safe: one per loop.
 class CpuYielder {
  public:
@@ -43,14 +48,18 @@ class CpuYielder {
       : interval_(interval) {}
 
   void MaybeYield() {
-    if (std::chrono::steady_clock::now() - last_ < interval_) return;
+    if (interval_.count() == 0 || std::chrono::steady_clock::now() - last_ < interval_) return;
     std::this_thread::yield();
+    ++yields_;
     last_ = std::chrono::steady_clock::now();
   }
+
+  uint64_t yields() const { return yields_; }  // times it gave the CPU away
 
  private:
   const std::chrono::microseconds interval_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  uint64_t yields_ = 0;
 };
 
 }  // namespace ringkv

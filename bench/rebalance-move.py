@@ -26,7 +26,9 @@ fresh cluster:
 Each kind runs ROUNDS times (default 3) and the last line gives the medians.
 Env: MODES ("open,closed"), ROUNDS, LOAD_RPS, CLIENTS, WINDOW_S (0.5), IO_THREADS
 (node RESP threads, 1), RATE (copy limit in keys/s, PUT /migrations/rate;
-default 0 = unlimited), RESP_LOAD (path of resp_load). Windows are classified
+default 0 = unlimited), RESP_LOAD (path of resp_load), NODE_ARGS and
+ROUTER_ARGS (extra flags, e.g. NODE_ARGS="--migration-yield-us 250"
+ROUTER_ARGS="--rebalance-parallel-copies 0"). Windows are classified
 by wall-clock overlap with the copy phase (copy_started_ms..copy_finished_ms
 of the migration record).
 """
@@ -104,11 +106,13 @@ class Cluster:
         self.work = tempfile.mkdtemp(prefix="ringkv-move-")
         self.procs = []
         self.nodes = [harness.Node(self.work, "--id", f"n{i}", "--io-threads", IO_THREADS,
-                                   name=f"node{i}") for i in range(4)]
+                                   *os.environ.get("NODE_ARGS", "").split(), name=f"node{i}")
+                      for i in range(4)]
         self.procs += self.nodes
         self.addrs = [f"127.0.0.1:{n.http_port}" for n in self.nodes]
         self.router = harness.Router(self.work, "--nodes", ",".join(self.addrs[:3]),
-                                     "--log-level", "warn")
+                                     "--log-level", "warn",
+                                     *os.environ.get("ROUTER_ARGS", "").split())
         self.procs.append(self.router)
         self.base = self.router.http
         t0 = time.monotonic()

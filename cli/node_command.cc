@@ -130,6 +130,10 @@ const std::map<std::string, Setting>& Settings() {
       {"peer_workers",
        {Uint(&NodeOptions::peer_workers, 1024),
         "threads running commands that wait for a migration peer; more queue (default 16)"}},
+      {"migration_yield_us",
+       {Uint(&NodeOptions::migration_yield_us, 1000000),
+        "while keys move, copy/install/drop loops offer the CPU to request threads every this "
+        "many us; 0 = never (default 50)"}},
       {"join",
        {Str(&NodeOptions::join),
         "gRPC host:port of the router or of any node: register with the cluster and receive "

@@ -89,18 +89,21 @@ MigrationView::Place MigrationView::PlaceOf(std::string_view key, uint32_t* owne
 }
 
 Migration::Migration(store::Engine& engine, const Clock& clock, HybridClock& hlc, Metrics& metrics,
-                     const std::string& self_id, PeerLink& link)
+                     const std::string& self_id, PeerLink& link,
+                     std::chrono::microseconds bulk_yield)
     : engine_(engine),
       clock_(clock),
       hlc_(hlc),
       metrics_(metrics),
       self_id_(self_id),
       link_(link),
+      bulk_yield_(bulk_yield),
       view_(std::make_shared<MigrationView>()),
       tombstones_(std::make_unique<internal::TombstoneTable>()) {
   fast_.store(view_.get(), std::memory_order_release);
   dropper_ = std::make_unique<internal::ArcDropper>(
-      engine_, clock_, metrics_, [this](std::string_view key) { return KeepOnDrop(key); });
+      engine_, clock_, metrics_, [this](std::string_view key) { return KeepOnDrop(key); },
+      bulk_yield_);
 }
 
 Migration::~Migration() = default;

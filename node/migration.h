@@ -20,6 +20,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,7 @@
 
 #include "base/clock.h"
 #include "base/hlc.h"
+#include "base/process.h"
 #include "base/status.h"
 #include "cluster/cluster_map.h"
 #include "node/metrics.h"
@@ -124,11 +126,16 @@ class Migration {
 
   // None of the references is owned; all must outlive the Migration.
   // `self_id` is read when a map arrives (the node sets it before serving).
+  // `bulk_yield`: how often the loops that move keys (the copy, the install
+  // of arriving keys, the drop of moved ones) offer the CPU to the threads
+  // serving requests; 0 = never (see CpuYielder).
   Migration(store::Engine& engine, const Clock& clock, HybridClock& hlc, Metrics& metrics,
-            const std::string& self_id, PeerLink& link);
+            const std::string& self_id, PeerLink& link,
+            std::chrono::microseconds bulk_yield = CpuYielder::kDefaultInterval);
   ~Migration();  // stops the drop thread (a drop under way stops between chunks)
 
   uint32_t mode() const { return mode_.load(std::memory_order_relaxed); }
+  std::chrono::microseconds bulk_yield() const { return bulk_yield_; }
   std::shared_ptr<const MigrationView> View() const;
   // Whether this node serves `key` itself while mode() == kFence (lock-free).
   bool FastHere(std::string_view key) const {
@@ -200,6 +207,7 @@ class Migration {
   Metrics& metrics_;
   const std::string& self_id_;
   PeerLink& link_;
+  const std::chrono::microseconds bulk_yield_;
 
   std::atomic<uint32_t> mode_{0};
   std::atomic<const MigrationView*> fast_;

@@ -162,6 +162,9 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.peer_workers == 0 || o.peer_workers > 1024) {
     return InvalidArgument("peer-workers must be in [1, 1024]");
   }
+  if (o.migration_yield_us > 1000000) {
+    return InvalidArgument("migration-yield-us must be in [0, 1000000] (0 = never yield)");
+  }
   if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
   if (!o.join.empty()) {
     if (o.join.find(':') == std::string::npos) {
@@ -315,8 +318,9 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = options.maxmemory_policy;
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
-  impl->migration = std::make_unique<Migration>(*impl->engine, SystemClock::Instance(), impl->hlc,
-                                                impl->metrics, impl->state.id, *impl->peers);
+  impl->migration = std::make_unique<Migration>(
+      *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state.id,
+      *impl->peers, std::chrono::microseconds(options.migration_yield_us));
   impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->migration, impl->metrics);
   if (!options.join.empty()) {
     impl->migration->AwaitMap("this node is joining the cluster through " + options.join +

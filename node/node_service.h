@@ -46,6 +46,10 @@ struct NodeOptions {
   // write-through), so the RESP I/O threads never wait; at most this many
   // such commands wait at once, the rest queue.
   uint32_t peer_workers = 16;
+  // While keys move, the loops that copy, install and drop them offer the CPU
+  // to the threads serving requests every this many microseconds; 0 = never.
+  // Longer copies faster and makes clients wait longer (docs/benchmarks.md).
+  uint32_t migration_yield_us = 50;
   // Joining (seed 003): gRPC "host:port" of the router or of any node. The
   // node registers through it and serves no data until the cluster map
   // arrives; its keys reach it through the rebalancing migration.

@@ -40,7 +40,8 @@ PeerService::PeerService(Migration& migration, store::Engine& engine, const Cloc
     : migration_(migration),
       engine_(engine),
       clock_(clock),
-      mover_(engine, clock, metrics, peers, kStallTimeouts * peers.timeout_ms()),
+      mover_(engine, clock, metrics, peers, kStallTimeouts * peers.timeout_ms(),
+             migration.bulk_yield()),
       self_id_(self_id),
       metrics_(metrics) {}
 
@@ -97,7 +98,7 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
                                    grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
                                    ringkv::v1::ApplySummary* reply) {
   Migration::Tally tally;
-  CpuYielder yielder;  // bulk arrivals share the CPU with the threads serving clients
+  CpuYielder yielder(migration_.bulk_yield());  // arrivals share the CPU with request threads
   ringkv::v1::EntryBatch batch;
   while (reader->Read(&batch)) {
     ringkv::Status s = InstallBatch(batch, tally, /*recent_ok=*/false, &yielder);

@@ -15,8 +15,9 @@ constexpr size_t kChunkKeys = size_t{64} * 1024;
 }  // namespace
 
 ArcDropper::ArcDropper(store::Engine& engine, const Clock& clock, Metrics& metrics,
-                       std::function<bool(std::string_view key)> keep)
-    : engine_(engine), clock_(clock), metrics_(metrics), keep_(std::move(keep)) {
+                       std::function<bool(std::string_view key)> keep,
+                       std::chrono::microseconds yield)
+    : engine_(engine), clock_(clock), metrics_(metrics), keep_(std::move(keep)), yield_(yield) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -82,7 +83,7 @@ void ArcDropper::Run() {
 // is one short Mutate.
 void ArcDropper::Drop(const Task& task) {
   std::vector<std::string> keys;
-  CpuYielder yielder;
+  CpuYielder yielder(yield_);
   while (true) {
     {
       std::lock_guard lock(mu_);

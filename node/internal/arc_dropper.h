@@ -9,6 +9,7 @@
 // Thread safety: Schedule and pending may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/process.h"
 #include "node/metrics.h"
 #include "ring/diff.h"
 #include "ring/hash.h"
@@ -29,8 +31,10 @@ class ArcDropper {
  public:
   // `keep(key)` is called under the engine's lock of `key`: it must not call
   // the engine. References are not owned and must outlive the dropper.
+  // `yield`: how often the drop offers the CPU to request threads (CpuYielder).
   ArcDropper(store::Engine& engine, const Clock& clock, Metrics& metrics,
-             std::function<bool(std::string_view key)> keep);
+             std::function<bool(std::string_view key)> keep,
+             std::chrono::microseconds yield = CpuYielder::kDefaultInterval);
   ~ArcDropper();  // stops; a drop under way stops between chunks
 
   void Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms);
@@ -56,6 +60,7 @@ class ArcDropper {
   const Clock& clock_;
   Metrics& metrics_;
   const std::function<bool(std::string_view)> keep_;
+  const std::chrono::microseconds yield_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -47,13 +47,15 @@ struct Target {
 class Pass {
  public:
   Pass(store::Engine& engine, const Clock& clock, Metrics& metrics, PeerChannels& peers,
-       uint32_t stall_ms, const MigrationView& view, const MoveRequest& req)
+       uint32_t stall_ms, std::chrono::microseconds yield, const MigrationView& view,
+       const MoveRequest& req)
       : engine_(engine),
         clock_(clock),
         metrics_(metrics),
         stall_ms_(stall_ms),
         view_(view),
-        req_(req) {
+        req_(req),
+        yielder_(yield) {
     batch_keys_ = req.batch_keys() != 0 ? req.batch_keys() : kDefaultBatchKeys;
     batch_bytes_ = req.batch_bytes() != 0 ? req.batch_bytes() : kDefaultBatchBytes;
     // Rate-limited: batches of about 1/10 s of budget, so the pace is smooth.
@@ -286,7 +288,7 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
 
 grpc::Status ArcMover::Run(grpc::ServerContext* ctx, const MigrationView& view,
                            const MoveRequest& request, grpc::ServerWriter<MoveProgress>* writer) {
-  Pass pass(engine_, clock_, metrics_, peers_, stall_ms_, view, request);
+  Pass pass(engine_, clock_, metrics_, peers_, stall_ms_, yield_, view, request);
   return pass.Run(ctx, writer);
 }
 

@@ -8,6 +8,7 @@
 // Thread safety: Run may be called concurrently (each call is one pass).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "base/clock.h"
@@ -22,8 +23,13 @@ class ArcMover {
  public:
   // `stall_ms`: a Transfer write blocked this long fails the pass (kUnavailable).
   ArcMover(store::Engine& engine, const Clock& clock, Metrics& metrics, PeerChannels& peers,
-           uint32_t stall_ms)
-      : engine_(engine), clock_(clock), metrics_(metrics), peers_(peers), stall_ms_(stall_ms) {}
+           uint32_t stall_ms, std::chrono::microseconds yield = CpuYielder::kDefaultInterval)
+      : engine_(engine),
+        clock_(clock),
+        metrics_(metrics),
+        peers_(peers),
+        stall_ms_(stall_ms),
+        yield_(yield) {}
 
   // Streams `view`'s EXPORT arcs to their targets. OK after done = true was
   // written; kCancelled when the router cancelled; the failing target's code
@@ -38,6 +44,7 @@ class ArcMover {
   Metrics& metrics_;
   PeerChannels& peers_;
   const uint32_t stall_ms_;
+  const std::chrono::microseconds yield_;
 };
 
 }  // namespace ringkv::node::internal

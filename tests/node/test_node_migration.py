@@ -313,6 +313,13 @@ class NodeMigrationTest(ClusterTestCase):
                                    timeout=5)
         self.assertTrue(self.new_r.set("k", "v"))
 
+    def test_migration_yield_out_of_range_is_refused(self):
+        from harness import RINGKV
+        out = subprocess.run([RINGKV, "node", "--migration-yield-us", "1000001"],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("migration_yield_us: expected an integer in [0, 1000000]", out.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
