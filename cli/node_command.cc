@@ -8,6 +8,7 @@
 #include <functional>
 #include <ostream>
 
+#include "base/cpus.h"
 #include "base/process.h"
 #include "base/units.h"
 
@@ -92,6 +93,12 @@ const std::map<std::string, Setting>& Settings() {
        {Str(&NodeOptions::maxmemory_policy), "allkeys-lru | noeviction (default allkeys-lru)"}},
       {"requirepass", {Str(&NodeOptions::requirepass), "password for AUTH and /kv (default none)"}},
       {"io_threads", {Uint(&NodeOptions::io_threads, 64), "RESP I/O threads (default 1)"}},
+      {"io_cpus",
+       {Str(&NodeOptions::io_cpus),
+        "CPUs for the threads serving client requests, e.g. 0 or 0-3 (default: all)"}},
+      {"background_cpus",
+       {Str(&NodeOptions::background_cpus),
+        "CPUs for every other thread: copying keys, gRPC, HTTP (default: all)"}},
       {"maxclients",
        {Uint(&NodeOptions::maxclients, 1000000), "max RESP connections (default 10000)"}},
       {"idle_timeout",
@@ -210,6 +217,14 @@ int RunNode(const std::string& config_path, const FlagValues& flags, const std::
     return 2;
   }
   spdlog::set_level(level);
+  if (Status s = node::ValidateNodeOptions(options); !s.ok()) {
+    err << "error: " << s.message() << "\n";
+    return 2;
+  }
+  if (Status s = PinBackgroundThreads(options.io_cpus, options.background_cpus); !s.ok()) {
+    err << "error: " << s.message() << "\n";
+    return 2;
+  }
   sigset_t stop_signals = BlockStopSignals();
   auto node = node::NodeService::Start(options);
   if (!node.ok()) {

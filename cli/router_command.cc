@@ -5,6 +5,7 @@
 
 #include <ostream>
 
+#include "base/cpus.h"
 #include "base/process.h"
 #include "router/router_service.h"
 
@@ -34,6 +35,10 @@ int RunRouter(const std::string& config_path, const std::map<std::string, std::s
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(options.log_level));
+  if (Status s = PinBackgroundThreads(options.io_cpus, options.background_cpus); !s.ok()) {
+    err << "error: " << s.message() << "\n";
+    return 2;
+  }
   sigset_t set = BlockStopSignals(/*with_hup=*/true);  // before any thread starts
   auto service = router::RouterService::Start(options);
   if (!service.ok()) {

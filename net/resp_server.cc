@@ -526,7 +526,11 @@ Status RespServer::Start() {
     return Unavailable(std::string("cannot watch the listening socket: ") + std::strerror(errno));
   }
   for (auto& w : s.workers) {
-    w->thread = std::thread([&s, wp = w.get()] { s.Run(*wp); });
+    w->thread = std::thread([&s, wp = w.get()] {
+      // Validated with the options; a failure leaves the thread unpinned.
+      (void)PinThisThread(s.options.cpus);
+      s.Run(*wp);
+    });
   }
   s.started = true;
   return OkStatus();

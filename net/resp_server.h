@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/cpus.h"
 #include "base/status.h"
 #include "net/resp_parser.h"
 
@@ -73,6 +74,7 @@ struct RespServerOptions {
   std::string bind = "127.0.0.1";
   uint16_t port = 0;     // 0 = pick a free port; see RespServer::port()
   uint32_t threads = 2;  // I/O threads
+  CpuList cpus;          // where the I/O threads run; empty = anywhere
   resp::Limits limits;   // for authenticated connections
   resp::Limits unauth_limits{
       .max_bulk_len = 16 * 1024, .max_args = 10, .max_inline_len = 16 * 1024};

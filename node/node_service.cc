@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "base/cpus.h"
 #include "base/hlc.h"
 #include "base/process.h"
 #include "base/worker_pool.h"
@@ -162,6 +163,12 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.peer_workers == 0 || o.peer_workers > 1024) {
     return InvalidArgument("peer-workers must be in [1, 1024]");
   }
+  for (const auto& [name, list] :
+       {std::pair{"io_cpus", &o.io_cpus}, std::pair{"background_cpus", &o.background_cpus}}) {
+    if (StatusOr<CpuList> cpus = ParseCpuList(*list); !cpus.ok()) {
+      return InvalidArgument(std::string(name) + ": " + cpus.status().message());
+    }
+  }
   if (o.migration_yield_us > 1000000) {
     return InvalidArgument("migration-yield-us must be in [0, 1000000] (0 = never yield)");
   }
@@ -196,6 +203,7 @@ Status NodeService::Impl::StartListeners() {
   ro.bind = options.bind;
   ro.port = options.resp_port;
   ro.threads = options.io_threads;
+  if (StatusOr<CpuList> cpus = ParseCpuList(options.io_cpus); cpus.ok()) ro.cpus = *cpus;
   ro.limits = {.max_bulk_len = options.max_bulk_len,
                .max_args = options.max_args,
                .max_inline_len = options.max_inline_len};

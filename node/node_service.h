@@ -25,6 +25,11 @@ struct NodeOptions {
   std::string maxmemory_policy = "allkeys-lru";  // allkeys-lru | noeviction
   std::string requirepass;                       // empty: no AUTH
   uint32_t io_threads = 1;                       // RESP I/O threads
+  // CPU lists ("0-3,8"; empty = all): the RESP I/O threads run on io_cpus,
+  // every other thread (migration copy/install/drop, gRPC, HTTP, peer work)
+  // on background_cpus, so bulk work cannot hold the CPU a request waits for.
+  std::string io_cpus;
+  std::string background_cpus;
   uint64_t maxclients = 10000;
   uint32_t idle_timeout_s = 0;  // 0 = never
   uint64_t max_bulk_len = 512ull << 20;

@@ -119,7 +119,10 @@ Status Proxy::Start() {
   for (auto& w : s.workers) {
     w->WatchClients();
     w->guard.emplace(w->io.get_executor());
-    w->thread = std::thread([io = &w->io] { io->run(); });
+    w->thread = std::thread([io = &w->io, cpus = s.options.cpus] {
+      (void)PinThisThread(cpus);  // validated with the options
+      io->run();
+    });
   }
   s.started = true;
   return OkStatus();

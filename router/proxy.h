@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "base/cpus.h"
 #include "base/status.h"
 #include "net/resp_parser.h"
 #include "router/route_table.h"
@@ -25,6 +26,7 @@ struct ProxyOptions {
   std::string bind = "127.0.0.1";
   uint16_t port = 6379;      // 0 = pick a free port
   uint32_t threads = 2;      // I/O threads
+  CpuList cpus;              // where the I/O threads run; empty = anywhere
   net::resp::Limits limits;  // client request limits
   uint64_t maxclients = 10000;
   std::string requirepass;             // clients must AUTH when set

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <functional>
 
+#include "base/cpus.h"
 #include "base/units.h"
 #include "cluster/membership.h"
 #include "ring/hash.h"
@@ -131,6 +132,12 @@ const std::map<std::string, Setting>& Settings() {
       {"io_threads",
        {Uint(&RouterOptions::io_threads, 64),
         "RESP proxy I/O threads (default 1; raise on machines with spare cores)"}},
+      {"io_cpus",
+       {Str(&RouterOptions::io_cpus),
+        "CPUs for the threads serving RESP proxy clients, e.g. 0 or 0-3 (default: all)"}},
+      {"background_cpus",
+       {Str(&RouterOptions::background_cpus),
+        "CPUs for every other thread: HTTP, gRPC, migrations, health checks (default: all)"}},
       {"maxclients",
        {Uint(&RouterOptions::maxclients, 1000000), "max RESP client connections (default 10000)"}},
       {"http_body_limit",
@@ -303,6 +310,12 @@ Status ValidateRouterOptions(const RouterOptions& o) {
   if (o.vnodes == 0) return InvalidArgument("vnodes must be in [1, 4096]");
   if (std::string e = ValidateHealth(o.health); !e.empty()) return InvalidArgument(e);
   if (o.io_threads == 0) return InvalidArgument("io_threads must be >= 1");
+  for (const auto& [name, list] :
+       {std::pair{"io_cpus", &o.io_cpus}, std::pair{"background_cpus", &o.background_cpus}}) {
+    if (StatusOr<CpuList> cpus = ParseCpuList(*list); !cpus.ok()) {
+      return InvalidArgument(std::string(name) + ": " + cpus.status().message());
+    }
+  }
   if (o.backend_timeout_ms == 0) return InvalidArgument("backend_timeout_ms must be >= 1");
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   bool level_ok = false;

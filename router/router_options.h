@@ -32,6 +32,11 @@ struct RouterOptions {
   uint32_t backend_timeout_ms = 1000;
   uint32_t discovery_timeout_ms = 2000;
   uint32_t io_threads = 1;  // one thread beats two on a 2-core box shared with back ends
+  // CPU lists ("0-3,8"; empty = all): the RESP proxy threads run on io_cpus,
+  // every other thread (HTTP, gRPC, migrations, health checks) on
+  // background_cpus.
+  std::string io_cpus;
+  std::string background_cpus;
   uint64_t maxclients = 10000;
   uint64_t http_body_limit = 64ull << 20;
   uint32_t config_poll_ms = 1000;  // how often the config file's mtime is checked

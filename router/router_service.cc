@@ -253,6 +253,7 @@ Status RouterService::Impl::StartListeners() {
   po.bind = options.bind;
   po.port = options.resp_port;
   po.threads = options.io_threads;
+  if (StatusOr<CpuList> cpus = ParseCpuList(options.io_cpus); cpus.ok()) po.cpus = *cpus;
   po.maxclients = options.maxclients;
   po.requirepass = options.requirepass;
   po.backend_password = options.backend_password;

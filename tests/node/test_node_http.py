@@ -141,6 +141,68 @@ class NodeConfigFileTest(ClusterTestCase):
         self.assertIn("node.resp_port", out.stderr)
 
 
+def thread_cpus(pid):
+    """[(thread name, Cpus_allowed_list)] of a running process."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            comm = f.read().strip()
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            cpus = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("Cpus_allowed_list")]
+        out.append((comm, cpus[0]))
+    return out
+
+
+class CpuListTest(ClusterTestCase):
+    """io_cpus / background_cpus: the RESP I/O threads on one list, the rest on the other."""
+
+    def check_split(self, proc, io_threads):
+        cpus = sorted(os.sched_getaffinity(0))
+        io, background = str(cpus[0]), str(cpus[-1])
+        threads = thread_cpus(proc.proc.pid)
+        if io != background:  # a 1-CPU machine cannot tell them apart
+            self.assertEqual(len([t for t in threads if t[1] == io]), io_threads, threads)
+        self.assertEqual(len([t for t in threads if t[1] not in (io, background)]), 0, threads)
+        grpc = [t for t in threads if t[0] == "grpcpp_sync_ser"]
+        self.assertTrue(grpc, threads)
+        self.assertTrue(all(t[1] == background for t in grpc), threads)
+
+    def test_node_runs_io_threads_and_the_rest_on_their_lists(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        node = self.start_node("--io-threads", "2", "--io-cpus", str(cpus[0]),
+                               "--background-cpus", str(cpus[-1]))
+        self.check_split(node, io_threads=2)
+        r = redis.Redis(port=node.resp_port)
+        self.assertTrue(r.set("k", "v"))
+        self.assertEqual(r.get("k"), b"v")
+
+    def test_router_runs_proxy_threads_and_the_rest_on_their_lists(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        node = self.start_node()
+        router = self.start_router("--nodes", f"127.0.0.1:{node.http_port}",
+                                   "--io-cpus", str(cpus[0]), "--background-cpus", str(cpus[-1]))
+        self.check_split(router, io_threads=1)
+        r = redis.Redis(port=router.resp_port)
+        self.assertTrue(r.set("k", "v"))
+        self.assertEqual(r.get("k"), b"v")
+
+    def test_bad_cpu_lists_are_refused_at_start(self):
+        import subprocess
+        from harness import RINGKV
+        missing = max(os.sched_getaffinity(0)) + 1
+        for cmd, flag, value, expect in [
+                ("node", "--io-cpus", str(missing), f"io_cpus: CPU {missing} is not one this process may run on"),
+                ("node", "--background-cpus", "3-1", "background_cpus: bad CPU list item '3-1'"),
+                ("router", "--io-cpus", "x", "io_cpus: bad CPU list item 'x'"),
+                ("router", "--background-cpus", str(missing), f"background_cpus: CPU {missing} is not one"),
+        ]:
+            out = subprocess.run([RINGKV, cmd, flag, value, "--data-dir", self.workdir]
+                                 if cmd == "router" else [RINGKV, cmd, flag, value],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertEqual(out.returncode, 2, (cmd, flag, value, out.stderr))
+            self.assertIn(expect, out.stderr)
+
+
 class NodeGrpcHealthTest(ClusterTestCase):
     def test_grpc_health_service_answers_serving(self):
         import grpc
