@@ -225,6 +225,11 @@ int RunNode(const std::string& config_path, const FlagValues& flags, const std::
     err << "error: " << s.message() << "\n";
     return 2;
   }
+  if (!options.io_cpus.empty() || !options.background_cpus.empty()) {
+    spdlog::info("CPUs: I/O threads on {}, other threads on {}",
+                 options.io_cpus.empty() ? "all" : options.io_cpus,
+                 options.background_cpus.empty() ? "all" : options.background_cpus);
+  }
   sigset_t stop_signals = BlockStopSignals();
   auto node = node::NodeService::Start(options);
   if (!node.ok()) {

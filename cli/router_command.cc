@@ -39,6 +39,11 @@ int RunRouter(const std::string& config_path, const std::map<std::string, std::s
     err << "error: " << s.message() << "\n";
     return 2;
   }
+  if (!options.io_cpus.empty() || !options.background_cpus.empty()) {
+    spdlog::info("CPUs: I/O threads on {}, other threads on {}",
+                 options.io_cpus.empty() ? "all" : options.io_cpus,
+                 options.background_cpus.empty() ? "all" : options.background_cpus);
+  }
   sigset_t set = BlockStopSignals(/*with_hup=*/true);  // before any thread starts
   auto service = router::RouterService::Start(options);
   if (!service.ok()) {
