@@ -102,13 +102,16 @@ Status PinThisThread(const CpuList& cpus) {
   return OkStatus();
 }
 
-Status PinBackgroundThreads(std::string_view io_cpus, std::string_view background_cpus) {
-  if (StatusOr<CpuList> io = ParseUsableCpuList("io_cpus", io_cpus); !io.ok()) {
-    return io.status();
-  }
+StatusOr<std::string> PinBackgroundThreads(std::string_view io_cpus,
+                                           std::string_view background_cpus) {
+  StatusOr<CpuList> io = ParseUsableCpuList("io_cpus", io_cpus);
+  if (!io.ok()) return io.status();
   StatusOr<CpuList> background = ParseUsableCpuList("background_cpus", background_cpus);
   if (!background.ok()) return background.status();
-  return PinThisThread(*background);
+  if (Status s = PinThisThread(*background); !s.ok()) return s;
+  if (io->empty() && background->empty()) return std::string();
+  auto name = [](const CpuList& cpus) { return cpus.empty() ? "all" : FormatCpuList(cpus); };
+  return "CPUs: I/O threads on " + name(*io) + ", other threads on " + name(*background);
 }
 
 }  // namespace ringkv

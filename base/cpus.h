@@ -40,6 +40,8 @@ Status PinThisThread(const CpuList& cpus);
 // settings (`io_cpus`, `background_cpus`) name CPUs this process may run
 // on, then pins the calling thread to the background list, which every
 // thread started later inherits; the I/O threads pin themselves to theirs.
-Status PinBackgroundThreads(std::string_view io_cpus, std::string_view background_cpus);
+// Returns a line for the log ("CPUs: ..."), empty when neither list is set.
+StatusOr<std::string> PinBackgroundThreads(std::string_view io_cpus,
+                                           std::string_view background_cpus);
 
 }  // namespace ringkv

@@ -84,5 +84,21 @@ TEST(CpuListTest, APinnedThreadAndTheThreadsItStartsRunOnlyThere) {
   EXPECT_EQ(AllowedCpus(), allowed);  // other threads are not affected
 }
 
+TEST(CpuListTest, PinningTheMainThreadDescribesTheSplit) {
+  const CpuList allowed = AllowedCpus();
+  std::thread t([&] {
+    StatusOr<std::string> none = PinBackgroundThreads("", "");
+    ASSERT_TRUE(none.ok());
+    EXPECT_EQ(*none, "");
+    const std::string last = std::to_string(allowed.back());
+    StatusOr<std::string> both = PinBackgroundThreads("", last);
+    ASSERT_TRUE(both.ok()) << both.status().message();
+    EXPECT_EQ(*both, "CPUs: I/O threads on all, other threads on " + last);
+    EXPECT_EQ(AllowedCpus(), CpuList{allowed.back()});
+    EXPECT_FALSE(PinBackgroundThreads("x", "").ok());
+  });
+  t.join();
+}
+
 }  // namespace
 }  // namespace ringkv

@@ -221,15 +221,12 @@ int RunNode(const std::string& config_path, const FlagValues& flags, const std::
     err << "error: " << s.message() << "\n";
     return 2;
   }
-  if (Status s = PinBackgroundThreads(options.io_cpus, options.background_cpus); !s.ok()) {
-    err << "error: " << s.message() << "\n";
+  StatusOr<std::string> pinned = PinBackgroundThreads(options.io_cpus, options.background_cpus);
+  if (!pinned.ok()) {
+    err << "error: " << pinned.status().message() << "\n";
     return 2;
   }
-  if (!options.io_cpus.empty() || !options.background_cpus.empty()) {
-    spdlog::info("CPUs: I/O threads on {}, other threads on {}",
-                 options.io_cpus.empty() ? "all" : options.io_cpus,
-                 options.background_cpus.empty() ? "all" : options.background_cpus);
-  }
+  if (!pinned->empty()) spdlog::info("{}", *pinned);
   sigset_t stop_signals = BlockStopSignals();
   auto node = node::NodeService::Start(options);
   if (!node.ok()) {

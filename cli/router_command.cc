@@ -35,15 +35,12 @@ int RunRouter(const std::string& config_path, const std::map<std::string, std::s
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(options.log_level));
-  if (Status s = PinBackgroundThreads(options.io_cpus, options.background_cpus); !s.ok()) {
-    err << "error: " << s.message() << "\n";
+  StatusOr<std::string> pinned = PinBackgroundThreads(options.io_cpus, options.background_cpus);
+  if (!pinned.ok()) {
+    err << "error: " << pinned.status().message() << "\n";
     return 2;
   }
-  if (!options.io_cpus.empty() || !options.background_cpus.empty()) {
-    spdlog::info("CPUs: I/O threads on {}, other threads on {}",
-                 options.io_cpus.empty() ? "all" : options.io_cpus,
-                 options.background_cpus.empty() ? "all" : options.background_cpus);
-  }
+  if (!pinned->empty()) spdlog::info("{}", *pinned);
   sigset_t set = BlockStopSignals(/*with_hup=*/true);  // before any thread starts
   auto service = router::RouterService::Start(options);
   if (!service.ok()) {
