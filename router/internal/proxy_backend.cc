@@ -146,11 +146,15 @@ void BackendConn::OnRead(uint64_t gen, const boost::system::error_code& ec, size
   }
   rend_ += n;
   if (!DeliverReplies()) return;
+  if (gen != gen_) return;  // reset while delivering; a reconnect starts its own read
   last_progress_ = Clock::now();
   StartRead();
 }
 
+// A client's OnReply may reset this connection (gen_ changes): then the
+// buffer and the queue belong to the next generation and delivery stops.
 bool BackendConn::DeliverReplies() {
+  const uint64_t gen = gen_;
   while (rstart_ < rend_) {
     std::string_view buf(rbuf_.data() + rstart_, rend_ - rstart_);
     int64_t len = net::resp::CompleteReplyLength(buf);
@@ -176,6 +180,7 @@ bool BackendConn::DeliverReplies() {
     Pending p = std::move(inflight_.front());
     inflight_.pop_front();
     p.client->OnReply(p.seq, p.part, reply);
+    if (gen != gen_) return false;
   }
   if (rstart_ == rend_) rstart_ = rend_ = 0;
   return true;
@@ -253,24 +258,35 @@ const RouteTable* Worker::Refresh() {
   if (current != table) {
     table = std::move(current);
     by_index.assign(table ? table->backends.size() : 0, nullptr);
-    // Forget idle connections to back ends that left the table.
-    for (auto it = backends.begin(); it != backends.end();) {
-      bool listed = false;
-      if (table) {
-        for (const Backend& b : table->backends) listed = listed || b.addr == it->first;
-      }
-      if (!listed && it->second->idle() && !it->second->dirty) {
-        it->second->Shutdown();
-        // Its cancelled read and timer handlers are already queued on `io` and
-        // still reference it: free it only after they have run (FIFO order).
-        asio::post(io, [retired = std::shared_ptr<BackendConn>(std::move(it->second))] {});
-        it = backends.erase(it);
-      } else {
-        ++it;
-      }
+    if (!retire_posted) {
+      retire_posted = true;
+      asio::post(io, [this] {
+        retire_posted = false;
+        RetireUnlisted();
+      });
     }
   }
   return table.get();
+}
+
+// Forgets idle connections to back ends that left the table.
+void Worker::RetireUnlisted() {
+  if (stopping) return;  // CloseAll shut every connection down
+  for (auto it = backends.begin(); it != backends.end();) {
+    bool listed = false;
+    if (table) {
+      for (const Backend& b : table->backends) listed = listed || b.addr == it->first;
+    }
+    if (!listed && it->second->idle() && !it->second->dirty) {
+      it->second->Shutdown();
+      // Its cancelled read and timer handlers are already queued on `io` and
+      // still reference it: free it only after they have run (FIFO order).
+      asio::post(io, [retired = std::shared_ptr<BackendConn>(std::move(it->second))] {});
+      it = backends.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 BackendConn& Worker::ConnFor(uint32_t backend_index) {

@@ -233,10 +233,16 @@ struct Worker {
   std::vector<BackendConn*> dirty_backends;
   std::vector<std::shared_ptr<ClientConn>> dirty_clients;
   bool flush_posted = false;
+  bool retire_posted = false;
   bool stopping = false;  // set by CloseAll: connections handed over later are dropped
 
-  // Loads the current table; returns it (may be null).
+  // Loads the current table; returns it (may be null). Connections to back
+  // ends that left the table are retired later, from the event loop
+  // (RetireUnlisted): Refresh runs inside reply handlers too (a command
+  // re-routed after its keys moved), where the connection delivering the
+  // reply is still on the stack.
   const RouteTable* Refresh();
+  void RetireUnlisted();
   BackendConn& ConnFor(uint32_t backend_index);
   BackendConn& ConnFor(const Backend& backend);  // by address, for back ends outside the table
   void MarkDirty(BackendConn& b);
