@@ -65,6 +65,16 @@ std::string FormatCpuList(const CpuList& cpus) {
   return out;
 }
 
+Status ValidateCpuLists(std::string_view io_cpus, std::string_view background_cpus) {
+  for (const auto& [name, text] :
+       {std::pair{"io_cpus", io_cpus}, std::pair{"background_cpus", background_cpus}}) {
+    if (StatusOr<CpuList> cpus = ParseCpuList(text); !cpus.ok()) {
+      return InvalidArgument(std::string(name) + ": " + cpus.status().message());
+    }
+  }
+  return OkStatus();
+}
+
 CpuList AllowedCpus() {
   CpuList cpus;
   cpu_set_t set;

@@ -32,6 +32,10 @@ CpuList AllowedCpus();
 // nowhere.
 StatusOr<CpuList> ParseUsableCpuList(std::string_view name, std::string_view text);
 
+// Checks the text of both settings (`io_cpus`, `background_cpus`); whether
+// the CPUs exist is checked at start, by PinBackgroundThreads.
+Status ValidateCpuLists(std::string_view io_cpus, std::string_view background_cpus);
+
 // Pins the calling thread to `cpus`; threads it starts afterwards inherit
 // the set. An empty list leaves the thread as it is.
 Status PinThisThread(const CpuList& cpus);

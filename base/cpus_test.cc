@@ -38,6 +38,13 @@ TEST(CpuListTest, RejectsBadItemsNamingThem) {
   EXPECT_NE(ParseCpuList("0,5-2").status().message().find("'5-2'"), std::string::npos);
 }
 
+TEST(CpuListTest, ValidationNamesTheBadSetting) {
+  EXPECT_TRUE(ValidateCpuLists("", "").ok());
+  EXPECT_TRUE(ValidateCpuLists("0", "1-3").ok());  // existence is checked at start
+  EXPECT_EQ(ValidateCpuLists("0-", "").message().rfind("io_cpus: bad CPU list item '0-'", 0), 0u);
+  EXPECT_EQ(ValidateCpuLists("", "a").message().rfind("background_cpus: ", 0), 0u);
+}
+
 TEST(CpuListTest, FormatIsTheShortestTextThatParsesBack) {
   EXPECT_EQ(FormatCpuList({}), "");
   EXPECT_EQ(FormatCpuList({3}), "3");

@@ -163,12 +163,7 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.peer_workers == 0 || o.peer_workers > 1024) {
     return InvalidArgument("peer-workers must be in [1, 1024]");
   }
-  for (const auto& [name, list] :
-       {std::pair{"io_cpus", &o.io_cpus}, std::pair{"background_cpus", &o.background_cpus}}) {
-    if (StatusOr<CpuList> cpus = ParseCpuList(*list); !cpus.ok()) {
-      return InvalidArgument(std::string(name) + ": " + cpus.status().message());
-    }
-  }
+  if (Status s = ValidateCpuLists(o.io_cpus, o.background_cpus); !s.ok()) return s;
   if (o.migration_yield_us > 1000000) {
     return InvalidArgument("migration-yield-us must be in [0, 1000000] (0 = never yield)");
   }

@@ -310,12 +310,7 @@ Status ValidateRouterOptions(const RouterOptions& o) {
   if (o.vnodes == 0) return InvalidArgument("vnodes must be in [1, 4096]");
   if (std::string e = ValidateHealth(o.health); !e.empty()) return InvalidArgument(e);
   if (o.io_threads == 0) return InvalidArgument("io_threads must be >= 1");
-  for (const auto& [name, list] :
-       {std::pair{"io_cpus", &o.io_cpus}, std::pair{"background_cpus", &o.background_cpus}}) {
-    if (StatusOr<CpuList> cpus = ParseCpuList(*list); !cpus.ok()) {
-      return InvalidArgument(std::string(name) + ": " + cpus.status().message());
-    }
-  }
+  if (Status s = ValidateCpuLists(o.io_cpus, o.background_cpus); !s.ok()) return s;
   if (o.backend_timeout_ms == 0) return InvalidArgument("backend_timeout_ms must be >= 1");
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   bool level_ok = false;
