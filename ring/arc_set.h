@@ -17,6 +17,12 @@ namespace ringkv::ring {
 
 class ArcSet {
  public:
+  struct Span {
+    uint64_t first;  // inclusive
+    uint64_t last;   // inclusive
+    auto operator<=>(const Span&) const = default;
+  };
+
   explicit ArcSet(std::span<const ring::Arc> arcs) {
     for (const ring::Arc& a : arcs) Add(a);
     std::sort(spans_.begin(), spans_.end());
@@ -30,13 +36,10 @@ class ArcSet {
     return it != spans_.begin() && x <= std::prev(it)->last;
   }
 
- private:
-  struct Span {
-    uint64_t first;  // inclusive
-    uint64_t last;   // inclusive
-    auto operator<=>(const Span&) const = default;
-  };
+  // The set as sorted, disjoint, non-adjacent closed intervals.
+  std::span<const Span> spans() const { return spans_; }
 
+ private:
   // An arc (lo, hi] is the closed interval [lo + 1, hi]; a wrapping one is
   // [lo + 1, max] plus [0, hi]; lo == hi is the whole ring.
   void Add(const ring::Arc& a) {

@@ -1,6 +1,7 @@
 // The memory engine: a thin concurrent shell over internal::Shard. Each
 // operation hashes the key once (XXH3), takes the high bits as the shard and
-// the low bits as the bucket, and runs the synchronous shard code under that
+// the next bits as the bucket (so shards and buckets are in ring order; see
+// NodeTable), and runs the synchronous shard code under that
 // shard's mutex. Only one shard lock is ever held at a time, so there is no
 // lock order to get wrong.
 #include "store/memory_engine.h"
@@ -24,7 +25,7 @@ using internal::Node;
 using internal::Shard;
 
 constexpr uint32_t kMaxShards = 1 << 16;
-// ForEachInArcs copies at most this many nodes' worth of work per lock hold.
+// ForEachInArcs examines about this many nodes per lock hold.
 constexpr size_t kArcBatchNodes = 256;
 // Scan visits at most count * kScanEmptyFactor buckets per call, as Redis does.
 constexpr size_t kScanEmptyFactor = 10;
@@ -74,8 +75,12 @@ class MemoryEngine final : public Engine {
   StatusOr<TableGrowth> Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e,
                               int64_t now_ms);
   void EvictFromOtherShards(size_t written, int64_t now_ms);
-  uint64_t CopyInArcs(Shard& s, uint64_t cursor, const ring::ArcSet& arcs, ring::HashKind hash,
-                      int64_t now_ms, Batch* out);
+  template <typename Wanted>
+  bool WalkRange(uint64_t first, uint64_t last, int64_t now_ms, const Wanted& wanted, Batch& batch,
+                 FunctionRef<bool(std::string_view key, const Entry& entry)> fn);
+  template <typename Wanted>
+  internal::NodeTable::Step CopyRange(Shard& s, uint64_t from, uint64_t last, int64_t now_ms,
+                                      const Wanted& wanted, Batch* out);
 
   const int64_t max_memory_;
   const EvictionPolicy policy_;
@@ -93,7 +98,7 @@ MemoryEngine::MemoryEngine(const MemoryEngineOptions& options)
           std::countr_zero(std::bit_ceil(std::clamp<uint32_t>(options.shards, 1, kMaxShards)))) {
   shards_.reserve(size_t{1} << shard_bits_);
   for (size_t i = 0; i < (size_t{1} << shard_bits_); ++i) {
-    shards_.push_back(std::make_unique<Shard>(&used_));
+    shards_.push_back(std::make_unique<Shard>(&used_, shard_bits_));
   }
   used_ += static_cast<int64_t>(internal::AllocatedSize(sizeof(Shard)) * shards_.size());
 }
@@ -187,30 +192,37 @@ Status MemoryEngine::Clear() {
   return OkStatus();
 }
 
-// The cursor is (bucket cursor << shard_bits) | shard: shards are scanned in
-// order, each with Redis's reverse-binary bucket cursor.
+// The cursor is a ring position (a key hash): shards and their buckets are
+// both in ring order, so the scan walks the ring once, and a cursor keeps its
+// meaning when a table resizes between calls. A shard-local cursor is a
+// multiple of its bucket width, 2^(64 - log2(buckets)), which is far wider
+// than 2^shard_bits, so dropping its low shard_bits bits loses nothing.
 ScanPage MemoryEngine::Scan(uint64_t cursor, size_t count, int64_t now_ms) {
   count = std::clamp<size_t>(count, 1, kMaxScanCount);
-  size_t index = cursor & (shards_.size() - 1);
-  uint64_t v = cursor >> shard_bits_;
+  size_t index = ShardIndex(cursor);
+  uint64_t local = cursor << shard_bits_;
   size_t buckets_left = count * kScanEmptyFactor;
   ScanPage page;
   for (;;) {
     Shard& s = *shards_[index];
+    internal::NodeTable::Step step{local, false};
     {
       std::lock_guard lock(s.mu);
       size_t held = 0;
       do {
-        v = s.table().VisitBucket(v, [&](const Node* n) {
+        step = s.table().VisitBucket(step.next, [&](const Node* n) {
           if (!internal::IsExpired(n, now_ms)) page.keys.emplace_back(internal::NodeKey(n));
         });
         --buckets_left;
-      } while (v != 0 && page.keys.size() < count && buckets_left > 0 &&
+      } while (!step.done && page.keys.size() < count && buckets_left > 0 &&
                ++held < kScanBucketsPerLock);
     }
-    if (v == 0 && ++index == shards_.size()) return page;  // next_cursor 0: complete
+    local = step.next;
+    if (step.done && ++index == shards_.size()) return page;  // next_cursor 0: complete
     if (page.keys.size() >= count || buckets_left == 0) {
-      page.next_cursor = (v << shard_bits_) | index;
+      page.next_cursor = shard_bits_ == 0
+                             ? local
+                             : (uint64_t{index} << (64 - shard_bits_)) | (local >> shard_bits_);
       return page;
     }
   }
@@ -248,28 +260,59 @@ Status MemoryEngine::ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKi
                                    FunctionRef<bool(std::string_view key, const Entry& entry)> fn) {
   ring::ArcSet set(arcs);
   Batch batch;
-  for (auto& s : shards_) {
-    uint64_t cursor = 0;
-    do {
-      cursor = CopyInArcs(*s, cursor, set, hash, now_ms, &batch);
-      for (size_t i = 0; i < batch.size; ++i) {
-        if (!fn(batch.slots[i].first, batch.slots[i].second)) return OkStatus();
-      }
-    } while (cursor != 0);
+  if (hash == ring::HashKind::kXxh3) {
+    // The key hash is the ring position: walk only the buckets of each span.
+    for (const ring::ArcSet::Span& span : set.spans()) {
+      auto in_span = [&](const Node* n) {
+        const uint64_t pos = internal::KeyHash(internal::NodeKey(n));
+        return pos >= span.first && pos <= span.last;
+      };
+      if (!WalkRange(span.first, span.last, now_ms, in_span, batch, fn)) break;
+    }
+    return OkStatus();
   }
+  auto in_arcs = [&](const Node* n) {
+    return set.Contains(ring::HashKey(hash, internal::NodeKey(n)));
+  };
+  WalkRange(0, UINT64_MAX, now_ms, in_arcs, batch, fn);
   return OkStatus();
 }
 
-// Copies matching live entries from buckets starting at `cursor` until about
-// kArcBatchNodes nodes were examined; returns the next cursor (0 = done).
-// The batch's strings keep their capacity from one call to the next.
-uint64_t MemoryEngine::CopyInArcs(Shard& s, uint64_t cursor, const ring::ArcSet& arcs,
-                                  ring::HashKind hash, int64_t now_ms, Batch* out) {
+// Hands fn every live entry that `wanted` accepts in the buckets covering
+// key hashes first..last, a lock hold's worth at a time; false when fn asked
+// to stop.
+template <typename Wanted>
+bool MemoryEngine::WalkRange(uint64_t first, uint64_t last, int64_t now_ms, const Wanted& wanted,
+                             Batch& batch,
+                             FunctionRef<bool(std::string_view key, const Entry& entry)> fn) {
+  const size_t first_shard = ShardIndex(first), last_shard = ShardIndex(last);
+  for (size_t i = first_shard; i <= last_shard; ++i) {
+    uint64_t from = i == first_shard ? first << shard_bits_ : 0;
+    const uint64_t to = i == last_shard ? last << shard_bits_ : UINT64_MAX;
+    for (bool done = false; !done;) {
+      internal::NodeTable::Step step = CopyRange(*shards_[i], from, to, now_ms, wanted, &batch);
+      for (size_t k = 0; k < batch.size; ++k) {
+        if (!fn(batch.slots[k].first, batch.slots[k].second)) return false;
+      }
+      from = step.next;
+      done = step.done;
+    }
+  }
+  return true;
+}
+
+// Copies the live entries `wanted` accepts from the buckets covering
+// shard-local positions from..last, until about kArcBatchNodes nodes were
+// examined. The batch's strings keep their capacity from one call to the
+// next.
+template <typename Wanted>
+internal::NodeTable::Step MemoryEngine::CopyRange(Shard& s, uint64_t from, uint64_t last,
+                                                  int64_t now_ms, const Wanted& wanted,
+                                                  Batch* out) {
   out->size = 0;
   std::lock_guard lock(s.mu);
-  return s.table().VisitBuckets(cursor, kArcBatchNodes, [&](const Node* n) {
-    if (internal::IsExpired(n, now_ms)) return;
-    if (!arcs.Contains(ring::HashKey(hash, internal::NodeKey(n)))) return;
+  return s.table().VisitRange(from, last, kArcBatchNodes, [&](const Node* n) {
+    if (internal::IsExpired(n, now_ms) || !wanted(n)) return;
     if (out->size == out->slots.size()) out->slots.emplace_back();
     auto& [key, entry] = out->slots[out->size++];
     internal::CopyNode(n, key, entry);

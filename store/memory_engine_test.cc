@@ -4,8 +4,10 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -401,41 +403,105 @@ TEST(MemoryEngineTest, RandomKey) {
   EXPECT_EQ(e->RandomKey(clock.NowMs()), "alive");
 }
 
+// Arc sets to check ForEachInArcs with: fixed corner cases, then random ones.
+std::vector<std::vector<ring::Arc>> ArcSetsToCheck() {
+  std::vector<std::vector<ring::Arc>> sets = {
+      {
+          {UINT64_MAX / 10, UINT64_MAX / 5, "a", "b"},
+          {UINT64_MAX / 2, UINT64_MAX / 2 + UINT64_MAX / 20, "a", "c"},
+          {UINT64_MAX - UINT64_MAX / 10, UINT64_MAX / 30, "b", "c"},  // wraps around 0
+      },
+      {{42, 42, "a", "b"}},                      // lo == hi: the whole ring
+      {{UINT64_MAX, UINT64_MAX / 3, "a", "b"}},  // starts right at 0
+      {{UINT64_MAX / 3, UINT64_MAX, "a", "b"}},  // ends at the top
+      {},
+  };
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 20; ++i) {
+    std::vector<ring::Arc> arcs;
+    const int n = 1 + static_cast<int>(rng() % 200);  // up to a 160-vnode node's worth
+    for (int k = 0; k < n; ++k) {
+      const uint64_t lo = rng();
+      const uint64_t width = rng() >> (1 + rng() % 20);
+      arcs.push_back({lo, lo + width, "a", "b"});  // some wrap around 0
+    }
+    sets.push_back(std::move(arcs));
+  }
+  return sets;
+}
+
 TEST(MemoryEngineTest, ForEachInArcsMatchesBruteForce) {
   FakeClock clock;
-  auto e = NewMemoryEngine({.shards = 4});
-  int64_t now = clock.NowMs();
-  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(Put(*e, Key(i), "v" + std::to_string(i), i).ok());
-  for (int i = 3000; i < 3100; ++i) ASSERT_TRUE(Put(*e, Key(i), "x", 1, now).ok());  // expired
-  std::vector<ring::Arc> arcs = {
-      {UINT64_MAX / 10, UINT64_MAX / 5, "a", "b"},
-      {UINT64_MAX / 2, UINT64_MAX / 2 + UINT64_MAX / 20, "a", "c"},
-      {UINT64_MAX - UINT64_MAX / 10, UINT64_MAX / 30, "b", "c"},  // wraps around 0
-  };
-  for (ring::HashKind kind : {ring::HashKind::kXxh3, ring::HashKind::kSha256}) {
-    std::set<std::string> want;
-    for (int i = 0; i < 3000; ++i) {
-      uint64_t pos = ring::HashKey(kind, Key(i));
-      if (std::any_of(arcs.begin(), arcs.end(),
-                      [&](const ring::Arc& a) { return a.Contains(pos); })) {
-        want.insert(Key(i));
+  const int64_t now = clock.NowMs();
+  const std::vector<std::vector<ring::Arc>> arc_sets = ArcSetsToCheck();
+  for (uint32_t shards : {1u, 4u, 64u}) {
+    auto e = NewMemoryEngine({.shards = shards});
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE(Put(*e, Key(i), "v" + std::to_string(i), i).ok());
+    for (int i = 3000; i < 3100; ++i) ASSERT_TRUE(Put(*e, Key(i), "x", 1, now).ok());  // expired
+    for (ring::HashKind kind : {ring::HashKind::kXxh3, ring::HashKind::kSha256}) {
+      size_t checked = 0;
+      for (const std::vector<ring::Arc>& arcs : arc_sets) {
+        std::set<std::string> want;
+        for (int i = 0; i < 3000; ++i) {
+          uint64_t pos = ring::HashKey(kind, Key(i));
+          if (std::any_of(arcs.begin(), arcs.end(),
+                          [&](const ring::Arc& a) { return a.Contains(pos); })) {
+            want.insert(Key(i));
+          }
+        }
+        std::set<std::string> got;
+        ASSERT_TRUE(
+            e->ForEachInArcs(arcs, kind, now, [&](std::string_view key, const Entry& entry) {
+               EXPECT_EQ(entry.value, "v" + std::string(key.substr(4)));
+               EXPECT_TRUE(got.insert(std::string(key)).second) << "twice: " << key;
+               return true;
+             }).ok());
+        EXPECT_EQ(got, want) << shards << " shards, set " << checked;
+        ++checked;
       }
     }
-    std::set<std::string> got;
-    ASSERT_TRUE(e->ForEachInArcs(arcs, kind, now, [&](std::string_view key, const Entry& entry) {
-                   EXPECT_EQ(entry.value, "v" + std::string(key.substr(4)));
-                   got.insert(std::string(key));
-                   return true;
-                 }).ok());
-    EXPECT_GT(want.size(), 300u);
-    EXPECT_EQ(got, want);
+    int calls = 0;
+    ASSERT_TRUE(e->ForEachInArcs(arc_sets[0], ring::HashKind::kXxh3, now,
+                                 [&](std::string_view, const Entry&) { return ++calls, false; })
+                    .ok());
+    EXPECT_EQ(calls, 1);
   }
-  int calls = 0;
+}
+
+// The arcs' keys are found by walking only their buckets, so keys that are
+// added and removed elsewhere on the ring while a walk pauses in the callback
+// neither break it nor get reported.
+TEST(MemoryEngineTest, ForEachInArcsWhileTheTableResizes) {
+  auto e = NewMemoryEngine({.shards = 2});
+  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(Put(*e, Key(i), "v").ok());
+  const std::vector<ring::Arc> arcs = {{UINT64_MAX / 8, UINT64_MAX / 8 * 3, "a", "b"}};
+  std::set<std::string> want;
+  for (int i = 0; i < 2000; ++i) {
+    if (arcs[0].Contains(ring::HashXxh3(Key(i)))) want.insert(Key(i));
+  }
+  std::set<std::string> got;
+  int added = 2000, removed = 0;
   ASSERT_TRUE(
-      e->ForEachInArcs(arcs, ring::HashKind::kXxh3, now, [&](std::string_view, const Entry&) {
-         return ++calls, false;
+      e->ForEachInArcs(arcs, ring::HashKind::kXxh3, 0, [&](std::string_view key, const Entry&) {
+         got.insert(std::string(key));
+         // Grow, then shrink, the tables under the walk.
+         for (int j = 0; j < 20 && added < 12000; ++j) {
+           EXPECT_TRUE(Put(*e, "grow" + std::to_string(added++), "v").ok());
+         }
+         if (added >= 12000) {
+           for (int j = 0; j < 200 && removed < 10000; ++j) {
+             EXPECT_TRUE(Delete(*e, "grow" + std::to_string(2000 + removed++)).ok());
+           }
+         }
+         return true;
        }).ok());
-  EXPECT_EQ(calls, 1);
+  for (const std::string& k : want) EXPECT_TRUE(got.count(k)) << k;
+  for (const std::string& k : got) {
+    if (!k.starts_with("grow")) {
+      EXPECT_TRUE(want.count(k)) << k;
+    }
+  }
+  EXPECT_GT(added, 4000);
 }
 
 TEST(MemoryEngineTest, ClearKeepsCounters) {
@@ -586,48 +652,103 @@ TEST(MemoryEngineTest, TwoThreadsOfGetsAndPutsKeepEveryKey) {
   }
 }
 
-TEST(NodeTableTest, ReverseBinaryCursorVisitsEveryBucketOnce) {
-  for (uint64_t size : {1u, 2u, 8u, 1024u}) {
-    std::set<uint64_t> seen;
-    uint64_t v = 0;
-    do {
-      EXPECT_TRUE(seen.insert(v & (size - 1)).second);
-      v = internal::NextCursor(v, size - 1);
-    } while (v != 0);
-    EXPECT_EQ(seen.size(), size);
+// A table of `keys` nodes for keys Key(0..keys-1), grown as the shard grows it.
+struct FilledTable {
+  FilledTable(size_t keys, unsigned skip_bits) : table(skip_bits) {
+    for (size_t i = 0; i < keys; ++i) {
+      std::string key = Key(static_cast<int>(i));
+      if (size_t b = table.BucketsForInsert(); b != 0) table.Resize(b);
+      nodes.push_back(internal::NewNode(key, "v", i + 1, 0));
+      table.Insert(internal::KeyHash(key), nodes.back());
+    }
+  }
+  ~FilledTable() {
+    for (internal::Node* n : nodes) internal::FreeNode(n);
+  }
+  uint64_t Pos(const internal::Node* n) const {
+    return table.Position(internal::KeyHash(internal::NodeKey(n)));
+  }
+  internal::NodeTable table;
+  std::vector<internal::Node*> nodes;
+};
+
+TEST(NodeTableTest, BucketsAreInRingOrder) {
+  for (unsigned skip : {0u, 4u, 16u}) {
+    FilledTable t(5000, skip);
+    std::vector<uint64_t> positions;
+    internal::NodeTable::Step step{0, false};
+    size_t buckets = 0;
+    while (!step.done) {
+      std::vector<uint64_t> in_bucket;
+      step = t.table.VisitBucket(step.next,
+                                 [&](const internal::Node* n) { in_bucket.push_back(t.Pos(n)); });
+      std::sort(in_bucket.begin(), in_bucket.end());
+      positions.insert(positions.end(), in_bucket.begin(), in_bucket.end());
+      ++buckets;
+    }
+    EXPECT_EQ(buckets, t.table.bucket_count());
+    EXPECT_EQ(positions.size(), 5000u);
+    EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end())) << "skip " << skip;
   }
 }
 
-TEST(NodeTableTest, VisitBucketsSeesWhatVisitBucketSees) {
+TEST(NodeTableTest, VisitRangeCoversTheRangeAndLittleElse) {
+  std::mt19937_64 rng(7);
   for (size_t keys : {0u, 1u, 7u, 100u, 5000u}) {
-    internal::NodeTable table;
-    std::vector<internal::Node*> nodes;
-    for (size_t i = 0; i < keys; ++i) {
-      std::string key = Key(static_cast<int>(i));
-      const uint64_t hash = internal::KeyHash(key);
-      if (size_t b = table.BucketsForInsert(); b != 0) table.Resize(b);
-      nodes.push_back(internal::NewNode(key, "v", i + 1, 0));
-      table.Insert(hash, nodes.back());
-    }
-    std::vector<const internal::Node*> want;
-    uint64_t v = 0;
-    do {
-      v = table.VisitBucket(v, [&](const internal::Node* n) { want.push_back(n); });
-    } while (v != 0);
-    for (size_t step : {1u, 3u, 64u, 100000u}) {
-      std::vector<const internal::Node*> got;
-      uint64_t c = 0;
-      do {
-        const size_t before = got.size();
-        c = table.VisitBuckets(c, step, [&](const internal::Node* n) { got.push_back(n); });
-        // Stops at the first bucket that brings the count to `step`, or at the end.
-        if (c != 0) {
-          EXPECT_GE(got.size() - before, step);
+    for (unsigned skip : {0u, 3u}) {
+      FilledTable t(keys, skip);
+      const uint64_t bucket_width = uint64_t{1} << (64 - std::countr_zero(t.table.bucket_count()));
+      for (int round = 0; round < 200; ++round) {
+        uint64_t from = rng(), last = rng();
+        if (round % 3 == 0) last = from + rng() % (bucket_width * 4);  // a few buckets
+        if (last < from) std::swap(from, last);
+        const size_t step_nodes = round % 2 == 0 ? 1 : 64;
+        std::set<const internal::Node*> got;
+        internal::NodeTable::Step step{from, false};
+        while (!step.done) {
+          step = t.table.VisitRange(step.next, last, step_nodes, [&](const internal::Node* n) {
+            EXPECT_TRUE(got.insert(n).second);
+          });
         }
-      } while (c != 0);
-      EXPECT_EQ(got, want) << keys << " keys, steps of " << step;
+        for (const internal::Node* n : t.nodes) {
+          const uint64_t pos = t.Pos(n);
+          // Every node in the range is visited; outside it, only those sharing
+          // a bucket with its ends.
+          if (pos >= from && pos <= last) {
+            EXPECT_TRUE(got.count(n)) << keys << " keys, skip " << skip;
+          } else if (got.count(n)) {
+            const bool near = pos / bucket_width == from / bucket_width ||
+                              pos / bucket_width == last / bucket_width;
+            EXPECT_TRUE(near) << keys << " keys, skip " << skip;
+          }
+        }
+      }
     }
-    for (internal::Node* n : nodes) internal::FreeNode(n);
+  }
+}
+
+TEST(NodeTableTest, VisitRangeOverEverythingSeesWhatVisitBucketSees) {
+  for (size_t keys : {0u, 1u, 7u, 100u, 5000u}) {
+    FilledTable t(keys, 2);
+    std::vector<const internal::Node*> want;
+    internal::NodeTable::Step step{0, false};
+    while (!step.done) {
+      step = t.table.VisitBucket(step.next, [&](const internal::Node* n) { want.push_back(n); });
+    }
+    for (size_t step_nodes : {1u, 3u, 64u, 100000u}) {
+      std::vector<const internal::Node*> got;
+      internal::NodeTable::Step s{0, false};
+      while (!s.done) {
+        const size_t before = got.size();
+        s = t.table.VisitRange(s.next, UINT64_MAX, step_nodes,
+                               [&](const internal::Node* n) { got.push_back(n); });
+        // Stops at the first bucket that brings the count to `step_nodes`, or at the end.
+        if (!s.done) {
+          EXPECT_GE(got.size() - before, step_nodes);
+        }
+      }
+      EXPECT_EQ(got, want) << keys << " keys, steps of " << step_nodes;
+    }
   }
 }
 

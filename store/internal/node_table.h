@@ -1,15 +1,20 @@
 // NodeTable: a chained hash table of Nodes with a power-of-two bucket count.
 //
 // The table links nodes but does not own them: the shard that holds it
-// allocates, frees and accounts them. Bucket index = hash & mask, where hash
-// is KeyHash(key); the shard is chosen from the hash's high bits, so the two
-// stay independent.
+// allocates, frees and accounts them. The hash is KeyHash(key), which is also
+// the key's ring position under the default "xxh3" key hash. Its top
+// `skip_bits` bits choose the shard; the bucket is the next log2(buckets)
+// bits. So a table's buckets are in ring order: bucket i holds the keys whose
+// shard-local position (hash << skip_bits) lies in
+// [i << (64 - log2(buckets)), (i + 1) << (64 - log2(buckets))).
 //
-// Iteration uses Redis's reverse-binary cursor: buckets are visited in the
-// order of their bit-reversed index, so when the table doubles or halves
-// between two calls, every bucket not yet visited maps onto buckets that are
-// not yet visited either. A key present for a whole iteration is seen at
-// least once (possibly twice after a shrink).
+// Iteration cursors are shard-local positions, not bucket numbers: a cursor
+// names the same place on the ring whatever the table's size, so when the
+// table doubles or halves between two calls, nothing after the cursor is
+// missed (after a halving, the bucket that holds the cursor may repeat some
+// keys). A range of the ring is visited by walking only the buckets that
+// cover it, which is what makes moving a few arcs cost in proportion to the
+// keys they hold, not to every key of the node.
 //
 // Thread safety: none; guarded by the owning shard's mutex.
 #pragma once
@@ -28,22 +33,6 @@ inline uint64_t KeyHash(std::string_view key) {
   return ring::HashXxh3(key);
 }
 
-inline uint64_t ReverseBits(uint64_t v) {
-  v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
-  v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
-  v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
-  return __builtin_bswap64(v);
-}
-
-// The cursor after `v` for a table with bucket mask `mask`; 0 when the
-// iteration has wrapped around (is complete).
-inline uint64_t NextCursor(uint64_t v, uint64_t mask) {
-  v |= ~mask;
-  v = ReverseBits(v);
-  ++v;
-  return ReverseBits(v);
-}
-
 inline size_t RoundUpPow2(size_t n) {
   size_t p = 1;
   while (p < n) p <<= 1;
@@ -54,7 +43,15 @@ class NodeTable {
  public:
   static constexpr size_t kMinBuckets = 8;
 
-  NodeTable() { Reset(); }
+  // Where an iteration stands after a call: the cursor to continue from, and
+  // whether the range (or the whole table) is done.
+  struct Step {
+    uint64_t next;
+    bool done;
+  };
+
+  // `skip_bits`: the top hash bits that chose the shard (0 to 63).
+  explicit NodeTable(unsigned skip_bits = 0) : skip_(skip_bits) { Reset(); }
   NodeTable(const NodeTable&) = delete;
   NodeTable& operator=(const NodeTable&) = delete;
 
@@ -65,10 +62,15 @@ class NodeTable {
   uint64_t bucket_bytes() const { return AllocatedSize(bucket_count() * sizeof(Node*)); }
   Node* bucket(size_t i) const { return buckets_[i & mask_]; }
 
+  // The shard-local position of a hash: the bits below the shard's.
+  uint64_t Position(uint64_t hash) const { return hash << skip_; }
+  // The bucket that holds shard-local position `pos`.
+  size_t BucketAt(uint64_t pos) const { return static_cast<size_t>(pos >> shift_); }
+
   // The link (bucket slot or predecessor's `next`) that points at the node
   // holding `key`, or nullptr. Invalidated by any other change to the table.
   Node** FindLink(uint64_t hash, std::string_view key) {
-    for (Node** link = &buckets_[hash & mask_]; *link != nullptr; link = &(*link)->next) {
+    for (Node** link = &buckets_[Index(hash)]; *link != nullptr; link = &(*link)->next) {
       if (NodeKey(*link) == key) return link;
     }
     return nullptr;
@@ -76,14 +78,14 @@ class NodeTable {
 
   // The link that points at `n`, which must be in the table.
   Node** LinkOf(const Node* n) {
-    Node** link = &buckets_[KeyHash(NodeKey(n)) & mask_];
+    Node** link = &buckets_[Index(KeyHash(NodeKey(n)))];
     while (*link != n) link = &(*link)->next;
     return link;
   }
 
   // Adds `n`, whose key must be absent.
   void Insert(uint64_t hash, Node* n) {
-    Node** head = &buckets_[hash & mask_];
+    Node** head = &buckets_[Index(hash)];
     n->next = *head;
     *head = n;
     ++size_;
@@ -116,66 +118,59 @@ class NodeTable {
     return target < kMinBuckets ? kMinBuckets : target;
   }
 
-  // Rehashes every node into `buckets` (a power of two) buckets.
+  // Rehashes every node into `buckets` (a power of two, >= 2) buckets. The
+  // buckets keep ring order, so a chain only ever splits into neighbouring
+  // buckets or merges with them.
   void Resize(size_t buckets) {
     std::unique_ptr<Node*[]> fresh(new Node*[buckets]());
-    uint64_t mask = buckets - 1;
+    const unsigned shift = ShiftFor(buckets);
     for (size_t i = 0; i <= mask_; ++i) {
       for (Node* n = buckets_[i]; n != nullptr;) {
         Node* next = n->next;
-        Node** head = &fresh[KeyHash(NodeKey(n)) & mask];
+        Node** head = &fresh[Position(KeyHash(NodeKey(n))) >> shift];
         n->next = *head;
         *head = n;
         n = next;
       }
     }
     buckets_ = std::move(fresh);
-    mask_ = mask;
+    mask_ = buckets - 1;
+    shift_ = shift;
   }
 
-  // Calls fn(Node*) for every node in bucket `cursor & mask` and returns the
-  // next cursor (0 = iteration complete). fn must not change the table.
+  // Calls fn(Node*) for every node in the bucket that holds position
+  // `cursor`; returns where the next bucket starts, and done after the last
+  // bucket. fn must not change the table.
   template <typename Fn>
-  uint64_t VisitBucket(uint64_t cursor, Fn&& fn) const {
-    for (Node* n = buckets_[cursor & mask_]; n != nullptr; n = n->next) fn(n);
-    return NextCursor(cursor, mask_);
+  Step VisitBucket(uint64_t cursor, Fn&& fn) const {
+    const size_t b = BucketAt(cursor);
+    for (Node* n = buckets_[b]; n != nullptr; n = n->next) fn(n);
+    return After(b);
   }
 
-  // Like VisitBucket over consecutive buckets from `cursor`, until at least
-  // `min_nodes` nodes were visited or the iteration is complete; returns the
-  // next cursor (0 = complete). For bulk scans: it prefetches the bucket
-  // slots and chain heads of the buckets ahead, so the cache misses of a
+  // Visits the buckets that hold positions `from` to `last` (inclusive), in
+  // order, and stops after the first bucket that brings the count of nodes
+  // visited to `min_nodes`. Returns where to continue, and done once the
+  // bucket holding `last` was visited. Nodes of the first and last buckets
+  // may lie outside the range: the caller checks them. For bulk scans: it
+  // prefetches the chain heads of the buckets ahead, so the cache misses of a
   // scan overlap instead of following one another.
   template <typename Fn>
-  uint64_t VisitBuckets(uint64_t cursor, size_t min_nodes, Fn&& fn) const {
-    constexpr size_t kSlotsAhead = 16;     // bucket slots fetched this far ahead
-    constexpr size_t kNodesAhead = 8;      // chain heads fetched this far ahead
-    constexpr uint64_t kEnd = UINT64_MAX;  // past the last bucket (never a cursor)
-    uint64_t ahead[kSlotsAhead];           // the cursors of the next buckets, circular
-    uint64_t c = cursor;                   // the cursor after the last one in `ahead`
-    auto advance = [&] {
-      const uint64_t cur = c;
-      if (c != kEnd) {
-        __builtin_prefetch(&buckets_[c & mask_]);
-        c = NextCursor(c, mask_);
-        if (c == 0) c = kEnd;
-      }
-      return cur;
-    };
-    for (uint64_t& a : ahead) a = advance();
+  Step VisitRange(uint64_t from, uint64_t last, size_t min_nodes, Fn&& fn) const {
+    constexpr size_t kNodesAhead = 8;  // chain heads fetched this far ahead
+    const size_t first_bucket = BucketAt(from);
+    const size_t last_bucket = BucketAt(last);
     size_t visited = 0;
-    for (size_t i = 0;; ++i) {
-      const uint64_t cur = ahead[i % kSlotsAhead];
-      if (const uint64_t near = ahead[(i + kNodesAhead) % kSlotsAhead]; near != kEnd) {
-        if (const Node* head = buckets_[near & mask_]) __builtin_prefetch(head);
+    for (size_t b = first_bucket;; ++b) {
+      if (b + kNodesAhead <= last_bucket) {
+        if (const Node* head = buckets_[b + kNodesAhead]) __builtin_prefetch(head);
       }
-      ahead[i % kSlotsAhead] = advance();
-      for (const Node* n = buckets_[cur & mask_]; n != nullptr; n = n->next) {
+      for (const Node* n = buckets_[b]; n != nullptr; n = n->next) {
         fn(n);
         ++visited;
       }
-      const uint64_t next = NextCursor(cur, mask_);
-      if (next == 0 || visited >= min_nodes) return next;
+      if (b == last_bucket) return {After(b).next, true};
+      if (visited >= min_nodes) return After(b);
     }
   }
 
@@ -196,14 +191,27 @@ class NodeTable {
   }
 
  private:
+  static unsigned ShiftFor(size_t buckets) {
+    return 64 - static_cast<unsigned>(__builtin_ctzll(buckets));
+  }
+  size_t Index(uint64_t hash) const { return BucketAt(Position(hash)); }
+  // The step after visiting bucket b: the start of bucket b + 1, or done.
+  Step After(size_t b) const {
+    if (b == mask_) return {0, true};
+    return {static_cast<uint64_t>(b + 1) << shift_, false};
+  }
+
   void Reset() {
     buckets_.reset(new Node*[kMinBuckets]());
     mask_ = kMinBuckets - 1;
+    shift_ = ShiftFor(kMinBuckets);
     size_ = 0;
   }
 
+  const unsigned skip_;
   std::unique_ptr<Node*[]> buckets_;
   uint64_t mask_ = 0;
+  unsigned shift_ = 64;  // 64 - log2(bucket count)
   size_t size_ = 0;
 };
 

@@ -57,7 +57,9 @@ class alignas(64) Shard {
  public:
   static constexpr size_t kEvictionSamples = 16;
 
-  explicit Shard(std::atomic<int64_t>* engine_used) : engine_used_(engine_used) {
+  // `shard_bits`: the top key-hash bits that chose this shard (NodeTable).
+  Shard(std::atomic<int64_t>* engine_used, unsigned shard_bits)
+      : table_(shard_bits), engine_used_(engine_used) {
     Account(static_cast<int64_t>(table_.bucket_bytes()));
   }
   ~Shard() { Clear(); }
