@@ -9,7 +9,6 @@
 #include <ostream>
 
 #include "base/cpus.h"
-#include "base/heap.h"
 #include "base/process.h"
 #include "base/units.h"
 
@@ -142,14 +141,6 @@ const std::map<std::string, Setting>& Settings() {
        {Uint(&NodeOptions::migration_yield_us, 1000000),
         "while keys move, copy/install/drop loops offer the CPU to request threads every this "
         "many us; 0 = never (default 50)"}},
-      {"heap_trim_threshold",
-       {Bytes(&NodeOptions::heap_trim_threshold),
-        "freed heap memory kept for reuse instead of returned to the kernel, per heap; 0 = "
-        "glibc's default (default 64mb)"}},
-      {"heap_mmap_threshold",
-       {Bytes(&NodeOptions::heap_mmap_threshold),
-        "blocks at least this large get a mapping of their own, at most 32mb; 0 = glibc's "
-        "default (default 4mb)"}},
       {"join",
        {Str(&NodeOptions::join),
         "gRPC host:port of the router or of any node: register with the cluster and receive "
@@ -230,13 +221,6 @@ int RunNode(const std::string& config_path, const FlagValues& flags, const std::
     err << "error: " << s.message() << "\n";
     return 2;
   }
-  StatusOr<std::string> heap =
-      ApplyHeapOptions({options.heap_trim_threshold, options.heap_mmap_threshold});
-  if (!heap.ok()) {
-    err << "error: " << heap.status().message() << "\n";
-    return 2;
-  }
-  if (!heap->empty()) spdlog::info("{}", *heap);
   StatusOr<std::string> pinned = PinBackgroundThreads(options.io_cpus, options.background_cpus);
   if (!pinned.ok()) {
     err << "error: " << pinned.status().message() << "\n";

@@ -167,9 +167,6 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.migration_yield_us > 1000000) {
     return InvalidArgument("migration-yield-us must be in [0, 1000000] (0 = never yield)");
   }
-  if (Status s = ValidateHeapOptions({o.heap_trim_threshold, o.heap_mmap_threshold}); !s.ok()) {
-    return s;
-  }
   if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
   if (!o.join.empty()) {
     if (o.join.find(':') == std::string::npos) {

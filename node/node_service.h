@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 
-#include "base/heap.h"
 #include "base/status.h"
 
 namespace ringkv::node {
@@ -56,10 +55,6 @@ struct NodeOptions {
   // to the threads serving requests every this many microseconds; 0 = never.
   // Longer copies faster and makes clients wait longer (docs/benchmarks.md).
   uint32_t migration_yield_us = 50;
-  // How glibc malloc keeps freed memory (base/heap.h), applied by `ringkv
-  // node` at start; 0 = glibc's default.
-  uint64_t heap_trim_threshold = HeapOptions{}.trim_threshold;
-  uint64_t heap_mmap_threshold = HeapOptions{}.mmap_threshold;
   // Joining (seed 003): gRPC "host:port" of the router or of any node. The
   // node registers through it and serves no data until the cluster map
   // arrives; its keys reach it through the rebalancing migration.

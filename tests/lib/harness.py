@@ -115,10 +115,10 @@ class RingkvProcess(Process):
 class Node(RingkvProcess):
     """A `ringkv node` on run-time ports (RESP, HTTP, gRPC)."""
 
-    def __init__(self, workdir, *extra, name="node", log_level="warn"):
+    def __init__(self, workdir, *extra, name="node"):
         super().__init__(workdir, name, "node",
                          ["--resp-port", "0", "--http-port", "0", "--grpc-port", "0",
-                          "--log-level", log_level, *extra])
+                          "--log-level", "warn", *extra])
         self.resp_port = self.info["resp_port"]
         self.http_port = self.info["http_port"]
         self.grpc_port = self.info["grpc_port"]
@@ -246,8 +246,8 @@ class ClusterTestCase(unittest.TestCase):
         missing = [f"{prefix}:{i}" for i, v in enumerate(got) if v != f"v{i}".encode()]
         self.assertEqual(missing[:10], [], f"{len(missing)} keys unreadable through the router")
 
-    def start_node(self, *extra, name="node", log_level="warn"):
-        n = Node(self.workdir, *extra, name=name, log_level=log_level)
+    def start_node(self, *extra, name="node"):
+        n = Node(self.workdir, *extra, name=name)
         self.processes.append(n)
         return n
 

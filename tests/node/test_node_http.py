@@ -203,44 +203,6 @@ class CpuListTest(ClusterTestCase):
             self.assertIn(expect, out.stderr)
 
 
-class HeapSettingsTest(ClusterTestCase):
-    """heap_trim_threshold / heap_mmap_threshold: applied at start, said in the log."""
-
-    def test_defaults_and_chosen_values_are_applied_and_logged(self):
-        for extra, expect in [
-                ((), "heap: keeps up to 64mb freed per heap, maps blocks of 4mb and more on "
-                     "their own"),
-                (("--heap-trim-threshold", "1mb", "--heap-mmap-threshold", "512kb"),
-                 "heap: keeps up to 1mb freed per heap, maps blocks of 512kb and more on "
-                 "their own"),
-                (("--heap-trim-threshold", "0"), "heap: maps blocks of 4mb and more"),
-        ]:
-            node = self.start_node(*extra, name=f"heap{len(extra)}", log_level="info")
-            r = redis.Redis(port=node.resp_port)
-            self.assertTrue(r.set("k", "v" * 100000))
-            self.assertEqual(len(r.get("k")), 100000)
-            self.assertIn(expect, node.read_log())
-
-    def test_zero_keeps_glibc_defaults_and_logs_nothing(self):
-        node = self.start_node("--heap-trim-threshold", "0", "--heap-mmap-threshold", "0",
-                               log_level="info")
-        self.assertTrue(redis.Redis(port=node.resp_port).ping())
-        self.assertNotIn("heap:", node.read_log())
-
-    def test_out_of_range_values_are_refused_at_start(self):
-        import subprocess
-        from harness import RINGKV
-        for flag, value, expect in [
-                ("--heap-mmap-threshold", "33mb", "heap-mmap-threshold must be at most 32mb"),
-                ("--heap-trim-threshold", "2gb", "heap-trim-threshold must be below 2gb"),
-                ("--heap-trim-threshold", "lots", "heap_trim_threshold:"),
-        ]:
-            out = subprocess.run([RINGKV, "node", flag, value], capture_output=True, text=True,
-                                 timeout=10)
-            self.assertEqual(out.returncode, 2, (flag, value, out.stderr))
-            self.assertIn(expect, out.stderr)
-
-
 class NodeGrpcHealthTest(ClusterTestCase):
     def test_grpc_health_service_answers_serving(self):
         import grpc
