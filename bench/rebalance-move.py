@@ -28,7 +28,9 @@ Env: MODES ("open,closed"), ROUNDS, LOAD_RPS, CLIENTS, WINDOW_S (0.5), IO_THREAD
 (node RESP threads, 1), RATE (copy limit in keys/s, PUT /migrations/rate;
 default 0 = unlimited), RESP_LOAD (path of resp_load), NODE_ARGS and
 ROUTER_ARGS (extra flags, e.g. NODE_ARGS="--migration-yield-us 250"
-ROUTER_ARGS="--rebalance-parallel-copies 0"). Windows are classified
+ROUTER_ARGS="--rebalance-parallel-copies 0"), LOAD_CPUS (a CPU list such as
+"0": run the client load generators there, with taskset; default: any
+CPU). Windows are classified
 by wall-clock overlap with the copy phase (copy_started_ms..copy_finished_ms
 of the migration record).
 """
@@ -60,6 +62,10 @@ RESP_LOAD = os.environ.get("RESP_LOAD", os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(os.environ["RINGKV_BIN"]))), "bench",
     "resp_load"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
+# Clients of a real cluster run on other machines. On one machine, LOAD_CPUS
+# keeps the load generators off the CPUs given to the copy (background_cpus).
+LOAD_CPUS = os.environ.get("LOAD_CPUS", "")
+PIN = ["taskset", "-c", LOAD_CPUS] if LOAD_CPUS else []
 IDLE_S = 4.0  # open loop: load before the POST
 SETTLE_S = 5.0  # after loading: the kernel's work on the fresh heap settles
 
@@ -89,7 +95,7 @@ def window(port, requests):
     """One redis-benchmark GET run; (rps, p50 ms, p99 ms, start ms, end ms)."""
     t0 = time.time() * 1000
     out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-t", "get", "-c", str(CLIENTS), "-n", str(requests),
+        [*PIN, "redis-benchmark", "-p", str(port), "-t", "get", "-c", str(CLIENTS), "-n", str(requests),
          "-r", str(KEYS), "--csv", "--precision", "3"],
         capture_output=True, check=True, text=True).stdout
     rows = [r for r in csv.reader(io.StringIO(out)) if r and r[0] == "GET"]
@@ -169,7 +175,7 @@ def open_loop():
     try:
         seconds = IDLE_S + 30
         loader = subprocess.Popen(
-            [RESP_LOAD, str(c.router.resp_port), str(LOAD_RPS), str(seconds), "8", str(KEYS),
+            [*PIN, RESP_LOAD, str(c.router.resp_port), str(LOAD_RPS), str(seconds), "8", str(KEYS),
              str(int(WINDOW_S * 1000))], stdout=subprocess.PIPE, text=True)
         time.sleep(IDLE_S + 0.05)
         post_ms = time.time() * 1000
@@ -271,6 +277,8 @@ def no_load():
 
 
 def main():
+    if LOAD_CPUS:
+        print(f"client load pinned to CPUs {LOAD_CPUS}")
     if "open" in MODES and not os.access(RESP_LOAD, os.X_OK):
         raise SystemExit(f"{RESP_LOAD} not found: build the resp_load target "
                          f"(or set RESP_LOAD)")
