@@ -1,7 +1,7 @@
 // Migration: the persisted record of one live rebalancing (DESIGN §6,
 // docs/rebalancing.md) and the pure rules over it — the plan from two maps,
 // the state machine, progress figures, and the JSON codec of the record file.
-// The router's Migrator (router/migrator.h) executes it; nothing here does
+// The router's Migrator (router/rebalance/migrator.h) executes it; nothing here does
 // I/O or reads a clock (times come in as arguments).
 //
 //   planned ──► copying ──► switching ──► cleaning ──► done

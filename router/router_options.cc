@@ -10,7 +10,7 @@
 #include "base/units.h"
 #include "cluster/membership.h"
 #include "ring/hash.h"
-#include "router/admin.h"
+#include "router/map/live_settings.h"
 
 namespace ringkv::router {
 

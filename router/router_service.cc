@@ -15,60 +15,81 @@
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "provider/provider.h"
-#include "router/autoscaler.h"
-#include "router/discovery.h"
-#include "router/health_checker.h"
-#include "router/http_api.h"
-#include "router/jobs_api.h"
-#include "router/kv_gateway.h"
-#include "router/membership.h"
-#include "router/migrator.h"
-#include "router/peer_client.h"
-#include "router/proxy.h"
-#include "router/redis_arc_mover.h"
-#include "router/registry.h"
-#include "router/registry_service.h"
+#include "router/api/join_admission.h"
+#include "router/api/registry_service.h"
+#include "router/api/router_http.h"
+#include "router/config_watcher.h"
+#include "router/jobs/autoscaler.h"
+#include "router/jobs/jobs_api.h"
+#include "router/map/discovery.h"
+#include "router/map/health_checker.h"
+#include "router/map/map_owner.h"
+#include "router/node_changes.h"
+#include "router/proxy/kv_gateway.h"
+#include "router/proxy/proxy.h"
+#include "router/rebalance/migrator.h"
+#include "router/rebalance/node_client.h"
+#include "router/rebalance/redis_arc_mover.h"
 
 namespace ringkv::router {
 
 namespace {
 
-int64_t MtimeNs(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return -1;
-  return int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+std::string SelfExe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, size_t(n)) : std::string("ringkv");
 }
 
-// Addresses of the running ringkv nodes and redis-servers in a run directory.
-std::vector<std::string> ProviderNodes(const std::string& run_dir) {
-  std::vector<std::string> out;
-  if (run_dir.empty()) return out;
-  auto list = provider::NewLocalProvider(run_dir, "")->List();
-  if (!list.ok()) {
-    spdlog::warn("start-up: cannot list {}: {}", run_dir, list.status().message());
-    return out;
-  }
-  for (const auto& i : *list) {
-    if (!i.alive) continue;
-    if (i.kind == "node") out.push_back(i.host + ":" + std::to_string(i.http_port));
-    if (i.kind == "redis") out.push_back(i.host + ":" + std::to_string(i.resp_port));
-  }
-  return out;
+// Where local clients reach a listener bound to `bind`.
+std::string ReachableHost(const std::string& bind) {
+  if (bind.empty() || bind == "0.0.0.0" || bind == "::") return "127.0.0.1";
+  if (bind.find(':') != std::string::npos) return "[" + bind + "]";
+  return bind;
 }
 
-bool Known(const cluster::ClusterMap& map, const std::string& addr) {
-  for (const auto& n : map.nodes) {
-    if (n.addr == addr || n.http_addr == addr || n.id == addr) return true;
-  }
-  return false;
+// The jobs API's settings from the router's.
+JobsOptions JobsOptionsFrom(const RouterOptions& o) {
+  JobsOptions j;
+  j.limits.max_payload = o.job_max_payload;
+  j.limits.max_iterations = o.job_max_iterations;
+  j.lease_ms = o.job_lease_ms;
+  j.max_wait_ms = o.job_max_wait_ms;
+  j.max_workers = o.max_workers;
+  // Room for every thread of max_workers workers to long-poll, within reason.
+  j.long_poll_slots = std::clamp<uint32_t>(2 * o.max_workers * o.worker_threads, 8, 64);
+  return j;
+}
+
+// Wires the jobs API to this router's HTTP port (for /ip and the workers'
+// --router) and starts the autoscaler over the local provider of
+// o.run_dir (running this same binary); idle unless o.autoscale and run_dir.
+std::unique_ptr<Autoscaler> StartAutoscaler(const RouterOptions& o, uint16_t http_port,
+                                            JobsApi& jobs) {
+  std::string addr = ReachableHost(o.bind) + ":" + std::to_string(http_port);
+  jobs.set_http_addr(addr);
+  AutoscalerOptions a;
+  a.enabled = o.autoscale && !o.run_dir.empty();
+  a.interval_ms = o.autoscale_interval_ms;
+  a.scale_after_ms = o.scale_after_ms;
+  a.max_workers = o.max_workers;
+  a.worker_idle_exit = o.worker_idle_exit;
+  a.worker_threads = o.worker_threads;
+  a.router_url = "http://" + addr;
+  std::unique_ptr<provider::Provider> p;
+  if (a.enabled) p = provider::NewLocalProvider(o.run_dir, SelfExe());
+  auto scaler = std::make_unique<Autoscaler>(std::move(a), jobs, std::move(p));
+  jobs.set_autoscaler_status([s = scaler.get()] { return s->status(); });
+  scaler->Start();
+  return scaler;
 }
 
 }  // namespace
 
 struct RouterService::Impl {
   RouterOptions options;
-  std::unique_ptr<Registry> registry;
-  std::unique_ptr<PeerClient> peers;
+  std::unique_ptr<MapOwner> map_owner;
+  std::unique_ptr<NodeClient> peers;
   std::unique_ptr<ArcMover> grpc_mover;   // ringkv nodes
   std::unique_ptr<ArcMover> redis_mover;  // redis-servers
   std::unique_ptr<ArcMover> mover;        // picks one of the two by the node's kind
@@ -83,41 +104,27 @@ struct RouterService::Impl {
   std::unique_ptr<JobsApi> jobs;
   std::unique_ptr<Autoscaler> autoscaler;
   // gRPC: the registry services (Join, seed 003's RegisterNode).
-  std::unique_ptr<Membership> membership;
+  std::unique_ptr<JoinAdmission> admission;
   std::unique_ptr<RegistryService> registry_service;
   std::unique_ptr<net::GrpcServer> grpc;
-  // Config watcher.
-  std::thread watcher;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  int64_t config_mtime = -1;
-  RouterOptions applied;  // the config file + flags as last applied
-  // A reload whose ring changes waited for a running migration; retried
-  // every config poll until applied.
-  std::optional<RouterOptions> pending;
+  std::unique_ptr<NodeChanges> node_changes;
+  std::unique_ptr<ConfigWatcher> config;
 
-  Status OpenRegistry();
+  Status OpenMapOwner();
   Status OpenMigrator();
-  // Returns false when a change had to wait for a running migration.
-  bool AddNodes(const std::vector<std::string>& addrs, const char* source);
-  bool RemoveNodes(const std::vector<std::string>& addrs);
   Status StartListeners();
   Status StartGrpc();
-  void ApplyLive(const RouterOptions& next);
-  void Reload();
-  void WatchConfig();
   Status WritePortsFile() const;
 };
 
-Status RouterService::Impl::OpenRegistry() {
+Status RouterService::Impl::OpenMapOwner() {
   cluster::ClusterMap defaults;
   defaults.vnodes = options.vnodes;
   defaults.hash = *ring::ParseHashKind(options.hash);
-  auto reg = Registry::Open(cluster::NewFileMapStore(options.data_dir), defaults);
+  auto reg = MapOwner::Open(cluster::NewFileMapStore(options.data_dir), defaults);
   if (!reg.ok()) return reg.status();
-  registry = std::move(*reg);
-  cluster::ClusterMap map = registry->Map();
+  map_owner = std::move(*reg);
+  cluster::ClusterMap map = map_owner->Map();
   spdlog::info("registry: epoch {} with {} nodes from {}", map.epoch, map.nodes.size(),
                options.data_dir);
   return OkStatus();
@@ -128,7 +135,7 @@ namespace {
 // Sends `map` to every ringkv node in it that is not down, in parallel, each
 // call bounded by `timeout_ms`; a node that misses it gets the next push, or
 // fetches the map when a forward shows it a newer epoch.
-void PushToNodes(PeerClient& peers, const cluster::ClusterMap& map, uint32_t timeout_ms) {
+void PushToNodes(NodeClient& peers, const cluster::ClusterMap& map, uint32_t timeout_ms) {
   const std::string json = cluster::ToJson(map);
   std::vector<std::pair<std::string, std::future<StatusOr<uint64_t>>>> calls;
   for (const cluster::NodeInfo& n : map.nodes) {
@@ -153,9 +160,9 @@ void PushToNodes(PeerClient& peers, const cluster::ClusterMap& map, uint32_t tim
 
 // Resumes an unfinished migration from <data_dir>/migration.json.
 Status RouterService::Impl::OpenMigrator() {
-  peers = std::make_unique<PeerClient>(options.rebalance_rpc_timeout_ms);
+  peers = std::make_unique<NodeClient>(options.rebalance_rpc_timeout_ms);
   // Every new map reaches the nodes before the router routes by it.
-  registry->set_pre_publish([this](const cluster::ClusterMap& map) {
+  map_owner->set_pre_publish([this](const cluster::ClusterMap& map) {
     PushToNodes(*peers, map, std::min<uint32_t>(options.backend_timeout_ms, 1000));
   });
   grpc_mover = NewGrpcArcMover(*peers);
@@ -168,84 +175,10 @@ Status RouterService::Impl::OpenMigrator() {
   mo.max_keys_per_sec = options.rebalance_max_keys_per_sec;
   mo.max_bytes_per_sec = options.rebalance_max_bytes_per_sec;
   mo.max_parallel_copies = options.rebalance_parallel_copies;
-  migrator = std::make_unique<Migrator>(mo, *registry, *mover, peers.get());
+  migrator = std::make_unique<Migrator>(mo, *map_owner, *mover, peers.get());
   health->set_migration_hooks({[m = migrator.get()] { return m->Running(); },
                                [m = migrator.get()](const cluster::NodeInfo& n) { m->NodeUp(n); }});
   return migrator->Open();
-}
-
-// Adds each unknown address: discovered if it answers, else recorded as down.
-// At start-up nodes join at once (the cluster is being assembled); from the
-// config file they join through a migration.
-bool RouterService::Impl::AddNodes(const std::vector<std::string>& addrs, const char* source) {
-  const bool live = std::string_view(source) == "config";
-  bool all = true;
-  for (const std::string& addr : addrs) {
-    if (Known(registry->Map(), addr)) continue;
-    if (!live && migrator->Running()) {
-      spdlog::warn("{}: migration {} in progress; not adding {} now (add it when it is done)",
-                   source, migrator->RunningId(), addr);
-      continue;
-    }
-    auto node =
-        DiscoverNode(addr, std::nullopt, options.discovery_timeout_ms, options.backend_password);
-    cluster::NodeInfo info;
-    if (node.ok()) {
-      info = *node;
-    } else {
-      spdlog::warn("{}: {} does not answer ({}); registered as down", source, addr,
-                   node.status().message());
-      info = UndiscoveredNode(addr);
-    }
-    if (live && info.state == cluster::NodeState::kActive) {
-      auto r = migrator->Change(cluster::MigrationKind::kAdd, info.addr,
-                                [&](const cluster::ClusterMap& m) {
-                                  cluster::NodeInfo joining = info;
-                                  joining.state = cluster::NodeState::kJoining;
-                                  return cluster::AddNode(m, joining);
-                                });
-      if (!r.ok()) {
-        all = all && r.status().code() != StatusCode::kAborted;
-        spdlog::warn("{}: cannot add {} now: {}", source, addr, r.status().message());
-      } else {
-        spdlog::info("{}: adding {} ({}) at epoch {}{}", source, info.id, info.addr, r->after.epoch,
-                     r->migration ? " (migration " + r->migration->id + ")" : "");
-      }
-      continue;
-    }
-    auto r =
-        registry->Apply([&](const cluster::ClusterMap& m) { return cluster::AddNode(m, info); });
-    if (!r.ok()) {
-      spdlog::warn("{}: cannot add {}: {}", source, addr, r.status().message());
-    } else {
-      spdlog::info("{}: added {} ({}, {}) at epoch {}", source, info.id, info.addr,
-                   cluster::NodeStateName(info.state), r->epoch);
-    }
-  }
-  return all;
-}
-
-bool RouterService::Impl::RemoveNodes(const std::vector<std::string>& addrs) {
-  bool all = true;
-  for (const std::string& addr : addrs) {
-    cluster::ClusterMap map = registry->Map();
-    std::string target;
-    for (const auto& n : map.nodes) {
-      if (n.addr == addr || n.http_addr == addr || n.id == addr) target = n.id;
-    }
-    if (target.empty()) continue;
-    auto r = migrator->Change(
-        cluster::MigrationKind::kRemove, addr,
-        [&](const cluster::ClusterMap& m) { return cluster::MarkLeaving(m, target); });
-    if (r.ok()) {
-      spdlog::info("config: removing {} at epoch {}{}", addr, r->after.epoch,
-                   r->migration ? " (migration " + r->migration->id + ")" : "");
-    } else {
-      all = all && r.status().code() != StatusCode::kAborted;
-      spdlog::warn("config: cannot remove {} now: {}", addr, r.status().message());
-    }
-  }
-  return all;
 }
 
 Status RouterService::Impl::StartListeners() {
@@ -258,15 +191,15 @@ Status RouterService::Impl::StartListeners() {
   po.requirepass = options.requirepass;
   po.backend_password = options.backend_password;
   po.backend_timeout_ms = options.backend_timeout_ms;
-  proxy = std::make_unique<Proxy>(po, *registry, proxy_stats);
+  proxy = std::make_unique<Proxy>(po, *map_owner, proxy_stats);
   if (Status s = proxy->Start(); !s.ok()) return s;
 
   kv = std::make_unique<KvGateway>(options.backend_password, options.backend_timeout_ms);
   http_ctx = std::make_unique<RouterHttpContext>(RouterHttpContext{
-      *registry, settings, *kv, proxy_stats, options.admin_token, options.backend_password,
+      *map_owner, settings, *kv, proxy_stats, options.admin_token, options.backend_password,
       options.discovery_timeout_ms, 0, proxy->port(),
       [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }});
-  jobs = std::make_unique<JobsApi>(JobsOptionsFrom(options), *registry, *kv);
+  jobs = std::make_unique<JobsApi>(JobsOptionsFrom(options), *map_owner, *kv);
   http_ctx->jobs = jobs.get();
   http_ctx->migrator = migrator.get();
   net::HttpServerOptions ho;
@@ -283,111 +216,18 @@ Status RouterService::Impl::StartListeners() {
 }
 
 Status RouterService::Impl::StartGrpc() {
-  membership = std::make_unique<Membership>(
-      MembershipOptions{options.discovery_timeout_ms, options.backend_password}, *registry,
+  admission = std::make_unique<JoinAdmission>(
+      JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password}, *map_owner,
       migrator.get(), *peers);
-  registry_service = std::make_unique<RegistryService>(*membership, *registry, *peers);
+  registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
   grpc = std::make_unique<net::GrpcServer>(
       net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
   registry_service->RegisterWith(*grpc);
   if (Status s = grpc->Start(); !s.ok()) return s;
   peers->set_registry(options.bind + ":" + std::to_string(grpc->port()));
   // Nodes added before the gRPC server ran learn its address (and the map).
-  PushToNodes(*peers, registry->Map(), std::min<uint32_t>(options.backend_timeout_ms, 1000));
+  PushToNodes(*peers, map_owner->Map(), std::min<uint32_t>(options.backend_timeout_ms, 1000));
   return OkStatus();
-}
-
-// Applies the live settings whose value changed since the last applied
-// config, and only those: a reload must not undo a PUT /config, an API
-// add/remove or a flag for a setting the file did not change.
-void RouterService::Impl::ApplyLive(const RouterOptions& next) {
-  cluster::ClusterMap map = registry->Map();
-  bool waiting = false;  // a ring change waits for the running migration
-  if (next.vnodes != applied.vnodes && next.vnodes != map.vnodes) {
-    auto r = migrator->Change(
-        cluster::MigrationKind::kVnodes, "vnodes " + std::to_string(next.vnodes),
-        [&](const cluster::ClusterMap& m) { return cluster::SetVnodes(m, next.vnodes); });
-    if (r.ok()) {
-      spdlog::info("config: vnodes {} -> {} at epoch {}{}", map.vnodes, next.vnodes, r->after.epoch,
-                   r->migration ? " (migration " + r->migration->id + ")" : "");
-    } else if (r.status().code() == StatusCode::kAborted) {
-      spdlog::info("config: vnodes {} waits: {}", next.vnodes, r.status().message());
-      waiting = true;
-    } else {
-      spdlog::warn("config: cannot set vnodes {}: {}", next.vnodes, r.status().message());
-    }
-  }
-  const cluster::HealthOptions &h = next.health, &was = applied.health;
-  if (h.interval_ms != was.interval_ms || h.timeout_ms != was.timeout_ms ||
-      h.failures != was.failures || h.successes != was.successes) {
-    settings.set_health(h);
-  }
-  if (next.log_level != applied.log_level) {
-    settings.set_log_level(next.log_level);
-    spdlog::set_level(spdlog::level::from_str(next.log_level));
-    spdlog::info("config: log level {}", next.log_level);
-  }
-  std::set<std::string> wanted(next.nodes.begin(), next.nodes.end());
-  std::set<std::string> had(applied.nodes.begin(), applied.nodes.end());
-  std::vector<std::string> added, dropped;
-  for (const auto& a : next.nodes) {
-    if (!had.count(a)) added.push_back(a);
-  }
-  for (const auto& a : applied.nodes) {
-    if (!wanted.count(a)) dropped.push_back(a);
-  }
-  waiting = !AddNodes(added, "config") || waiting;
-  waiting = !RemoveNodes(dropped) || waiting;
-  if (waiting) {
-    // Settings applied so far stay; the ring changes are retried each poll.
-    RouterOptions partial = next;
-    partial.vnodes = applied.vnodes;
-    partial.nodes = applied.nodes;
-    applied = partial;
-    pending = next;
-    return;
-  }
-  applied = next;
-  pending.reset();
-}
-
-void RouterService::Impl::Reload() {
-  if (options.config_path.empty()) return;
-  auto next = LoadRouterConfig(options.config_path, RouterOptions{});
-  for (const auto& [name, value] : options.overrides) {
-    if (!next.ok()) break;
-    if (Status s = ApplyRouterSetting(*next, name, value); !s.ok()) next = s;
-  }
-  if (next.ok()) {
-    if (Status s = ValidateRouterOptions(*next); !s.ok()) next = s;
-  }
-  if (!next.ok()) {
-    spdlog::error("config: {} is invalid, keeping the running config: {}", options.config_path,
-                  next.status().message());
-    return;
-  }
-  spdlog::info("config: re-read {}", options.config_path);
-  ApplyLive(*next);
-}
-
-void RouterService::Impl::WatchConfig() {
-  std::unique_lock lock(mu);
-  while (!cv.wait_for(lock, std::chrono::milliseconds(options.config_poll_ms),
-                      [this] { return stopping; })) {
-    int64_t m = MtimeNs(options.config_path);
-    if (m == config_mtime && pending && !migrator->Running()) {
-      RouterOptions next = *pending;
-      lock.unlock();
-      ApplyLive(next);
-      lock.lock();
-      continue;
-    }
-    if (m == config_mtime) continue;
-    config_mtime = m;
-    lock.unlock();
-    Reload();
-    lock.lock();
-  }
 }
 
 Status RouterService::Impl::WritePortsFile() const {
@@ -405,23 +245,24 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
   impl->options = options;
   impl->settings.set_health(options.health);
   impl->settings.set_log_level(options.log_level);
-  if (Status s = impl->OpenRegistry(); !s.ok()) return s;
+  if (Status s = impl->OpenMapOwner(); !s.ok()) return s;
   impl->health =
-      std::make_unique<HealthChecker>(*impl->registry, impl->settings, options.backend_password);
+      std::make_unique<HealthChecker>(*impl->map_owner, impl->settings, options.backend_password);
   if (Status s = impl->OpenMigrator(); !s.ok()) return s;
   // Seed 000: learn the nodes, and check every one, before serving.
-  impl->AddNodes(options.nodes, "start-up");
-  impl->applied = options;
-  impl->AddNodes(ProviderNodes(options.run_dir), "provider");
+  impl->node_changes = std::make_unique<NodeChanges>(
+      NodeChangesOptions{options.discovery_timeout_ms, options.backend_password}, *impl->map_owner,
+      *impl->migrator);
+  impl->node_changes->Add(options.nodes, NodeChanges::Source::kStartUp);
+  impl->node_changes->Add(ProviderNodes(options.run_dir), NodeChanges::Source::kProvider);
   impl->health->RunOnce();
   if (Status s = impl->StartListeners(); !s.ok()) return s;
   impl->health->Start();
-  if (!options.config_path.empty()) {
-    impl->config_mtime = MtimeNs(options.config_path);
-    impl->watcher = std::thread([p = impl.get()] { p->WatchConfig(); });
-  }
+  impl->config = std::make_unique<ConfigWatcher>(options, *impl->map_owner, *impl->migrator,
+                                                 *impl->node_changes, impl->settings);
+  impl->config->Start();
   if (Status s = impl->WritePortsFile(); !s.ok()) return s;
-  cluster::ClusterMap map = impl->registry->Map();
+  cluster::ClusterMap map = impl->map_owner->Map();
   spdlog::info(
       "ringkv router serving: http={}:{} resp={}:{} grpc={}:{} epoch={} nodes={} in service={}",
       options.bind, impl->http->port(), options.bind, impl->proxy->port(), options.bind,
@@ -435,17 +276,12 @@ RouterService::~RouterService() {
 }
 
 void RouterService::ReloadConfig() {
-  impl_->Reload();
+  impl_->config->Reload();
 }
 
 void RouterService::Stop() {
   if (!impl_ || !impl_->http) return;
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->cv.notify_all();
-  if (impl_->watcher.joinable()) impl_->watcher.join();
+  impl_->config->Stop();
   if (impl_->grpc) impl_->grpc->Stop();  // its handlers use the migrator
   impl_->jobs->Shutdown();
   impl_->autoscaler->Stop();

@@ -1,6 +1,6 @@
 // RouterService: `ringkv router` wired together — the registry (persisted
 // cluster map), the RESP proxy, the HTTP API, the gRPC registry services
-// (router/registry_service.h), the health checker and the config watcher.
+// (router/api/registry_service.h), the health checker and the config watcher.
 //
 // Start-up (seed 000): before it serves, the router loads its persisted map
 // and adds the nodes named by --nodes / the config file / the local

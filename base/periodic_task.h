@@ -1,0 +1,61 @@
+// PeriodicTask: one background thread that runs a body every interval until
+// stopped — the one loop behind the router's health checker, config watcher
+// and autoscaler, and the node's joiner and arc dropper.
+//
+// The interval is asked for before every wait, so a live setting (the health
+// interval after PUT /config) takes effect at the next round. Wake() runs the
+// body at once instead of at the end of the wait. Stop() wakes the thread,
+// waits for a body under way to return and joins; the body is never called
+// after Stop() returns. A body that wants to end the task early returns
+// false.
+//
+// Thread safety: Start and Stop from one owner thread; Wake and stopping()
+// from any thread, including the body.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace ringkv {
+
+class PeriodicTask {
+ public:
+  using Interval = std::function<std::chrono::milliseconds()>;
+  // Returns false to end the task.
+  using Body = std::function<bool()>;
+
+  PeriodicTask() = default;
+  PeriodicTask(const PeriodicTask&) = delete;
+  PeriodicTask& operator=(const PeriodicTask&) = delete;
+  ~PeriodicTask() { Stop(); }
+
+  // Starts the thread: it waits one interval, runs `body`, and again.
+  // `run_first`: run the body once before the first wait. Ignored while running.
+  void Start(Interval interval, Body body, bool run_first = false);
+  void Start(std::chrono::milliseconds interval, Body body, bool run_first = false) {
+    Start([interval] { return interval; }, std::move(body), run_first);
+  }
+  // Ends the current wait early (the body runs now), or the next one if the
+  // body is running.
+  void Wake();
+  // Idempotent.
+  void Stop();
+  // Whether Stop has been asked for: a long body checks it between steps.
+  bool stopping() const;
+  bool running() const { return thread_.joinable(); }
+
+ private:
+  void Loop(Interval interval, Body body, bool run_first);
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;   // guarded by mu_
+  bool woken_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace ringkv

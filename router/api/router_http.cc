@@ -1,0 +1,501 @@
+#include "router/api/router_http.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cluster/membership.h"
+#include "ring/balance.h"
+#include "ring/diff.h"
+#include "router/jobs/jobs_api.h"
+#include "router/map/discovery.h"
+#include "router/rebalance/migrations_http.h"
+
+namespace ringkv::router {
+
+namespace {
+
+using net::HttpRequest;
+using net::HttpResponse;
+using nlohmann::json;
+
+constexpr std::string_view kKvPrefix = "/kv/";
+constexpr std::string_view kRemovePrefix = "/remove-node/";
+constexpr std::string_view kNodesPrefix = "/nodes/";
+
+int HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+      return 400;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kAborted:
+      return 409;
+    case StatusCode::kResourceExhausted:
+      return 507;
+    case StatusCode::kDeadlineExceeded:
+      return 504;
+    case StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+HttpResponse FromStatus(const Status& s) {
+  return HttpResponse::Error(HttpStatusFor(s), s.message());
+}
+
+// Parses a JSON object body; nullopt (and `error`) when it is not one.
+std::optional<json> ParseObject(const std::string& body, std::string& error) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) {
+    error = "malformed JSON body";
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    error = "the body must be a JSON object";
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::string AddrOf(const cluster::ClusterMap& map, const std::string& id) {
+  for (const auto& n : map.nodes) {
+    if (n.id == id) return n.addr;
+  }
+  return id;
+}
+
+// The seed 000 transfer list between two maps, named by node address.
+json Transfers(const cluster::ClusterMap& before, const cluster::ClusterMap& after) {
+  json out = json::array();
+  auto a = cluster::BuildRing(before);
+  auto b = cluster::BuildRing(after);
+  if (!a.ok() || !b.ok()) return out;
+  for (const ring::Transfer& t : ring::ToTransfers(ring::Diff(**a, **b))) {
+    out.push_back({{"source", AddrOf(before, t.source)},
+                   {"destination", AddrOf(after, t.destination)},
+                   {"min", t.min},
+                   {"max", t.max},
+                   {"exception", t.exception}});
+  }
+  return out;
+}
+
+json NodeJson(const cluster::NodeInfo& n, size_t index, double share) {
+  return {{"id", n.id},
+          {"addr", n.addr},
+          {"http_addr", n.http_addr},
+          {"grpc_addr", n.grpc_addr},
+          {"kind", cluster::BackendKindName(n.kind)},
+          {"weight", n.weight},
+          {"state", cluster::NodeStateName(n.state)},
+          {"index", index},
+          {"share", share}};
+}
+
+json MapJson(const cluster::ClusterMap& map) {
+  std::vector<double> shares(map.nodes.size(), 0.0);
+  if (auto r = cluster::BuildRing(map); r.ok() && !(*r)->empty()) {
+    ring::Balance b = ring::BalanceFromArcs(**r);
+    for (size_t i = 0; i < map.nodes.size(); ++i) {
+      uint32_t idx = (*r)->IndexOf(map.nodes[i].id);
+      if (idx != ring::kNoNode) shares[i] = b.share[idx];
+    }
+  }
+  json nodes = json::array();
+  for (size_t i = 0; i < map.nodes.size(); ++i)
+    nodes.push_back(NodeJson(map.nodes[i], i, shares[i]));
+  return {{"epoch", map.epoch},
+          {"vnodes", map.vnodes},
+          {"hash", ring::HashKindName(map.hash)},
+          {"replication", map.replication},
+          {"in_service", map.InService()},
+          {"nodes", nodes}};
+}
+
+bool Authorized(const HttpRequest& req, const RouterHttpContext& ctx) {
+  if (ctx.admin_token.empty()) return true;
+  std::string_view h = req.Header("authorization");
+  std::string expected = "Bearer " + ctx.admin_token;
+  if (h.size() != expected.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < h.size(); ++i) diff |= static_cast<unsigned char>(h[i] ^ expected[i]);
+  return diff == 0;
+}
+
+HttpResponse GetNode(const HttpRequest& req, RouterHttpContext& ctx) {
+  std::string error;
+  auto body = ParseObject(req.body, error);
+  if (!body) return HttpResponse::Error(400, error);
+  if (!body->contains("value") || !(*body)["value"].is_string()) {
+    return HttpResponse::Error(400, "body must be {\"value\": \"<key>\"}");
+  }
+  std::string key = (*body)["value"];
+  RouteTablePtr t = ctx.map_owner.Current();
+  const Backend* b = t->Route(key);
+  if (!b) return HttpResponse::Error(503, "no node in service");
+  json j = {{"node", b->addr},
+            {"hash", std::to_string(t->ring->KeyPosition(key))},
+            {"index", b->map_index},
+            {"count", t->in_service}};
+  return HttpResponse::Json(200, j.dump());
+}
+
+// Reads {"value": addr} or {"addr", "id", "weight", "kind"}.
+StatusOr<cluster::NodeInfo> ParseAddNode(const std::string& body_text, RouterHttpContext& ctx) {
+  std::string error;
+  auto body = ParseObject(body_text, error);
+  if (!body) return InvalidArgument(error);
+  const json& b = *body;
+  std::string addr;
+  if (b.contains("value") && b["value"].is_string()) addr = b["value"];
+  if (b.contains("addr") && b["addr"].is_string()) addr = b["addr"];
+  if (addr.empty())
+    return InvalidArgument(
+        "body must be {\"value\": \"host:port\"} or {\"addr\": \"host:port\", ...}");
+  if (Status s = cluster::ValidateAddr(addr); !s.ok()) return s;
+  std::optional<cluster::BackendKind> kind;
+  if (b.contains("kind")) {
+    if (!b["kind"].is_string() ||
+        !(kind = cluster::ParseBackendKind(b["kind"].get<std::string>()))) {
+      return InvalidArgument("kind must be \"ringkv\" or \"redis\"");
+    }
+  }
+  if (b.contains("weight") &&
+      (!b["weight"].is_number_unsigned() || b["weight"].get<uint64_t>() == 0 ||
+       b["weight"].get<uint64_t>() > 65536)) {
+    return InvalidArgument("weight must be an integer in [1, 65536]");
+  }
+  if (b.contains("id") && (!b["id"].is_string() || b["id"].get<std::string>().empty())) {
+    return InvalidArgument("id must be a non-empty string");
+  }
+  auto node = DiscoverNode(addr, kind, ctx.discovery_timeout_ms, ctx.backend_password);
+  if (!node.ok()) return InvalidArgument("cannot add " + addr + ": " + node.status().message());
+  if (b.contains("weight")) node->weight = b["weight"].get<uint32_t>();
+  if (b.contains("id")) node->id = b["id"].get<std::string>();
+  return node;
+}
+
+// The migration part of a change's answer.
+json MigrationField(const Migrator::Started& started) {
+  return started.migration ? json::parse(MigrationSummaryJson(*started.migration)) : json();
+}
+
+const char* ChangeNote(const Migrator::Started& started) {
+  if (started.migration) return "keys move while the cluster serves; follow GET /migrations";
+  if (started.remapped) return "keys on moved arcs are remapped (cache semantics)";
+  return "no key changes owner";
+}
+
+// The node named by its RESP address, HTTP address or id (seed 000 names
+// nodes by address).
+std::string NodeName(const cluster::ClusterMap& map, const std::string& name) {
+  for (const auto& n : map.nodes) {
+    if (n.http_addr == name) return n.id;
+  }
+  return name;
+}
+
+json ChangeJson(const Migrator::Started& started, const std::string& node_id) {
+  const cluster::ClusterMap& after = started.after;
+  size_t index = after.Find(node_id).value_or(0);
+  json j = {{"status", started.migration ? "processing" : "done"}, {"epoch", after.epoch}};
+  if (after.Find(node_id)) j["node"] = NodeJson(after.nodes[index], index, 0);
+  j["transfers"] = Transfers(started.before, after);
+  j["migration"] = MigrationField(started);
+  j["note"] = ChangeNote(started);
+  return j;
+}
+
+HttpResponse AddNode(const HttpRequest& req, RouterHttpContext& ctx) {
+  auto node = ParseAddNode(req.body, ctx);
+  if (!node.ok()) return FromStatus(node.status());
+  auto started = StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kAdd, node->addr,
+                             [&](const cluster::ClusterMap& m) {
+                               cluster::NodeInfo joining = *node;
+                               joining.state = cluster::NodeState::kJoining;
+                               return cluster::AddNode(m, joining);
+                             });
+  if (!started.ok()) return FromStatus(started.status());
+  std::string id = node->id.empty() ? node->addr : node->id;
+  return HttpResponse::Json(200, ChangeJson(*started, id).dump());
+}
+
+// Marks the node leaving; its keys move to their new owners and it leaves
+// the map when they have. Answers seed 000's transfer list.
+HttpResponse RemoveNode(const std::string& name, RouterHttpContext& ctx) {
+  std::string target = NodeName(ctx.map_owner.Map(), name);
+  auto started =
+      StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kRemove, name,
+                  [&](const cluster::ClusterMap& m) { return cluster::MarkLeaving(m, target); });
+  if (!started.ok()) return FromStatus(started.status());
+  return HttpResponse::Json(200, Transfers(started->before, started->after).dump());
+}
+
+// PUT /nodes/<addr> {"weight": N}
+HttpResponse PutNode(const HttpRequest& req, const std::string& name, RouterHttpContext& ctx) {
+  std::string error;
+  auto body = ParseObject(req.body, error);
+  if (!body) return HttpResponse::Error(400, error);
+  const json& w = (*body)["weight"];
+  if (!body->contains("weight") || !w.is_number_unsigned() || w.get<uint64_t>() == 0 ||
+      w.get<uint64_t>() > ring::kMaxNodeWeight) {
+    return HttpResponse::Error(400, "body must be {\"weight\": N} with N in [1, " +
+                                        std::to_string(ring::kMaxNodeWeight) + "]");
+  }
+  uint32_t weight = w.get<uint32_t>();
+  cluster::ClusterMap map = ctx.map_owner.Map();
+  std::string target = NodeName(map, name);
+  auto i = map.Find(target);
+  if (!i) return HttpResponse::Error(404, "no node " + name + " in the cluster");
+  target = map.nodes[*i].id;
+  auto started = StartChange(
+      ctx.migrator, ctx.map_owner, cluster::MigrationKind::kWeight,
+      target + " weight " + std::to_string(weight),
+      [&](const cluster::ClusterMap& m) { return cluster::SetWeight(m, target, weight); });
+  if (!started.ok()) return FromStatus(started.status());
+  return HttpResponse::Json(200, ChangeJson(*started, target).dump());
+}
+
+HttpResponse GetConfig(RouterHttpContext& ctx) {
+  cluster::ClusterMap map = ctx.map_owner.Map();
+  cluster::HealthOptions h = ctx.settings.health();
+  json j = {{"vnodes", map.vnodes},
+            {"hash", ring::HashKindName(map.hash)},
+            {"health",
+             {{"interval_ms", h.interval_ms},
+              {"timeout_ms", h.timeout_ms},
+              {"failures", h.failures},
+              {"successes", h.successes}}},
+            {"log_level", ctx.settings.log_level()}};
+  return HttpResponse::Json(200, j.dump());
+}
+
+StatusOr<uint32_t> PositiveField(const json& obj, const char* name, uint32_t current,
+                                 uint32_t max) {
+  if (!obj.contains(name)) return current;
+  const json& v = obj[name];
+  if (!v.is_number_unsigned() || v.get<uint64_t>() == 0 || v.get<uint64_t>() > max) {
+    return InvalidArgument(std::string(name) + " must be an integer in [1, " + std::to_string(max) +
+                           "]");
+  }
+  return v.get<uint32_t>();
+}
+
+HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
+  std::string error;
+  auto body = ParseObject(req.body, error);
+  if (!body) return HttpResponse::Error(400, error);
+  cluster::ClusterMap map = ctx.map_owner.Map();
+  auto vnodes = PositiveField(*body, "vnodes", map.vnodes, cluster::kMaxVnodes);
+  if (!vnodes.ok()) return FromStatus(vnodes.status());
+  cluster::HealthOptions h = ctx.settings.health();
+  if (body->contains("health")) {
+    const json& hj = (*body)["health"];
+    if (!hj.is_object()) return HttpResponse::Error(400, "health must be an object");
+    for (auto [name, field] :
+         {std::pair{"interval_ms", &h.interval_ms}, std::pair{"timeout_ms", &h.timeout_ms},
+          std::pair{"failures", &h.failures}, std::pair{"successes", &h.successes}}) {
+      auto v = PositiveField(hj, name, *field, 3600000);
+      if (!v.ok()) return HttpResponse::Error(400, "health." + v.status().message());
+      *field = *v;
+    }
+    if (std::string e = ValidateHealth(h); !e.empty()) return HttpResponse::Error(400, e);
+  }
+  std::optional<std::string> level;
+  if (body->contains("log_level")) {
+    const json& l = (*body)["log_level"];
+    static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
+                                                  "error", "critical", "off"};
+    if (!l.is_string() || !kLevels.count(l.get<std::string>())) {
+      return HttpResponse::Error(
+          400, "log_level must be one of trace, debug, info, warn, error, critical, off");
+    }
+    level = l.get<std::string>();
+  }
+  // Everything validated: apply. A vnodes change is a migration; when one
+  // already runs, the 409 leaves every setting as it was.
+  json migration;
+  if (*vnodes != map.vnodes) {
+    auto r = StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kVnodes,
+                         "vnodes " + std::to_string(*vnodes), [&](const cluster::ClusterMap& m) {
+                           return cluster::SetVnodes(m, *vnodes);
+                         });
+    if (!r.ok()) return FromStatus(r.status());
+    migration = MigrationField(*r);
+  }
+  ctx.settings.set_health(h);
+  if (level) {
+    ctx.settings.set_log_level(*level);
+    if (ctx.apply_log_level) ctx.apply_log_level(*level);
+  }
+  HttpResponse out = GetConfig(ctx);
+  json j = json::parse(out.body);
+  j["vnodes"] = *vnodes;  // the target, also while keys still move
+  j["migration"] = migration;
+  return HttpResponse::Json(200, j.dump());
+}
+
+HttpResponse Kv(const HttpRequest& req, std::string_view key, RouterHttpContext& ctx) {
+  using Type = net::resp::Reply::Type;
+  if (key.empty()) return HttpResponse::Error(400, "missing key: use /kv/{key}");
+  RouteTablePtr t = ctx.map_owner.Current();
+  const Backend* b = t->Route(key);
+  if (!b) return HttpResponse::Error(503, "no node in service");
+  if (Status moved = ctx.kv.MoveKeyFirst(*t, key); !moved.ok()) {
+    return HttpResponse::Error(502, "backend " + b->addr + ": " + moved.message());
+  }
+  StatusOr<net::resp::Reply> r = Internal("no command sent");  // replaced below
+  int ok_status = 200;
+  if (req.method == "GET") {
+    r = ctx.kv.Call(b->addr, {"GET", key});
+  } else if (req.method == "PUT" || req.method == "POST") {
+    std::string value = req.body;
+    // Seed 001's clients send {"value": "..."}; a raw body is stored as is.
+    if (req.Header("content-type").find("application/json") != std::string_view::npos) {
+      json j = json::parse(req.body, nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("value") || !j["value"].is_string()) {
+        return HttpResponse::Error(400, "a JSON body must be {\"value\": \"...\"}");
+      }
+      value = j["value"];
+    }
+    r = ctx.kv.Call(b->addr, {"SET", key, value});
+    ok_status = 201;
+  } else if (req.method == "DELETE") {
+    r = ctx.kv.Call(b->addr, {"DEL", key});
+  } else {
+    return HttpResponse::Error(405, "method not allowed: use GET, PUT, POST or DELETE");
+  }
+  HttpResponse out;
+  if (!r.ok()) {
+    out = HttpResponse::Error(502, "backend " + b->addr + " unavailable: " + r.status().message());
+  } else if (r->type == Type::kError) {
+    out = HttpResponse::Error(502, "backend " + b->addr + ": " + r->str);
+  } else if (req.method == "GET" && r->type == Type::kNull) {
+    out = HttpResponse::Json(404, R"({"message": "Key does not exist."})");
+  } else if (req.method == "GET") {
+    out = HttpResponse::Json(
+        200, json({{"value", r->str}}).dump(-1, ' ', false, json::error_handler_t::replace));
+    if (req.Header("accept").find("application/octet-stream") != std::string_view::npos) {
+      out.content_type = "application/octet-stream";
+      out.body = r->str;
+    }
+  } else if (req.method == "DELETE") {
+    out = r->integer > 0 ? HttpResponse::Json(200, R"({"deleted": 1})")
+                         : HttpResponse::Json(404, R"({"message": "Key does not exist."})");
+  } else {
+    out = HttpResponse::Json(ok_status, json({{"key", std::string(key)}, {"status", "stored"}})
+                                            .dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  out.headers.emplace_back("X-CacheServer-Index", std::to_string(b->map_index));
+  out.headers.emplace_back("X-CacheServer-Count", std::to_string(t->in_service));
+  out.headers.emplace_back("X-CacheServer-Node", b->addr);
+  return out;
+}
+
+HttpResponse CheckAlive(RouterHttpContext& ctx) {
+  cluster::ClusterMap map = ctx.map_owner.Map();
+  json j = {{"status", "ok"},
+            {"role", "router"},
+            {"epoch", map.epoch},
+            {"nodes", map.nodes.size()},
+            {"in_service", map.InService()},
+            {"ports", {{"http", ctx.http_port}, {"resp", ctx.resp_port}}}};
+  return HttpResponse::Json(200, j.dump());
+}
+
+HttpResponse Metrics(RouterHttpContext& ctx) {
+  cluster::ClusterMap map = ctx.map_owner.Map();
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, auto value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    out += std::string(name) + " " + std::to_string(value) + "\n";
+  };
+  metric("ringkv_router_epoch", "gauge", "Epoch of the cluster map.", map.epoch);
+  metric("ringkv_router_vnodes", "gauge", "Virtual nodes per unit of weight.", map.vnodes);
+  out +=
+      "# HELP ringkv_router_nodes Nodes in the cluster map by state.\n# TYPE ringkv_router_nodes "
+      "gauge\n";
+  for (auto s : {cluster::NodeState::kJoining, cluster::NodeState::kActive,
+                 cluster::NodeState::kLeaving, cluster::NodeState::kDown}) {
+    size_t n = 0;
+    for (const auto& node : map.nodes) n += node.state == s;
+    out += "ringkv_router_nodes{state=\"" + std::string(cluster::NodeStateName(s)) + "\"} " +
+           std::to_string(n) + "\n";
+  }
+  const ProxyStats& p = ctx.proxy_stats;
+  metric("ringkv_router_commands_total", "counter", "Commands received by the RESP proxy.",
+         p.commands.load());
+  metric("ringkv_router_errors_total", "counter", "Error replies the proxy generated.",
+         p.errors.load());
+  metric("ringkv_router_backend_timeouts_total", "counter", "Back-end replies that timed out.",
+         p.backend_timeouts.load());
+  metric("ringkv_router_backend_failures_total", "counter", "Back-end connection failures.",
+         p.backend_failures.load());
+  metric("ringkv_router_connected_clients", "gauge", "Open RESP client connections.",
+         p.connected_clients.load());
+  if (ctx.jobs) out += ctx.jobs->MetricsText();
+  HttpResponse r = HttpResponse::Text(200, std::move(out));
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
+}  // namespace
+
+std::string ValidateHealth(const cluster::HealthOptions& h) {
+  if (h.interval_ms < 10) return "health.interval_ms must be >= 10";
+  if (h.timeout_ms == 0 || h.timeout_ms > h.interval_ms * 10)
+    return "health.timeout_ms must be in [1, 10 x interval_ms]";
+  if (h.failures == 0 || h.successes == 0)
+    return "health.failures and health.successes must be >= 1";
+  return "";
+}
+
+HttpResponse HandleRouterHttp(const HttpRequest& req, RouterHttpContext& ctx) {
+  const std::string& path = req.path;
+  const std::string& m = req.method;
+  if (JobsApi::Serves(path)) return HandleJobsHttp(req, ctx.jobs);
+  if (path.rfind(kKvPrefix, 0) == 0)
+    return Kv(req, std::string_view(path).substr(kKvPrefix.size()), ctx);
+  bool mutating = (path == "/add-node" || path.rfind(kRemovePrefix, 0) == 0 ||
+                   (path == "/config" && m == "PUT") || IsMigrationsMutation(req) ||
+                   (path.rfind(kNodesPrefix, 0) == 0 && m != "GET"));
+  if (mutating && !Authorized(req, ctx)) {
+    return HttpResponse::Error(401, "this endpoint needs Authorization: Bearer <admin token>");
+  }
+  if (path == "/get-node" && m == "POST") return GetNode(req, ctx);
+  if (path == "/add-node" && m == "POST") return AddNode(req, ctx);
+  if (path.rfind(kRemovePrefix, 0) == 0 && m == "POST") {
+    std::string name = path.substr(kRemovePrefix.size());
+    if (name.empty()) return HttpResponse::Error(400, "use /remove-node/<addr>");
+    return RemoveNode(name, ctx);
+  }
+  if (path == "/nodes" && m == "GET")
+    return HttpResponse::Json(200, MapJson(ctx.map_owner.Map()).dump());
+  if (path.rfind(kNodesPrefix, 0) == 0) {
+    std::string name = path.substr(kNodesPrefix.size());
+    if (name.empty()) return HttpResponse::Error(400, "use PUT /nodes/<addr>");
+    if (m != "PUT") return HttpResponse::Error(405, "method " + m + " not allowed on " + path);
+    return PutNode(req, name, ctx);
+  }
+  if (IsMigrationsPath(path)) return HandleMigrationsHttp(req, ctx.migrator);
+  if (path == "/config" && m == "GET") return GetConfig(ctx);
+  if (path == "/config" && m == "PUT") return PutConfig(req, ctx);
+  if (path == "/check-alive" && m == "GET") return CheckAlive(ctx);
+  if (path == "/metrics" && m == "GET") return Metrics(ctx);
+  static const std::set<std::string> kKnown = {"/get-node", "/add-node",    "/nodes",
+                                               "/config",   "/check-alive", "/metrics"};
+  if (kKnown.count(path) || path.rfind(kRemovePrefix, 0) == 0) {
+    return HttpResponse::Error(405, "method " + m + " not allowed on " + path);
+  }
+  return HttpResponse::Error(404, "no such endpoint: " + path);
+}
+
+}  // namespace ringkv::router

@@ -1,0 +1,156 @@
+#include "router/map/health_checker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <vector>
+
+#include "cluster/membership.h"
+#include "router/map/discovery.h"
+
+namespace ringkv::router {
+
+HealthChecker::HealthChecker(MapOwner& map_owner, LiveSettings& settings,
+                             std::string backend_password)
+    : map_owner_(map_owner),
+      settings_(settings),
+      backend_password_(std::move(backend_password)),
+      tracker_(settings.health()) {}
+
+HealthChecker::~HealthChecker() {
+  Stop();
+}
+
+void HealthChecker::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void HealthChecker::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void HealthChecker::Loop() {
+  while (true) {
+    RunOnce();
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, std::chrono::milliseconds(settings_.health().interval_ms),
+                     [this] { return stop_; })) {
+      return;
+    }
+  }
+}
+
+void HealthChecker::RunOnce() {
+  cluster::HealthOptions options = settings_.health();
+  tracker_.set_options(options);
+  cluster::ClusterMap map = map_owner_.Map();
+  // Probe all nodes concurrently so one slow node does not delay the others.
+  std::vector<std::future<Status>> probes;
+  for (const auto& node : map.nodes) {
+    probes.push_back(std::async(std::launch::async, [node, options, this] {
+      return ProbeNode(node, options.timeout_ms, backend_password_);
+    }));
+  }
+  for (size_t i = 0; i < map.nodes.size(); ++i) {
+    const cluster::NodeInfo& node = map.nodes[i];
+    Status s = probes[i].get();
+    bool down = node.state == cluster::NodeState::kDown;
+    if (!s.ok()) spdlog::debug("health: {} ({}) probe failed: {}", node.id, node.addr, s.message());
+    if (!s.ok()) {
+      failing_.insert(node.id);
+    } else if (failing_.erase(node.id) > 0 && !down && hooks_.node_up) {
+      hooks_.node_up(node);
+    }
+    switch (tracker_.Record(node.id, s.ok(), down)) {
+      case cluster::HealthTransition::kWentDown:
+        if (MigrationRunning()) {
+          spdlog::warn(
+              "health: node {} ({}) fails its probes; ejection deferred: migration in "
+              "progress",
+              node.id, node.addr);
+          tracker_.Forget(node.id);
+          break;
+        }
+        OnWentDown(node);
+        break;
+      case cluster::HealthTransition::kCameBack:
+        if (MigrationRunning()) {
+          spdlog::info("health: node {} ({}) answers again; re-add deferred: migration in progress",
+                       node.id, node.addr);
+          tracker_.Forget(node.id);
+          break;
+        }
+        OnCameBack(node);
+        break;
+      case cluster::HealthTransition::kNone:
+        break;
+    }
+  }
+}
+
+void HealthChecker::OnWentDown(const cluster::NodeInfo& node) {
+  auto r = map_owner_.Apply([&](const cluster::ClusterMap& m) {
+    return cluster::SetState(m, node.id, cluster::NodeState::kDown);
+  });
+  if (r.ok()) {
+    spdlog::warn("health: node {} ({}) is down; ejected from the ring at epoch {}", node.id,
+                 node.addr, r->epoch);
+  } else {
+    spdlog::error("health: cannot mark {} down: {}", node.id, r.status().message());
+  }
+}
+
+void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
+  uint32_t timeout = settings_.health().timeout_ms;
+  // A node registered while unreachable has not told us its kind and ports yet.
+  cluster::NodeInfo fresh = node;
+  bool undiscovered = IsUndiscovered(node);
+  if (undiscovered || node.kind == cluster::BackendKind::kRingkv) {
+    std::optional<cluster::BackendKind> hint;
+    if (!undiscovered) hint = node.kind;
+    auto d = DiscoverNode(node.http_addr, hint, timeout, backend_password_);
+    if (d.ok()) {
+      fresh.kind = d->kind;
+      fresh.addr = d->addr;
+      fresh.http_addr = d->http_addr;
+      fresh.grpc_addr = d->grpc_addr;
+    } else if (undiscovered) {
+      spdlog::warn("health: node {} answered a probe but not discovery ({}); keeping it down",
+                   node.id, d.status().message());
+      tracker_.Forget(node.id);
+      return;
+    }
+  }
+  if (Status s = FlushNode(fresh, timeout, backend_password_); !s.ok()) {
+    spdlog::warn("health: node {} answers again but FLUSHALL failed ({}); keeping it down", node.id,
+                 s.message());
+    tracker_.Forget(node.id);
+    return;
+  }
+  auto r = map_owner_.Apply([&](const cluster::ClusterMap& m) -> StatusOr<cluster::ClusterMap> {
+    auto i = m.Find(node.id);
+    if (!i) return NotFound("node " + node.id + " left the cluster");
+    cluster::ClusterMap next = m;
+    next.nodes[*i].kind = fresh.kind;
+    next.nodes[*i].addr = fresh.addr;
+    next.nodes[*i].http_addr = fresh.http_addr;
+    next.nodes[*i].grpc_addr = fresh.grpc_addr;
+    next.nodes[*i].state = cluster::NodeState::kActive;
+    next.epoch = m.epoch + 1;
+    return next;
+  });
+  if (r.ok()) {
+    spdlog::info("health: node {} ({}) is back; flushed and re-added at epoch {}", node.id,
+                 fresh.addr, r->epoch);
+    if (hooks_.node_up) hooks_.node_up(fresh);
+  } else {
+    spdlog::error("health: cannot re-add {}: {}", node.id, r.status().message());
+  }
+}
+
+}  // namespace ringkv::router

@@ -1,0 +1,66 @@
+// Registry: the router's single source of truth for the cluster map. Changes
+// are serialized, persisted (MapStore) before they are published, and each
+// publication replaces the route table atomically, so readers never lock.
+//
+// Thread safety: all methods are safe to call concurrently.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "base/function_ref.h"
+#include "base/status.h"
+#include "cluster/cluster_map.h"
+#include "cluster/map_store.h"
+#include "router/proxy/route_table.h"
+
+namespace ringkv::router {
+
+class MapOwner : public RouteSource {
+ public:
+  using Change = FunctionRef<StatusOr<cluster::ClusterMap>(const cluster::ClusterMap&)>;
+  // Called after every published change with the old and the new map.
+  using Observer =
+      std::function<void(const cluster::ClusterMap& before, const cluster::ClusterMap& after)>;
+
+  // Loads the persisted map, or starts from `defaults` when there is none.
+  static StatusOr<std::unique_ptr<MapOwner>> Open(std::unique_ptr<cluster::MapStore> store,
+                                                  const cluster::ClusterMap& defaults);
+
+  RouteTablePtr Current() const override { return routes_.Current(); }
+  cluster::ClusterMap Map() const;
+
+  // Computes the next map from the current one, persists it, publishes it.
+  // On any error nothing changes. Returns the new map.
+  StatusOr<cluster::ClusterMap> Apply(Change change);
+
+  void set_observer(Observer observer);
+  // Called with every new map after it is persisted and before the router
+  // routes by it (under the registry's lock: keep it short and bounded).
+  // The router pushes the map to its nodes here, so a node never holds an
+  // older map than the router routes by (DESIGN §5).
+  using PrePublish = std::function<void(const cluster::ClusterMap& after)>;
+  void set_pre_publish(PrePublish hook);
+
+  // While keys move, every published table carries RouteTable::moves built
+  // from `from` (the map before the move). nullopt ends it. Republishes the
+  // current table at once.
+  Status SetMovesFrom(std::optional<cluster::ClusterMap> from);
+
+ private:
+  MapOwner(std::unique_ptr<cluster::MapStore> store, cluster::ClusterMap map, RouteTablePtr table);
+
+  mutable std::mutex mu_;
+  std::unique_ptr<cluster::MapStore> store_;
+  StatusOr<RouteTablePtr> MakeTableLocked(const cluster::ClusterMap& map) const;
+
+  cluster::ClusterMap map_;                // guarded by mu_
+  std::shared_ptr<const KeyMoves> moves_;  // guarded by mu_
+  AtomicRouteSource routes_;
+  Observer observer_;
+  PrePublish pre_publish_;  // guarded by mu_
+};
+
+}  // namespace ringkv::router

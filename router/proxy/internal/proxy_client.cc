@@ -1,0 +1,505 @@
+// ClientConn: the client half of the proxy's I/O shell.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "net/resp_parser.h"
+#include "router/proxy/internal/proxy_io.h"
+
+namespace ringkv::router::internal {
+
+namespace {
+
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr uint64_t kMaxQueryBuffer = 1ull << 30;
+// Stop reading a client while this many of its commands await replies, or
+// while this many reply bytes wait for it to read them.
+constexpr size_t kMaxPendingSlots = 64 * 1024;
+constexpr size_t kMaxPendingOut = 64u << 20;
+constexpr std::string_view kDbsizeCommand = "*1\r\n$6\r\nDBSIZE\r\n";
+
+const net::resp::Limits kUnauthLimits{
+    .max_bulk_len = 16 * 1024, .max_args = 10, .max_inline_len = 16 * 1024};
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+ClientConn::ClientConn(Worker& worker, int fd, uint64_t id) : worker_(worker), fd_(fd), id_(id) {
+  const ProxyOptions& o = *worker.ctx->options;
+  local_.requirepass = &o.requirepass;
+  local_.authenticated = o.requirepass.empty();
+  local_.client_id = id;
+  local_.port = worker.ctx->port;
+  local_.maxclients = o.maxclients;
+  parser_ = net::resp::RequestParser(local_.authenticated ? o.limits : kUnauthLimits);
+}
+
+void ClientConn::Start() {
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = this;
+  if (epoll_ctl(worker_.epfd, EPOLL_CTL_ADD, fd_, &ev) != 0) {
+    ::close(fd_);
+    closed_ = true;
+    worker_.ctx->stats->connected_clients.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  worker_.clients.emplace(id_, shared_from_this());
+  ReadNow();
+}
+
+void ClientConn::Close() {
+  if (closed_) return;
+  closed_ = true;
+  epoll_ctl(worker_.epfd, EPOLL_CTL_DEL, fd_, nullptr);
+  ::close(fd_);
+  slots_.clear();
+  auto it = worker_.clients.find(id_);
+  if (it != worker_.clients.end()) {
+    worker_.closed.push_back(std::move(it->second));  // events of this round may still name it
+    worker_.clients.erase(it);
+  }
+  worker_.ctx->stats->connected_clients.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ClientConn::OnEvents(uint32_t events) {
+  if (closed_) return;
+  if (writing_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) ContinueWrite();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ReadNow();
+}
+
+void ClientConn::MakeRoom() {
+  if (start_ > 0) {
+    std::memmove(rbuf_.data(), rbuf_.data() + start_, end_ - start_);
+    end_ -= start_;
+    start_ = 0;
+  }
+  if (rbuf_.size() - end_ < kReadChunk) rbuf_.resize(std::max(rbuf_.size() * 2, end_ + kReadChunk));
+}
+
+// Reads and executes until a short read (the socket is drained: with an
+// edge-triggered set, the next bytes raise a new event).
+void ClientConn::ReadNow() {
+  while (!closed_ && !closing_ && !paused_) {
+    if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
+    size_t space = rbuf_.size() - end_;
+    ssize_t n = ::recv(fd_, rbuf_.data() + end_, space, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      return OnReadError(false);
+    }
+    if (n == 0) return OnReadError(true);
+    end_ += static_cast<size_t>(n);
+    Process();
+    if (static_cast<size_t>(n) < space) return;
+  }
+}
+
+void ClientConn::OnReadError(bool eof) {
+  // EOF after a pipeline: answer what was asked, then close.
+  if (eof && (!slots_.empty() || !out_.empty() || writing_)) {
+    closing_ = true;
+    return MaybeFinish();
+  }
+  Close();
+}
+
+// Executes what is buffered; pauses reading while too much is outstanding.
+void ClientConn::Process() {
+  ExecuteBuffered();
+  if (start_ == end_) start_ = end_ = 0;
+  if (!closing_ && end_ - start_ > kMaxQueryBuffer) {
+    AddError("-ERR Protocol error: query buffer of " + std::to_string(end_ - start_) +
+             " bytes exceeds the limit\r\n");
+    closing_ = true;
+  }
+  ProxyStats& stats = *worker_.ctx->stats;
+  if (batch_commands_) stats.commands.fetch_add(batch_commands_, std::memory_order_relaxed);
+  if (batch_errors_) stats.errors.fetch_add(batch_errors_, std::memory_order_relaxed);
+  batch_commands_ = batch_errors_ = 0;
+  if (!out_.empty() || closing_) worker_.MarkDirty(shared_from_this());
+  paused_ = slots_.size() >= kMaxPendingSlots || out_.size() >= kMaxPendingOut;
+}
+
+void ClientConn::ExecuteBuffered() {
+  const ProxyOptions& o = *worker_.ctx->options;
+  worker_.Refresh();
+  while (start_ < end_ && !closing_ && slots_.size() < kMaxPendingSlots) {
+    std::string_view pending(rbuf_.data() + start_, end_ - start_);
+    net::resp::ParseStatus st = parser_.Parse(pending);
+    if (st == net::resp::ParseStatus::kIncomplete) return;
+    if (st == net::resp::ParseStatus::kError) {
+      AddError("-ERR " + parser_.error() + "\r\n");
+      closing_ = true;
+      return;
+    }
+    size_t consumed = parser_.consumed();
+    start_ += consumed;
+    if (!parser_.args().empty()) {
+      ++batch_commands_;
+      bool was_authed = local_.authenticated;
+      Dispatch(parser_.args(), pending.substr(0, consumed));
+      if (local_.authenticated != was_authed) parser_ = net::resp::RequestParser(o.limits);
+    }
+    if (local_.close_after_reply) closing_ = true;
+  }
+}
+
+void ClientConn::Dispatch(std::span<const std::string_view> args, std::string_view raw) {
+  const CommandInfo& info = LookupCommand(args[0]);
+  if (!local_.authenticated && info.local != LocalCommand::kAuth &&
+      info.local != LocalCommand::kQuit) {
+    return AddError(kNoAuthReply);
+  }
+  switch (info.kind) {
+    case CommandKind::kSingleKey:
+    case CommandKind::kMget:
+    case CommandKind::kSumKeys:
+      if (args.size() < 2) return AddError(ArityReply(args[0]));
+      break;
+    case CommandKind::kMset:
+      if (args.size() < 3 || args.size() % 2 == 0) return AddError(ArityReply(args[0]));
+      break;
+    case CommandKind::kDbsize:
+      return FanOut(kDbsizeCommand);
+    case CommandKind::kLocal: {
+      if (info.local == LocalCommand::kInfo) return AddReady(InfoReply(args, Facts()));
+      std::string reply = LocalReply(info.local, args, local_);
+      return reply[0] == '-' ? AddError(reply) : AddReady(reply);
+    }
+    case CommandKind::kUnsupported:
+      return AddError(UnsupportedReply(args[0], info.reason));
+  }
+  const RouteTable* t = worker_.table.get();
+  if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
+  if (t->moves) {
+    if (info.read_only && ReadFromOldOwners(info, args, raw)) return;
+    if (MoveKeysFirst(info, args)) return;
+  }
+  Route(info, args, raw, std::nullopt);
+}
+
+void ClientConn::Route(const CommandInfo& info, std::span<const std::string_view> args,
+                       std::string_view raw, std::optional<uint64_t> seq) {
+  const RouteTable* t = worker_.table.get();
+  if (t == nullptr || t->backends.empty()) {
+    if (seq) return Complete(*seq, kNoNodeReply);
+    return AddError(kNoNodeReply);
+  }
+  const RingView view{t->ring.get(), nullptr};
+  switch (info.kind) {
+    case CommandKind::kSingleKey:
+      return Forward(worker_.ConnFor(t->ring->OwnerIndexOfKey(args[1])), raw, args, seq);
+    case CommandKind::kMset:
+      return SplitAndSend(info.kind, args, raw, 2, seq, view);
+    default:
+      return SplitAndSend(info.kind, args, raw, 1, seq, view);
+  }
+}
+
+BackendConn& ClientConn::ConnOf(const RingView& v, uint32_t owner) {
+  return v.backends == nullptr ? worker_.ConnFor(owner) : worker_.ConnFor((*v.backends)[owner]);
+}
+
+bool ClientConn::ReadFromOldOwners(const CommandInfo& info, std::span<const std::string_view> args,
+                                   std::string_view raw) {
+  const RouteTable& t = *worker_.table;
+  const KeyMoves& moves = *t.moves;
+  if (!moves.from_ring || moves.from_ring->empty()) return false;
+  const size_t last = info.kind == CommandKind::kSingleKey ? 2 : args.size();
+  bool moving = false;
+  for (size_t i = 1; i < last; ++i) {
+    const Backend& to = t.backends[t.ring->OwnerIndexOfKey(args[i])];
+    const Backend& from = moves.from_backends[moves.from_ring->OwnerIndexOfKey(args[i])];
+    if (to.kind != cluster::BackendKind::kRingkv || from.kind != cluster::BackendKind::kRingkv) {
+      return false;
+    }
+    moving = moving || from.addr != to.addr;
+  }
+  if (!moving) return false;
+  // Old owners hold every acknowledged write while keys move; keys that do
+  // not move have the same owner in both rings.
+  const RingView old{moves.from_ring.get(), &moves.from_backends};
+  if (info.kind == CommandKind::kSingleKey) {
+    Forward(ConnOf(old, moves.from_ring->OwnerIndexOfKey(args[1])), raw, args, std::nullopt);
+  } else {
+    SplitAndSend(info.kind, args, raw, 1, std::nullopt, old);
+  }
+  return true;
+}
+
+void ClientConn::Forward(BackendConn& b, std::string_view raw,
+                         std::span<const std::string_view> args, std::optional<uint64_t> seq) {
+  const uint64_t slot = seq ? *seq : PushSlot();
+  if (!raw.empty() && raw[0] == '*') {
+    b.Send(raw, Pending{shared_from_this(), slot, kWholeReply});
+  } else {  // an inline command (or a deferred one): back ends get RESP
+    b.Send(net::resp::EncodeCommand(args), Pending{shared_from_this(), slot, kWholeReply});
+  }
+}
+
+void ClientConn::SplitAndSend(CommandKind kind, std::span<const std::string_view> args,
+                              std::string_view raw, size_t step, std::optional<uint64_t> seq,
+                              const RingView& view) {
+  const ring::Ring& ring = *view.ring;
+  KeySplit split =
+      SplitByOwner(args, step, [&ring](std::string_view key) { return ring.OwnerIndexOfKey(key); });
+  if (split.parts.size() == 1) {  // one owner: its reply is the whole reply
+    return Forward(ConnOf(view, split.parts[0].owner), raw, args, seq);
+  }
+  const uint64_t slot = seq ? *seq : PushSlot();
+  auto multi = std::make_unique<Multi>();
+  multi->kind = kind;
+  if (kind == CommandKind::kMget) multi->where = std::move(split.where);
+  multi->parts.resize(split.parts.size());
+  multi->remaining = static_cast<uint32_t>(split.parts.size());
+  slots_[slot - base_seq_].multi = std::move(multi);
+  for (uint32_t i = 0; i < split.parts.size(); ++i) {
+    ConnOf(view, split.parts[i].owner)
+        .Send(net::resp::EncodeCommand(split.parts[i].args), Pending{shared_from_this(), slot, i});
+  }
+}
+
+void ClientConn::FanOut(std::string_view command) {
+  const RouteTable* t = worker_.table.get();
+  if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
+  uint64_t seq = PushSlot();
+  auto multi = std::make_unique<Multi>();
+  multi->kind = CommandKind::kSumKeys;
+  multi->parts.resize(t->backends.size());
+  multi->remaining = static_cast<uint32_t>(t->backends.size());
+  slots_.back().multi = std::move(multi);
+  for (uint32_t i = 0; i < t->backends.size(); ++i) {
+    worker_.ConnFor(i).Send(command, Pending{shared_from_this(), seq, i});
+  }
+}
+
+bool ClientConn::MoveKeysFirst(const CommandInfo& info, std::span<const std::string_view> args) {
+  const RouteTable& t = *worker_.table;
+  const KeyMoves& moves = *t.moves;
+  if (!moves.from_ring || moves.from_ring->empty()) return false;
+  const size_t step = info.kind == CommandKind::kMset ? 2 : 1;
+  const size_t last = info.kind == CommandKind::kSingleKey ? 2 : args.size();
+  // (old owner, new owner) -> keys, in order of first appearance.
+  std::vector<std::pair<std::pair<const Backend*, const Backend*>, std::vector<std::string_view>>>
+      groups;
+  for (size_t i = 1; i < last; i += step) {
+    const Backend& to = t.backends[t.ring->OwnerIndexOfKey(args[i])];
+    if (to.kind != cluster::BackendKind::kRedis) continue;
+    const Backend& from = moves.from_backends[moves.from_ring->OwnerIndexOfKey(args[i])];
+    if (from.addr == to.addr || from.kind != cluster::BackendKind::kRedis) continue;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) {
+      return g.first.first->addr == from.addr && g.first.second->addr == to.addr;
+    });
+    if (it == groups.end()) {
+      groups.push_back({{&from, &to}, {}});
+      it = groups.end() - 1;
+    }
+    it->second.push_back(args[i]);
+  }
+  if (groups.empty()) return false;
+  const uint64_t seq = PushSlot();
+  auto d = std::make_unique<Deferred>();
+  d->args.assign(args.begin(), args.end());
+  d->remaining = static_cast<uint32_t>(groups.size());
+  slots_.back().deferred = std::move(d);
+  const ProxyOptions& o = *worker_.ctx->options;
+  const std::string timeout = std::to_string(o.backend_timeout_ms);
+  for (const auto& [pair, keys] : groups) {
+    // MIGRATE host port "" 0 timeout [AUTH pw] KEYS k...: moves each key that
+    // exists on the old owner; without REPLACE a key the new owner already
+    // holds (written there since the move began) is kept.
+    const std::string port = std::to_string(pair.second->port);
+    std::vector<std::string_view> cmd = {"MIGRATE", pair.second->host, port, "", "0", timeout};
+    if (!o.backend_password.empty()) {
+      cmd.push_back("AUTH");
+      cmd.push_back(o.backend_password);
+    }
+    cmd.push_back("KEYS");
+    cmd.insert(cmd.end(), keys.begin(), keys.end());
+    worker_.ConnFor(*pair.first)
+        .Send(net::resp::EncodeCommand(cmd), Pending{shared_from_this(), seq, kMoveStep});
+  }
+  return true;
+}
+
+// A MIGRATE answered: +OK (moved), +NOKEY (nothing to move), or BUSYKEY (the
+// new owner already holds a newer value) all let the command run.
+void ClientConn::OnMoved(uint64_t seq, std::string_view reply) {
+  Deferred& d = *slots_[seq - base_seq_].deferred;
+  if (!reply.empty() && reply[0] == '-' && reply.find("BUSYKEY") == std::string_view::npos &&
+      d.error.empty()) {
+    d.error.assign(reply);
+  }
+  if (--d.remaining > 0) return;
+  std::unique_ptr<Deferred> done = std::move(slots_[seq - base_seq_].deferred);
+  if (!done->error.empty()) {
+    std::string_view e = done->error;
+    if (e.size() >= 3 && e.substr(e.size() - 2) == "\r\n") e.remove_suffix(2);
+    return Complete(seq, BackendErrorReply("(moving keys)", e.substr(1)));
+  }
+  worker_.Refresh();
+  std::vector<std::string_view> args(done->args.begin(), done->args.end());
+  Route(LookupCommand(args[0]), args, {}, seq);
+}
+
+void ClientConn::Complete(uint64_t seq, std::string_view reply) {
+  ++batch_errors_;
+  Slot& s = slots_[seq - base_seq_];
+  s.reply.assign(reply);
+  s.done = true;
+  if (seq != base_seq_) return;
+  DrainHead();
+  worker_.MarkDirty(shared_from_this());
+}
+
+uint64_t ClientConn::PushSlot() {
+  slots_.emplace_back();
+  return base_seq_ + slots_.size() - 1;
+}
+
+void ClientConn::AddReady(std::string_view reply) {
+  if (slots_.empty()) {
+    out_.append(reply);
+    return;
+  }
+  Slot& s = slots_.emplace_back();
+  s.reply.assign(reply);
+  s.done = true;
+}
+
+void ClientConn::AddError(std::string_view reply) {
+  ++batch_errors_;
+  AddReady(reply);
+}
+
+void ClientConn::OnReply(uint64_t seq, uint32_t part, std::string_view reply) {
+  if (closed_ || seq < base_seq_ || seq - base_seq_ >= slots_.size()) return;
+  size_t idx = seq - base_seq_;
+  Slot& s = slots_[idx];
+  if (part == kMoveStep) return OnMoved(seq, reply);
+  if (s.multi) {
+    Multi& m = *s.multi;
+    m.parts[part].assign(reply);
+    if (--m.remaining > 0) return;
+    switch (m.kind) {
+      case CommandKind::kMget:
+        s.reply = MergeArrays(m.where, m.parts);
+        break;
+      case CommandKind::kMset:
+        s.reply = MergeStatus(m.parts);
+        break;
+      default:
+        s.reply = MergeSum(m.parts);
+        break;
+    }
+    s.multi.reset();
+    s.done = true;
+  } else if (idx == 0) {  // the common case: straight to the output
+    out_.append(reply);
+    slots_.pop_front();
+    ++base_seq_;
+  } else {
+    s.reply.assign(reply);
+    s.done = true;
+    return;
+  }
+  if (idx != 0) return;
+  DrainHead();
+  worker_.MarkDirty(shared_from_this());
+}
+
+void ClientConn::DrainHead() {
+  while (!slots_.empty() && slots_.front().done) {
+    out_.append(slots_.front().reply);
+    slots_.pop_front();
+    ++base_seq_;
+  }
+}
+
+// Writes what is ready in one send; a rest waits for EPOLLOUT.
+void ClientConn::FlushOut() {
+  if (closed_ || writing_) return;
+  if (out_.empty()) return MaybeFinish();
+  ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return Close();
+    n = 0;
+  }
+  if (static_cast<size_t>(n) == out_.size()) {
+    out_.clear();
+    if (out_.capacity() > (1u << 20)) out_.shrink_to_fit();
+    return AfterWrite();
+  }
+  std::swap(out_, wbuf_);
+  out_.clear();
+  woff_ = static_cast<size_t>(n);
+  writing_ = true;
+  ContinueWrite();
+}
+
+void ClientConn::ContinueWrite() {
+  while (woff_ < wbuf_.size()) {
+    ssize_t n = ::send(fd_, wbuf_.data() + woff_, wbuf_.size() - woff_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      return Close();
+    }
+    woff_ += static_cast<size_t>(n);
+  }
+  writing_ = false;
+  wbuf_.clear();
+  if (wbuf_.capacity() > (1u << 20)) wbuf_.shrink_to_fit();
+  if (!out_.empty()) return FlushOut();
+  AfterWrite();
+}
+
+void ClientConn::AfterWrite() {
+  MaybeFinish();
+  if (paused_ && !closed_ && slots_.size() < kMaxPendingSlots / 2 &&
+      out_.size() < kMaxPendingOut / 2) {
+    paused_ = false;
+    Process();
+    ReadNow();
+  }
+}
+
+void ClientConn::MaybeFinish() {
+  if (closing_ && !closed_ && slots_.empty() && out_.empty() && !writing_) Close();
+}
+
+InfoFacts ClientConn::Facts() const {
+  const ProxyContext& c = *worker_.ctx;
+  const ProxyStats& s = *c.stats;
+  InfoFacts f;
+  f.tcp_port = c.port;
+  f.io_threads = c.options->threads;
+  f.uptime_s = NowSeconds() - c.start_s;
+  f.connected_clients = s.connected_clients.load();
+  f.maxclients = c.options->maxclients;
+  f.total_connections = s.total_connections.load();
+  f.commands = s.commands.load() + batch_commands_;
+  f.errors = s.errors.load() + batch_errors_;
+  f.backend_timeouts = s.backend_timeouts.load();
+  f.backend_failures = s.backend_failures.load();
+  if (const RouteTable* t = worker_.table.get()) {
+    f.epoch = t->epoch;
+    f.backends = t->in_service;
+  }
+  return f;
+}
+
+}  // namespace ringkv::router::internal

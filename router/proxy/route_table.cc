@@ -1,0 +1,69 @@
+#include "router/proxy/route_table.h"
+
+#include <charconv>
+#include <unordered_map>
+
+namespace ringkv::router {
+
+namespace {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// Splits "host:port" or "[v6]:port"; the port must be 1..65535.
+StatusOr<HostPort> SplitAddr(std::string_view addr) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == addr.size()) {
+    return InvalidArgument("address '" + std::string(addr) + "' is not host:port");
+  }
+  std::string_view host = addr.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string_view digits = addr.substr(colon + 1);
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || ptr != digits.data() + digits.size() || value == 0 || value > 65535) {
+    return InvalidArgument("address '" + std::string(addr) + "' has a bad port");
+  }
+  return HostPort{std::string(host), static_cast<uint16_t>(value)};
+}
+
+}  // namespace
+
+StatusOr<RouteTablePtr> MakeRouteTable(const cluster::ClusterMap& map) {
+  StatusOr<ring::RingPtr> ring = cluster::BuildRing(map);
+  if (!ring.ok()) return ring.status();
+  auto table = std::make_shared<RouteTable>();
+  table->epoch = map.epoch;
+  table->ring = *ring;
+  table->in_service = map.InService();
+
+  // Ring nodes are sorted by id; the map keeps its own order.
+  std::unordered_map<std::string_view, size_t> by_id;
+  for (size_t i = 0; i < map.nodes.size(); ++i) {
+    const cluster::NodeInfo& n = map.nodes[i];
+    by_id.emplace(n.id.empty() ? std::string_view(n.addr) : std::string_view(n.id), i);
+  }
+  table->backends.reserve(table->ring->size());
+  for (const ring::NodeSpec& spec : table->ring->nodes()) {
+    auto it = by_id.find(spec.id);
+    if (it == by_id.end()) return Internal("ring node '" + spec.id + "' is not in the map");
+    const cluster::NodeInfo& n = map.nodes[it->second];
+    StatusOr<HostPort> hp = SplitAddr(n.addr);
+    if (!hp.ok()) return hp.status();
+    Backend b;
+    b.id = spec.id;
+    b.addr = n.addr;
+    b.host = std::move(hp->host);
+    b.port = hp->port;
+    b.kind = n.kind;
+    b.map_index = static_cast<uint32_t>(it->second);
+    table->backends.push_back(std::move(b));
+  }
+  return RouteTablePtr(std::move(table));
+}
+
+}  // namespace ringkv::router
