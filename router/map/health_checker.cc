@@ -11,11 +11,29 @@
 namespace ringkv::router {
 
 HealthChecker::HealthChecker(MapOwner& map_owner, LiveSettings& settings,
-                             std::string backend_password)
+                             std::string backend_password, NodeCalls calls)
     : map_owner_(map_owner),
       settings_(settings),
-      backend_password_(std::move(backend_password)),
-      tracker_(settings.health()) {}
+      calls_(std::move(calls)),
+      tracker_(settings.health()) {
+  if (!calls_.probe) {
+    calls_.probe = [backend_password](const cluster::NodeInfo& node, uint32_t timeout_ms) {
+      return ProbeNode(node, timeout_ms, backend_password);
+    };
+  }
+  if (!calls_.discover) {
+    calls_.discover = [backend_password](const std::string& addr,
+                                         std::optional<cluster::BackendKind> hint,
+                                         uint32_t timeout_ms) {
+      return DiscoverNode(addr, hint, timeout_ms, backend_password);
+    };
+  }
+  if (!calls_.flush) {
+    calls_.flush = [backend_password](const cluster::NodeInfo& node, uint32_t timeout_ms) {
+      return FlushNode(node, timeout_ms, backend_password);
+    };
+  }
+}
 
 HealthChecker::~HealthChecker() {
   Stop();
@@ -53,7 +71,7 @@ void HealthChecker::RunOnce() {
   std::vector<std::future<Status>> probes;
   for (const auto& node : map.nodes) {
     probes.push_back(std::async(std::launch::async, [node, options, this] {
-      return ProbeNode(node, options.timeout_ms, backend_password_);
+      return calls_.probe(node, options.timeout_ms);
     }));
   }
   for (size_t i = 0; i < map.nodes.size(); ++i) {
@@ -113,7 +131,7 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
   if (undiscovered || node.kind == cluster::BackendKind::kRingkv) {
     std::optional<cluster::BackendKind> hint;
     if (!undiscovered) hint = node.kind;
-    auto d = DiscoverNode(node.http_addr, hint, timeout, backend_password_);
+    auto d = calls_.discover(node.http_addr, hint, timeout);
     if (d.ok()) {
       fresh.kind = d->kind;
       fresh.addr = d->addr;
@@ -126,7 +144,7 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
       return;
     }
   }
-  if (Status s = FlushNode(fresh, timeout, backend_password_); !s.ok()) {
+  if (Status s = calls_.flush(fresh, timeout); !s.ok()) {
     spdlog::warn("health: node {} answers again but FLUSHALL failed ({}); keeping it down", node.id,
                  s.message());
     tracker_.Forget(node.id);

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,7 +27,21 @@ namespace ringkv::router {
 
 class HealthChecker {
  public:
-  HealthChecker(MapOwner& map_owner, LiveSettings& settings, std::string backend_password);
+  // What the checker asks of the nodes, behind functions so tests can answer
+  // without a network. An empty field does what the router does: ProbeNode,
+  // DiscoverNode and FlushNode (router/map/discovery.h) with the backend
+  // password. `probe` runs on several threads at once.
+  struct NodeCalls {
+    std::function<Status(const cluster::NodeInfo&, uint32_t timeout_ms)> probe;
+    std::function<StatusOr<cluster::NodeInfo>(const std::string& addr,
+                                              std::optional<cluster::BackendKind> kind_hint,
+                                              uint32_t timeout_ms)>
+        discover;
+    std::function<Status(const cluster::NodeInfo&, uint32_t timeout_ms)> flush;
+  };
+
+  HealthChecker(MapOwner& map_owner, LiveSettings& settings, std::string backend_password,
+                NodeCalls calls = {});
   ~HealthChecker();
 
   struct MigrationHooks {
@@ -49,7 +64,7 @@ class HealthChecker {
 
   MapOwner& map_owner_;
   LiveSettings& settings_;
-  std::string backend_password_;
+  NodeCalls calls_;
   cluster::HealthTracker tracker_;
   MigrationHooks hooks_;
   std::set<std::string> failing_;  // ids whose last probe failed (RunOnce's thread only)
