@@ -1,0 +1,235 @@
+// The router's settings through their public functions only (defaults,
+// ApplyRouterSetting, ValidateRouterOptions, LoadRouterConfig from a YAML
+// file), so the tests hold whatever table of settings sits behind them.
+#include "router/router_options.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace ringkv::router {
+namespace {
+
+// The message of a failed status contains `part`.
+::testing::AssertionResult FailsMentioning(const Status& s, const std::string& part) {
+  if (s.ok()) return ::testing::AssertionFailure() << "succeeded; expected an error with " << part;
+  if (s.code() != StatusCode::kInvalidArgument) {
+    return ::testing::AssertionFailure() << "code " << s.ToString();
+  }
+  if (s.message().find(part) == std::string::npos) {
+    return ::testing::AssertionFailure() << "'" << s.message() << "' does not mention " << part;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(RouterOptionsTest, DefaultsAreValid) {
+  RouterOptions o;
+  EXPECT_EQ(o.bind, "127.0.0.1");
+  EXPECT_EQ(o.http_port, 8080);
+  EXPECT_EQ(o.resp_port, 6379);
+  EXPECT_EQ(o.grpc_port, 50000);
+  EXPECT_EQ(o.vnodes, 160u);
+  EXPECT_EQ(o.hash, "xxh3");
+  EXPECT_EQ(o.health.interval_ms, 1000u);
+  EXPECT_EQ(o.health.timeout_ms, 500u);
+  EXPECT_EQ(o.health.failures, 3u);
+  EXPECT_EQ(o.health.successes, 2u);
+  EXPECT_EQ(o.log_level, "info");
+  EXPECT_TRUE(o.nodes.empty());
+  EXPECT_TRUE(o.admin_token.empty());
+  EXPECT_TRUE(o.autoscale);
+  EXPECT_EQ(o.rebalance_parallel_copies, 1u);
+  EXPECT_TRUE(ValidateRouterOptions(o).ok()) << ValidateRouterOptions(o).ToString();
+}
+
+TEST(RouterOptionsTest, GraceDefaultsToTwiceTheBackendTimeoutAndAtLeastOneSecond) {
+  RouterOptions o;
+  EXPECT_EQ(RebalanceGraceMs(o), 2000u);
+  o.backend_timeout_ms = 200;
+  EXPECT_EQ(RebalanceGraceMs(o), 1000u);
+  o.rebalance_grace_ms = 300;
+  EXPECT_EQ(RebalanceGraceMs(o), 300u);
+}
+
+TEST(RouterOptionsTest, ApplySettingParsesEachKindOfValue) {
+  RouterOptions o;
+  ASSERT_TRUE(ApplyRouterSetting(o, "http_port", "0").ok());
+  EXPECT_EQ(o.http_port, 0);
+  ASSERT_TRUE(ApplyRouterSetting(o, "resp_port", "65535").ok());
+  EXPECT_EQ(o.resp_port, 65535);
+  ASSERT_TRUE(ApplyRouterSetting(o, "bind", "0.0.0.0").ok());
+  EXPECT_EQ(o.bind, "0.0.0.0");
+  ASSERT_TRUE(ApplyRouterSetting(o, "nodes", "127.0.0.1:7001,,127.0.0.1:7002").ok());
+  EXPECT_EQ(o.nodes, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+  ASSERT_TRUE(ApplyRouterSetting(o, "nodes", "").ok());
+  EXPECT_TRUE(o.nodes.empty());
+  ASSERT_TRUE(ApplyRouterSetting(o, "health_failures", "5").ok());
+  EXPECT_EQ(o.health.failures, 5u);
+  ASSERT_TRUE(ApplyRouterSetting(o, "health_interval_ms", "250").ok());
+  EXPECT_EQ(o.health.interval_ms, 250u);
+  ASSERT_TRUE(ApplyRouterSetting(o, "http_body_limit", "1mb").ok());
+  EXPECT_EQ(o.http_body_limit, 1u << 20);
+  ASSERT_TRUE(ApplyRouterSetting(o, "job_max_wait", "2s").ok());
+  EXPECT_EQ(o.job_max_wait_ms, 2000u);
+  ASSERT_TRUE(ApplyRouterSetting(o, "autoscale", "off").ok());
+  EXPECT_FALSE(o.autoscale);
+  ASSERT_TRUE(ApplyRouterSetting(o, "autoscale", "yes").ok());
+  EXPECT_TRUE(o.autoscale);
+  ASSERT_TRUE(ApplyRouterSetting(o, "rebalance_max_keys_per_sec", "18446744073709551615").ok());
+  EXPECT_EQ(o.rebalance_max_keys_per_sec, UINT64_MAX);
+  ASSERT_TRUE(ApplyRouterSetting(o, "rebalance_max_bytes_per_sec", "2kb").ok());
+  EXPECT_EQ(o.rebalance_max_bytes_per_sec, 2048u);
+  ASSERT_TRUE(ApplyRouterSetting(o, "worker_idle_exit", "90s").ok());
+  EXPECT_EQ(o.worker_idle_exit, "90s");
+  ASSERT_TRUE(ApplyRouterSetting(o, "log_level", "debug").ok());
+  EXPECT_EQ(o.log_level, "debug");
+}
+
+TEST(RouterOptionsTest, ApplySettingRejectsBadValuesNamingTheSetting) {
+  RouterOptions o;
+  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "no_such_setting", "1"), "no_such_setting"));
+  for (const char* bad : {"65536", "-1", "80x", "", " 80"}) {
+    EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "http_port", bad), "http_port")) << bad;
+  }
+  EXPECT_EQ(o.http_port, 8080);  // a refused value leaves the option as it was
+  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "vnodes", "4097"), "vnodes"));
+  EXPECT_EQ(o.vnodes, 160u);
+  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "nodes", "127.0.0.1:1,nohost"), "nodes"));
+  EXPECT_TRUE(
+      FailsMentioning(ApplyRouterSetting(o, "health_timeout_ms", "3600001"), "health_timeout_ms"));
+  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "autoscale", "maybe"), "autoscale"));
+  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "job_max_wait", "2h"), "job_max_wait"));
+  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "http_body_limit", "lots"), "http_body_limit"));
+  EXPECT_TRUE(
+      FailsMentioning(ApplyRouterSetting(o, "worker_idle_exit", "soon"), "worker_idle_exit"));
+  EXPECT_EQ(o.worker_idle_exit, "10m");
+}
+
+TEST(RouterOptionsTest, EverySettingWithHelpIsKnown) {
+  ASSERT_FALSE(RouterSettingHelp().empty());
+  for (const auto& [name, help] : RouterSettingHelp()) {
+    EXPECT_FALSE(help.empty()) << name;
+    RouterOptions o;
+    Status s = ApplyRouterSetting(o, name, "1");
+    EXPECT_EQ(s.message().find("unknown"), std::string::npos) << name << ": " << s.ToString();
+  }
+}
+
+TEST(RouterOptionsTest, ValidateNamesTheFirstBadOption) {
+  struct Case {
+    const char* what;
+    void (*edit)(RouterOptions&);
+  };
+  const Case cases[] = {
+      {"hash", [](RouterOptions& o) { o.hash = "md5"; }},
+      {"vnodes", [](RouterOptions& o) { o.vnodes = 0; }},
+      {"interval_ms", [](RouterOptions& o) { o.health.interval_ms = 5; }},
+      {"timeout_ms", [](RouterOptions& o) { o.health.timeout_ms = 0; }},
+      {"failures", [](RouterOptions& o) { o.health.failures = 0; }},
+      {"io_threads", [](RouterOptions& o) { o.io_threads = 0; }},
+      {"backend_timeout_ms", [](RouterOptions& o) { o.backend_timeout_ms = 0; }},
+      {"log_level", [](RouterOptions& o) { o.log_level = "loud"; }},
+      {"data_dir", [](RouterOptions& o) { o.data_dir.clear(); }},
+      {"job_lease_ms", [](RouterOptions& o) { o.job_lease_ms = 99; }},
+      {"worker_threads", [](RouterOptions& o) { o.worker_threads = 0; }},
+      {"rpc_timeout_ms", [](RouterOptions& o) { o.rebalance_rpc_timeout_ms = 0; }},
+  };
+  for (const Case& c : cases) {
+    RouterOptions o;
+    c.edit(o);
+    EXPECT_TRUE(FailsMentioning(ValidateRouterOptions(o), c.what)) << c.what;
+  }
+  RouterOptions cpus;
+  cpus.io_cpus = "zero";
+  EXPECT_FALSE(ValidateRouterOptions(cpus).ok());
+}
+
+class RouterConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "router_options_test_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& yaml) {
+    std::string path = dir_ + "/ringkv.yaml";
+    std::ofstream(path) << yaml;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(RouterConfigFileTest, LoadsTheRouterSection) {
+  RouterOptions base;
+  base.admin_token = "from-flags";  // not in the file: kept
+  auto o = LoadRouterConfig(Write(R"(
+node:
+  resp_port: 1234
+router:
+  http_port: 0
+  hash: sha256
+  vnodes: 64
+  nodes:
+    - 127.0.0.1:7001
+    - 127.0.0.1:7002
+  health:
+    failures: 4
+    interval_ms: 200
+  rebalance:
+    max_keys_per_sec: 500
+    parallel_copies: 0
+  autoscale: false
+  log_level: warn
+)"),
+                            base);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->http_port, 0);
+  EXPECT_EQ(o->resp_port, 6379);
+  EXPECT_EQ(o->hash, "sha256");
+  EXPECT_EQ(o->vnodes, 64u);
+  EXPECT_EQ(o->nodes, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+  EXPECT_EQ(o->health.failures, 4u);
+  EXPECT_EQ(o->health.interval_ms, 200u);
+  EXPECT_EQ(o->health.successes, 2u);
+  EXPECT_EQ(o->rebalance_max_keys_per_sec, 500u);
+  EXPECT_EQ(o->rebalance_parallel_copies, 0u);
+  EXPECT_FALSE(o->autoscale);
+  EXPECT_EQ(o->log_level, "warn");
+  EXPECT_EQ(o->admin_token, "from-flags");
+}
+
+TEST_F(RouterConfigFileTest, AFileWithoutARouterSectionChangesNothing) {
+  RouterOptions base;
+  base.vnodes = 99;
+  auto o = LoadRouterConfig(Write("node:\n  resp_port: 1\n"), base);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->vnodes, 99u);
+  EXPECT_EQ(o->http_port, 8080);
+}
+
+TEST_F(RouterConfigFileTest, ErrorsNameTheFileAndTheSetting) {
+  std::string missing = dir_ + "/missing.yaml";
+  EXPECT_TRUE(FailsMentioning(LoadRouterConfig(missing, {}).status(), missing));
+  EXPECT_TRUE(FailsMentioning(LoadRouterConfig(Write("router: [1, 2]\n"), {}).status(), "router"));
+  EXPECT_TRUE(FailsMentioning(LoadRouterConfig(Write("router:\n  http_port: 70000\n"), {}).status(),
+                              "router.http_port"));
+  EXPECT_TRUE(
+      FailsMentioning(LoadRouterConfig(Write("router:\n  bogus: 1\n"), {}).status(), "bogus"));
+  EXPECT_TRUE(
+      FailsMentioning(LoadRouterConfig(Write("router:\n  health:\n    failures: x\n"), {}).status(),
+                      "health_failures"));
+  EXPECT_TRUE(FailsMentioning(
+      LoadRouterConfig(Write("router:\n  http_port: [1, 2]\n"), {}).status(), "http_port"));
+  EXPECT_TRUE(FailsMentioning(LoadRouterConfig(Write("router: {unclosed\n"), {}).status(),
+                              dir_ + "/ringkv.yaml"));
+  // Each value is fine alone; the options they make together are not.
+  EXPECT_TRUE(FailsMentioning(LoadRouterConfig(Write("router:\n  log_level: loud\n"), {}).status(),
+                              "log_level"));
+}
+
+}  // namespace
+}  // namespace ringkv::router
