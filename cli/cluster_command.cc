@@ -267,7 +267,7 @@ Status LaunchCluster(Provider& p, const ClusterUpArgs& a, std::vector<Instance>&
 // ---- status ----
 
 struct StatusRow {
-  std::string name, kind, addr, http_addr, state;
+  std::string name, kind, addr, http_addr, grpc_addr, state;
   int pid = 0;
   bool alive = false;
   std::optional<double> share;
@@ -284,13 +284,20 @@ std::vector<StatusRow> StatusRows(const std::vector<Instance>& instances, const 
   std::vector<const json*> matched;
   for (const auto& i : instances) {
     if (i.name == kRouter) continue;
-    StatusRow r{
-        i.name,  BackendOf(i), Addr(i.host, i.resp_port), Addr(i.host, i.http_port), "", i.pid,
-        i.alive, std::nullopt};
+    StatusRow r{i.name,
+                BackendOf(i),
+                Addr(i.host, i.resp_port),
+                Addr(i.host, i.http_port),
+                Addr(i.host, i.grpc_port),
+                "",
+                i.pid,
+                i.alive,
+                std::nullopt};
     if (const json* n = FindRouterNode(nodes, i)) {
       matched.push_back(n);
       r.state = StringOf(*n, "state");
       r.share = ShareOf(*n);
+      if (r.grpc_addr.empty()) r.grpc_addr = StringOf(*n, "grpc_addr");
     }
     rows.push_back(r);
   }
@@ -301,6 +308,7 @@ std::vector<StatusRow> StatusRows(const std::vector<Instance>& instances, const 
                 StringOf(n, "kind"),
                 StringOf(n, "addr"),
                 StringOf(n, "http_addr"),
+                StringOf(n, "grpc_addr"),
                 StringOf(n, "state"),
                 0,
                 false,
@@ -326,6 +334,7 @@ json StatusJson(const Instance* router, const json& nodes, const std::vector<Sta
                             {"alive", r.alive},
                             {"addr", r.addr},
                             {"http_addr", r.http_addr},
+                            {"grpc_addr", r.grpc_addr},
                             {"state", r.state.empty() ? json(nullptr) : json(r.state)},
                             {"share", r.share ? json(*r.share) : json(nullptr)}});
   }

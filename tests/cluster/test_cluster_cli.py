@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import redis  # noqa: E402
@@ -74,6 +75,20 @@ class ClusterCliTest(ClusterTestCase):
         self.assertAlmostEqual(sum(n["share"] for n in st["nodes"]), 1.0, places=3)
         self.assertIsInstance(st["epoch"], int)
 
+    def check_grpc_addrs(self, st, backend):
+        """Each member's gRPC address: the one the router's cluster map holds
+        (ringkv nodes), empty for redis-servers, which speak no gRPC."""
+        with urllib.request.urlopen(f"http://{st['router']['http']}/nodes", timeout=10) as res:
+            by_addr = {n["addr"]: n for n in json.load(res)["nodes"]}
+        for n in st["nodes"]:
+            self.assertIn("grpc_addr", n, n)
+            if backend == "redis":
+                self.assertEqual(n["grpc_addr"], "", n)
+                continue
+            self.assertRegex(n["grpc_addr"], r"^[0-9.]+:[0-9]+$", n)
+            self.assertNotIn(n["grpc_addr"], (n["addr"], n["http_addr"]), n)
+            self.assertEqual(n["grpc_addr"], by_addr[n["addr"]]["grpc_addr"], n)
+
     def run_scenario(self, backend, prefix):
         up = self.cli("up", "--nodes", "3", "--backend", backend)
         self.assertIn("router", up.stdout)
@@ -83,6 +98,7 @@ class ClusterCliTest(ClusterTestCase):
 
         st = self.status()
         self.check_members(st, [f"{prefix}-{i}" for i in (1, 2, 3)])
+        self.check_grpc_addrs(st, backend)
         table = self.cli("status").stdout
         for i in (1, 2, 3):
             self.assertIn(f"{prefix}-{i}", table)
@@ -102,6 +118,7 @@ class ClusterCliTest(ClusterTestCase):
         self.assertIn("epoch", added.stdout)
         st = self.status()
         self.check_members(st, [f"{prefix}-{i}" for i in (1, 2, 3, 4)])
+        self.check_grpc_addrs(st, backend)
         # Only the new node's share of the keys may move; the rest stay readable.
         share4 = next(n["share"] for n in st["nodes"] if n["name"] == f"{prefix}-4")
         self.assertGreaterEqual(self.readable(r, keys), int((1 - share4 - 0.1) * KEYS))
