@@ -30,13 +30,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_file() {
-  for _ in $(seq 500); do
-    [[ -s $1 ]] && return 0
-    sleep 0.02
+# wait_ports FILE PID LOG: waits until process PID has written its ports
+# file, at most WAIT_S seconds (default 60: on a loaded machine a start can
+# take well over 10 s). Fails at once, with the end of LOG, if PID exits first.
+wait_ports() {
+  local file=$1 pid=$2 log=$3 deadline=$((SECONDS + ${WAIT_S:-60}))
+  until [[ -s $file ]]; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "process $pid exited before writing $file; the end of $log:" >&2
+      tail -n 40 "$log" >&2 || true
+      exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+      echo "timed out after ${WAIT_S:-60} s waiting for $file; the end of $log:" >&2
+      tail -n 40 "$log" >&2 || true
+      exit 1
+    fi
+    sleep 0.05
   done
-  echo "timed out waiting for $1" >&2
-  exit 1
 }
 json_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
@@ -45,14 +56,15 @@ for i in 1 2; do
   "$RINGKV" node --id "n$i" --resp-port 0 --http-port 0 --grpc-port 0 --log-level warn \
     --ports-file "$WORK/node$i.ports" >"$WORK/node$i.log" 2>&1 &
   PIDS+=($!)
-  wait_file "$WORK/node$i.ports"
+  wait_ports "$WORK/node$i.ports" "$!" "$WORK/node$i.log"
   NODES+=("127.0.0.1:$(json_field "$WORK/node$i.ports" http_port)")
 done
-"$RINGKV" router --http-port 0 --resp-port 0 --data-dir "$WORK/router.data" --autoscale false \
-  --nodes "$(IFS=,; echo "${NODES[*]}")" --log-level warn --ports-file "$WORK/router.ports" \
+"$RINGKV" router --http-port 0 --resp-port 0 --grpc-port 0 --data-dir "$WORK/router.data" \
+  --autoscale false --nodes "$(IFS=,; echo "${NODES[*]}")" --log-level warn \
+  --ports-file "$WORK/router.ports" \
   >"$WORK/router.log" 2>&1 &
 PIDS+=($!)
-wait_file "$WORK/router.ports"
+wait_ports "$WORK/router.ports" "$!" "$WORK/router.log"
 ROUTER="http://127.0.0.1:$(json_field "$WORK/router.ports" http_port)"
 
 echo "ringkv jobs end to end: $JOBS jobs per run, 64-byte payloads, $CLIENTS enqueuers," \
