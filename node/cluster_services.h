@@ -14,7 +14,7 @@
 
 #include "dht/dht.grpc.pb.h"
 #include "node/commands.h"
-#include "node/migration.h"
+#include "node/cluster_view.h"
 #include "node/peer_client.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 
@@ -23,8 +23,8 @@ namespace ringkv::node {
 class RegistryRelay final : public ringkv::v1::Registry::Service {
  public:
   // Not owned; must outlive the service. `join_timeout_ms`: deadline of a relayed Join.
-  RegistryRelay(Migration& migration, PeerChannels& peers, uint32_t join_timeout_ms)
-      : migration_(migration), peers_(peers), join_timeout_ms_(join_timeout_ms) {}
+  RegistryRelay(ClusterView& view, PeerChannels& peers, uint32_t join_timeout_ms)
+      : view_(view), peers_(peers), join_timeout_ms_(join_timeout_ms) {}
 
   grpc::Status Join(grpc::ServerContext* ctx, const ringkv::v1::JoinRequest* req,
                     ringkv::v1::JoinReply* reply) override;
@@ -32,7 +32,7 @@ class RegistryRelay final : public ringkv::v1::Registry::Service {
                       ringkv::v1::GetMapReply* reply) override;
 
  private:
-  Migration& migration_;
+  ClusterView& view_;
   PeerChannels& peers_;
   const uint32_t join_timeout_ms_;
 };

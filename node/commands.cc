@@ -5,8 +5,8 @@
 #include "net/resp_writer.h"
 #include "node/internal/command_table.h"
 #include "node/internal/context.h"
-#include "node/internal/migration_guard.h"
-#include "node/migration.h"
+#include "node/cluster_view.h"
+#include "node/internal/placement.h"
 
 namespace ringkv::node {
 namespace {
@@ -41,8 +41,8 @@ void ReplyUnknownCommand(std::span<const std::string_view> args, std::string& ou
 
 }  // namespace
 
-uint32_t Dispatcher::MigrationMode() const {
-  return options_.migration != nullptr ? options_.migration->mode() : 0;
+uint32_t Dispatcher::ClusterMode() const {
+  return options_.view != nullptr ? options_.view->mode() : 0;
 }
 
 Dispatcher::Dispatcher(store::Engine& engine, const Clock& clock, HybridClock& hlc,
@@ -70,8 +70,8 @@ void Dispatcher::Execute(std::span<const std::string_view> args, Session& sessio
       internal::ReplyWrongArity(ctx, spec->name);
     } else if (RequiresAuth() && !session.authenticated && !(spec->flags & internal::kNoAuth)) {
       w.Error(internal::kErrNoAuth);
-    } else if (const uint32_t mode = MigrationMode(); mode != 0 && spec->first_key > 0) {
-      internal::RunWithMigration(*spec, ctx, *options_.migration, mode, out, start);
+    } else if (const uint32_t mode = ClusterMode(); mode != 0 && spec->first_key > 0) {
+      internal::RunPlaced(*spec, ctx, mode, out, start);
     } else {
       spec->handler(ctx);
     }

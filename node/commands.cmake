@@ -6,7 +6,8 @@ set(RINGKV_NODE_INTERNAL ${CMAKE_CURRENT_LIST_DIR}/internal)
 add_library(ringkv_node_core
   ${CMAKE_CURRENT_LIST_DIR}/commands.cc
   ${CMAKE_CURRENT_LIST_DIR}/metrics.cc
-  ${CMAKE_CURRENT_LIST_DIR}/migration.cc
+  ${CMAKE_CURRENT_LIST_DIR}/cluster_view.cc
+  ${CMAKE_CURRENT_LIST_DIR}/migration_roles.cc
   ${RINGKV_NODE_INTERNAL}/arc_dropper.cc
   ${RINGKV_NODE_INTERNAL}/admin_commands.cc
   ${RINGKV_NODE_INTERNAL}/command_table.cc
@@ -15,7 +16,7 @@ add_library(ringkv_node_core
   ${RINGKV_NODE_INTERNAL}/glob.cc
   ${RINGKV_NODE_INTERNAL}/job_commands.cc
   ${RINGKV_NODE_INTERNAL}/key_commands.cc
-  ${RINGKV_NODE_INTERNAL}/migration_guard.cc
+  ${RINGKV_NODE_INTERNAL}/placement.cc
   ${RINGKV_NODE_INTERNAL}/parse.cc
   ${RINGKV_NODE_INTERNAL}/server_commands.cc
   ${RINGKV_NODE_INTERNAL}/string_commands.cc

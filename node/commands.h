@@ -32,8 +32,9 @@ class QueueShard;
 
 namespace ringkv::node {
 
-class Migration;
+class ClusterView;
 class ForwardLink;
+class MigrationRoles;
 
 // Finishes the reply of a command after Execute returned: called once, from
 // any thread, with the whole RESP2 reply.
@@ -78,10 +79,14 @@ struct DispatcherOptions {
   // The node's job queue for the JOB.* commands; not owned, must outlive the
   // Dispatcher. Null: JOB.* commands answer an error.
   jobs::QueueShard* jobs = nullptr;
-  // Live rebalancing (node/migration.h): the write fence, pull-on-miss and
-  // write-through. Not owned; must outlive the Dispatcher. Null: this node
-  // owns every key (a standalone node).
-  Migration* migration = nullptr;
+  // The node's view of the cluster (node/cluster_view.h): where the keys of
+  // a command are served. Not owned; must outlive the Dispatcher. Null: this
+  // node owns every key (a standalone node).
+  ClusterView* view = nullptr;
+  // Live rebalancing (node/migration_roles.h): pull-on-miss and write-through
+  // while keys move. Not owned; must outlive the Dispatcher. Null: none.
+  // Needs `view`.
+  MigrationRoles* migration = nullptr;
   // Forwarding of commands on keys this node does not own (node/forward_link.h).
   // Not owned. Null: such commands answer -MOVED <epoch> <owner>.
   ForwardLink* forward = nullptr;
@@ -105,7 +110,7 @@ class Dispatcher {
   bool RequiresAuth() const { return !options_.requirepass.empty(); }
 
  private:
-  uint32_t MigrationMode() const;
+  uint32_t ClusterMode() const;
   store::Engine& engine_;
   const Clock& clock_;
   HybridClock& hlc_;

@@ -1,6 +1,6 @@
-// ForwardLink: how a node runs a command on the owner of its keys (DESIGN §7:
-// any node serves any key, in one hop). The command path decides where keys
-// live (MigrationView::PlaceOf); this interface carries the command there,
+// ForwardLink: how a node runs a command on the owner of its keys (any node
+// serves any key, in one hop: docs/design.md "Placement and forwarding"). The
+// command path decides where keys live (ClusterSnapshot::PlaceOf); this interface carries the command there,
 // so that logic is tested without a network. The gRPC implementation is
 // node/forwarder.h.
 //
@@ -15,7 +15,7 @@
 
 namespace ringkv::node {
 
-class MigrationView;
+class ClusterSnapshot;
 
 class ForwardLink {
  public:
@@ -28,7 +28,7 @@ class ForwardLink {
 
   // Runs `args` (a whole command, name first) on ring node `owner` of `view`
   // and appends its RESP2 reply to `out`.
-  virtual Outcome Forward(const MigrationView& view, uint32_t owner,
+  virtual Outcome Forward(const ClusterSnapshot& view, uint32_t owner,
                           std::span<const std::string_view> args, std::string& out) = 0;
 
   // What Forward returns and the reply it would append.
@@ -37,7 +37,7 @@ class ForwardLink {
   // Forward without waiting for the owner: `done` is called once, on any
   // thread (possibly before this returns). `args` and `view` need to live for
   // this call only. This default runs Forward and then `done`.
-  virtual void ForwardAsync(const MigrationView& view, uint32_t owner,
+  virtual void ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                             std::span<const std::string_view> args, Done done) {
     std::string out;
     const Outcome outcome = Forward(view, owner, args, out);

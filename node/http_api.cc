@@ -109,8 +109,8 @@ nlohmann::json PlacedJson(const cluster::ClusterMap& map, const cluster::PlacedN
 HttpResponse Neighbors(const HttpContext& ctx) {
   nlohmann::json j = {{"id", ctx.state.id},  {"epoch", 0},      {"in_service", false},
                       {"previous", nullptr}, {"next", nullptr}, {"nodes", 0}};
-  std::shared_ptr<const MigrationView> view;
-  if (ctx.migration != nullptr) view = ctx.migration->View();
+  std::shared_ptr<const ClusterSnapshot> view;
+  if (ctx.view != nullptr) view = ctx.view->Snapshot();
   if (!view || !view->map) return HttpResponse::Json(200, j.dump());
   const cluster::ClusterMap& map = *view->map;
   j["epoch"] = map.epoch;

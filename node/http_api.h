@@ -20,7 +20,7 @@
 #include "net/http.h"
 #include "node/commands.h"
 #include "node/metrics.h"
-#include "node/migration.h"
+#include "node/cluster_view.h"
 #include "store/engine.h"
 
 namespace ringkv::node {
@@ -31,7 +31,7 @@ struct HttpContext {
   const Metrics& metrics;
   const ServerState& state;
   const std::string& password;           // empty: no auth
-  const Migration* migration = nullptr;  // the cluster map, for GET /neighbors; null: none
+  const ClusterView* view = nullptr;     // the cluster map, for GET /neighbors; null: none
 };
 
 net::HttpResponse HandleHttp(const net::HttpRequest& request, const HttpContext& ctx);

@@ -22,7 +22,7 @@ uint64_t Load(const std::atomic<uint64_t>& c) {
 }
 
 std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const ServerState& s) {
-  const MigrationCounters& mig = m.migration();
+  const ClusterCounters& mig = m.cluster();
   return {
       {"keyspace_hits_total", "counter", "Key lookups that found a live key.", m.hits()},
       {"keyspace_misses_total", "counter", "Key lookups that found no live key.", m.misses()},

@@ -10,30 +10,12 @@
 #include <string>
 #include <string_view>
 
+#include "node/cluster_counters.h"
 #include "store/engine.h"
 
 namespace ringkv::node {
 
 struct ServerState;
-
-// Live-rebalancing counters (node/migration.h); rare, so not striped.
-struct MigrationCounters {
-  std::atomic<uint64_t> applied{0};          // arrivals installed (Apply, Transfer, fetch)
-  std::atomic<uint64_t> skipped{0};          // arrivals older than what the node held, or expired
-  std::atomic<uint64_t> fetched{0};          // keys fetched from an old owner on a miss
-  std::atomic<uint64_t> written_through{0};  // entries and tombstones sent to a peer after a write
-  std::atomic<uint64_t> tombstones{0};       // tombstones recorded
-  std::atomic<uint64_t> sent{0};             // entries streamed to new owners (MoveArcs)
-  std::atomic<uint64_t> dropped{0};          // entries deleted after a migration ended
-  std::atomic<uint64_t> epoch{0};            // epoch of the cluster map held (0 = none)
-  std::atomic<uint64_t> active{0};           // 1 while a migration with roles is held
-  // Forwarding (any node serves any key).
-  std::atomic<uint64_t> forwarded{0};        // commands sent to their owner
-  std::atomic<uint64_t> forward_errors{0};   // forwards that failed (owner unreachable, ...)
-  std::atomic<uint64_t> forward_retries{0};  // forwards retried after a newer map arrived
-  std::atomic<uint64_t> forwards_served{0};  // commands other nodes forwarded here
-  std::atomic<uint64_t> map_refreshes{0};    // newer maps fetched because a request showed one
-};
 
 class Metrics {
  public:
@@ -46,8 +28,8 @@ class Metrics {
   void CountMiss() { Bump(Local().misses); }
   void CountError() { Bump(Local().errors); }
 
-  MigrationCounters& migration() { return migration_; }
-  const MigrationCounters& migration() const { return migration_; }
+  ClusterCounters& cluster() { return cluster_; }
+  const ClusterCounters& cluster() const { return cluster_; }
 
   uint64_t hits() const;
   uint64_t misses() const;
@@ -87,7 +69,7 @@ class Metrics {
   uint64_t SumCalls(size_t index) const;
 
   Shard shards_[kShards];
-  MigrationCounters migration_;
+  ClusterCounters cluster_;
 };
 
 }  // namespace ringkv::node

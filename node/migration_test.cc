@@ -1,4 +1,4 @@
-#include "node/migration.h"
+#include "node/migration_roles.h"
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/worker_pool.h"
+#include "node/cluster_view.h"
 #include "node/commands.h"
 #include "node/forward_link.h"
 #include "node/internal/test_fixture.h"
@@ -29,7 +30,7 @@ class FakeLink final : public PeerLink {
   StatusOr<std::vector<WireEntry>> Fetch(const std::string& peer, const std::string& id,
                                          std::span<const std::string_view> keys) override {
     if (before_call) before_call();
-    Migration* m = Find(peer);
+    MigrationRoles* m = Find(peer);
     if (m == nullptr) return Unavailable("connection refused");
     if (Status s = m->CheckId(id); !s.ok()) return s;
     std::vector<WireEntry> out;
@@ -41,10 +42,10 @@ class FakeLink final : public PeerLink {
   Status Apply(const std::string& peer, const std::string& id, uint64_t,
                std::span<const WireEntry> entries) override {
     if (before_call) before_call();
-    Migration* m = Find(peer);
+    MigrationRoles* m = Find(peer);
     if (m == nullptr) return Unavailable("connection refused");
     if (Status s = m->CheckId(id); !s.ok()) return s;
-    Migration::Tally tally;
+    MigrationRoles::Tally tally;
     for (const WireEntry& e : entries) {
       Status s = m->Install(e.key, e.entry.value, e.entry.version, e.entry.expire_at_ms,
                             e.tombstone, clock->NowMs(), tally);
@@ -53,12 +54,12 @@ class FakeLink final : public PeerLink {
     return OkStatus();
   }
 
-  Migration* Find(const std::string& addr) {
+  MigrationRoles* Find(const std::string& addr) {
     auto it = nodes.find(addr);
     return it == nodes.end() || down ? nullptr : it->second;
   }
 
-  std::map<std::string, Migration*> nodes;
+  std::map<std::string, MigrationRoles*> nodes;
   const Clock* clock = nullptr;
   bool down = false;
   std::function<void()> before_call;  // runs first in every call (a test may block in it)
@@ -67,11 +68,14 @@ class FakeLink final : public PeerLink {
 // One node: engine, dispatcher and migration state, sharing a clock and link.
 struct TestNode {
   TestNode(std::string node_id, FakeClock& clock, FakeLink& link, ForwardLink* forward = nullptr)
-      : id(std::move(node_id)), hlc(clock), migration(*engine, clock, hlc, metrics, id, link) {
+      : id(std::move(node_id)),
+        hlc(clock),
+        view(clock, metrics.cluster(), id),
+        migration(view, *engine, clock, hlc, metrics.cluster(), link) {
     state.id = id;
     dispatcher = std::make_unique<Dispatcher>(
         *engine, clock, hlc, metrics, state,
-        DispatcherOptions{.migration = &migration, .forward = forward});
+        DispatcherOptions{.view = &view, .migration = &migration, .forward = forward});
     link.nodes[id + ":grpc"] = &migration;
   }
   std::string Run(std::vector<std::string_view> args) {
@@ -85,7 +89,8 @@ struct TestNode {
   HybridClock hlc;
   Metrics metrics;
   ServerState state;
-  Migration migration;
+  ClusterView view;
+  MigrationRoles migration;
   std::unique_ptr<Dispatcher> dispatcher;
   Session session;
 };
@@ -120,14 +125,14 @@ class MigrationTest : public ::testing::Test {
 
   // A key whose owner in TwoNodeMap is `owner`.
   std::string KeyOwnedBy(const std::string& owner) {
-    const MigrationView& v = *a_.migration.View();
+    const ClusterSnapshot& v = *a_.view.Snapshot();
     for (int i = 0;; ++i) {
       std::string k = "key" + std::to_string(i);
       if (v.ring->OwnerOfKey(k) == owner) return k;
     }
   }
 
-  static void WaitForDrops(Migration& m) {
+  static void WaitForDrops(MigrationRoles& m) {
     for (int i = 0; i < 500 && m.pending_drops() > 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -141,7 +146,7 @@ class MigrationTest : public ::testing::Test {
 };
 
 TEST_F(MigrationTest, StandaloneNodeHasNoModeAndServesEverything) {
-  EXPECT_EQ(a_.migration.mode(), 0u);
+  EXPECT_EQ(a_.view.mode(), 0u);
   EXPECT_EQ(a_.Run({"SET", "k", "v"}), kOk);
   EXPECT_EQ(a_.Run({"GET", "k"}), Bulk("v"));
 }
@@ -149,10 +154,10 @@ TEST_F(MigrationTest, StandaloneNodeHasNoModeAndServesEverything) {
 TEST_F(MigrationTest, ReadAtImporterFallsBackToOldOwner) {
   ASSERT_EQ(a_.Run({"SET", "k", "v"}), kOk);
   BeginWholeRing();
-  EXPECT_EQ(b_.migration.mode(), Migration::kRoles);
+  EXPECT_EQ(b_.view.mode(), ClusterView::kRoles);
   EXPECT_EQ(b_.Run({"GET", "k"}), Bulk("v"));
   EXPECT_EQ(b_.Run({"GET", "missing"}), kNil);
-  EXPECT_EQ(b_.metrics.migration().fetched.load(), 1u);
+  EXPECT_EQ(b_.metrics.cluster().fetched.load(), 1u);
   // Installed with the old owner's version: a second read is local.
   EXPECT_EQ(b_.engine->Get("k", clock_.NowMs())->version,
             a_.engine->Get("k", clock_.NowMs())->version);
@@ -181,7 +186,7 @@ TEST_F(MigrationTest, DeleteLeavesATombstoneSoAnOlderCopyCannotComeBack) {
   BeginWholeRing();
   EXPECT_EQ(b_.Run({"DEL", "k"}), Int(1));
   EXPECT_EQ(a_.Run({"GET", "k"}), kNil);
-  Migration::Tally tally;
+  MigrationRoles::Tally tally;
   ASSERT_TRUE(
       b_.migration.Install("k", old.value, old.version, 0, false, clock_.NowMs(), tally).ok());
   EXPECT_EQ(tally.skipped, 1u);
@@ -194,7 +199,7 @@ TEST_F(MigrationTest, DeleteLeavesATombstoneSoAnOlderCopyCannotComeBack) {
 TEST_F(MigrationTest, InstallKeepsTheNewerAndDropsExpiredArrivals) {
   BeginWholeRing();
   const int64_t now = clock_.NowMs();
-  Migration::Tally t;
+  MigrationRoles::Tally t;
   ASSERT_TRUE(b_.migration.Install("k", "v10", 10, 0, false, now, t).ok());
   ASSERT_TRUE(b_.migration.Install("k", "v5", 5, 0, false, now, t).ok());
   ASSERT_TRUE(b_.migration.Install("k", "v10b", 10, 0, false, now, t).ok());
@@ -238,16 +243,16 @@ TEST_F(MigrationTest, ApplyAndFetchOfARecentlyEndedMigrationAreAccepted) {
 }
 
 TEST_F(MigrationTest, MapFencesWritesOfKeysOwnedElsewhere) {
-  ASSERT_EQ(*a_.migration.SetMap(TwoNodeMap(3)), 3u);
-  EXPECT_EQ(a_.migration.mode(), Migration::kFence);
+  ASSERT_EQ(*a_.view.SetMap(TwoNodeMap(3)), 3u);
+  EXPECT_EQ(a_.view.mode(), ClusterView::kFence);
   const std::string mine = KeyOwnedBy("a"), theirs = KeyOwnedBy("b");
   EXPECT_EQ(a_.Run({"SET", mine, "1"}), kOk);
   EXPECT_EQ(a_.Run({"SET", theirs, "1"}), "-MOVED 3 10.0.0.2:6380\r\n");
   EXPECT_EQ(a_.Run({"MSET", mine, "1", theirs, "2"}), "-MOVED 3 10.0.0.2:6380\r\n");
   EXPECT_EQ(a_.Run({"GET", theirs}), "-MOVED 3 10.0.0.2:6380\r\n");  // no forwarding here
   // Older maps are ignored; a bad one is an error.
-  EXPECT_EQ(*a_.migration.SetMap(TwoNodeMap(2)), 3u);
-  EXPECT_FALSE(a_.migration.SetMap("{").ok());
+  EXPECT_EQ(*a_.view.SetMap(TwoNodeMap(2)), 3u);
+  EXPECT_FALSE(a_.view.SetMap("{").ok());
   // Keys in a role arc are not fenced.
   ASSERT_TRUE(a_.migration.Begin(Plan("m1", MigrationRole::Kind::kExport, "b")).ok());
   ASSERT_TRUE(b_.migration.Begin(Plan("m1", MigrationRole::Kind::kImport, "a")).ok());
@@ -256,8 +261,8 @@ TEST_F(MigrationTest, MapFencesWritesOfKeysOwnedElsewhere) {
 
 TEST_F(MigrationTest, ANodeMissingFromTheMapRefusesEveryWrite) {
   TestNode c{"c", clock_, link_};
-  ASSERT_TRUE(c.migration.SetMap(TwoNodeMap(4)).ok());
-  ASSERT_TRUE(a_.migration.SetMap(TwoNodeMap(4)).ok());
+  ASSERT_TRUE(c.view.SetMap(TwoNodeMap(4)).ok());
+  ASSERT_TRUE(a_.view.SetMap(TwoNodeMap(4)).ok());
   EXPECT_EQ(c.Run({"SET", KeyOwnedBy("a"), "1"}), "-MOVED 4 10.0.0.1:6380\r\n");
 }
 
@@ -266,20 +271,20 @@ TEST_F(MigrationTest, CompletedMigrationDropsExportedArcsOnTheExporter) {
     std::string k = "k" + std::to_string(i);
     ASSERT_EQ(a_.Run({"SET", k, "v"}), kOk);
   }
-  ASSERT_TRUE(a_.migration.SetMap(TwoNodeMap(5)).ok());
+  ASSERT_TRUE(a_.view.SetMap(TwoNodeMap(5)).ok());
   BeginWholeRing();
   a_.migration.End("m1", false, 0);
   b_.migration.End("m1", false, 0);
   a_.migration.End("m1", false, 0);  // idempotent
-  EXPECT_EQ(a_.migration.mode(), Migration::kFence);
+  EXPECT_EQ(a_.view.mode(), ClusterView::kFence);
   WaitForDrops(a_.migration);
   // What the map gives to a stays; the rest is gone.
-  const MigrationView& v = *a_.migration.View();
+  const ClusterSnapshot& v = *a_.view.Snapshot();
   for (int i = 0; i < 100; ++i) {
     std::string k = "k" + std::to_string(i);
     EXPECT_EQ(a_.engine->Get(k, clock_.NowMs()).has_value(), v.ring->OwnerOfKey(k) == "a") << k;
   }
-  EXPECT_GT(a_.metrics.migration().dropped.load(), 0u);
+  EXPECT_GT(a_.metrics.cluster().dropped.load(), 0u);
 }
 
 // a gives the whole ring to b (m1, the drop still waiting out its grace),
@@ -293,7 +298,7 @@ TEST_F(MigrationTest, ANewMigrationDropsStaleCopiesBeforeItBegins) {
   b_.migration.End("m1", false, 0);
   a_.migration.End("m1", false, 60'000);  // the drop waits a minute
   EXPECT_EQ(a_.migration.pending_drops(), 1u);
-  Migration::Tally tally;  // b now holds the only current copy
+  MigrationRoles::Tally tally;  // b now holds the only current copy
   ASSERT_TRUE(b_.migration.Install("k", "new", b_.hlc.Next(), 0, false, 0, tally).ok());
   ASSERT_TRUE(b_.migration.Install("n", "5", b_.hlc.Next(), 0, false, 0, tally).ok());
   ASSERT_TRUE(b_.migration.Begin(Plan("m2", MigrationRole::Kind::kExport, "a")).ok());
@@ -313,7 +318,7 @@ TEST_F(MigrationTest, CancelledMigrationDropsImportedArcsOnTheImporter) {
   WaitForDrops(a_.migration);
   EXPECT_FALSE(b_.engine->Get("k", clock_.NowMs()));
   EXPECT_TRUE(a_.engine->Get("k", clock_.NowMs()));
-  EXPECT_EQ(b_.migration.mode(), 0u);
+  EXPECT_EQ(b_.view.mode(), 0u);
 }
 
 TEST_F(MigrationTest, OnlyKeysInRoleArcsAreFetchedAndWrittenThrough) {
@@ -365,7 +370,7 @@ class PeerWorkTest : public MigrationTest {
   PeerWorkTest() {
     b_.dispatcher = std::make_unique<Dispatcher>(
         *b_.engine, clock_, b_.hlc, b_.metrics, b_.state,
-        DispatcherOptions{.migration = &b_.migration, .peer_work = &pool_});
+        DispatcherOptions{.view = &b_.view, .migration = &b_.migration, .peer_work = &pool_});
     b_.session.defer = deferred_.Hook();
     link_.before_call = [this] { gate_.wait(); };
   }
@@ -395,13 +400,13 @@ TEST_F(PeerWorkTest, AMissWaitsForTheOldOwnerOffTheCallingThread) {
   EXPECT_EQ(b_.Run({"GET", "k"}), "");  // deferred: the fetch waits at the gate
   EXPECT_EQ(deferred_.defers, 1);
   // The calling thread goes on: a key b holds (or a tombstone) needs no peer.
-  Migration::Tally tally;
+  MigrationRoles::Tally tally;
   ASSERT_TRUE(b_.migration.Install("here", "h", 1, 0, false, clock_.NowMs(), tally).ok());
   EXPECT_EQ(b_.Run({"GET", "here"}), Bulk("h"));
   EXPECT_EQ(deferred_.defers, 1);
   Open();
   EXPECT_EQ(Replies(), std::vector<std::string>{Bulk("v")});
-  EXPECT_EQ(b_.metrics.migration().fetched.load(), 1u);
+  EXPECT_EQ(b_.metrics.cluster().fetched.load(), 1u);
 }
 
 TEST_F(PeerWorkTest, AWriteIsAcknowledgedOnceItIsWrittenThrough) {
@@ -440,7 +445,7 @@ TEST_F(PeerWorkTest, WithoutRolesNothingIsDeferred) {
 // -MOVED from a receiver with a newer map hands that map to the sender.
 class FakeForward final : public ForwardLink {
  public:
-  Outcome Forward(const MigrationView& view, uint32_t owner, std::span<const std::string_view> args,
+  Outcome Forward(const ClusterSnapshot& view, uint32_t owner, std::span<const std::string_view> args,
                   std::string& out) override {
     ++calls;
     TestNode* to = nodes.at(view.grpc_addrs[owner]);
@@ -449,10 +454,10 @@ class FakeForward final : public ForwardLink {
     s.forwarded = true;
     std::string reply;
     to->dispatcher->Execute(args, s, reply);
-    std::shared_ptr<const MigrationView> theirs = to->migration.View();
+    std::shared_ptr<const ClusterSnapshot> theirs = to->view.Snapshot();
     if (reply.rfind("-MOVED ", 0) == 0 && theirs->epoch > view.epoch) {
       TestNode* from = nodes.at(self);
-      if (from->migration.SetMap(theirs->map_json).ok()) return Outcome::kRetry;
+      if (from->view.SetMap(theirs->map_json).ok()) return Outcome::kRetry;
     }
     out.append(reply);
     return Outcome::kDone;
@@ -469,11 +474,11 @@ class ForwardTest : public ::testing::Test {
     fa_.self = "a:grpc";
     fb_.self = "b:grpc";
     for (FakeForward* f : {&fa_, &fb_}) f->nodes = {{"a:grpc", &a_}, {"b:grpc", &b_}};
-    EXPECT_TRUE(a_.migration.SetMap(TwoNodeMap(3)).ok());
-    EXPECT_TRUE(b_.migration.SetMap(TwoNodeMap(3)).ok());
+    EXPECT_TRUE(a_.view.SetMap(TwoNodeMap(3)).ok());
+    EXPECT_TRUE(b_.view.SetMap(TwoNodeMap(3)).ok());
   }
   std::string KeyOwnedBy(const std::string& owner, int skip = 0) {
-    const MigrationView& v = *a_.migration.View();
+    const ClusterSnapshot& v = *a_.view.Snapshot();
     for (int i = 0;; ++i) {
       std::string k = "key" + std::to_string(i);
       if (v.ring->OwnerOfKey(k) == owner && skip-- == 0) return k;
@@ -538,11 +543,11 @@ TEST_F(ForwardTest, AStaleSenderTakesTheOwnersNewerMapAndRetries) {
   // Epoch 4: b is leaving, so a owns every key; only b has heard of it.
   std::string map4 = TwoNodeMap(4);
   map4.replace(map4.rfind("\"active\""), 8, "\"leaving\"");
-  ASSERT_EQ(*b_.migration.SetMap(map4), 4u);
+  ASSERT_EQ(*b_.view.SetMap(map4), 4u);
   ASSERT_EQ(a_.engine->Get(theirs, clock_.NowMs()).has_value(), false);
   // a forwards with epoch 3; b answers -MOVED with its map; a places the key again: its own.
   EXPECT_EQ(a_.Run({"GET", theirs}), kNil);
-  EXPECT_EQ(a_.migration.epoch(), 4u);
+  EXPECT_EQ(a_.view.epoch(), 4u);
   EXPECT_EQ(fa_.calls, 1);
   EXPECT_EQ(a_.Run({"SET", theirs, "on-a"}), kOk);
   EXPECT_EQ(fa_.calls, 1);
@@ -550,10 +555,10 @@ TEST_F(ForwardTest, AStaleSenderTakesTheOwnersNewerMapAndRetries) {
 
 TEST_F(ForwardTest, ANodeWithoutAMapYetRefusesDataUntilOneArrives) {
   TestNode c{"c", clock_, link_, &fa_};
-  c.migration.AwaitMap("joining through x:1");
+  c.view.AwaitMap("joining through x:1");
   EXPECT_EQ(c.Run({"GET", "k"}), "-TRYAGAIN joining through x:1\r\n");
   EXPECT_EQ(c.Run({"PING"}), "+PONG\r\n");
-  ASSERT_TRUE(c.migration.SetMap(TwoNodeMap(3)).ok());
+  ASSERT_TRUE(c.view.SetMap(TwoNodeMap(3)).ok());
   EXPECT_EQ(c.Run({"SET", KeyOwnedBy("a"), "1"}), kOk);  // forwarded to a
   EXPECT_EQ(a_.Run({"GET", KeyOwnedBy("a")}), Bulk("1"));
 }
@@ -563,12 +568,12 @@ TEST_F(ForwardTest, ANodeWithoutAMapYetRefusesDataUntilOneArrives) {
 class AsyncForward final : public ForwardLink {
  public:
   explicit AsyncForward(FakeForward& inner) : inner_(inner) {}
-  Outcome Forward(const MigrationView& view, uint32_t owner, std::span<const std::string_view> args,
+  Outcome Forward(const ClusterSnapshot& view, uint32_t owner, std::span<const std::string_view> args,
                   std::string& out) override {
     ++sync_calls;
     return inner_.Forward(view, owner, args, out);
   }
-  void ForwardAsync(const MigrationView& view, uint32_t owner,
+  void ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                     std::span<const std::string_view> args, Done done) override {
     std::string reply;
     const Outcome outcome = inner_.Forward(view, owner, args, reply);
@@ -595,7 +600,7 @@ class AsyncForwardTest : public ForwardTest {
   AsyncForwardTest() {
     a_.dispatcher = std::make_unique<Dispatcher>(
         *a_.engine, clock_, a_.hlc, a_.metrics, a_.state,
-        DispatcherOptions{.migration = &a_.migration, .forward = &async_});
+        DispatcherOptions{.view = &a_.view, .migration = &a_.migration, .forward = &async_});
     a_.session.defer = deferred_.Hook();
   }
   std::vector<std::string> Replies() { return deferred_.Get(); }
@@ -645,30 +650,30 @@ TEST_F(AsyncForwardTest, AStaleSenderPlacesTheKeysAgainInTheContinuation) {
   const std::string theirs = KeyOwnedBy("b");
   std::string map4 = TwoNodeMap(4);
   map4.replace(map4.rfind("\"active\""), 8, "\"leaving\"");
-  ASSERT_EQ(*b_.migration.SetMap(map4), 4u);
+  ASSERT_EQ(*b_.view.SetMap(map4), 4u);
   EXPECT_EQ(a_.Run({"SET", theirs, "on-a"}), "");
-  EXPECT_EQ(a_.migration.epoch(), 4u);  // the fake installs b's map at once
+  EXPECT_EQ(a_.view.epoch(), 4u);  // the fake installs b's map at once
   async_.CompleteOne();
   EXPECT_EQ(Replies(), std::vector<std::string>{kOk});  // placed again: a owns every key now
   EXPECT_TRUE(a_.engine->Get(theirs, clock_.NowMs()).has_value());
   EXPECT_EQ(deferred_.defers, 1);
 }
 
-TEST(MigrationViewTest, PlaceOfFollowsTheMapAndTheRoles) {
+TEST(ClusterSnapshotTest, PlaceOfFollowsTheMapAndTheRoles) {
   FakeClock clock{1};
   FakeLink link;
   TestNode a{"a", clock, link};
   uint32_t owner = 0;
-  EXPECT_EQ(a.migration.View()->PlaceOf("k", &owner), MigrationView::Place::kHere);  // no map
-  ASSERT_TRUE(a.migration.SetMap(TwoNodeMap(2)).ok());
-  std::shared_ptr<const MigrationView> v = a.migration.View();
+  EXPECT_EQ(a.view.Snapshot()->PlaceOf("k", nullptr, &owner), ClusterSnapshot::Place::kHere);  // no map
+  ASSERT_TRUE(a.view.SetMap(TwoNodeMap(2)).ok());
+  std::shared_ptr<const ClusterSnapshot> v = a.view.Snapshot();
   for (int i = 0; i < 200; ++i) {
     const std::string k = "k" + std::to_string(i);
-    const MigrationView::Place p = v->PlaceOf(k, &owner);
+    const ClusterSnapshot::Place p = v->PlaceOf(k, nullptr, &owner);
     if (v->ring->OwnerOfKey(k) == "a") {
-      EXPECT_EQ(p, MigrationView::Place::kHere) << k;
+      EXPECT_EQ(p, ClusterSnapshot::Place::kHere) << k;
     } else {
-      ASSERT_EQ(p, MigrationView::Place::kOwner) << k;
+      ASSERT_EQ(p, ClusterSnapshot::Place::kOwner) << k;
       EXPECT_EQ(v->grpc_addrs[owner], "b:grpc");
     }
   }

@@ -22,7 +22,8 @@
 #include "node/forwarder.h"
 #include "node/http_api.h"
 #include "node/metrics.h"
-#include "node/migration.h"
+#include "node/cluster_view.h"
+#include "node/migration_roles.h"
 #include "node/peer_client.h"
 #include "node/peer_service.h"
 #include "store/memory_engine.h"
@@ -107,7 +108,8 @@ struct NodeService::Impl {
   ServerState state;
   // Declared before the listeners, so they are gone before these are.
   std::unique_ptr<PeerChannels> peers;
-  std::unique_ptr<Migration> migration;
+  std::unique_ptr<ClusterView> view;
+  std::unique_ptr<MigrationRoles> migration;
   std::unique_ptr<PeerService> peer_service;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<RegistryRelay> registry_relay;
@@ -225,16 +227,16 @@ Status NodeService::Impl::StartListeners() {
   ho.read_timeout_ms = options.http_read_timeout_ms;
   http = std::make_unique<net::HttpServer>(ho, [this](const net::HttpRequest& r) {
     return HandleHttp(
-        r, HttpContext{*dispatcher, *engine, metrics, state, options.requirepass, migration.get()});
+        r, HttpContext{*dispatcher, *engine, metrics, state, options.requirepass, view.get()});
   });
   if (Status s = http->Start(); !s.ok()) return s;
   state.http_port = http->port();
 
   grpc = std::make_unique<net::GrpcServer>(
       net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
-  peer_service = std::make_unique<PeerService>(*migration, *engine, SystemClock::Instance(),
-                                               metrics, *peers, state.id);
-  registry_relay = std::make_unique<RegistryRelay>(*migration, *peers, kJoinTimeoutMs);
+  peer_service = std::make_unique<PeerService>(*view, *migration, *engine, SystemClock::Instance(),
+                                               metrics.cluster(), *peers, state.id);
+  registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
   dht = std::make_unique<DhtService>(*dispatcher);
   grpc->Register(peer_service.get());
   grpc->Register(registry_relay.get());
@@ -272,12 +274,12 @@ void NodeService::Impl::JoinLoop() {
                    reply.epoch(),
                    reply.migration_id().empty() ? "" : " (migration " + reply.migration_id() + ")");
       if (reply.status() == "member" && !reply.map_json().empty()) {
-        if (auto e = migration->SetMap(reply.map_json(), reply.registry()); !e.ok()) {
+        if (auto e = view->SetMap(reply.map_json(), reply.registry()); !e.ok()) {
           spdlog::warn("join: map from {}: {}", options.join, e.status().message());
         }
       } else if (!reply.registry().empty()) {
         // Remember the router only; the map comes with the migration.
-        migration->SetRegistry(reply.registry());
+        view->SetRegistry(reply.registry());
       }
       return;
     }
@@ -321,12 +323,15 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = options.maxmemory_policy;
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
-  impl->migration = std::make_unique<Migration>(
-      *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state.id,
+  impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
+                                             impl->state.id);
+  impl->migration = std::make_unique<MigrationRoles>(
+      *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
-  impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->migration, impl->metrics);
+  impl->forwarder =
+      std::make_unique<Forwarder>(*impl->peers, *impl->view, impl->metrics.cluster());
   if (!options.join.empty()) {
-    impl->migration->AwaitMap("this node is joining the cluster through " + options.join +
+    impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                               " and has no cluster map yet");
   }
   impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
@@ -334,6 +339,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
       DispatcherOptions{.requirepass = options.requirepass,
                         .jobs = impl->jobs.get(),
+                        .view = impl->view.get(),
                         .migration = impl->migration.get(),
                         .forward = impl->forwarder.get(),
                         .peer_work = impl->peer_work.get()});

@@ -16,16 +16,6 @@ void SetDeadline(grpc::ClientContext& ctx, uint32_t timeout_ms) {
 
 }  // namespace
 
-Status FromGrpc(const grpc::Status& s) {
-  if (s.ok()) return OkStatus();
-  return Status(static_cast<StatusCode>(s.error_code()), s.error_message());
-}
-
-grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
-}
-
 PeerChannels::Link& PeerChannels::LinkOf(const std::string& addr) {
   Link& link = links_[addr];
   if (!link.channel) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "node/grpc_status.h"
 #include "node/peer_link.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 
@@ -44,9 +45,5 @@ class PeerChannels final : public PeerLink {
   Link& LinkOf(const std::string& addr);  // requires mu_
   std::map<std::string, Link> links_;     // guarded by mu_
 };
-
-// A gRPC status as a ringkv Status (the codes are the same).
-Status FromGrpc(const grpc::Status& s);
-grpc::Status ToGrpc(const Status& s);
 
 }  // namespace ringkv::node

@@ -9,7 +9,7 @@
 #include "node/internal/glob.h"
 #include "node/internal/handlers.h"
 #include "node/internal/parse.h"
-#include "node/migration.h"
+#include "node/migration_roles.h"
 
 namespace ringkv::node::internal {
 namespace {
@@ -140,7 +140,7 @@ void InfoKeyspace(const store::EngineStats& st, std::string& s) {
 }
 
 void InfoMigration(const Context& ctx, std::string& s) {
-  const MigrationCounters& m = ctx.metrics.migration();
+  const ClusterCounters& m = ctx.metrics.cluster();
   auto load = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   s.append("# Migration\r\n");
   AppendField(s, "cluster_epoch", load(m.epoch));

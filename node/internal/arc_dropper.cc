@@ -14,10 +14,10 @@ constexpr size_t kChunkKeys = size_t{64} * 1024;
 
 }  // namespace
 
-ArcDropper::ArcDropper(store::Engine& engine, const Clock& clock, Metrics& metrics,
+ArcDropper::ArcDropper(store::Engine& engine, const Clock& clock, ClusterCounters& counters,
                        std::function<bool(std::string_view key)> keep,
                        std::chrono::microseconds yield)
-    : engine_(engine), clock_(clock), metrics_(metrics), keep_(std::move(keep)), yield_(yield) {
+    : engine_(engine), clock_(clock), counters_(counters), keep_(std::move(keep)), yield_(yield) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -102,7 +102,7 @@ void ArcDropper::Drop(const Task& task) {
       yielder.MaybeYield();
       (void)engine_.Mutate(key, now, [&](const store::Entry* cur) {
         if (cur == nullptr || keep_(key)) return store::Mutation::Keep();
-        metrics_.migration().dropped.fetch_add(1, std::memory_order_relaxed);
+        counters_.dropped.fetch_add(1, std::memory_order_relaxed);
         return store::Mutation::Delete();
       });
     }

@@ -20,7 +20,7 @@
 
 #include "base/clock.h"
 #include "base/process.h"
-#include "node/metrics.h"
+#include "node/cluster_counters.h"
 #include "ring/diff.h"
 #include "ring/hash.h"
 #include "store/engine.h"
@@ -32,7 +32,7 @@ class ArcDropper {
   // `keep(key)` is called under the engine's lock of `key`: it must not call
   // the engine. References are not owned and must outlive the dropper.
   // `yield`: how often the drop offers the CPU to request threads (CpuYielder).
-  ArcDropper(store::Engine& engine, const Clock& clock, Metrics& metrics,
+  ArcDropper(store::Engine& engine, const Clock& clock, ClusterCounters& counters,
              std::function<bool(std::string_view key)> keep,
              std::chrono::microseconds yield = CpuYielder::kDefaultInterval);
   ~ArcDropper();  // stops; a drop under way stops between chunks
@@ -58,7 +58,7 @@ class ArcDropper {
 
   store::Engine& engine_;
   const Clock& clock_;
-  Metrics& metrics_;
+  ClusterCounters& counters_;
   const std::function<bool(std::string_view)> keep_;
   const std::chrono::microseconds yield_;
 

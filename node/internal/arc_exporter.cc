@@ -1,4 +1,4 @@
-#include "node/internal/arc_mover.h"
+#include "node/internal/arc_exporter.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -11,8 +11,9 @@
 #include <thread>
 
 #include "base/process.h"
+#include "node/grpc_status.h"
 
-namespace ringkv::node::internal {
+namespace ringkv::node {
 namespace {
 
 using ringkv::v1::EntryBatch;
@@ -46,14 +47,14 @@ struct Target {
 // The state of one MoveArcs call.
 class Pass {
  public:
-  Pass(store::Engine& engine, const Clock& clock, Metrics& metrics, PeerChannels& peers,
-       uint32_t stall_ms, std::chrono::microseconds yield, const MigrationView& view,
+  Pass(store::Engine& engine, const Clock& clock, ClusterCounters& counters, const PeerStubs& peers,
+       uint32_t stall_ms, std::chrono::microseconds yield, const RoleSnapshot& roles,
        const MoveRequest& req)
       : engine_(engine),
         clock_(clock),
-        metrics_(metrics),
+        counters_(counters),
         stall_ms_(stall_ms),
-        view_(view),
+        roles_(roles),
         req_(req),
         yielder_(yield) {
     batch_keys_ = req.batch_keys() != 0 ? req.batch_keys() : kDefaultBatchKeys;
@@ -65,7 +66,7 @@ class Pass {
     if (req.max_bytes_per_sec() != 0) {
       batch_bytes_ = std::clamp<uint64_t>(req.max_bytes_per_sec() / 10, 1, batch_bytes_);
     }
-    for (const MigrationView::Role& r : view.roles) {
+    for (const RoleSnapshot::Role& r : roles.roles) {
       if (r.role.kind != MigrationRole::Kind::kExport) continue;
       all_arcs_.insert(all_arcs_.end(), r.role.arcs.begin(), r.role.arcs.end());
       Target* t = nullptr;
@@ -75,9 +76,9 @@ class Pass {
       if (t == nullptr) {
         t = &targets_.emplace_back();
         t->addr = r.role.peer_grpc;
-        t->stub = peers.Stub(t->addr);
-        t->batch.set_migration_id(view.migration_id);
-        t->batch.set_epoch(view.migration_epoch);
+        t->stub = peers(t->addr);
+        t->batch.set_migration_id(roles.migration_id);
+        t->batch.set_epoch(roles.migration_epoch);
       }
       t->arcs.insert(t->arcs.end(), r.role.arcs.begin(), r.role.arcs.end());
     }
@@ -97,9 +98,9 @@ class Pass {
 
   store::Engine& engine_;
   const Clock& clock_;
-  Metrics& metrics_;
+  ClusterCounters& counters_;
   const uint32_t stall_ms_;
-  const MigrationView& view_;
+  const RoleSnapshot& roles_;
   const MoveRequest& req_;
   uint64_t batch_keys_;
   uint64_t batch_bytes_;
@@ -127,7 +128,7 @@ bool Pass::Visit(std::string_view key, const store::Entry& entry) {
   keys_scanned_.fetch_add(1, std::memory_order_relaxed);
   Target* t = &targets_.front();
   if (targets_.size() > 1) {
-    const uint64_t pos = ring::HashKey(view_.hash, key);
+    const uint64_t pos = ring::HashKey(roles_.hash, key);
     t = nullptr;
     for (Target& candidate : targets_) {
       if (candidate.set->Contains(pos)) {
@@ -164,7 +165,7 @@ bool Pass::Send(Target& t) {
   const uint64_t n = static_cast<uint64_t>(t.batch.entries_size());
   keys_sent_.fetch_add(n, std::memory_order_relaxed);
   bytes_sent_.fetch_add(t.batch_bytes, std::memory_order_relaxed);
-  metrics_.migration().sent.fetch_add(n, std::memory_order_relaxed);
+  counters_.sent.fetch_add(n, std::memory_order_relaxed);
   t.batch.mutable_entries()->Clear();
   t.batch_bytes = 0;
   Throttle();
@@ -258,7 +259,7 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
   }
   std::thread monitor([&] { Monitor(ctx, writer); });
   Status scan = engine_.ForEachInArcs(
-      all_arcs_, view_.hash, clock_.NowMs(),
+      all_arcs_, roles_.hash, clock_.NowMs(),
       [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
   if (scan.ok() && failed_ == nullptr && !stop_.load()) {
     for (Target& t : targets_) {
@@ -286,10 +287,10 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
 
 }  // namespace
 
-grpc::Status ArcMover::Run(grpc::ServerContext* ctx, const MigrationView& view,
+grpc::Status ArcExporter::Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
                            const MoveRequest& request, grpc::ServerWriter<MoveProgress>* writer) {
-  Pass pass(engine_, clock_, metrics_, peers_, stall_ms_, yield_, view, request);
+  Pass pass(engine_, clock_, counters_, peers_, stall_ms_, yield_, roles, request);
   return pass.Run(ctx, writer);
 }
 
-}  // namespace ringkv::node::internal
+}  // namespace ringkv::node

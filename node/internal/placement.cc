@@ -1,4 +1,4 @@
-#include "node/internal/migration_guard.h"
+#include "node/internal/placement.h"
 
 #include <memory>
 #include <string_view>
@@ -6,12 +6,14 @@
 
 #include "base/worker_pool.h"
 #include "net/resp_parser.h"
+#include "node/cluster_view.h"
 #include "node/forward_link.h"
+#include "node/migration_roles.h"
 
 namespace ringkv::node::internal {
 namespace {
 
-using Place = MigrationView::Place;
+using Place = ClusterSnapshot::Place;
 
 // Routing again after a newer map arrived happens at most this often per
 // command (each forward is one hop; a map that keeps changing gets TRYAGAIN).
@@ -41,25 +43,25 @@ std::string ErrorLine(std::string_view prefix, const std::string& message) {
   return line;
 }
 
-std::string DownError(const MigrationView& view) {
+std::string DownError(const ClusterSnapshot& view) {
   return "CLUSTERDOWN cluster map epoch " + std::to_string(view.epoch) + " has no node in service";
 }
 
-std::string MovedError(const MigrationView& view, uint32_t owner) {
+std::string MovedError(const ClusterSnapshot& view, uint32_t owner) {
   return "MOVED " + std::to_string(view.epoch) + " " + view.addrs[owner];
 }
 
 // Where the keys of a command are served; *owner is set for kOwner, and for
 // kSplit to the first key's owner elsewhere (for a -MOVED).
 Place PlaceKeys(const CommandSpec& spec, std::span<const std::string_view> args,
-                const MigrationView& view, uint32_t* owner) {
+                const ClusterSnapshot& view, const HeldArcs* held, uint32_t* owner) {
   Place result = Place::kHere;
   bool first = true;
   bool first_here = false;
   uint32_t first_owner = ring::kNoNode;
   ForEachKey(spec, args, [&](std::string_view key) {
     uint32_t o = ring::kNoNode;
-    const Place p = view.PlaceOf(key, &o);
+    const Place p = view.PlaceOf(key, held, &o);
     if (p == Place::kDown) {
       result = Place::kDown;
       return false;
@@ -79,46 +81,54 @@ Place PlaceKeys(const CommandSpec& spec, std::span<const std::string_view> args,
   return result;
 }
 
-// Runs the command on this node: pull-on-miss and write-through when the
-// view holds migration roles.
-void RunHere(const CommandSpec& spec, Context& ctx, Migration& migration, const MigrationView& view,
-             std::string& out, size_t reply_start) {
-  if (view.roles.empty()) {
+// The migration roles, when they hold arcs on this node (ClusterView::kRoles);
+// null otherwise, and placement follows the map alone.
+std::shared_ptr<const RoleSnapshot> HeldRoles(const Context& ctx) {
+  MigrationRoles* migration = ctx.options.migration;
+  if (migration == nullptr || (ctx.options.view->mode() & ClusterView::kRoles) == 0) return nullptr;
+  return migration->Roles();
+}
+
+// Runs the command on this node: pull-on-miss and write-through when
+// migration roles hold arcs here (docs/design.md "Moving keys").
+void RunHere(const CommandSpec& spec, Context& ctx, const RoleSnapshot* roles, std::string& out,
+             size_t reply_start) {
+  if (roles == nullptr || roles->roles.empty()) {
     spec.handler(ctx);
     return;
   }
+  MigrationRoles& migration = *ctx.options.migration;
   const bool write = (spec.flags & kWrite) != 0;
   std::vector<std::string_view> keys;
   ForEachKey(spec, ctx.args, [&](std::string_view key) {
     keys.push_back(key);
     return true;
   });
-  if (Status s = migration.PullMissing(view, keys, ctx.now_ms); !s.ok()) {
+  if (Status s = migration.PullMissing(*roles, keys, ctx.now_ms); !s.ok()) {
     ctx.w.Error(ErrorLine("ERR ", s.message()));
     return;
   }
   spec.handler(ctx);
   if (!write) return;
-  if (Status s = migration.WriteThrough(view, keys, ctx.now_ms); !s.ok()) {
+  if (Status s = migration.WriteThrough(*roles, keys, ctx.now_ms); !s.ok()) {
     // The write stands here but not on the peer: the client must not see success.
     out.resize(reply_start);
     ctx.w.Error(ErrorLine("ERR ", s.message() + " (the write may be applied on this node only)"));
   }
 }
 
-void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::string& out,
-           size_t reply_start, int depth, int first_attempt = 0);
+void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply_start, int depth,
+           int first_attempt = 0);
 
 // Whether RunHere would call a migration peer for this command.
-bool NeedsPeer(const CommandSpec& spec, const Context& ctx, Migration& migration,
-               const MigrationView& view) {
-  if (view.roles.empty()) return false;
+bool NeedsPeer(const CommandSpec& spec, const Context& ctx, const RoleSnapshot* roles) {
+  if (roles == nullptr || roles->roles.empty()) return false;
   std::vector<std::string_view> keys;
   ForEachKey(spec, ctx.args, [&](std::string_view key) {
     keys.push_back(key);
     return true;
   });
-  return migration.NeedsPeer(view, keys, (spec.flags & kWrite) != 0, ctx.now_ms);
+  return ctx.options.migration->NeedsPeer(*roles, keys, (spec.flags & kWrite) != 0, ctx.now_ms);
 }
 
 // How the replies of a command split by node are merged.
@@ -143,8 +153,8 @@ void AppendBulkOrNull(const net::resp::Reply& r, std::string& out) {
 
 // Splits a multi-key command by the node of each key, runs each part where
 // it belongs (here or forwarded) and merges the replies in key order.
-void RunSplit(const CommandSpec& spec, Context& ctx, Migration& migration,
-              const MigrationView& view, std::string& out, int depth) {
+void RunSplit(const CommandSpec& spec, Context& ctx, const ClusterSnapshot& view,
+              const HeldArcs* held, std::string& out, int depth) {
   const Merge merge = MergeOf(spec);
   if (merge == Merge::kNone) {
     ctx.w.Error("CROSSSLOT Keys in request don't hash to the same node (" + std::string(spec.name) +
@@ -157,7 +167,7 @@ void RunSplit(const CommandSpec& spec, Context& ctx, Migration& migration,
   ForEachKeyIndex(spec, ctx.args.size(), [&](size_t i) {
     uint32_t owner = ring::kNoNode;
     const uint32_t where =
-        view.PlaceOf(ctx.args[i], &owner) == Place::kOwner ? owner : ring::kNoNode;
+        view.PlaceOf(ctx.args[i], held, &owner) == Place::kOwner ? owner : ring::kNoNode;
     auto it =
         std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == where; });
     if (it == groups.end()) it = groups.insert(groups.end(), {where, {}});
@@ -177,7 +187,7 @@ void RunSplit(const CommandSpec& spec, Context& ctx, Migration& migration,
     net::resp::ReplyWriter w(part);
     Context sub_ctx{ctx.engine, ctx.hlc,     ctx.metrics, ctx.state, ctx.options,
                     ctx.run_id, ctx.session, w,           sub,       ctx.now_ms};
-    Route(spec, sub_ctx, migration, part, 0, depth + 1);
+    Route(spec, sub_ctx, part, 0, depth + 1);
     std::optional<net::resp::Reply> r = net::resp::DecodeReply(part);
     if (!r) {
       ctx.w.Error("ERR malformed reply from a node serving part of " + std::string(spec.name));
@@ -224,9 +234,8 @@ void RunSplit(const CommandSpec& spec, Context& ctx, Migration& migration,
 // (Forwarder::Drain, WorkerPool::Drain).
 class Deferred {
  public:
-  static std::shared_ptr<Deferred> Take(const CommandSpec& spec, Context& ctx,
-                                        Migration& migration) {
-    return std::shared_ptr<Deferred>(new Deferred(spec, ctx, migration));
+  static std::shared_ptr<Deferred> Take(const CommandSpec& spec, Context& ctx) {
+    return std::shared_ptr<Deferred>(new Deferred(spec, ctx));
   }
 
   // Places the keys again and runs the command synchronously (on any
@@ -235,7 +244,7 @@ class Deferred {
     std::vector<std::string_view> views(args_.begin(), args_.end());
     net::resp::ReplyWriter w(reply);
     Context ctx{engine_, hlc_, metrics_, state_, options_, run_id_, session_, w, views, now_ms_};
-    Route(spec_, ctx, migration_, reply, 0, 0, first_attempt);
+    Route(spec_, ctx, reply, 0, 0, first_attempt);
   }
 
   void Complete(std::string reply) {
@@ -251,13 +260,12 @@ class Deferred {
   ServerState& state_;
   const DispatcherOptions& options_;
   std::string_view run_id_;
-  Migration& migration_;
   Session session_;  // a copy without `defer`: what runs later runs synchronously
   std::vector<std::string> args_;
   int64_t now_ms_;
   ReplyCompletion complete_;
 
-  Deferred(const CommandSpec& spec, Context& ctx, Migration& migration)
+  Deferred(const CommandSpec& spec, Context& ctx)
       : spec_(spec),
         engine_(ctx.engine),
         hlc_(ctx.hlc),
@@ -265,7 +273,6 @@ class Deferred {
         state_(ctx.state),
         options_(ctx.options),
         run_id_(ctx.run_id),
-        migration_(migration),
         session_(ctx.session),
         args_(ctx.args.begin(), ctx.args.end()),
         now_ms_(ctx.now_ms),
@@ -278,9 +285,9 @@ class Deferred {
 // the reply completes it when the owner answers. A newer map from the owner
 // means placing the keys again, synchronously, on the thread that got the
 // answer.
-void ForwardDeferred(const CommandSpec& spec, Context& ctx, Migration& migration,
-                     const MigrationView& view, uint32_t owner, int attempt) {
-  std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx, migration);
+void ForwardDeferred(const CommandSpec& spec, Context& ctx, const ClusterSnapshot& view,
+                     uint32_t owner, int attempt) {
+  std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx);
   ctx.options.forward->ForwardAsync(view, owner, ctx.args,
                                     [d, attempt](ForwardLink::Outcome outcome, std::string reply) {
                                       if (outcome == ForwardLink::Outcome::kRetry)
@@ -291,8 +298,8 @@ void ForwardDeferred(const CommandSpec& spec, Context& ctx, Migration& migration
 
 // Runs the command on the peer-work pool: its pull-on-miss or write-through
 // waits for a peer there, not on the shell's thread.
-void RunOnPeerWork(const CommandSpec& spec, Context& ctx, Migration& migration) {
-  std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx, migration);
+void RunOnPeerWork(const CommandSpec& spec, Context& ctx) {
+  std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx);
   ctx.options.peer_work->Post([d] {
     std::string reply;
     d->RouteAgain(reply, 0);
@@ -300,19 +307,21 @@ void RunOnPeerWork(const CommandSpec& spec, Context& ctx, Migration& migration) 
   });
 }
 
-void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::string& out,
-           size_t reply_start, int depth, int first_attempt) {
+void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply_start, int depth,
+           int first_attempt) {
   for (int attempt = first_attempt;; ++attempt) {
-    std::shared_ptr<const MigrationView> view = migration.View();
+    std::shared_ptr<const ClusterSnapshot> view = ctx.options.view->Snapshot();
+    std::shared_ptr<const RoleSnapshot> roles = HeldRoles(ctx);
+    const HeldArcs* held = roles != nullptr ? roles->held() : nullptr;
     uint32_t owner = ring::kNoNode;
-    const Place place = PlaceKeys(spec, ctx.args, *view, &owner);
+    const Place place = PlaceKeys(spec, ctx.args, *view, held, &owner);
     if (place == Place::kHere) {
       if (depth == 0 && ctx.session.defer && ctx.options.peer_work != nullptr &&
-          NeedsPeer(spec, ctx, migration, *view)) {
-        RunOnPeerWork(spec, ctx, migration);
+          NeedsPeer(spec, ctx, roles.get())) {
+        RunOnPeerWork(spec, ctx);
         return;
       }
-      RunHere(spec, ctx, migration, *view, out, reply_start);
+      RunHere(spec, ctx, roles.get(), out, reply_start);
       return;
     }
     if (place == Place::kDown) {
@@ -329,11 +338,11 @@ void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::str
       return;
     }
     if (place == Place::kSplit) {
-      RunSplit(spec, ctx, migration, *view, out, depth);
+      RunSplit(spec, ctx, *view, held, out, depth);
       return;
     }
     if (depth == 0 && ctx.session.defer) {
-      ForwardDeferred(spec, ctx, migration, *view, owner, attempt);
+      ForwardDeferred(spec, ctx, *view, owner, attempt);
       return;
     }
     if (link->Forward(*view, owner, ctx.args, out) == ForwardLink::Outcome::kDone) return;
@@ -342,22 +351,23 @@ void Route(const CommandSpec& spec, Context& ctx, Migration& migration, std::str
 
 }  // namespace
 
-void RunWithMigration(const CommandSpec& spec, Context& ctx, Migration& migration, uint32_t mode,
-                      std::string& out, size_t reply_start) {
-  if (mode & Migration::kAwait) {
-    ctx.w.Error(ErrorLine("TRYAGAIN ", migration.await_reason()));
+void RunPlaced(const CommandSpec& spec, Context& ctx, uint32_t mode, std::string& out,
+               size_t reply_start) {
+  if (mode & ClusterView::kAwait) {
+    ctx.w.Error(ErrorLine("TRYAGAIN ", ctx.options.view->await_reason()));
     return;
   }
-  if (mode == Migration::kFence) {
-    // A map and no roles: the common case costs one hash + ring lookup per key.
+  if (mode == ClusterView::kFence) {
+    // A map and no migration: the common case costs one hash + ring lookup per key.
+    const ClusterView& view = *ctx.options.view;
     bool here = true;
-    ForEachKey(spec, ctx.args, [&](std::string_view k) { return here = migration.FastHere(k); });
+    ForEachKey(spec, ctx.args, [&](std::string_view k) { return here = view.FastHere(k); });
     if (here) {
       spec.handler(ctx);
       return;
     }
   }
-  Route(spec, ctx, migration, out, reply_start, 0);
+  Route(spec, ctx, out, reply_start, 0);
 }
 
 }  // namespace ringkv::node::internal
