@@ -2,7 +2,7 @@
 //  - RegistryRelay (ringkv.v1.Registry): GetMap answers this node's map;
 //    Join is relayed to the router this node learned from SetMap, so a new
 //    node may join through any node.
-//  - DhtService (dht.DhtNode, seed 003): QueryDht runs GET / SET ... GET /
+//  - DhtService (crustyring's dht.DhtNode): QueryDht runs GET / SET ... GET /
 //    GETDEL through the dispatcher, so a key this node does not own is
 //    forwarded to its owner like any other command.
 //
@@ -13,9 +13,9 @@
 #include <cstdint>
 
 #include "dht/dht.grpc.pb.h"
-#include "node/commands.h"
-#include "node/cluster_view.h"
-#include "node/peer_client.h"
+#include "node/commands/dispatcher.h"
+#include "node/peer_channels.h"
+#include "node/view/cluster_view.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 
 namespace ringkv::node {
@@ -48,7 +48,7 @@ class DhtService final : public dht::DhtNode::Service {
   Dispatcher& dispatcher_;
 };
 
-// Seed 003's messages, as the original worded them.
+// The messages of crustyring's dht.DhtNode, worded as it words them.
 inline constexpr std::string_view kDhtKeyMissing = "Key not present in database.";
 inline constexpr std::string_view kDhtNoValue = "Value not provided.";
 

@@ -1,4 +1,4 @@
-// Forwarder: the gRPC ForwardLink (node/forward_link.h). Sends a command for
+// Forwarder: the gRPC ForwardLink (node/commands/forward_link.h). Sends a command for
 // keys this node does not own to their owner with ringkv.v1.Peer/Forward,
 // one hop, carrying this node's map epoch; installs the newer map an owner
 // sends back with a -MOVED answer (the caller then places the keys again),
@@ -15,10 +15,10 @@
 #include <mutex>
 #include <string>
 
-#include "node/cluster_counters.h"
-#include "node/cluster_view.h"
-#include "node/forward_link.h"
-#include "node/peer_client.h"
+#include "node/commands/forward_link.h"
+#include "node/peer_channels.h"
+#include "node/view/cluster_counters.h"
+#include "node/view/cluster_view.h"
 
 namespace ringkv::node {
 
@@ -32,8 +32,8 @@ class Forwarder final : public ForwardLink {
   // from it); set once the listener has its port.
   void SetSelfGrpc(std::string addr);
 
-  Outcome Forward(const ClusterSnapshot& view, uint32_t owner, std::span<const std::string_view> args,
-                  std::string& out) override;
+  Outcome Forward(const ClusterSnapshot& view, uint32_t owner,
+                  std::span<const std::string_view> args, std::string& out) override;
   void ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                     std::span<const std::string_view> args, Done done) override;
 

@@ -18,14 +18,14 @@
 #include "net/http_server.h"
 #include "net/resp_server.h"
 #include "node/cluster_services.h"
-#include "node/commands.h"
+#include "node/commands/dispatcher.h"
+#include "node/commands/metrics.h"
 #include "node/forwarder.h"
-#include "node/http_api.h"
-#include "node/metrics.h"
-#include "node/cluster_view.h"
-#include "node/migration_roles.h"
-#include "node/peer_client.h"
+#include "node/migration/migration_roles.h"
+#include "node/node_http.h"
+#include "node/peer_channels.h"
 #include "node/peer_service.h"
+#include "node/view/cluster_view.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
 
@@ -116,6 +116,7 @@ struct NodeService::Impl {
   std::unique_ptr<DhtService> dht;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<WorkerPool> peer_work;  // runs commands that wait for a migration peer
+  std::unique_ptr<NodeHttpApi> http_api;
   std::unique_ptr<net::RespServer> resp;
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<net::GrpcServer> grpc;
@@ -225,10 +226,10 @@ Status NodeService::Impl::StartListeners() {
   ho.body_limit = options.http_body_limit;
   ho.header_limit = options.http_header_limit;
   ho.read_timeout_ms = options.http_read_timeout_ms;
-  http = std::make_unique<net::HttpServer>(ho, [this](const net::HttpRequest& r) {
-    return HandleHttp(
-        r, HttpContext{*dispatcher, *engine, metrics, state, options.requirepass, view.get()});
-  });
+  http_api = std::make_unique<NodeHttpApi>(
+      NodeHttpContext{*dispatcher, *engine, metrics, state, options.requirepass, view.get()});
+  http = std::make_unique<net::HttpServer>(
+      ho, [this](const net::HttpRequest& r) { return http_api->Handle(r); });
   if (Status s = http->Start(); !s.ok()) return s;
   state.http_port = http->port();
 
@@ -328,11 +329,10 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->migration = std::make_unique<MigrationRoles>(
       *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
-  impl->forwarder =
-      std::make_unique<Forwarder>(*impl->peers, *impl->view, impl->metrics.cluster());
+  impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->view, impl->metrics.cluster());
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
-                              " and has no cluster map yet");
+                         " and has no cluster map yet");
   }
   impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
   impl->dispatcher = std::make_unique<Dispatcher>(
