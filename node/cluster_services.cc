@@ -11,16 +11,16 @@ namespace ringkv::node {
 
 grpc::Status RegistryRelay::GetMap(grpc::ServerContext*, const ringkv::v1::GetMapRequest*,
                                    ringkv::v1::GetMapReply* reply) {
-  std::shared_ptr<const MigrationView> view = migration_.View();
+  std::shared_ptr<const ClusterSnapshot> view = view_.Snapshot();
   reply->set_map_json(view->map_json);
   reply->set_epoch(view->epoch);
-  reply->set_registry(migration_.registry());
+  reply->set_registry(view_.registry());
   return grpc::Status::OK;
 }
 
 grpc::Status RegistryRelay::Join(grpc::ServerContext*, const ringkv::v1::JoinRequest* req,
                                  ringkv::v1::JoinReply* reply) {
-  const std::string registry = migration_.registry();
+  const std::string registry = view_.registry();
   if (registry.empty()) {
     return {grpc::StatusCode::FAILED_PRECONDITION,
             "this node has not learned the router's address yet (no map pushed to it); join "

@@ -2,7 +2,7 @@
 //  - RegistryRelay (ringkv.v1.Registry): GetMap answers this node's map;
 //    Join is relayed to the router this node learned from SetMap, so a new
 //    node may join through any node.
-//  - DhtService (dht.DhtNode, seed 003): QueryDht runs GET / SET ... GET /
+//  - DhtService (crustyring's dht.DhtNode): QueryDht runs GET / SET ... GET /
 //    GETDEL through the dispatcher, so a key this node does not own is
 //    forwarded to its owner like any other command.
 //
@@ -13,9 +13,9 @@
 #include <cstdint>
 
 #include "dht/dht.grpc.pb.h"
-#include "node/commands.h"
-#include "node/migration.h"
-#include "node/peer_client.h"
+#include "node/commands/dispatcher.h"
+#include "node/peer_channels.h"
+#include "node/view/cluster_view.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 
 namespace ringkv::node {
@@ -23,8 +23,8 @@ namespace ringkv::node {
 class RegistryRelay final : public ringkv::v1::Registry::Service {
  public:
   // Not owned; must outlive the service. `join_timeout_ms`: deadline of a relayed Join.
-  RegistryRelay(Migration& migration, PeerChannels& peers, uint32_t join_timeout_ms)
-      : migration_(migration), peers_(peers), join_timeout_ms_(join_timeout_ms) {}
+  RegistryRelay(ClusterView& view, PeerChannels& peers, uint32_t join_timeout_ms)
+      : view_(view), peers_(peers), join_timeout_ms_(join_timeout_ms) {}
 
   grpc::Status Join(grpc::ServerContext* ctx, const ringkv::v1::JoinRequest* req,
                     ringkv::v1::JoinReply* reply) override;
@@ -32,7 +32,7 @@ class RegistryRelay final : public ringkv::v1::Registry::Service {
                       ringkv::v1::GetMapReply* reply) override;
 
  private:
-  Migration& migration_;
+  ClusterView& view_;
   PeerChannels& peers_;
   const uint32_t join_timeout_ms_;
 };
@@ -48,7 +48,7 @@ class DhtService final : public dht::DhtNode::Service {
   Dispatcher& dispatcher_;
 };
 
-// Seed 003's messages, as the original worded them.
+// The messages of crustyring's dht.DhtNode, worded as it words them.
 inline constexpr std::string_view kDhtKeyMissing = "Key not present in database.";
 inline constexpr std::string_view kDhtNoValue = "Value not provided.";
 

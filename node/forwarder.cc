@@ -20,8 +20,8 @@ void SetDeadline(grpc::ClientContext& ctx, uint32_t timeout_ms) {
 
 }  // namespace
 
-Forwarder::Forwarder(PeerChannels& peers, Migration& migration, Metrics& metrics)
-    : peers_(peers), migration_(migration), metrics_(metrics) {}
+Forwarder::Forwarder(PeerChannels& peers, ClusterView& view, ClusterCounters& counters)
+    : peers_(peers), view_(view), counters_(counters) {}
 
 void Forwarder::SetSelfGrpc(std::string addr) {
   std::lock_guard lock(mu_);
@@ -29,7 +29,7 @@ void Forwarder::SetSelfGrpc(std::string addr) {
 }
 
 bool Forwarder::RefreshFrom(const std::string& addr) {
-  const uint64_t before = migration_.epoch();
+  const uint64_t before = view_.epoch();
   ringkv::v1::GetMapReply reply;
   grpc::ClientContext ctx;
   SetDeadline(ctx, peers_.timeout_ms());
@@ -39,13 +39,13 @@ bool Forwarder::RefreshFrom(const std::string& addr) {
     return false;
   }
   if (reply.map_json().empty() || reply.epoch() <= before) return false;
-  StatusOr<uint64_t> after = migration_.SetMap(reply.map_json(), reply.registry());
+  StatusOr<uint64_t> after = view_.SetMap(reply.map_json(), reply.registry());
   if (!after.ok()) {
     spdlog::warn("cluster map from {}: {}", addr, after.status().message());
     return false;
   }
   if (*after > before) {
-    metrics_.migration().map_refreshes.fetch_add(1, std::memory_order_relaxed);
+    counters_.map_refreshes.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("cluster map: epoch {} -> {} (fetched from {})", before, *after, addr);
   }
   return *after > before;
@@ -72,7 +72,7 @@ void Forwarder::Drain() {
   idle_.wait(lock, [&] { return in_flight_ == 0; });
 }
 
-std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const MigrationView& view, uint32_t owner,
+std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const ClusterSnapshot& view, uint32_t owner,
                                                     std::span<const std::string_view> args,
                                                     std::string& out) {
   const std::string& id = view.ring->nodes()[owner].id;
@@ -95,13 +95,13 @@ std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const MigrationView& view, u
   for (std::string_view a : args) call->req.add_args(a.data(), a.size());
   SetDeadline(call->ctx, peers_.timeout_ms());
   call->stub = peers_.Stub(addr);
-  metrics_.migration().forwarded.fetch_add(1, std::memory_order_relaxed);
+  counters_.forwarded.fetch_add(1, std::memory_order_relaxed);
   return call;
 }
 
 ForwardLink::Outcome Forwarder::Conclude(Call& call, const grpc::Status& s, std::string& out) {
   if (!s.ok()) {
-    metrics_.migration().forward_errors.fetch_add(1, std::memory_order_relaxed);
+    counters_.forward_errors.fetch_add(1, std::memory_order_relaxed);
     AppendError(out, "TRYAGAIN forward to node " + call.id + " at " + call.addr +
                          " failed: " + s.error_message());
     return Outcome::kDone;
@@ -111,13 +111,13 @@ ForwardLink::Outcome Forwarder::Conclude(Call& call, const grpc::Status& s, std:
     // The owner's map says someone else owns the keys: take the newer map and place them again.
     bool newer = false;
     if (!reply.map_json().empty()) {
-      StatusOr<uint64_t> e = migration_.SetMap(reply.map_json());
+      StatusOr<uint64_t> e = view_.SetMap(reply.map_json());
       newer = e.ok() && *e > call.epoch;
     } else {
-      newer = RefreshFrom(call.addr) || migration_.epoch() > call.epoch;
+      newer = RefreshFrom(call.addr) || view_.epoch() > call.epoch;
     }
     if (newer) {
-      metrics_.migration().forward_retries.fetch_add(1, std::memory_order_relaxed);
+      counters_.forward_retries.fetch_add(1, std::memory_order_relaxed);
       return Outcome::kRetry;
     }
   }
@@ -126,7 +126,7 @@ ForwardLink::Outcome Forwarder::Conclude(Call& call, const grpc::Status& s, std:
   return Outcome::kDone;
 }
 
-ForwardLink::Outcome Forwarder::Forward(const MigrationView& view, uint32_t owner,
+ForwardLink::Outcome Forwarder::Forward(const ClusterSnapshot& view, uint32_t owner,
                                         std::span<const std::string_view> args, std::string& out) {
   std::unique_ptr<Call> call = Prepare(view, owner, args, out);
   if (call == nullptr) return Outcome::kDone;
@@ -134,7 +134,7 @@ ForwardLink::Outcome Forwarder::Forward(const MigrationView& view, uint32_t owne
   return Conclude(*call, s, out);
 }
 
-void Forwarder::ForwardAsync(const MigrationView& view, uint32_t owner,
+void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                              std::span<const std::string_view> args, Done done) {
   std::string out;
   std::unique_ptr<Call> call = Prepare(view, owner, args, out);

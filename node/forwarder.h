@@ -1,4 +1,4 @@
-// Forwarder: the gRPC ForwardLink (node/forward_link.h). Sends a command for
+// Forwarder: the gRPC ForwardLink (node/commands/forward_link.h). Sends a command for
 // keys this node does not own to their owner with ringkv.v1.Peer/Forward,
 // one hop, carrying this node's map epoch; installs the newer map an owner
 // sends back with a -MOVED answer (the caller then places the keys again),
@@ -15,26 +15,26 @@
 #include <mutex>
 #include <string>
 
-#include "node/forward_link.h"
-#include "node/metrics.h"
-#include "node/migration.h"
-#include "node/peer_client.h"
+#include "node/commands/forward_link.h"
+#include "node/peer_channels.h"
+#include "node/view/cluster_counters.h"
+#include "node/view/cluster_view.h"
 
 namespace ringkv::node {
 
 class Forwarder final : public ForwardLink {
  public:
   // Not owned; all must outlive the Forwarder.
-  Forwarder(PeerChannels& peers, Migration& migration, Metrics& metrics);
+  Forwarder(PeerChannels& peers, ClusterView& view, ClusterCounters& counters);
   ~Forwarder() override;  // waits for the calls in flight
 
   // This node's advertised gRPC "host:port" (receivers fetch a newer map
   // from it); set once the listener has its port.
   void SetSelfGrpc(std::string addr);
 
-  Outcome Forward(const MigrationView& view, uint32_t owner, std::span<const std::string_view> args,
-                  std::string& out) override;
-  void ForwardAsync(const MigrationView& view, uint32_t owner,
+  Outcome Forward(const ClusterSnapshot& view, uint32_t owner,
+                  std::span<const std::string_view> args, std::string& out) override;
+  void ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                     std::span<const std::string_view> args, Done done) override;
 
   // Waits until every ForwardAsync call has run its `done` (each is bounded
@@ -48,8 +48,8 @@ class Forwarder final : public ForwardLink {
 
  private:
   PeerChannels& peers_;
-  Migration& migration_;
-  Metrics& metrics_;
+  ClusterView& view_;
+  ClusterCounters& counters_;
   mutable std::mutex mu_;
   std::condition_variable idle_;
   std::string self_grpc_;   // guarded by mu_
@@ -57,7 +57,7 @@ class Forwarder final : public ForwardLink {
 
   struct Call;
   // The request for `args`, or nullptr after appending the error to `out`.
-  std::unique_ptr<Call> Prepare(const MigrationView& view, uint32_t owner,
+  std::unique_ptr<Call> Prepare(const ClusterSnapshot& view, uint32_t owner,
                                 std::span<const std::string_view> args, std::string& out);
   // What Forward does once the owner answered (or failed).
   Outcome Conclude(Call& call, const grpc::Status& s, std::string& out);

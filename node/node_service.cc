@@ -18,13 +18,14 @@
 #include "net/http_server.h"
 #include "net/resp_server.h"
 #include "node/cluster_services.h"
-#include "node/commands.h"
+#include "node/commands/dispatcher.h"
+#include "node/commands/metrics.h"
 #include "node/forwarder.h"
-#include "node/http_api.h"
-#include "node/metrics.h"
-#include "node/migration.h"
-#include "node/peer_client.h"
+#include "node/migration/migration_roles.h"
+#include "node/node_http.h"
+#include "node/peer_channels.h"
 #include "node/peer_service.h"
+#include "node/view/cluster_view.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
 
@@ -107,13 +108,15 @@ struct NodeService::Impl {
   ServerState state;
   // Declared before the listeners, so they are gone before these are.
   std::unique_ptr<PeerChannels> peers;
-  std::unique_ptr<Migration> migration;
+  std::unique_ptr<ClusterView> view;
+  std::unique_ptr<MigrationRoles> migration;
   std::unique_ptr<PeerService> peer_service;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<RegistryRelay> registry_relay;
   std::unique_ptr<DhtService> dht;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<WorkerPool> peer_work;  // runs commands that wait for a migration peer
+  std::unique_ptr<NodeHttpApi> http_api;
   std::unique_ptr<net::RespServer> resp;
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<net::GrpcServer> grpc;
@@ -223,18 +226,18 @@ Status NodeService::Impl::StartListeners() {
   ho.body_limit = options.http_body_limit;
   ho.header_limit = options.http_header_limit;
   ho.read_timeout_ms = options.http_read_timeout_ms;
-  http = std::make_unique<net::HttpServer>(ho, [this](const net::HttpRequest& r) {
-    return HandleHttp(
-        r, HttpContext{*dispatcher, *engine, metrics, state, options.requirepass, migration.get()});
-  });
+  http_api = std::make_unique<NodeHttpApi>(
+      NodeHttpContext{*dispatcher, *engine, metrics, state, options.requirepass, view.get()});
+  http = std::make_unique<net::HttpServer>(
+      ho, [this](const net::HttpRequest& r) { return http_api->Handle(r); });
   if (Status s = http->Start(); !s.ok()) return s;
   state.http_port = http->port();
 
   grpc = std::make_unique<net::GrpcServer>(
       net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
-  peer_service = std::make_unique<PeerService>(*migration, *engine, SystemClock::Instance(),
-                                               metrics, *peers, state.id);
-  registry_relay = std::make_unique<RegistryRelay>(*migration, *peers, kJoinTimeoutMs);
+  peer_service = std::make_unique<PeerService>(*view, *migration, *engine, SystemClock::Instance(),
+                                               metrics.cluster(), *peers, state.id);
+  registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
   dht = std::make_unique<DhtService>(*dispatcher);
   grpc->Register(peer_service.get());
   grpc->Register(registry_relay.get());
@@ -272,12 +275,12 @@ void NodeService::Impl::JoinLoop() {
                    reply.epoch(),
                    reply.migration_id().empty() ? "" : " (migration " + reply.migration_id() + ")");
       if (reply.status() == "member" && !reply.map_json().empty()) {
-        if (auto e = migration->SetMap(reply.map_json(), reply.registry()); !e.ok()) {
+        if (auto e = view->SetMap(reply.map_json(), reply.registry()); !e.ok()) {
           spdlog::warn("join: map from {}: {}", options.join, e.status().message());
         }
       } else if (!reply.registry().empty()) {
         // Remember the router only; the map comes with the migration.
-        migration->SetRegistry(reply.registry());
+        view->SetRegistry(reply.registry());
       }
       return;
     }
@@ -321,19 +324,22 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = options.maxmemory_policy;
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
-  impl->migration = std::make_unique<Migration>(
-      *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state.id,
+  impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
+                                             impl->state.id);
+  impl->migration = std::make_unique<MigrationRoles>(
+      *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
-  impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->migration, impl->metrics);
+  impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->view, impl->metrics.cluster());
   if (!options.join.empty()) {
-    impl->migration->AwaitMap("this node is joining the cluster through " + options.join +
-                              " and has no cluster map yet");
+    impl->view->AwaitMap("this node is joining the cluster through " + options.join +
+                         " and has no cluster map yet");
   }
   impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
   impl->dispatcher = std::make_unique<Dispatcher>(
       *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
       DispatcherOptions{.requirepass = options.requirepass,
                         .jobs = impl->jobs.get(),
+                        .view = impl->view.get(),
                         .migration = impl->migration.get(),
                         .forward = impl->forwarder.get(),
                         .peer_work = impl->peer_work.get()});

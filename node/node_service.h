@@ -55,9 +55,10 @@ struct NodeOptions {
   // to the threads serving requests every this many microseconds; 0 = never.
   // Longer copies faster and makes clients wait longer (docs/benchmarks.md).
   uint32_t migration_yield_us = 50;
-  // Joining (seed 003): gRPC "host:port" of the router or of any node. The
-  // node registers through it and serves no data until the cluster map
-  // arrives; its keys reach it through the rebalancing migration.
+  // Joining (as with crustyring's registry): gRPC "host:port" of the router
+  // or of any node. The node registers through it and serves no data until
+  // the cluster map arrives; its keys reach it through the rebalancing
+  // migration.
   std::string join;
   std::string advertise_host;  // empty: `bind` (must be set when bind is a wildcard and join is)
   uint32_t weight = 1;         // asked for when joining

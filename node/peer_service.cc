@@ -35,15 +35,18 @@ StatusOr<MigrationPlan> ToPlan(const ringkv::v1::BeginMigrationRequest& req) {
 
 }  // namespace
 
-PeerService::PeerService(Migration& migration, store::Engine& engine, const Clock& clock,
-                         Metrics& metrics, PeerChannels& peers, const std::string& self_id)
-    : migration_(migration),
+PeerService::PeerService(ClusterView& view, MigrationRoles& migration, store::Engine& engine,
+                         const Clock& clock, ClusterCounters& counters, PeerChannels& peers,
+                         const std::string& self_id)
+    : view_(view),
+      migration_(migration),
       engine_(engine),
       clock_(clock),
-      mover_(engine, clock, metrics, peers, kStallTimeouts * peers.timeout_ms(),
-             migration.bulk_yield()),
+      exporter_(
+          engine, clock, counters, [&peers](const std::string& addr) { return peers.Stub(addr); },
+          kStallTimeouts * peers.timeout_ms(), migration.bulk_yield()),
       self_id_(self_id),
-      metrics_(metrics) {}
+      counters_(counters) {}
 
 grpc::Status PeerService::BeginMigration(grpc::ServerContext*,
                                          const ringkv::v1::BeginMigrationRequest* req,
@@ -69,17 +72,17 @@ grpc::Status PeerService::EndMigration(grpc::ServerContext*,
 grpc::Status PeerService::MoveArcs(grpc::ServerContext* ctx, const ringkv::v1::MoveRequest* req,
                                    grpc::ServerWriter<ringkv::v1::MoveProgress>* writer) {
   if (ringkv::Status s = migration_.CheckId(req->migration_id()); !s.ok()) return ToGrpc(s);
-  std::shared_ptr<const MigrationView> view = migration_.View();
-  if (view->migration_id != req->migration_id()) {
+  std::shared_ptr<const RoleSnapshot> roles = migration_.Roles();
+  if (roles->migration_id != req->migration_id()) {
     return ToGrpc(migration_.CheckId(req->migration_id()));  // ended meanwhile
   }
-  grpc::Status s = mover_.Run(ctx, *view, *req, writer);
+  grpc::Status s = exporter_.Run(ctx, *roles, *req, writer);
   if (!s.ok()) spdlog::warn("MoveArcs {}: {}", req->migration_id(), s.error_message());
   return s;
 }
 
 ringkv::Status PeerService::InstallBatch(const ringkv::v1::EntryBatch& batch,
-                                         Migration::Tally& tally, bool recent_ok,
+                                         MigrationRoles::Tally& tally, bool recent_ok,
                                          CpuYielder* yielder) {
   ringkv::Status id = recent_ok ? migration_.CheckIdOrRecent(batch.migration_id())
                                 : migration_.CheckId(batch.migration_id());
@@ -97,7 +100,7 @@ ringkv::Status PeerService::InstallBatch(const ringkv::v1::EntryBatch& batch,
 grpc::Status PeerService::Transfer(grpc::ServerContext*,
                                    grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
                                    ringkv::v1::ApplySummary* reply) {
-  Migration::Tally tally;
+  MigrationRoles::Tally tally;
   CpuYielder yielder(migration_.bulk_yield());  // arrivals share the CPU with request threads
   ringkv::v1::EntryBatch batch;
   while (reader->Read(&batch)) {
@@ -111,7 +114,7 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
 
 grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBatch* req,
                                 ringkv::v1::ApplySummary* reply) {
-  Migration::Tally tally;
+  MigrationRoles::Tally tally;
   if (ringkv::Status s = InstallBatch(*req, tally, /*recent_ok=*/true); !s.ok()) return ToGrpc(s);
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
@@ -139,8 +142,8 @@ grpc::Status PeerService::Fetch(grpc::ServerContext*, const ringkv::v1::FetchReq
 
 grpc::Status PeerService::SetMap(grpc::ServerContext*, const ringkv::v1::SetMapRequest* req,
                                  ringkv::v1::SetMapReply* reply) {
-  const uint64_t before = migration_.epoch();
-  StatusOr<uint64_t> epoch = migration_.SetMap(req->map_json(), req->registry());
+  const uint64_t before = view_.epoch();
+  StatusOr<uint64_t> epoch = view_.SetMap(req->map_json(), req->registry());
   if (!epoch.ok()) return ToGrpc(epoch.status());
   if (*epoch > before) spdlog::info("cluster map: epoch {} -> {}", before, *epoch);
   reply->set_epoch(*epoch);
@@ -149,10 +152,9 @@ grpc::Status PeerService::SetMap(grpc::ServerContext*, const ringkv::v1::SetMapR
 
 grpc::Status PeerService::Status(grpc::ServerContext*, const ringkv::v1::StatusRequest*,
                                  ringkv::v1::StatusReply* reply) {
-  std::shared_ptr<const MigrationView> view = migration_.View();
   reply->set_id(self_id_);
-  reply->set_epoch(view->epoch);
-  reply->set_migration_id(view->migration_id);
+  reply->set_epoch(view_.epoch());
+  reply->set_migration_id(migration_.migration_id());
   reply->set_keys(engine_.Stats().keys);
   reply->set_resp_addr(resp_addr_);
   reply->set_http_addr(http_addr_);
@@ -177,7 +179,7 @@ grpc::Status PeerService::Forward(grpc::ServerContext*, const ringkv::v1::Forwar
   }
   if (req->args_size() == 0) return {grpc::StatusCode::INVALID_ARGUMENT, "no command in args"};
   // The sender knows a newer map: take it before placing the keys.
-  if (req->epoch() > migration_.epoch() && !req->from_grpc().empty()) {
+  if (req->epoch() > view_.epoch() && !req->from_grpc().empty()) {
     forwarder_->RefreshFrom(req->from_grpc());
   }
   std::vector<std::string_view> args;
@@ -188,8 +190,8 @@ grpc::Status PeerService::Forward(grpc::ServerContext*, const ringkv::v1::Forwar
   session.forwarded = true;
   std::string out;
   dispatcher_->Execute(args, session, out);
-  metrics_.migration().forwards_served.fetch_add(1, std::memory_order_relaxed);
-  std::shared_ptr<const MigrationView> view = migration_.View();
+  counters_.forwards_served.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<const ClusterSnapshot> view = view_.Snapshot();
   reply->set_epoch(view->epoch);
   if (out.rfind("-MOVED ", 0) == 0) {
     reply->set_moved(true);

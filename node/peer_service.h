@@ -1,6 +1,7 @@
 // PeerService: ringkv.v1.Peer (proto/ringkv/v1/peer.proto) on the node's gRPC
-// listener — a thin shell that converts messages and calls Migration (roles,
-// maps, keep-newer installs), the ArcMover (MoveArcs) and the engine.
+// listener — a thin shell that converts messages and calls the cluster view
+// (maps), the migration roles (roles, keep-newer installs), the ArcExporter
+// (MoveArcs) and the engine (docs/design.md "Protocols").
 //
 // Thread safety: gRPC calls the handlers concurrently; every handler is safe
 // to run concurrently with the others and with the command path.
@@ -11,12 +12,13 @@
 
 #include "base/clock.h"
 #include "base/process.h"
-#include "node/commands.h"
+#include "node/commands/dispatcher.h"
 #include "node/forwarder.h"
-#include "node/internal/arc_mover.h"
-#include "node/metrics.h"
-#include "node/migration.h"
-#include "node/peer_client.h"
+#include "node/migration/arc_exporter.h"
+#include "node/migration/migration_roles.h"
+#include "node/peer_channels.h"
+#include "node/view/cluster_counters.h"
+#include "node/view/cluster_view.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 #include "store/engine.h"
 
@@ -25,8 +27,9 @@ namespace ringkv::node {
 class PeerService final : public ringkv::v1::Peer::Service {
  public:
   // Not owned; all must outlive the service. `self_id` is the node id.
-  PeerService(Migration& migration, store::Engine& engine, const Clock& clock, Metrics& metrics,
-              PeerChannels& peers, const std::string& self_id);
+  PeerService(ClusterView& view, MigrationRoles& migration, store::Engine& engine,
+              const Clock& clock, ClusterCounters& counters, PeerChannels& peers,
+              const std::string& self_id);
 
   grpc::Status BeginMigration(grpc::ServerContext* ctx,
                               const ringkv::v1::BeginMigrationRequest* req,
@@ -59,15 +62,16 @@ class PeerService final : public ringkv::v1::Peer::Service {
   // Installs a batch keep-newer into `tally`.
   // recent_ok: also for a migration this node ended recently (Apply; see CheckIdOrRecent).
   // yielder: bulk streams (Transfer) yield the CPU between entries; null on request paths.
-  ringkv::Status InstallBatch(const ringkv::v1::EntryBatch& batch, Migration::Tally& tally,
+  ringkv::Status InstallBatch(const ringkv::v1::EntryBatch& batch, MigrationRoles::Tally& tally,
                               bool recent_ok = false, CpuYielder* yielder = nullptr);
 
-  Migration& migration_;
+  ClusterView& view_;
+  MigrationRoles& migration_;
   store::Engine& engine_;
   const Clock& clock_;
-  internal::ArcMover mover_;
+  ArcExporter exporter_;
   const std::string& self_id_;
-  Metrics& metrics_;
+  ClusterCounters& counters_;
   Dispatcher* dispatcher_ = nullptr;
   Forwarder* forwarder_ = nullptr;
   std::string resp_addr_;

@@ -1,0 +1,373 @@
+#include "node/commands/internal/placement.h"
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "base/worker_pool.h"
+#include "net/resp_parser.h"
+#include "node/commands/forward_link.h"
+#include "node/migration/migration_roles.h"
+#include "node/view/cluster_view.h"
+
+namespace ringkv::node::internal {
+namespace {
+
+using Place = ClusterSnapshot::Place;
+
+// Routing again after a newer map arrived happens at most this often per
+// command (each forward is one hop; a map that keeps changing gets TRYAGAIN).
+constexpr int kMaxPlaceAttempts = 3;
+
+// Calls fn(index) for each key argument of the command (COMMAND INFO's
+// first_key / last_key / key_step); stops when fn returns false.
+template <typename Fn>
+void ForEachKeyIndex(const CommandSpec& spec, size_t argc, Fn&& fn) {
+  const int n = static_cast<int>(argc);
+  const int last = spec.last_key < 0 ? n + spec.last_key : spec.last_key;
+  const int step = spec.key_step > 0 ? spec.key_step : 1;
+  for (int i = spec.first_key; i <= last && i < n; i += step) {
+    if (!fn(static_cast<size_t>(i))) return;
+  }
+}
+
+template <typename Fn>
+void ForEachKey(const CommandSpec& spec, std::span<const std::string_view> args, Fn&& fn) {
+  ForEachKeyIndex(spec, args.size(), [&](size_t i) { return fn(args[i]); });
+}
+
+// A peer's message may hold anything; an error line must not.
+std::string ErrorLine(std::string_view prefix, const std::string& message) {
+  std::string line(prefix);
+  for (char c : message) line.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  return line;
+}
+
+std::string DownError(const ClusterSnapshot& view) {
+  return "CLUSTERDOWN cluster map epoch " + std::to_string(view.epoch) + " has no node in service";
+}
+
+std::string MovedError(const ClusterSnapshot& view, uint32_t owner) {
+  return "MOVED " + std::to_string(view.epoch) + " " + view.addrs[owner];
+}
+
+// Where the keys of a command are served; *owner is set for kOwner, and for
+// kSplit to the first key's owner elsewhere (for a -MOVED).
+Place PlaceKeys(const CommandSpec& spec, std::span<const std::string_view> args,
+                const ClusterSnapshot& view, const HeldArcs* held, uint32_t* owner) {
+  Place result = Place::kHere;
+  bool first = true;
+  bool first_here = false;
+  uint32_t first_owner = ring::kNoNode;
+  ForEachKey(spec, args, [&](std::string_view key) {
+    uint32_t o = ring::kNoNode;
+    const Place p = view.PlaceOf(key, held, &o);
+    if (p == Place::kDown) {
+      result = Place::kDown;
+      return false;
+    }
+    if (first) {
+      first = false;
+      first_here = p == Place::kHere;
+      first_owner = o;
+      result = p;
+    } else if ((p == Place::kHere) != first_here || (p == Place::kOwner && o != first_owner)) {
+      result = Place::kSplit;
+    }
+    if (p == Place::kOwner && *owner == ring::kNoNode) *owner = o;
+    return true;
+  });
+  if (result == Place::kOwner) *owner = first_owner;
+  return result;
+}
+
+// The migration roles, when they hold arcs on this node (ClusterView::kRoles);
+// null otherwise, and placement follows the map alone.
+std::shared_ptr<const RoleSnapshot> HeldRoles(const Context& ctx) {
+  MigrationRoles* migration = ctx.options.migration;
+  if (migration == nullptr || (ctx.options.view->mode() & ClusterView::kRoles) == 0) return nullptr;
+  return migration->Roles();
+}
+
+// Runs the command on this node: pull-on-miss and write-through when
+// migration roles hold arcs here (docs/design.md "Moving keys").
+void RunHere(const CommandSpec& spec, Context& ctx, const RoleSnapshot* roles, std::string& out,
+             size_t reply_start) {
+  if (roles == nullptr || roles->roles.empty()) {
+    spec.handler(ctx);
+    return;
+  }
+  MigrationRoles& migration = *ctx.options.migration;
+  const bool write = (spec.flags & kWrite) != 0;
+  std::vector<std::string_view> keys;
+  ForEachKey(spec, ctx.args, [&](std::string_view key) {
+    keys.push_back(key);
+    return true;
+  });
+  if (Status s = migration.PullMissing(*roles, keys, ctx.now_ms); !s.ok()) {
+    ctx.w.Error(ErrorLine("ERR ", s.message()));
+    return;
+  }
+  spec.handler(ctx);
+  if (!write) return;
+  if (Status s = migration.WriteThrough(*roles, keys, ctx.now_ms); !s.ok()) {
+    // The write stands here but not on the peer: the client must not see success.
+    out.resize(reply_start);
+    ctx.w.Error(ErrorLine("ERR ", s.message() + " (the write may be applied on this node only)"));
+  }
+}
+
+void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply_start, int depth,
+           int first_attempt = 0);
+
+// Whether RunHere would call a migration peer for this command.
+bool NeedsPeer(const CommandSpec& spec, const Context& ctx, const RoleSnapshot* roles) {
+  if (roles == nullptr || roles->roles.empty()) return false;
+  std::vector<std::string_view> keys;
+  ForEachKey(spec, ctx.args, [&](std::string_view key) {
+    keys.push_back(key);
+    return true;
+  });
+  return ctx.options.migration->NeedsPeer(*roles, keys, (spec.flags & kWrite) != 0, ctx.now_ms);
+}
+
+// How the replies of a command split by node are merged.
+enum class Merge : uint8_t { kNone, kArray, kSum, kOk };
+
+Merge MergeOf(const CommandSpec& spec) {
+  const std::string_view n = spec.name;
+  if (n == "mget") return Merge::kArray;
+  if (n == "del" || n == "unlink" || n == "exists" || n == "touch") return Merge::kSum;
+  if (n == "mset") return Merge::kOk;
+  return Merge::kNone;
+}
+
+void AppendBulkOrNull(const net::resp::Reply& r, std::string& out) {
+  if (r.type != net::resp::Reply::Type::kBulk) {
+    out.append("$-1\r\n");
+    return;
+  }
+  out.append("$").append(std::to_string(r.str.size())).append("\r\n");
+  out.append(r.str).append("\r\n");
+}
+
+// Splits a multi-key command by the node of each key, runs each part where
+// it belongs (here or forwarded) and merges the replies in key order.
+void RunSplit(const CommandSpec& spec, Context& ctx, const ClusterSnapshot& view,
+              const HeldArcs* held, std::string& out, int depth) {
+  const Merge merge = MergeOf(spec);
+  if (merge == Merge::kNone) {
+    ctx.w.Error("CROSSSLOT Keys in request don't hash to the same node (" + std::string(spec.name) +
+                " needs all its keys on one node)");
+    return;
+  }
+  const size_t group_args = spec.key_step > 1 ? static_cast<size_t>(spec.key_step) : 1;
+  // Groups of key-argument indices, one per serving node (ring::kNoNode = here).
+  std::vector<std::pair<uint32_t, std::vector<size_t>>> groups;
+  ForEachKeyIndex(spec, ctx.args.size(), [&](size_t i) {
+    uint32_t owner = ring::kNoNode;
+    const uint32_t where =
+        view.PlaceOf(ctx.args[i], held, &owner) == Place::kOwner ? owner : ring::kNoNode;
+    auto it =
+        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == where; });
+    if (it == groups.end()) it = groups.insert(groups.end(), {where, {}});
+    it->second.push_back(i);
+    return true;
+  });
+  std::vector<net::resp::Reply> values(ctx.args.size());
+  int64_t sum = 0;
+  for (const auto& [where, indices] : groups) {
+    std::vector<std::string_view> sub{ctx.args[0]};
+    for (size_t i : indices) {
+      for (size_t k = 0; k < group_args && i + k < ctx.args.size(); ++k) {
+        sub.push_back(ctx.args[i + k]);
+      }
+    }
+    std::string part;
+    net::resp::ReplyWriter w(part);
+    Context sub_ctx{ctx.engine, ctx.hlc,     ctx.metrics, ctx.state, ctx.options,
+                    ctx.run_id, ctx.session, w,           sub,       ctx.now_ms};
+    Route(spec, sub_ctx, part, 0, depth + 1);
+    std::optional<net::resp::Reply> r = net::resp::DecodeReply(part);
+    if (!r) {
+      ctx.w.Error("ERR malformed reply from a node serving part of " + std::string(spec.name));
+      return;
+    }
+    if (r->type == net::resp::Reply::Type::kError) {
+      out.append(part);  // the first failure is the answer
+      return;
+    }
+    if (merge == Merge::kArray) {
+      if (r->type != net::resp::Reply::Type::kArray || r->elements.size() != indices.size()) {
+        ctx.w.Error("ERR unexpected reply from a node serving part of " + std::string(spec.name));
+        return;
+      }
+      for (size_t j = 0; j < indices.size(); ++j) values[indices[j]] = std::move(r->elements[j]);
+    } else if (merge == Merge::kSum) {
+      sum += r->integer;
+    }
+  }
+  switch (merge) {
+    case Merge::kArray: {
+      size_t n = 0;
+      ForEachKeyIndex(spec, ctx.args.size(), [&](size_t) { return ++n, true; });
+      out.append("*").append(std::to_string(n)).append("\r\n");
+      ForEachKeyIndex(spec, ctx.args.size(), [&](size_t i) {
+        AppendBulkOrNull(values[i], out);
+        return true;
+      });
+      return;
+    }
+    case Merge::kSum:
+      ctx.w.Integer(sum);
+      return;
+    case Merge::kOk:
+    case Merge::kNone:
+      ctx.w.Simple("OK");
+      return;
+  }
+}
+
+// A command whose reply the shell takes later (Session::defer). Holds copies
+// of what running it again needs: the connection may close meanwhile. The
+// references are the Dispatcher's, which outlives every deferred command
+// (Forwarder::Drain, WorkerPool::Drain).
+class Deferred {
+ public:
+  static std::shared_ptr<Deferred> Take(const CommandSpec& spec, Context& ctx) {
+    return std::shared_ptr<Deferred>(new Deferred(spec, ctx));
+  }
+
+  // Places the keys again and runs the command synchronously (on any
+  // thread), appending its reply to `reply`.
+  void RouteAgain(std::string& reply, int first_attempt) {
+    std::vector<std::string_view> views(args_.begin(), args_.end());
+    net::resp::ReplyWriter w(reply);
+    Context ctx{engine_, hlc_, metrics_, state_, options_, run_id_, session_, w, views, now_ms_};
+    Route(spec_, ctx, reply, 0, 0, first_attempt);
+  }
+
+  void Complete(std::string reply) {
+    if (!reply.empty() && reply[0] == '-') metrics_.CountError();
+    complete_(std::move(reply));
+  }
+
+ private:
+  const CommandSpec& spec_;
+  store::Engine& engine_;
+  HybridClock& hlc_;
+  Metrics& metrics_;
+  ServerState& state_;
+  const DispatcherOptions& options_;
+  std::string_view run_id_;
+  Session session_;  // a copy without `defer`: what runs later runs synchronously
+  std::vector<std::string> args_;
+  int64_t now_ms_;
+  ReplyCompletion complete_;
+
+  Deferred(const CommandSpec& spec, Context& ctx)
+      : spec_(spec),
+        engine_(ctx.engine),
+        hlc_(ctx.hlc),
+        metrics_(ctx.metrics),
+        state_(ctx.state),
+        options_(ctx.options),
+        run_id_(ctx.run_id),
+        session_(ctx.session),
+        args_(ctx.args.begin(), ctx.args.end()),
+        now_ms_(ctx.now_ms),
+        complete_(ctx.session.defer()) {
+    session_.defer = nullptr;
+  }
+};
+
+// Forwards to `owner` without blocking: the shell parks the connection and
+// the reply completes it when the owner answers. A newer map from the owner
+// means placing the keys again, synchronously, on the thread that got the
+// answer.
+void ForwardDeferred(const CommandSpec& spec, Context& ctx, const ClusterSnapshot& view,
+                     uint32_t owner, int attempt) {
+  std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx);
+  ctx.options.forward->ForwardAsync(view, owner, ctx.args,
+                                    [d, attempt](ForwardLink::Outcome outcome, std::string reply) {
+                                      if (outcome == ForwardLink::Outcome::kRetry)
+                                        d->RouteAgain(reply, attempt + 1);
+                                      d->Complete(std::move(reply));
+                                    });
+}
+
+// Runs the command on the peer-work pool: its pull-on-miss or write-through
+// waits for a peer there, not on the shell's thread.
+void RunOnPeerWork(const CommandSpec& spec, Context& ctx) {
+  std::shared_ptr<Deferred> d = Deferred::Take(spec, ctx);
+  ctx.options.peer_work->Post([d] {
+    std::string reply;
+    d->RouteAgain(reply, 0);
+    d->Complete(std::move(reply));
+  });
+}
+
+void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply_start, int depth,
+           int first_attempt) {
+  for (int attempt = first_attempt;; ++attempt) {
+    std::shared_ptr<const ClusterSnapshot> view = ctx.options.view->Snapshot();
+    std::shared_ptr<const RoleSnapshot> roles = HeldRoles(ctx);
+    const HeldArcs* held = roles != nullptr ? roles->held() : nullptr;
+    uint32_t owner = ring::kNoNode;
+    const Place place = PlaceKeys(spec, ctx.args, *view, held, &owner);
+    if (place == Place::kHere) {
+      if (depth == 0 && ctx.session.defer && ctx.options.peer_work != nullptr &&
+          NeedsPeer(spec, ctx, roles.get())) {
+        RunOnPeerWork(spec, ctx);
+        return;
+      }
+      RunHere(spec, ctx, roles.get(), out, reply_start);
+      return;
+    }
+    if (place == Place::kDown) {
+      ctx.w.Error(DownError(*view));
+      return;
+    }
+    ForwardLink* link = ctx.options.forward;
+    if (ctx.session.forwarded || link == nullptr) {
+      ctx.w.Error(MovedError(*view, owner));
+      return;
+    }
+    if (attempt >= kMaxPlaceAttempts || depth > 1) {
+      ctx.w.Error("TRYAGAIN the cluster map changed while forwarding; retry the command");
+      return;
+    }
+    if (place == Place::kSplit) {
+      RunSplit(spec, ctx, *view, held, out, depth);
+      return;
+    }
+    if (depth == 0 && ctx.session.defer) {
+      ForwardDeferred(spec, ctx, *view, owner, attempt);
+      return;
+    }
+    if (link->Forward(*view, owner, ctx.args, out) == ForwardLink::Outcome::kDone) return;
+  }
+}
+
+}  // namespace
+
+void RunPlaced(const CommandSpec& spec, Context& ctx, uint32_t mode, std::string& out,
+               size_t reply_start) {
+  if (mode & ClusterView::kAwait) {
+    ctx.w.Error(ErrorLine("TRYAGAIN ", ctx.options.view->await_reason()));
+    return;
+  }
+  if (mode == ClusterView::kFence) {
+    // A map and no migration: the common case costs one hash + ring lookup per key.
+    const ClusterView& view = *ctx.options.view;
+    bool here = true;
+    ForEachKey(spec, ctx.args, [&](std::string_view k) { return here = view.FastHere(k); });
+    if (here) {
+      spec.handler(ctx);
+      return;
+    }
+  }
+  Route(spec, ctx, out, reply_start, 0);
+}
+
+}  // namespace ringkv::node::internal

@@ -1,0 +1,36 @@
+// Placement on the command path: runs one command that names keys where its
+// keys are served, while the node holds a cluster map, waits for one, or
+// takes part in a migration (docs/design.md "Placement and forwarding").
+//  - With a map and no migration (mode() == kFence), a command whose keys
+//    this node owns runs at once: one hash and one ring lookup per key.
+//  - Keys this node neither owns nor holds in a migration role are served by
+//    their owner: the command is forwarded there in one hop (ForwardLink),
+//    or answered -MOVED <epoch> <owner> when it was itself forwarded here or
+//    no ForwardLink is set. MGET, MSET, DEL, UNLINK, EXISTS and TOUCH over
+//    keys of several nodes are split by node and their replies merged in
+//    order; other commands over several nodes answer -CROSSSLOT.
+//  - Only while migration roles hold arcs here (kRoles) are they asked: keys
+//    in IMPORT arcs are pulled from the old owner first, and after a write,
+//    keys in role arcs are written through to the peer before the reply
+//    (docs/design.md "Moving keys").
+//
+// Thread safety: as Dispatcher::Execute.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "node/commands/internal/command_table.h"
+#include "node/commands/internal/context.h"
+
+namespace ringkv::node::internal {
+
+// Runs `spec` (arity and auth already checked; the command names keys;
+// ctx.options.view is set). `mode` is ctx.options.view->mode(), non-zero;
+// `out` holds the reply from `reply_start` on, replaced by an error when the
+// write-through fails.
+void RunPlaced(const CommandSpec& spec, Context& ctx, uint32_t mode, std::string& out,
+               size_t reply_start);
+
+}  // namespace ringkv::node::internal

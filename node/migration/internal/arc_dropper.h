@@ -1,0 +1,74 @@
+// ArcDropper: deletes every entry in a set of ring arcs after a delay, on its
+// own thread — what a node does with the arcs it no longer owns once a
+// migration ends (EndMigration's drop_after_ms).
+//
+// Keys are collected with Engine::ForEachInArcs in chunks, then deleted one
+// by one with Engine::Mutate, asking `keep` again under the key's lock so a
+// key that became this node's meanwhile (a new migration, a new map) stays.
+//
+// Thread safety: Schedule and pending may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/process.h"
+#include "node/view/cluster_counters.h"
+#include "ring/diff.h"
+#include "ring/hash.h"
+#include "store/engine.h"
+
+namespace ringkv::node::internal {
+
+class ArcDropper {
+ public:
+  // `keep(key)` is called under the engine's lock of `key`: it must not call
+  // the engine. References are not owned and must outlive the dropper.
+  // `yield`: how often the drop offers the CPU to request threads (CpuYielder).
+  ArcDropper(store::Engine& engine, const Clock& clock, ClusterCounters& counters,
+             std::function<bool(std::string_view key)> keep,
+             std::chrono::microseconds yield = CpuYielder::kDefaultInterval);
+  ~ArcDropper();  // stops; a drop under way stops between chunks
+
+  void Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms);
+  // Drops scheduled or running.
+  size_t pending() const;
+  // Makes every scheduled drop due now and waits until none is left. A new
+  // migration calls it before it begins: a key this node gave away in an
+  // earlier one and is about to take back must not come back as a stale
+  // copy (`keep` would protect it once the new roles are published).
+  void Flush();
+
+ private:
+  struct Task {
+    int64_t due_ms;
+    std::vector<ring::Arc> arcs;
+    ring::HashKind hash;
+  };
+
+  void Run();
+  void Drop(const Task& task);
+
+  store::Engine& engine_;
+  const Clock& clock_;
+  ClusterCounters& counters_;
+  const std::function<bool(std::string_view)> keep_;
+  const std::chrono::microseconds yield_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable idle_;  // a drop finished
+  std::vector<Task> tasks_;       // guarded by mu_
+  size_t running_ = 0;            // guarded by mu_
+  bool stop_ = false;             // guarded by mu_
+  std::thread thread_;            // last: started once the rest is built
+};
+
+}  // namespace ringkv::node::internal

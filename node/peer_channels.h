@@ -1,0 +1,49 @@
+// PeerChannels: a node's client side of ringkv.v1.Peer — one cached channel
+// and stub per peer gRPC address, a deadline on every unary call — and the
+// PeerLink (Fetch, Apply) the migration's command path uses.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "node/migration/grpc_status.h"
+#include "node/migration/peer_link.h"
+#include "ringkv/v1/peer.grpc.pb.h"
+
+namespace ringkv::node {
+
+class PeerChannels final : public PeerLink {
+ public:
+  // `timeout_ms`: the deadline of each Fetch and Apply call.
+  explicit PeerChannels(uint32_t timeout_ms) : timeout_ms_(timeout_ms) {}
+
+  // The stub for `addr` ("host:port"), created on first use and kept.
+  std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr);
+  // The ringkv.v1.Registry stub for `addr` (a router or a node), likewise.
+  std::shared_ptr<ringkv::v1::Registry::Stub> RegistryStub(const std::string& addr);
+  uint32_t timeout_ms() const { return timeout_ms_; }
+
+  StatusOr<std::vector<WireEntry>> Fetch(const std::string& peer_grpc,
+                                         const std::string& migration_id,
+                                         std::span<const std::string_view> keys) override;
+  Status Apply(const std::string& peer_grpc, const std::string& migration_id, uint64_t epoch,
+               std::span<const WireEntry> entries) override;
+
+ private:
+  const uint32_t timeout_ms_;
+  std::mutex mu_;
+  struct Link {
+    std::shared_ptr<grpc::Channel> channel;
+    std::shared_ptr<ringkv::v1::Peer::Stub> peer;
+    std::shared_ptr<ringkv::v1::Registry::Stub> registry;
+  };
+  Link& LinkOf(const std::string& addr);  // requires mu_
+  std::map<std::string, Link> links_;     // guarded by mu_
+};
+
+}  // namespace ringkv::node

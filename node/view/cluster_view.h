@@ -1,0 +1,124 @@
+// ClusterView: this node's view of the cluster — the newest cluster map with
+// its ring, this node's index in it, the addresses of every node, the
+// router's address, and whether the node must wait for a first map — and
+// placement: where the keys of a command are served (docs/design.md
+// "Placement and forwarding").
+//
+// With a map of epoch > 0, a key this node does not own is served by its
+// owner (the command is forwarded, or answered "MOVED <epoch> <owner addr>"),
+// unless the node holds it in a migration role: the migration roles
+// (node/migration/) pass those arcs to PlaceOf and tell the view they hold
+// some (kRoles), so the command path knows to ask them.
+//
+// Thread safety: every method may be called concurrently. What a command
+// sees is an immutable ClusterSnapshot; mode() is one relaxed atomic load, so
+// a node with no map and no migration pays nothing else per command, and
+// FastHere and OwnsByMap take no lock.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "cluster/cluster_map.h"
+#include "node/view/cluster_counters.h"
+#include "node/view/snapshot_cell.h"
+#include "ring/arc_set.h"
+#include "ring/hash.h"
+#include "ring/ring.h"
+
+namespace ringkv::node {
+
+// Arcs this node serves whatever the map says: those it holds in a
+// migration role (docs/design.md "Moving keys").
+struct HeldArcs {
+  ring::HashKind hash = ring::HashKind::kXxh3;  // the hash the arcs are in
+  ring::ArcSet arcs;
+};
+
+// An immutable snapshot of the cluster map (epoch 0 = none: this node owns
+// everything).
+class ClusterSnapshot {
+ public:
+  enum class Place : uint8_t {
+    kHere,   // this node owns every key, or holds it in a migration role
+    kOwner,  // one other node owns every key: `owner`
+    kSplit,  // the keys live on several nodes
+    kDown,   // the map has no node in service
+  };
+
+  // The place of one key; *owner is set for kOwner. `held`: arcs served
+  // here whatever the map says (null: none).
+  Place PlaceOf(std::string_view key, const HeldArcs* held, uint32_t* owner) const;
+  // Whether the map (epoch > 0) says this node owns `key`.
+  bool OwnsByMap(std::string_view key) const;
+
+  uint64_t epoch = 0;
+  ring::RingPtr ring;                              // null when epoch == 0
+  uint32_t self = ring::kNoNode;                   // this node's index in ring->nodes()
+  std::vector<std::string> addrs;                  // RESP addr of each ring->nodes() entry
+  std::vector<std::string> grpc_addrs;             // gRPC addr of each ring->nodes() entry
+  std::shared_ptr<const cluster::ClusterMap> map;  // null when epoch == 0
+  std::string map_json;                            // its JSON form
+};
+
+class ClusterView {
+ public:
+  // mode() bits.
+  static constexpr uint32_t kFence = 1;  // a map with epoch > 0 is held
+  static constexpr uint32_t kRoles = 2;  // migration roles hold arcs here (SetRolesHeld)
+  static constexpr uint32_t kAwait = 4;  // no map yet, and the node must not serve without one
+
+  // None of the references is owned; all must outlive the view. `self_id` is
+  // read when a map arrives (the node sets it before serving).
+  ClusterView(const Clock& clock, ClusterCounters& counters, const std::string& self_id);
+
+  uint32_t mode() const { return mode_.load(std::memory_order_relaxed); }
+  std::shared_ptr<const ClusterSnapshot> Snapshot() const;
+  // Whether this node serves `key` itself by the map alone (no held arcs).
+  // For mode() == kFence, the common case.
+  bool FastHere(std::string_view key) const {
+    uint32_t owner = 0;
+    return cell_.Peek().PlaceOf(key, nullptr, &owner) == ClusterSnapshot::Place::kHere;
+  }
+  // Whether the map says this node owns `key`.
+  bool OwnsByMap(std::string_view key) const { return cell_.Peek().OwnsByMap(key); }
+  uint64_t epoch() const;
+
+  // Keeps the map if its epoch is newer. Returns the epoch held after the
+  // call; InvalidArgument for a malformed map. A non-empty `registry` (the
+  // router's gRPC address) is remembered, whatever the epoch.
+  StatusOr<uint64_t> SetMap(std::string_view map_json, std::string_view registry = {});
+  // The router's gRPC address, as learned from SetMap or --join ("" = unknown).
+  std::string registry() const;
+  void SetRegistry(std::string addr);
+  // A node started with --join serves no data until its first map arrives:
+  // commands on keys answer -TRYAGAIN meanwhile (kAwait).
+  void AwaitMap(std::string reason);
+  // Why the node waits for a map, for the -TRYAGAIN reply.
+  std::string await_reason() const;
+  // Called by the migration roles: whether they hold arcs on this node.
+  void SetRolesHeld(bool held);
+
+ private:
+  void UpdateMode();  // requires mu_
+
+  const Clock& clock_;
+  ClusterCounters& counters_;
+  const std::string& self_id_;
+
+  std::atomic<uint32_t> mode_{0};
+  mutable std::mutex mu_;
+  SnapshotCell<ClusterSnapshot> cell_;  // current() and Replace() guarded by mu_
+  std::string registry_;                // guarded by mu_
+  std::string await_reason_;            // guarded by mu_; non-empty: kAwait until a map
+  bool roles_held_ = false;             // guarded by mu_
+};
+
+}  // namespace ringkv::node
