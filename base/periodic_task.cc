@@ -18,7 +18,7 @@ void PeriodicTask::Start(Interval interval, Body body, bool run_first) {
   });
 }
 
-void PeriodicTask::Loop(Interval interval, Body body, bool run_first) {
+void PeriodicTask::Loop(const Interval& interval, const Body& body, bool run_first) {
   if (run_first && !body()) return;
   std::unique_lock lock(mu_);
   while (true) {

@@ -51,7 +51,7 @@ class PeriodicTask {
   bool running() const;
 
  private:
-  void Loop(Interval interval, Body body, bool run_first);
+  void Loop(const Interval& interval, const Body& body, bool run_first);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -35,6 +35,7 @@ TEST(GrpcClientTest, FromGrpcWithWhatNamesTheCallOnlyOnError) {
 TEST(GrpcClientTest, OneChannelPerAddressEvenFromManyThreads) {
   GrpcChannels channels;
   std::vector<std::future<std::shared_ptr<grpc::Channel>>> got;
+  got.reserve(8);
   for (int i = 0; i < 8; ++i) {
     got.push_back(std::async(std::launch::async, [&] { return channels.Get("127.0.0.1:1"); }));
   }

@@ -123,9 +123,10 @@ void Autoscaler::Tick() {
   Launch(d.reason, *list);
 }
 
-void Autoscaler::Launch(const std::string& reason, const std::vector<provider::Instance>& list) {
+void Autoscaler::Launch(const std::string& reason,
+                        const std::vector<provider::Instance>& instances) {
   provider::LaunchSpec spec;
-  spec.name = NextWorkerName(list);
+  spec.name = NextWorkerName(instances);
   spec.kind = "worker";
   // The worker's id is its instance name, so /workers can tell it was launched here.
   spec.args = {"--router",    options_.router_url,

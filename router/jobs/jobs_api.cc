@@ -359,6 +359,7 @@ std::vector<codec::Completed> JobsApi::Pull(const std::vector<Backend>& nodes, s
     for (auto& c : *items) q.push_back(std::move(c));
   }
   std::vector<std::string> from;
+  from.reserve(nodes.size());
   for (const Backend& b : nodes) from.push_back(b.id);
   if (all_nodes) {  // include carry-overs of nodes that left the ring
     from.clear();
