@@ -3,18 +3,22 @@
 namespace ringkv {
 
 void PeriodicTask::Start(Interval interval, Body body, bool run_first) {
-  if (thread_.joinable()) return;
+  if (running()) return;
+  if (thread_.joinable()) thread_.join();  // ended by its body
   {
     std::lock_guard lock(mu_);
     stop_ = false;
     woken_ = false;
+    ended_ = false;
   }
   thread_ = std::thread([this, interval = std::move(interval), body = std::move(body), run_first] {
     Loop(interval, body, run_first);
+    std::lock_guard lock(mu_);
+    ended_ = true;
   });
 }
 
-void PeriodicTask::Loop(Interval interval, Body body, bool run_first) {
+void PeriodicTask::Loop(const Interval& interval, const Body& body, bool run_first) {
   if (run_first && !body()) return;
   std::unique_lock lock(mu_);
   while (true) {
@@ -43,6 +47,11 @@ void PeriodicTask::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+bool PeriodicTask::running() const {
+  std::lock_guard lock(mu_);
+  return thread_.joinable() && !ended_ && !stop_;
 }
 
 bool PeriodicTask::stopping() const {

@@ -7,7 +7,7 @@
 // body at once instead of at the end of the wait. Stop() wakes the thread,
 // waits for a body under way to return and joins; the body is never called
 // after Stop() returns. A body that wants to end the task early returns
-// false.
+// false; the task may then be started again.
 //
 // Thread safety: Start and Stop from one owner thread; Wake and stopping()
 // from any thread, including the body.
@@ -34,7 +34,8 @@ class PeriodicTask {
   ~PeriodicTask() { Stop(); }
 
   // Starts the thread: it waits one interval, runs `body`, and again.
-  // `run_first`: run the body once before the first wait. Ignored while running.
+  // `run_first`: run the body once before the first wait. Ignored while running;
+  // after Stop() or after the body ended the task, starts it anew.
   void Start(Interval interval, Body body, bool run_first = false);
   void Start(std::chrono::milliseconds interval, Body body, bool run_first = false) {
     Start([interval] { return interval; }, std::move(body), run_first);
@@ -46,15 +47,17 @@ class PeriodicTask {
   void Stop();
   // Whether Stop has been asked for: a long body checks it between steps.
   bool stopping() const;
-  bool running() const { return thread_.joinable(); }
+  // Started and neither stopped nor ended by its body.
+  bool running() const;
 
  private:
-  void Loop(Interval interval, Body body, bool run_first);
+  void Loop(const Interval& interval, const Body& body, bool run_first);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;   // guarded by mu_
   bool woken_ = false;  // guarded by mu_
+  bool ended_ = false;  // guarded by mu_; the loop has returned
   std::thread thread_;
 };
 

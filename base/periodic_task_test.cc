@@ -68,6 +68,30 @@ TEST(PeriodicTaskTest, ABodyThatReturnsFalseEndsTheTask) {
   EXPECT_EQ(calls.load(), 3);
 }
 
+TEST(PeriodicTaskTest, ATaskItsBodyEndedIsNotRunningAndStartsAgain) {
+  PeriodicTask task;
+  std::atomic<int> calls{0};
+  task.Start(
+      hours(1), [&] { return ++calls > 1; }, /*run_first=*/true);
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (task.running() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  EXPECT_FALSE(task.running());
+  EXPECT_EQ(calls.load(), 1);
+
+  std::promise<void> again;
+  task.Start(
+      hours(1),
+      [&] {
+        again.set_value();
+        return true;
+      },
+      /*run_first=*/true);
+  EXPECT_TRUE(task.running());
+  ASSERT_EQ(again.get_future().wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  task.Stop();
+  EXPECT_FALSE(task.running());
+}
+
 TEST(PeriodicTaskTest, TheIntervalIsAskedForBeforeEveryWait) {
   PeriodicTask task;
   std::atomic<int> asked{0};

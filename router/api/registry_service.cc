@@ -4,6 +4,7 @@
 
 #include "dht/dht.grpc.pb.h"
 #include "dht/registry.grpc.pb.h"
+#include "net/grpc_client.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 #include "router/map/map_owner.h"
 #include "router/rebalance/node_client.h"
@@ -13,11 +14,7 @@ namespace {
 
 namespace pb = ::ringkv::v1;
 
-// ringkv's status codes are gRPC's, value for value.
-grpc::Status ToGrpc(const Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), s.message());
-}
+using net::ToGrpc;
 
 void Fill(::dht::Node& out, const RingNode& n) {
   out.set_id(n.id);
@@ -35,8 +32,8 @@ class SeedRegistryCore {
     if (!joined.ok()) return ToGrpc(joined.status());
     auto placed = PlacementOf(joined->map, joined->node_id);
     if (!placed) {
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "node " + joined->node_id + " is in the map but not in service");
+      return ToGrpc(
+          FailedPrecondition("node " + joined->node_id + " is in the map but not in service"));
     }
     reply->set_id(placed->self.id);
     Fill(*reply->mutable_neighbor(), placed->previous);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "cluster/membership.h"
+#include "net/http_status.h"
 #include "ring/balance.h"
 #include "ring/diff.h"
 #include "router/jobs/jobs_api.h"
@@ -14,6 +15,7 @@ namespace ringkv::router {
 
 namespace {
 
+using net::ErrorResponse;
 using net::HttpRequest;
 using net::HttpResponse;
 using nlohmann::json;
@@ -21,35 +23,6 @@ using nlohmann::json;
 constexpr std::string_view kKvPrefix = "/kv/";
 constexpr std::string_view kRemovePrefix = "/remove-node/";
 constexpr std::string_view kNodesPrefix = "/nodes/";
-
-int HttpStatusFor(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kUnauthenticated:
-      return 401;
-    case StatusCode::kPermissionDenied:
-      return 403;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kAborted:
-      return 409;
-    case StatusCode::kResourceExhausted:
-      return 507;
-    case StatusCode::kDeadlineExceeded:
-      return 504;
-    case StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-HttpResponse FromStatus(const Status& s) {
-  return HttpResponse::Error(HttpStatusFor(s), s.message());
-}
 
 // Parses a JSON object body; nullopt (and `error`) when it is not one.
 std::optional<json> ParseObject(const std::string& body, std::string& error) {
@@ -216,14 +189,14 @@ json ChangeJson(const Migrator::Started& started, const std::string& node_id) {
 
 HttpResponse AddNode(const HttpRequest& req, RouterHttpContext& ctx) {
   auto node = ParseAddNode(req.body, ctx);
-  if (!node.ok()) return FromStatus(node.status());
+  if (!node.ok()) return ErrorResponse(node.status());
   auto started = StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kAdd, node->addr,
                              [&](const cluster::ClusterMap& m) {
                                cluster::NodeInfo joining = *node;
                                joining.state = cluster::NodeState::kJoining;
                                return cluster::AddNode(m, joining);
                              });
-  if (!started.ok()) return FromStatus(started.status());
+  if (!started.ok()) return ErrorResponse(started.status());
   std::string id = node->id.empty() ? node->addr : node->id;
   return HttpResponse::Json(200, ChangeJson(*started, id).dump());
 }
@@ -235,7 +208,7 @@ HttpResponse RemoveNode(const std::string& name, RouterHttpContext& ctx) {
   auto started =
       StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kRemove, name,
                   [&](const cluster::ClusterMap& m) { return cluster::MarkLeaving(m, target); });
-  if (!started.ok()) return FromStatus(started.status());
+  if (!started.ok()) return ErrorResponse(started.status());
   return HttpResponse::Json(200, Transfers(started->before, started->after).dump());
 }
 
@@ -260,7 +233,7 @@ HttpResponse PutNode(const HttpRequest& req, const std::string& name, RouterHttp
       ctx.migrator, ctx.map_owner, cluster::MigrationKind::kWeight,
       target + " weight " + std::to_string(weight),
       [&](const cluster::ClusterMap& m) { return cluster::SetWeight(m, target, weight); });
-  if (!started.ok()) return FromStatus(started.status());
+  if (!started.ok()) return ErrorResponse(started.status());
   return HttpResponse::Json(200, ChangeJson(*started, target).dump());
 }
 
@@ -295,7 +268,7 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   if (!body) return HttpResponse::Error(400, error);
   cluster::ClusterMap map = ctx.map_owner.Map();
   auto vnodes = PositiveField(*body, "vnodes", map.vnodes, cluster::kMaxVnodes);
-  if (!vnodes.ok()) return FromStatus(vnodes.status());
+  if (!vnodes.ok()) return ErrorResponse(vnodes.status());
   cluster::HealthOptions h = ctx.settings.health();
   if (body->contains("health")) {
     const json& hj = (*body)["health"];
@@ -328,7 +301,7 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
                          "vnodes " + std::to_string(*vnodes), [&](const cluster::ClusterMap& m) {
                            return cluster::SetVnodes(m, *vnodes);
                          });
-    if (!r.ok()) return FromStatus(r.status());
+    if (!r.ok()) return ErrorResponse(r.status());
     migration = MigrationField(*r);
   }
   ctx.settings.set_health(h);

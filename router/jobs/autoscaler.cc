@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 namespace ringkv::router {
@@ -73,31 +74,19 @@ Autoscaler::~Autoscaler() {
 }
 
 void Autoscaler::Start() {
-  if (!options_.enabled || !provider_ || thread_.joinable()) return;
+  if (!options_.enabled || !provider_ || task_.running()) return;
   spdlog::info(
       "autoscaler: on, launching up to {} workers when a job waits over {} ms (checked every {} "
       "ms)",
       options_.max_workers, options_.scale_after_ms, options_.interval_ms);
-  thread_ = std::thread([this] { Run(); });
+  task_.Start(std::chrono::milliseconds(options_.interval_ms), [this] {
+    Tick();
+    return true;
+  });
 }
 
 void Autoscaler::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Autoscaler::Run() {
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, std::chrono::milliseconds(options_.interval_ms),
-                       [this] { return stopping_; })) {
-    lock.unlock();
-    Tick();
-    lock.lock();
-  }
+  task_.Stop();
 }
 
 void Autoscaler::Tick() {
@@ -134,9 +123,10 @@ void Autoscaler::Tick() {
   Launch(d.reason, *list);
 }
 
-void Autoscaler::Launch(const std::string& reason, const std::vector<provider::Instance>& list) {
+void Autoscaler::Launch(const std::string& reason,
+                        const std::vector<provider::Instance>& instances) {
   provider::LaunchSpec spec;
-  spec.name = NextWorkerName(list);
+  spec.name = NextWorkerName(instances);
   spec.kind = "worker";
   // The worker's id is its instance name, so /workers can tell it was launched here.
   spec.args = {"--router",    options_.router_url,

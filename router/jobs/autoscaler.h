@@ -15,14 +15,13 @@
 // Thread safety: Start/Stop from one thread; status() from any.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "base/periodic_task.h"
 #include "provider/provider.h"
 #include "router/jobs/jobs_api.h"
 
@@ -71,21 +70,18 @@ class Autoscaler {
   AutoscalerStatus status() const;
 
  private:
-  void Run();
   void Launch(const std::string& reason, const std::vector<provider::Instance>& instances);
 
   const AutoscalerOptions options_;
   JobsApi& jobs_;
   std::unique_ptr<provider::Provider> provider_;
-  std::thread thread_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;            // guarded by mu_
   uint64_t launches_ = 0;            // guarded by mu_
   size_t alive_ = 0;                 // guarded by mu_
   std::string last_decision_;        // guarded by mu_
   ScaleDecision::Kind last_kind_{};  // guarded by mu_; logs only changes
   int64_t retry_after_ms_ = 0;       // guarded by mu_; back-off after a failed launch
+  PeriodicTask task_;                // last: its thread uses the rest
 };
 
 }  // namespace ringkv::router

@@ -9,11 +9,13 @@
 #include <thread>
 
 #include "jobs/protocol.h"
+#include "net/http_status.h"
 
 namespace ringkv::router {
 
 namespace {
 
+using net::ErrorResponse;
 using net::HttpRequest;
 using net::HttpResponse;
 using nlohmann::json;
@@ -22,10 +24,6 @@ namespace codec = jobs_codec;
 namespace proto = jobs::protocol;
 
 constexpr std::string_view kJobsPrefix = "/jobs/";
-
-HttpResponse FromStatus(const Status& s) {
-  return HttpResponse::Error(codec::JobsHttpStatus(s), s.message());
-}
 
 Status NoNodes() {
   return Unavailable("no ringkv node in service: jobs live on ringkv nodes (not redis back ends)");
@@ -226,16 +224,16 @@ StatusOr<std::string> JobsApi::Identify(const HttpRequest& req) {
 
 HttpResponse JobsApi::Enqueue(const HttpRequest& req) {
   auto parsed = codec::ParseEnqueue(req, options_.limits);
-  if (!parsed.ok()) return FromStatus(parsed.status());
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
   std::string id = jobs::NewJobId();
   std::vector<Backend> nodes = JobNodesFor(*map_owner_.Current(), id);
-  if (nodes.empty()) return FromStatus(NoNodes());
+  if (nodes.empty()) return ErrorResponse(NoNodes());
   // Only the owner: retrying elsewhere after a timeout could enqueue the job twice.
   const Backend& b = nodes.front();
   std::string iterations = std::to_string(parsed->iterations);
   auto r = kv_.Call(b.addr, {proto::kEnqueue, id, iterations,
                              jobs::HashAlgorithmName(parsed->algorithm), parsed->payload});
-  if (!r.ok()) return FromStatus(Unreachable(b, r.status()));
+  if (!r.ok()) return ErrorResponse(Unreachable(b, r.status()));
   if (IsError(*r, "OOM")) return HttpResponse::Error(507, "node " + b.addr + ": " + r->str);
   if (r->type == Type::kError) return HttpResponse::Error(502, "node " + b.addr + ": " + r->str);
   return HttpResponse::Json(200, json{{"work_id", id}}.dump());
@@ -268,9 +266,9 @@ StatusOr<std::optional<codec::LeasedJob>> JobsApi::TryLease(const std::string& w
 HttpResponse JobsApi::GetWork(const HttpRequest& req) {
   const int64_t started_ms = WallMs();
   auto worker = Identify(req);
-  if (!worker.ok()) return FromStatus(worker.status());
+  if (!worker.ok()) return ErrorResponse(worker.status());
   auto wait_ms = codec::ParseWaitMs(req, options_.max_wait_ms);
-  if (!wait_ms.ok()) return FromStatus(wait_ms.status());
+  if (!wait_ms.ok()) return ErrorResponse(wait_ms.status());
   // A long poll holds an HTTP thread: beyond long_poll_slots, answer at once.
   bool slot = false;
   if (*wait_ms > 0) {
@@ -289,7 +287,7 @@ HttpResponse JobsApi::GetWork(const HttpRequest& req) {
     // leasing to it would park a job until the lease expires.
     if (workers_.LeftSince(*worker, started_ms)) return NoContent();
     auto job = TryLease(*worker);
-    if (!job.ok()) return FromStatus(job.status());
+    if (!job.ok()) return ErrorResponse(job.status());
     if (*job && workers_.LeftSince(*worker, started_ms)) {
       ReleaseLeases(*worker);  // it left between the check and the lease
       return NoContent();
@@ -304,13 +302,13 @@ HttpResponse JobsApi::GetWork(const HttpRequest& req) {
 
 HttpResponse JobsApi::RenewLease(const HttpRequest& req) {
   auto worker = Identify(req);
-  if (!worker.ok()) return FromStatus(worker.status());
+  if (!worker.ok()) return ErrorResponse(worker.status());
   auto id = codec::ParseWorkIdBody(req.body);
-  if (!id.ok()) return FromStatus(id.status());
+  if (!id.ok()) return ErrorResponse(id.status());
   std::string lease_ms = std::to_string(options_.lease_ms);
   int64_t now = WallMs();
   auto r = CallForJob(*id, {proto::kRenew, *id, *worker, lease_ms}, false);
-  if (!r.ok()) return FromStatus(r.status());
+  if (!r.ok()) return ErrorResponse(r.status());
   if (r->type == Type::kError && r->str.find("not leased") != std::string::npos)
     return HttpResponse::Error(409, "job " + *id + " is not leased by " + *worker);
   if (r->type == Type::kError) return HttpResponse::Error(502, "node: " + r->str);
@@ -320,11 +318,11 @@ HttpResponse JobsApi::RenewLease(const HttpRequest& req) {
 
 HttpResponse JobsApi::CompleteWork(const HttpRequest& req) {
   auto worker = Identify(req);
-  if (!worker.ok()) return FromStatus(worker.status());
+  if (!worker.ok()) return ErrorResponse(worker.status());
   auto c = codec::ParseCompleteWork(req.body);
-  if (!c.ok()) return FromStatus(c.status());
+  if (!c.ok()) return ErrorResponse(c.status());
   auto r = CallForJob(c->work_id, {proto::kComplete, c->work_id, *worker, c->output}, false);
-  if (!r.ok()) return FromStatus(r.status());
+  if (!r.ok()) return ErrorResponse(r.status());
   if (r->type != Type::kSimple) return HttpResponse::Error(502, "node: " + r->str);
   std::string status = r->str;
   std::transform(status.begin(), status.end(), status.begin(), ::tolower);
@@ -361,6 +359,7 @@ std::vector<codec::Completed> JobsApi::Pull(const std::vector<Backend>& nodes, s
     for (auto& c : *items) q.push_back(std::move(c));
   }
   std::vector<std::string> from;
+  from.reserve(nodes.size());
   for (const Backend& b : nodes) from.push_back(b.id);
   if (all_nodes) {  // include carry-overs of nodes that left the ring
     from.clear();
@@ -383,9 +382,9 @@ std::vector<codec::Completed> JobsApi::Pull(const std::vector<Backend>& nodes, s
 
 HttpResponse JobsApi::PullCompleted(const HttpRequest& req, bool one_node) {
   auto top = codec::ParseTop(req);
-  if (!top.ok()) return FromStatus(top.status());
+  if (!top.ok()) return ErrorResponse(top.status());
   std::vector<Backend> nodes = JobNodes();
-  if (nodes.empty()) return FromStatus(NoNodes());
+  if (nodes.empty()) return ErrorResponse(NoNodes());
   if (one_node) {
     auto name = req.Query("node");
     if (!name || name->empty()) return HttpResponse::Error(400, "use ?node=<addr>&top=N");
@@ -402,16 +401,16 @@ HttpResponse JobsApi::PullCompleted(const HttpRequest& req, bool one_node) {
 HttpResponse JobsApi::GetJob(const std::string& id) {
   if (!jobs::IsJobId(id)) return HttpResponse::Error(404, "no job " + id);
   auto r = CallForJob(id, {proto::kGet, id}, true);
-  if (!r.ok()) return FromStatus(r.status());
+  if (!r.ok()) return ErrorResponse(r.status());
   auto fields = codec::ParseGetReply(*r);
-  if (!fields.ok()) return FromStatus(fields.status());
+  if (!fields.ok()) return ErrorResponse(fields.status());
   if (!*fields) return HttpResponse::Error(404, "no job " + id);
   return HttpResponse::Json(200, codec::RenderJob(**fields));
 }
 
 HttpResponse JobsApi::QueueLen() {
   Totals t = GatherStats();
-  if (t.nodes == 0) return FromStatus(NoNodes());
+  if (t.nodes == 0) return ErrorResponse(NoNodes());
   int64_t now = WallMs();
   return HttpResponse::Json(
       200, codec::RenderQueueLen(t.stats, now, workers_.List(now).size(), options_.max_workers));
@@ -429,14 +428,14 @@ int64_t JobsApi::ReleaseLeases(const std::string& worker) {
 
 HttpResponse JobsApi::NotifyKilled(const HttpRequest& req) {
   auto named = codec::ParseNotifyKilled(req.body);
-  if (!named.ok()) return FromStatus(named.status());
+  if (!named.ok()) return ErrorResponse(named.status());
   std::string worker = *named;
   if (worker.empty()) {
     auto self = codec::WorkerIdOf(req);
-    if (!self.ok()) return FromStatus(self.status());
+    if (!self.ok()) return ErrorResponse(self.status());
     worker = *self;
   }
-  if (JobNodes().empty()) return FromStatus(NoNodes());
+  if (JobNodes().empty()) return ErrorResponse(NoNodes());
   workers_.MarkLeft(worker, WallMs());
   int64_t released = ReleaseLeases(worker);
   spdlog::info("jobs: worker {} left; {} leases released", worker, released);
@@ -447,7 +446,7 @@ HttpResponse JobsApi::Ip(const HttpRequest& req) {
   std::lock_guard lock(mu_);
   if (req.method == "POST") {
     auto ips = codec::ParseIps(req.body);
-    if (!ips.ok()) return FromStatus(ips.status());
+    if (!ips.ok()) return ErrorResponse(ips.status());
     for (const std::string& ip : *ips) {
       if (ip != self_http_addr_ &&
           std::find(peer_routers_.begin(), peer_routers_.end(), ip) == peer_routers_.end()) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "net/http_status.h"
 #include "router/jobs/autoscaler.h"
 #include "router/jobs/jobs_codec.h"
 
@@ -72,12 +73,12 @@ TEST(ParseEnqueue, IterationsValidation) {
   limits.max_iterations = 100;
   for (const char* bad : {"", "0", "-1", "abc", "1.5", "101", "99999999999999999999"}) {
     auto r = ParseEnqueue(Req({{"iterations", bad}}, "x"), limits);
-    EXPECT_EQ(JobsHttpStatus(r.status()), 400) << bad;
+    EXPECT_EQ(net::HttpStatusOf(r.status()), 400) << bad;
   }
-  EXPECT_EQ(JobsHttpStatus(ParseEnqueue(Req({}, "x"), limits).status()), 400);
+  EXPECT_EQ(net::HttpStatusOf(ParseEnqueue(Req({}, "x"), limits).status()), 400);
   EXPECT_TRUE(ParseEnqueue(Req({{"iterations", "100"}}, "x"), limits).ok());
   auto alg = ParseEnqueue(Req({{"iterations", "1"}, {"algorithm", "md5"}}, "x"), limits);
-  EXPECT_EQ(JobsHttpStatus(alg.status()), 400);
+  EXPECT_EQ(net::HttpStatusOf(alg.status()), 400);
 }
 
 TEST(ParseEnqueue, PayloadLimitIs413) {
@@ -85,7 +86,7 @@ TEST(ParseEnqueue, PayloadLimitIs413) {
   limits.max_payload = 4;
   EXPECT_TRUE(ParseEnqueue(Req({{"iterations", "1"}}, "abcd"), limits).ok());
   auto r = ParseEnqueue(Req({{"iterations", "1"}}, "abcde"), limits);
-  EXPECT_EQ(JobsHttpStatus(r.status()), 413);
+  EXPECT_EQ(net::HttpStatusOf(r.status()), 413);
   // The limit applies to the decoded payload.
   auto j = ParseEnqueue(Req({{"iterations", "1"}}, R"("abcd")", "application/json"), limits);
   EXPECT_TRUE(j.ok());
@@ -108,7 +109,7 @@ TEST(ParseCompleteWork, Malformed) {
         std::string(R"(["a", "b", "c"])"), std::string(R"({"work_id": 1, "output": "a"})"),
         std::string(R"({"output": "a"})"), std::string(R"(["ab", "not-a-uuid"])"),
         std::string(R"(["", ")") + kId + "\"]"}) {
-    EXPECT_EQ(JobsHttpStatus(ParseCompleteWork(bad).status()), 400) << bad;
+    EXPECT_EQ(net::HttpStatusOf(ParseCompleteWork(bad).status()), 400) << bad;
   }
 }
 
@@ -186,7 +187,9 @@ TEST(NodeReplies, StatsSum) {
   EXPECT_EQ(RenderQueueLen(sum, 1500, 2, 4),
             R"({"done":4,"leased":4,"max_workers":4,"oldest_queued_age_ms":1000,"queued":3,)"
             R"("workers":2})");
-  EXPECT_FALSE(ParseStatsReply(Array({Int(1)})).ok());
+  auto bad = ParseStatsReply(Array({Int(1)}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(net::HttpStatusOf(bad.status()), 502);  // the node's fault: Bad Gateway
 }
 
 TEST(NodeReplies, PullAndGet) {

@@ -56,8 +56,9 @@ std::string PeerHost(const std::string& remote) {
   return remote;
 }
 
+// kUnknown: the node's fault, not the router's (HTTP 502, net/http_status.h).
 Status Malformed(std::string_view what) {
-  return Internal("malformed " + std::string(what) + " reply from node");
+  return Status(StatusCode::kUnknown, "malformed " + std::string(what) + " reply from node");
 }
 
 }  // namespace
@@ -299,27 +300,6 @@ std::string RenderQueueLen(const ShardStats& s, int64_t now_ms, size_t workers,
   json j = {{"queued", s.queued},          {"leased", s.leased}, {"done", s.done},
             {"oldest_queued_age_ms", age}, {"workers", workers}, {"max_workers", max_workers}};
   return Dump(j);
-}
-
-int JobsHttpStatus(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return 400;
-    case StatusCode::kNotFound:
-      return 404;
-    case StatusCode::kFailedPrecondition:
-      return 409;
-    case StatusCode::kOutOfRange:
-      return 413;
-    case StatusCode::kResourceExhausted:
-      return 507;
-    case StatusCode::kUnavailable:
-      return 503;
-    case StatusCode::kInternal:
-      return 502;  // a node answered something unexpected
-    default:
-      return 500;
-  }
 }
 
 }  // namespace ringkv::router::jobs_codec

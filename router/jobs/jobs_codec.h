@@ -3,8 +3,9 @@
 // the JSON answers. No I/O, no clocks: jobs_api.cc is the thin shell that
 // sends the commands.
 //
-// Errors are Status values: kInvalidArgument -> 400, kOutOfRange -> 413 (see
-// JobsHttpStatus).
+// Errors are Status values, answered through net::HttpStatusOf:
+// kInvalidArgument -> 400, kOutOfRange (payload too large) -> 413, kUnknown
+// (a node's reply this codec cannot read) -> 502.
 //
 // Thread safety: plain functions and values.
 #pragma once
@@ -110,8 +111,5 @@ std::string RenderJob(const std::map<std::string, std::string>& fields);
 std::string RenderCompleted(const std::vector<Completed>& items);
 std::string RenderQueueLen(const ShardStats& s, int64_t now_ms, size_t workers,
                            uint32_t max_workers);
-
-// The HTTP status for a Status produced by this API.
-int JobsHttpStatus(const Status& s);
 
 }  // namespace ringkv::router::jobs_codec

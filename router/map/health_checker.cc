@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <future>
 #include <vector>
 
@@ -40,27 +41,16 @@ HealthChecker::~HealthChecker() {
 }
 
 void HealthChecker::Start() {
-  thread_ = std::thread([this] { Loop(); });
+  task_.Start([this] { return std::chrono::milliseconds(settings_.health().interval_ms); },
+              [this] {
+                RunOnce();
+                return true;
+              },
+              /*run_first=*/true);
 }
 
 void HealthChecker::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void HealthChecker::Loop() {
-  while (true) {
-    RunOnce();
-    std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, std::chrono::milliseconds(settings_.health().interval_ms),
-                     [this] { return stop_; })) {
-      return;
-    }
-  }
+  task_.Stop();
 }
 
 void HealthChecker::RunOnce() {

@@ -9,17 +9,19 @@
 // after failed probes is handed to `on_node_up` (the migrator re-sends it
 // the current map and its part of the migration).
 //
-// Thread safety: runs on its own thread; Stop() joins it.
+// Rounds run on a PeriodicTask whose interval is asked for before every wait,
+// so a new health.interval_ms (PUT /config) applies from the next round.
+//
+// Thread safety: runs on its own thread; Stop() joins it. RunOnce() must not
+// run concurrently with the thread (call it before Start or after Stop).
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 
+#include "base/periodic_task.h"
 #include "router/map/live_settings.h"
 #include "router/map/map_owner.h"
 
@@ -51,13 +53,13 @@ class HealthChecker {
   // Call before Start().
   void set_migration_hooks(MigrationHooks hooks) { hooks_ = std::move(hooks); }
 
+  // Runs a round at once, then one every health.interval_ms.
   void Start();
-  void Stop();
+  void Stop();  // idempotent
   // One round of probes, synchronously (also used at start-up).
   void RunOnce();
 
  private:
-  void Loop();
   void OnWentDown(const cluster::NodeInfo& node);
   void OnCameBack(const cluster::NodeInfo& node);
   bool MigrationRunning() const { return hooks_.running && hooks_.running(); }
@@ -68,10 +70,7 @@ class HealthChecker {
   cluster::HealthTracker tracker_;
   MigrationHooks hooks_;
   std::set<std::string> failing_;  // ids whose last probe failed (RunOnce's thread only)
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicTask task_;              // last: its thread uses the rest
 };
 
 }  // namespace ringkv::router

@@ -2,26 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/http_status.h"
+
 namespace ringkv::router {
 namespace {
 
+using net::ErrorResponse;
 using net::HttpRequest;
 using net::HttpResponse;
 using nlohmann::json;
-
-HttpResponse FromStatus(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument:
-      return HttpResponse::Error(400, s.message());
-    case StatusCode::kNotFound:
-      return HttpResponse::Error(404, s.message());
-    case StatusCode::kFailedPrecondition:
-    case StatusCode::kAborted:
-      return HttpResponse::Error(409, s.message());
-    default:
-      return HttpResponse::Error(500, s.message());
-  }
-}
 
 // {"max_keys_per_sec": N, "max_bytes_per_sec": M}: either may be left out
 // (kept as it is); 0 = unlimited.
@@ -78,7 +67,7 @@ HttpResponse HandleMigrationsHttp(const HttpRequest& req, Migrator* migrator) {
   if (p == "/migrations/cancel") control = &Migrator::Cancel;
   if (!control) return HttpResponse::Error(404, "no such endpoint: " + p);
   if (m != "POST") return HttpResponse::Error(405, "method " + m + " not allowed on " + p);
-  if (Status s = (migrator->*control)(); !s.ok()) return FromStatus(s);
+  if (Status s = (migrator->*control)(); !s.ok()) return ErrorResponse(s);
   return HttpResponse::Json(200, migrator->StatusJson());
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "net/grpc_client.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 
 namespace ringkv::router {
@@ -13,14 +14,8 @@ namespace {
 namespace pb = ::ringkv::v1;
 using Clock = std::chrono::steady_clock;
 
-Status FromGrpc(const grpc::Status& s, const std::string& what) {
-  if (s.ok()) return OkStatus();
-  return Status(static_cast<StatusCode>(s.error_code()), what + ": " + s.error_message());
-}
-
-void SetDeadline(grpc::ClientContext& ctx, uint32_t timeout_ms) {
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
-}
+using net::FromGrpc;
+using net::SetDeadline;
 
 const cluster::NodeInfo* FindNode(const cluster::Migration& m, const std::string& id) {
   for (const cluster::ClusterMap* map : {&m.to_map, &m.from_map}) {
@@ -171,16 +166,7 @@ class GrpcArcMover final : public ArcMover {
 }  // namespace
 
 std::shared_ptr<grpc::Channel> NodeClient::Channel(const std::string& grpc_addr) {
-  std::lock_guard lock(mu_);
-  auto& ch = channels_[grpc_addr];
-  if (!ch) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(64 << 20);
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-    ch = grpc::CreateCustomChannel(grpc_addr, grpc::InsecureChannelCredentials(), args);
-  }
-  return ch;
+  return channels_.Get(grpc_addr);
 }
 
 StatusOr<PeerStatus> NodeClient::GetStatus(const std::string& grpc_addr, uint32_t timeout_ms) {

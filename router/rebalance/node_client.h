@@ -6,12 +6,12 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "base/status.h"
+#include "net/grpc_client.h"
 #include "router/rebalance/arc_mover.h"
 
 namespace grpc {
@@ -34,6 +34,8 @@ class NodeClient {
  public:
   // `rpc_timeout_ms`: deadline of each unary call.
   explicit NodeClient(uint32_t rpc_timeout_ms) : rpc_timeout_ms_(rpc_timeout_ms) {}
+  NodeClient(const NodeClient&) = delete;
+  NodeClient& operator=(const NodeClient&) = delete;
 
   // `timeout_ms`: 0 = rpc_timeout_ms().
   StatusOr<PeerStatus> GetStatus(const std::string& grpc_addr, uint32_t timeout_ms = 0);
@@ -47,14 +49,18 @@ class NodeClient {
   void set_registry(std::string grpc_addr);
   std::string registry() const;
 
+  // The cached channel to `grpc_addr`, created on first use.
   std::shared_ptr<grpc::Channel> Channel(const std::string& grpc_addr);
   uint32_t rpc_timeout_ms() const { return rpc_timeout_ms_; }
 
  private:
   const uint32_t rpc_timeout_ms_;
+  // A node that restarts is reached again within a second, not gRPC's
+  // default back-off of up to two minutes.
+  net::GrpcChannels channels_{net::GrpcChannelOptions{.initial_reconnect_backoff_ms = 100,
+                                                      .max_reconnect_backoff_ms = 1000}};
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // guarded by mu_
-  std::string registry_;                                            // guarded by mu_
+  std::string registry_;  // guarded by mu_
 };
 
 // The ArcMover over ringkv nodes: BeginMigration / Status / MoveArcs /

@@ -1,0 +1,99 @@
+#include "net/grpc_client.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+#include <vector>
+
+#include "net/grpc_server.h"
+
+namespace ringkv::net {
+namespace {
+
+TEST(GrpcClientTest, StatusConversionsKeepCodeAndMessage) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c) {
+    Status s(static_cast<StatusCode>(c), c == 0 ? "" : "why");
+    grpc::Status g = ToGrpc(s);
+    EXPECT_EQ(static_cast<int>(g.error_code()), c);
+    Status back = FromGrpc(g);
+    EXPECT_EQ(back.code(), s.code());
+    EXPECT_EQ(back.message(), s.message());
+  }
+}
+
+TEST(GrpcClientTest, FromGrpcWithWhatNamesTheCallOnlyOnError) {
+  Status s = FromGrpc(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused"),
+                      "SetMap on 127.0.0.1:1");
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "SetMap on 127.0.0.1:1: connection refused");
+  EXPECT_TRUE(FromGrpc(grpc::Status::OK, "SetMap").ok());
+}
+
+TEST(GrpcClientTest, OneChannelPerAddressEvenFromManyThreads) {
+  GrpcChannels channels;
+  std::vector<std::future<std::shared_ptr<grpc::Channel>>> got;
+  got.reserve(8);
+  for (int i = 0; i < 8; ++i) {
+    got.push_back(std::async(std::launch::async, [&] { return channels.Get("127.0.0.1:1"); }));
+  }
+  std::shared_ptr<grpc::Channel> first = channels.Get("127.0.0.1:1");
+  ASSERT_NE(first, nullptr);
+  for (auto& f : got) EXPECT_EQ(f.get(), first);
+  EXPECT_NE(channels.Get("127.0.0.1:2"), first);
+}
+
+// Calls `method` with an empty request through a generic stub.
+grpc::Status Call(std::shared_ptr<grpc::Channel> channel, grpc::ClientContext& ctx,
+                  const std::string& method, grpc::ByteBuffer& reply) {
+  grpc::GenericStub stub(std::move(channel));
+  grpc::Slice empty(std::string{});
+  grpc::ByteBuffer request(&empty, 1);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &reply,
+                 [&](grpc::Status s) { done.set_value(std::move(s)); });
+  return done.get_future().get();
+}
+
+class GrpcClientServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.Start().ok());
+    addr_ = "127.0.0.1:" + std::to_string(server_.port());
+  }
+
+  GrpcServer server_{GrpcServerOptions{}};
+  GrpcChannels channels_;
+  std::string addr_;
+};
+
+TEST_F(GrpcClientServerTest, ACachedChannelReachesTheServer) {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, 30000);
+  grpc::ByteBuffer reply;
+  // grpc.health.v1.Health/Check with service "" (an empty message).
+  Status s = FromGrpc(Call(channels_.Get(addr_), ctx, "/grpc.health.v1.Health/Check", reply));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+TEST_F(GrpcClientServerTest, ServerErrorsArriveAsRingkvStatuses) {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, 30000);
+  grpc::ByteBuffer reply;
+  Status s = FromGrpc(Call(channels_.Get(addr_), ctx, "/ringkv.test.Nope/Call", reply), "Call");
+  EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(s.message().rfind("Call: ", 0), 0u) << s.message();
+}
+
+TEST_F(GrpcClientServerTest, APassedDeadlineFailsTheCall) {
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, 0);
+  grpc::ByteBuffer reply;
+  Status s = FromGrpc(Call(channels_.Get(addr_), ctx, "/grpc.health.v1.Health/Check", reply));
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
+}
+
+}  // namespace
+}  // namespace ringkv::net
