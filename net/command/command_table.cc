@@ -305,6 +305,7 @@ constexpr Slots BuildSlots() {
 constexpr Slots kSlotTable = BuildSlots();
 static_assert(kSlotTable.valid, "command names: lower case, at most kMaxNameLen, each once");
 static_assert(std::size(kCommands) < kSlots / 4);
+static_assert(std::size(kCommands) <= kMaxCommands);
 
 }  // namespace
 

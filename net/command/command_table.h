@@ -53,6 +53,9 @@ struct CommandSpec {
 // build only, so persist names, not indices.
 std::span<const CommandSpec> Commands();
 
+// An upper bound on Commands().size(), for tables indexed by CommandIndex.
+inline constexpr size_t kMaxCommands = 256;
+
 // The command named `name` in any case, or nullptr. No allocation.
 const CommandSpec* FindCommand(std::string_view name);
 
