@@ -103,7 +103,8 @@ struct LocalState {
   uint16_t port = 0;
   uint64_t maxclients = 0;
 };
-// Answers PING ECHO QUIT AUTH SELECT COMMAND CONFIG CLIENT (not INFO).
+// Answers PING ECHO QUIT AUTH SELECT COMMAND CONFIG CLIENT (not INFO); args[0]
+// names `cmd` (its arity is checked here).
 std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args, LocalState& state);
 
 // Redis-style glob match (*, ?, [abc], \x), case-insensitive, for CONFIG GET.

@@ -11,6 +11,8 @@ namespace {
 
 using L = LocalCommand;
 
+constexpr std::string_view kNotLocal = "-ERR internal: not a local command\r\n";
+
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -140,10 +142,12 @@ std::string AuthReply(std::span<const std::string_view> args, LocalState& st) {
 }  // namespace
 
 std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args, LocalState& st) {
-  // Redis's arity from the shared table; PING and AUTH also have a maximum.
+  // Redis's arity from the shared table (PING and AUTH also have a maximum);
+  // the replies below rely on it.
   const net::command::CommandSpec* spec =
       args.empty() ? nullptr : net::command::FindCommand(args[0]);
-  if (spec != nullptr && !net::command::ArityOk(*spec, args.size())) return ArityReply(spec->name);
+  if (spec == nullptr) return std::string(kNotLocal);
+  if (!net::command::ArityOk(*spec, args.size())) return ArityReply(spec->name);
   std::string out;
   net::resp::ReplyWriter w(out);
   switch (cmd) {
@@ -176,7 +180,7 @@ std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args,
     case L::kNone:
       break;
   }
-  return "-ERR internal: not a local command\r\n";
+  return std::string(kNotLocal);
 }
 
 std::string InfoReply(std::span<const std::string_view> args, const InfoFacts& f) {
