@@ -1,5 +1,5 @@
-// Tests of the proxy's pure parts: command classification, multi-key
-// splitting and reassembly, reply merging, local replies, route tables.
+// Tests of the proxy's pure parts: command classification, local replies,
+// route tables. Splitting and merging are tested in net/command.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -48,73 +48,6 @@ TEST(Replies, ErrorTexts) {
   EXPECT_EQ(ArityReply("GET"), "-ERR wrong number of arguments for 'get' command\r\n");
   EXPECT_EQ(BackendErrorReply("127.0.0.1:7001", "connect failed: refused"),
             "-ERR backend 127.0.0.1:7001 unavailable: connect failed: refused\r\n");
-}
-
-// Owner = first letter of the key, for readable tests.
-const auto FirstLetter = [](std::string_view key) { return static_cast<uint32_t>(key[0] - 'a'); };
-
-TEST(SplitByOwner, GroupsKeysKeepingOrder) {
-  Args args = {"MGET", "a1", "b1", "a2", "c1", "b2"};
-  KeySplit s = SplitByOwner(args, 1, FirstLetter);
-  ASSERT_EQ(s.parts.size(), 3u);
-  EXPECT_EQ(s.parts[0].owner, 0u);
-  EXPECT_EQ(s.parts[0].args, (Args{"MGET", "a1", "a2"}));
-  EXPECT_EQ(s.parts[1].args, (Args{"MGET", "b1", "b2"}));
-  EXPECT_EQ(s.parts[2].args, (Args{"MGET", "c1"}));
-  using W = std::pair<uint32_t, uint32_t>;
-  EXPECT_EQ(s.where, (std::vector<W>{{0, 0}, {1, 0}, {0, 1}, {2, 0}, {1, 1}}));
-}
-
-TEST(SplitByOwner, PairsForMset) {
-  Args args = {"MSET", "a1", "v1", "b1", "v2", "a2", "v3"};
-  KeySplit s = SplitByOwner(args, 2, FirstLetter);
-  ASSERT_EQ(s.parts.size(), 2u);
-  EXPECT_EQ(s.parts[0].args, (Args{"MSET", "a1", "v1", "a2", "v3"}));
-  EXPECT_EQ(s.parts[1].args, (Args{"MSET", "b1", "v2"}));
-}
-
-TEST(SplitByOwner, DuplicateKeysStayInPlace) {
-  Args args = {"MGET", "a", "a", "b"};
-  KeySplit s = SplitByOwner(args, 1, FirstLetter);
-  ASSERT_EQ(s.parts.size(), 2u);
-  EXPECT_EQ(s.parts[0].args, (Args{"MGET", "a", "a"}));
-}
-
-TEST(MergeArrays, ReassemblesInKeyOrder) {
-  Args args = {"MGET", "a1", "b1", "a2", "c1"};
-  KeySplit s = SplitByOwner(args, 1, FirstLetter);
-  std::vector<std::string> parts = {"*2\r\n$2\r\nA1\r\n$-1\r\n", "*1\r\n$2\r\nB1\r\n",
-                                    "*1\r\n$3\r\nC\r\n\r\n"};
-  EXPECT_EQ(MergeArrays(s.where, parts), "*4\r\n$2\r\nA1\r\n$2\r\nB1\r\n$-1\r\n$3\r\nC\r\n\r\n");
-}
-
-TEST(MergeArrays, ErrorsAndBadShapes) {
-  Args args = {"MGET", "a", "b"};
-  KeySplit s = SplitByOwner(args, 1, FirstLetter);
-  std::vector<std::string> err = {"*1\r\n$1\r\nx\r\n", "-ERR backend b unavailable: down\r\n"};
-  EXPECT_EQ(MergeArrays(s.where, err), "-ERR backend b unavailable: down\r\n");
-  std::vector<std::string> short_part = {"*2\r\n$1\r\nx\r\n$1\r\ny\r\n", "*0\r\n"};
-  EXPECT_EQ(MergeArrays(s.where, short_part), "-ERR backend returned an unexpected reply\r\n");
-  std::vector<std::string> not_array = {":1\r\n", "*1\r\n$1\r\ny\r\n"};
-  EXPECT_EQ(MergeArrays(s.where, not_array), "-ERR backend returned an unexpected reply\r\n");
-}
-
-TEST(MergeStatus, OkOnlyIfAllOk) {
-  std::vector<std::string> ok = {"+OK\r\n", "+OK\r\n"};
-  EXPECT_EQ(MergeStatus(ok), "+OK\r\n");
-  std::vector<std::string> err = {"+OK\r\n", "-OOM full\r\n", "-ERR other\r\n"};
-  EXPECT_EQ(MergeStatus(err), "-OOM full\r\n");
-  std::vector<std::string> odd = {"+OK\r\n", ":1\r\n"};
-  EXPECT_EQ(MergeStatus(odd), "-ERR backend returned an unexpected reply\r\n");
-}
-
-TEST(MergeSum, SumsIntegers) {
-  std::vector<std::string> parts = {":2\r\n", ":0\r\n", ":5\r\n"};
-  EXPECT_EQ(MergeSum(parts), ":7\r\n");
-  std::vector<std::string> err = {":2\r\n", "-ERR backend x unavailable: y\r\n"};
-  EXPECT_EQ(MergeSum(err), "-ERR backend x unavailable: y\r\n");
-  std::vector<std::string> bad = {":2\r\n", "$1\r\n1\r\n"};
-  EXPECT_EQ(MergeSum(bad), "-ERR backend returned an unexpected reply\r\n");
 }
 
 std::string Local(Args args, LocalState& st) {

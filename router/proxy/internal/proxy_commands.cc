@@ -1,11 +1,8 @@
 #include "router/proxy/internal/proxy_commands.h"
 
+#include <algorithm>
 #include <cctype>
-#include <optional>
-#include <unordered_map>
-
-#include "net/resp_parser.h"
-#include "net/resp_writer.h"
+#include <vector>
 
 namespace ringkv::router::internal {
 
@@ -21,262 +18,176 @@ constexpr std::string_view kScripts = "scripts may touch keys on several nodes";
 constexpr std::string_view kBlocking = "blocking commands would stall a shared back-end connection";
 constexpr std::string_view kAdmin = "administrative commands go to a node directly";
 
-// Commands whose only key is argv[1] (Redis's command table: first = last = 1).
-constexpr std::string_view kSingleKeyNames[] = {
-    // strings and keys
-    "get", "set", "setnx", "setex", "psetex", "getset", "getdel", "getex", "append", "strlen",
-    "getrange", "substr", "setrange", "incr", "decr", "incrby", "decrby", "incrbyfloat", "expire",
-    "pexpire", "expireat", "pexpireat", "expiretime", "pexpiretime", "ttl", "pttl", "persist",
-    "type", "dump", "restore", "setbit", "getbit", "bitcount", "bitpos", "bitfield", "bitfield_ro",
-    "pfadd",
-    // hashes
-    "hset", "hsetnx", "hget", "hmset", "hmget", "hdel", "hlen", "hstrlen", "hexists", "hkeys",
-    "hvals", "hgetall", "hincrby", "hincrbyfloat", "hrandfield", "hscan",
-    // lists
-    "lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop", "llen", "lindex", "lrange", "lset",
-    "lrem", "ltrim", "linsert", "lpos",
-    // sets
-    "sadd", "srem", "smembers", "sismember", "smismember", "scard", "spop", "srandmember", "sscan",
-    // sorted sets
-    "zadd", "zrem", "zscore", "zmscore", "zincrby", "zcard", "zcount", "zlexcount", "zrange",
-    "zrangebyscore", "zrangebylex", "zrevrange", "zrevrangebyscore", "zrevrangebylex", "zrank",
-    "zrevrank", "zremrangebyrank", "zremrangebyscore", "zremrangebylex", "zpopmin", "zpopmax",
-    "zrandmember", "zscan",
-    // geo and streams
-    "geoadd", "geopos", "geodist", "geohash", "geosearch", "xadd", "xrange", "xrevrange", "xlen",
-    "xdel", "xtrim"};
-
-struct Unsupported {
+// The router's own table: commands it answers itself, sends to every back
+// end, or refuses (with the reason), whatever their keys. Every name is in
+// the shared table (net/command/command_table.h).
+struct RouterEntry {
   std::string_view name;
-  std::string_view reason;
+  CommandKind kind;
+  LocalCommand local = LocalCommand::kNone;
+  std::string_view reason = {};
 };
-constexpr Unsupported kUnsupportedNames[] = {
-    {"keys", kSeveralNodes},
-    {"scan", kSeveralNodes},
-    {"randomkey", kSeveralNodes},
-    {"flushall", kSeveralNodes},
-    {"flushdb", kSeveralNodes},
-    {"rename", kSeveralNodes},
-    {"renamenx", kSeveralNodes},
-    {"copy", kSeveralNodes},
-    {"msetnx", kSeveralNodes},
-    {"smove", kSeveralNodes},
-    {"sinter", kSeveralNodes},
-    {"sinterstore", kSeveralNodes},
-    {"sintercard", kSeveralNodes},
-    {"sunion", kSeveralNodes},
-    {"sunionstore", kSeveralNodes},
-    {"sdiff", kSeveralNodes},
-    {"sdiffstore", kSeveralNodes},
-    {"zunion", kSeveralNodes},
-    {"zunionstore", kSeveralNodes},
-    {"zinter", kSeveralNodes},
-    {"zinterstore", kSeveralNodes},
-    {"zdiff", kSeveralNodes},
-    {"zdiffstore", kSeveralNodes},
-    {"zrangestore", kSeveralNodes},
-    {"lmove", kSeveralNodes},
-    {"rpoplpush", kSeveralNodes},
-    {"lmpop", kSeveralNodes},
-    {"zmpop", kSeveralNodes},
-    {"pfcount", kSeveralNodes},
-    {"pfmerge", kSeveralNodes},
-    {"bitop", kSeveralNodes},
-    {"sort", kSeveralNodes},
-    {"sort_ro", kSeveralNodes},
-    {"object", "its key is not the first argument"},
-    {"xread", kSeveralNodes},
-    {"georadius", kSeveralNodes},
-    {"georadiusbymember", kSeveralNodes},
-    {"geosearchstore", kSeveralNodes},
-    {"multi", kTransactions},
-    {"exec", kTransactions},
-    {"discard", kTransactions},
-    {"watch", kTransactions},
-    {"unwatch", kTransactions},
-    {"subscribe", kPubSub},
-    {"psubscribe", kPubSub},
-    {"ssubscribe", kPubSub},
-    {"unsubscribe", kPubSub},
-    {"punsubscribe", kPubSub},
-    {"publish", kPubSub},
-    {"pubsub", kPubSub},
-    {"eval", kScripts},
-    {"evalsha", kScripts},
-    {"eval_ro", kScripts},
-    {"evalsha_ro", kScripts},
-    {"script", kScripts},
-    {"function", kScripts},
-    {"fcall", kScripts},
-    {"fcall_ro", kScripts},
-    {"blpop", kBlocking},
-    {"brpop", kBlocking},
-    {"blmove", kBlocking},
-    {"brpoplpush", kBlocking},
-    {"blmpop", kBlocking},
-    {"bzpopmin", kBlocking},
-    {"bzpopmax", kBlocking},
-    {"bzmpop", kBlocking},
-    {"wait", kBlocking},
-    {"xreadgroup", kBlocking},
-    {"save", kAdmin},
-    {"bgsave", kAdmin},
-    {"bgrewriteaof", kAdmin},
-    {"shutdown", kAdmin},
-    {"debug", kAdmin},
-    {"monitor", kAdmin},
-    {"slaveof", kAdmin},
-    {"replicaof", kAdmin},
-    {"sync", kAdmin},
-    {"psync", kAdmin},
-    {"cluster", kAdmin},
-    {"migrate", kAdmin},
-    {"move", kAdmin},
-    {"swapdb", kAdmin},
-    {"lastsave", kAdmin},
-    {"slowlog", kAdmin},
-    {"latency", kAdmin},
-    {"memory", kAdmin},
-    {"acl", kAdmin},
-    {"module", kAdmin},
-    {"failover", kAdmin},
-    {"readonly", kAdmin},
-    {"readwrite", kAdmin},
-    {"hello", "RESP3 is not proxied"},
-    {"reset", kAdmin},
-    {"time", kAdmin},
-    {"role", kAdmin},
+constexpr RouterEntry kRouterEntries[] = {
+    {"dbsize", K::kDbsize},
+    {"ping", K::kLocal, L::kPing},
+    {"echo", K::kLocal, L::kEcho},
+    {"quit", K::kLocal, L::kQuit},
+    {"auth", K::kLocal, L::kAuth},
+    {"select", K::kLocal, L::kSelect},
+    {"command", K::kLocal, L::kCommand},
+    {"config", K::kLocal, L::kConfig},
+    {"info", K::kLocal, L::kInfo},
+    {"client", K::kLocal, L::kClient},
+    {"keys", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"scan", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"randomkey", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"flushall", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"flushdb", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"rename", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"renamenx", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"copy", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"msetnx", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"smove", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sinter", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sinterstore", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sintercard", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sunion", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sunionstore", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sdiff", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sdiffstore", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"zunion", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"zunionstore", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"zinter", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"zinterstore", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"zdiff", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"zdiffstore", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"zrangestore", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"lmove", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"rpoplpush", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"lmpop", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"zmpop", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"pfcount", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"pfmerge", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"bitop", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sort", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"sort_ro", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"object", K::kUnsupported, L::kNone, "its key is not the first argument"},
+    {"xread", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"georadius", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"georadiusbymember", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"geosearchstore", K::kUnsupported, L::kNone, kSeveralNodes},
+    {"multi", K::kUnsupported, L::kNone, kTransactions},
+    {"exec", K::kUnsupported, L::kNone, kTransactions},
+    {"discard", K::kUnsupported, L::kNone, kTransactions},
+    {"watch", K::kUnsupported, L::kNone, kTransactions},
+    {"unwatch", K::kUnsupported, L::kNone, kTransactions},
+    {"subscribe", K::kUnsupported, L::kNone, kPubSub},
+    {"psubscribe", K::kUnsupported, L::kNone, kPubSub},
+    {"ssubscribe", K::kUnsupported, L::kNone, kPubSub},
+    {"unsubscribe", K::kUnsupported, L::kNone, kPubSub},
+    {"punsubscribe", K::kUnsupported, L::kNone, kPubSub},
+    {"publish", K::kUnsupported, L::kNone, kPubSub},
+    {"pubsub", K::kUnsupported, L::kNone, kPubSub},
+    {"eval", K::kUnsupported, L::kNone, kScripts},
+    {"evalsha", K::kUnsupported, L::kNone, kScripts},
+    {"eval_ro", K::kUnsupported, L::kNone, kScripts},
+    {"evalsha_ro", K::kUnsupported, L::kNone, kScripts},
+    {"script", K::kUnsupported, L::kNone, kScripts},
+    {"function", K::kUnsupported, L::kNone, kScripts},
+    {"fcall", K::kUnsupported, L::kNone, kScripts},
+    {"fcall_ro", K::kUnsupported, L::kNone, kScripts},
+    {"blpop", K::kUnsupported, L::kNone, kBlocking},
+    {"brpop", K::kUnsupported, L::kNone, kBlocking},
+    {"blmove", K::kUnsupported, L::kNone, kBlocking},
+    {"brpoplpush", K::kUnsupported, L::kNone, kBlocking},
+    {"blmpop", K::kUnsupported, L::kNone, kBlocking},
+    {"bzpopmin", K::kUnsupported, L::kNone, kBlocking},
+    {"bzpopmax", K::kUnsupported, L::kNone, kBlocking},
+    {"bzmpop", K::kUnsupported, L::kNone, kBlocking},
+    {"wait", K::kUnsupported, L::kNone, kBlocking},
+    {"xreadgroup", K::kUnsupported, L::kNone, kBlocking},
+    {"save", K::kUnsupported, L::kNone, kAdmin},
+    {"bgsave", K::kUnsupported, L::kNone, kAdmin},
+    {"bgrewriteaof", K::kUnsupported, L::kNone, kAdmin},
+    {"shutdown", K::kUnsupported, L::kNone, kAdmin},
+    {"debug", K::kUnsupported, L::kNone, kAdmin},
+    {"monitor", K::kUnsupported, L::kNone, kAdmin},
+    {"slaveof", K::kUnsupported, L::kNone, kAdmin},
+    {"replicaof", K::kUnsupported, L::kNone, kAdmin},
+    {"sync", K::kUnsupported, L::kNone, kAdmin},
+    {"psync", K::kUnsupported, L::kNone, kAdmin},
+    {"cluster", K::kUnsupported, L::kNone, kAdmin},
+    {"migrate", K::kUnsupported, L::kNone, kAdmin},
+    {"move", K::kUnsupported, L::kNone, kAdmin},
+    {"swapdb", K::kUnsupported, L::kNone, kAdmin},
+    {"lastsave", K::kUnsupported, L::kNone, kAdmin},
+    {"slowlog", K::kUnsupported, L::kNone, kAdmin},
+    {"latency", K::kUnsupported, L::kNone, kAdmin},
+    {"memory", K::kUnsupported, L::kNone, kAdmin},
+    {"acl", K::kUnsupported, L::kNone, kAdmin},
+    {"module", K::kUnsupported, L::kNone, kAdmin},
+    {"failover", K::kUnsupported, L::kNone, kAdmin},
+    {"readonly", K::kUnsupported, L::kNone, kAdmin},
+    {"readwrite", K::kUnsupported, L::kNone, kAdmin},
+    {"hello", K::kUnsupported, L::kNone, "RESP3 is not proxied"},
+    {"reset", K::kUnsupported, L::kNone, kAdmin},
+    {"time", K::kUnsupported, L::kNone, kAdmin},
+    {"role", K::kUnsupported, L::kNone, kAdmin},
 };
 
-// Commands that only read their keys (Redis's "readonly" flag) among those
-// routed by key.
-constexpr std::string_view kReadOnlyNames[] = {"get",
-                                               "strlen",
-                                               "getrange",
-                                               "substr",
-                                               "ttl",
-                                               "pttl",
-                                               "expiretime",
-                                               "pexpiretime",
-                                               "type",
-                                               "dump",
-                                               "getbit",
-                                               "bitcount",
-                                               "bitpos",
-                                               "bitfield_ro",
-                                               "hget",
-                                               "hmget",
-                                               "hlen",
-                                               "hstrlen",
-                                               "hexists",
-                                               "hkeys",
-                                               "hvals",
-                                               "hgetall",
-                                               "hrandfield",
-                                               "hscan",
-                                               "llen",
-                                               "lindex",
-                                               "lrange",
-                                               "lpos",
-                                               "smembers",
-                                               "sismember",
-                                               "smismember",
-                                               "scard",
-                                               "srandmember",
-                                               "sscan",
-                                               "zscore",
-                                               "zmscore",
-                                               "zcard",
-                                               "zcount",
-                                               "zlexcount",
-                                               "zrange",
-                                               "zrangebyscore",
-                                               "zrangebylex",
-                                               "zrevrange",
-                                               "zrevrangebyscore",
-                                               "zrevrangebylex",
-                                               "zrank",
-                                               "zrevrank",
-                                               "zrandmember",
-                                               "zscan",
-                                               "mget",
-                                               "exists"};
-
-using Table = std::unordered_map<std::string_view, CommandInfo>;
-
-Table BuildTable() {
-  Table t;
-  for (std::string_view n : kSingleKeyNames) t.emplace(n, CommandInfo{n, K::kSingleKey});
-  for (const Unsupported& u : kUnsupportedNames)
-    t.emplace(u.name, CommandInfo{u.name, K::kUnsupported, L::kNone, u.reason});
-  const CommandInfo others[] = {
-      {"mget", K::kMget},
-      {"mset", K::kMset},
-      {"del", K::kSumKeys},
-      {"unlink", K::kSumKeys},
-      {"exists", K::kSumKeys},
-      {"touch", K::kSumKeys},
-      {"dbsize", K::kDbsize},
-      {"ping", K::kLocal, L::kPing},
-      {"echo", K::kLocal, L::kEcho},
-      {"quit", K::kLocal, L::kQuit},
-      {"auth", K::kLocal, L::kAuth},
-      {"select", K::kLocal, L::kSelect},
-      {"command", K::kLocal, L::kCommand},
-      {"config", K::kLocal, L::kConfig},
-      {"info", K::kLocal, L::kInfo},
-      {"client", K::kLocal, L::kClient},
-  };
-  for (const CommandInfo& c : others) t.emplace(c.name, c);
-  for (std::string_view n : kReadOnlyNames) {
-    auto it = t.find(n);
-    if (it != t.end()) it->second.read_only = true;
-  }
-  return t;
-}
-
-const Table& CommandTable() {
-  static const Table table = BuildTable();
-  return table;
-}
+// Read-only in Redis, but TOUCH refreshes a key's access time, which must
+// land on the key's new owner while keys move.
+constexpr std::string_view kNotReadFromOldOwner[] = {"touch"};
 
 constexpr CommandInfo kUnknown{"", K::kUnsupported, L::kNone, "unknown command"};
 
-// The elements of a complete RESP array reply, or false if it is not one of
-// `n` elements.
-bool SplitArray(std::string_view reply, size_t n, std::vector<std::string_view>& out) {
-  if (reply.empty() || reply[0] != '*') return false;
-  size_t eol = reply.find("\r\n");
-  if (eol == std::string_view::npos || reply.substr(1, eol - 1) != std::to_string(n)) return false;
-  size_t pos = eol + 2;
-  for (size_t i = 0; i < n; ++i) {
-    int64_t len = net::resp::CompleteReplyLength(reply.substr(pos));
-    if (len <= 0) return false;
-    out.push_back(reply.substr(pos, static_cast<size_t>(len)));
-    pos += static_cast<size_t>(len);
+CommandInfo Derive(const net::command::CommandSpec& spec) {
+  using net::command::MergeKind;
+  const auto* entry = std::find_if(std::begin(kRouterEntries), std::end(kRouterEntries),
+                                   [&spec](const RouterEntry& e) { return e.name == spec.name; });
+  if (entry != std::end(kRouterEntries)) {
+    return {spec.name, entry->kind, entry->local, entry->reason, false, &spec};
   }
-  return pos == reply.size();
+  CommandInfo info{spec.name, K::kUnsupported, L::kNone, kUnknown.reason, false, &spec};
+  switch (spec.merge) {
+    case MergeKind::kArray:
+      info.kind = K::kMget;
+      break;
+    case MergeKind::kOk:
+      info.kind = K::kMset;
+      break;
+    case MergeKind::kSum:
+      info.kind = K::kSumKeys;
+      break;
+    case MergeKind::kNone:
+      if (spec.first_key != 1 || spec.last_key != 1 || (spec.flags & net::command::kMovableKeys)) {
+        return info;  // no single key at argv[1]: not routable
+      }
+      info.kind = K::kSingleKey;
+      break;
+  }
+  info.reason = {};
+  info.read_only = (spec.flags & net::command::kReadOnly) != 0 &&
+                   std::find(std::begin(kNotReadFromOldOwner), std::end(kNotReadFromOldOwner),
+                             spec.name) == std::end(kNotReadFromOldOwner);
+  return info;
 }
 
-const std::string* FirstError(std::span<const std::string> parts) {
-  for (const std::string& p : parts) {
-    if (!p.empty() && p[0] == '-') return &p;
+// One entry per shared command, by its index in net::command::Commands().
+std::vector<CommandInfo> BuildTable() {
+  std::vector<CommandInfo> table;
+  for (const net::command::CommandSpec& spec : net::command::Commands()) {
+    table.push_back(Derive(spec));
   }
-  return nullptr;
+  return table;
 }
-
-const std::string kBadShape = "-ERR backend returned an unexpected reply\r\n";
 
 }  // namespace
 
 const CommandInfo& LookupCommand(std::string_view name) {
-  char lower[32];
-  if (name.size() > sizeof lower) return kUnknown;
-  for (size_t i = 0; i < name.size(); ++i)
-    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
-  const Table& t = CommandTable();
-  auto it = t.find(std::string_view(lower, name.size()));
-  return it == t.end() ? kUnknown : it->second;
+  static const std::vector<CommandInfo> table = BuildTable();
+  const net::command::CommandSpec* spec = net::command::FindCommand(name);
+  return spec == nullptr ? kUnknown : table[net::command::CommandIndex(*spec)];
 }
 
 std::string UnsupportedReply(std::string_view cmd, std::string_view reason) {
@@ -305,67 +216,6 @@ std::string BackendErrorReply(std::string_view addr, std::string_view reason) {
   out.append(" unavailable: ");
   for (char c : reason) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
   out.append("\r\n");
-  return out;
-}
-
-KeySplit SplitByOwner(std::span<const std::string_view> args, size_t step,
-                      FunctionRef<uint32_t(std::string_view)> owner_of) {
-  KeySplit split;
-  size_t groups = (args.size() - 1) / step;
-  split.where.reserve(groups);
-  for (size_t g = 0; g < groups; ++g) {
-    size_t first = 1 + g * step;
-    uint32_t owner = owner_of(args[first]);
-    uint32_t part = 0;
-    while (part < split.parts.size() && split.parts[part].owner != owner) ++part;
-    if (part == split.parts.size()) split.parts.push_back({owner, {args[0]}});
-    SplitPart& p = split.parts[part];
-    split.where.emplace_back(part, static_cast<uint32_t>((p.args.size() - 1) / step));
-    for (size_t i = 0; i < step; ++i) p.args.push_back(args[first + i]);
-  }
-  return split;
-}
-
-std::string MergeArrays(std::span<const std::pair<uint32_t, uint32_t>> where,
-                        std::span<const std::string> parts) {
-  if (const std::string* err = FirstError(parts)) return *err;
-  std::vector<size_t> counts(parts.size());
-  for (auto [part, index] : where) {
-    if (part >= parts.size()) return kBadShape;
-    ++counts[part];
-  }
-  std::vector<std::vector<std::string_view>> elements(parts.size());
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (!SplitArray(parts[i], counts[i], elements[i])) return kBadShape;
-  }
-  std::string out;
-  net::resp::ReplyWriter w(out);
-  w.ArrayHeader(where.size());
-  for (auto [part, index] : where) {
-    if (index >= elements[part].size()) return kBadShape;
-    w.Raw(elements[part][index]);
-  }
-  return out;
-}
-
-std::string MergeStatus(std::span<const std::string> parts) {
-  if (const std::string* err = FirstError(parts)) return *err;
-  for (const std::string& p : parts) {
-    if (p != "+OK\r\n") return kBadShape;
-  }
-  return "+OK\r\n";
-}
-
-std::string MergeSum(std::span<const std::string> parts) {
-  if (const std::string* err = FirstError(parts)) return *err;
-  int64_t sum = 0;
-  for (const std::string& p : parts) {
-    std::optional<net::resp::Reply> r = net::resp::DecodeReply(p);
-    if (!r || r->type != net::resp::Reply::Type::kInteger) return kBadShape;
-    sum += r->integer;
-  }
-  std::string out;
-  net::resp::ReplyWriter(out).Integer(sum);
   return out;
 }
 

@@ -1,6 +1,8 @@
-// The proxy's pure parts: which commands it routes and how, splitting
-// multi-key commands by owner, merging the back ends' replies, and the
-// replies of the commands it answers itself. No sockets, no threads.
+// The proxy's pure parts: which commands it routes and how (derived from
+// the shared command table, net/command/command_table.h, plus the router's
+// own table of local and refused commands), and the replies of the commands
+// it answers itself. Multi-key commands are split and merged by
+// net/command/key_split.h. No sockets, no threads.
 //
 // Thread safety: free functions over values; the command table is immutable.
 #pragma once
@@ -11,7 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/function_ref.h"
+#include "net/command/command_table.h"
+#include "net/command/key_split.h"
 
 namespace ringkv::router::internal {
 
@@ -44,10 +47,14 @@ struct CommandInfo {
   LocalCommand local = LocalCommand::kNone;
   std::string_view reason = {};  // kUnsupported
   bool read_only = false;        // reads keys only (may be served by a moving key's old owner)
+  const net::command::CommandSpec* spec = nullptr;  // null for an unknown command
 };
 
-// Case-insensitive lookup; an unknown name yields an kUnsupported entry whose
-// reason is "unknown command".
+// Case-insensitive lookup, no allocation; an unknown name yields an
+// kUnsupported entry whose reason is "unknown command". Commands with keys
+// that the router does not list as local or refused are routed by their
+// spec: a merge kind makes them split (kMget, kMset, kSumKeys), a single key
+// at argv[1] kSingleKey; the rest are unknown to the router.
 const CommandInfo& LookupCommand(std::string_view name);
 
 // "-ERR '<cmd>' is not supported by the ringkv router: <reason>\r\n"
@@ -59,28 +66,13 @@ std::string BackendErrorReply(std::string_view addr, std::string_view reason);
 inline constexpr std::string_view kNoNodeReply = "-ERR no node in service\r\n";
 inline constexpr std::string_view kNoAuthReply = "-NOAUTH Authentication required.\r\n";
 
-// A multi-key command split by owner. Keys are taken in groups of `step`
-// arguments (1 for MGET/DEL, 2 for MSET's key/value pairs) from argv[1].
-struct SplitPart {
-  uint32_t owner = 0;
-  std::vector<std::string_view> args;  // argv[0] then this owner's groups
-};
-struct KeySplit {
-  std::vector<SplitPart> parts;  // in order of first appearance
-  // For each group, in argument order: its part and its index in that part.
-  std::vector<std::pair<uint32_t, uint32_t>> where;
-};
-KeySplit SplitByOwner(std::span<const std::string_view> args, size_t step,
-                      FunctionRef<uint32_t(std::string_view)> owner_of);
-
-// Merges replies of the parts of a split command (each one complete RESP
-// reply); MergeArrays takes KeySplit::where, which outlives the arguments. Any error reply in a
-// part is returned as the whole reply (the first one, in part order); a reply of the wrong shape
-// yields -ERR.
-std::string MergeArrays(std::span<const std::pair<uint32_t, uint32_t>> where,
-                        std::span<const std::string> parts);
-std::string MergeStatus(std::span<const std::string> parts);
-std::string MergeSum(std::span<const std::string> parts);
+// The split and merge of multi-key commands, shared with the node.
+using net::command::KeySplit;
+using net::command::MergeArrays;
+using net::command::MergeStatus;
+using net::command::MergeSum;
+using net::command::SplitByOwner;
+using net::command::SplitPart;
 
 // What INFO reports; filled by the proxy from its options and stats.
 struct InfoFacts {
@@ -111,7 +103,8 @@ struct LocalState {
   uint16_t port = 0;
   uint64_t maxclients = 0;
 };
-// Answers PING ECHO QUIT AUTH SELECT COMMAND CONFIG CLIENT (not INFO).
+// Answers PING ECHO QUIT AUTH SELECT COMMAND CONFIG CLIENT (not INFO); args[0]
+// names `cmd` (its arity is checked here).
 std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args, LocalState& state);
 
 // Redis-style glob match (*, ?, [abc], \x), case-insensitive, for CONFIG GET.

@@ -1,6 +1,7 @@
 // The replies of the commands the proxy answers itself.
 #include <cctype>
 
+#include "net/command/command_table.h"
 #include "net/resp_writer.h"
 #include "router/proxy/internal/proxy_commands.h"
 
@@ -9,6 +10,8 @@ namespace ringkv::router::internal {
 namespace {
 
 using L = LocalCommand;
+
+constexpr std::string_view kNotLocal = "-ERR internal: not a local command\r\n";
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -70,7 +73,6 @@ namespace {
 std::string ConfigReply(std::span<const std::string_view> args, const LocalState& st) {
   std::string out;
   net::resp::ReplyWriter w(out);
-  if (args.size() < 2) return ArityReply("config");
   if (EqualsIgnoreCase(args[1], "get")) {
     if (args.size() < 3) return ArityReply("config|get");
     const std::pair<std::string_view, std::string> params[] = {
@@ -105,7 +107,6 @@ std::string ConfigReply(std::span<const std::string_view> args, const LocalState
 std::string ClientReply(std::span<const std::string_view> args, LocalState& st) {
   std::string out;
   net::resp::ReplyWriter w(out);
-  if (args.size() < 2) return ArityReply("client");
   if (EqualsIgnoreCase(args[1], "setname") && args.size() == 3) {
     st.name = std::string(args[2]);
     w.Ok();
@@ -125,7 +126,7 @@ std::string ClientReply(std::span<const std::string_view> args, LocalState& st) 
 }
 
 std::string AuthReply(std::span<const std::string_view> args, LocalState& st) {
-  if (args.size() < 2 || args.size() > 3) return ArityReply("auth");
+  if (args.size() > 3) return ArityReply("auth");
   if (!st.requirepass || st.requirepass->empty()) {
     return "-ERR AUTH <password> called without any password configured for the default user. "
            "Are you sure your configuration is correct?\r\n";
@@ -141,6 +142,12 @@ std::string AuthReply(std::span<const std::string_view> args, LocalState& st) {
 }  // namespace
 
 std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args, LocalState& st) {
+  // Redis's arity from the shared table (PING and AUTH also have a maximum);
+  // the replies below rely on it.
+  const net::command::CommandSpec* spec =
+      args.empty() ? nullptr : net::command::FindCommand(args[0]);
+  if (spec == nullptr) return std::string(kNotLocal);
+  if (!net::command::ArityOk(*spec, args.size())) return ArityReply(spec->name);
   std::string out;
   net::resp::ReplyWriter w(out);
   switch (cmd) {
@@ -152,7 +159,6 @@ std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args,
         w.Simple("PONG");
       return out;
     case L::kEcho:
-      if (args.size() != 2) return ArityReply("echo");
       w.Bulk(args[1]);
       return out;
     case L::kQuit:
@@ -161,7 +167,6 @@ std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args,
     case L::kAuth:
       return AuthReply(args, st);
     case L::kSelect:
-      if (args.size() != 2) return ArityReply("select");
       if (args[1] == "0") return "+OK\r\n";
       return "-ERR DB index is out of range (the ringkv router has only db 0)\r\n";
     case L::kCommand:
@@ -175,7 +180,7 @@ std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args,
     case L::kNone:
       break;
   }
-  return "-ERR internal: not a local command\r\n";
+  return std::string(kNotLocal);
 }
 
 std::string InfoReply(std::span<const std::string_view> args, const InfoFacts& f) {
