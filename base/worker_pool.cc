@@ -18,30 +18,30 @@ WorkerPool::WorkerPool(size_t threads, std::string name) {
 
 WorkerPool::~WorkerPool() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  work_.notify_all();
+  work_.NotifyAll();
   for (std::thread& t : threads_) t.join();
 }
 
 void WorkerPool::Post(std::function<void()> task) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     queue_.push_back(std::move(task));
   }
-  work_.notify_one();
+  work_.NotifyOne();
 }
 
 void WorkerPool::Drain() {
-  std::unique_lock lock(mu_);
-  idle_.wait(lock, [&] { return queue_.empty() && running_ == 0; });
+  MutexLock lock(mu_);
+  idle_.Wait(mu_, [&]() REQUIRES(mu_) { return queue_.empty() && running_ == 0; });
 }
 
 void WorkerPool::Loop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
-    work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    work_.Wait(mu_, [&]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and every posted task has run
     std::function<void()> task = std::move(queue_.front());
     queue_.pop_front();
@@ -50,7 +50,7 @@ void WorkerPool::Loop() {
     task();
     task = nullptr;  // what it captured goes before the pool can look idle
     lock.lock();
-    if (--running_ == 0 && queue_.empty()) idle_.notify_all();
+    if (--running_ == 0 && queue_.empty()) idle_.NotifyAll();
   }
 }
 

@@ -6,14 +6,14 @@
 // destructor (which runs every task already posted, then joins) from one.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "base/thread_annotations.h"
 
 namespace ringkv {
 
@@ -35,12 +35,12 @@ class WorkerPool {
  private:
   void Loop();
 
-  std::mutex mu_;
-  std::condition_variable work_;             // a task was posted, or stopping
-  std::condition_variable idle_;             // queue empty and nothing running
-  std::deque<std::function<void()>> queue_;  // guarded by mu_
-  size_t running_ = 0;                       // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
+  Mutex mu_;
+  CondVar work_;                                             // a task was posted, or stopping
+  CondVar idle_;                                             // queue empty and nothing running
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  size_t running_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 
