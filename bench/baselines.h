@@ -32,7 +32,7 @@ class Continuum {
   std::vector<Point> points_;
 };
 
-// A std::map from point to node index, as the seed projects built it.
+// A std::map from point to node index, as simple rings are often built.
 class MapRing {
  public:
   explicit MapRing(const ring::Ring& ring) {

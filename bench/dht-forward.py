@@ -7,7 +7,7 @@ hop over gRPC), in the same run.
 Defaults: build/cli/ringkv, 3 rounds. Starts a router and three `ringkv
 node`s (ports picked at run time), writes KEYS keys of 100 bytes owned by
 node n0, then alternates, round by round and in alternating order:
-  - seed 003's API: build/bench/dht_load (THREADS closed-loop clients, each
+  - crustyring's API: build/bench/dht_load (THREADS closed-loop clients, each
     with its own connection, SECONDS per run) sending QueryDht Get to n0
     (direct) and to n1 (every request forwarded to n0);
   - RESP: redis-benchmark GET of one key n0 owns, -c CLIENTS, REQUESTS

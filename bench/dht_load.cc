@@ -1,4 +1,4 @@
-// dht_load: a closed-loop load generator for seed 003's dht.DhtNode/QueryDht.
+// dht_load: a closed-loop load generator for crustyring's dht.DhtNode/QueryDht.
 // THREADS threads, each with its own channel, send Get queries for the given
 // keys round-robin to one node for SECONDS, and the tool prints one JSON line:
 // {"ops", "seconds", "ops_per_sec", "p50_us", "p99_us", "errors"}.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Iterated SHA-512 (seed 002 work) on one core: ringkv's chain against
+# Iterated SHA-512 (cloud-ex2 work) on one core: ringkv's chain against
 # `openssl speed -evp sha512` at 64-byte input (one hash of a 64-byte digest is
 # exactly one chain iteration) and against a Python hashlib loop, in one run.
 # Every process is pinned to the same core; every rate is per CPU second

@@ -1,4 +1,4 @@
-// Iterated-hash throughput (seed 002 work). items_per_second is hash
+// Iterated-hash throughput (cloud-ex2 work). items_per_second is hash
 // iterations per second on one core; bench/hash-vs-openssl.sh compares it
 // with `openssl speed -evp sha512` at 64-byte input.
 #include <benchmark/benchmark.h>

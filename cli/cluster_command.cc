@@ -383,7 +383,7 @@ int NextIndex(const std::vector<Instance>& all, const std::string& prefix) {
   return static_cast<int>(max + 1);
 }
 
-// Summarises seed 000 transfers {source, destination, min, max, exception}
+// Summarises the consistent_hashing_server's transfers {source, destination, min, max, exception}
 // per source -> destination pair: arcs and the fraction of the ring.
 void PrintTransfers(const json& transfers, std::ostream& out) {
   if (!transfers.is_array() || transfers.empty()) {

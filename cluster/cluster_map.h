@@ -40,7 +40,7 @@ std::optional<BackendKind> ParseBackendKind(std::string_view s);
 
 struct NodeInfo {
   std::string id;         // ring identity (placement depends on it alone); defaults to addr
-  std::string addr;       // "host:port" of the RESP data plane: the node's name in seed 000's API
+  std::string addr;       // "host:port" of the RESP data plane: the node's name in the consistent_hashing_server's API
   std::string http_addr;  // ringkv nodes: "host:port" serving /check-alive; empty for redis
   std::string grpc_addr;  // ringkv nodes: "host:port" of the peer protocol; empty for redis
   BackendKind kind = BackendKind::kRingkv;

@@ -1,4 +1,4 @@
-// Migration: the persisted record of one live rebalancing (DESIGN §6,
+// Migration: the persisted record of one live rebalancing (docs/design.md, "Moving keys",
 // docs/rebalancing.md) and the pure rules over it — the plan from two maps,
 // the state machine, progress figures, and the JSON codec of the record file.
 // The router's Migrator (router/rebalance/migrator.h) executes it; nothing here does

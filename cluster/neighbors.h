@@ -1,4 +1,4 @@
-// Neighbours on the ring (seed 003): each node in service has one identity
+// Neighbours on the ring (crustyring): each node in service has one identity
 // position, the cluster's hash of its node id, and a previous and a next
 // neighbour in the order of those positions. Keys are placed by the virtual
 // nodes of the ring (ring/ring.h); this view is what the DHT API reports as

@@ -1,4 +1,4 @@
-// The work of a job (seed 002): out = H(payload), then out = H(out) until H
+// The work of a job (cloud-ex2): out = H(payload), then out = H(out) until H
 // has been applied `iterations` times; the result is lowercase hex. H is
 // SHA-512 (default) or SHA-256.
 //

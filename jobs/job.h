@@ -1,4 +1,4 @@
-// Job: one unit of hash work (seed 002). A job is placed on the ring by its
+// Job: one unit of hash work (cloud-ex2). A job is placed on the ring by its
 // id, like a key, and lives in the queue shard of the node that owns it.
 //
 // Thread safety: plain values.

@@ -2,7 +2,7 @@
 // layer drives it); persistence through a store::Engine so jobs survive a
 // restart where the node has --data-dir.
 //
-// Rules (seed 002's faults fixed):
+// Rules (cloud-ex2's faults fixed):
 //  - FIFO: Lease hands out the oldest queued job (by enqueue time, then id).
 //  - Leases: a leased job whose lease expires (not renewed) is queued again,
 //    keeping its place by original enqueue time. A dead worker loses nothing.

@@ -1,6 +1,6 @@
 // Provider: where ringkv processes come from. The local provider runs them as
 // child processes with a run directory; an AWS ECS provider can implement the
-// same interface later (seed 000's launch/stop/list of tasks).
+// same interface later (the consistent_hashing_server's launch/stop/list of tasks).
 //
 // Run directory layout (local provider):
 //   <run_dir>/<name>.json   {"name","kind","pid","host","resp_port","http_port","grpc_port","args":[...]}

@@ -33,7 +33,7 @@ struct Arc {
 // merged. Empty when either ring is empty (nothing held, or nowhere to go).
 std::vector<Arc> Diff(const Ring& before, const Ring& after);
 
-// Seed 000's transfer shape: move the keys in (min, max] from source to
+// The consistent_hashing_server's transfer shape: move the keys in (min, max] from source to
 // destination; exception = the range wraps around 0.
 struct Transfer {
   std::string source;

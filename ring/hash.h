@@ -21,7 +21,7 @@ namespace ringkv::ring {
 
 enum class HashKind : uint8_t {
   kXxh3 = 0,    // XXH3_64bits(key), seed 0. The default.
-  kSha256 = 1,  // first 8 bytes of SHA-256(key), read big-endian (seed 003).
+  kSha256 = 1,  // first 8 bytes of SHA-256(key), read big-endian (crustyring).
 };
 
 // "xxh3" / "sha256".

@@ -103,7 +103,7 @@ struct RouterService::Impl {
   std::unique_ptr<HealthChecker> health;
   std::unique_ptr<JobsApi> jobs;
   std::unique_ptr<Autoscaler> autoscaler;
-  // gRPC: the registry services (Join, seed 003's RegisterNode).
+  // gRPC: the registry services (Join, crustyring's RegisterNode).
   std::unique_ptr<JoinAdmission> admission;
   std::unique_ptr<RegistryService> registry_service;
   std::unique_ptr<net::GrpcServer> grpc;
@@ -249,7 +249,7 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
   impl->health =
       std::make_unique<HealthChecker>(*impl->map_owner, impl->settings, options.backend_password);
   if (Status s = impl->OpenMigrator(); !s.ok()) return s;
-  // Seed 000: learn the nodes, and check every one, before serving.
+  // The consistent_hashing_server: learn the nodes, and check every one, before serving.
   impl->node_changes = std::make_unique<NodeChanges>(
       NodeChangesOptions{options.discovery_timeout_ms, options.backend_password}, *impl->map_owner,
       *impl->migrator);

@@ -2,7 +2,7 @@
 // cluster map), the RESP proxy, the HTTP API, the gRPC registry services
 // (router/api/registry_service.h), the health checker and the config watcher.
 //
-// Start-up (seed 000): before it serves, the router loads its persisted map
+// Start-up (the consistent_hashing_server): before it serves, the router loads its persisted map
 // and adds the nodes named by --nodes / the config file / the local
 // provider's run directory, each health-checked first; a node that does not
 // answer is recorded as down, never silently dropped.

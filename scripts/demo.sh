@@ -25,14 +25,14 @@ for k in user:1 user:2 user:3 cart:7 session:42 page:home; do
   printf '%-12s -> %s\n' "$k" "$(redis-cli -p "$RESP_PORT" get "$k")"
 done
 
-step "Which node holds each key (seed 000's POST /get-node, seed 001's X-CacheServer-* headers)"
+step "Which node holds each key (the consistent_hashing_server's POST /get-node, the FastAPI cache balancer's X-CacheServer-* headers)"
 for k in user:1 user:2 user:3 cart:7 session:42 page:home; do
   node=$(curl -s -X POST -d "{\"value\": \"$k\"}" "http://$HTTP/get-node")
   index=$(curl -s -D - -o /dev/null "http://$HTTP/kv/$k" | tr -d '\r' | awk -F': ' '/X-CacheServer-Index/ {print $2}')
   printf '%-12s %s  X-CacheServer-Index: %s\n' "$k" "$node" "$index"
 done
 
-step "The same through HTTP (seed 001's /kv/{key})"
+step "The same through HTTP (the FastAPI cache balancer's /kv/{key})"
 curl -s -X PUT -H 'Content-Type: application/json' -d '{"value": "hello from http"}' "http://$HTTP/kv/greeting"; echo
 curl -s "http://$HTTP/kv/greeting"; echo
 

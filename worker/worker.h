@@ -1,4 +1,4 @@
-// Worker: the engine of `ringkv worker` (seed 002). N threads each long-poll
+// Worker: the engine of `ringkv worker` (cloud-ex2). N threads each long-poll
 // the router for a job (GET /getWork, oldest first, leased to this worker),
 // compute the iterated hash and report it (POST /completeWork). One
 // housekeeping thread renews the lease of every job that runs longer than a

@@ -1,13 +1,13 @@
 // JoinAdmission: nodes that ask to join the cluster (docs/api.md, "gRPC
 // (router)"). The core behind the router's gRPC registry services
 // (router/api/registry_service.h): ringkv.v1.Registry/Join names a node by its
-// RESP (or HTTP) address, seed 003's RegisterNode by its gRPC address. An
+// RESP (or HTTP) address, crustyring's RegisterNode by its gRPC address. An
 // unknown node is discovered and added exactly as POST /add-node adds it —
 // joining, through StartChange, so its keys move to it while the cluster
 // serves; a node already in the map is answered as a member, so a retried
 // join is harmless.
 //
-// Also the pure views seed 003's registry reports: a node's ring id (its
+// Also the pure views crustyring's registry reports: a node's ring id (its
 // identity position, cluster/neighbors.h) and its predecessor.
 //
 // Thread safety: Join and RegisterNode run concurrently; the Migrator
@@ -29,7 +29,7 @@ class Migrator;
 class NodeClient;
 class MapOwner;
 
-// A node as seed 003's registry names it (dht.Node).
+// A node as crustyring's registry names it (dht.Node).
 struct RingNode {
   uint64_t id = 0;   // identity position: the cluster's hash of the node id
   std::string addr;  // gRPC "host:port"
@@ -37,7 +37,7 @@ struct RingNode {
 };
 
 // The ringkv nodes in service (active, joining) ordered by id; nodes without a
-// gRPC address (redis back ends) cannot serve seed 003's API and are left out.
+// gRPC address (redis back ends) cannot serve crustyring's API and are left out.
 std::vector<RingNode> ConnectedNodes(const cluster::ClusterMap& map);
 // The node `node_id` as a RingNode, and its predecessor on the ring (itself
 // when it is the only node in service); nullopt when it is not in service.

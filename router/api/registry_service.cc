@@ -50,7 +50,7 @@ class SeedRegistryCore {
   MapOwner& map_owner_;
 };
 
-// One shell per package name of seed 003's registry service.
+// One shell per package name of crustyring's registry service.
 template <typename Base>
 class SeedRegistry final : public Base {
  public:

@@ -1,7 +1,7 @@
 // RegistryService: the router's gRPC registry (docs/api.md, "gRPC (router)")
 // — thin shells over JoinAdmission that convert messages and status codes:
 //   ringkv.v1.Registry   Join, GetMap
-//   dht.Registry         RegisterNode, GetConnectedNodes (seed 003)
+//   dht.Registry         RegisterNode, GetConnectedNodes (crustyring)
 //   registry.Registry    the same as dht.Registry, under its later package
 // Replies name the router's own gRPC address as NodeClient::registry() holds
 // it. No admin token applies: bind the router's gRPC port to a private

@@ -45,7 +45,7 @@ std::string AddrOf(const cluster::ClusterMap& map, const std::string& id) {
   return id;
 }
 
-// The seed 000 transfer list between two maps, named by node address.
+// The consistent_hashing_server's transfer list between two maps, named by node address.
 json Transfers(const cluster::ClusterMap& before, const cluster::ClusterMap& after) {
   json out = json::array();
   auto a = cluster::BuildRing(before);
@@ -167,7 +167,7 @@ const char* ChangeNote(const Migrator::Started& started) {
   return "no key changes owner";
 }
 
-// The node named by its RESP address, HTTP address or id (seed 000 names
+// The node named by its RESP address, HTTP address or id (the consistent_hashing_server's names
 // nodes by address).
 std::string NodeName(const cluster::ClusterMap& map, const std::string& name) {
   for (const auto& n : map.nodes) {
@@ -202,7 +202,7 @@ HttpResponse AddNode(const HttpRequest& req, RouterHttpContext& ctx) {
 }
 
 // Marks the node leaving; its keys move to their new owners and it leaves
-// the map when they have. Answers seed 000's transfer list.
+// the map when they have. Answers the consistent_hashing_server's transfer list.
 HttpResponse RemoveNode(const std::string& name, RouterHttpContext& ctx) {
   std::string target = NodeName(ctx.map_owner.Map(), name);
   auto started =
@@ -331,7 +331,7 @@ HttpResponse Kv(const HttpRequest& req, std::string_view key, RouterHttpContext&
     r = ctx.kv.Call(b->addr, {"GET", key});
   } else if (req.method == "PUT" || req.method == "POST") {
     std::string value = req.body;
-    // Seed 001's clients send {"value": "..."}; a raw body is stored as is.
+    // The FastAPI cache balancer's clients send {"value": "..."}; a raw body is stored as is.
     if (req.Header("content-type").find("application/json") != std::string_view::npos) {
       json j = json::parse(req.body, nullptr, false);
       if (j.is_discarded() || !j.is_object() || !j.contains("value") || !j["value"].is_string()) {

@@ -1,4 +1,4 @@
-// The router's HTTP API: seed 000 (get-node, add-node, remove-node), seed 001
+// The router's HTTP API: the consistent_hashing_server's (get-node, add-node, remove-node), the FastAPI cache balancer's
 // (/kv/{key} with X-CacheServer-* headers), the cluster map, live config,
 // health, metrics and live rebalancing (/migrations). See docs/api.md for every endpoint with an
 // example.

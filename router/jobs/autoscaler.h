@@ -1,4 +1,4 @@
-// Autoscaler (seed 002): launches `ringkv worker` processes through the
+// Autoscaler (cloud-ex2): launches `ringkv worker` processes through the
 // provider when jobs wait too long. Every `interval_ms` it reads JOB.STATS
 // from the nodes (through JobsApi) and, when the oldest queued job has waited
 // longer than `scale_after_ms` and fewer than `max_workers` workers are

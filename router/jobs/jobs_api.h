@@ -1,4 +1,4 @@
-// The router's jobs API (seed 002, docs/jobs.md): the HTTP front of the job
+// The router's jobs API (cloud-ex2, docs/jobs.md): the HTTP front of the job
 // queues that live on the ringkv nodes. Each request becomes JOB.* commands
 // (jobs/protocol.h) sent through the KvGateway to the node that owns the
 // job's id on the ring (or, for getWork/pullCompleted/getQueueLen, to every

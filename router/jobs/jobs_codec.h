@@ -45,7 +45,7 @@ struct CompleteRequest {
   std::string output;
 };
 
-// {"work_id": id, "output": out} or the seed's [output, work_id].
+// {"work_id": id, "output": out} or cloud-ex2's [output, work_id].
 StatusOr<CompleteRequest> ParseCompleteWork(std::string_view body);
 // {"work_id": id} (renewLease).
 StatusOr<std::string> ParseWorkIdBody(std::string_view body);

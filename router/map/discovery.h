@@ -1,4 +1,4 @@
-// Discovery: learns what a node is from one address (seed 000 adds a node
+// Discovery: learns what a node is from one address (the consistent_hashing_server's adds a node
 // by one address). A ringkv node answers GET /check-alive on that address
 // with its id and ports; anything that answers PING over RESP instead is a
 // redis-server. Also the probes the health checker runs.

@@ -40,7 +40,7 @@ class MapOwner : public RouteSource {
   // Called with every new map after it is persisted and before the router
   // routes by it (under the registry's lock: keep it short and bounded).
   // The router pushes the map to its nodes here, so a node never holds an
-  // older map than the router routes by (DESIGN §5).
+  // older map than the router routes by (docs/design.md, "Cluster map and membership").
   using PrePublish = std::function<void(const cluster::ClusterMap& after)>;
   void set_pre_publish(PrePublish hook);
 

@@ -1,4 +1,4 @@
-// Migrator: runs live rebalancing (DESIGN §6, docs/rebalancing.md). Every
+// Migrator: runs live rebalancing (docs/design.md, "Moving keys"; docs/rebalancing.md). Every
 // change of the ring — add, remove, weight, vnodes — goes through Change(),
 // which plans the move (cluster/migration.h) and runs the persisted state
 // machine on its own thread:

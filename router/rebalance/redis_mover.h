@@ -1,5 +1,5 @@
 // Moving ring arcs between two redis-servers, for migrations over Redis back
-// ends (DESIGN §6). A redis-server cannot stream arcs or fetch missing keys,
+// ends (docs/design.md, "Moving keys"). A redis-server cannot stream arcs or fetch missing keys,
 // so the router does it: SCAN the old owner, and MIGRATE (no COPY, no
 // REPLACE) each batch of keys whose ring position lies in the arcs. MIGRATE
 // is atomic per key: a key is on the old owner or on the new one, never lost;

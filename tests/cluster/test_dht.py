@@ -1,6 +1,6 @@
-"""Any node serves any key (seed 003): a router and real `ringkv node`s.
+"""Any node serves any key (crustyring): a router and real `ringkv node`s.
 
-A gRPC client built from seed 003's own message shapes (tests/lib/seed003)
+A gRPC client built from crustyring's own message shapes (tests/lib/crustyring)
 does Set, Get and Delete through every node and sees the same data; a node
 that does not own a key forwards RESP, HTTP and gRPC requests to the owner in
 one hop; a node with a stale map is corrected by the owner; a node that
@@ -44,10 +44,10 @@ def get_json(url):
 
 
 class Dht:
-    """Seed 003's client: dht.DhtNode/QueryDht with the seed's message shapes."""
+    """crustyring's client: dht.DhtNode/QueryDht with its own message shapes."""
 
     def __init__(self, addr):
-        self.pb = grpc_pb.load("dht.proto", root=grpc_pb.SEED003)
+        self.pb = grpc_pb.load("dht.proto", root=grpc_pb.CRUSTYRING)
         self.channel = grpc.insecure_channel(addr)
         self.call = grpc_pb.unary(self.channel, "/dht.DhtNode/QueryDht", self.pb.Query,
                                   self.pb.QueryResult)

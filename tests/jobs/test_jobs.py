@@ -1,4 +1,4 @@
-"""End-to-end tests of the hash jobs (seed 002, docs/jobs.md): ringkv nodes
+"""End-to-end tests of the hash jobs (cloud-ex2, docs/jobs.md): ringkv nodes
 hold the queues, `ringkv router` fronts them, `ringkv worker` processes pull,
 compute and complete. Results are checked against Python's hashlib.
 
@@ -219,7 +219,7 @@ class JobsTest(unittest.TestCase):
         self.assertEqual(self.complete(work_id, right), (200, {"status": "stored"}))
         self.assertEqual(self.complete(work_id, right), (200, {"status": "duplicate"}))
         self.assertEqual(self.complete(work_id, "00" * 64), (200, {"status": "conflict"}))
-        # The seed's [output, work_id] form.
+        # cloud-ex2's [output, work_id] form.
         status, body = self.c.call("POST", "/completeWork", ["ff" * 64, work_id],
                                    {"X-Worker-Id": "tester"})
         self.assertEqual((status, body["status"]), (200, "conflict"))

@@ -3,7 +3,7 @@ with the system protoc (--python_out) into a temp dir; calls go through
 grpc's generic channel methods, so no grpc_tools are needed.
 
     pb = grpc_pb.load("ringkv/v1/peer.proto")            # from proto/
-    seed = grpc_pb.load("dht.proto", root=grpc_pb.SEED003)  # seed 003's shapes
+    seed = grpc_pb.load("dht.proto", root=grpc_pb.CRUSTYRING)  # crustyring's shapes
 """
 import atexit
 import importlib
@@ -17,7 +17,7 @@ import grpc
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PROTO = os.path.join(ROOT, "proto")
-SEED003 = os.path.join(ROOT, "tests", "lib", "seed003")
+CRUSTYRING = os.path.join(ROOT, "tests", "lib", "crustyring")
 REFLECTION = "/usr/share/grpc-proto"  # Debian package grpc-proto
 
 _out = None

@@ -1,4 +1,4 @@
-"""End-to-end tests of `ringkv router`: the seed 000 registry API, the seed 001
+"""End-to-end tests of `ringkv router`: the consistent_hashing_server's registry API, the the FastAPI cache balancer
 /kv API, the RESP proxy over ringkv nodes and redis-servers, health checks,
 live config, bad input, restart and start-up with an unreachable node.
 
@@ -243,7 +243,7 @@ class SeedOneTest(RouterTestCase):
         status, _, _ = http("PUT", f"{self.router.http}/kv/raw", b"plain bytes")
         self.assertEqual(status, 201)
         self.assertEqual(http("GET", f"{self.router.http}/kv/raw")[:2], (200, {"value": "plain bytes"}))
-        # DELETE, then 404 with seed 001's message and the headers still there.
+        # DELETE, then 404 with the FastAPI cache balancer's message and the headers still there.
         status, _, hdrs = http("DELETE", f"{self.router.http}/kv/user:1")
         self.assertEqual(status, 200)
         self.assert_headers(hdrs, "user:1")

@@ -1,5 +1,5 @@
 """The router's gRPC registry (docs/api.md, "gRPC (router)"): ringkv.v1.Registry
-Join / GetMap, and seed 003's dht.Registry and registry.Registry
+Join / GetMap, and crustyring's dht.Registry and registry.Registry
 (RegisterNode, GetConnectedNodes) on real nodes.
 
 A join adds the node as POST /add-node does: its keys move to it through a
