@@ -88,7 +88,7 @@ TEST(SettingsTest, BytesTakeUnitsAndRenderInTheLargestOne) {
   EXPECT_EQ(RenderBytes(512ull << 20), "512mb");
   EXPECT_EQ(RenderBytes(1ull << 30), "1gb");
   EXPECT_EQ(RenderBytes(1536), "1536");
-  EXPECT_EQ(RenderBytes(16 * 1024), "16kb");
+  EXPECT_EQ(RenderBytes(uint64_t{16} * 1024), "16kb");
 }
 
 TEST(SettingsTest, DurationsHoldMillisecondsOrTheText) {

@@ -23,7 +23,7 @@ constexpr uint32_t kStopGraceMs = 1000;
 
 // Waits for the idle exit or a stop signal; returns the exit code.
 int Supervise(worker::Worker& w, const sigset_t& stop_signals) {
-  const timespec tick{0, 100 * 1000 * 1000};
+  const timespec tick{0, 100L * 1000 * 1000};
   while (!w.Done()) {
     int sig = sigtimedwait(&stop_signals, nullptr, &tick);
     if (sig <= 0) continue;

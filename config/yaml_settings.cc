@@ -45,7 +45,9 @@ StatusOr<std::vector<YamlEntry>> ReadYamlSection(const std::string& path,
     for (const auto& kv : s) {
       const std::string name = kv.first.as<std::string>();
       if (!Flatten(kv.second, name, out)) {
-        return InvalidArgument(where + std::string(section) + "." + name + " has the wrong shape");
+        std::string message = where;
+        message.append(section).append(".").append(name).append(" has the wrong shape");
+        return InvalidArgument(std::move(message));
       }
     }
     return out;
