@@ -24,6 +24,21 @@
 #define RINGKV_TSA(x)
 #endif
 
+// Abseil (through gRPC) defines some of the same names with the same
+// meaning; ours win wherever this header comes last.
+#undef CAPABILITY
+#undef SCOPED_CAPABILITY
+#undef GUARDED_BY
+#undef PT_GUARDED_BY
+#undef ACQUIRED_BEFORE
+#undef REQUIRES
+#undef ACQUIRE
+#undef RELEASE
+#undef TRY_ACQUIRE
+#undef EXCLUDES
+#undef RETURN_CAPABILITY
+#undef NO_THREAD_SAFETY_ANALYSIS
+
 #define CAPABILITY(x) RINGKV_TSA(capability(x))
 #define SCOPED_CAPABILITY RINGKV_TSA(scoped_lockable)
 #define GUARDED_BY(x) RINGKV_TSA(guarded_by(x))

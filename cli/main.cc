@@ -5,13 +5,15 @@
 #include <iostream>
 
 #include "cli/cluster_command.h"
-#include "cli/rebalance_progress.h"
 #include "cli/job_command.h"
 #include "cli/node_command.h"
+#include "cli/rebalance_progress.h"
 #include "cli/ring_commands.h"
 #include "cli/router_command.h"
 #include "cli/worker_command.h"
+#include "node/node_settings.h"
 #include "router/router_options.h"
+#include "worker/worker_settings.h"
 
 namespace ringkv::cli {
 namespace {
@@ -56,57 +58,52 @@ void AddRingCommands(CLI::App& app, int& exit_code) {
   l->callback([&] { exit_code = RunRingLocate(loc, std::cout, std::cerr); });
 }
 
+// --config and one flag per setting of a table (base/settings.h), each with
+// its help and default. Objects of this type must outlive parsing: CLI11
+// writes into `values`.
+struct SettingFlags {
+  std::string config;
+  std::map<std::string, std::string> values;
+  std::vector<std::pair<std::string, CLI::Option*>> options;
+
+  void Add(CLI::App* app, const std::vector<settings::FlagHelp>& flags,
+           const std::string& config_help) {
+    app->add_option("--config", config, config_help);
+    for (const auto& f : flags)
+      options.emplace_back(f.name, app->add_option(f.flag, values[f.name], f.help));
+  }
+  // The flags that were given, by setting name.
+  std::map<std::string, std::string> Given() const {
+    std::map<std::string, std::string> given;
+    for (const auto& [name, opt] : options) {
+      if (opt->count() > 0) given[name] = values.at(name);
+    }
+    return given;
+  }
+};
+
 void AddNodeCommand(CLI::App& app, int& exit_code) {
   CLI::App* n = app.add_subcommand("node",
                                    "Run a storage node: RESP (Redis protocol), HTTP (/check-alive, "
                                    "/kv/{key}, /metrics, /stats) and gRPC.\n"
                                    "Settings come from --config FILE (section 'node:', same names "
                                    "with underscores) and flags; flags win.");
-  static std::string config;
-  static std::string log_level = "info";
-  static std::map<std::string, std::string> values;
-  static std::vector<std::pair<std::string, CLI::Option*>> given;
-  n->add_option("--config", config, "YAML config file");
-  n->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
-      ->capture_default_str();
-  for (const auto& [name, help] : NodeSettingHelp()) {
-    std::string flag = "--" + name;
-    for (char& c : flag) c = c == '_' ? '-' : c;
-    given.emplace_back(name, n->add_option(flag, values[name], help));
-  }
-  n->callback([&exit_code] {
-    FlagValues flags;
-    for (const auto& [name, opt] : given) {
-      if (opt->count() > 0) flags[name] = values[name];
-    }
-    exit_code = RunNode(config, flags, log_level, std::cerr);
-  });
+  static SettingFlags flags;
+  flags.Add(n, node::NodeSettings().Flags(), "YAML config file");
+  n->callback([&exit_code] { exit_code = RunNode(flags.config, flags.Given(), std::cerr); });
 }
 
 void AddRouterCommand(CLI::App& app, int& exit_code) {
   CLI::App* r = app.add_subcommand(
       "router",
-      "Run the router: registry of the cluster map, HTTP API (seed 000/001 endpoints, /nodes, "
-      "/config,\n"
+      "Run the router: registry of the cluster map, HTTP API (the consistent_hashing_server's "
+      "and the FastAPI cache balancer's endpoints, /nodes, /config,\n"
       "/metrics), RESP proxy and health checker. Settings come from --config FILE (section "
       "'router:')\n"
       "and flags; flags win. The config file is re-read when it changes and on SIGHUP.");
-  static std::string config;
-  static std::map<std::string, std::string> values;
-  static std::vector<std::pair<std::string, CLI::Option*>> given;
-  r->add_option("--config", config, "YAML config file (re-read live)");
-  for (const auto& [name, help] : router::RouterSettingHelp()) {
-    std::string flag = "--" + name;
-    for (char& c : flag) c = c == '_' ? '-' : c;
-    given.emplace_back(name, r->add_option(flag, values[name], help));
-  }
-  r->callback([&exit_code] {
-    std::map<std::string, std::string> flags;
-    for (const auto& [name, opt] : given) {
-      if (opt->count() > 0) flags[name] = values[name];
-    }
-    exit_code = RunRouter(config, flags, std::cerr);
-  });
+  static SettingFlags flags;
+  flags.Add(r, router::RouterSettings().Flags(), "YAML config file (re-read live)");
+  r->callback([&exit_code] { exit_code = RunRouter(flags.config, flags.Given(), std::cerr); });
 }
 
 void AddClusterCommands(CLI::App& app, int& exit_code) {
@@ -167,9 +164,11 @@ void AddClusterCommands(CLI::App& app, int& exit_code) {
   rb->require_subcommand(1);
   static RebalanceStatusArgs rs;
   CLI::App* rbs = rb->add_subcommand(
-      "status", "Show the running migration (state, arcs, keys, bytes, rate, ETA) with a progress bar");
+      "status",
+      "Show the running migration (state, arcs, keys, bytes, rate, ETA) with a progress bar");
   run_dir(rbs, rs.run_dir);
-  rbs->add_option("--router", rs.router, "The router's HTTP address (default: the run dir's router)");
+  rbs->add_option("--router", rs.router,
+                  "The router's HTTP address (default: the run dir's router)");
   rbs->add_flag("--watch", rs.watch, "Follow the migration until it ends");
   rbs->add_flag("--json", rs.json, "Print the router's GET /migrations answer");
   rbs->add_option("--timeout-ms", rs.timeout_ms, "How long --watch waits")->capture_default_str();
@@ -177,26 +176,23 @@ void AddClusterCommands(CLI::App& app, int& exit_code) {
 }
 
 void AddWorkerCommand(CLI::App& app, int& exit_code) {
-  static WorkerArgs w;
   CLI::App* c = app.add_subcommand(
-      "worker", "Pull hash jobs from a router, compute them, renew leases, complete; exit after --idle-exit");
-  c->add_option("--router", w.router, "The router's HTTP URL")->capture_default_str();
-  c->add_option("--threads", w.threads, "Jobs computed at once")->capture_default_str();
-  c->add_option("--idle-exit", w.idle_exit, "Leave after this long without work (e.g. 30s, 10m; 0 = never)")
-      ->capture_default_str();
-  c->add_option("--id", w.id, "Worker id (default worker-<hostname>-<pid>)");
-  c->add_option("--lease-ms", w.lease_ms, "Renew leases every lease-ms/3 (0 = the router's lease)");
-  c->add_option("--ports-file", w.ports_file, "Write {\"pid\", \"id\"} here once running");
-  c->add_option("--log-level", w.log_level, "trace, debug, info, warn, error, critical or off")
-      ->capture_default_str();
-  c->callback([&exit_code] { exit_code = RunWorker(w, std::cerr); });
+      "worker",
+      "Pull hash jobs from a router, compute them, renew leases, complete; exit after "
+      "--idle-exit.\n"
+      "Settings come from --config FILE (section 'worker:') and flags; flags win.");
+  static SettingFlags flags;
+  flags.Add(c, worker::WorkerSettings().Flags(), "YAML config file");
+  c->callback([&exit_code] { exit_code = RunWorker(flags.config, flags.Given(), std::cerr); });
 }
 
 void AddJobCommands(CLI::App& app, int& exit_code) {
-  CLI::App* j = app.add_subcommand("job", "Enqueue hash jobs and read their results through a router");
+  CLI::App* j =
+      app.add_subcommand("job", "Enqueue hash jobs and read their results through a router");
   j->require_subcommand(1);
   static JobEnqueueArgs e;
-  CLI::App* en = j->add_subcommand("enqueue", "Enqueue FILE's bytes (- = stdin) as a job; print its work_id");
+  CLI::App* en =
+      j->add_subcommand("enqueue", "Enqueue FILE's bytes (- = stdin) as a job; print its work_id");
   en->add_option("file", e.file, "Payload file, - for stdin")->required();
   en->add_option("--iterations", e.iterations, "Times the hash is applied (>= 1)")->required();
   en->add_option("--algorithm", e.algorithm, "sha512 or sha256")->capture_default_str();

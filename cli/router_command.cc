@@ -26,7 +26,7 @@ int RunRouter(const std::string& config_path, const std::map<std::string, std::s
   options.overrides = flags;
   for (const auto& [name, value] : flags) {
     if (Status s = router::ApplyRouterSetting(options, name, value); !s.ok()) {
-      err << "error: --" << s.message() << "\n";
+      err << "error: " << s.message() << "\n";
       return 2;
     }
   }

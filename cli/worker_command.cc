@@ -10,9 +10,9 @@
 #include <ostream>
 
 #include "base/process.h"
-#include "base/units.h"
-#include "worker/work_item.h"
+#include "config/yaml_settings.h"
 #include "worker/worker.h"
+#include "worker/worker_settings.h"
 
 namespace ringkv::cli {
 namespace {
@@ -21,24 +21,9 @@ namespace {
 // poll for seconds, and nothing it could still do matters.
 constexpr uint32_t kStopGraceMs = 1000;
 
-StatusOr<worker::WorkerOptions> OptionsFrom(const WorkerArgs& args) {
-  worker::WorkerOptions o;
-  auto router = worker::RouterAddrFromUrl(args.router);
-  if (!router.ok()) return InvalidArgument("--router: " + router.status().message());
-  o.router = *router;
-  auto idle = ParseDurationMs(args.idle_exit);
-  if (!idle.ok()) return InvalidArgument("--idle-exit: " + idle.status().message());
-  o.idle_exit_ms = *idle;
-  o.threads = args.threads;
-  o.lease_ms = args.lease_ms;
-  o.id = args.id.empty() ? worker::DefaultWorkerId() : args.id;
-  if (Status s = worker::ValidateWorkerOptions(o); !s.ok()) return s;
-  return o;
-}
-
 // Waits for the idle exit or a stop signal; returns the exit code.
 int Supervise(worker::Worker& w, const sigset_t& stop_signals) {
-  const timespec tick{0, 100 * 1000 * 1000};
+  const timespec tick{0, 100L * 1000 * 1000};
   while (!w.Done()) {
     int sig = sigtimedwait(&stop_signals, nullptr, &tick);
     if (sig <= 0) continue;
@@ -60,25 +45,25 @@ int Supervise(worker::Worker& w, const sigset_t& stop_signals) {
 
 }  // namespace
 
-int RunWorker(const WorkerArgs& args, std::ostream& err) {
-  auto options = OptionsFrom(args);
+int RunWorker(const std::string& config_path, const std::map<std::string, std::string>& flags,
+              std::ostream& err) {
+  auto options = config::Load(worker::WorkerSettings(), config_path, flags);
+  if (options.ok() && options->id.empty()) options->id = worker::DefaultWorkerId();
+  if (options.ok()) {
+    if (Status s = worker::ValidateWorkerOptions(*options); !s.ok()) options = s;
+  }
   if (!options.ok()) {
     err << "error: " << options.status().message() << "\n";
     return 2;
   }
-  auto level = spdlog::level::from_str(args.log_level);
-  if (level == spdlog::level::off && args.log_level != "off") {
-    err << "error: --log-level must be trace, debug, info, warn, error, critical or off\n";
-    return 2;
-  }
-  spdlog::set_level(level);
+  spdlog::set_level(spdlog::level::from_str(options->log_level));
   sigset_t stop_signals = BlockStopSignals();  // before any thread starts
   worker::Worker w(*options);
   // Before the first poll, so whoever launched us knows our pid by the time
   // the router first hears from us (the autoscaler matches workers by pid).
-  if (!args.ports_file.empty()) {
+  if (!options->ports_file.empty()) {
     if (Status s = WriteFileAtomically(
-            args.ports_file,
+            options->ports_file,
             nlohmann::json{{"pid", getpid()}, {"id", w.id()}, {"kind", "worker"}}.dump() + "\n");
         !s.ok()) {
       err << "error: --ports-file: " << s.message() << "\n";

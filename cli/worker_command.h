@@ -1,6 +1,6 @@
-// `ringkv worker`: pulls hash jobs from a router, computes and reports them
-// (worker/worker.h). A plain function over an args struct; main.cc maps the
-// flags onto the fields.
+// `ringkv worker`: builds WorkerOptions from the YAML config file and flags
+// (flags win; worker/worker_settings.h), then pulls hash jobs from a router,
+// computes and reports them (worker/worker.h).
 //
 // Exit codes: 0 after an idle exit or a stop signal (SIGTERM/SIGINT: the job
 // in hand is dropped and the router is told at once, POST /notifyKilled),
@@ -8,23 +8,14 @@
 // retries until it has been idle for --idle-exit.
 #pragma once
 
-#include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <string>
 
 namespace ringkv::cli {
 
-// `ringkv worker --router URL [--threads N] [--idle-exit DURATION] [--id ID]
-//                [--lease-ms MS] [--ports-file F] [--log-level L]`
-struct WorkerArgs {
-  std::string router = "http://127.0.0.1:8080";  // --router: the router's HTTP URL (or host:port)
-  uint32_t threads = 1;                          // --threads: jobs computed at once, 1..1024
-  std::string idle_exit = "10m";  // --idle-exit: leave after this long without work ("0" = never)
-  std::string id;                 // --id: X-Worker-Id; empty = worker-<hostname>-<pid>
-  uint32_t lease_ms = 0;   // --lease-ms: renew every min(this, router's lease)/3; 0 = router's
-  std::string ports_file;  // --ports-file: JSON {"pid", "id"} written once running
-  std::string log_level = "info";  // --log-level
-};
-int RunWorker(const WorkerArgs& args, std::ostream& err);
+// `flags`: the flags that were given, keyed by setting name ("idle_exit").
+int RunWorker(const std::string& config_path, const std::map<std::string, std::string>& flags,
+              std::ostream& err);
 
 }  // namespace ringkv::cli

@@ -12,6 +12,7 @@
 #include "base/cpus.h"
 #include "base/hlc.h"
 #include "base/process.h"
+#include "base/settings.h"
 #include "base/worker_pool.h"
 #include "jobs/queue_shard.h"
 #include "net/grpc_server.h"
@@ -72,15 +73,12 @@ StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
   if (o.data_dir.empty()) {
     store::MemoryEngineOptions mo;
     mo.max_memory = o.max_memory;
-    mo.policy = o.maxmemory_policy == "noeviction" ? store::EvictionPolicy::kNoEviction
-                                                   : store::EvictionPolicy::kAllKeysLru;
+    mo.policy = o.maxmemory_policy;
     return store::NewMemoryEngine(mo);
   }
   store::RocksDbEngineOptions ro;
   ro.path = o.data_dir;
-  ro.fsync = o.fsync == "always" ? store::FsyncPolicy::kAlways
-             : o.fsync == "no"   ? store::FsyncPolicy::kNo
-                                 : store::FsyncPolicy::kEverySec;
+  ro.fsync = o.fsync;
   return store::OpenRocksDbEngine(ro);
 }
 
@@ -89,9 +87,7 @@ StatusOr<std::unique_ptr<store::Engine>> OpenJobEngine(const NodeOptions& o) {
   if (o.data_dir.empty()) return store::NewMemoryEngine({});
   store::RocksDbEngineOptions ro;
   ro.path = o.data_dir + "/jobs";
-  ro.fsync = o.fsync == "always" ? store::FsyncPolicy::kAlways
-             : o.fsync == "no"   ? store::FsyncPolicy::kNo
-                                 : store::FsyncPolicy::kEverySec;
+  ro.fsync = o.fsync;
   ro.block_cache_bytes = 8ull << 20;
   return store::OpenRocksDbEngine(ro);
 }
@@ -139,13 +135,6 @@ struct NodeService::Impl {
 };
 
 Status ValidateNodeOptions(const NodeOptions& o) {
-  if (o.maxmemory_policy != "allkeys-lru" && o.maxmemory_policy != "noeviction") {
-    return InvalidArgument("maxmemory-policy must be allkeys-lru or noeviction, got '" +
-                           o.maxmemory_policy + "'");
-  }
-  if (o.fsync != "always" && o.fsync != "everysec" && o.fsync != "no") {
-    return InvalidArgument("fsync must be always, everysec or no, got '" + o.fsync + "'");
-  }
   if (!o.data_dir.empty() && o.max_memory > 0) {
     return InvalidArgument("--max-memory applies to the memory engine only; drop it or --data-dir");
   }
@@ -322,7 +311,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.start_ms = SystemClock::Instance().NowMs();
   impl->state.maxclients = options.maxclients;
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
-  impl->state.eviction_policy = options.maxmemory_policy;
+  impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
+      store::kEvictionPolicyNames, options.maxmemory_policy));
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
   impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
                                              impl->state.id);

@@ -10,21 +10,25 @@
 #include <string>
 
 #include "base/status.h"
+#include "store/memory_engine.h"
+#include "store/rocksdb_engine.h"
 
 namespace ringkv::node {
 
+// Every setting of `ringkv node`; node/node_settings.h names them for flags,
+// the YAML file and --help, and docs/configuration.md documents them.
 struct NodeOptions {
   std::string id;  // empty: "node-<resp port>"
   std::string bind = "127.0.0.1";
-  uint16_t resp_port = 6380;       // 0 = pick a free port
-  uint16_t http_port = 7000;       // 0 = pick a free port
-  uint16_t grpc_port = 50051;      // 0 = pick a free port
-  std::string data_dir;            // empty: memory engine; else RocksDB in this directory
-  std::string fsync = "everysec";  // RocksDB: always | everysec | no
-  uint64_t max_memory = 0;         // bytes, memory engine; 0 = unlimited
-  std::string maxmemory_policy = "allkeys-lru";  // allkeys-lru | noeviction
-  std::string requirepass;                       // empty: no AUTH
-  uint32_t io_threads = 1;                       // RESP I/O threads
+  uint16_t resp_port = 6380;   // 0 = pick a free port
+  uint16_t http_port = 7000;   // 0 = pick a free port
+  uint16_t grpc_port = 50051;  // 0 = pick a free port
+  std::string data_dir;        // empty: memory engine; else RocksDB in this directory
+  store::FsyncPolicy fsync = store::FsyncPolicy::kEverySec;  // RocksDB durability
+  uint64_t max_memory = 0;                                   // bytes, memory engine; 0 = unlimited
+  store::EvictionPolicy maxmemory_policy = store::EvictionPolicy::kAllKeysLru;
+  std::string requirepass;  // empty: no AUTH
+  uint32_t io_threads = 1;  // RESP I/O threads
   // CPU lists ("0-3,8"; empty = all): the RESP I/O threads run on io_cpus,
   // every other thread (migration copy/install/drop, gRPC, HTTP, peer work)
   // on background_cpus, so bulk work cannot hold the CPU a request waits for.
@@ -63,6 +67,7 @@ struct NodeOptions {
   std::string advertise_host;  // empty: `bind` (must be set when bind is a wildcard and join is)
   uint32_t weight = 1;         // asked for when joining
   std::string ports_file;      // if set, the chosen ports are written here as JSON once serving
+  std::string log_level = "info";  // applied by `ringkv node`, not by NodeService
 };
 
 // Validates options (clear InvalidArgument messages).

@@ -5,12 +5,16 @@
 namespace ringkv::ring {
 
 std::string_view HashKindName(HashKind kind) {
-  return kind == HashKind::kXxh3 ? "xxh3" : "sha256";
+  for (const auto& [name, k] : kHashKindNames) {
+    if (k == kind) return name;
+  }
+  return "?";
 }
 
 std::optional<HashKind> ParseHashKind(std::string_view name) {
-  if (name == "xxh3") return HashKind::kXxh3;
-  if (name == "sha256") return HashKind::kSha256;
+  for (const auto& [n, kind] : kHashKindNames) {
+    if (n == name) return kind;
+  }
   return std::nullopt;
 }
 

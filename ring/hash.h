@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #ifndef XXH_INLINE_ALL
 #define XXH_INLINE_ALL
@@ -22,6 +23,13 @@ namespace ringkv::ring {
 enum class HashKind : uint8_t {
   kXxh3 = 0,    // XXH3_64bits(key), seed 0. The default.
   kSha256 = 1,  // first 8 bytes of SHA-256(key), read big-endian (crustyring).
+};
+
+// The names of the kinds, as settings, the cluster map and the peer protocol
+// spell them; the one place they are defined.
+inline constexpr std::pair<std::string_view, HashKind> kHashKindNames[] = {
+    {"xxh3", HashKind::kXxh3},
+    {"sha256", HashKind::kSha256},
 };
 
 // "xxh3" / "sha256".

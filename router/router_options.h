@@ -1,6 +1,7 @@
 // RouterOptions: every setting of `ringkv router`, from the `router:` section
-// of the YAML config and from flags (same names, dashes for underscores).
-// docs/configuration.md documents each with its default.
+// of the YAML config and from flags (same names, dashes for underscores),
+// named by the table RouterSettings(). docs/configuration.md documents each
+// with its default; a test checks it.
 #pragma once
 
 #include <cstdint>
@@ -8,8 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "base/settings.h"
 #include "base/status.h"
 #include "cluster/health.h"
+#include "ring/hash.h"
 
 namespace ringkv::router {
 
@@ -17,14 +20,14 @@ struct RouterOptions {
   std::string bind = "127.0.0.1";
   uint16_t http_port = 8080;  // 0 = pick a free port
   uint16_t resp_port = 6379;  // 0 = pick a free port
-  // gRPC: ringkv.v1.Registry and seed 003's registry (dht.Registry); 0 = pick
+  // gRPC: ringkv.v1.Registry and crustyring's registry (dht.Registry); 0 = pick
   // a free port. Not covered by admin_token: bind it to a private interface.
   uint16_t grpc_port = 50000;
   std::string data_dir = "ringkv-router";  // the persisted cluster map lives here
   std::vector<std::string> nodes;          // addresses added at start-up (and on config reload)
-  std::string run_dir;        // local provider's run directory: its nodes are added at start-up
-  uint32_t vnodes = 160;      // for a new cluster map; live-changeable via PUT /config
-  std::string hash = "xxh3";  // for a new cluster map: xxh3 | sha256
+  std::string run_dir;    // local provider's run directory: its nodes are added at start-up
+  uint32_t vnodes = 160;  // for a new cluster map; live-changeable via PUT /config
+  ring::HashKind hash = ring::HashKind::kXxh3;  // for a new cluster map
   cluster::HealthOptions health;
   std::string admin_token;       // required as Bearer token by mutating endpoints when set
   std::string requirepass;       // RESP clients must AUTH when set
@@ -46,7 +49,7 @@ struct RouterOptions {
   // at start-up and again on every reload of it.
   std::map<std::string, std::string> overrides;
   std::string ports_file;  // written as JSON once serving
-  // Jobs (seed 002, docs/jobs.md). How long results stay readable is the
+  // Jobs (cloud-ex2's jobs API, docs/jobs.md). How long results stay readable is the
   // nodes' job_retention setting.
   uint64_t job_max_payload = 16ull << 20;    // larger enqueue bodies get 413
   uint32_t job_max_iterations = 10'000'000;  // more gets 400
@@ -71,17 +74,15 @@ struct RouterOptions {
 // moved arcs.
 uint32_t RebalanceGraceMs(const RouterOptions& options);
 
-// Applies one setting by name (`nodes` takes a comma-separated list; health
-// settings are health_interval_ms, health_timeout_ms, health_failures,
-// health_successes; rebalance settings rebalance_max_keys_per_sec, ...).
-// Errors name the setting.
+// The settings of `ringkv router` (`nodes` is a list; the YAML `health:` and
+// `rebalance:` maps are the health_* and rebalance_* settings).
+const settings::Table<RouterOptions>& RouterSettings();
+
+// Applies one setting by name; errors name the setting and the value.
 Status ApplyRouterSetting(RouterOptions& options, const std::string& name,
                           const std::string& value);
 
-// Setting names with their help text, for --help and docs.
-const std::map<std::string, std::string>& RouterSettingHelp();
-
-// Reads the `router:` section of a YAML file onto `options`.
+// Reads the `router:` section of a YAML file onto `options`, then validates.
 StatusOr<RouterOptions> LoadRouterConfig(const std::string& path, RouterOptions options);
 
 Status ValidateRouterOptions(const RouterOptions& options);

@@ -32,7 +32,7 @@ TEST(RouterOptionsTest, DefaultsAreValid) {
   EXPECT_EQ(o.resp_port, 6379);
   EXPECT_EQ(o.grpc_port, 50000);
   EXPECT_EQ(o.vnodes, 160u);
-  EXPECT_EQ(o.hash, "xxh3");
+  EXPECT_EQ(o.hash, ring::HashKind::kXxh3);
   EXPECT_EQ(o.health.interval_ms, 1000u);
   EXPECT_EQ(o.health.timeout_ms, 500u);
   EXPECT_EQ(o.health.failures, 3u);
@@ -109,9 +109,10 @@ TEST(RouterOptionsTest, ApplySettingRejectsBadValuesNamingTheSetting) {
 }
 
 TEST(RouterOptionsTest, EverySettingWithHelpIsKnown) {
-  ASSERT_FALSE(RouterSettingHelp().empty());
-  for (const auto& [name, help] : RouterSettingHelp()) {
-    EXPECT_FALSE(help.empty()) << name;
+  ASSERT_FALSE(RouterSettings().Flags().empty());
+  for (const auto& flag : RouterSettings().Flags()) {
+    const std::string& name = flag.name;
+    EXPECT_FALSE(flag.help.empty()) << name;
     RouterOptions o;
     Status s = ApplyRouterSetting(o, name, "1");
     EXPECT_EQ(s.message().find("unknown"), std::string::npos) << name << ": " << s.ToString();
@@ -124,7 +125,6 @@ TEST(RouterOptionsTest, ValidateNamesTheFirstBadOption) {
     void (*edit)(RouterOptions&);
   };
   const Case cases[] = {
-      {"hash", [](RouterOptions& o) { o.hash = "md5"; }},
       {"vnodes", [](RouterOptions& o) { o.vnodes = 0; }},
       {"interval_ms", [](RouterOptions& o) { o.health.interval_ms = 5; }},
       {"timeout_ms", [](RouterOptions& o) { o.health.timeout_ms = 0; }},
@@ -189,7 +189,7 @@ router:
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->http_port, 0);
   EXPECT_EQ(o->resp_port, 6379);
-  EXPECT_EQ(o->hash, "sha256");
+  EXPECT_EQ(o->hash, ring::HashKind::kSha256);
   EXPECT_EQ(o->vnodes, 64u);
   EXPECT_EQ(o->nodes, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
   EXPECT_EQ(o->health.failures, 4u);

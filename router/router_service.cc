@@ -120,7 +120,7 @@ struct RouterService::Impl {
 Status RouterService::Impl::OpenMapOwner() {
   cluster::ClusterMap defaults;
   defaults.vnodes = options.vnodes;
-  defaults.hash = *ring::ParseHashKind(options.hash);
+  defaults.hash = options.hash;
   auto reg = MapOwner::Open(cluster::NewFileMapStore(options.data_dir), defaults);
   if (!reg.ok()) return reg.status();
   map_owner = std::move(*reg);

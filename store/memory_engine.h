@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
+#include <utility>
 
 #include "store/engine.h"
 
@@ -14,10 +16,16 @@ enum class EvictionPolicy : uint8_t {
   kNoEviction,  // refuse writes that would exceed max memory (kResourceExhausted)
 };
 
+// As Redis's maxmemory-policy spells them (the node's setting, INFO memory).
+inline constexpr std::pair<std::string_view, EvictionPolicy> kEvictionPolicyNames[] = {
+    {"allkeys-lru", EvictionPolicy::kAllKeysLru},
+    {"noeviction", EvictionPolicy::kNoEviction},
+};
+
 struct MemoryEngineOptions {
   uint64_t max_memory = 0;  // bytes; 0 = unlimited
   EvictionPolicy policy = EvictionPolicy::kAllKeysLru;
-  uint32_t shards = 16;     // power of two, >= 1
+  uint32_t shards = 16;  // power of two, >= 1
 };
 
 std::unique_ptr<Engine> NewMemoryEngine(const MemoryEngineOptions& options);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "base/status.h"
 #include "ring/hash.h"
@@ -20,8 +22,15 @@ enum class FsyncPolicy : uint8_t {
   kNo,        // WAL written, fsync left to the OS
 };
 
+// As the node's fsync setting spells them (like Redis's appendfsync).
+inline constexpr std::pair<std::string_view, FsyncPolicy> kFsyncPolicyNames[] = {
+    {"always", FsyncPolicy::kAlways},
+    {"everysec", FsyncPolicy::kEverySec},
+    {"no", FsyncPolicy::kNo},
+};
+
 struct RocksDbEngineOptions {
-  std::string path;                        // directory; created if missing
+  std::string path;  // directory; created if missing
   FsyncPolicy fsync = FsyncPolicy::kEverySec;
   ring::HashKind hash = ring::HashKind::kXxh3;  // key layout; fixed for the life of the directory
   uint64_t block_cache_bytes = 64ull << 20;

@@ -1,9 +1,8 @@
-// Worker: the engine of `ringkv worker` (cloud-ex2). N threads each long-poll
-// the router for a job (GET /getWork, oldest first, leased to this worker),
-// compute the iterated hash and report it (POST /completeWork). One
-// housekeeping thread renews the lease of every job that runs longer than a
-// third of its lease, and decides when the worker has been idle long enough
-// to leave.
+// Worker: the engine of `ringkv worker` (cloud-ex2's workers, docs/jobs.md). N threads each
+// long-poll the router for a job (GET /getWork, oldest first, leased to this worker), compute the
+// iterated hash and report it (POST /completeWork). One housekeeping thread renews the lease of
+// every job that runs longer than a third of its lease, and decides when the worker has been idle
+// long enough to leave.
 //
 // Nothing is lost when a worker dies: its jobs' leases expire (or are
 // released at once by POST /notifyKilled) and another worker takes them; a
@@ -28,6 +27,8 @@ namespace internal {
 struct WorkerState;
 }
 
+// The settings of `ringkv worker`; worker/worker_settings.h names the ones a
+// flag or the `worker:` section of the YAML config sets.
 struct WorkerOptions {
   std::string router = "127.0.0.1:8080";  // the router's HTTP address, "host:port"
   uint32_t threads = 1;                   // concurrent jobs, >= 1
@@ -40,6 +41,9 @@ struct WorkerOptions {
   uint32_t backoff_max_ms = 5000;     // retry delays double up to this
   uint64_t slice_iterations = 20000;  // hash rounds between checks for a lost lease
   uint32_t http_timeout_ms = 5000;    // for calls other than the long poll
+  // Used by `ringkv worker`, not by Worker:
+  std::string ports_file;          // JSON {"pid", "id"} written here once running
+  std::string log_level = "info";  // spdlog level name
 };
 
 // "worker-<hostname>-<pid>".

@@ -80,7 +80,7 @@ class PersistenceTest(ClusterTestCase):
         out = subprocess.run([RINGKV, "node", "--data-dir", self.data_dir(), "--fsync", "sometimes"],
                              capture_output=True, text=True, timeout=10)
         self.assertEqual(out.returncode, 2)
-        self.assertIn("fsync must be always, everysec or no", out.stderr)
+        self.assertIn("fsync: expected always, everysec or no, got 'sometimes'", out.stderr)
         out = subprocess.run([RINGKV, "node", "--max-memory", "lots"], capture_output=True, text=True, timeout=10)
         self.assertEqual(out.returncode, 2)
         self.assertIn("max_memory", out.stderr)

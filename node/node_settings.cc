@@ -1,0 +1,84 @@
+#include "node/node_settings.h"
+
+#include <cstdint>
+
+namespace ringkv::node {
+
+namespace {
+
+using settings::Bind;
+using settings::Bytes;
+using settings::Duration;
+using settings::Enum;
+using settings::OneOf;
+using settings::String;
+using settings::Uint;
+using O = NodeOptions;
+
+std::vector<settings::Setting<O>> Rows() {
+  return {
+      Bind("id", &O::id, String{}, "node id; empty = node-<resp port>"),
+      Bind("bind", &O::bind, String{}, "address of every listener"),
+      Bind("resp_port", &O::resp_port, Uint{}, "RESP port, 0 = any free port"),
+      Bind("http_port", &O::http_port, Uint{}, "HTTP port, 0 = any free port"),
+      Bind("grpc_port", &O::grpc_port, Uint{}, "gRPC port, 0 = any free port"),
+      Bind("data_dir", &O::data_dir, String{}, "RocksDB directory; empty = memory engine"),
+      Bind("fsync", &O::fsync, Enum<store::FsyncPolicy>{store::kFsyncPolicyNames},
+           "RocksDB durability: always | everysec | no"),
+      Bind("max_memory", &O::max_memory, Bytes{}, "memory engine limit, e.g. 100mb; 0 = none"),
+      Bind("maxmemory_policy", &O::maxmemory_policy,
+           Enum<store::EvictionPolicy>{store::kEvictionPolicyNames}, "allkeys-lru | noeviction"),
+      Bind("requirepass", &O::requirepass, String{}, "password for AUTH and /kv; empty = none"),
+      Bind("io_threads", &O::io_threads, Uint{.max = 64}, "RESP I/O threads"),
+      Bind("io_cpus", &O::io_cpus, String{},
+           "CPUs for the threads serving client requests, e.g. 0 or 0-3; empty = all"),
+      Bind("background_cpus", &O::background_cpus, String{},
+           "CPUs for every other thread: copying keys, gRPC, HTTP; empty = all"),
+      Bind("maxclients", &O::maxclients, Uint{.max = 1000000}, "max RESP connections"),
+      Bind("idle_timeout", &O::idle_timeout_s, Uint{.max = 1000000},
+           "close RESP clients idle this many seconds; 0 = never"),
+      Bind("max_bulk_len", &O::max_bulk_len, Bytes{}, "max bytes of one argument"),
+      Bind("max_args", &O::max_args, Uint{.max = 1u << 30}, "max arguments of one command"),
+      Bind("max_inline_len", &O::max_inline_len, Bytes{}, "max inline command line"),
+      Bind("max_query_buffer", &O::max_query_buffer, Bytes{}, "max unprocessed bytes per client"),
+      Bind("http_body_limit", &O::http_body_limit, Bytes{}, "max HTTP body, larger gets 413"),
+      Bind("http_header_limit", &O::http_header_limit, Bytes{},
+           "max HTTP header bytes, larger gets 431"),
+      Bind("http_read_timeout_ms", &O::http_read_timeout_ms, Uint{.max = 3600000},
+           "a request slower than this gets 408"),
+      Bind("expire_interval_ms", &O::expire_interval_ms, Uint{.max = 60000},
+           "active expiry period"),
+      Bind("expire_budget", &O::expire_budget, Uint{.max = 1000000},
+           "keys examined per expiry period"),
+      Bind("job_retention", &O::job_retention_ms, Duration{},
+           "how long completed jobs stay readable, e.g. 30m"),
+      Bind("max_jobs", &O::max_jobs, Uint{.max = uint64_t{1} << 40},
+           "queued + leased + retained jobs; enqueue fails beyond"),
+      Bind("peer_timeout_ms", &O::peer_timeout_ms, Uint{.max = 3600000},
+           "deadline of each call to another node while keys move"),
+      Bind("peer_workers", &O::peer_workers, Uint{.max = 1024},
+           "threads running commands that wait for a migration peer; more queue"),
+      Bind("migration_yield_us", &O::migration_yield_us, Uint{.max = 1000000},
+           "while keys move, copy/install/drop loops offer the CPU to request threads every "
+           "this many us; 0 = never"),
+      Bind("join", &O::join, String{},
+           "gRPC host:port of the router or of any node: register with the cluster and receive "
+           "this node's keys before serving them; empty = none"),
+      Bind("advertise_host", &O::advertise_host, String{},
+           "host other processes reach this node at; empty = --bind"),
+      Bind("weight", &O::weight, Uint{.max = 65536}, "ring weight asked for with --join"),
+      Bind("ports_file", &O::ports_file, String{},
+           "write the chosen ports here as JSON once serving"),
+      Bind("log_level", &O::log_level, OneOf{settings::kLogLevels},
+           "trace, debug, info, warn, error, critical or off"),
+  };
+}
+
+}  // namespace
+
+const settings::Table<NodeOptions>& NodeSettings() {
+  static const settings::Table<NodeOptions> table("node", Rows());
+  return table;
+}
+
+}  // namespace ringkv::node

@@ -1,0 +1,39 @@
+#include "worker/worker_settings.h"
+
+#include "worker/work_item.h"
+
+namespace ringkv::worker {
+
+namespace {
+
+using settings::Bind;
+using settings::Duration;
+using settings::OneOf;
+using settings::String;
+using settings::Uint;
+using O = WorkerOptions;
+
+std::vector<settings::Setting<O>> Rows() {
+  return {
+      Bind("router", &O::router, String{.normalize = RouterAddrFromUrl},
+           "the router's HTTP address, host:port or http://host:port"),
+      Bind("threads", &O::threads, Uint{.max = 1024}, "jobs computed at once"),
+      Bind("idle_exit", &O::idle_exit_ms, Duration{},
+           "leave after this long without work (e.g. 30s, 10m; 0 = never)"),
+      Bind("id", &O::id, String{}, "worker id; empty = worker-<hostname>-<pid>"),
+      Bind("lease_ms", &O::lease_ms, Uint{},
+           "renew leases every lease-ms/3; 0 = the router's lease"),
+      Bind("ports_file", &O::ports_file, String{}, "write {\"pid\", \"id\"} here once running"),
+      Bind("log_level", &O::log_level, OneOf{settings::kLogLevels},
+           "trace, debug, info, warn, error, critical or off"),
+  };
+}
+
+}  // namespace
+
+const settings::Table<WorkerOptions>& WorkerSettings() {
+  static const settings::Table<WorkerOptions> table("worker", Rows());
+  return table;
+}
+
+}  // namespace ringkv::worker
