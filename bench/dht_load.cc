@@ -1,4 +1,4 @@
-// dht_load: a closed-loop load generator for seed 003's dht.DhtNode/QueryDht.
+// dht_load: a closed-loop load generator for crustyring's dht.DhtNode/QueryDht.
 // THREADS threads, each with its own channel, send Get queries for the given
 // keys round-robin to one node for SECONDS, and the tool prints one JSON line:
 // {"ops", "seconds", "ops_per_sec", "p50_us", "p99_us", "errors"}.
@@ -32,8 +32,10 @@ struct ThreadResult {
 
 void Run(const std::string& addr, const std::vector<std::string>& keys, size_t first,
          Clock::time_point until, ThreadResult& out) {
+  // Not net::GrpcChannels: that shares one channel per address, and the load
+  // needs a connection per thread, like that many independent clients.
   grpc::ChannelArguments args;
-  args.SetInt("grpc.use_local_subchannel_pool", 1);  // a connection per thread
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
   auto stub = dht::DhtNode::NewStub(
       grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args));
   dht::Query q;

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "base/process.h"
-#include "node/migration/grpc_status.h"
+#include "net/grpc_client.h"
 
 namespace ringkv::node {
 namespace {
@@ -85,7 +85,7 @@ class Pass {
     for (Target& t : targets_) t.set = std::make_unique<ring::ArcSet>(t.arcs);
   }
 
-  grpc::Status Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
+  Status Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
 
  private:
   bool Visit(std::string_view key, const store::Entry& entry);
@@ -94,7 +94,7 @@ class Pass {
   void Monitor(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
   void CancelTargets();
   MoveProgress Progress(bool done) const;
-  grpc::Status Finish();
+  Status Finish();
 
   store::Engine& engine_;
   const Clock& clock_;
@@ -232,30 +232,29 @@ void Pass::Monitor(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* w
 }
 
 // Ends every Transfer call; the first failure wins.
-grpc::Status Pass::Finish() {
-  grpc::Status result = grpc::Status::OK;
+Status Pass::Finish() {
+  Status result;
   for (Target& t : targets_) {
     if (!t.writer) continue;
     if (&t != failed_ && !stop_.load()) t.writer->WritesDone();
-    grpc::Status s = t.writer->Finish();
+    Status s = net::FromGrpc(t.writer->Finish(), "transfer to " + t.addr + " failed");
     if (s.ok() || !result.ok()) continue;
-    grpc::StatusCode code = s.error_code();
-    if (code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::UNKNOWN) {
-      code = grpc::StatusCode::UNAVAILABLE;
+    // A call this pass cancelled, or one that broke without a code: the target is lost.
+    if (s.code() == StatusCode::kCancelled || s.code() == StatusCode::kUnknown) {
+      s = Unavailable(s.message());
     }
-    result = grpc::Status(code, "transfer to " + t.addr + " failed: " + s.error_message());
+    result = std::move(s);
   }
   if (result.ok() && failed_ != nullptr) {
-    result =
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "transfer to " + failed_->addr + " failed");
+    result = Unavailable("transfer to " + failed_->addr + " failed");
   }
   return result;
 }
 
-grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
+Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
   if (targets_.empty()) {
     writer->Write(Progress(true));
-    return grpc::Status::OK;
+    return OkStatus();
   }
   std::thread monitor([&] { Monitor(ctx, writer); });
   Status scan = engine_.ForEachInArcs(
@@ -266,7 +265,7 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
       if (!Send(t)) break;
     }
   }
-  grpc::Status finish = Finish();
+  Status finish = Finish();
   {
     std::lock_guard lock(mu_);
     finished_ = true;
@@ -274,22 +273,20 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
   cv_.notify_all();
   monitor.join();
   if (stalled_.load()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "a target took no data for " + std::to_string(stall_ms_) + " ms");
+    return Unavailable("a target took no data for " + std::to_string(stall_ms_) + " ms");
   }
-  if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "move cancelled");
-  if (!scan.ok()) return ToGrpc(scan);
+  if (ctx->IsCancelled()) return Status(StatusCode::kCancelled, "move cancelled");
+  if (!scan.ok()) return scan;
   if (!finish.ok()) return finish;
-  if (stop_.load()) return grpc::Status(grpc::StatusCode::CANCELLED, "move cancelled");
+  if (stop_.load()) return Status(StatusCode::kCancelled, "move cancelled");
   writer->Write(Progress(true));
-  return grpc::Status::OK;
+  return OkStatus();
 }
 
 }  // namespace
 
-grpc::Status ArcExporter::Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
-                              const MoveRequest& request,
-                              grpc::ServerWriter<MoveProgress>* writer) {
+Status ArcExporter::Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
+                        const MoveRequest& request, grpc::ServerWriter<MoveProgress>* writer) {
   Pass pass(engine_, clock_, counters_, peers_, stall_ms_, yield_, roles, request);
   return pass.Run(ctx, writer);
 }

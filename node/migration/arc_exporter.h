@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/process.h"
+#include "base/status.h"
 #include "node/migration/migration_roles.h"
 #include "node/view/cluster_counters.h"
 #include "ringkv/v1/peer.grpc.pb.h"
@@ -43,10 +44,11 @@ class ArcExporter {
 
   // Streams the EXPORT arcs of `roles` to their targets. OK after done = true
   // was written; kCancelled when the router cancelled; the failing target's
-  // code (kUnavailable for a lost or stalled one) otherwise.
-  grpc::Status Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
-                   const ringkv::v1::MoveRequest& request,
-                   grpc::ServerWriter<ringkv::v1::MoveProgress>* writer);
+  // code (kUnavailable for a lost or stalled one) otherwise. The caller
+  // answers the router with net::ToGrpc of it.
+  Status Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
+             const ringkv::v1::MoveRequest& request,
+             grpc::ServerWriter<ringkv::v1::MoveProgress>* writer);
 
  private:
   store::Engine& engine_;
