@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <list>
-#include <mutex>
 #include <thread>
 
+#include "base/periodic_task.h"
 #include "base/process.h"
 #include "net/grpc_client.h"
 
@@ -91,7 +90,7 @@ class Pass {
   bool Visit(std::string_view key, const store::Entry& entry);
   bool Send(Target& t);
   void Throttle();
-  void Monitor(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
+  bool MonitorTick(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
   void CancelTargets();
   MoveProgress Progress(bool done) const;
   Status Finish();
@@ -116,9 +115,7 @@ class Pass {
   std::atomic<bool> stalled_{false};
   std::atomic<int64_t> write_since_{0};  // steady ms a Transfer write started; 0 = none
   Target* failed_ = nullptr;             // the target whose Transfer failed (main thread)
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool finished_ = false;  // guarded by mu_: the monitor stops
+  int64_t last_report_ms_ = start_ms_;   // the monitor's thread only
 };
 
 // Engines call this without holding their locks, so it may yield the CPU.
@@ -201,34 +198,28 @@ MoveProgress Pass::Progress(bool done) const {
   return p;
 }
 
-// Reports progress; stops the pass when the router goes away or a target
-// write blocks for stall_ms.
-void Pass::Monitor(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
-  int64_t last_report = SteadyMs();
-  std::unique_lock lock(mu_);
-  while (
-      !cv_.wait_for(lock, std::chrono::milliseconds(kMonitorTickMs), [&] { return finished_; })) {
-    const int64_t now = SteadyMs();
-    const int64_t since = write_since_.load(std::memory_order_relaxed);
-    const bool stalled = since != 0 && now - since > static_cast<int64_t>(stall_ms_);
-    if (ctx->IsCancelled() || stalled) {
-      stalled_.store(stalled);
+// One tick of the monitor: reports progress; stops the pass (and the
+// monitor, by returning false) when the router goes away or a target write
+// blocks for stall_ms.
+bool Pass::MonitorTick(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
+  const int64_t now = SteadyMs();
+  const int64_t since = write_since_.load(std::memory_order_relaxed);
+  const bool stalled = since != 0 && now - since > static_cast<int64_t>(stall_ms_);
+  if (ctx->IsCancelled() || stalled) {
+    stalled_.store(stalled);
+    stop_.store(true);
+    CancelTargets();
+    return false;
+  }
+  if (now - last_report_ms_ >= kProgressEveryMs) {
+    last_report_ms_ = now;
+    if (!writer->Write(Progress(false))) {  // the router is gone
       stop_.store(true);
       CancelTargets();
-      return;
-    }
-    if (now - last_report >= kProgressEveryMs) {
-      last_report = now;
-      lock.unlock();
-      const bool ok = writer->Write(Progress(false));
-      lock.lock();
-      if (!ok) {  // the router is gone
-        stop_.store(true);
-        CancelTargets();
-        return;
-      }
+      return false;
     }
   }
+  return true;
 }
 
 // Ends every Transfer call; the first failure wins.
@@ -256,7 +247,9 @@ Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* wri
     writer->Write(Progress(true));
     return OkStatus();
   }
-  std::thread monitor([&] { Monitor(ctx, writer); });
+  PeriodicTask monitor;
+  monitor.Start(std::chrono::milliseconds(kMonitorTickMs),
+                [this, ctx, writer] { return MonitorTick(ctx, writer); });
   Status scan = engine_.ForEachInArcs(
       all_arcs_, roles_.hash, clock_.NowMs(),
       [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
@@ -266,12 +259,7 @@ Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* wri
     }
   }
   Status finish = Finish();
-  {
-    std::lock_guard lock(mu_);
-    finished_ = true;
-  }
-  cv_.notify_all();
-  monitor.join();
+  monitor.Stop();  // a tick under way ends first: the last progress below comes after it
   if (stalled_.load()) {
     return Unavailable("a target took no data for " + std::to_string(stall_ms_) + " ms");
   }

@@ -3,7 +3,7 @@
 // Engine::ForEachInArcs over every EXPORT arc; each entry goes to the target
 // whose arcs hold it, batched (keys / bytes) onto one client-streaming
 // Transfer call per target, so gRPC flow control paces the copy. Progress is
-// written to the router's stream every 100 ms from a monitor thread, which
+// written to the router's stream every 100 ms by a monitor (a PeriodicTask), which
 // also cancels the Transfer calls when the router cancels or a target stops
 // taking data.
 //
