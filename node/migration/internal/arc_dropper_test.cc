@@ -7,13 +7,17 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "store/memory_engine.h"
 
 namespace ringkv::node::internal {
 namespace {
 
-constexpr ring::Arc kWholeRing{0, 0};
+// lo == hi: the whole ring.
+std::vector<ring::Arc> WholeRing() {
+  return {ring::Arc{0, 0}};
+}
 
 class ArcDropperTest : public ::testing::Test {
  protected:
@@ -39,7 +43,7 @@ TEST_F(ArcDropperTest, FlushRunsADropBeforeItIsDue) {
   Put("a");
   Put("b");
   Put("kept");
-  dropper_.Schedule({kWholeRing}, ring::HashKind::kXxh3, /*delay_ms=*/60'000);
+  dropper_.Schedule(WholeRing(), ring::HashKind::kXxh3, /*delay_ms=*/60'000);
   EXPECT_EQ(dropper_.pending(), 1u);
   EXPECT_TRUE(Has("a"));  // the clock has not moved: not due
 
@@ -65,7 +69,7 @@ TEST(ArcDropper, StopsWithADropStillScheduled) {
   std::unique_ptr<store::Engine> engine = store::NewMemoryEngine({});
   {
     ArcDropper dropper(*engine, clock, counters, [](std::string_view) { return false; });
-    dropper.Schedule({kWholeRing}, ring::HashKind::kXxh3, /*delay_ms=*/3'600'000);
+    dropper.Schedule(WholeRing(), ring::HashKind::kXxh3, /*delay_ms=*/3'600'000);
   }  // the destructor neither waits for the drop nor runs it
   EXPECT_EQ(counters.dropped.load(), 0u);
 }
