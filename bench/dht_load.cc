@@ -32,8 +32,10 @@ struct ThreadResult {
 
 void Run(const std::string& addr, const std::vector<std::string>& keys, size_t first,
          Clock::time_point until, ThreadResult& out) {
+  // Not net::GrpcChannels: that shares one channel per address, and the load
+  // needs a connection per thread, like that many independent clients.
   grpc::ChannelArguments args;
-  args.SetInt("grpc.use_local_subchannel_pool", 1);  // a connection per thread
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
   auto stub = dht::DhtNode::NewStub(
       grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args));
   dht::Query q;

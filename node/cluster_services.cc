@@ -3,8 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
+#include "net/grpc_client.h"
 #include "net/resp_parser.h"
 
 namespace ringkv::node {
@@ -22,12 +21,12 @@ grpc::Status RegistryRelay::Join(grpc::ServerContext*, const ringkv::v1::JoinReq
                                  ringkv::v1::JoinReply* reply) {
   const std::string registry = view_.registry();
   if (registry.empty()) {
-    return {grpc::StatusCode::FAILED_PRECONDITION,
-            "this node has not learned the router's address yet (no map pushed to it); join "
-            "through the router or another member"};
+    return net::ToGrpc(FailedPrecondition(
+        "this node has not learned the router's address yet (no map pushed to it); join "
+        "through the router or another member"));
   }
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(join_timeout_ms_));
+  net::SetDeadline(ctx, join_timeout_ms_);
   grpc::Status s = peers_.RegistryStub(registry)->Join(&ctx, *req, reply);
   spdlog::info("join of {} relayed to the router at {}: {}", req->addr(), registry,
                s.ok() ? reply->status() : s.error_message());

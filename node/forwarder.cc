@@ -3,7 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
+#include "net/grpc_client.h"
 
 namespace ringkv::node {
 namespace {
@@ -12,10 +12,6 @@ void AppendError(std::string& out, const std::string& message) {
   out.push_back('-');
   for (char c : message) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
   out.append("\r\n");
-}
-
-void SetDeadline(grpc::ClientContext& ctx, uint32_t timeout_ms) {
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
 }
 
 }  // namespace
@@ -32,7 +28,7 @@ bool Forwarder::RefreshFrom(const std::string& addr) {
   const uint64_t before = view_.epoch();
   ringkv::v1::GetMapReply reply;
   grpc::ClientContext ctx;
-  SetDeadline(ctx, peers_.timeout_ms());
+  net::SetDeadline(ctx, peers_.timeout_ms());
   grpc::Status s = peers_.RegistryStub(addr)->GetMap(&ctx, {}, &reply);
   if (!s.ok()) {
     spdlog::warn("cluster map: cannot fetch from {}: {}", addr, s.error_message());
@@ -93,7 +89,7 @@ std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const ClusterSnapshot& view,
     call->req.set_from_grpc(self_grpc_);
   }
   for (std::string_view a : args) call->req.add_args(a.data(), a.size());
-  SetDeadline(call->ctx, peers_.timeout_ms());
+  net::SetDeadline(call->ctx, peers_.timeout_ms());
   call->stub = peers_.Stub(addr);
   counters_.forwarded.fetch_add(1, std::memory_order_relaxed);
   return call;

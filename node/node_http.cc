@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "cluster/neighbors.h"
+#include "net/http_status.h"
 #include "net/resp_parser.h"
 
 namespace ringkv::node {
@@ -40,9 +41,21 @@ std::optional<net::resp::Reply> Run(const NodeHttpContext& ctx,
   return net::resp::DecodeReply(out);
 }
 
+// The status of a command's error reply: -OOM is a node at its memory limit
+// under noeviction (507); anything else failed here (500). docs/design.md,
+// "Conventions" has the table.
+Status CommandStatus(const net::resp::Reply& r) {
+  if (r.str.rfind("OOM", 0) == 0) return ResourceExhausted(r.str);
+  return Internal(r.str);
+}
+
 HttpResponse CommandError(const net::resp::Reply& r) {
-  bool oom = r.str.rfind("OOM", 0) == 0;
-  return HttpResponse::Error(oom ? 507 : 500, r.str);
+  return net::ErrorResponse(CommandStatus(r));
+}
+
+// The dispatcher wrote a reply that does not decode: a bug of this process.
+HttpResponse MalformedReply() {
+  return net::ErrorResponse(Internal("internal error"));
 }
 
 HttpResponse Kv(const HttpRequest& req, std::string_view key, const NodeHttpContext& ctx) {
@@ -50,7 +63,7 @@ HttpResponse Kv(const HttpRequest& req, std::string_view key, const NodeHttpCont
   if (key.empty()) return HttpResponse::Error(400, "missing key: use /kv/{key}");
   if (req.method == "GET") {
     auto r = Run(ctx, {"GET", key});
-    if (!r) return HttpResponse::Error(500, "internal error");
+    if (!r) return MalformedReply();
     if (r->type == Type::kError) return CommandError(*r);
     if (r->type == Type::kNull)
       return HttpResponse::Json(404, R"({"message": "Key does not exist."})");
@@ -61,14 +74,14 @@ HttpResponse Kv(const HttpRequest& req, std::string_view key, const NodeHttpCont
   }
   if (req.method == "PUT" || req.method == "POST") {
     auto r = Run(ctx, {"SET", key, req.body});
-    if (!r) return HttpResponse::Error(500, "internal error");
+    if (!r) return MalformedReply();
     if (r->type == Type::kError) return CommandError(*r);
     return HttpResponse::Json(201, "{\"key\": " + net::JsonQuote(key) +
                                        ", \"bytes\": " + std::to_string(req.body.size()) + "}");
   }
   if (req.method == "DELETE") {
     auto r = Run(ctx, {"DEL", key});
-    if (!r) return HttpResponse::Error(500, "internal error");
+    if (!r) return MalformedReply();
     if (r->type == Type::kError) return CommandError(*r);
     if (r->integer == 0) return HttpResponse::Json(404, R"({"message": "Key does not exist."})");
     return HttpResponse::Json(200, R"({"deleted": 1})");

@@ -1,4 +1,4 @@
-// The node's HTTP API: health, data (seed 001 shape under /kv/{key}),
+// The node's HTTP API: health, data (the FastAPI cache balancer's shape under /kv/{key}),
 // metrics and stats. Parse/render are plain functions; this handler only
 // routes. Data requests go through the Dispatcher, so HTTP and RESP share
 // one set of semantics and counters.

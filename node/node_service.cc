@@ -3,18 +3,19 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
-#include <condition_variable>
-#include <mutex>
+#include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "base/clock.h"
 #include "base/cpus.h"
 #include "base/hlc.h"
+#include "base/periodic_task.h"
 #include "base/process.h"
 #include "base/settings.h"
 #include "base/worker_pool.h"
 #include "jobs/queue_shard.h"
+#include "net/grpc_client.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "net/resp_server.h"
@@ -44,6 +45,12 @@ constexpr uint32_t kJobTickMs = 100;
 
 // Deadline of a Join (the router probes the node before it answers).
 constexpr uint32_t kJoinTimeoutMs = 30000;
+
+// The wait after `failed` failed --join attempts: 250 ms, doubling up to 5 s.
+std::chrono::milliseconds JoinBackoff(int failed) {
+  return std::chrono::milliseconds(
+      std::min<int64_t>(int64_t{250} << std::clamp(failed - 1, 0, 5), 5000));
+}
 
 // The RESP connection handler: one Session per connection over the shared
 // Dispatcher. The Session may defer a reply through the server's deferrer (a
@@ -118,16 +125,15 @@ struct NodeService::Impl {
   std::unique_ptr<net::GrpcServer> grpc;
   std::atomic<uint64_t> next_session{1};
   // --join: registers with the cluster in the background until it succeeds.
-  std::thread joiner;
-  std::mutex join_mu;
-  std::condition_variable join_cv;
-  bool stopping = false;  // guarded by join_mu
+  PeriodicTask joiner;
+  int join_attempts = 0;  // the joiner's thread only
 
   std::string Advertised(uint16_t port) const {
     return (options.advertise_host.empty() ? options.bind : options.advertise_host) + ":" +
            std::to_string(port);
   }
-  void JoinLoop();
+  // One registration attempt; false once there is nothing left to retry.
+  bool TryJoin(int attempt);
 
   Status OpenJobs();
   Status StartListeners();
@@ -244,49 +250,41 @@ Status NodeService::Impl::StartListeners() {
   return OkStatus();
 }
 
-// Registers through --join until the router accepts (a running migration
-// makes it wait, ABORTED; an unreachable address, UNAVAILABLE), with backoff.
-// A node that is already a member takes the map from the answer; a new one
-// gets its map from the router as its migration starts.
-void NodeService::Impl::JoinLoop() {
-  uint32_t backoff_ms = 250;
-  for (int attempt = 1;; ++attempt) {
-    ringkv::v1::JoinRequest req;
-    req.set_addr(Advertised(state.resp_port));
-    req.set_weight(options.weight);
-    req.set_id(state.id);
-    ringkv::v1::JoinReply reply;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(kJoinTimeoutMs));
-    grpc::Status s = peers->RegistryStub(options.join)->Join(&ctx, req, &reply);
-    if (s.ok()) {
-      spdlog::info("joined through {}: {} at epoch {}{}", options.join, reply.status(),
-                   reply.epoch(),
-                   reply.migration_id().empty() ? "" : " (migration " + reply.migration_id() + ")");
-      if (reply.status() == "member" && !reply.map_json().empty()) {
-        if (auto e = view->SetMap(reply.map_json(), reply.registry()); !e.ok()) {
-          spdlog::warn("join: map from {}: {}", options.join, e.status().message());
-        }
-      } else if (!reply.registry().empty()) {
-        // Remember the router only; the map comes with the migration.
-        view->SetRegistry(reply.registry());
+// Registers through --join (the joiner runs it until it returns false: the
+// router accepted or refused; a running migration makes it wait, ABORTED; an
+// unreachable address, UNAVAILABLE). A node that is already a member takes
+// the map from the answer; a new one gets its map from the router as its
+// migration starts.
+bool NodeService::Impl::TryJoin(int attempt) {
+  ringkv::v1::JoinRequest req;
+  req.set_addr(Advertised(state.resp_port));
+  req.set_weight(options.weight);
+  req.set_id(state.id);
+  ringkv::v1::JoinReply reply;
+  grpc::ClientContext ctx;
+  net::SetDeadline(ctx, kJoinTimeoutMs);
+  const Status s = net::FromGrpc(peers->RegistryStub(options.join)->Join(&ctx, req, &reply));
+  if (s.ok()) {
+    spdlog::info("joined through {}: {} at epoch {}{}", options.join, reply.status(), reply.epoch(),
+                 reply.migration_id().empty() ? "" : " (migration " + reply.migration_id() + ")");
+    if (reply.status() == "member" && !reply.map_json().empty()) {
+      if (auto e = view->SetMap(reply.map_json(), reply.registry()); !e.ok()) {
+        spdlog::warn("join: map from {}: {}", options.join, e.status().message());
       }
-      return;
+    } else if (!reply.registry().empty()) {
+      // Remember the router only; the map comes with the migration.
+      view->SetRegistry(reply.registry());
     }
-    if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-      spdlog::error("join through {} refused: {}; not retrying", options.join, s.error_message());
-      return;
-    }
-    if (attempt == 1 || attempt % 10 == 0) {
-      spdlog::warn("join through {} (attempt {}): {}; retrying", options.join, attempt,
-                   s.error_message());
-    }
-    std::unique_lock lock(join_mu);
-    if (join_cv.wait_for(lock, std::chrono::milliseconds(backoff_ms), [&] { return stopping; })) {
-      return;
-    }
-    backoff_ms = std::min<uint32_t>(backoff_ms * 2, 5000);
+    return false;
   }
+  if (s.code() == StatusCode::kInvalidArgument) {
+    spdlog::error("join through {} refused: {}; not retrying", options.join, s.message());
+    return false;
+  }
+  if (attempt == 1 || attempt % 10 == 0) {
+    spdlog::warn("join through {} (attempt {}): {}; retrying", options.join, attempt, s.message());
+  }
+  return true;
 }
 
 std::string NodeService::Impl::PortsJson() const {
@@ -341,7 +339,11 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
     if (Status s = WriteFileAtomically(options.ports_file, impl->PortsJson() + "\n"); !s.ok())
       return s;
   }
-  if (!options.join.empty()) impl->joiner = std::thread([p = impl.get()] { p->JoinLoop(); });
+  if (!options.join.empty()) {
+    Impl* p = impl.get();
+    p->joiner.Start([p] { return JoinBackoff(p->join_attempts); },
+                    [p] { return p->TryJoin(++p->join_attempts); }, /*run_first=*/true);
+  }
   return std::unique_ptr<NodeService>(new NodeService(std::move(impl)));
 }
 
@@ -351,12 +353,7 @@ NodeService::~NodeService() {
 }
 
 void NodeService::Stop() {
-  {
-    std::lock_guard lock(impl_->join_mu);
-    impl_->stopping = true;
-  }
-  impl_->join_cv.notify_all();
-  if (impl_->joiner.joinable()) impl_->joiner.join();
+  impl_->joiner.Stop();
   if (!impl_->resp) return;
   impl_->resp->Stop();
   impl_->http->Stop();

@@ -45,7 +45,8 @@ struct NodeOptions {
   uint32_t http_read_timeout_ms = 10000;
   uint32_t expire_interval_ms = 100;  // active expiry period
   uint32_t expire_budget = 200;       // entries examined per period
-  // Jobs (seed 002): kept in their own engine, memory or RocksDB under <data_dir>/jobs.
+  // Jobs (the cloud-ex2 jobs API): kept in their own engine, memory or RocksDB under
+  // <data_dir>/jobs.
   uint64_t job_retention_ms = 3600 * 1000;  // completed jobs stay readable this long
   uint64_t max_jobs = 1000000;              // queued + leased + retained; JOB.ENQUEUE fails beyond
   // Live rebalancing: deadline of each call to another node (Fetch, Apply);

@@ -2,43 +2,20 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
-
 namespace ringkv::node {
-namespace {
-
-// Matches the listener's limit (net/grpc_server.h).
-constexpr int kMaxMessageBytes = 64 << 20;
-
-void SetDeadline(grpc::ClientContext& ctx, uint32_t timeout_ms) {
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
-}
-
-}  // namespace
-
-PeerChannels::Link& PeerChannels::LinkOf(const std::string& addr) {
-  Link& link = links_[addr];
-  if (!link.channel) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(kMaxMessageBytes);
-    args.SetMaxSendMessageSize(kMaxMessageBytes);
-    link.channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
-  }
-  return link;
-}
 
 std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {
   std::lock_guard lock(mu_);
-  Link& link = LinkOf(addr);
-  if (!link.peer) link.peer = ringkv::v1::Peer::NewStub(link.channel);
-  return link.peer;
+  Stubs& stubs = stubs_[addr];
+  if (!stubs.peer) stubs.peer = ringkv::v1::Peer::NewStub(channels_.Get(addr));
+  return stubs.peer;
 }
 
 std::shared_ptr<ringkv::v1::Registry::Stub> PeerChannels::RegistryStub(const std::string& addr) {
   std::lock_guard lock(mu_);
-  Link& link = LinkOf(addr);
-  if (!link.registry) link.registry = ringkv::v1::Registry::NewStub(link.channel);
-  return link.registry;
+  Stubs& stubs = stubs_[addr];
+  if (!stubs.registry) stubs.registry = ringkv::v1::Registry::NewStub(channels_.Get(addr));
+  return stubs.registry;
 }
 
 StatusOr<std::vector<WireEntry>> PeerChannels::Fetch(const std::string& peer_grpc,
@@ -49,8 +26,8 @@ StatusOr<std::vector<WireEntry>> PeerChannels::Fetch(const std::string& peer_grp
   for (std::string_view k : keys) req.add_keys(k.data(), k.size());
   ringkv::v1::FetchReply reply;
   grpc::ClientContext ctx;
-  SetDeadline(ctx, timeout_ms_);
-  if (Status s = FromGrpc(Stub(peer_grpc)->Fetch(&ctx, req, &reply)); !s.ok()) return s;
+  net::SetDeadline(ctx, timeout_ms_);
+  if (Status s = net::FromGrpc(Stub(peer_grpc)->Fetch(&ctx, req, &reply)); !s.ok()) return s;
   std::vector<WireEntry> out;
   out.reserve(static_cast<size_t>(reply.entries_size()));
   for (ringkv::v1::Entry& e : *reply.mutable_entries()) {
@@ -76,8 +53,8 @@ Status PeerChannels::Apply(const std::string& peer_grpc, const std::string& migr
   }
   ringkv::v1::ApplySummary summary;
   grpc::ClientContext ctx;
-  SetDeadline(ctx, timeout_ms_);
-  return FromGrpc(Stub(peer_grpc)->Apply(&ctx, batch, &summary));
+  net::SetDeadline(ctx, timeout_ms_);
+  return net::FromGrpc(Stub(peer_grpc)->Apply(&ctx, batch, &summary));
 }
 
 }  // namespace ringkv::node

@@ -1,6 +1,7 @@
-// PeerChannels: a node's client side of ringkv.v1.Peer — one cached channel
-// and stub per peer gRPC address, a deadline on every unary call — and the
-// PeerLink (Fetch, Apply) the migration's command path uses.
+// PeerChannels: a node's client side of ringkv.v1.Peer — the channels of
+// net::GrpcChannels (one per peer gRPC address) with the stubs on them kept
+// per address, a deadline on every unary call — and the PeerLink (Fetch,
+// Apply) the migration's command path uses.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -11,7 +12,7 @@
 #include <mutex>
 #include <string>
 
-#include "node/migration/grpc_status.h"
+#include "net/grpc_client.h"
 #include "node/migration/peer_link.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 
@@ -36,14 +37,13 @@ class PeerChannels final : public PeerLink {
 
  private:
   const uint32_t timeout_ms_;
+  net::GrpcChannels channels_;
   std::mutex mu_;
-  struct Link {
-    std::shared_ptr<grpc::Channel> channel;
+  struct Stubs {
     std::shared_ptr<ringkv::v1::Peer::Stub> peer;
     std::shared_ptr<ringkv::v1::Registry::Stub> registry;
   };
-  Link& LinkOf(const std::string& addr);  // requires mu_
-  std::map<std::string, Link> links_;     // guarded by mu_
+  std::map<std::string, Stubs> stubs_;  // guarded by mu_
 };
 
 }  // namespace ringkv::node

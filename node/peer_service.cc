@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "base/process.h"
+#include "net/grpc_client.h"
 
 namespace ringkv::node {
 namespace {
@@ -52,9 +53,9 @@ grpc::Status PeerService::BeginMigration(grpc::ServerContext*,
                                          const ringkv::v1::BeginMigrationRequest* req,
                                          ringkv::v1::BeginMigrationReply* reply) {
   StatusOr<MigrationPlan> plan = ToPlan(*req);
-  if (!plan.ok()) return ToGrpc(plan.status());
+  if (!plan.ok()) return net::ToGrpc(plan.status());
   const size_t roles = plan->roles.size();
-  if (ringkv::Status s = migration_.Begin(std::move(*plan)); !s.ok()) return ToGrpc(s);
+  if (ringkv::Status s = migration_.Begin(std::move(*plan)); !s.ok()) return net::ToGrpc(s);
   spdlog::info("migration {} (epoch {}): {} role(s)", req->migration_id(), req->epoch(), roles);
   reply->set_keys(engine_.Stats().keys);
   return grpc::Status::OK;
@@ -71,14 +72,14 @@ grpc::Status PeerService::EndMigration(grpc::ServerContext*,
 
 grpc::Status PeerService::MoveArcs(grpc::ServerContext* ctx, const ringkv::v1::MoveRequest* req,
                                    grpc::ServerWriter<ringkv::v1::MoveProgress>* writer) {
-  if (ringkv::Status s = migration_.CheckId(req->migration_id()); !s.ok()) return ToGrpc(s);
+  if (ringkv::Status s = migration_.CheckId(req->migration_id()); !s.ok()) return net::ToGrpc(s);
   std::shared_ptr<const RoleSnapshot> roles = migration_.Roles();
   if (roles->migration_id != req->migration_id()) {
-    return ToGrpc(migration_.CheckId(req->migration_id()));  // ended meanwhile
+    return net::ToGrpc(migration_.CheckId(req->migration_id()));  // ended meanwhile
   }
-  grpc::Status s = exporter_.Run(ctx, *roles, *req, writer);
-  if (!s.ok()) spdlog::warn("MoveArcs {}: {}", req->migration_id(), s.error_message());
-  return s;
+  ringkv::Status s = exporter_.Run(ctx, *roles, *req, writer);
+  if (!s.ok()) spdlog::warn("MoveArcs {}: {}", req->migration_id(), s.message());
+  return net::ToGrpc(s);
 }
 
 ringkv::Status PeerService::InstallBatch(const ringkv::v1::EntryBatch& batch,
@@ -105,7 +106,7 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
   ringkv::v1::EntryBatch batch;
   while (reader->Read(&batch)) {
     ringkv::Status s = InstallBatch(batch, tally, /*recent_ok=*/false, &yielder);
-    if (!s.ok()) return ToGrpc(s);
+    if (!s.ok()) return net::ToGrpc(s);
   }
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
@@ -115,7 +116,8 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
 grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBatch* req,
                                 ringkv::v1::ApplySummary* reply) {
   MigrationRoles::Tally tally;
-  if (ringkv::Status s = InstallBatch(*req, tally, /*recent_ok=*/true); !s.ok()) return ToGrpc(s);
+  if (ringkv::Status s = InstallBatch(*req, tally, /*recent_ok=*/true); !s.ok())
+    return net::ToGrpc(s);
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
   return grpc::Status::OK;
@@ -124,7 +126,7 @@ grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBat
 grpc::Status PeerService::Fetch(grpc::ServerContext*, const ringkv::v1::FetchRequest* req,
                                 ringkv::v1::FetchReply* reply) {
   if (ringkv::Status s = migration_.CheckIdOrRecent(req->migration_id()); !s.ok()) {
-    return ToGrpc(s);
+    return net::ToGrpc(s);
   }
   const int64_t now = clock_.NowMs();
   for (const std::string& key : req->keys()) {
@@ -144,7 +146,7 @@ grpc::Status PeerService::SetMap(grpc::ServerContext*, const ringkv::v1::SetMapR
                                  ringkv::v1::SetMapReply* reply) {
   const uint64_t before = view_.epoch();
   StatusOr<uint64_t> epoch = view_.SetMap(req->map_json(), req->registry());
-  if (!epoch.ok()) return ToGrpc(epoch.status());
+  if (!epoch.ok()) return net::ToGrpc(epoch.status());
   if (*epoch > before) spdlog::info("cluster map: epoch {} -> {}", before, *epoch);
   reply->set_epoch(*epoch);
   return grpc::Status::OK;
@@ -171,13 +173,12 @@ void PeerService::EnableForwarding(Dispatcher& dispatcher, Forwarder& forwarder,
 
 grpc::Status PeerService::Forward(grpc::ServerContext*, const ringkv::v1::ForwardRequest* req,
                                   ringkv::v1::ForwardReply* reply) {
-  if (dispatcher_ == nullptr) return {grpc::StatusCode::UNAVAILABLE, "node is starting"};
+  if (dispatcher_ == nullptr) return net::ToGrpc(Unavailable("node is starting"));
   if (req->hops() != 1) {
-    return {
-        grpc::StatusCode::FAILED_PRECONDITION,
-        "a forwarded command takes exactly one hop (got hops=" + std::to_string(req->hops()) + ")"};
+    return net::ToGrpc(FailedPrecondition("a forwarded command takes exactly one hop (got hops=" +
+                                          std::to_string(req->hops()) + ")"));
   }
-  if (req->args_size() == 0) return {grpc::StatusCode::INVALID_ARGUMENT, "no command in args"};
+  if (req->args_size() == 0) return net::ToGrpc(InvalidArgument("no command in args"));
   // The sender knows a newer map: take it before placing the keys.
   if (req->epoch() > view_.epoch() && !req->from_grpc().empty()) {
     forwarder_->RefreshFrom(req->from_grpc());

@@ -5,13 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <list>
-#include <mutex>
 #include <thread>
 
+#include "base/periodic_task.h"
 #include "base/process.h"
-#include "node/migration/grpc_status.h"
+#include "net/grpc_client.h"
 
 namespace ringkv::node {
 namespace {
@@ -85,16 +84,16 @@ class Pass {
     for (Target& t : targets_) t.set = std::make_unique<ring::ArcSet>(t.arcs);
   }
 
-  grpc::Status Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
+  Status Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
 
  private:
   bool Visit(std::string_view key, const store::Entry& entry);
   bool Send(Target& t);
   void Throttle();
-  void Monitor(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
+  bool MonitorTick(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
   void CancelTargets();
   MoveProgress Progress(bool done) const;
-  grpc::Status Finish();
+  Status Finish();
 
   store::Engine& engine_;
   const Clock& clock_;
@@ -116,9 +115,7 @@ class Pass {
   std::atomic<bool> stalled_{false};
   std::atomic<int64_t> write_since_{0};  // steady ms a Transfer write started; 0 = none
   Target* failed_ = nullptr;             // the target whose Transfer failed (main thread)
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool finished_ = false;  // guarded by mu_: the monitor stops
+  int64_t last_report_ms_ = start_ms_;   // the monitor's thread only
 };
 
 // Engines call this without holding their locks, so it may yield the CPU.
@@ -201,63 +198,58 @@ MoveProgress Pass::Progress(bool done) const {
   return p;
 }
 
-// Reports progress; stops the pass when the router goes away or a target
-// write blocks for stall_ms.
-void Pass::Monitor(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
-  int64_t last_report = SteadyMs();
-  std::unique_lock lock(mu_);
-  while (
-      !cv_.wait_for(lock, std::chrono::milliseconds(kMonitorTickMs), [&] { return finished_; })) {
-    const int64_t now = SteadyMs();
-    const int64_t since = write_since_.load(std::memory_order_relaxed);
-    const bool stalled = since != 0 && now - since > static_cast<int64_t>(stall_ms_);
-    if (ctx->IsCancelled() || stalled) {
-      stalled_.store(stalled);
+// One tick of the monitor: reports progress; stops the pass (and the
+// monitor, by returning false) when the router goes away or a target write
+// blocks for stall_ms.
+bool Pass::MonitorTick(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
+  const int64_t now = SteadyMs();
+  const int64_t since = write_since_.load(std::memory_order_relaxed);
+  const bool stalled = since != 0 && now - since > static_cast<int64_t>(stall_ms_);
+  if (ctx->IsCancelled() || stalled) {
+    stalled_.store(stalled);
+    stop_.store(true);
+    CancelTargets();
+    return false;
+  }
+  if (now - last_report_ms_ >= kProgressEveryMs) {
+    last_report_ms_ = now;
+    if (!writer->Write(Progress(false))) {  // the router is gone
       stop_.store(true);
       CancelTargets();
-      return;
-    }
-    if (now - last_report >= kProgressEveryMs) {
-      last_report = now;
-      lock.unlock();
-      const bool ok = writer->Write(Progress(false));
-      lock.lock();
-      if (!ok) {  // the router is gone
-        stop_.store(true);
-        CancelTargets();
-        return;
-      }
+      return false;
     }
   }
+  return true;
 }
 
 // Ends every Transfer call; the first failure wins.
-grpc::Status Pass::Finish() {
-  grpc::Status result = grpc::Status::OK;
+Status Pass::Finish() {
+  Status result;
   for (Target& t : targets_) {
     if (!t.writer) continue;
     if (&t != failed_ && !stop_.load()) t.writer->WritesDone();
-    grpc::Status s = t.writer->Finish();
+    Status s = net::FromGrpc(t.writer->Finish(), "transfer to " + t.addr + " failed");
     if (s.ok() || !result.ok()) continue;
-    grpc::StatusCode code = s.error_code();
-    if (code == grpc::StatusCode::CANCELLED || code == grpc::StatusCode::UNKNOWN) {
-      code = grpc::StatusCode::UNAVAILABLE;
+    // A call this pass cancelled, or one that broke without a code: the target is lost.
+    if (s.code() == StatusCode::kCancelled || s.code() == StatusCode::kUnknown) {
+      s = Unavailable(s.message());
     }
-    result = grpc::Status(code, "transfer to " + t.addr + " failed: " + s.error_message());
+    result = std::move(s);
   }
   if (result.ok() && failed_ != nullptr) {
-    result =
-        grpc::Status(grpc::StatusCode::UNAVAILABLE, "transfer to " + failed_->addr + " failed");
+    result = Unavailable("transfer to " + failed_->addr + " failed");
   }
   return result;
 }
 
-grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
+Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer) {
   if (targets_.empty()) {
     writer->Write(Progress(true));
-    return grpc::Status::OK;
+    return OkStatus();
   }
-  std::thread monitor([&] { Monitor(ctx, writer); });
+  PeriodicTask monitor;
+  monitor.Start(std::chrono::milliseconds(kMonitorTickMs),
+                [this, ctx, writer] { return MonitorTick(ctx, writer); });
   Status scan = engine_.ForEachInArcs(
       all_arcs_, roles_.hash, clock_.NowMs(),
       [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
@@ -266,30 +258,23 @@ grpc::Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress
       if (!Send(t)) break;
     }
   }
-  grpc::Status finish = Finish();
-  {
-    std::lock_guard lock(mu_);
-    finished_ = true;
-  }
-  cv_.notify_all();
-  monitor.join();
+  Status finish = Finish();
+  monitor.Stop();  // a tick under way ends first: the last progress below comes after it
   if (stalled_.load()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "a target took no data for " + std::to_string(stall_ms_) + " ms");
+    return Unavailable("a target took no data for " + std::to_string(stall_ms_) + " ms");
   }
-  if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "move cancelled");
-  if (!scan.ok()) return ToGrpc(scan);
+  if (ctx->IsCancelled()) return Status(StatusCode::kCancelled, "move cancelled");
+  if (!scan.ok()) return scan;
   if (!finish.ok()) return finish;
-  if (stop_.load()) return grpc::Status(grpc::StatusCode::CANCELLED, "move cancelled");
+  if (stop_.load()) return Status(StatusCode::kCancelled, "move cancelled");
   writer->Write(Progress(true));
-  return grpc::Status::OK;
+  return OkStatus();
 }
 
 }  // namespace
 
-grpc::Status ArcExporter::Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
-                              const MoveRequest& request,
-                              grpc::ServerWriter<MoveProgress>* writer) {
+Status ArcExporter::Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
+                        const MoveRequest& request, grpc::ServerWriter<MoveProgress>* writer) {
   Pass pass(engine_, clock_, counters_, peers_, stall_ms_, yield_, roles, request);
   return pass.Run(ctx, writer);
 }

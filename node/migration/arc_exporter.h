@@ -3,7 +3,7 @@
 // Engine::ForEachInArcs over every EXPORT arc; each entry goes to the target
 // whose arcs hold it, batched (keys / bytes) onto one client-streaming
 // Transfer call per target, so gRPC flow control paces the copy. Progress is
-// written to the router's stream every 100 ms from a monitor thread, which
+// written to the router's stream every 100 ms by a monitor (a PeriodicTask), which
 // also cancels the Transfer calls when the router cancels or a target stops
 // taking data.
 //
@@ -18,6 +18,7 @@
 
 #include "base/clock.h"
 #include "base/process.h"
+#include "base/status.h"
 #include "node/migration/migration_roles.h"
 #include "node/view/cluster_counters.h"
 #include "ringkv/v1/peer.grpc.pb.h"
@@ -43,10 +44,11 @@ class ArcExporter {
 
   // Streams the EXPORT arcs of `roles` to their targets. OK after done = true
   // was written; kCancelled when the router cancelled; the failing target's
-  // code (kUnavailable for a lost or stalled one) otherwise.
-  grpc::Status Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
-                   const ringkv::v1::MoveRequest& request,
-                   grpc::ServerWriter<ringkv::v1::MoveProgress>* writer);
+  // code (kUnavailable for a lost or stalled one) otherwise. The caller
+  // answers the router with net::ToGrpc of it.
+  Status Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
+             const ringkv::v1::MoveRequest& request,
+             grpc::ServerWriter<ringkv::v1::MoveProgress>* writer);
 
  private:
   store::Engine& engine_;

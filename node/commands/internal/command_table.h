@@ -1,7 +1,8 @@
-// The command table: every command the node serves, with Redis's arity
-// convention and key positions, and a fast case-insensitive lookup.
+// The commands the node serves: the shared command table's spec of each
+// (net/command/command_table.h: arity, flags, key positions, merge kind)
+// with the node's handler attached, and a fast case-insensitive lookup.
 //
-// Thread safety: the table is immutable after static initialisation.
+// Thread safety: the table is immutable once built (on first use).
 #pragma once
 
 #include <cstddef>
@@ -9,38 +10,34 @@
 #include <span>
 #include <string_view>
 
+#include "net/command/command_table.h"
+
 namespace ringkv::node::internal {
 
 struct Context;
 using Handler = void (*)(Context&);
 
-enum CommandFlags : uint32_t {
-  kNoAuth = 1u << 0,    // may run before AUTH
-  kWrite = 1u << 1,     // may modify the keyspace
-  kReadOnly = 1u << 2,  // reads the keyspace only
+using net::command::ArityOk;
+using net::command::ForEachKeyIndex;
+using net::command::kNoAuth;
+using net::command::kReadOnly;
+using net::command::kWrite;
+
+// A shared spec with the node's handler.
+struct CommandSpec : net::command::CommandSpec {
+  Handler handler = nullptr;
 };
 
-struct CommandSpec {
-  std::string_view name;  // lower case
-  int arity;              // > 0: exact argc; < 0: at least -arity
-  uint32_t flags;
-  int first_key, last_key, key_step;  // as in COMMAND INFO; 0 = no keys
-  Handler handler;
-};
-
-// Index 0 is the pseudo-command "unknown" (no handler); real commands follow.
+// Index 0 is the pseudo-command "unknown" (no handler); the node's commands
+// follow, in a fixed order that defines the metric indices.
 std::span<const CommandSpec> Commands();
 
-// The command named `name` in any case, or nullptr. No allocation.
+// The command named `name` in any case if the node serves it, or nullptr.
+// No allocation.
 const CommandSpec* FindCommand(std::string_view name);
 
 inline size_t CommandIndex(const CommandSpec* spec) {
   return spec == nullptr ? 0 : static_cast<size_t>(spec - Commands().data());
-}
-
-inline bool ArityOk(const CommandSpec& spec, size_t argc) {
-  return spec.arity > 0 ? argc == static_cast<size_t>(spec.arity)
-                        : argc >= static_cast<size_t>(-spec.arity);
 }
 
 }  // namespace ringkv::node::internal

@@ -1,11 +1,13 @@
 #include "node/commands/internal/placement.h"
 
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/worker_pool.h"
-#include "net/resp_parser.h"
+#include "net/command/key_split.h"
+#include "net/resp_writer.h"
 #include "node/commands/forward_link.h"
 #include "node/migration/migration_roles.h"
 #include "node/view/cluster_view.h"
@@ -19,18 +21,8 @@ using Place = ClusterSnapshot::Place;
 // command (each forward is one hop; a map that keeps changing gets TRYAGAIN).
 constexpr int kMaxPlaceAttempts = 3;
 
-// Calls fn(index) for each key argument of the command (COMMAND INFO's
-// first_key / last_key / key_step); stops when fn returns false.
-template <typename Fn>
-void ForEachKeyIndex(const CommandSpec& spec, size_t argc, Fn&& fn) {
-  const int n = static_cast<int>(argc);
-  const int last = spec.last_key < 0 ? n + spec.last_key : spec.last_key;
-  const int step = spec.key_step > 0 ? spec.key_step : 1;
-  for (int i = spec.first_key; i <= last && i < n; i += step) {
-    if (!fn(static_cast<size_t>(i))) return;
-  }
-}
-
+// Calls fn(key) for each key argument (the shared table's key positions);
+// stops when fn returns false.
 template <typename Fn>
 void ForEachKey(const CommandSpec& spec, std::span<const std::string_view> args, Fn&& fn) {
   ForEachKeyIndex(spec, args.size(), [&](size_t i) { return fn(args[i]); });
@@ -131,101 +123,36 @@ bool NeedsPeer(const CommandSpec& spec, const Context& ctx, const RoleSnapshot* 
   return ctx.options.migration->NeedsPeer(*roles, keys, (spec.flags & kWrite) != 0, ctx.now_ms);
 }
 
-// How the replies of a command split by node are merged.
-enum class Merge : uint8_t { kNone, kArray, kSum, kOk };
-
-Merge MergeOf(const CommandSpec& spec) {
-  const std::string_view n = spec.name;
-  if (n == "mget") return Merge::kArray;
-  if (n == "del" || n == "unlink" || n == "exists" || n == "touch") return Merge::kSum;
-  if (n == "mset") return Merge::kOk;
-  return Merge::kNone;
-}
-
-void AppendBulkOrNull(const net::resp::Reply& r, std::string& out) {
-  if (r.type != net::resp::Reply::Type::kBulk) {
-    out.append("$-1\r\n");
-    return;
-  }
-  out.append("$").append(std::to_string(r.str.size())).append("\r\n");
-  out.append(r.str).append("\r\n");
-}
-
-// Splits a multi-key command by the node of each key, runs each part where
-// it belongs (here or forwarded) and merges the replies in key order.
+// Splits a multi-key command by the node of each key (SplitKeys), runs each
+// part where it belongs (here or forwarded) and merges the replies in key
+// order (MergeReplies). Parts run in order; the first error is the answer,
+// so the parts after it do not run.
 void RunSplit(const CommandSpec& spec, Context& ctx, const ClusterSnapshot& view,
-              const HeldArcs* held, std::string& out, int depth) {
-  const Merge merge = MergeOf(spec);
-  if (merge == Merge::kNone) {
+              const HeldArcs* held, int depth) {
+  if (spec.merge == net::command::MergeKind::kNone) {
     ctx.w.Error("CROSSSLOT Keys in request don't hash to the same node (" + std::string(spec.name) +
                 " needs all its keys on one node)");
     return;
   }
-  const size_t group_args = spec.key_step > 1 ? static_cast<size_t>(spec.key_step) : 1;
-  // Groups of key-argument indices, one per serving node (ring::kNoNode = here).
-  std::vector<std::pair<uint32_t, std::vector<size_t>>> groups;
-  ForEachKeyIndex(spec, ctx.args.size(), [&](size_t i) {
-    uint32_t owner = ring::kNoNode;
-    const uint32_t where =
-        view.PlaceOf(ctx.args[i], held, &owner) == Place::kOwner ? owner : ring::kNoNode;
-    auto it =
-        std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == where; });
-    if (it == groups.end()) it = groups.insert(groups.end(), {where, {}});
-    it->second.push_back(i);
-    return true;
-  });
-  std::vector<net::resp::Reply> values(ctx.args.size());
-  int64_t sum = 0;
-  for (const auto& [where, indices] : groups) {
-    std::vector<std::string_view> sub{ctx.args[0]};
-    for (size_t i : indices) {
-      for (size_t k = 0; k < group_args && i + k < ctx.args.size(); ++k) {
-        sub.push_back(ctx.args[i + k]);
-      }
-    }
-    std::string part;
+  // The serving node of each key; ring::kNoNode = here.
+  const net::command::KeySplit split =
+      net::command::SplitKeys(spec, ctx.args, [&view, held](std::string_view key) {
+        uint32_t owner = ring::kNoNode;
+        return view.PlaceOf(key, held, &owner) == Place::kOwner ? owner : ring::kNoNode;
+      });
+  std::vector<std::string> replies;
+  replies.reserve(split.parts.size());
+  for (const net::command::SplitPart& p : split.parts) {
+    std::string& part = replies.emplace_back();
     net::resp::ReplyWriter w(part);
     Context sub_ctx{ctx.engine, ctx.hlc,     ctx.metrics, ctx.state, ctx.options,
-                    ctx.run_id, ctx.session, w,           sub,       ctx.now_ms};
+                    ctx.run_id, ctx.session, w,           p.args,    ctx.now_ms};
     Route(spec, sub_ctx, part, 0, depth + 1);
-    std::optional<net::resp::Reply> r = net::resp::DecodeReply(part);
-    if (!r) {
-      ctx.w.Error("ERR malformed reply from a node serving part of " + std::string(spec.name));
-      return;
-    }
-    if (r->type == net::resp::Reply::Type::kError) {
-      out.append(part);  // the first failure is the answer
-      return;
-    }
-    if (merge == Merge::kArray) {
-      if (r->type != net::resp::Reply::Type::kArray || r->elements.size() != indices.size()) {
-        ctx.w.Error("ERR unexpected reply from a node serving part of " + std::string(spec.name));
-        return;
-      }
-      for (size_t j = 0; j < indices.size(); ++j) values[indices[j]] = std::move(r->elements[j]);
-    } else if (merge == Merge::kSum) {
-      sum += r->integer;
-    }
+    if (!part.empty() && part[0] == '-') break;  // the first failure is the answer
   }
-  switch (merge) {
-    case Merge::kArray: {
-      size_t n = 0;
-      ForEachKeyIndex(spec, ctx.args.size(), [&](size_t) { return ++n, true; });
-      out.append("*").append(std::to_string(n)).append("\r\n");
-      ForEachKeyIndex(spec, ctx.args.size(), [&](size_t i) {
-        AppendBulkOrNull(values[i], out);
-        return true;
-      });
-      return;
-    }
-    case Merge::kSum:
-      ctx.w.Integer(sum);
-      return;
-    case Merge::kOk:
-    case Merge::kNone:
-      ctx.w.Simple("OK");
-      return;
-  }
+  const std::string bad_shape =
+      "-ERR unexpected reply from a node serving part of " + std::string(spec.name) + "\r\n";
+  ctx.w.Raw(net::command::MergeReplies(spec.merge, split.where, replies, bad_shape));
 }
 
 // A command whose reply the shell takes later (Session::defer). Holds copies
@@ -338,7 +265,7 @@ void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply
       return;
     }
     if (place == Place::kSplit) {
-      RunSplit(spec, ctx, *view, held, out, depth);
+      RunSplit(spec, ctx, *view, held, depth);
       return;
     }
     if (depth == 0 && ctx.session.defer) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "base/process.h"
@@ -12,23 +13,31 @@ namespace {
 // Keys collected per pass; bounds the memory of a drop (keys only).
 constexpr size_t kChunkKeys = size_t{64} * 1024;
 
+// The longest wait for a scheduled drop to fall due, so a clock driven by
+// hand (FakeClock in tests) is noticed; and the wait with nothing scheduled.
+constexpr int64_t kMaxDueWaitMs = 50;
+constexpr std::chrono::milliseconds kIdleWait{60000};
+
 }  // namespace
 
 ArcDropper::ArcDropper(store::Engine& engine, const Clock& clock, ClusterCounters& counters,
                        std::function<bool(std::string_view key)> keep,
                        std::chrono::microseconds yield)
     : engine_(engine), clock_(clock), counters_(counters), keep_(std::move(keep)), yield_(yield) {
-  thread_ = std::thread([this] { Run(); });
+  task_.Start([this] { return NextWait(); },
+              [this] {
+                RunDue();
+                return true;
+              });
 }
 
 ArcDropper::~ArcDropper() {
   {
     std::lock_guard lock(mu_);
-    stop_ = true;
+    closing_ = true;
   }
-  cv_.notify_all();
   idle_.notify_all();
-  thread_.join();
+  task_.Stop();
 }
 
 void ArcDropper::Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms) {
@@ -37,7 +46,7 @@ void ArcDropper::Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint
     std::lock_guard lock(mu_);
     tasks_.push_back(Task{clock_.NowMs() + delay_ms, std::move(arcs), hash});
   }
-  cv_.notify_all();
+  task_.Wake();
 }
 
 size_t ArcDropper::pending() const {
@@ -46,33 +55,38 @@ size_t ArcDropper::pending() const {
 }
 
 void ArcDropper::Flush() {
+  {
+    std::lock_guard lock(mu_);
+    for (Task& t : tasks_) t.due_ms = 0;
+  }
+  task_.Wake();
   std::unique_lock lock(mu_);
-  for (Task& t : tasks_) t.due_ms = 0;
-  cv_.notify_all();
-  idle_.wait(lock, [&] { return stop_ || (tasks_.empty() && running_ == 0); });
+  idle_.wait(lock, [&] { return closing_ || (tasks_.empty() && running_ == 0); });
 }
 
-void ArcDropper::Run() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    if (tasks_.empty()) {
-      cv_.wait(lock);
-      continue;
+std::chrono::milliseconds ArcDropper::NextWait() const {
+  std::lock_guard lock(mu_);
+  if (tasks_.empty()) return kIdleWait;  // Schedule wakes the task
+  int64_t due = tasks_.front().due_ms;
+  for (const Task& t : tasks_) due = std::min(due, t.due_ms);
+  return std::chrono::milliseconds(std::clamp<int64_t>(due - clock_.NowMs(), 0, kMaxDueWaitMs));
+}
+
+void ArcDropper::RunDue() {
+  while (!task_.stopping()) {
+    std::optional<Task> task;
+    {
+      std::lock_guard lock(mu_);
+      auto next = std::min_element(tasks_.begin(), tasks_.end(), [](const Task& a, const Task& b) {
+        return a.due_ms < b.due_ms;
+      });
+      if (next == tasks_.end() || next->due_ms > clock_.NowMs()) return;
+      task = std::move(*next);
+      tasks_.erase(next);
+      ++running_;
     }
-    auto next = std::min_element(tasks_.begin(), tasks_.end(),
-                                 [](const Task& a, const Task& b) { return a.due_ms < b.due_ms; });
-    const int64_t wait_ms = next->due_ms - clock_.NowMs();
-    if (wait_ms > 0) {
-      // Bounded so a clock that is driven by hand is noticed.
-      cv_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 50)));
-      continue;
-    }
-    Task task = std::move(*next);
-    tasks_.erase(next);
-    ++running_;
-    lock.unlock();
-    Drop(task);
-    lock.lock();
+    Drop(*task);
+    std::lock_guard lock(mu_);
     --running_;
     idle_.notify_all();
   }
@@ -85,10 +99,7 @@ void ArcDropper::Drop(const Task& task) {
   std::vector<std::string> keys;
   CpuYielder yielder(yield_);
   while (true) {
-    {
-      std::lock_guard lock(mu_);
-      if (stop_) return;
-    }
+    if (task_.stopping()) return;
     keys.clear();
     const int64_t now = clock_.NowMs();
     Status s = engine_.ForEachInArcs(task.arcs, task.hash, now,

@@ -1,6 +1,7 @@
 // ArcDropper: deletes every entry in a set of ring arcs after a delay, on its
-// own thread — what a node does with the arcs it no longer owns once a
-// migration ends (EndMigration's drop_after_ms).
+// own thread (a PeriodicTask, woken when a drop is scheduled or flushed) —
+// what a node does with the arcs it no longer owns once a migration ends
+// (EndMigration's drop_after_ms).
 //
 // Keys are collected with Engine::ForEachInArcs in chunks, then deleted one
 // by one with Engine::Mutate, asking `keep` again under the key's lock so a
@@ -15,10 +16,10 @@
 #include <functional>
 #include <mutex>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "base/clock.h"
+#include "base/periodic_task.h"
 #include "base/process.h"
 #include "node/view/cluster_counters.h"
 #include "ring/diff.h"
@@ -35,7 +36,7 @@ class ArcDropper {
   ArcDropper(store::Engine& engine, const Clock& clock, ClusterCounters& counters,
              std::function<bool(std::string_view key)> keep,
              std::chrono::microseconds yield = CpuYielder::kDefaultInterval);
-  ~ArcDropper();  // stops; a drop under way stops between chunks
+  ~ArcDropper();  // stops; a drop under way stops between chunks (of kChunkKeys keys)
 
   void Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms);
   // Drops scheduled or running.
@@ -53,7 +54,10 @@ class ArcDropper {
     ring::HashKind hash;
   };
 
-  void Run();
+  // When the thread should look at the tasks again.
+  std::chrono::milliseconds NextWait() const;
+  // Runs every task that is due.
+  void RunDue();
   void Drop(const Task& task);
 
   store::Engine& engine_;
@@ -62,13 +66,14 @@ class ArcDropper {
   const std::function<bool(std::string_view)> keep_;
   const std::chrono::microseconds yield_;
 
+  // The task calls NextWait under its own lock, which then takes mu_: so
+  // nothing calls task_ while holding mu_.
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::condition_variable idle_;  // a drop finished
+  std::condition_variable idle_;  // a drop finished, or the dropper is closing
   std::vector<Task> tasks_;       // guarded by mu_
   size_t running_ = 0;            // guarded by mu_
-  bool stop_ = false;             // guarded by mu_
-  std::thread thread_;            // last: started once the rest is built
+  bool closing_ = false;          // guarded by mu_; Flush returns at once
+  PeriodicTask task_;             // last: started once the rest is built
 };
 
 }  // namespace ringkv::node::internal
