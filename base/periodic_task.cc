@@ -6,23 +6,23 @@ void PeriodicTask::Start(Interval interval, Body body, bool run_first) {
   if (running()) return;
   if (thread_.joinable()) thread_.join();  // ended by its body
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = false;
     woken_ = false;
     ended_ = false;
   }
   thread_ = std::thread([this, interval = std::move(interval), body = std::move(body), run_first] {
     Loop(interval, body, run_first);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ended_ = true;
   });
 }
 
 void PeriodicTask::Loop(const Interval& interval, const Body& body, bool run_first) {
   if (run_first && !body()) return;
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    cv_.wait_for(lock, interval(), [this] { return stop_ || woken_; });
+    cv_.WaitFor(mu_, interval(), [&]() REQUIRES(mu_) { return stop_ || woken_; });
     if (stop_) return;
     woken_ = false;
     lock.unlock();
@@ -34,28 +34,28 @@ void PeriodicTask::Loop(const Interval& interval, const Body& body, bool run_fir
 
 void PeriodicTask::Wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     woken_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 void PeriodicTask::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 bool PeriodicTask::running() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return thread_.joinable() && !ended_ && !stop_;
 }
 
 bool PeriodicTask::stopping() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return stop_;
 }
 

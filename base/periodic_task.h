@@ -14,11 +14,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "base/thread_annotations.h"
 
 namespace ringkv {
 
@@ -53,11 +53,11 @@ class PeriodicTask {
  private:
   void Loop(const Interval& interval, const Body& body, bool run_first);
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;   // guarded by mu_
-  bool woken_ = false;  // guarded by mu_
-  bool ended_ = false;  // guarded by mu_; the loop has returned
+  mutable Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool woken_ GUARDED_BY(mu_) = false;
+  bool ended_ GUARDED_BY(mu_) = false;  // the loop has returned
   std::thread thread_;
 };
 

@@ -24,19 +24,13 @@
 #define RINGKV_TSA(x)
 #endif
 
-// Abseil (through gRPC) defines some of the same names with the same
-// meaning; ours win wherever this header comes last.
-#undef CAPABILITY
-#undef SCOPED_CAPABILITY
+// Abseil's legacy header (absl/base/internal/thread_annotations.h, pulled in
+// by gRPC) defines four of these names with the same meaning; ours replace
+// them so the include order does not matter (a redefinition inside that
+// system header is not reported).
 #undef GUARDED_BY
 #undef PT_GUARDED_BY
 #undef ACQUIRED_BEFORE
-#undef REQUIRES
-#undef ACQUIRE
-#undef RELEASE
-#undef TRY_ACQUIRE
-#undef EXCLUDES
-#undef RETURN_CAPABILITY
 #undef NO_THREAD_SAFETY_ANALYSIS
 
 #define CAPABILITY(x) RINGKV_TSA(capability(x))
@@ -117,8 +111,8 @@ class CondVar {
   }
   // Returns pred() at the end: false on a timeout with pred() still false.
   template <typename Rep, typename Period, typename Pred>
-  bool WaitFor(Mutex& mu, std::chrono::duration<Rep, Period> timeout, Pred pred) REQUIRES(mu)
-      NO_THREAD_SAFETY_ANALYSIS {
+  bool WaitFor(Mutex& mu, std::chrono::duration<Rep, Period> timeout, Pred pred)
+      REQUIRES(mu) NO_THREAD_SAFETY_ANALYSIS {
     std::unique_lock lock(mu.mu_, std::adopt_lock);
     const bool ok = cv_.wait_for(lock, timeout, std::move(pred));
     lock.release();

@@ -173,6 +173,7 @@ StatusOr<std::unique_ptr<QueueShard>> QueueShard::Open(store::Engine& engine, Qu
   if (options.retention_ms < 0) return InvalidArgument("retention_ms must be >= 0");
   if (options.max_jobs == 0) return InvalidArgument("max_jobs must be >= 1");
   std::unique_ptr<QueueShard> shard(new QueueShard(engine, options));
+  MutexLock lock(shard->mu_);  // not shared yet; taken for the analysis
   Impl& impl = *shard->impl_;
   Status bad;
   const ring::Arc whole_ring{};  // lo == hi: every position
@@ -194,7 +195,7 @@ StatusOr<std::unique_ptr<QueueShard>> QueueShard::Open(store::Engine& engine, Qu
 }
 
 Status QueueShard::Enqueue(Job job) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (job.id.empty()) return InvalidArgument("job id must not be empty");
   if (impl_->meta.contains(job.id)) return AlreadyExists("job " + job.id + " already exists");
   if (impl_->meta.size() >= impl_->options.max_jobs) {
@@ -212,7 +213,7 @@ Status QueueShard::Enqueue(Job job) {
 }
 
 std::optional<Job> QueueShard::Lease(const std::string& worker, int64_t lease_ms, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   impl_->Advance(now_ms);
   while (!impl_->queued.empty()) {
     const std::string id = impl_->queued.begin()->second;
@@ -234,7 +235,7 @@ std::optional<Job> QueueShard::Lease(const std::string& worker, int64_t lease_ms
 
 Status QueueShard::Renew(const std::string& id, const std::string& worker, int64_t lease_ms,
                          int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   impl_->Advance(now_ms);
   auto it = impl_->meta.find(id);
   if (it == impl_->meta.end()) return NotFound("no job " + id);
@@ -252,7 +253,7 @@ Status QueueShard::Renew(const std::string& id, const std::string& worker, int64
 
 StatusOr<CompleteResult> QueueShard::Complete(const std::string& id, const std::string& output,
                                               const std::string& worker, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   impl_->Advance(now_ms);
   if (!impl_->meta.contains(id)) return NotFound("no job " + id);
   std::optional<Job> job = impl_->Load(id, now_ms);
@@ -274,14 +275,14 @@ StatusOr<CompleteResult> QueueShard::Complete(const std::string& id, const std::
 }
 
 std::optional<Job> QueueShard::Get(const std::string& id, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   impl_->Advance(now_ms);
   if (!impl_->meta.contains(id)) return std::nullopt;
   return impl_->Load(id, now_ms);
 }
 
 std::vector<Job> QueueShard::PullCompleted(size_t top, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   impl_->Advance(now_ms);
   std::vector<Job> out;
   while (out.size() < top && !impl_->unpulled.empty()) {
@@ -301,7 +302,7 @@ std::vector<Job> QueueShard::PullCompleted(size_t top, int64_t now_ms) {
 }
 
 size_t QueueShard::ReleaseWorker(const std::string& worker, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   impl_->Advance(now_ms);
   auto it = impl_->leases_by_worker.find(worker);
   if (it == impl_->leases_by_worker.end()) return 0;
@@ -316,12 +317,12 @@ size_t QueueShard::ReleaseWorker(const std::string& worker, int64_t now_ms) {
 }
 
 void QueueShard::Tick(int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   impl_->Advance(now_ms);
 }
 
 QueueStats QueueShard::Stats(int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   impl_->Advance(now_ms);
   QueueStats st;
   st.queued = impl_->queued.size();

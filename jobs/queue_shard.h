@@ -12,12 +12,12 @@
 //  - Results are not lost when read: PullCompleted marks them pulled; they
 //    stay readable with Get until `retention_ms` after completion.
 //
-// Thread safety: all methods are serialized by an internal mutex.
+// Thread safety: all methods are serialized by an internal mutex, which
+// guards the indexes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "jobs/job.h"
 #include "store/engine.h"
 
@@ -32,7 +33,8 @@ namespace ringkv::jobs {
 
 struct QueueOptions {
   int64_t retention_ms = 3600 * 1000;  // how long completed jobs stay readable
-  uint64_t max_jobs = 1000000;         // queued + leased + retained; Enqueue fails with kResourceExhausted beyond
+  uint64_t max_jobs =
+      1000000;  // queued + leased + retained; Enqueue fails with kResourceExhausted beyond
 };
 
 enum class CompleteResult : uint8_t {
@@ -44,14 +46,15 @@ enum class CompleteResult : uint8_t {
 struct QueueStats {
   uint64_t queued = 0;
   uint64_t leased = 0;
-  uint64_t done = 0;                 // retained completed jobs
-  int64_t oldest_queued_ms = 0;      // enqueue time of the oldest queued job; 0 if none
+  uint64_t done = 0;             // retained completed jobs
+  int64_t oldest_queued_ms = 0;  // enqueue time of the oldest queued job; 0 if none
 };
 
 class QueueShard {
  public:
   // Loads every job stored in `engine` (which holds only jobs).
-  static StatusOr<std::unique_ptr<QueueShard>> Open(store::Engine& engine, QueueOptions options, int64_t now_ms);
+  static StatusOr<std::unique_ptr<QueueShard>> Open(store::Engine& engine, QueueOptions options,
+                                                    int64_t now_ms);
   ~QueueShard();  // out of line: Impl is complete only in queue_shard.cc
 
   // Errors: kAlreadyExists (same id), kResourceExhausted (max_jobs).
@@ -62,8 +65,8 @@ class QueueShard {
   Status Renew(const std::string& id, const std::string& worker, int64_t lease_ms, int64_t now_ms);
   // kNotFound for an unknown id. Completing a queued or leased job (even by a
   // worker whose lease expired) stores the result.
-  StatusOr<CompleteResult> Complete(const std::string& id, const std::string& output, const std::string& worker,
-                                    int64_t now_ms);
+  StatusOr<CompleteResult> Complete(const std::string& id, const std::string& output,
+                                    const std::string& worker, int64_t now_ms);
   std::optional<Job> Get(const std::string& id, int64_t now_ms);
   // Up to `top` completed jobs not pulled before, oldest completion first;
   // marks them pulled.
@@ -79,8 +82,8 @@ class QueueShard {
   QueueShard(store::Engine& engine, QueueOptions options);
   // Implementation-defined indexes below.
   struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::mutex mu_;
+  Mutex mu_;
+  std::unique_ptr<Impl> impl_ PT_GUARDED_BY(mu_);
 };
 
 }  // namespace ringkv::jobs

@@ -7,13 +7,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/clock.h"
+#include "base/thread_annotations.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
 
@@ -340,7 +340,7 @@ TEST_F(QueueShardTest, ConcurrentEnqueueLeaseCompleteNeverDoubleLeases) {
   constexpr int kProducers = 4, kPerProducer = 500, kWorkers = 8;
   constexpr int kTotal = kProducers * kPerProducer;
   std::atomic<int> produced{0}, completed{0};
-  std::mutex mu;
+  Mutex mu;
   std::map<std::string, std::string> holder;  // id -> worker that leased it
   std::atomic<bool> double_lease{false}, bad_complete{false};
 
@@ -362,7 +362,7 @@ TEST_F(QueueShardTest, ConcurrentEnqueueLeaseCompleteNeverDoubleLeases) {
           continue;
         }
         {
-          std::lock_guard lock(mu);
+          MutexLock lock(mu);
           if (!holder.emplace(job->id, me).second) double_lease = true;
         }
         auto r = shard_->Complete(job->id, "out", me, Now());
@@ -387,7 +387,7 @@ TEST_F(QueueShardTest, ConcurrentEnqueueLeaseCompleteNeverDoubleLeases) {
 // live leases at once: whoever leases it finds no one else holding it.
 TEST_F(QueueShardTest, ConcurrentShortLeasesNeverOverlap) {
   for (int n = 0; n < 50; ++n) Enqueue(n, Now() + n);
-  std::mutex mu;
+  Mutex mu;
   std::map<std::string, int64_t> live_until;  // id -> lease expiry of its current holder
   std::atomic<bool> overlap{false};
   std::atomic<bool> stop{false};
@@ -397,7 +397,7 @@ TEST_F(QueueShardTest, ConcurrentShortLeasesNeverOverlap) {
       const std::string me = "w" + std::to_string(w);
       while (!stop.load()) {
         {
-          std::lock_guard lock(mu);
+          MutexLock lock(mu);
           const int64_t now = Now();
           std::optional<Job> job = shard_->Lease(me, 5, now);
           if (job) {
@@ -415,7 +415,7 @@ TEST_F(QueueShardTest, ConcurrentShortLeasesNeverOverlap) {
       {
         // The shard must see time move forward only; the lock orders the
         // clock with the workers' reads of it.
-        std::lock_guard lock(mu);
+        MutexLock lock(mu);
         clock_.Advance(1);
         if (i % 7 == 0) shard_->Tick(Now());
       }

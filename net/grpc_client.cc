@@ -7,7 +7,7 @@
 namespace ringkv::net {
 
 std::shared_ptr<grpc::Channel> GrpcChannels::Get(const std::string& addr) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::shared_ptr<grpc::Channel>& channel = channels_[addr];
   if (!channel) {
     grpc::ChannelArguments args;

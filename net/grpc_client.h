@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 
 namespace grpc {
 class Channel;
@@ -47,8 +47,8 @@ class GrpcChannels {
 
  private:
   const GrpcChannelOptions options_;
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ GUARDED_BY(mu_);
 };
 
 // Sets `ctx`'s deadline `timeout_ms` from now. Call before the RPC starts.

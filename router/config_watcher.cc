@@ -46,7 +46,7 @@ ConfigWatcher::ConfigWatcher(const RouterOptions& options, MapOwner& map_owner, 
 void ConfigWatcher::Start() {
   if (options_.config_path.empty()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     mtime_ns_ = MtimeNs(options_.config_path);
   }
   task_.Start(std::chrono::milliseconds(options_.config_poll_ms), [this] {
@@ -58,7 +58,7 @@ void ConfigWatcher::Start() {
 void ConfigWatcher::Poll() {
   const int64_t m = MtimeNs(options_.config_path);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (m == mtime_ns_) {
       if (pending_ && !migrator_.Running()) {
         RouterOptions next = *pending_;
@@ -87,7 +87,7 @@ void ConfigWatcher::Reload() {
     return;
   }
   spdlog::info("config: re-read {}", options_.config_path);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ApplyLive(*next);
 }
 

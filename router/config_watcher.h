@@ -14,10 +14,10 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 
 #include "base/periodic_task.h"
+#include "base/thread_annotations.h"
 #include "router/router_options.h"
 
 namespace ringkv::router {
@@ -43,18 +43,18 @@ class ConfigWatcher {
 
  private:
   void Poll();
-  void ApplyLive(const RouterOptions& next);  // requires mu_
+  void ApplyLive(const RouterOptions& next) REQUIRES(mu_);
 
   const RouterOptions options_;  // as started: the path, the poll interval, the flags
   MapOwner& map_owner_;
   Migrator& migrator_;
   NodeChanges& nodes_;
   LiveSettings& settings_;
-  std::mutex mu_;
-  int64_t mtime_ns_ = -1;                 // guarded by mu_
-  RouterOptions applied_;                 // guarded by mu_; the file + flags as last applied
-  std::optional<RouterOptions> pending_;  // guarded by mu_; a reload that waits for a migration
-  PeriodicTask task_;                     // last: its thread uses the rest
+  Mutex mu_;
+  int64_t mtime_ns_ GUARDED_BY(mu_) = -1;
+  RouterOptions applied_ GUARDED_BY(mu_);                 // the file + flags as last applied
+  std::optional<RouterOptions> pending_ GUARDED_BY(mu_);  // a reload that waits for a migration
+  PeriodicTask task_;                                     // last: its thread uses the rest
 };
 
 }  // namespace ringkv::router

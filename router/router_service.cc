@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <set>

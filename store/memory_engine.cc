@@ -10,7 +10,6 @@
 #include <atomic>
 #include <bit>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "ring/arc_set.h"
@@ -73,7 +72,7 @@ class MemoryEngine final : public Engine {
   }
   enum class TableGrowth : uint8_t { kAllowed, kDeferred };
   StatusOr<TableGrowth> Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e,
-                              int64_t now_ms);
+                              int64_t now_ms) REQUIRES(s.mu);
   void EvictFromOtherShards(size_t written, int64_t now_ms);
   template <typename Wanted>
   bool WalkRange(uint64_t first, uint64_t last, int64_t now_ms, const Wanted& wanted, Batch& batch,
@@ -106,7 +105,7 @@ MemoryEngine::MemoryEngine(const MemoryEngineOptions& options)
 std::optional<Entry> MemoryEngine::Get(std::string_view key, int64_t now_ms) {
   uint64_t hash = internal::KeyHash(key);
   Shard& s = *shards_[ShardIndex(hash)];
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   Node* n = s.FindLive(hash, key, now_ms);
   if (n == nullptr) return std::nullopt;
   s.Touch(n);
@@ -120,7 +119,7 @@ Status MemoryEngine::Mutate(std::string_view key, int64_t now_ms,
   size_t index = ShardIndex(hash);
   Shard& s = *shards_[index];
   {
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     Node* cur = s.FindLive(hash, key, now_ms);
     std::optional<Entry> current;
     if (cur != nullptr) current = internal::ToEntry(cur);
@@ -153,7 +152,7 @@ Status MemoryEngine::Mutate(std::string_view key, int64_t now_ms,
 StatusOr<MemoryEngine::TableGrowth> MemoryEngine::Admit(Shard& s, std::string_view key,
                                                         const Node* cur, const Entry& e,
                                                         int64_t now_ms) {
-  auto delta = [&] { return s.PutDelta(cur, key.size(), e, /*grow=*/true); };
+  auto delta = [&]() REQUIRES(s.mu) { return s.PutDelta(cur, key.size(), e, /*grow=*/true); };
   if (Fits(delta())) return TableGrowth::kAllowed;
   if (policy_ == EvictionPolicy::kNoEviction) {
     if (s.CanDeferGrowth() && Fits(s.PutDelta(cur, key.size(), e, /*grow=*/false))) {
@@ -175,7 +174,7 @@ StatusOr<MemoryEngine::TableGrowth> MemoryEngine::Admit(Shard& s, std::string_vi
 void MemoryEngine::EvictFromOtherShards(size_t written, int64_t now_ms) {
   for (size_t i = 1; i < shards_.size() && OverLimit(); ++i) {
     Shard& s = *shards_[(written + i) & (shards_.size() - 1)];
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     while (OverLimit()) {
       Node* victim = s.PickVictim(nullptr, now_ms);
       if (victim == nullptr) break;
@@ -186,7 +185,7 @@ void MemoryEngine::EvictFromOtherShards(size_t written, int64_t now_ms) {
 
 Status MemoryEngine::Clear() {
   for (auto& s : shards_) {
-    std::lock_guard lock(s->mu);
+    MutexLock lock(s->mu);
     s->Clear();
   }
   return OkStatus();
@@ -207,7 +206,7 @@ ScanPage MemoryEngine::Scan(uint64_t cursor, size_t count, int64_t now_ms) {
     Shard& s = *shards_[index];
     internal::NodeTable::Step step{local, false};
     {
-      std::lock_guard lock(s.mu);
+      MutexLock lock(s.mu);
       size_t held = 0;
       do {
         step = s.table().VisitBucket(step.next, [&](const Node* n) {
@@ -232,7 +231,7 @@ std::optional<std::string> MemoryEngine::RandomKey(int64_t now_ms) {
   size_t start = internal::FastRandom();
   for (size_t i = 0; i < shards_.size(); ++i) {
     Shard& s = *shards_[(start + i) & (shards_.size() - 1)];
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     if (const Node* n = s.RandomLive(now_ms)) return std::string(internal::NodeKey(n));
   }
   return std::nullopt;
@@ -247,7 +246,7 @@ size_t MemoryEngine::ExpireCycle(int64_t now_ms, size_t budget) {
   for (size_t i = 0; i < n && budget > 0; ++i) {
     size_t quota = (budget + (n - i) - 1) / (n - i);
     Shard& s = *shards_[(start + i) & (n - 1)];
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     auto [examined, removed] = s.ExpireSome(now_ms, quota);
     budget -= examined;
     reaped += removed;
@@ -310,7 +309,7 @@ internal::NodeTable::Step MemoryEngine::CopyRange(Shard& s, uint64_t from, uint6
                                                   int64_t now_ms, const Wanted& wanted,
                                                   Batch* out) {
   out->size = 0;
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   return s.table().VisitRange(from, last, kArcBatchNodes, [&](const Node* n) {
     if (internal::IsExpired(n, now_ms) || !wanted(n)) return;
     if (out->size == out->slots.size()) out->slots.emplace_back();
@@ -322,7 +321,7 @@ internal::NodeTable::Step MemoryEngine::CopyRange(Shard& s, uint64_t from, uint6
 EngineStats MemoryEngine::Stats() const {
   EngineStats stats;
   for (const auto& s : shards_) {
-    std::lock_guard lock(s->mu);
+    MutexLock lock(s->mu);
     stats.keys += s->size();
     stats.keys_with_expiry += s->keys_with_expiry();
     stats.evicted_keys += s->evicted();

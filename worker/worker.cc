@@ -6,12 +6,11 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "base/thread_annotations.h"
 #include "net/http_client.h"
 #include "worker/work_item.h"
 
@@ -49,21 +48,21 @@ struct internal::WorkerState {
   const WorkerOptions options;
   std::atomic<bool> stopping{false};
   std::atomic<bool> idle{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  int pollers = 0;  // poll threads still running
-  int threads = 0;  // all threads still running
-  int busy = 0;     // poll threads computing a job
-  int64_t last_activity_ms = NowMs();
-  std::map<uint32_t, std::shared_ptr<ActiveJob>> active;  // by thread slot
-  WorkerStats stats;
+  Mutex mu;
+  CondVar cv;
+  int pollers GUARDED_BY(mu) = 0;  // poll threads still running
+  int threads GUARDED_BY(mu) = 0;  // all threads still running
+  int busy GUARDED_BY(mu) = 0;     // poll threads computing a job
+  int64_t last_activity_ms GUARDED_BY(mu) = NowMs();
+  std::map<uint32_t, std::shared_ptr<ActiveJob>> active GUARDED_BY(mu);  // by thread slot
+  WorkerStats stats GUARDED_BY(mu);
 
   bool Quitting() const { return stopping || idle; }
 
   // Sleeps up to `ms` unless the worker is quitting; false if it is.
   bool SleepFor(uint32_t ms) {
-    std::unique_lock lock(mu);
-    return !cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return Quitting(); });
+    MutexLock lock(mu);
+    return !cv.WaitFor(mu, std::chrono::milliseconds(ms), [&] { return Quitting(); });
   }
 
   net::HttpCallOptions CallOptions(uint32_t timeout_ms) const {
@@ -145,7 +144,7 @@ bool Complete(State& s, const std::string& work_id, const std::string& output, B
       return false;
     }
     {
-      std::lock_guard lock(s.mu);
+      MutexLock lock(s.mu);
       ++s.stats.errors;
     }
     log.Failed("job " + work_id + ": " + Describe(res, "POST /completeWork"));
@@ -163,7 +162,7 @@ void RunJob(State& s, uint32_t slot, const WorkItem& item, Backoff& backoff) {
   job->lease_ms = lease;
   job->renewed_ms = job->renew_tried_ms = NowMs();
   {
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     ++s.stats.leased;
     ++s.busy;
     s.active[slot] = job;
@@ -177,7 +176,7 @@ void RunJob(State& s, uint32_t slot, const WorkItem& item, Backoff& backoff) {
       IterateHashSliced(item.algorithm, item.payload, item.iterations, s.options.slice_iterations,
                         [&] { return !job->lost && !s.stopping; });
   {
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     s.active.erase(slot);
   }
   bool completed = false;
@@ -188,7 +187,7 @@ void RunJob(State& s, uint32_t slot, const WorkItem& item, Backoff& backoff) {
     spdlog::debug("job {}: computed in {} ms", item.work_id, NowMs() - start);
     completed = Complete(s, item.work_id, *output, backoff);
   }
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   ++(completed ? s.stats.completed : s.stats.abandoned);
   --s.busy;
   s.last_activity_ms = NowMs();
@@ -198,7 +197,7 @@ void RunJob(State& s, uint32_t slot, const WorkItem& item, Backoff& backoff) {
 uint32_t PollWaitS(State& s) {
   uint32_t wait = s.options.poll_wait_s;
   if (s.options.idle_exit_ms == 0) return wait;
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   int64_t left = s.last_activity_ms + static_cast<int64_t>(s.options.idle_exit_ms) - NowMs();
   int64_t left_s = std::max<int64_t>(1, (left + 999) / 1000);
   return static_cast<uint32_t>(std::min<int64_t>(wait, left_s));
@@ -213,7 +212,7 @@ void PollLoop(std::shared_ptr<State> s, uint32_t slot) {
                              s->CallOptions(wait * 1000 + s->options.http_timeout_ms));
     if (!res.ok() || (res->status != 200 && res->status != 204)) {
       {
-        std::lock_guard lock(s->mu);
+        MutexLock lock(s->mu);
         ++s->stats.errors;
       }
       log.Failed(Describe(res, "GET /getWork"));
@@ -230,21 +229,21 @@ void PollLoop(std::shared_ptr<State> s, uint32_t slot) {
     auto item = ParseWorkItem(res->body);
     if (!item.ok()) {
       spdlog::error("bad job from the router: {}", item.status().message());
-      std::lock_guard lock(s->mu);
+      MutexLock lock(s->mu);
       ++s->stats.abandoned;
       continue;
     }
     RunJob(*s, slot, *item, backoff);
   }
-  std::lock_guard lock(s->mu);
+  MutexLock lock(s->mu);
   --s->pollers;
   --s->threads;
-  s->cv.notify_all();
+  s->cv.NotifyAll();
 }
 
 void RenewLease(State& s, ActiveJob& job) {
   auto res = s.Post("/renewLease", json{{"work_id", job.work_id}});
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   if (res.ok() && res->status == 200) {
     job.renewed_ms = NowMs();
   } else if (res.ok() && (res->status == 404 || res->status == 409)) {
@@ -258,15 +257,15 @@ void RenewLease(State& s, ActiveJob& job) {
 
 // Renews leases that are a third used up, and decides when the worker is idle.
 void Housekeeping(std::shared_ptr<State> s) {
-  std::unique_lock lock(s->mu);
+  MutexLock lock(s->mu);
   while (!s->stopping && s->pollers > 0) {
-    s->cv.wait_for(lock, kHousekeepingTick);
+    s->cv.WaitFor(s->mu, kHousekeepingTick);
     const int64_t now = NowMs();
     if (s->options.idle_exit_ms > 0 && !s->idle && s->busy == 0 &&
         now - s->last_activity_ms >= static_cast<int64_t>(s->options.idle_exit_ms)) {
       spdlog::info("no work for {} ms: leaving", now - s->last_activity_ms);
       s->idle = true;
-      s->cv.notify_all();
+      s->cv.NotifyAll();
     }
     std::vector<std::shared_ptr<ActiveJob>> due;
     for (auto& [slot, job] : s->active) {
@@ -281,7 +280,7 @@ void Housekeeping(std::shared_ptr<State> s) {
     lock.lock();
   }
   --s->threads;
-  s->cv.notify_all();
+  s->cv.NotifyAll();
 }
 
 }  // namespace
@@ -324,7 +323,7 @@ Worker::~Worker() {
 
 void Worker::Start() {
   {
-    std::lock_guard lock(state_->mu);
+    MutexLock lock(state_->mu);
     state_->pollers = static_cast<int>(options_.threads);
     state_->threads = state_->pollers + 1;
     state_->last_activity_ms = NowMs();
@@ -345,17 +344,17 @@ ExitReason Worker::Wait() {
 }
 
 void Worker::Stop() {
-  std::lock_guard lock(state_->mu);
+  MutexLock lock(state_->mu);
   state_->stopping = true;
-  state_->cv.notify_all();
+  state_->cv.NotifyAll();
 }
 
 bool Worker::JoinFor(uint32_t timeout_ms) {
   bool ended;
   {
-    std::unique_lock lock(state_->mu);
-    ended = state_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                                [&] { return state_->threads == 0; });
+    MutexLock lock(state_->mu);
+    ended = state_->cv.WaitFor(state_->mu, std::chrono::milliseconds(timeout_ms),
+                               [&]() REQUIRES(state_->mu) { return state_->threads == 0; });
   }
   for (auto& t : threads_) {
     if (!t.joinable()) continue;
@@ -381,12 +380,12 @@ Status Worker::NotifyKilled(const std::string& reason) {
 }
 
 bool Worker::Done() const {
-  std::lock_guard lock(state_->mu);
+  MutexLock lock(state_->mu);
   return state_->threads == 0;
 }
 
 WorkerStats Worker::stats() const {
-  std::lock_guard lock(state_->mu);
+  MutexLock lock(state_->mu);
   return state_->stats;
 }
 

@@ -41,7 +41,7 @@ struct RolesNode {
   MigrationRoles migration;
 };
 
-constexpr ring::Arc kWholeRing{0, 0};
+const ring::Arc kWholeRing{0, 0};
 
 class MigrationRolesTest : public ::testing::Test {
  protected:

@@ -106,7 +106,7 @@ void Autoscaler::Tick() {
   ScaleDecision d = DecideScale(in);
   bool launch = d.kind == ScaleDecision::Kind::kLaunch;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     alive_ = in.alive;
     if (launch && now < retry_after_ms_) {
       last_decision_ = d.reason + ": waiting after a failed launch";
@@ -138,7 +138,7 @@ void Autoscaler::Launch(const std::string& reason,
   // Known before it starts: the worker may poll before Launch returns.
   jobs_.workers().MarkLaunched(spec.name, 0);
   auto inst = provider_->Launch(spec);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!inst.ok()) {
     spdlog::warn("autoscaler: launching {} failed: {}", spec.name, inst.status().message());
     last_decision_ = decision + " failed: " + inst.status().message();
@@ -153,7 +153,7 @@ void Autoscaler::Launch(const std::string& reason,
 }
 
 AutoscalerStatus Autoscaler::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   AutoscalerStatus s;
   s.enabled = options_.enabled;
   s.max_workers = options_.max_workers;

@@ -17,11 +17,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "base/periodic_task.h"
+#include "base/thread_annotations.h"
 #include "provider/provider.h"
 #include "router/jobs/jobs_api.h"
 
@@ -70,18 +70,20 @@ class Autoscaler {
   AutoscalerStatus status() const;
 
  private:
-  void Launch(const std::string& reason, const std::vector<provider::Instance>& instances);
+  // Runs the (blocking) launch without mu_, then records it under mu_.
+  void Launch(const std::string& reason, const std::vector<provider::Instance>& instances)
+      EXCLUDES(mu_);
 
   const AutoscalerOptions options_;
   JobsApi& jobs_;
   std::unique_ptr<provider::Provider> provider_;
-  mutable std::mutex mu_;
-  uint64_t launches_ = 0;            // guarded by mu_
-  size_t alive_ = 0;                 // guarded by mu_
-  std::string last_decision_;        // guarded by mu_
-  ScaleDecision::Kind last_kind_{};  // guarded by mu_; logs only changes
-  int64_t retry_after_ms_ = 0;       // guarded by mu_; back-off after a failed launch
-  PeriodicTask task_;                // last: its thread uses the rest
+  mutable Mutex mu_;
+  uint64_t launches_ GUARDED_BY(mu_) = 0;
+  size_t alive_ GUARDED_BY(mu_) = 0;
+  std::string last_decision_ GUARDED_BY(mu_);
+  ScaleDecision::Kind last_kind_ GUARDED_BY(mu_){};  // logs only changes
+  int64_t retry_after_ms_ GUARDED_BY(mu_) = 0;       // back-off after a failed launch
+  PeriodicTask task_;                                // last: its thread uses the rest
 };
 
 }  // namespace ringkv::router

@@ -73,7 +73,7 @@ int64_t WallMs() {
 // --- WorkerRegistry ---
 
 void WorkerRegistry::Touch(const std::string& id, int pid, int64_t now_ms, bool completed) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Worker& w = workers_[id];
   w.id = id;
   w.last_seen_ms = now_ms;
@@ -85,25 +85,25 @@ void WorkerRegistry::Touch(const std::string& id, int pid, int64_t now_ms, bool 
 }
 
 void WorkerRegistry::Remove(const std::string& id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   workers_.erase(id);
 }
 
 void WorkerRegistry::MarkLeft(const std::string& id, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   workers_.erase(id);
   left_[id] = now_ms;
   std::erase_if(left_, [&](const auto& kv) { return now_ms - kv.second > expire_ms_; });
 }
 
 bool WorkerRegistry::LeftSince(const std::string& id, int64_t since_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = left_.find(id);
   return it != left_.end() && it->second >= since_ms;
 }
 
 void WorkerRegistry::MarkLaunched(const std::string& name, int pid) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   launched_names_[name] = pid;
   for (auto& [id, w] : workers_) w.launched_by_autoscaler = LaunchedLocked(w);
 }
@@ -123,7 +123,7 @@ void WorkerRegistry::PruneLocked(int64_t now_ms) {
 }
 
 std::vector<WorkerRegistry::Worker> WorkerRegistry::List(int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   PruneLocked(now_ms);
   std::vector<Worker> out;
   for (const auto& [id, w] : workers_) out.push_back(w);
@@ -154,12 +154,12 @@ void JobsApi::Shutdown() {
 }
 
 void JobsApi::set_autoscaler_status(std::function<AutoscalerStatus()> f) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   autoscaler_status_ = std::move(f);
 }
 
 void JobsApi::set_http_addr(std::string addr) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   self_http_addr_ = std::move(addr);
 }
 
@@ -343,7 +343,7 @@ HttpResponse JobsApi::CompleteWork(const HttpRequest& req) {
 // but stay readable at GET /jobs/{id} for job_retention.
 std::vector<codec::Completed> JobsApi::Pull(const std::vector<Backend>& nodes, size_t top,
                                             bool all_nodes) {
-  std::lock_guard lock(pull_mu_);
+  MutexLock lock(pull_mu_);
   std::vector<codec::Completed> out;
   if (top == 0) return out;
   for (const Backend& b : nodes) {
@@ -443,7 +443,7 @@ HttpResponse JobsApi::NotifyKilled(const HttpRequest& req) {
 }
 
 HttpResponse JobsApi::Ip(const HttpRequest& req) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (req.method == "POST") {
     auto ips = codec::ParseIps(req.body);
     if (!ips.ok()) return ErrorResponse(ips.status());
@@ -470,7 +470,7 @@ HttpResponse JobsApi::Workers() {
   }
   AutoscalerStatus a;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (autoscaler_status_) a = autoscaler_status_();
   }
   json j = {{"workers", list},
@@ -490,7 +490,7 @@ std::string JobsApi::MetricsText() {
   int64_t now = WallMs();
   AutoscalerStatus a;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (autoscaler_status_) a = autoscaler_status_();
   }
   double age = t.stats.oldest_queued_ms > 0

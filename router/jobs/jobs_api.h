@@ -16,10 +16,10 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "net/http.h"
 #include "router/jobs/jobs_codec.h"
 #include "router/map/map_owner.h"
@@ -58,14 +58,14 @@ class WorkerRegistry {
   std::vector<Worker> List(int64_t now_ms);
 
  private:
-  void PruneLocked(int64_t now_ms);
-  bool LaunchedLocked(const Worker& w) const;
+  void PruneLocked(int64_t now_ms) REQUIRES(mu_);
+  bool LaunchedLocked(const Worker& w) const REQUIRES(mu_);
 
   const int64_t expire_ms_;
-  std::mutex mu_;
-  std::map<std::string, Worker> workers_;      // guarded by mu_
-  std::map<std::string, int> launched_names_;  // name -> pid; guarded by mu_
-  std::map<std::string, int64_t> left_;        // id -> when it left; guarded by mu_
+  Mutex mu_;
+  std::map<std::string, Worker> workers_ GUARDED_BY(mu_);
+  std::map<std::string, int> launched_names_ GUARDED_BY(mu_);  // name -> pid
+  std::map<std::string, int64_t> left_ GUARDED_BY(mu_);        // id -> when it left
 };
 
 struct JobsOptions {
@@ -153,16 +153,15 @@ class JobsApi {
   std::atomic<bool> stopping_{false};
   std::atomic<uint32_t> waiting_{0};  // long polls in progress
 
-  std::mutex mu_;
-  std::function<AutoscalerStatus()> autoscaler_status_;  // guarded by mu_
-  std::vector<std::string> peer_routers_;                // guarded by mu_
-  std::string self_http_addr_;                           // guarded by mu_
+  Mutex mu_;
+  std::function<AutoscalerStatus()> autoscaler_status_ GUARDED_BY(mu_);
+  std::vector<std::string> peer_routers_ GUARDED_BY(mu_);
+  std::string self_http_addr_ GUARDED_BY(mu_);
 
   // Completions pulled from a node but not yet returned, per node id, oldest
-  // first (see PullCompleted in jobs_api.cc). Guarded by pull_mu_, which also
-  // serializes pulls.
-  std::mutex pull_mu_;
-  std::map<std::string, std::deque<jobs_codec::Completed>> carry_;
+  // first (see PullCompleted in jobs_api.cc). pull_mu_ also serializes pulls.
+  Mutex pull_mu_;
+  std::map<std::string, std::deque<jobs_codec::Completed>> carry_ GUARDED_BY(pull_mu_);
 };
 
 // The router's entry point for the job paths; `api` null -> 503.

@@ -10,12 +10,12 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "cluster/map_store.h"
 
 namespace ringkv::router {
@@ -42,7 +42,7 @@ NodeInfo Node(const std::string& id, int port, BackendKind kind = BackendKind::k
 class FakeNodes {
  public:
   void SetUp(const std::string& id, bool up) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (up) {
       down_.erase(id);
     } else {
@@ -52,13 +52,13 @@ class FakeNodes {
   HealthChecker::NodeCalls Calls() {
     HealthChecker::NodeCalls c;
     c.probe = [this](const NodeInfo& n, uint32_t) -> Status {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       ++probes_[n.id];
       return down_.count(n.id) ? Unavailable("connection refused") : OkStatus();
     };
     c.discover = [this](const std::string& http_addr, std::optional<BackendKind> hint,
                         uint32_t) -> StatusOr<NodeInfo> {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       log_.push_back("discover " + http_addr);
       if (!discovered_) return Unavailable("no answer");
       NodeInfo n = *discovered_;
@@ -66,36 +66,36 @@ class FakeNodes {
       return n;
     };
     c.flush = [this](const NodeInfo& n, uint32_t) -> Status {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       log_.push_back("flush " + n.addr);
       return flush_fails_ ? Unavailable("flush refused") : OkStatus();
     };
     return c;
   }
   void set_discovered(std::optional<NodeInfo> n) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     discovered_ = std::move(n);
   }
   void set_flush_fails(bool fails) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     flush_fails_ = fails;
   }
   std::vector<std::string> log() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return log_;
   }
   int probes(const std::string& id) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return probes_[id];
   }
 
  private:
-  std::mutex mu_;
-  std::set<std::string> down_;
-  std::map<std::string, int> probes_;
-  std::vector<std::string> log_;
-  std::optional<NodeInfo> discovered_;
-  bool flush_fails_ = false;
+  Mutex mu_;
+  std::set<std::string> down_ GUARDED_BY(mu_);
+  std::map<std::string, int> probes_ GUARDED_BY(mu_);
+  std::vector<std::string> log_ GUARDED_BY(mu_);
+  std::optional<NodeInfo> discovered_ GUARDED_BY(mu_);
+  bool flush_fails_ GUARDED_BY(mu_) = false;
 };
 
 class HealthCheckerTest : public ::testing::Test {
@@ -115,7 +115,7 @@ class HealthCheckerTest : public ::testing::Test {
     checker_ = std::make_unique<HealthChecker>(*owner_, settings_, "", nodes_.Calls());
     checker_->set_migration_hooks({[this] { return migrating_.load(); },
                                    [this](const NodeInfo& n) {
-                                     std::lock_guard lock(mu_);
+                                     MutexLock lock(mu_);
                                      node_up_.push_back(n.id);
                                    }});
   }
@@ -138,7 +138,7 @@ class HealthCheckerTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) checker_->RunOnce();
   }
   std::vector<std::string> NodeUps() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return node_up_;
   }
 
@@ -147,8 +147,8 @@ class HealthCheckerTest : public ::testing::Test {
   LiveSettings settings_;
   FakeNodes nodes_;
   std::atomic<bool> migrating_{false};
-  std::mutex mu_;
-  std::vector<std::string> node_up_;
+  Mutex mu_;
+  std::vector<std::string> node_up_ GUARDED_BY(mu_);
   std::unique_ptr<HealthChecker> checker_;
 };
 

@@ -6,9 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
+#include "base/thread_annotations.h"
 #include "cluster/health.h"
 
 namespace ringkv::router {
@@ -16,26 +16,26 @@ namespace ringkv::router {
 class LiveSettings {
  public:
   cluster::HealthOptions health() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return health_;
   }
   void set_health(cluster::HealthOptions h) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     health_ = h;
   }
   std::string log_level() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return log_level_;
   }
   void set_log_level(std::string level) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     log_level_ = std::move(level);
   }
 
  private:
-  mutable std::mutex mu_;
-  cluster::HealthOptions health_;
-  std::string log_level_ = "info";
+  mutable Mutex mu_;
+  cluster::HealthOptions health_ GUARDED_BY(mu_);
+  std::string log_level_ GUARDED_BY(mu_) = "info";
 };
 
 // Validates health options: interval >= 10 ms, 1 <= timeout <= interval... .

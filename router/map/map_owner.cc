@@ -19,7 +19,7 @@ MapOwner::MapOwner(std::unique_ptr<cluster::MapStore> store, cluster::ClusterMap
 }
 
 cluster::ClusterMap MapOwner::Map() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return map_;
 }
 
@@ -28,7 +28,7 @@ StatusOr<cluster::ClusterMap> MapOwner::Apply(Change change) {
   cluster::ClusterMap after;
   Observer observer;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto next = change(map_);
     if (!next.ok()) return next.status();
     auto table = MakeTableLocked(*next);
@@ -63,7 +63,7 @@ Status MapOwner::SetMovesFrom(std::optional<cluster::ClusterMap> from) {
     m->from_backends = (*old)->backends;
     moves = std::move(m);
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   moves_ = std::move(moves);
   auto table = MakeTableLocked(map_);
   if (!table.ok()) return table.status();
@@ -72,12 +72,12 @@ Status MapOwner::SetMovesFrom(std::optional<cluster::ClusterMap> from) {
 }
 
 void MapOwner::set_pre_publish(PrePublish hook) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   pre_publish_ = std::move(hook);
 }
 
 void MapOwner::set_observer(Observer observer) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   observer_ = std::move(observer);
 }
 

@@ -7,11 +7,11 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include "base/function_ref.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "cluster/cluster_map.h"
 #include "cluster/map_store.h"
 #include "router/proxy/route_table.h"
@@ -30,11 +30,12 @@ class MapOwner : public RouteSource {
                                                   const cluster::ClusterMap& defaults);
 
   RouteTablePtr Current() const override { return routes_.Current(); }
-  cluster::ClusterMap Map() const;
+  cluster::ClusterMap Map() const EXCLUDES(mu_);
 
   // Computes the next map from the current one, persists it, publishes it.
-  // On any error nothing changes. Returns the new map.
-  StatusOr<cluster::ClusterMap> Apply(Change change);
+  // On any error nothing changes. Returns the new map. `change` runs under
+  // the registry's lock: it must not call back into the registry.
+  StatusOr<cluster::ClusterMap> Apply(Change change) EXCLUDES(mu_);
 
   void set_observer(Observer observer);
   // Called with every new map after it is persisted and before the router
@@ -52,15 +53,15 @@ class MapOwner : public RouteSource {
  private:
   MapOwner(std::unique_ptr<cluster::MapStore> store, cluster::ClusterMap map, RouteTablePtr table);
 
-  mutable std::mutex mu_;
-  std::unique_ptr<cluster::MapStore> store_;
-  StatusOr<RouteTablePtr> MakeTableLocked(const cluster::ClusterMap& map) const;
+  mutable Mutex mu_;
+  std::unique_ptr<cluster::MapStore> store_ PT_GUARDED_BY(mu_);
+  StatusOr<RouteTablePtr> MakeTableLocked(const cluster::ClusterMap& map) const REQUIRES(mu_);
 
-  cluster::ClusterMap map_;                // guarded by mu_
-  std::shared_ptr<const KeyMoves> moves_;  // guarded by mu_
+  cluster::ClusterMap map_ GUARDED_BY(mu_);
+  std::shared_ptr<const KeyMoves> moves_ GUARDED_BY(mu_);
   AtomicRouteSource routes_;
-  Observer observer_;
-  PrePublish pre_publish_;  // guarded by mu_
+  Observer observer_ GUARDED_BY(mu_);
+  PrePublish pre_publish_ GUARDED_BY(mu_);
 };
 
 }  // namespace ringkv::router

@@ -8,7 +8,7 @@ constexpr size_t kMaxIdlePerBackend = 16;
 
 StatusOr<net::RespClient> KvGateway::Take(const std::string& addr) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& pool = idle_[addr];
     if (!pool.empty()) {
       net::RespClient c = std::move(pool.back());
@@ -21,7 +21,7 @@ StatusOr<net::RespClient> KvGateway::Take(const std::string& addr) {
 
 void KvGateway::Give(net::RespClient client) {
   if (!client.connected()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& pool = idle_[client.addr()];
   if (pool.size() < kMaxIdlePerBackend) pool.push_back(std::move(client));
 }

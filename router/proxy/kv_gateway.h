@@ -6,12 +6,12 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "net/resp_client.h"
 #include "net/resp_parser.h"
 #include "router/proxy/route_table.h"
@@ -39,8 +39,8 @@ class KvGateway {
 
   std::string password_;
   uint32_t timeout_ms_;
-  std::mutex mu_;
-  std::map<std::string, std::vector<net::RespClient>> idle_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, std::vector<net::RespClient>> idle_ GUARDED_BY(mu_);
 };
 
 }  // namespace ringkv::router

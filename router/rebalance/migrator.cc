@@ -75,8 +75,8 @@ Status Migrator::Open() {
   const std::string path = options_.data_dir + "/" + kRecordFile;
   auto text = cluster::ReadFileIfExists(path);
   if (!text.ok()) return text.status();
-  std::lock_guard change_lock(change_mu_);
-  std::lock_guard lock(mu_);
+  MutexLock change_lock(change_mu_);
+  MutexLock lock(mu_);
   if (text->has_value()) {
     auto log = cluster::MigrationLogFromJson(**text);
     // Corrupt is an error, never "no migration": resuming nothing could
@@ -98,12 +98,12 @@ Status Migrator::Open() {
 
 void Migrator::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
     StopCallsLocked();
   }
-  cv_.notify_all();
-  std::lock_guard change_lock(change_mu_);
+  cv_.NotifyAll();
+  MutexLock change_lock(change_mu_);
   if (runner_.joinable()) runner_.join();
 }
 
@@ -111,9 +111,9 @@ void Migrator::Stop() {
 
 StatusOr<Migrator::Started> Migrator::Change(cluster::MigrationKind kind, std::string subject,
                                              MapChange change) {
-  std::lock_guard change_lock(change_mu_);
+  MutexLock change_lock(change_mu_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stop_) return Unavailable("the router is stopping");
     if (log_.current) {
       return Status(StatusCode::kAborted,
@@ -143,7 +143,7 @@ StatusOr<Migrator::Started> Migrator::Change(cluster::MigrationKind kind, std::s
   }
   plan->grace_ms = options_.grace_ms;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     plan->max_keys_per_sec = max_keys_per_sec_;
     plan->max_bytes_per_sec = max_bytes_per_sec_;
     log_.current = *plan;
@@ -209,7 +209,7 @@ StatusOr<ClusterMap> Migrator::ApplySettled(const ClusterMap& from, const Cluste
 // ---- operator controls ----
 
 Status Migrator::Pause() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!log_.current) return FailedPrecondition("no migration is running");
   Migration& m = *log_.current;
   if (!cluster::Cancellable(m) || cancel_requested_) {
@@ -227,7 +227,7 @@ Status Migrator::Pause() {
 Status Migrator::Resume() {
   Status s;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!log_.current) return FailedPrecondition("no migration is running");
     Migration& m = *log_.current;
     if (!m.paused) return FailedPrecondition("migration " + m.id + " is not paused");
@@ -235,13 +235,13 @@ Status Migrator::Resume() {
     spdlog::info("rebalance: migration {} resumed", m.id);
     s = PersistLocked();
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   return s;
 }
 
 Status Migrator::Cancel() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!log_.current) return FailedPrecondition("no migration is running");
     Migration& m = *log_.current;
     if (cancel_requested_ || m.state == MigrationState::kCancelling) {
@@ -261,12 +261,12 @@ Status Migrator::Cancel() {
     StopCallsLocked();
     spdlog::info("rebalance: cancelling migration {}", m.id);
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   return OkStatus();
 }
 
 void Migrator::SetRate(uint64_t max_keys_per_sec, uint64_t max_bytes_per_sec) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   max_keys_per_sec_ = max_keys_per_sec;
   max_bytes_per_sec_ = max_bytes_per_sec;
   if (!log_.current) return;
@@ -277,7 +277,7 @@ void Migrator::SetRate(uint64_t max_keys_per_sec, uint64_t max_bytes_per_sec) {
 }
 
 std::string Migrator::StatusJson() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   json out;
   if (log_.current) {
     const Migration& m = *log_.current;
@@ -300,12 +300,12 @@ std::string Migrator::StatusJson() const {
 }
 
 bool Migrator::Running() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return log_.current.has_value();
 }
 
 std::string Migrator::RunningId() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return log_.current ? log_.current->id : "";
 }
 
@@ -315,7 +315,7 @@ void Migrator::NodeUp(const cluster::NodeInfo& node) {
   }
   std::optional<Migration> m;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (log_.current && log_.current->state == MigrationState::kCopying) m = *log_.current;
   }
   if (!m) return;

@@ -26,12 +26,10 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -40,6 +38,7 @@
 #include "base/clock.h"
 #include "base/function_ref.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "cluster/migration.h"
 #include "router/map/map_owner.h"
 #include "router/rebalance/arc_mover.h"
@@ -118,7 +117,7 @@ class Migrator {
   bool BeginEach(const cluster::Migration& m, std::vector<std::string> pending);
   Status PublishRoutingMap();
   void CopySource(const std::string& source_id);
-  void MarkSourceDoneLocked(const std::string& source_id);
+  void MarkSourceDoneLocked(const std::string& source_id) REQUIRES(mu_);
   void Reassert(const cluster::Migration& m, const std::string& source_id);
   void Switch();
   void CancelSteps();
@@ -128,19 +127,19 @@ class Migrator {
   void PushMapToAll(const cluster::ClusterMap& map);
   void EndAll(bool cancelled);
   // False when interrupted by Stop (or a cancel, when `cancel_interrupts`).
-  bool SleepMs(uint32_t ms, bool cancel_interrupts);
-  bool Interrupted() const;  // needs mu_
-  Status PersistLocked();
-  cluster::Migration Snapshot() const;  // needs a current migration
-  std::optional<cluster::Migration> SnapshotIfAny() const;
-  void SetStateLocked(cluster::MigrationState next);
-  void StopCallsLocked();
-  void SetError(const std::string& error);
+  bool SleepMs(uint32_t ms, bool cancel_interrupts) EXCLUDES(mu_);
+  bool Interrupted() const REQUIRES(mu_);
+  Status PersistLocked() REQUIRES(mu_);
+  cluster::Migration Snapshot() const EXCLUDES(mu_);  // needs a current migration
+  std::optional<cluster::Migration> SnapshotIfAny() const EXCLUDES(mu_);
+  void SetStateLocked(cluster::MigrationState next) REQUIRES(mu_);
+  void StopCallsLocked() REQUIRES(mu_);
+  void SetError(const std::string& error) EXCLUDES(mu_);
   std::string FallbackReason(const cluster::Migration& plan);
   StatusOr<cluster::ClusterMap> ApplySettled(const cluster::ClusterMap& from,
                                              const cluster::ClusterMap& to);
-  double RateLocked() const;
-  void RecordProgressLocked(uint64_t delta);
+  double RateLocked() const REQUIRES(mu_);
+  void RecordProgressLocked(uint64_t delta) REQUIRES(mu_);
 
   const MigratorOptions options_;
   MapOwner& map_owner_;
@@ -148,20 +147,23 @@ class Migrator {
   NodeClient* peers_;
   Clock& clock_;
 
-  std::mutex change_mu_;  // serializes Change()
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  cluster::MigrationLog log_;  // guarded by mu_
-  bool stop_ = false;
-  bool cancel_requested_ = false;
-  bool dirty_ = false;  // progress not yet persisted
-  uint64_t max_keys_per_sec_;
-  uint64_t max_bytes_per_sec_;
-  std::map<std::string, std::atomic<bool>*> calls_;  // running copy calls by source
-  uint32_t copying_ = 0;  // sources inside a Move call; at most max_parallel_copies
-  std::deque<std::pair<int64_t, uint64_t>> samples_;  // (ms, keys sent so far) for the rate
-  uint64_t sent_total_ = 0;
-  std::thread runner_;
+  Mutex change_mu_ ACQUIRED_BEFORE(mu_);  // serializes Change()
+  mutable Mutex mu_;
+  CondVar cv_;
+  cluster::MigrationLog log_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
+  bool cancel_requested_ GUARDED_BY(mu_) = false;
+  bool dirty_ GUARDED_BY(mu_) = false;  // progress not yet persisted
+  uint64_t max_keys_per_sec_ GUARDED_BY(mu_);
+  uint64_t max_bytes_per_sec_ GUARDED_BY(mu_);
+  // Running copy calls by source.
+  std::map<std::string, std::atomic<bool>*> calls_ GUARDED_BY(mu_);
+  // Sources inside a Move call; at most max_parallel_copies.
+  uint32_t copying_ GUARDED_BY(mu_) = 0;
+  // (ms, keys sent so far) for the rate.
+  std::deque<std::pair<int64_t, uint64_t>> samples_ GUARDED_BY(mu_);
+  uint64_t sent_total_ GUARDED_BY(mu_) = 0;
+  std::thread runner_ GUARDED_BY(change_mu_);
 };
 
 }  // namespace ringkv::router

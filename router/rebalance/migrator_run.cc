@@ -40,7 +40,7 @@ void Migrator::Run() {
   while (true) {
     MigrationState state;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stop_ || !log_.current) return;
       if (cancel_requested_ && cluster::Cancellable(*log_.current)) {
         SetStateLocked(MigrationState::kCancelling);
@@ -50,13 +50,13 @@ void Migrator::Run() {
     }
     switch (state) {
       case MigrationState::kPlanned: {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         SetStateLocked(MigrationState::kCopying);
         break;
       }
       case MigrationState::kCopying: {
         Copy();
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         if (!Interrupted() && AllSourcesDone(*log_.current)) {
           SetStateLocked(MigrationState::kSwitching);
         }
@@ -68,11 +68,11 @@ void Migrator::Run() {
       case MigrationState::kCleaning: {
         int64_t wait = 0;
         {
-          std::lock_guard lock(mu_);
+          MutexLock lock(mu_);
           wait = std::max<int64_t>(0, log_.current->clean_until_ms - clock_.NowMs());
         }
         if (!SleepMs(static_cast<uint32_t>(wait), false)) return;
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         SetStateLocked(MigrationState::kDone);
         break;
       }
@@ -93,7 +93,7 @@ void Migrator::Copy() {
   if (Status s = PublishRoutingMap(); !s.ok()) {
     spdlog::error("rebalance: cannot publish the routing map: {}; cancelling", s.message());
     SetError(s.message());
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     cancel_requested_ = true;
     return;
   }
@@ -101,7 +101,7 @@ void Migrator::Copy() {
   // No proxy request still in flight with the old table after this.
   if (!SleepMs(Snapshot().grace_ms, true)) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (log_.current->copy_started_ms == 0) log_.current->copy_started_ms = clock_.NowMs();
   }
   std::vector<std::thread> threads;
@@ -109,16 +109,16 @@ void Migrator::Copy() {
     if (!s.done) threads.emplace_back([this, id = s.id] { CopySource(id); });
   }
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     while (!Interrupted() && !AllSourcesDone(*log_.current)) {
-      cv_.wait_for(lock, std::chrono::seconds(1));
+      cv_.WaitFor(mu_, std::chrono::seconds(1));
       if (dirty_ && PersistLocked().ok()) dirty_ = false;
     }
     StopCallsLocked();
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (std::thread& t : threads) t.join();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (AllSourcesDone(*log_.current) && log_.current->copy_finished_ms == 0) {
     log_.current->copy_finished_ms = clock_.NowMs();
     dirty_ = true;
@@ -148,7 +148,7 @@ bool Migrator::BeginEach(const cluster::Migration& m, std::vector<std::string> p
         failed.push_back(pending[i]);
         continue;
       }
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (cluster::MigrationSource& s : log_.current->sources) {
         if (s.id == pending[i] && s.keys_held == 0) s.keys_held = *keys;
       }
@@ -176,7 +176,7 @@ bool Migrator::BeginAll() {
   for (std::vector<std::string>* phase : {&importers, &rest}) {
     if (!BeginEach(m, std::move(*phase))) return false;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   log_.current->last_error.clear();
   (void)PersistLocked();  // a failed write is logged; the step is redone on resume
   return true;
@@ -210,8 +210,8 @@ void Migrator::CopySource(const std::string& id) {
     MoveLimits limits;
     Migration m;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] {
+      MutexLock lock(mu_);
+      cv_.Wait(mu_, [&]() REQUIRES(mu_) {
         return Interrupted() ||
                (!log_.current->paused &&
                 (options_.max_parallel_copies == 0 || copying_ < options_.max_parallel_copies));
@@ -228,7 +228,7 @@ void Migrator::CopySource(const std::string& id) {
     Status s = mover_.Move(
         m, id, limits,
         [&](const MoveCounts& c) {
-          std::lock_guard lock(mu_);
+          MutexLock lock(mu_);
           for (cluster::MigrationSource& src : log_.current->sources) {
             if (src.id != id) continue;
             src.keys_moved = std::max(src.keys_moved, c.keys_sent);
@@ -240,13 +240,13 @@ void Migrator::CopySource(const std::string& id) {
         },
         stop_call);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       calls_.erase(id);
       --copying_;
-      cv_.notify_all();  // a waiting source may copy now
+      cv_.NotifyAll();  // a waiting source may copy now
       if (s.ok()) {
         MarkSourceDoneLocked(id);
-        cv_.notify_all();
+        cv_.NotifyAll();
         return;
       }
       if (stop_call.load()) continue;  // paused, new rate, cancel or stop: decided above
@@ -326,7 +326,7 @@ void Migrator::Switch() {
                  r->epoch);
   }
   PushMapToAll(map_owner_.Map());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   log_.current->clean_until_ms = clock_.NowMs() + log_.current->grace_ms;
   SetStateLocked(MigrationState::kCleaning);
 }
@@ -359,12 +359,12 @@ void Migrator::CancelSteps() {
   PushMapToAll(map_owner_.Map());
   if (!SleepMs(m.grace_ms, false)) return;
   EndAll(true);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SetStateLocked(MigrationState::kCancelled);
 }
 
 void Migrator::Finish() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!log_.current) return;
   const Migration& m = *log_.current;
   spdlog::info("rebalance: migration {} {}: {} keys, {} bytes moved", m.id,
@@ -441,9 +441,11 @@ void Migrator::EndAll(bool cancelled) {
 }
 
 bool Migrator::SleepMs(uint32_t ms, bool cancel_interrupts) {
-  std::unique_lock lock(mu_);
-  auto interrupted = [&] { return stop_ || (cancel_interrupts && cancel_requested_); };
-  cv_.wait_for(lock, std::chrono::milliseconds(ms), interrupted);
+  MutexLock lock(mu_);
+  auto interrupted = [&]() REQUIRES(mu_) {
+    return stop_ || (cancel_interrupts && cancel_requested_);
+  };
+  cv_.WaitFor(mu_, std::chrono::milliseconds(ms), interrupted);
   return !interrupted();
 }
 
@@ -459,12 +461,12 @@ Status Migrator::PersistLocked() {
 }
 
 Migration Migrator::Snapshot() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return *log_.current;
 }
 
 std::optional<Migration> Migrator::SnapshotIfAny() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return log_.current;
 }
 
@@ -485,7 +487,7 @@ void Migrator::StopCallsLocked() {
 }
 
 void Migrator::SetError(const std::string& error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (log_.current) log_.current->last_error = error;
 }
 

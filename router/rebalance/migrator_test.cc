@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "base/thread_annotations.h"
 #include "cluster/map_store.h"
 #include "cluster/membership.h"
 
@@ -26,7 +27,7 @@ using json = nlohmann::json;
 class FakeMover final : public ArcMover {
  public:
   StatusOr<uint64_t> Begin(const cluster::Migration&, const std::string& node) override {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     begun.insert(node);
     return uint64_t{1000};
   }
@@ -35,7 +36,7 @@ class FakeMover final : public ArcMover {
               const std::function<void(const MoveCounts&)>& progress,
               const std::atomic<bool>& stop) override {
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       moves.push_back(source);
       last_limits = limits;
       max_inside = std::max(max_inside, ++inside);
@@ -43,7 +44,7 @@ class FakeMover final : public ArcMover {
     progress({50, 500, 60});
     while (block.load() && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     {
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       --inside;
     }
     if (stop.load()) return Status(StatusCode::kCancelled, "stopped");
@@ -52,19 +53,19 @@ class FakeMover final : public ArcMover {
   }
   Status End(const cluster::Migration&, const std::string& node, bool cancelled,
              uint32_t) override {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     ended[node] = cancelled;
     return OkStatus();
   }
   Status PushMap(const NodeInfo&, const std::string&) override { return OkStatus(); }
 
-  std::mutex mu;
-  std::set<std::string> begun;
-  std::vector<std::string> moves;
-  std::map<std::string, bool> ended;
-  MoveLimits last_limits;
-  int inside = 0;      // Move calls running now
-  int max_inside = 0;  // the most at once
+  Mutex mu;
+  std::set<std::string> begun GUARDED_BY(mu);
+  std::vector<std::string> moves GUARDED_BY(mu);
+  std::map<std::string, bool> ended GUARDED_BY(mu);
+  MoveLimits last_limits GUARDED_BY(mu);
+  int inside GUARDED_BY(mu) = 0;      // Move calls running now
+  int max_inside GUARDED_BY(mu) = 0;  // the most at once
   std::atomic<bool> block{false};
 };
 
@@ -150,7 +151,7 @@ TEST_F(MigratorTest, AddRunsToDoneAndSettlesTheMap) {
   EXPECT_EQ(last["arcs_done"], last["arcs_total"]);
   EXPECT_GT(last["keys_moved"].get<uint64_t>(), 0u);
   EXPECT_FALSE(last.contains("from_map"));
-  std::lock_guard lock(mover_.mu);
+  MutexLock lock(mover_.mu);
   EXPECT_EQ(mover_.begun, (std::set<std::string>{"n0", "n1", "n2"}));
   EXPECT_EQ(mover_.ended.size(), 3u);
   for (const auto& [node, cancelled] : mover_.ended) EXPECT_FALSE(cancelled) << node;
@@ -173,7 +174,10 @@ TEST_F(MigratorTest, OneAtATimeAndControls) {
   ASSERT_TRUE(migrator_->Resume().ok());
   mover_.block = false;
   ASSERT_TRUE(WaitFor([&] { return Idle(); }));
-  EXPECT_EQ(mover_.last_limits.max_keys_per_sec, 7u);
+  {
+    MutexLock lock(mover_.mu);
+    EXPECT_EQ(mover_.last_limits.max_keys_per_sec, 7u);
+  }
   EXPECT_EQ(migrator_->Pause().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(migrator_->Cancel().code(), StatusCode::kFailedPrecondition);
 }
@@ -184,17 +188,17 @@ void ExpectCopiesAtOnce(MigratorTest& t, FakeMover& mover, size_t want_at_once) 
   mover.block = true;
   ASSERT_TRUE(t.AddN2().ok());
   ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lock(mover.mu);
+    MutexLock lock(mover.mu);
     return mover.moves.size() == want_at_once;
   }));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // another would start by now
   {
-    std::lock_guard lock(mover.mu);
+    MutexLock lock(mover.mu);
     EXPECT_EQ(mover.moves.size(), want_at_once);
   }
   mover.block = false;
   ASSERT_TRUE(WaitFor([&] { return t.Idle(); }));
-  std::lock_guard lock(mover.mu);
+  MutexLock lock(mover.mu);
   EXPECT_EQ(std::set<std::string>(mover.moves.begin(), mover.moves.end()),
             (std::set<std::string>{"n0", "n1"}));
   EXPECT_EQ(mover.max_inside, static_cast<int>(want_at_once));
@@ -220,14 +224,17 @@ TEST_F(MigratorTest, CancelReturnsToTheOldMembership) {
   EXPECT_TRUE(cluster::SameMembership(after, before));
   EXPECT_EQ(after.epoch, 5u);  // a new epoch with the old ring
   EXPECT_EQ(Status()["history"].back()["state"], "cancelled");
-  std::lock_guard lock(mover_.mu);
+  MutexLock lock(mover_.mu);
   for (const auto& [node, cancelled] : mover_.ended) EXPECT_TRUE(cancelled) << node;
 }
 
 TEST_F(MigratorTest, ResumesAfterARestart) {
   mover_.block = true;
   ASSERT_TRUE(AddN2().ok());
-  ASSERT_TRUE(WaitFor([&] { return !mover_.moves.empty(); }));
+  ASSERT_TRUE(WaitFor([&] {
+    MutexLock lock(mover_.mu);
+    return !mover_.moves.empty();
+  }));
   migrator_->Stop();  // as if killed: the record stays in copying
   auto text = cluster::ReadFileIfExists(dir_ + "/migration.json");
   ASSERT_TRUE(text.ok() && text->has_value());

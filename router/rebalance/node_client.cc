@@ -181,12 +181,12 @@ StatusOr<PeerStatus> NodeClient::GetStatus(const std::string& grpc_addr, uint32_
 }
 
 void NodeClient::set_registry(std::string grpc_addr) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   registry_ = std::move(grpc_addr);
 }
 
 std::string NodeClient::registry() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return registry_;
 }
 

@@ -7,10 +7,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "net/grpc_client.h"
 #include "router/rebalance/arc_mover.h"
 
@@ -59,8 +59,8 @@ class NodeClient {
   // default back-off of up to two minutes.
   net::GrpcChannels channels_{net::GrpcChannelOptions{.initial_reconnect_backoff_ms = 100,
                                                       .max_reconnect_backoff_ms = 1000}};
-  mutable std::mutex mu_;
-  std::string registry_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::string registry_ GUARDED_BY(mu_);
 };
 
 // The ArcMover over ringkv nodes: BeginMigration / Status / MoveArcs /

@@ -1,6 +1,7 @@
 // Shard: one lock's worth of the memory engine, a synchronous single-threaded
 // cache. The engine picks the shard from the key hash and calls these
-// methods with `mu` held; the shard never locks anything itself.
+// methods with `mu` held (each REQUIRES(mu)); the shard never locks anything
+// itself.
 //
 // It holds the hash table of nodes, the index of nodes with an expiry (a
 // vector; each such node stores its slot, so removal is O(1) swap-and-pop),
@@ -15,11 +16,11 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <random>
 #include <string_view>
 #include <vector>
 
+#include "base/thread_annotations.h"
 #include "store/engine.h"
 #include "store/internal/node.h"
 #include "store/internal/node_table.h"
@@ -66,16 +67,16 @@ class alignas(64) Shard {
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
-  mutable std::mutex mu;
+  mutable Mutex mu;
 
-  const NodeTable& table() const { return table_; }
-  size_t size() const { return table_.size(); }
-  size_t keys_with_expiry() const { return expiring_.size(); }
-  uint64_t evicted() const { return evicted_; }
-  uint64_t expired() const { return expired_; }
+  const NodeTable& table() const REQUIRES(mu) { return table_; }
+  size_t size() const REQUIRES(mu) { return table_.size(); }
+  size_t keys_with_expiry() const REQUIRES(mu) { return expiring_.size(); }
+  uint64_t evicted() const REQUIRES(mu) { return evicted_; }
+  uint64_t expired() const REQUIRES(mu) { return expired_; }
 
   // The node for `key` if it is live; an expired one is reaped.
-  Node* FindLive(uint64_t hash, std::string_view key, int64_t now_ms) {
+  Node* FindLive(uint64_t hash, std::string_view key, int64_t now_ms) REQUIRES(mu) {
     Node** link = table_.FindLink(hash, key);
     if (link == nullptr) return nullptr;
     if (IsExpired(*link, now_ms)) {
@@ -85,28 +86,28 @@ class alignas(64) Shard {
     return *link;
   }
 
-  void Touch(Node* n) { n->stamp = ++clock_; }
+  void Touch(Node* n) REQUIRES(mu) { n->stamp = ++clock_; }
 
-  void Remove(Node* n) {
+  void Remove(Node* n) REQUIRES(mu) {
     table_.Unlink(table_.LinkOf(n));
     Free(n);
     if (size_t target = table_.ShrinkTarget()) ResizeTable(target);
   }
-  void Reap(Node* n) {
+  void Reap(Node* n) REQUIRES(mu) {
     Remove(n);
     ++expired_;
   }
   // Removes a victim of eviction, counting it as expired if it was.
-  void Evict(Node* n, int64_t now_ms) {
+  void Evict(Node* n, int64_t now_ms) REQUIRES(mu) {
     IsExpired(n, now_ms) ? ++expired_ : ++evicted_;
     Remove(n);
   }
 
-  bool CanDeferGrowth() const { return table_.CanDeferGrowth(); }
+  bool CanDeferGrowth() const REQUIRES(mu) { return table_.CanDeferGrowth(); }
 
   // Bytes that Put(key, cur, entry, grow) would add; negative if it frees
   // memory.
-  int64_t PutDelta(const Node* cur, size_t key_len, const Entry& e, bool grow) const {
+  int64_t PutDelta(const Node* cur, size_t key_len, const Entry& e, bool grow) const REQUIRES(mu) {
     int64_t delta =
         static_cast<int64_t>(AllocatedSize(NodeSize(key_len, e.value.size(), e.expire_at_ms != 0)));
     if (cur != nullptr) return delta - static_cast<int64_t>(NodeAllocatedSize(cur));
@@ -118,36 +119,36 @@ class alignas(64) Shard {
 
   // Stores `e` under `key`; `cur` is the key's live node or nullptr. With
   // `grow` false a due table doubling is skipped (see CanDeferGrowth).
-  void Put(uint64_t hash, std::string_view key, Node* cur, const Entry& e, bool grow);
+  void Put(uint64_t hash, std::string_view key, Node* cur, const Entry& e, bool grow) REQUIRES(mu);
 
   // The node eviction should take next, never `keep`; nullptr if none.
   // Expired nodes are preferred.
-  Node* PickVictim(const Node* keep, int64_t now_ms) const;
+  Node* PickVictim(const Node* keep, int64_t now_ms) const REQUIRES(mu);
 
   // Examines up to `budget` nodes with an expiry, reaping the expired ones.
   // Returns {examined, reaped}.
-  std::pair<size_t, size_t> ExpireSome(int64_t now_ms, size_t budget);
+  std::pair<size_t, size_t> ExpireSome(int64_t now_ms, size_t budget) REQUIRES(mu);
 
   // A random live node (reaping expired ones it meets), or nullptr.
-  Node* RandomLive(int64_t now_ms);
+  Node* RandomLive(int64_t now_ms) REQUIRES(mu);
 
   // Frees every node; counters of evicted and expired keys are kept.
-  void Clear();
+  void Clear() REQUIRES(mu);
 
  private:
   void Account(int64_t delta) { engine_used_->fetch_add(delta, std::memory_order_relaxed); }
-  void ResizeTable(size_t buckets);
-  void AddExpiry(Node* n);
-  void DropExpiry(Node* n);
-  void Free(Node* n);
-  void AccountExpiringCapacity(size_t old_capacity);
+  void ResizeTable(size_t buckets) REQUIRES(mu);
+  void AddExpiry(Node* n) REQUIRES(mu);
+  void DropExpiry(Node* n) REQUIRES(mu);
+  void Free(Node* n) REQUIRES(mu);
+  void AccountExpiringCapacity(size_t old_capacity) REQUIRES(mu);
 
-  NodeTable table_;
-  std::vector<Node*> expiring_;  // nodes with kHasExpiry; node's slot = index
-  size_t expire_cursor_ = 0;     // where the next ExpireSome continues
-  uint32_t clock_ = 0;           // LRU clock; ages are differences, so wrap is fine
-  uint64_t evicted_ = 0;
-  uint64_t expired_ = 0;
+  NodeTable table_ GUARDED_BY(mu);
+  std::vector<Node*> expiring_ GUARDED_BY(mu);  // nodes with kHasExpiry; node's slot = index
+  size_t expire_cursor_ GUARDED_BY(mu) = 0;     // where the next ExpireSome continues
+  uint32_t clock_ GUARDED_BY(mu) = 0;           // LRU clock; ages are differences, so wrap is fine
+  uint64_t evicted_ GUARDED_BY(mu) = 0;
+  uint64_t expired_ GUARDED_BY(mu) = 0;
   std::atomic<int64_t>* engine_used_;
 };
 

@@ -98,7 +98,7 @@ struct TestNode {
   Session session;
 };
 
-constexpr ring::Arc kWholeRing{0, 0};
+const ring::Arc kWholeRing{0, 0};
 
 MigrationPlan Plan(std::string id, MigrationRole::Kind kind, std::string peer,
                    std::vector<ring::Arc> arcs = {kWholeRing}) {
