@@ -4,8 +4,8 @@
 #include <optional>
 #include <unordered_map>
 
-#include "net/resp_parser.h"
-#include "net/resp_writer.h"
+#include "net/resp/resp_parser.h"
+#include "net/resp/resp_writer.h"
 
 namespace ringkv::router::internal {
 

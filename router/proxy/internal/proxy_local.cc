@@ -1,7 +1,7 @@
 // The replies of the commands the proxy answers itself.
 #include <cctype>
 
-#include "net/resp_writer.h"
+#include "net/resp/resp_writer.h"
 #include "router/proxy/internal/proxy_commands.h"
 
 namespace ringkv::router::internal {
