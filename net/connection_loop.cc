@@ -143,6 +143,7 @@ void Connection::Resume() {
   if (closed_) return;
   hold_ = Hold::kNone;
   last_active_s_ = shard_.loop->now_s();
+  run_buffered_ = true;
   Pump();
 }
 
@@ -184,7 +185,10 @@ void Connection::Pump() {
   do {
     repump_ = false;
     if (writing_ && writable_) Send();
-    if (!closed_ && hold_ == Hold::kNone && !closing_ && start_ < end_) RunBuffered();
+    if (run_buffered_) {
+      run_buffered_ = false;
+      if (!closed_ && hold_ == Hold::kNone && !closing_ && start_ < end_) RunBuffered();
+    }
     while (!closed_ && CanRead() && ReadOnce()) {
     }
     if (!closed_ && !writing_ && unsent() > 0) Send();

@@ -171,8 +171,9 @@ class Connection final : private IoHandler {
   bool eof_ = false;      // the peer closed its side
   bool closing_ = false;  // close once the replies are out
   bool closed_ = false;
-  bool pumping_ = false;  // Pump is on the stack
-  bool repump_ = false;   // Pump was asked again meanwhile
+  bool pumping_ = false;       // Pump is on the stack
+  bool repump_ = false;        // Pump was asked again meanwhile
+  bool run_buffered_ = false;  // set by Resume: run what was buffered while held
 };
 
 class ConnectionLoop {

@@ -51,15 +51,20 @@ void ClientConn::OnRequest(net::Connection& conn, std::span<const std::string_vi
 
 // Publishes the batch's counters; holds the client while too much is outstanding.
 void ClientConn::OnBatchEnd(net::Connection& conn) {
-  ProxyStats& stats = *worker_.ctx->stats;
-  if (batch_commands_) stats.commands.fetch_add(batch_commands_, std::memory_order_relaxed);
-  if (batch_errors_) stats.errors.fetch_add(batch_errors_, std::memory_order_relaxed);
-  batch_commands_ = batch_errors_ = 0;
+  PublishCounts();
   if (slots_.size() >= kMaxPendingSlots || conn.unsent() >= kMaxPendingOut) conn.Pause();
 }
 
 void ClientConn::OnLoopError(net::Connection& /*conn*/, std::string_view reply) {
   AddError(reply);
+  PublishCounts();
+}
+
+void ClientConn::PublishCounts() {
+  ProxyStats& stats = *worker_.ctx->stats;
+  if (batch_commands_) stats.commands.fetch_add(batch_commands_, std::memory_order_relaxed);
+  if (batch_errors_) stats.errors.fetch_add(batch_errors_, std::memory_order_relaxed);
+  batch_commands_ = batch_errors_ = 0;
 }
 
 // Everything ready was written: a held client is read again once half of

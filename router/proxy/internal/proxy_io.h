@@ -190,6 +190,7 @@ class ClientConn final : public net::RequestHandler,
   void AddError(std::string_view reply);
   uint64_t PushSlot();
   void DrainHead();
+  void PublishCounts();  // the batch's counters into ProxyStats
   InfoFacts Facts() const;
 
   Worker& worker_;
