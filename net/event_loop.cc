@@ -103,6 +103,8 @@ void EventLoop::Run() {
     if (n > 0) poll_until = now + busy_poll_;
     now_s_ = SecondsOf(now);
     Dispatch(events, n);
+    if (!timers_.empty()) RunTimers(Clock::now());
+    for (auto& fn : round_end_) fn();
   }
 }
 
@@ -110,8 +112,11 @@ void EventLoop::Poll() {
   epoll_event events[kMaxEvents];
   for (;;) {
     int n = epoll_wait(epfd_, events, kMaxEvents, 0);
-    now_s_ = SecondsOf(Clock::now());
+    const auto now = Clock::now();  // the only clock read of a round without timers
+    now_s_ = SecondsOf(now);
     Dispatch(events, n);
+    if (!timers_.empty()) RunTimers(now);
+    for (auto& fn : round_end_) fn();
     if (n < kMaxEvents) break;
   }
 }
@@ -125,8 +130,6 @@ void EventLoop::Dispatch(const epoll_event* events, int n) {
       static_cast<IoHandler*>(p)->OnIoEvents(events[i].events);
     }
   }
-  RunTimers(Clock::now());
-  for (auto& fn : round_end_) fn();
 }
 
 void EventLoop::Quit() {
