@@ -63,7 +63,7 @@ struct LoopShard {
 
 using internal::LoopShard;
 
-struct ConnectionLoop::Impl : private IoHandler {
+struct ConnectionLoop::Impl final : private IoHandler {
   ConnectionLoopOptions options;
   HandlerFactory factory;
   ConnectionObserver observer;

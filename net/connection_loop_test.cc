@@ -82,7 +82,7 @@ class Client {
   // Reads until `n` bytes arrived, the server closed, or the timeout.
   std::string Read(size_t n) {
     std::string got;
-    std::vector<char> buf(64 * 1024);
+    std::vector<char> buf(size_t{64} * 1024);
     while (got.size() < n) {
       ssize_t r = ::recv(fd_, buf.data(), std::min(buf.size(), n - got.size()), 0);
       if (r <= 0) break;

@@ -10,7 +10,7 @@ namespace ringkv::router::internal {
 
 namespace {
 
-constexpr size_t kBackendReadChunk = 64 * 1024;
+constexpr size_t kBackendReadChunk = size_t{64} * 1024;
 // After a failure, commands for that back end fail at once for this long
 // instead of each paying for a connect attempt.
 constexpr auto kRetryDelay = std::chrono::milliseconds(100);
@@ -91,14 +91,14 @@ void BackendConn::Connect() {
     socket_.async_connect(tcp::endpoint(address, port_), on_connect);
     return;
   }
-  resolver_.async_resolve(host_, std::to_string(port_),
-                          [this, gen = gen_, on_connect](const boost::system::error_code& ec,
-                                                         tcp::resolver::results_type results) {
-                            if (gen != gen_) return;
-                            if (ec)
-                              return Fail("cannot resolve " + host_ + ": " + ec.message(), true);
-                            asio::async_connect(socket_, results, on_connect);
-                          });
+  resolver_.async_resolve(
+      host_, std::to_string(port_),
+      [this, gen = gen_, on_connect](const boost::system::error_code& ec,
+                                     const tcp::resolver::results_type& results) {
+        if (gen != gen_) return;
+        if (ec) return Fail("cannot resolve " + host_ + ": " + ec.message(), true);
+        asio::async_connect(socket_, results, on_connect);
+      });
 }
 
 void BackendConn::OnConnected(uint64_t gen, const boost::system::error_code& ec) {

@@ -10,7 +10,7 @@ namespace {
 
 // Hold a client (read and run nothing more) while this many of its commands
 // await replies, or while this many reply bytes wait for it to read them.
-constexpr size_t kMaxPendingSlots = 64 * 1024;
+constexpr size_t kMaxPendingSlots = size_t{64} * 1024;
 constexpr size_t kMaxPendingOut = 64u << 20;
 constexpr std::string_view kDbsizeCommand = "*1\r\n$6\r\nDBSIZE\r\n";
 
