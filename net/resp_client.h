@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 
 namespace ringkv::net {
 

@@ -1,11 +1,6 @@
-// RespServer: a multi-threaded RESP2 TCP server.
-//
-// Each I/O thread runs its own edge-triggered epoll loop and owns the
-// connections handed to it (round-robin from one listening socket), so a
-// connection's commands run on one thread without locks. A connection reads
-// what has arrived, parses every complete pipelined command, executes them in
-// order and writes all replies in one send: per batch, one recv and one send.
-// A thread that just had work polls briefly before sleeping (busy_poll_us).
+// RespServer: the node's RESP2 TCP server, a ConnectionLoop (see
+// net/connection_loop.h for the threads, batching and limits) whose requests
+// run through a ConnectionHandler per connection.
 //
 // The server knows nothing of commands: a ConnectionHandler, created per
 // connection by the factory, executes them. A handler that cannot answer at
@@ -23,9 +18,8 @@
 #include <string>
 #include <string_view>
 
-#include "base/cpus.h"
 #include "base/status.h"
-#include "net/resp_parser.h"
+#include "net/connection_loop.h"
 
 namespace ringkv::net {
 
@@ -70,25 +64,7 @@ class ConnectionHandler {
   virtual bool Authenticated() const = 0;
 };
 
-struct RespServerOptions {
-  std::string bind = "127.0.0.1";
-  uint16_t port = 0;     // 0 = pick a free port; see RespServer::port()
-  uint32_t threads = 2;  // I/O threads
-  CpuList cpus;          // where the I/O threads run; empty = anywhere
-  resp::Limits limits;   // for authenticated connections
-  resp::Limits unauth_limits{
-      .max_bulk_len = 16 * 1024, .max_args = 10, .max_inline_len = 16 * 1024};
-  uint64_t max_query_buffer = 1ull << 30;  // bytes buffered for one connection
-  uint64_t maxclients = 10000;             // further connections get an error and are closed
-  uint32_t idle_timeout_s = 0;             // 0 = never close idle connections
-  // After a round with events, each I/O thread polls this long before it
-  // sleeps (see Run in the .cc); 0 = always sleep in epoll_wait. Costs CPU
-  // only while requests keep arriving within the window.
-  uint32_t busy_poll_us = 20;
-  int backlog = 511;
-};
-
-struct RespServerCounters;
+using RespServerOptions = ConnectionLoopOptions;
 
 class RespServer {
  public:

@@ -4,7 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/grpc_client.h"
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 
 namespace ringkv::node {
 

@@ -6,7 +6,7 @@
 
 #include "cluster/neighbors.h"
 #include "net/http_status.h"
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 
 namespace ringkv::node {
 

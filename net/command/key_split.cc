@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <optional>
 
-#include "net/resp_parser.h"
-#include "net/resp_writer.h"
+#include "net/resp/resp_parser.h"
+#include "net/resp/resp_writer.h"
 
 namespace ringkv::net::command {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "net/resp_writer.h"
+#include "net/resp/resp_writer.h"
 
 namespace ringkv::net::command {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "net/resp_writer.h"
+#include "net/resp/resp_writer.h"
 #include "node/commands/internal/command_table.h"
 #include "node/commands/internal/context.h"
 #include "node/commands/internal/placement.h"

@@ -21,7 +21,7 @@
 #include "base/status.h"
 #include "jobs/job.h"
 #include "net/http.h"
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 
 namespace ringkv::router::jobs_codec {
 

@@ -13,7 +13,7 @@
 #include "base/status.h"
 #include "base/thread_annotations.h"
 #include "net/resp_client.h"
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 #include "router/proxy/route_table.h"
 
 namespace ringkv::router {

@@ -17,7 +17,7 @@
 
 #include "base/cpus.h"
 #include "base/status.h"
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 #include "router/proxy/route_table.h"
 
 namespace ringkv::router {

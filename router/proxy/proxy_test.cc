@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 #include "router/proxy/internal/proxy_commands.h"
 #include "router/proxy/route_table.h"
 

@@ -11,7 +11,7 @@
 
 #include "base/hlc.h"
 #include "base/status.h"
-#include "net/resp_writer.h"
+#include "net/resp/resp_writer.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/metrics.h"
 #include "store/engine.h"

@@ -7,7 +7,7 @@
 
 #include "base/worker_pool.h"
 #include "net/command/key_split.h"
-#include "net/resp_writer.h"
+#include "net/resp/resp_writer.h"
 #include "node/commands/forward_link.h"
 #include "node/migration/migration_roles.h"
 #include "node/view/cluster_view.h"

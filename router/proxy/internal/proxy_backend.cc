@@ -1,16 +1,16 @@
 // BackendConn and Worker: the back-end half of the proxy's I/O shell.
-#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cstring>
 
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 #include "router/proxy/internal/proxy_io.h"
 
 namespace ringkv::router::internal {
 
 namespace {
 
-constexpr size_t kBackendReadChunk = 64 * 1024;
+constexpr size_t kBackendReadChunk = size_t{64} * 1024;
 // After a failure, commands for that back end fail at once for this long
 // instead of each paying for a connect attempt.
 constexpr auto kRetryDelay = std::chrono::milliseconds(100);
@@ -91,14 +91,14 @@ void BackendConn::Connect() {
     socket_.async_connect(tcp::endpoint(address, port_), on_connect);
     return;
   }
-  resolver_.async_resolve(host_, std::to_string(port_),
-                          [this, gen = gen_, on_connect](const boost::system::error_code& ec,
-                                                         tcp::resolver::results_type results) {
-                            if (gen != gen_) return;
-                            if (ec)
-                              return Fail("cannot resolve " + host_ + ": " + ec.message(), true);
-                            asio::async_connect(socket_, results, on_connect);
-                          });
+  resolver_.async_resolve(
+      host_, std::to_string(port_),
+      [this, gen = gen_, on_connect](const boost::system::error_code& ec,
+                                     const tcp::resolver::results_type& results) {
+        if (gen != gen_) return;
+        if (ec) return Fail("cannot resolve " + host_ + ": " + ec.message(), true);
+        asio::async_connect(socket_, results, on_connect);
+      });
 }
 
 void BackendConn::OnConnected(uint64_t gen, const boost::system::error_code& ec) {
@@ -339,7 +339,6 @@ void Worker::RunFlush() {
     c->FlushOut();
   }
   cs.clear();
-  closed.clear();
   // Keep the vectors' capacity for the next round.
   if (dirty_backends.empty()) {
     bs.clear();
@@ -351,36 +350,32 @@ void Worker::RunFlush() {
   }
 }
 
+void Worker::Run(net::EventLoop& loop) {
+  clients = &loop;
+  epoll_watch.emplace(io, ::dup(loop.fd()));
+  loop.OnQuit([this] { CloseAll(); });
+  guard.emplace(io.get_executor());
+  WatchClients();
+  io.run();
+}
+
 void Worker::WatchClients() {
   epoll_watch->async_wait(asio::posix::stream_descriptor::wait_read,
                           [this](const boost::system::error_code& ec) {
                             if (ec) return;
-                            PollClients();
-                            WatchClients();
+                            clients->Poll();
+                            if (!stopping) WatchClients();
                           });
 }
 
-void Worker::PollClients() {
-  epoll_event events[256];
-  for (;;) {
-    int n = epoll_wait(epfd, events, 256, 0);
-    for (int i = 0; i < n; ++i)
-      static_cast<ClientConn*>(events[i].data.ptr)->OnEvents(events[i].events);
-    closed.clear();
-    if (n < 256) break;
-  }
-}
-
+// Runs when the loop quits, after it closed its client connections.
 void Worker::CloseAll() {
   stopping = true;
-  std::vector<std::shared_ptr<ClientConn>> all;
-  for (auto& [id, c] : clients) all.push_back(c);
-  for (auto& c : all) c->Close();
   for (auto& [addr, b] : backends) b->Shutdown();
   dirty_clients.clear();
-  closed.clear();
   boost::system::error_code ec;
-  if (epoll_watch) epoll_watch->close(ec);  // closes epfd
+  if (epoll_watch) epoll_watch->close(ec);  // closes the dup, not the loop's fd
+  guard.reset();
 }
 
 }  // namespace ringkv::router::internal

@@ -1,31 +1,18 @@
 // ClientConn: the client half of the proxy's I/O shell.
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 #include "router/proxy/internal/proxy_io.h"
 
 namespace ringkv::router::internal {
 
 namespace {
 
-constexpr size_t kReadChunk = 16 * 1024;
-constexpr uint64_t kMaxQueryBuffer = 1ull << 30;
-// Stop reading a client while this many of its commands await replies, or
-// while this many reply bytes wait for it to read them.
-constexpr size_t kMaxPendingSlots = 64 * 1024;
+// Hold a client (read and run nothing more) while this many of its commands
+// await replies, or while this many reply bytes wait for it to read them.
+constexpr size_t kMaxPendingSlots = size_t{64} * 1024;
 constexpr size_t kMaxPendingOut = 64u << 20;
 constexpr std::string_view kDbsizeCommand = "*1\r\n$6\r\nDBSIZE\r\n";
-
-const net::resp::Limits kUnauthLimits{
-    .max_bulk_len = 16 * 1024, .max_args = 10, .max_inline_len = 16 * 1024};
 
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
@@ -33,128 +20,57 @@ int64_t NowSeconds() {
 
 }  // namespace
 
-ClientConn::ClientConn(Worker& worker, int fd, uint64_t id) : worker_(worker), fd_(fd), id_(id) {
+ClientConn::ClientConn(Worker& worker, net::Connection& conn) : worker_(worker), conn_(&conn) {
   const ProxyOptions& o = *worker.ctx->options;
   local_.requirepass = &o.requirepass;
   local_.authenticated = o.requirepass.empty();
-  local_.client_id = id;
-  local_.port = worker.ctx->port;
+  local_.client_id = conn.id();
+  local_.port = worker.ctx->clients->port();
   local_.maxclients = o.maxclients;
-  parser_ = net::resp::RequestParser(local_.authenticated ? o.limits : kUnauthLimits);
+  conn.SetAuthenticated(local_.authenticated);
 }
 
-void ClientConn::Start() {
-  int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.ptr = this;
-  if (epoll_ctl(worker_.epfd, EPOLL_CTL_ADD, fd_, &ev) != 0) {
-    ::close(fd_);
-    closed_ = true;
-    worker_.ctx->stats->connected_clients.fetch_sub(1, std::memory_order_relaxed);
-    return;
-  }
-  worker_.clients.emplace(id_, shared_from_this());
-  ReadNow();
-}
-
-void ClientConn::Close() {
-  if (closed_) return;
-  closed_ = true;
-  epoll_ctl(worker_.epfd, EPOLL_CTL_DEL, fd_, nullptr);
-  ::close(fd_);
+void ClientConn::OnClose() {
+  conn_ = nullptr;
   slots_.clear();
-  auto it = worker_.clients.find(id_);
-  if (it != worker_.clients.end()) {
-    worker_.closed.push_back(std::move(it->second));  // events of this round may still name it
-    worker_.clients.erase(it);
-  }
-  worker_.ctx->stats->connected_clients.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void ClientConn::OnEvents(uint32_t events) {
-  if (closed_) return;
-  if (writing_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) ContinueWrite();
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) ReadNow();
+void ClientConn::OnBatchStart(net::Connection& /*conn*/) {
+  worker_.Refresh();
 }
 
-void ClientConn::MakeRoom() {
-  if (start_ > 0) {
-    std::memmove(rbuf_.data(), rbuf_.data() + start_, end_ - start_);
-    end_ -= start_;
-    start_ = 0;
-  }
-  if (rbuf_.size() - end_ < kReadChunk) rbuf_.resize(std::max(rbuf_.size() * 2, end_ + kReadChunk));
+void ClientConn::OnRequest(net::Connection& conn, std::span<const std::string_view> args,
+                           std::string_view raw) {
+  ++batch_commands_;
+  const bool was_authed = local_.authenticated;
+  Dispatch(args, raw);
+  if (local_.authenticated != was_authed) conn.SetAuthenticated(local_.authenticated);
+  if (local_.close_after_reply) conn.CloseAfterReplies();
+  if (slots_.size() >= kMaxPendingSlots) conn.Pause();
 }
 
-// Reads and executes until a short read (the socket is drained: with an
-// edge-triggered set, the next bytes raise a new event).
-void ClientConn::ReadNow() {
-  while (!closed_ && !closing_ && !paused_) {
-    if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
-    size_t space = rbuf_.size() - end_;
-    ssize_t n = ::recv(fd_, rbuf_.data() + end_, space, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      return OnReadError(false);
-    }
-    if (n == 0) return OnReadError(true);
-    end_ += static_cast<size_t>(n);
-    Process();
-    if (static_cast<size_t>(n) < space) return;
-  }
+// Publishes the batch's counters; holds the client while too much is outstanding.
+void ClientConn::OnBatchEnd(net::Connection& conn) {
+  PublishCounts();
+  if (slots_.size() >= kMaxPendingSlots || conn.unsent() >= kMaxPendingOut) conn.Pause();
 }
 
-void ClientConn::OnReadError(bool eof) {
-  // EOF after a pipeline: answer what was asked, then close.
-  if (eof && (!slots_.empty() || !out_.empty() || writing_)) {
-    closing_ = true;
-    return MaybeFinish();
-  }
-  Close();
+void ClientConn::OnLoopError(net::Connection& /*conn*/, std::string_view reply) {
+  AddError(reply);
+  PublishCounts();
 }
 
-// Executes what is buffered; pauses reading while too much is outstanding.
-void ClientConn::Process() {
-  ExecuteBuffered();
-  if (start_ == end_) start_ = end_ = 0;
-  if (!closing_ && end_ - start_ > kMaxQueryBuffer) {
-    AddError("-ERR Protocol error: query buffer of " + std::to_string(end_ - start_) +
-             " bytes exceeds the limit\r\n");
-    closing_ = true;
-  }
+void ClientConn::PublishCounts() {
   ProxyStats& stats = *worker_.ctx->stats;
   if (batch_commands_) stats.commands.fetch_add(batch_commands_, std::memory_order_relaxed);
   if (batch_errors_) stats.errors.fetch_add(batch_errors_, std::memory_order_relaxed);
   batch_commands_ = batch_errors_ = 0;
-  if (!out_.empty() || closing_) worker_.MarkDirty(shared_from_this());
-  paused_ = slots_.size() >= kMaxPendingSlots || out_.size() >= kMaxPendingOut;
 }
 
-void ClientConn::ExecuteBuffered() {
-  const ProxyOptions& o = *worker_.ctx->options;
-  worker_.Refresh();
-  while (start_ < end_ && !closing_ && slots_.size() < kMaxPendingSlots) {
-    std::string_view pending(rbuf_.data() + start_, end_ - start_);
-    net::resp::ParseStatus st = parser_.Parse(pending);
-    if (st == net::resp::ParseStatus::kIncomplete) return;
-    if (st == net::resp::ParseStatus::kError) {
-      AddError("-ERR " + parser_.error() + "\r\n");
-      closing_ = true;
-      return;
-    }
-    size_t consumed = parser_.consumed();
-    start_ += consumed;
-    if (!parser_.args().empty()) {
-      ++batch_commands_;
-      bool was_authed = local_.authenticated;
-      Dispatch(parser_.args(), pending.substr(0, consumed));
-      if (local_.authenticated != was_authed) parser_ = net::resp::RequestParser(o.limits);
-    }
-    if (local_.close_after_reply) closing_ = true;
-  }
+// Everything ready was written: a held client is read again once half of
+// what held it has drained.
+void ClientConn::OnDrained(net::Connection& conn) {
+  if (conn.held() && slots_.size() < kMaxPendingSlots / 2) conn.Resume();
 }
 
 void ClientConn::Dispatch(std::span<const std::string_view> args, std::string_view raw) {
@@ -372,7 +288,7 @@ uint64_t ClientConn::PushSlot() {
 
 void ClientConn::AddReady(std::string_view reply) {
   if (slots_.empty()) {
-    out_.append(reply);
+    conn_->out().append(reply);
     return;
   }
   Slot& s = slots_.emplace_back();
@@ -386,7 +302,7 @@ void ClientConn::AddError(std::string_view reply) {
 }
 
 void ClientConn::OnReply(uint64_t seq, uint32_t part, std::string_view reply) {
-  if (closed_ || seq < base_seq_ || seq - base_seq_ >= slots_.size()) return;
+  if (conn_ == nullptr || seq < base_seq_ || seq - base_seq_ >= slots_.size()) return;
   size_t idx = seq - base_seq_;
   Slot& s = slots_[idx];
   if (part == kMoveStep) return OnMoved(seq, reply);
@@ -408,7 +324,7 @@ void ClientConn::OnReply(uint64_t seq, uint32_t part, std::string_view reply) {
     s.multi.reset();
     s.done = true;
   } else if (idx == 0) {  // the common case: straight to the output
-    out_.append(reply);
+    conn_->out().append(reply);
     slots_.pop_front();
     ++base_seq_;
   } else {
@@ -423,7 +339,7 @@ void ClientConn::OnReply(uint64_t seq, uint32_t part, std::string_view reply) {
 
 void ClientConn::DrainHead() {
   while (!slots_.empty() && slots_.front().done) {
-    out_.append(slots_.front().reply);
+    conn_->out().append(slots_.front().reply);
     slots_.pop_front();
     ++base_seq_;
   }
@@ -431,61 +347,14 @@ void ClientConn::DrainHead() {
 
 // Writes what is ready in one send; a rest waits for EPOLLOUT.
 void ClientConn::FlushOut() {
-  if (closed_ || writing_) return;
-  if (out_.empty()) return MaybeFinish();
-  ssize_t n = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
-  if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return Close();
-    n = 0;
-  }
-  if (static_cast<size_t>(n) == out_.size()) {
-    out_.clear();
-    if (out_.capacity() > (1u << 20)) out_.shrink_to_fit();
-    return AfterWrite();
-  }
-  std::swap(out_, wbuf_);
-  out_.clear();
-  woff_ = static_cast<size_t>(n);
-  writing_ = true;
-  ContinueWrite();
-}
-
-void ClientConn::ContinueWrite() {
-  while (woff_ < wbuf_.size()) {
-    ssize_t n = ::send(fd_, wbuf_.data() + woff_, wbuf_.size() - woff_, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      return Close();
-    }
-    woff_ += static_cast<size_t>(n);
-  }
-  writing_ = false;
-  wbuf_.clear();
-  if (wbuf_.capacity() > (1u << 20)) wbuf_.shrink_to_fit();
-  if (!out_.empty()) return FlushOut();
-  AfterWrite();
-}
-
-void ClientConn::AfterWrite() {
-  MaybeFinish();
-  if (paused_ && !closed_ && slots_.size() < kMaxPendingSlots / 2 &&
-      out_.size() < kMaxPendingOut / 2) {
-    paused_ = false;
-    Process();
-    ReadNow();
-  }
-}
-
-void ClientConn::MaybeFinish() {
-  if (closing_ && !closed_ && slots_.empty() && out_.empty() && !writing_) Close();
+  if (conn_ != nullptr) conn_->Flush();
 }
 
 InfoFacts ClientConn::Facts() const {
   const ProxyContext& c = *worker_.ctx;
   const ProxyStats& s = *c.stats;
   InfoFacts f;
-  f.tcp_port = c.port;
+  f.tcp_port = c.clients->port();
   f.io_threads = c.options->threads;
   f.uptime_s = NowSeconds() - c.start_s;
   f.connected_clients = s.connected_clients.load();

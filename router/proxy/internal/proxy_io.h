@@ -1,12 +1,11 @@
 // The proxy's I/O shell. Each Worker is one thread with its own io_context;
-// it owns the client connections accepted onto it and its own connection to
-// every back end it has used (one pipelined connection per back end per
-// thread), so the request path takes no lock.
+// it owns its own connection to every back end it has used (one pipelined
+// connection per back end per thread), so the request path takes no lock.
 //
-// Client sockets are not Asio sockets: Boost 1.74's reactor tries a read
-// after every read (an EAGAIN recv per unpipelined request) or re-arms epoll
-// per wait. Each worker keeps its clients in its own edge-triggered epoll set,
-// read until a short read; Asio waits on that set's fd, once per round.
+// Client connections are the net::ConnectionLoop's: each worker thread runs
+// one of its EventLoops embedded in the io_context (Asio waits for the loop's
+// epoll fd, once per round, and the loop handles what is ready), and a
+// ClientConn is the RequestHandler of one client connection.
 //
 // Request path: a client read parses every complete command; a single-key
 // command's raw bytes are appended to its owner's output buffer and a
@@ -29,10 +28,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "net/connection_loop.h"
 #include "router/proxy/internal/proxy_commands.h"
 #include "router/proxy/proxy.h"
 
@@ -47,8 +46,8 @@ struct ProxyContext {
   const ProxyOptions* options = nullptr;
   const RouteSource* routes = nullptr;
   ProxyStats* stats = nullptr;
-  uint16_t port = 0;
-  int64_t start_s = 0;  // steady clock, seconds
+  const net::ConnectionLoop* clients = nullptr;  // for its port
+  int64_t start_s = 0;                           // steady clock, seconds
 };
 
 class ClientConn;
@@ -119,16 +118,26 @@ class BackendConn {
   std::string last_error_;
 };
 
-class ClientConn : public std::enable_shared_from_this<ClientConn> {
+// The proxy's handling of one client connection. Shared with the Pendings
+// that wait for its replies, so it outlives the connection it served.
+class ClientConn final : public net::RequestHandler,
+                         public std::enable_shared_from_this<ClientConn> {
  public:
-  ClientConn(Worker& worker, int fd, uint64_t id);  // takes the non-blocking fd
-  void Start();
-  void OnEvents(uint32_t events);  // from the worker's epoll set
-  void Close();                    // now, dropping unsent replies
+  ClientConn(Worker& worker, net::Connection& conn);
   // A back end's reply (or the proxy's -ERR) for slot `seq`.
   void OnReply(uint64_t seq, uint32_t part, std::string_view reply);
   // Writes the replies ready in order (called once per event-loop round).
   void FlushOut();
+
+  // net::RequestHandler
+  void OnRequest(net::Connection& conn, std::span<const std::string_view> args,
+                 std::string_view raw) override;
+  void OnBatchStart(net::Connection& conn) override;
+  void OnBatchEnd(net::Connection& conn) override;
+  bool AwaitingReplies() const override { return !slots_.empty(); }
+  void OnLoopError(net::Connection& conn, std::string_view reply) override;
+  void OnDrained(net::Connection& conn) override;
+  void OnClose() override;
 
   bool dirty = false;  // queued in Worker::dirty_clients
 
@@ -152,11 +161,6 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
     std::unique_ptr<Deferred> deferred;
   };
 
-  void ReadNow();
-  void OnReadError(bool eof);
-  void ContinueWrite();
-  void Process();
-  void ExecuteBuffered();
   void Dispatch(std::span<const std::string_view> args, std::string_view raw);
   // Routes a key command into slot `seq` (a new slot when nullopt).
   void Route(const CommandInfo& info, std::span<const std::string_view> args, std::string_view raw,
@@ -186,28 +190,14 @@ class ClientConn : public std::enable_shared_from_this<ClientConn> {
   void AddError(std::string_view reply);
   uint64_t PushSlot();
   void DrainHead();
-  void AfterWrite();
-  void MaybeFinish();
-  void MakeRoom();
+  void PublishCounts();  // the batch's counters into ProxyStats
   InfoFacts Facts() const;
 
   Worker& worker_;
-  int fd_;
-  uint64_t id_;
+  net::Connection* conn_;  // null once the connection closed
   LocalState local_;
-  net::resp::RequestParser parser_;
-  std::vector<char> rbuf_;
-  size_t start_ = 0;
-  size_t end_ = 0;
   std::deque<Slot> slots_;
   uint64_t base_seq_ = 0;  // seq of slots_.front()
-  std::string out_;
-  std::string wbuf_;  // a partial write's rest, waiting for EPOLLOUT
-  size_t woff_ = 0;
-  bool writing_ = false;
-  bool paused_ = false;   // too much outstanding: stop reading until it drains
-  bool closing_ = false;  // QUIT, EOF or protocol error: finish replies, then close
-  bool closed_ = false;
   uint64_t batch_commands_ = 0;
   uint64_t batch_errors_ = 0;
 };
@@ -216,25 +206,23 @@ struct Worker {
   asio::io_context io{1};  // first: destroyed last
   ProxyContext* ctx = nullptr;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
-  std::thread thread;
 
   RouteTablePtr table;                 // the table of the current client batch
   std::vector<BackendConn*> by_index;  // table->backends[i] -> connection (lazily)
   std::unordered_map<std::string, std::unique_ptr<BackendConn>> backends;  // by addr
-  std::unordered_map<uint64_t, std::shared_ptr<ClientConn>> clients;       // owns open clients
-  std::vector<std::shared_ptr<ClientConn>> closed;  // freed after the current round
-  int epfd = -1;                                    // clients' epoll set
-  std::optional<asio::posix::stream_descriptor> epoll_watch;
+  net::EventLoop* clients = nullptr;  // this thread's loop of client connections
+  std::optional<asio::posix::stream_descriptor> epoll_watch;  // a dup of its epoll fd
 
-  // Waits (through Asio) for the clients' epoll set, then dispatches events.
+  // Runs this worker's thread: the io_context, with `loop` embedded.
+  void Run(net::EventLoop& loop);
+  // Waits (through Asio) for the clients' loop, then lets it handle events.
   void WatchClients();
-  void PollClients();
 
   std::vector<BackendConn*> dirty_backends;
   std::vector<std::shared_ptr<ClientConn>> dirty_clients;
   bool flush_posted = false;
   bool retire_posted = false;
-  bool stopping = false;  // set by CloseAll: connections handed over later are dropped
+  bool stopping = false;  // set by CloseAll: back-end connections are shut down
 
   // Loads the current table; returns it (may be null). Connections to back
   // ends that left the table are retired later, from the event loop
@@ -249,7 +237,7 @@ struct Worker {
   void MarkDirty(std::shared_ptr<ClientConn> c);
   void ScheduleFlush();
   void RunFlush();
-  void CloseAll();  // on this worker's thread
+  void CloseAll();  // on this worker's thread, when its loop quits
 };
 
 }  // namespace ringkv::router::internal

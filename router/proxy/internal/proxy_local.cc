@@ -2,7 +2,7 @@
 #include <cctype>
 
 #include "net/command/command_table.h"
-#include "net/resp_writer.h"
+#include "net/resp/resp_writer.h"
 #include "router/proxy/internal/proxy_commands.h"
 
 namespace ringkv::router::internal {

@@ -1,6 +1,6 @@
 // RESP2 request parsing with Redis's semantics (multibulk and inline), reply
-// framing and a small reply decoder. See resp_parser.h for the contracts.
-#include "net/resp_parser.h"
+// framing and a small reply decoder. See net/resp/resp_parser.h for the contracts.
+#include "net/resp/resp_parser.h"
 
 #include <algorithm>
 #include <charconv>

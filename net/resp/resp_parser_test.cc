@@ -1,4 +1,4 @@
-#include "net/resp_parser.h"
+#include "net/resp/resp_parser.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "net/resp_writer.h"
+#include "net/resp/resp_writer.h"
 
 // Counts heap bytes requested by this test binary, to check that headers'
 // claims are not trusted and that steady-state parsing does not allocate.

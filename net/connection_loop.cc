@@ -1,0 +1,466 @@
+#include "net/connection_loop.h"
+
+// Client sockets are not Asio sockets: Boost 1.74's reactor tries a read after
+// every read (an EAGAIN recv per unpipelined request) or re-arms epoll per
+// wait. Each loop keeps its clients in its own edge-triggered epoll set
+// instead. Asio only parses the address and sets up the listening socket
+// (for its error messages).
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <utility>  // before asio: Boost 1.74 with g++ 12 needs std::exchange declared
+// clang-format off
+#include <boost/asio.hpp>
+// clang-format on
+
+namespace ringkv::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kReadChunk = size_t{16} * 1024;
+constexpr char kMaxClientsReply[] = "-ERR max number of clients reached\r\n";
+
+}  // namespace
+
+namespace internal {
+
+// One I/O thread: its loop and the connections it owns.
+struct LoopShard {
+  ConnectionLoop::Impl& server;
+  size_t index;
+  std::unique_ptr<EventLoop> loop;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;
+  std::vector<std::unique_ptr<Connection>> closed;  // freed after the current round
+  std::thread thread;
+  bool stopping = false;  // connections handed over from now on are closed
+
+  Connection* Find(uint64_t id) {
+    auto it = connections.find(id);
+    return it == connections.end() ? nullptr : it->second.get();
+  }
+  void CloseAll() {
+    std::vector<Connection*> all;
+    all.reserve(connections.size());
+    for (auto& [id, c] : connections) all.push_back(c.get());
+    for (Connection* c : all) c->Close();
+  }
+};
+
+}  // namespace internal
+
+using internal::LoopShard;
+
+struct ConnectionLoop::Impl final : private IoHandler {
+  ConnectionLoopOptions options;
+  HandlerFactory factory;
+  ConnectionObserver observer;
+  ThreadBody body;
+  std::vector<std::unique_ptr<LoopShard>> shards;
+  asio::io_context setup_io{1};  // owns the acceptor object only; never run
+  std::optional<tcp::acceptor> acceptor;
+  int listen_fd = -1;
+  std::atomic<int64_t> open{0};
+  std::atomic<uint64_t> next_id{1};
+  size_t next_shard = 0;
+  uint16_t port = 0;
+  bool started = false;
+
+  Status Listen();
+  void OnIoEvents(uint32_t /*events*/) override { AcceptAll(); }
+  void Watch() { shards[0]->loop->Watch(listen_fd, EPOLLIN, this); }
+  void AcceptAll();
+  void OnAccepted(int fd, LoopShard& shard);
+  void Sweep(LoopShard& shard);
+  void Notify(bool accepted, bool rejected) {
+    if (observer) observer(open.load(), accepted, rejected);
+  }
+};
+
+// --- RequestHandler, ConnectionRef ---
+
+void RequestHandler::OnLoopError(Connection& conn, std::string_view reply) {
+  conn.out().append(reply);
+}
+
+bool ConnectionRef::Post(std::function<void(Connection&)> fn) const {
+  return mailbox_->Post([shard = shard_, id = id_, fn = std::move(fn)] {
+    if (Connection* c = shard->Find(id)) fn(*c);
+  });
+}
+
+// --- Connection ---
+
+Connection::Connection(LoopShard& shard, int fd, uint64_t id)
+    : shard_(shard), fd_(fd), id_(id), last_active_s_(shard.loop->now_s()) {}
+
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+size_t Connection::thread_index() const {
+  return shard_.index;
+}
+
+EventLoop& Connection::loop() const {
+  return *shard_.loop;
+}
+
+ConnectionRef Connection::Ref() const {
+  return ConnectionRef(shard_.loop->mailbox(), &shard_, id_);
+}
+
+void Connection::Start(std::shared_ptr<RequestHandler> handler) {
+  handler_ = std::move(handler);
+  const ConnectionLoopOptions& o = shard_.server.options;
+  parser_ = resp::RequestParser(authed_ ? o.limits : o.unauth_limits);
+  auth_changed_ = false;
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!shard_.loop->Watch(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this)) return Close();
+  Pump();
+}
+
+void Connection::SetAuthenticated(bool authenticated) {
+  if (authenticated == authed_) return;
+  authed_ = authenticated;
+  auth_changed_ = true;
+}
+
+void Connection::Resume() {
+  if (closed_) return;
+  hold_ = Hold::kNone;
+  last_active_s_ = shard_.loop->now_s();
+  run_buffered_ = true;
+  Pump();
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  shard_.loop->Unwatch(fd_);
+  ::shutdown(fd_, SHUT_RDWR);
+  ::close(fd_);
+  fd_ = -1;
+  auto it = shard_.connections.find(id_);
+  if (it != shard_.connections.end()) {
+    shard_.closed.push_back(std::move(it->second));  // events of this round may still name it
+    shard_.connections.erase(it);
+  }
+  if (handler_) handler_->OnClose();
+  shard_.server.open.fetch_sub(1);
+  shard_.server.Notify(false, false);
+}
+
+void Connection::OnIoEvents(uint32_t events) {
+  if (closed_) return;
+  if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) writable_ = true;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) readable_ = true;
+  if (events & EPOLLRDHUP) hup_ = true;
+  Pump();
+}
+
+// The one place that moves a connection on: sends a pending rest, runs
+// buffered requests, reads while allowed, sends, and closes when done. A
+// handler hook that calls back (Resume, Flush) makes it go round again
+// instead of nesting.
+void Connection::Pump() {
+  if (pumping_) {
+    repump_ = true;
+    return;
+  }
+  pumping_ = true;
+  do {
+    repump_ = false;
+    if (writing_ && writable_) Send();
+    if (run_buffered_) {
+      run_buffered_ = false;
+      if (!closed_ && hold_ == Hold::kNone && !closing_ && start_ < end_) RunBuffered();
+    }
+    while (!closed_ && CanRead() && ReadOnce()) {
+    }
+    if (!closed_ && !writing_ && unsent() > 0) Send();
+    if (!closed_ && Finished()) Close();
+  } while (repump_ && !closed_);
+  pumping_ = false;
+}
+
+bool Connection::CanRead() const {
+  return readable_ && !eof_ && !closing_ && !writing_ && hold_ != Hold::kPause;
+}
+
+// Reads once and runs what completed; true if the socket may hold more now.
+// A short read drains it: with an edge-triggered set, the next bytes raise a
+// new event (after EPOLLRDHUP, reading goes on to the end of the stream).
+bool Connection::ReadOnce() {
+  if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
+  const size_t space = rbuf_.size() - end_;
+  ssize_t n = ::recv(fd_, rbuf_.data() + end_, space, 0);
+  if (n < 0) {
+    if (errno == EINTR) return true;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      readable_ = false;
+      return false;
+    }
+    Close();
+    return false;
+  }
+  if (n == 0) {
+    eof_ = true;  // replies owed are still sent; then Finished() closes
+    return false;
+  }
+  end_ += static_cast<size_t>(n);
+  last_active_s_ = shard_.loop->now_s();
+  if (hold_ == Hold::kNone) RunBuffered();
+  const uint64_t limit = shard_.server.options.max_query_buffer;
+  if (!closed_ && !closing_ && end_ - start_ > limit) {
+    handler_->OnLoopError(*this, "-ERR Protocol error: query buffer of " +
+                                     std::to_string(end_ - start_) +
+                                     " bytes exceeds the limit\r\n");
+    closing_ = true;
+  }
+  if (static_cast<size_t>(n) < space && !hup_) {
+    readable_ = false;
+    return false;
+  }
+  return true;
+}
+
+// Runs every complete request in the buffer until one holds the connection.
+void Connection::RunBuffered() {
+  handler_->OnBatchStart(*this);
+  while (start_ < end_ && hold_ == Hold::kNone && !closing_ && !closed_) {
+    std::string_view pending(rbuf_.data() + start_, end_ - start_);
+    resp::ParseStatus st = parser_.Parse(pending);
+    if (st == resp::ParseStatus::kIncomplete) break;
+    if (st == resp::ParseStatus::kError) {
+      handler_->OnLoopError(*this, "-ERR " + parser_.error() + "\r\n");
+      closing_ = true;
+      break;
+    }
+    const size_t consumed = parser_.consumed();
+    if (!parser_.args().empty()) {
+      handler_->OnRequest(*this, parser_.args(), pending.substr(0, consumed));
+    }
+    start_ += consumed;
+    if (auth_changed_) {
+      auth_changed_ = false;
+      const ConnectionLoopOptions& o = shard_.server.options;
+      parser_ = resp::RequestParser(authed_ ? o.limits : o.unauth_limits);
+    }
+  }
+  if (start_ == end_) start_ = end_ = 0;
+  if (!closed_) handler_->OnBatchEnd(*this);
+}
+
+// Sends what is left of out_; on EAGAIN the rest waits for EPOLLOUT. A reply
+// that fits the socket buffer (the usual case) goes out here.
+void Connection::Send() {
+  while (woff_ < out_.size()) {
+    ssize_t n = ::send(fd_, out_.data() + woff_, out_.size() - woff_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        writing_ = true;
+        writable_ = false;
+        return;
+      }
+      return Close();
+    }
+    woff_ += static_cast<size_t>(n);
+  }
+  writing_ = false;
+  woff_ = 0;
+  out_.clear();
+  if (out_.capacity() > (1u << 20)) out_.shrink_to_fit();
+  handler_->OnDrained(*this);
+}
+
+// Nothing left to do but close: asked to (or the peer closed), every reply
+// sent and none owed.
+bool Connection::Finished() const {
+  return (closing_ || eof_) && !writing_ && unsent() == 0 && !handler_->AwaitingReplies();
+}
+
+// Compacts the unconsumed bytes to the front, then grows by doubling: the
+// buffer tracks what has arrived, never what a header claims.
+void Connection::MakeRoom() {
+  if (start_ > 0) {
+    std::memmove(rbuf_.data(), rbuf_.data() + start_, end_ - start_);
+    end_ -= start_;
+    start_ = 0;
+  }
+  if (rbuf_.size() - end_ < kReadChunk) rbuf_.resize(std::max(rbuf_.size() * 2, end_ + kReadChunk));
+}
+
+// --- ConnectionLoop ---
+
+void ConnectionLoop::Impl::AcceptAll() {
+  for (;;) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN, or out of fds: retried on the next readiness
+    }
+    LoopShard& shard = *shards[next_shard];
+    next_shard = (next_shard + 1) % shards.size();
+    OnAccepted(fd, shard);
+  }
+}
+
+void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
+  if (static_cast<uint64_t>(open.load()) >= options.maxclients) {
+    ssize_t r = ::send(fd, kMaxClientsReply, sizeof kMaxClientsReply - 1, MSG_NOSIGNAL);
+    (void)r;
+    ::close(fd);
+    Notify(false, true);
+    return;
+  }
+  open.fetch_add(1);
+  Notify(true, false);
+  const uint64_t id = next_id.fetch_add(1);
+  auto start = [this, &shard, id, fd] {
+    if (shard.stopping) {  // handed over while stopping
+      ::close(fd);
+      open.fetch_sub(1);
+      Notify(false, false);
+      return;
+    }
+    auto owned = std::make_unique<Connection>(shard, fd, id);
+    Connection& c = *owned;
+    shard.connections.emplace(id, std::move(owned));
+    c.Start(factory(c));
+  };
+  if (&shard == shards[0].get()) {
+    start();  // the accepting thread
+  } else {
+    shard.loop->Post(std::move(start));  // the connection lives on its loop's thread
+  }
+}
+
+void ConnectionLoop::Impl::Sweep(LoopShard& shard) {
+  const int64_t cutoff = shard.loop->now_s() - options.idle_timeout_s;
+  std::vector<Connection*> idle;
+  for (auto& [id, c] : shard.connections) {
+    if (c->IdleSince(cutoff)) idle.push_back(c.get());
+  }
+  for (Connection* c : idle) c->Close();
+}
+
+Status ConnectionLoop::Impl::Listen() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options.bind, ec);
+  if (ec) return InvalidArgument("bad bind address '" + options.bind + "': " + ec.message());
+  tcp::endpoint endpoint(address, options.port);
+  acceptor.emplace(setup_io);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(options.backlog, ec);
+  if (!ec) acceptor->non_blocking(true, ec);
+  if (ec) {
+    acceptor.reset();
+    return Unavailable("cannot listen on " + options.bind + ":" + std::to_string(options.port) +
+                       ": " + ec.message());
+  }
+  port = acceptor->local_endpoint().port();
+  listen_fd = acceptor->native_handle();
+  return OkStatus();
+}
+
+ConnectionLoop::ConnectionLoop(ConnectionLoopOptions options, HandlerFactory factory,
+                               ConnectionObserver observer, ThreadBody body)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->factory = std::move(factory);
+  impl_->observer = std::move(observer);
+  impl_->body = std::move(body);
+}
+
+ConnectionLoop::~ConnectionLoop() {
+  Stop();
+}
+
+Status ConnectionLoop::Start() {
+  Impl& s = *impl_;
+  if (s.started) return FailedPrecondition("already started");
+  if (Status st = s.Listen(); !st.ok()) return st;
+  const uint32_t threads = std::max<uint32_t>(1, s.options.threads);
+  s.shards.clear();
+  for (uint32_t i = 0; i < threads; ++i) {
+    StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create(s.options.busy_poll_us);
+    if (!loop.ok()) return loop.status();
+    auto shard = std::unique_ptr<LoopShard>(new LoopShard{s, i, std::move(*loop), {}, {}, {}});
+    LoopShard* sp = shard.get();
+    sp->loop->OnRoundEnd([sp] { sp->closed.clear(); });
+    if (s.options.idle_timeout_s > 0) {
+      sp->loop->Every(std::chrono::seconds(1), [&s, sp] { s.Sweep(*sp); });
+    }
+    s.shards.push_back(std::move(shard));
+  }
+  s.Watch();
+  for (auto& shard : s.shards) {
+    shard->thread = std::thread([&s, sp = shard.get()] {
+      // Validated with the options; a failure leaves the thread unpinned.
+      (void)PinThisThread(s.options.cpus);
+      if (s.body) {
+        s.body(*sp->loop, sp->index);
+      } else {
+        sp->loop->Run();
+      }
+    });
+  }
+  s.started = true;
+  return OkStatus();
+}
+
+void ConnectionLoop::Stop() {
+  Impl& s = *impl_;
+  if (!s.started) return;
+  s.started = false;
+  s.shards[0]->loop->Post([&s] {
+    s.shards[0]->loop->Unwatch(s.listen_fd);
+    boost::system::error_code ec;
+    s.acceptor->close(ec);
+  });
+  for (auto& shard : s.shards) {
+    shard->loop->Post([sp = shard.get()] {
+      sp->stopping = true;
+      sp->CloseAll();
+      sp->loop->Quit();
+    });
+  }
+  for (auto& shard : s.shards) {
+    if (shard->thread.joinable()) shard->thread.join();
+  }
+  // What was posted after a loop quit: connections handed over (closed
+  // there) and completions (dropped). Posts from now on are refused.
+  for (auto& shard : s.shards) {
+    shard->stopping = true;
+    shard->loop->CloseMailbox();
+    shard->CloseAll();
+    shard->closed.clear();
+  }
+}
+
+uint16_t ConnectionLoop::port() const {
+  return impl_->port;
+}
+
+EventLoop& ConnectionLoop::loop(size_t index) {
+  return *impl_->shards[index]->loop;
+}
+
+}  // namespace ringkv::net
