@@ -20,7 +20,7 @@ Forwarder::Forwarder(PeerChannels& peers, ClusterView& view, ClusterCounters& co
     : peers_(peers), view_(view), counters_(counters) {}
 
 void Forwarder::SetSelfGrpc(std::string addr) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   self_grpc_ = std::move(addr);
 }
 
@@ -64,8 +64,8 @@ Forwarder::~Forwarder() {
 }
 
 void Forwarder::Drain() {
-  std::unique_lock lock(mu_);
-  idle_.wait(lock, [&] { return in_flight_ == 0; });
+  MutexLock lock(mu_);
+  idle_.Wait(mu_, [&]() REQUIRES(mu_) { return in_flight_ == 0; });
 }
 
 std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const ClusterSnapshot& view, uint32_t owner,
@@ -85,7 +85,7 @@ std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const ClusterSnapshot& view,
   call->req.set_epoch(view.epoch);
   call->req.set_hops(1);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     call->req.set_from_grpc(self_grpc_);
   }
   for (std::string_view a : args) call->req.add_args(a.data(), a.size());
@@ -137,7 +137,7 @@ void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
   if (call == nullptr) return done(Outcome::kDone, std::move(out));
   call->done = std::move(done);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++in_flight_;
   }
   Call* raw = call.release();  // owned by the callback below
@@ -148,8 +148,8 @@ void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                                 const Outcome outcome = Conclude(*owned, s, reply);
                                 owned->done(outcome, std::move(reply));
                                 owned.reset();
-                                std::lock_guard lock(mu_);
-                                if (--in_flight_ == 0) idle_.notify_all();
+                                MutexLock lock(mu_);
+                                if (--in_flight_ == 0) idle_.NotifyAll();
                               });
 }
 

@@ -9,12 +9,11 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/thread_annotations.h"
 #include "node/commands/forward_link.h"
 #include "node/peer_channels.h"
 #include "node/view/cluster_counters.h"
@@ -30,17 +29,17 @@ class Forwarder final : public ForwardLink {
 
   // This node's advertised gRPC "host:port" (receivers fetch a newer map
   // from it); set once the listener has its port.
-  void SetSelfGrpc(std::string addr);
+  void SetSelfGrpc(std::string addr) EXCLUDES(mu_);
 
   Outcome Forward(const ClusterSnapshot& view, uint32_t owner,
-                  std::span<const std::string_view> args, std::string& out) override;
+                  std::span<const std::string_view> args, std::string& out) EXCLUDES(mu_) override;
   void ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
-                    std::span<const std::string_view> args, Done done) override;
+                    std::span<const std::string_view> args, Done done) EXCLUDES(mu_) override;
 
   // Waits until every ForwardAsync call has run its `done` (each is bounded
   // by the peer deadline). The owner of what the continuations use (the
   // Dispatcher) calls it before destroying that.
-  void Drain();
+  void Drain() EXCLUDES(mu_);
 
   // Fetches the map of the process at `addr` (ringkv.v1.Registry/GetMap) and
   // installs it when newer. Returns whether this node's epoch advanced.
@@ -50,15 +49,16 @@ class Forwarder final : public ForwardLink {
   PeerChannels& peers_;
   ClusterView& view_;
   ClusterCounters& counters_;
-  mutable std::mutex mu_;
-  std::condition_variable idle_;
-  std::string self_grpc_;   // guarded by mu_
-  uint64_t in_flight_ = 0;  // ForwardAsync calls whose `done` has not returned; guarded by mu_
+  mutable Mutex mu_;
+  CondVar idle_;  // in_flight_ reached 0
+  std::string self_grpc_ GUARDED_BY(mu_);
+  uint64_t in_flight_ GUARDED_BY(mu_) = 0;  // ForwardAsync calls whose `done` has not returned
 
   struct Call;
   // The request for `args`, or nullptr after appending the error to `out`.
   std::unique_ptr<Call> Prepare(const ClusterSnapshot& view, uint32_t owner,
-                                std::span<const std::string_view> args, std::string& out);
+                                std::span<const std::string_view> args, std::string& out)
+      EXCLUDES(mu_);
   // What Forward does once the owner answered (or failed).
   Outcome Conclude(Call& call, const grpc::Status& s, std::string& out);
 };

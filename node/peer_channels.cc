@@ -5,14 +5,14 @@
 namespace ringkv::node {
 
 std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Stubs& stubs = stubs_[addr];
   if (!stubs.peer) stubs.peer = ringkv::v1::Peer::NewStub(channels_.Get(addr));
   return stubs.peer;
 }
 
 std::shared_ptr<ringkv::v1::Registry::Stub> PeerChannels::RegistryStub(const std::string& addr) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Stubs& stubs = stubs_[addr];
   if (!stubs.registry) stubs.registry = ringkv::v1::Registry::NewStub(channels_.Get(addr));
   return stubs.registry;

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "base/thread_annotations.h"
 #include "net/grpc_client.h"
 #include "node/migration/peer_link.h"
 #include "ringkv/v1/peer.grpc.pb.h"
@@ -24,9 +24,9 @@ class PeerChannels final : public PeerLink {
   explicit PeerChannels(uint32_t timeout_ms) : timeout_ms_(timeout_ms) {}
 
   // The stub for `addr` ("host:port"), created on first use and kept.
-  std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr);
+  std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr) EXCLUDES(mu_);
   // The ringkv.v1.Registry stub for `addr` (a router or a node), likewise.
-  std::shared_ptr<ringkv::v1::Registry::Stub> RegistryStub(const std::string& addr);
+  std::shared_ptr<ringkv::v1::Registry::Stub> RegistryStub(const std::string& addr) EXCLUDES(mu_);
   uint32_t timeout_ms() const { return timeout_ms_; }
 
   StatusOr<std::vector<WireEntry>> Fetch(const std::string& peer_grpc,
@@ -38,12 +38,12 @@ class PeerChannels final : public PeerLink {
  private:
   const uint32_t timeout_ms_;
   net::GrpcChannels channels_;
-  std::mutex mu_;
+  Mutex mu_;
   struct Stubs {
     std::shared_ptr<ringkv::v1::Peer::Stub> peer;
     std::shared_ptr<ringkv::v1::Registry::Stub> registry;
   };
-  std::map<std::string, Stubs> stubs_;  // guarded by mu_
+  std::map<std::string, Stubs> stubs_ GUARDED_BY(mu_);
 };
 
 }  // namespace ringkv::node

@@ -97,8 +97,8 @@ MigrationRoles::MigrationRoles(ClusterView& view, store::Engine& engine, const C
 MigrationRoles::~MigrationRoles() = default;
 
 std::shared_ptr<const RoleSnapshot> MigrationRoles::Roles() const {
-  std::lock_guard lock(mu_);
-  return cell_.current();
+  MutexLock lock(mu_);
+  return CurrentLocked();
 }
 
 void MigrationRoles::Publish(std::shared_ptr<const RoleSnapshot> next) {
@@ -117,8 +117,8 @@ Status MigrationRoles::Begin(MigrationPlan plan) {
   // are published, a stale copy in an arc this node imports would count as
   // held (no fetch) and be kept by the dropper.
   dropper_->Flush();
-  std::lock_guard lock(mu_);
-  const bool same = cell_.current()->migration_id == plan.id;
+  MutexLock lock(mu_);
+  const bool same = CurrentLocked()->migration_id == plan.id;
   if (!same) tombstones_->Clear();
   Publish(std::make_shared<RoleSnapshot>(std::move(plan)));
   return OkStatus();
@@ -131,8 +131,8 @@ void MigrationRoles::End(std::string_view id, bool cancelled, uint32_t drop_afte
   std::vector<ring::Arc> drop;
   ring::HashKind hash;
   {
-    std::lock_guard lock(mu_);
-    const RoleSnapshot& current = *cell_.current();
+    MutexLock lock(mu_);
+    const RoleSnapshot& current = *CurrentLocked();
     if (current.migration_id.empty() || current.migration_id != id) return;
     const auto kind = cancelled ? MigrationRole::Kind::kImport : MigrationRole::Kind::kExport;
     for (const RoleSnapshot::Role& r : current.roles) {
@@ -148,8 +148,8 @@ void MigrationRoles::End(std::string_view id, bool cancelled, uint32_t drop_afte
 }
 
 Status MigrationRoles::CheckId(std::string_view id) const {
-  std::lock_guard lock(mu_);
-  const std::string& current = cell_.current()->migration_id;
+  MutexLock lock(mu_);
+  const std::string& current = CurrentLocked()->migration_id;
   if (!current.empty() && current == id) return OkStatus();
   return FailedPrecondition("migration '" + std::string(id) +
                             "' is not under way on this node (current: " +
@@ -158,7 +158,7 @@ Status MigrationRoles::CheckId(std::string_view id) const {
 
 Status MigrationRoles::CheckIdOrRecent(std::string_view id) const {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const std::string& ended : recently_ended_) {
       if (ended == id) return OkStatus();
     }

@@ -21,7 +21,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +31,7 @@
 #include "base/hlc.h"
 #include "base/process.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "node/migration/peer_link.h"
 #include "node/view/cluster_counters.h"
 #include "node/view/cluster_view.h"
@@ -114,22 +114,22 @@ class MigrationRoles {
   ~MigrationRoles();  // stops the drop thread (a drop under way stops between chunks)
 
   std::chrono::microseconds bulk_yield() const { return bulk_yield_; }
-  std::shared_ptr<const RoleSnapshot> Roles() const;
+  std::shared_ptr<const RoleSnapshot> Roles() const EXCLUDES(mu_);
 
   // --- Peer RPCs ---
   // BeginMigration. Same id: re-asserts the roles and keeps the tombstones;
   // another id replaces the migration. InvalidArgument for an empty id.
-  Status Begin(MigrationPlan plan);
+  Status Begin(MigrationPlan plan) EXCLUDES(mu_);
   // EndMigration; ignores ids other than the current one. Schedules the drop
   // of the EXPORT arcs (completed) or the IMPORT arcs (cancelled).
-  void End(std::string_view id, bool cancelled, uint32_t drop_after_ms);
+  void End(std::string_view id, bool cancelled, uint32_t drop_after_ms) EXCLUDES(mu_);
   // FailedPrecondition unless `id` is the current migration.
-  Status CheckId(std::string_view id) const;
+  Status CheckId(std::string_view id) const EXCLUDES(mu_);
   // For Apply and Fetch: also accepts a migration this node ended recently.
   // The router ends a migration node by node, so a peer that has not ended
   // yet may still write through to (or fetch from) this one; keep-newer makes
   // those arrivals safe, and an old owner's drop removes what it no longer owns.
-  Status CheckIdOrRecent(std::string_view id) const;
+  Status CheckIdOrRecent(std::string_view id) const EXCLUDES(mu_);
   // Installs one arrival keep-newer (expired live entries are dropped).
   // Errors: the engine's (e.g. kResourceExhausted).
   Status Install(std::string_view key, std::string_view value, uint64_t version,
@@ -137,7 +137,7 @@ class MigrationRoles {
   // Fetch: the live entry or the tombstone of `key`, or nullopt.
   std::optional<WireEntry> Read(std::string_view key, int64_t now_ms);
 
-  std::string migration_id() const;
+  std::string migration_id() const EXCLUDES(mu_);
   size_t pending_drops() const;
 
   // --- The command path (ClusterView::kRoles) ---
@@ -155,7 +155,12 @@ class MigrationRoles {
                       int64_t now_ms);
 
  private:
-  void Publish(std::shared_ptr<const RoleSnapshot> next);  // requires mu_
+  // cell_ is read without a lock by Peek (KeepOnDrop), so it cannot be
+  // GUARDED_BY(mu_); its current() and Replace() go through these two.
+  const std::shared_ptr<const RoleSnapshot>& CurrentLocked() const REQUIRES(mu_) {
+    return cell_.current();
+  }
+  void Publish(std::shared_ptr<const RoleSnapshot> next) REQUIRES(mu_);  // Replace()s cell_
   bool KeepOnDrop(std::string_view key) const;
   // Whether `key` has an entry or a tombstone here.
   bool HeldHere(std::string_view key, int64_t now_ms);
@@ -168,9 +173,9 @@ class MigrationRoles {
   PeerLink& link_;
   const std::chrono::microseconds bulk_yield_;
 
-  mutable std::mutex mu_;
-  SnapshotCell<RoleSnapshot> cell_;          // current() and Replace() guarded by mu_
-  std::vector<std::string> recently_ended_;  // guarded by mu_; the last few ids
+  mutable Mutex mu_;
+  SnapshotCell<RoleSnapshot> cell_;  // current(), Replace(): CurrentLocked(), Publish()
+  std::vector<std::string> recently_ended_ GUARDED_BY(mu_);  // the last few ids
   std::unique_ptr<internal::TombstoneTable> tombstones_;
   std::unique_ptr<internal::ArcDropper> dropper_;  // last: its thread uses the rest
 };

@@ -31,8 +31,8 @@ ClusterView::ClusterView(const Clock& clock, ClusterCounters& counters, const st
       cell_(std::make_shared<ClusterSnapshot>()) {}
 
 std::shared_ptr<const ClusterSnapshot> ClusterView::Snapshot() const {
-  std::lock_guard lock(mu_);
-  return cell_.current();
+  MutexLock lock(mu_);
+  return CurrentLocked();
 }
 
 uint64_t ClusterView::epoch() const {
@@ -40,7 +40,7 @@ uint64_t ClusterView::epoch() const {
 }
 
 void ClusterView::UpdateMode() {
-  const ClusterSnapshot& s = *cell_.current();
+  const ClusterSnapshot& s = *CurrentLocked();
   const bool await = s.epoch == 0 && !await_reason_.empty();
   mode_.store((s.epoch > 0 ? kFence : 0) | (roles_held_ ? kRoles : 0) | (await ? kAwait : 0),
               std::memory_order_relaxed);
@@ -51,9 +51,9 @@ StatusOr<uint64_t> ClusterView::SetMap(std::string_view map_json, std::string_vi
   StatusOr<cluster::ClusterMap> map = cluster::ClusterMapFromJson(map_json);
   if (!map.ok()) return InvalidArgument("bad cluster map: " + map.status().message());
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!registry.empty()) registry_ = std::string(registry);
-    if (map->epoch <= cell_.current()->epoch) return cell_.current()->epoch;
+    if (map->epoch <= CurrentLocked()->epoch) return CurrentLocked()->epoch;
   }
   StatusOr<ring::RingPtr> ring = cluster::BuildRing(*map);
   if (!ring.ok()) return InvalidArgument("bad cluster map: " + ring.status().message());
@@ -70,37 +70,37 @@ StatusOr<uint64_t> ClusterView::SetMap(std::string_view map_json, std::string_vi
   next->ring = *ring;
   next->map_json = cluster::ToJson(*map);
   next->map = std::make_shared<const cluster::ClusterMap>(std::move(*map));
-  std::lock_guard lock(mu_);
-  if (next->epoch <= cell_.current()->epoch) return cell_.current()->epoch;  // a newer one won
+  MutexLock lock(mu_);
+  if (next->epoch <= CurrentLocked()->epoch) return CurrentLocked()->epoch;  // a newer one won
   next->self = next->ring->IndexOf(self_id_);
-  cell_.Replace(std::move(next), clock_.NowMs());
+  ReplaceLocked(std::move(next));
   UpdateMode();
-  return cell_.current()->epoch;
+  return CurrentLocked()->epoch;
 }
 
 std::string ClusterView::registry() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return registry_;
 }
 
 void ClusterView::SetRegistry(std::string addr) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   registry_ = std::move(addr);
 }
 
 void ClusterView::AwaitMap(std::string reason) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   await_reason_ = std::move(reason);
   UpdateMode();
 }
 
 std::string ClusterView::await_reason() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return await_reason_;
 }
 
 void ClusterView::SetRolesHeld(bool held) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   roles_held_ = held;
   UpdateMode();
 }

@@ -19,13 +19,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "cluster/cluster_map.h"
 #include "node/view/cluster_counters.h"
 #include "node/view/snapshot_cell.h"
@@ -80,7 +81,7 @@ class ClusterView {
   ClusterView(const Clock& clock, ClusterCounters& counters, const std::string& self_id);
 
   uint32_t mode() const { return mode_.load(std::memory_order_relaxed); }
-  std::shared_ptr<const ClusterSnapshot> Snapshot() const;
+  std::shared_ptr<const ClusterSnapshot> Snapshot() const EXCLUDES(mu_);
   // Whether this node serves `key` itself by the map alone (no held arcs).
   // For mode() == kFence, the common case.
   bool FastHere(std::string_view key) const {
@@ -89,36 +90,45 @@ class ClusterView {
   }
   // Whether the map says this node owns `key`.
   bool OwnsByMap(std::string_view key) const { return cell_.Peek().OwnsByMap(key); }
-  uint64_t epoch() const;
+  uint64_t epoch() const EXCLUDES(mu_);
 
   // Keeps the map if its epoch is newer. Returns the epoch held after the
   // call; InvalidArgument for a malformed map. A non-empty `registry` (the
   // router's gRPC address) is remembered, whatever the epoch.
-  StatusOr<uint64_t> SetMap(std::string_view map_json, std::string_view registry = {});
+  StatusOr<uint64_t> SetMap(std::string_view map_json, std::string_view registry = {})
+      EXCLUDES(mu_);
   // The router's gRPC address, as learned from SetMap or --join ("" = unknown).
-  std::string registry() const;
-  void SetRegistry(std::string addr);
+  std::string registry() const EXCLUDES(mu_);
+  void SetRegistry(std::string addr) EXCLUDES(mu_);
   // A node started with --join serves no data until its first map arrives:
   // commands on keys answer -TRYAGAIN meanwhile (kAwait).
-  void AwaitMap(std::string reason);
+  void AwaitMap(std::string reason) EXCLUDES(mu_);
   // Why the node waits for a map, for the -TRYAGAIN reply.
-  std::string await_reason() const;
+  std::string await_reason() const EXCLUDES(mu_);
   // Called by the migration roles: whether they hold arcs on this node.
-  void SetRolesHeld(bool held);
+  void SetRolesHeld(bool held) EXCLUDES(mu_);
 
  private:
-  void UpdateMode();  // requires mu_
+  void UpdateMode() REQUIRES(mu_);
+  // cell_ is read without a lock by Peek (FastHere, OwnsByMap), so it cannot
+  // be GUARDED_BY(mu_); its current() and Replace() go through these two.
+  const std::shared_ptr<const ClusterSnapshot>& CurrentLocked() const REQUIRES(mu_) {
+    return cell_.current();
+  }
+  void ReplaceLocked(std::shared_ptr<const ClusterSnapshot> next) REQUIRES(mu_) {
+    cell_.Replace(std::move(next), clock_.NowMs());
+  }
 
   const Clock& clock_;
   ClusterCounters& counters_;
   const std::string& self_id_;
 
   std::atomic<uint32_t> mode_{0};
-  mutable std::mutex mu_;
-  SnapshotCell<ClusterSnapshot> cell_;  // current() and Replace() guarded by mu_
-  std::string registry_;                // guarded by mu_
-  std::string await_reason_;            // guarded by mu_; non-empty: kAwait until a map
-  bool roles_held_ = false;             // guarded by mu_
+  mutable Mutex mu_;
+  SnapshotCell<ClusterSnapshot> cell_;  // current(), Replace(): CurrentLocked(), ReplaceLocked()
+  std::string registry_ GUARDED_BY(mu_);
+  std::string await_reason_ GUARDED_BY(mu_);  // non-empty: kAwait until a map
+  bool roles_held_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace ringkv::node

@@ -5,7 +5,9 @@
 // and one lookup) to be done with it.
 //
 // Thread safety: current() and Replace() require the owner's mutex; Peek may
-// be called from any thread at any time.
+// be called from any thread at any time. The cell cannot name the owner's
+// mutex, and Peek rules out GUARDED_BY on the cell, so each owner reaches
+// current() and Replace() through its own REQUIRES(mu_) methods.
 #pragma once
 
 #include <atomic>

@@ -8,9 +8,9 @@
 #include <functional>
 #include <future>
 #include <map>
-#include <mutex>
 #include <thread>
 
+#include "base/thread_annotations.h"
 #include "base/worker_pool.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/forward_link.h"
@@ -313,20 +313,20 @@ class DeferredReplies {
     return [this] {
       ++defers;
       return [this](std::string reply) {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         replies_.push_back(std::move(reply));
       };
     };
   }
-  std::vector<std::string> Get() {
-    std::lock_guard lock(mu_);
+  std::vector<std::string> Get() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return replies_;
   }
   int defers = 0;  // completions taken
 
  private:
-  std::mutex mu_;
-  std::vector<std::string> replies_;
+  Mutex mu_;
+  std::vector<std::string> replies_ GUARDED_BY(mu_);
 };
 
 // Node b runs commands that wait for a peer on a worker pool, and its

@@ -33,39 +33,39 @@ ArcDropper::ArcDropper(store::Engine& engine, const Clock& clock, ClusterCounter
 
 ArcDropper::~ArcDropper() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closing_ = true;
   }
-  idle_.notify_all();
+  idle_.NotifyAll();
   task_.Stop();
 }
 
 void ArcDropper::Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms) {
   if (arcs.empty()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     tasks_.push_back(Task{clock_.NowMs() + delay_ms, std::move(arcs), hash});
   }
   task_.Wake();
 }
 
 size_t ArcDropper::pending() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return tasks_.size() + running_;
 }
 
 void ArcDropper::Flush() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (Task& t : tasks_) t.due_ms = 0;
   }
   task_.Wake();
-  std::unique_lock lock(mu_);
-  idle_.wait(lock, [&] { return closing_ || (tasks_.empty() && running_ == 0); });
+  MutexLock lock(mu_);
+  idle_.Wait(mu_, [&]() REQUIRES(mu_) { return closing_ || (tasks_.empty() && running_ == 0); });
 }
 
 std::chrono::milliseconds ArcDropper::NextWait() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (tasks_.empty()) return kIdleWait;  // Schedule wakes the task
   int64_t due = tasks_.front().due_ms;
   for (const Task& t : tasks_) due = std::min(due, t.due_ms);
@@ -76,7 +76,7 @@ void ArcDropper::RunDue() {
   while (!task_.stopping()) {
     std::optional<Task> task;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto next = std::min_element(tasks_.begin(), tasks_.end(), [](const Task& a, const Task& b) {
         return a.due_ms < b.due_ms;
       });
@@ -86,9 +86,9 @@ void ArcDropper::RunDue() {
       ++running_;
     }
     Drop(*task);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     --running_;
-    idle_.notify_all();
+    idle_.NotifyAll();
   }
 }
 

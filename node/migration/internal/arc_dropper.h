@@ -11,16 +11,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string_view>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/periodic_task.h"
 #include "base/process.h"
+#include "base/thread_annotations.h"
 #include "node/view/cluster_counters.h"
 #include "ring/diff.h"
 #include "ring/hash.h"
@@ -38,14 +37,15 @@ class ArcDropper {
              std::chrono::microseconds yield = CpuYielder::kDefaultInterval);
   ~ArcDropper();  // stops; a drop under way stops between chunks (of kChunkKeys keys)
 
-  void Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms);
+  void Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms)
+      EXCLUDES(mu_);
   // Drops scheduled or running.
-  size_t pending() const;
+  size_t pending() const EXCLUDES(mu_);
   // Makes every scheduled drop due now and waits until none is left. A new
   // migration calls it before it begins: a key this node gave away in an
   // earlier one and is about to take back must not come back as a stale
   // copy (`keep` would protect it once the new roles are published).
-  void Flush();
+  void Flush() EXCLUDES(mu_);
 
  private:
   struct Task {
@@ -55,10 +55,10 @@ class ArcDropper {
   };
 
   // When the thread should look at the tasks again.
-  std::chrono::milliseconds NextWait() const;
+  std::chrono::milliseconds NextWait() const EXCLUDES(mu_);
   // Runs every task that is due.
-  void RunDue();
-  void Drop(const Task& task);
+  void RunDue() EXCLUDES(mu_);
+  void Drop(const Task& task) EXCLUDES(mu_);
 
   store::Engine& engine_;
   const Clock& clock_;
@@ -68,12 +68,12 @@ class ArcDropper {
 
   // The task calls NextWait under its own lock, which then takes mu_: so
   // nothing calls task_ while holding mu_.
-  mutable std::mutex mu_;
-  std::condition_variable idle_;  // a drop finished, or the dropper is closing
-  std::vector<Task> tasks_;       // guarded by mu_
-  size_t running_ = 0;            // guarded by mu_
-  bool closing_ = false;          // guarded by mu_; Flush returns at once
-  PeriodicTask task_;             // last: started once the rest is built
+  mutable Mutex mu_;
+  CondVar idle_;  // a drop finished, or the dropper is closing
+  std::vector<Task> tasks_ GUARDED_BY(mu_);
+  size_t running_ GUARDED_BY(mu_) = 0;
+  bool closing_ GUARDED_BY(mu_) = false;  // Flush returns at once
+  PeriodicTask task_;                     // last: started once the rest is built
 };
 
 }  // namespace ringkv::node::internal

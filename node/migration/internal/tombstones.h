@@ -9,11 +9,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "base/thread_annotations.h"
 #include "ring/hash.h"
 
 namespace ringkv::node::internal {
@@ -24,7 +24,7 @@ class TombstoneTable {
   uint64_t Get(std::string_view key) const {
     if (size_.load(std::memory_order_relaxed) == 0) return 0;
     const Stripe& s = StripeOf(key);
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     auto it = s.versions.find(key);
     return it == s.versions.end() ? 0 : it->second;
   }
@@ -33,7 +33,7 @@ class TombstoneTable {
   // true when the key had no tombstone before.
   bool Raise(std::string_view key, uint64_t version) {
     Stripe& s = StripeOf(key);
-    std::lock_guard lock(s.mu);
+    MutexLock lock(s.mu);
     auto it = s.versions.find(key);
     if (it != s.versions.end()) {
       if (it->second < version) it->second = version;
@@ -46,7 +46,7 @@ class TombstoneTable {
 
   void Clear() {
     for (Stripe& s : stripes_) {
-      std::lock_guard lock(s.mu);
+      MutexLock lock(s.mu);
       size_.fetch_sub(s.versions.size(), std::memory_order_relaxed);
       s.versions.clear();
     }
@@ -60,8 +60,8 @@ class TombstoneTable {
     size_t operator()(std::string_view k) const { return ring::HashXxh3(k); }
   };
   struct Stripe {
-    mutable std::mutex mu;
-    std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> versions;
+    mutable Mutex mu;
+    std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> versions GUARDED_BY(mu);
   };
   static constexpr size_t kStripes = 16;
 
