@@ -22,7 +22,7 @@ int64_t SecondsOf(EventLoop::Clock::time_point t) {
 }  // namespace
 
 bool Mailbox::Post(std::function<void()> fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!open_) return false;
   posted_.push_back(std::move(fn));
   uint64_t one = 1;
@@ -32,12 +32,12 @@ bool Mailbox::Post(std::function<void()> fn) {
 }
 
 std::vector<std::function<void()>> Mailbox::Take() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return std::exchange(posted_, {});
 }
 
 std::vector<std::function<void()>> Mailbox::Close() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   open_ = false;
   return std::exchange(posted_, {});
 }

@@ -23,10 +23,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_annotations.h"
 
 namespace ringkv::net {
 
@@ -53,10 +53,10 @@ class Mailbox {
   std::vector<std::function<void()>> Take();
   std::vector<std::function<void()>> Close();
 
-  std::mutex mu_;
-  bool open_ = true;  // guarded by mu_
+  Mutex mu_;
+  bool open_ GUARDED_BY(mu_) = true;
   int wakefd_;
-  std::vector<std::function<void()>> posted_;  // guarded by mu_
+  std::vector<std::function<void()>> posted_ GUARDED_BY(mu_);
 };
 
 class EventLoop {
