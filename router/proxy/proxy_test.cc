@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "net/command/glob.h"
 #include "net/resp/resp_parser.h"
 #include "router/proxy/internal/proxy_commands.h"
 #include "router/proxy/route_table.h"
@@ -112,7 +113,10 @@ TEST(InfoReply, Sections) {
   EXPECT_NE(stats->str.find("# Stats"), std::string::npos);
 }
 
-TEST(GlobMatch, Patterns) {
+TEST(GlobMatch, ConfigGetPatternsIgnoreCase) {
+  auto GlobMatch = [](std::string_view p, std::string_view s) {
+    return net::command::StringMatch(p, s, /*nocase=*/true);
+  };
   EXPECT_TRUE(GlobMatch("*", "save"));
   EXPECT_TRUE(GlobMatch("sa?e", "save"));
   EXPECT_TRUE(GlobMatch("SAVE", "save"));

@@ -5,13 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "net/command/glob.h"
 #include "node/commands/internal/command_table.h"
-#include "node/commands/internal/glob.h"
 #include "node/commands/internal/handlers.h"
 #include "node/commands/internal/parse.h"
 #include "node/migration/migration_roles.h"
 
 namespace ringkv::node::internal {
+
+using net::command::StringMatch;
 namespace {
 
 // Redis 7 COMMAND INFO entry: 10 fields, the last four left empty.

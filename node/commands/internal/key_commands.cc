@@ -5,11 +5,13 @@
 #include <unordered_set>
 #include <vector>
 
-#include "node/commands/internal/glob.h"
+#include "net/command/glob.h"
 #include "node/commands/internal/handlers.h"
 #include "node/commands/internal/parse.h"
 
 namespace ringkv::node::internal {
+
+using net::command::StringMatch;
 namespace {
 
 using store::Entry;

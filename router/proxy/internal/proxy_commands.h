@@ -107,7 +107,4 @@ struct LocalState {
 // names `cmd` (its arity is checked here).
 std::string LocalReply(LocalCommand cmd, std::span<const std::string_view> args, LocalState& state);
 
-// Redis-style glob match (*, ?, [abc], \x), case-insensitive, for CONFIG GET.
-bool GlobMatch(std::string_view pattern, std::string_view s);
-
 }  // namespace ringkv::router::internal

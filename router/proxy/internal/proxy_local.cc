@@ -2,6 +2,7 @@
 #include <cctype>
 
 #include "net/command/command_table.h"
+#include "net/command/glob.h"
 #include "net/resp/resp_writer.h"
 #include "router/proxy/internal/proxy_commands.h"
 
@@ -21,55 +22,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-}  // namespace
-
-bool GlobMatch(std::string_view p, std::string_view s) {
-  size_t pi = 0, si = 0, star = std::string_view::npos, mark = 0;
-  auto lower = [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  };
-  while (si < s.size()) {
-    if (pi < p.size() && p[pi] == '*') {
-      star = pi++;
-      mark = si;
-      continue;
-    }
-    if (pi < p.size()) {
-      bool match = false;
-      size_t next = pi + 1;
-      if (p[pi] == '?') {
-        match = true;
-      } else if (p[pi] == '[') {
-        size_t close = p.find(']', pi + 1);
-        if (close != std::string_view::npos) {
-          std::string_view set = p.substr(pi + 1, close - pi - 1);
-          for (char c : set) match = match || lower(c) == lower(s[si]);
-          next = close + 1;
-        } else {
-          match = s[si] == '[';
-        }
-      } else if (p[pi] == '\\' && pi + 1 < p.size()) {
-        match = lower(p[pi + 1]) == lower(s[si]);
-        next = pi + 2;
-      } else {
-        match = lower(p[pi]) == lower(s[si]);
-      }
-      if (match) {
-        pi = next;
-        ++si;
-        continue;
-      }
-    }
-    if (star == std::string_view::npos) return false;
-    pi = star + 1;
-    si = ++mark;
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
-}
-
-namespace {
-
 std::string ConfigReply(std::span<const std::string_view> args, const LocalState& st) {
   std::string out;
   net::resp::ReplyWriter w(out);
@@ -87,7 +39,7 @@ std::string ConfigReply(std::span<const std::string_view> args, const LocalState
     std::vector<const std::pair<std::string_view, std::string>*> hits;
     for (const auto& p : params) {
       for (size_t i = 2; i < args.size(); ++i) {
-        if (GlobMatch(args[i], p.first)) {
+        if (net::command::StringMatch(args[i], p.first, /*nocase=*/true)) {
           hits.push_back(&p);
           break;
         }

@@ -1,9 +1,9 @@
-#include "node/commands/internal/glob.h"
+#include "net/command/glob.h"
 
 #include <cctype>
 #include <cstddef>
 
-namespace ringkv::node::internal {
+namespace ringkv::net::command {
 namespace {
 
 char Fold(char c, bool nocase) {
@@ -86,4 +86,4 @@ bool StringMatch(std::string_view p, std::string_view s, bool nocase) {
   return pi == p.size();
 }
 
-}  // namespace ringkv::node::internal
+}  // namespace ringkv::net::command

@@ -1,10 +1,10 @@
-#include "node/commands/internal/glob.h"
+#include "net/command/glob.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace ringkv::node::internal {
+namespace ringkv::net::command {
 namespace {
 
 TEST(StringMatchTest, Literals) {
@@ -82,4 +82,4 @@ TEST(StringMatchTest, PathologicalPatternIsFast) {
 }
 
 }  // namespace
-}  // namespace ringkv::node::internal
+}  // namespace ringkv::net::command

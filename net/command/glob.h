@@ -13,8 +13,8 @@
 
 #include <string_view>
 
-namespace ringkv::node::internal {
+namespace ringkv::net::command {
 
 bool StringMatch(std::string_view pattern, std::string_view str, bool nocase = false);
 
-}  // namespace ringkv::node::internal
+}  // namespace ringkv::net::command
