@@ -62,12 +62,12 @@ class NodeConnection final : public net::ConnectionHandler {
     session_.authenticated = !dispatcher.RequiresAuth();
     session_.defer = [this] { return deferrer_->Defer(); };
   }
-  void Execute(std::span<const std::string_view> args, std::string& out,
-               net::ReplyDeferrer& deferrer) override {
+  After Execute(std::span<const std::string_view> args, std::string& out,
+                net::ReplyDeferrer& deferrer) override {
     deferrer_ = &deferrer;  // valid during this call, which is the only time defer may run
     dispatcher_.Execute(args, session_, out);
+    return {.close = session_.close_after_reply, .authenticated = session_.authenticated};
   }
-  bool ShouldClose() const override { return session_.close_after_reply; }
   bool Authenticated() const override { return session_.authenticated; }
 
  private:
