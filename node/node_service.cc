@@ -25,6 +25,7 @@
 #include "node/forwarder.h"
 #include "node/migration/migration_roles.h"
 #include "node/node_http.h"
+#include "node/replication/replication.h"
 #include "node/peer_channels.h"
 #include "node/peer_service.h"
 #include "node/view/cluster_view.h"
@@ -113,6 +114,7 @@ struct NodeService::Impl {
   std::unique_ptr<PeerChannels> peers;
   std::unique_ptr<ClusterView> view;
   std::unique_ptr<MigrationRoles> migration;
+  std::unique_ptr<Replication> replication;
   std::unique_ptr<PeerService> peer_service;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<RegistryRelay> registry_relay;
@@ -318,6 +320,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
   impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->view, impl->metrics.cluster());
+  impl->replication = std::make_unique<Replication>(SystemClock::Instance(), ReplicationOptions{});
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                          " and has no cluster map yet");
@@ -330,7 +333,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                         .view = impl->view.get(),
                         .migration = impl->migration.get(),
                         .forward = impl->forwarder.get(),
-                        .peer_work = impl->peer_work.get()});
+                        .peer_work = impl->peer_work.get(),
+                        .replication = impl->replication.get()});
   if (Status s = impl->StartListeners(); !s.ok()) return s;
   spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,

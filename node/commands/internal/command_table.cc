@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "node/commands/internal/handlers.h"
+#include "node/commands/internal/replicated.h"
 
 namespace ringkv::node::internal {
 namespace {
@@ -73,6 +74,9 @@ constexpr Binding kBindings[] = {
     {"job.pull", JobPullCommand},
     {"job.release", JobReleaseCommand},
     {"job.stats", JobStatsCommand},
+    // Between replicas (node/replication/replica_entry.h); internal only.
+    {"ringkv.peek", ReplicaPeekCommand},
+    {"ringkv.apply", ReplicaApplyCommand},
 };
 
 constexpr size_t kCount = std::size(kBindings) + 1;
