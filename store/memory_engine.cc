@@ -167,8 +167,9 @@ Status MemoryEngine::MutateVersioned(std::string_view key, int64_t now_ms,
     if (m.kind == Mutation::Kind::kKeep || m.kind == Mutation::Kind::kDelete) return OkStatus();
   }
   // The written shard had too little to evict; the rest comes from others,
-  // after releasing its lock so that only one shard lock is ever held.
-  if (OverLimit()) EvictFromOtherShards(index, now_ms);
+  // after releasing its lock so that only one shard lock is ever held. (A
+  // tombstone under noeviction may pass the limit: nothing is evicted.)
+  if (policy_ == EvictionPolicy::kAllKeysLru && OverLimit()) EvictFromOtherShards(index, now_ms);
   return OkStatus();
 }
 

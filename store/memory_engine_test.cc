@@ -714,6 +714,17 @@ TEST(MemoryEngineTest, NoEvictionAcceptsTombstones) {
   EXPECT_EQ(e->Stats().tombstones, 2u);
   EXPECT_EQ(e->Stats().keys, 9u);
   EXPECT_TRUE(e->Peek("new", 0)->tombstone);
+  // Past the limit, nothing is evicted from any shard either.
+  auto sharded =
+      NewMemoryEngine({.max_memory = 40'000, .policy = EvictionPolicy::kNoEviction, .shards = 4});
+  int stored = 0;
+  while (Put(*sharded, Key(stored), std::string(100, 'x')).ok()) ++stored;
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(Tombstone(*sharded, "dead" + std::to_string(i), 1).ok());
+  EngineStats stats = sharded->Stats();
+  EXPECT_GT(stats.used_bytes, stats.max_memory);
+  EXPECT_EQ(stats.evicted_keys, 0u);
+  EXPECT_EQ(stats.keys, static_cast<uint64_t>(stored));
 }
 
 // A table of `keys` nodes for keys Key(0..keys-1), grown as the shard grows it.

@@ -521,7 +521,8 @@ TEST_F(RocksDbEngineTest, TombstoneIndexMatchesTheTombstones) {
   }
   std::set<std::string> index;
   for (const auto& [key, value] : raw.All("tombstones")) index.insert(key);
-  EXPECT_EQ(index, want);
+  EXPECT_EQ(index.size(), want.size());
+  EXPECT_TRUE(index == want);  // (the records are binary: not printed)
   EXPECT_EQ(want.size(), tombstones);
   EXPECT_GT(tombstones, 0u);
 }
