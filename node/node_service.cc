@@ -25,6 +25,7 @@
 #include "node/forwarder.h"
 #include "node/migration/migration_roles.h"
 #include "node/node_http.h"
+#include "node/replica_maintenance.h"
 #include "node/replication/replication.h"
 #include "node/peer_channels.h"
 #include "node/peer_service.h"
@@ -115,6 +116,7 @@ struct NodeService::Impl {
   std::unique_ptr<ClusterView> view;
   std::unique_ptr<MigrationRoles> migration;
   std::unique_ptr<Replication> replication;
+  std::unique_ptr<ReplicaMaintenance> replica_maintenance;  // stopped before the forwarder drains
   std::unique_ptr<PeerService> peer_service;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<RegistryRelay> registry_relay;
@@ -320,7 +322,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
   impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->view, impl->metrics.cluster());
-  impl->replication = std::make_unique<Replication>(SystemClock::Instance(), ReplicationOptions{});
+  impl->replication = std::make_unique<Replication>(SystemClock::Instance(), ReplicationOptions{},
+                                                    impl->engine->hints());
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                          " and has no cluster map yet");
@@ -336,6 +339,9 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                         .peer_work = impl->peer_work.get(),
                         .replication = impl->replication.get()});
   if (Status s = impl->StartListeners(); !s.ok()) return s;
+  impl->replica_maintenance = std::make_unique<ReplicaMaintenance>(
+      *impl->view, *impl->engine, *impl->forwarder, *impl->replication, SystemClock::Instance());
+  impl->replica_maintenance->Start();
   spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
                options.bind, impl->state.grpc_port, impl->state.engine_name);
@@ -358,6 +364,7 @@ NodeService::~NodeService() {
 
 void NodeService::Stop() {
   impl_->joiner.Stop();
+  if (impl_->replica_maintenance) impl_->replica_maintenance->Stop();
   if (!impl_->resp) return;
   impl_->resp->Stop();
   impl_->http->Stop();

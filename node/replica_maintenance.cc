@@ -10,12 +10,11 @@
 
 namespace ringkv::node {
 
-ReplicaMaintenance::ReplicaMaintenance(ClusterView& view, store::Engine& engine, HybridClock& hlc,
-                                       ForwardLink& link, Replication& replication,
+ReplicaMaintenance::ReplicaMaintenance(ClusterView& view, store::Engine& engine, ForwardLink& link,
+                                        Replication& replication,
                                        const Clock& clock, ReplicaMaintenanceOptions options)
     : view_(view),
       engine_(engine),
-      hlc_(hlc),
       link_(link),
       replication_(replication),
       clock_(clock),

@@ -32,7 +32,7 @@ struct ReplicaMaintenanceOptions {
 class ReplicaMaintenance {
  public:
   // Not owned; all must outlive the task.
-  ReplicaMaintenance(ClusterView& view, store::Engine& engine, HybridClock& hlc, ForwardLink& link,
+  ReplicaMaintenance(ClusterView& view, store::Engine& engine, ForwardLink& link,
                      Replication& replication, const Clock& clock,
                      ReplicaMaintenanceOptions options = {});
   ~ReplicaMaintenance() { Stop(); }
@@ -48,7 +48,6 @@ class ReplicaMaintenance {
 
   ClusterView& view_;
   store::Engine& engine_;
-  HybridClock& hlc_;
   ForwardLink& link_;
   Replication& replication_;
   const Clock& clock_;

@@ -10,7 +10,7 @@
 //   RINGKV.APPLY key version kind expire_at_ms value [key ...]
 //     -> :installed (how many were newer than what the replica held)
 //
-// Thread safety: pure functions, plus PeekLocal/InstallIfNewer/SealDelete,
+// Thread safety: pure functions, plus PeekLocal/InstallIfNewer,
 // which are atomic per key on the engine.
 #pragma once
 
@@ -65,10 +65,5 @@ std::optional<ReplicaEntry> PeekLocal(store::Engine& engine, std::string_view ke
 // clock observes its version. Sets *installed. Errors: the engine's.
 Status InstallIfNewer(store::Engine& engine, HybridClock& hlc, std::string_view key,
                       const ReplicaEntry& e, int64_t now_ms, bool* installed);
-// After a write that left `key` absent here: makes that a tombstone with a
-// new version (unless something newer arrived meanwhile) and returns what the
-// key holds now, the thing to send to the other replicas.
-StatusOr<std::optional<ReplicaEntry>> SealDelete(store::Engine& engine, HybridClock& hlc,
-                                                 std::string_view key, int64_t now_ms);
 
 }  // namespace ringkv::node

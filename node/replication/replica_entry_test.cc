@@ -114,20 +114,22 @@ TEST(ReplicaEntryTest, ExpiredArrivalsAreNotInstalled) {
   EXPECT_FALSE(PeekLocal(*engine, "k", clock.NowMs()).has_value());
 }
 
-TEST(ReplicaEntryTest, SealDeleteKeepsANewerWrite) {
+TEST(ReplicaEntryTest, ATombstoneHidesOlderCopiesAndYieldsToNewer) {
   FakeClock clock(5'000);
   auto engine = store::NewMemoryEngine({});
   HybridClock hlc(clock);
-  auto sealed = SealDelete(*engine, hlc, "gone", clock.NowMs());
-  ASSERT_TRUE(sealed.ok());
-  ASSERT_TRUE(sealed->has_value());
-  EXPECT_TRUE((*sealed)->tombstone);
-  EXPECT_GT((*sealed)->version(), 0u);
   bool installed = false;
-  ASSERT_TRUE(InstallIfNewer(*engine, hlc, "back", Value("v", hlc.Next()), clock.NowMs(), &installed).ok());
-  auto kept = SealDelete(*engine, hlc, "back", clock.NowMs());
-  ASSERT_TRUE(kept.ok() && kept->has_value());
-  EXPECT_FALSE((*kept)->tombstone);
+  ASSERT_TRUE(InstallIfNewer(*engine, hlc, "k", Value("old", 10), clock.NowMs(), &installed).ok());
+  ASSERT_TRUE(InstallIfNewer(*engine, hlc, "k", Tombstone(20), clock.NowMs(), &installed).ok());
+  EXPECT_TRUE(installed);
+  EXPECT_FALSE(engine->Get("k", clock.NowMs()).has_value());
+  // A late copy of the old value does not bring the key back.
+  ASSERT_TRUE(InstallIfNewer(*engine, hlc, "k", Value("old", 10), clock.NowMs(), &installed).ok());
+  EXPECT_FALSE(installed);
+  EXPECT_EQ(PeekLocal(*engine, "k", clock.NowMs()), Tombstone(20));
+  ASSERT_TRUE(InstallIfNewer(*engine, hlc, "k", Value("new", 30), clock.NowMs(), &installed).ok());
+  EXPECT_TRUE(installed);
+  EXPECT_EQ(engine->Get("k", clock.NowMs())->value, "new");
 }
 
 }  // namespace

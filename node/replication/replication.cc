@@ -2,8 +2,9 @@
 
 namespace ringkv::node {
 
-Replication::Replication(const Clock& clock, ReplicationOptions options)
-    : clock_(clock), options_(options) {}
+Replication::Replication(const Clock& clock, ReplicationOptions options,
+                         store::HintStore& hints)
+    : clock_(clock), options_(options), hints_(hints) {}
 
 void Replication::Suspect(std::string_view node_id) {
   MutexLock lock(mu_);
@@ -28,42 +29,12 @@ bool Replication::IsSuspect(std::string_view node_id) const {
 }
 
 bool Replication::AddHint(std::string_view node_id, std::string_view key) {
-  MutexLock lock(mu_);
-  if (hint_count_ >= options_.max_hints) {
+  if (!hints_.Add(node_id, key, clock_.NowMs()).ok()) {
     counters_.hints_dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  if (hints_[std::string(node_id)].emplace(key).second) {
-    ++hint_count_;
-    counters_.hints_stored.fetch_add(1, std::memory_order_relaxed);
-  }
+  counters_.hints_stored.fetch_add(1, std::memory_order_relaxed);
   return true;
-}
-
-std::vector<std::string> Replication::TakeHints(std::string_view node_id, size_t max) {
-  MutexLock lock(mu_);
-  std::vector<std::string> out;
-  auto it = hints_.find(std::string(node_id));
-  if (it == hints_.end()) return out;
-  auto& keys = it->second;
-  while (!keys.empty() && out.size() < max) {
-    out.push_back(std::move(keys.extract(keys.begin()).value()));
-  }
-  hint_count_ -= out.size();
-  if (keys.empty()) hints_.erase(it);
-  return out;
-}
-
-std::vector<std::string> Replication::HintedNodes() const {
-  MutexLock lock(mu_);
-  std::vector<std::string> out;
-  for (const auto& [id, keys] : hints_) out.push_back(id);
-  return out;
-}
-
-uint64_t Replication::hints() const {
-  MutexLock lock(mu_);
-  return hint_count_;
 }
 
 }  // namespace ringkv::node

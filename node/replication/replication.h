@@ -14,17 +14,15 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
-#include <vector>
 
 #include "base/clock.h"
 #include "base/thread_annotations.h"
+#include "store/hints.h"
 
 namespace ringkv::node {
 
 struct ReplicationOptions {
-  int64_t suspect_ms = 1000;     // how long a peer that failed a request is routed around
-  uint64_t max_hints = 1000000;  // hints held for all peers together; more are dropped
+  int64_t suspect_ms = 1000;  // how long a peer that failed a request is routed around
 };
 
 struct ReplicationCounters {
@@ -36,13 +34,15 @@ struct ReplicationCounters {
   std::atomic<uint64_t> no_quorum{0};      // requests answered -NOREPLICAS / -TRYAGAIN for want of replicas
   std::atomic<uint64_t> failovers{0};      // forwards retried on the next replica
   std::atomic<uint64_t> hints_stored{0};
-  std::atomic<uint64_t> hints_dropped{0};  // over max_hints
+  std::atomic<uint64_t> hints_dropped{0};  // refused by the hint store's bounds
   std::atomic<uint64_t> hints_replayed{0};
+  std::atomic<uint64_t> hints_expired{0};  // older than the map's hint_ttl_s
 };
 
 class Replication {
  public:
-  Replication(const Clock& clock, ReplicationOptions options);
+  // `hints` (the engine's, durable with RocksDB) must outlive this.
+  Replication(const Clock& clock, ReplicationOptions options, store::HintStore& hints);
 
   // A request to `node_id` failed: route around it for suspect_ms.
   void Suspect(std::string_view node_id) EXCLUDES(mu_);
@@ -51,15 +51,10 @@ class Replication {
   // Whether `node_id` is routed around now. No lock while nobody is suspect.
   bool IsSuspect(std::string_view node_id) const EXCLUDES(mu_);
 
-  // Remembers that `node_id` missed the newest write of `key`. False (and
-  // counted as dropped) when max_hints are held already.
-  bool AddHint(std::string_view node_id, std::string_view key) EXCLUDES(mu_);
-  // Up to `max` keys hinted for `node_id`, removed from the hints (the caller
-  // adds back what it fails to deliver).
-  std::vector<std::string> TakeHints(std::string_view node_id, size_t max) EXCLUDES(mu_);
-  // Peers with hints.
-  std::vector<std::string> HintedNodes() const EXCLUDES(mu_);
-  uint64_t hints() const EXCLUDES(mu_);
+  // Remembers that `node_id` missed the newest write of `key` (replayed by
+  // ReplicaMaintenance). False, counted as dropped, when the hint store's
+  // bounds refuse it: anti-entropy repairs that key instead.
+  bool AddHint(std::string_view node_id, std::string_view key);
 
   ReplicationCounters& counters() { return counters_; }
   const ReplicationCounters& counters() const { return counters_; }
@@ -67,12 +62,11 @@ class Replication {
  private:
   const Clock& clock_;
   const ReplicationOptions options_;
+  store::HintStore& hints_;
   ReplicationCounters counters_;
   std::atomic<int> suspects_count_{0};
   mutable Mutex mu_;
   std::unordered_map<std::string, int64_t> suspect_until_ GUARDED_BY(mu_);
-  std::unordered_map<std::string, std::unordered_set<std::string>> hints_ GUARDED_BY(mu_);
-  uint64_t hint_count_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ringkv::node

@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "store/memory_engine.h"
+
 namespace ringkv::node {
 namespace {
 
 TEST(ReplicationTest, SuspectsExpireAndClear) {
   FakeClock clock(1'000);
-  Replication r(clock, {.suspect_ms = 500, .max_hints = 10});
+  auto engine = store::NewMemoryEngine({});
+  Replication r(clock, {.suspect_ms = 500}, engine->hints());
   EXPECT_FALSE(r.IsSuspect("a"));
   r.Suspect("a");
   EXPECT_TRUE(r.IsSuspect("a"));
@@ -22,21 +25,18 @@ TEST(ReplicationTest, SuspectsExpireAndClear) {
   EXPECT_FALSE(r.IsSuspect("a"));
 }
 
-TEST(ReplicationTest, HintsAreBoundedAndTakenOnce) {
+TEST(ReplicationTest, HintsGoToTheStoreAndRefusalsAreCounted) {
   FakeClock clock(1'000);
-  Replication r(clock, {.suspect_ms = 500, .max_hints = 3});
+  store::MemoryEngineOptions o;
+  o.hints.max_hints = 2;
+  auto engine = store::NewMemoryEngine(o);
+  Replication r(clock, {}, engine->hints());
   EXPECT_TRUE(r.AddHint("a", "k1"));
-  EXPECT_TRUE(r.AddHint("a", "k1"));  // the same key once
-  EXPECT_TRUE(r.AddHint("a", "k2"));
+  EXPECT_TRUE(r.AddHint("a", "k1"));  // held already: kept, never refused
   EXPECT_TRUE(r.AddHint("b", "k1"));
-  EXPECT_EQ(r.hints(), 3u);
-  EXPECT_FALSE(r.AddHint("b", "k9"));
+  EXPECT_FALSE(r.AddHint("b", "k2"));
   EXPECT_EQ(r.counters().hints_dropped.load(), 1u);
-  std::vector<std::string> a = r.TakeHints("a", 10);
-  EXPECT_EQ(a.size(), 2u);
-  EXPECT_TRUE(r.TakeHints("a", 10).empty());
-  EXPECT_EQ(r.HintedNodes(), std::vector<std::string>{"b"});
-  EXPECT_EQ(r.hints(), 1u);
+  EXPECT_EQ(engine->hints().Stats().total.hints, 2u);
 }
 
 }  // namespace

@@ -285,9 +285,13 @@ class Round : public std::enable_shared_from_this<Round> {
         PeerFailed(peer);
       }
     }
-    // Take what is newer than this node's copy (this node's own read repair).
-    if (entries) {
-      for (size_t i = 0; i < ks.size(); ++i) {
+    std::string failure;
+    {
+      MutexLock lock(mu_);
+      if (phase_ != Phase::kReading) return;  // late: the command ran already
+      // Take what is newer than this node's copy (this node's own read
+      // repair), under the lock: nothing lands once the command runs.
+      for (size_t i = 0; entries && i < ks.size(); ++i) {
         const std::optional<ReplicaEntry>& e = (*entries)[i];
         if (!e) continue;
         bool installed = false;
@@ -297,11 +301,6 @@ class Round : public std::enable_shared_from_this<Round> {
           Count(&ReplicationCounters::read_repairs);
         }
       }
-    }
-    bool run = false;
-    std::string failure;
-    {
-      MutexLock lock(mu_);
       for (size_t i = 0; i < ks.size(); ++i) {
         KeyState& s = keys_[ks[i]];
         if (entries) {
@@ -312,25 +311,17 @@ class Round : public std::enable_shared_from_this<Round> {
           ++s.read_failed;
         }
       }
-      if (phase_ == Phase::kReading) {
-        bool all = true;
-        for (const KeyState& s : keys_) {
-          if (s.read_ok >= s.need_read) continue;
-          all = false;
-          const uint32_t pending = static_cast<uint32_t>(s.peers.size()) - s.read_ok - s.read_failed;
-          if (s.read_ok + pending < s.need_read) failure = NotEnough(s, s.need_read, s.read_ok);
-        }
-        if (all || !failure.empty()) {
-          run = failure.empty();
-          phase_ = Phase::kRunning;
-        } else {
-          return;
-        }
-      } else {
-        return;  // a late answer: what it brought is installed above
+      bool all = true;
+      for (const KeyState& s : keys_) {
+        if (s.read_ok >= s.need_read) continue;
+        all = false;
+        const uint32_t pending = static_cast<uint32_t>(s.peers.size()) - s.read_ok - s.read_failed;
+        if (s.read_ok + pending < s.need_read) failure = NotEnough(s, s.need_read, s.read_ok);
       }
+      if (!all && failure.empty()) return;  // more answers to wait for
+      phase_ = Phase::kRunning;
     }
-    if (!run) {
+    if (!failure.empty()) {
       Count(&ReplicationCounters::no_quorum);
       return Finish(ErrorLine("TRYAGAIN ", failure));
     }
@@ -382,16 +373,16 @@ class Round : public std::enable_shared_from_this<Round> {
   // --- Write round: the result of each key to every other replica.
   void WriteRound() {
     Count(&ReplicationCounters::writes);
+    // What each key holds now: the command's entry, or its tombstone (a
+    // delete leaves one: DeleteKey). A key with neither was absent before and
+    // after; there is nothing to send for it.
     std::vector<std::optional<ReplicaEntry>> result(keys_.size());
     for (size_t k = 0; k < keys_.size(); ++k) {
-      std::optional<ReplicaEntry> e = PeekLocal(job_.engine, keys_[k].key, job_.now_ms);
-      if (!e) {
-        StatusOr<std::optional<ReplicaEntry>> sealed =
-            SealDelete(job_.engine, job_.hlc, keys_[k].key, job_.now_ms);
-        if (!sealed.ok()) return Finish(ErrorLine("ERR ", sealed.status().message()));
-        e = *sealed;
+      result[k] = PeekLocal(job_.engine, keys_[k].key, job_.now_ms);
+      if (!result[k]) {
+        MutexLock lock(mu_);
+        keys_[k].need_write = 0;
       }
-      result[k] = std::move(e);
     }
     {
       MutexLock lock(mu_);
@@ -406,7 +397,13 @@ class Round : public std::enable_shared_from_this<Round> {
         continue;
       }
       std::vector<std::string> args{"ringkv.apply"};
-      for (size_t k : ks) AppendApplyArgs(args, keys_[k].key, *result[k]);
+      for (size_t k : ks) {
+        if (result[k]) AppendApplyArgs(args, keys_[k].key, *result[k]);
+      }
+      if (args.size() == 1) {
+        OnApplied(peer, ks, true);
+        continue;
+      }
       std::vector<std::string_view> views(args.begin(), args.end());
       auto self = shared_from_this();
       link_->ForwardAsync(*view_, peer, views,
