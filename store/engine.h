@@ -163,9 +163,16 @@ class Engine {
   virtual EngineStats Stats() const = 0;
 };
 
+// Whether `a` replaces `b` under last-writer-wins: a newer version does; of
+// two equal versions (two nodes may draw the same HLC timestamp) a tombstone
+// beats a value and the greater value, then the later expiry, wins, so every
+// replica picks the same one whatever the arrival order. Equal entries do not
+// replace each other.
+bool Supersedes(const VersionedEntry& a, const VersionedEntry& b);
+
 // Keep-newer install (docs/design.md, "Moving keys"): stores `arrival`, an
-// entry or a tombstone, unless the key holds a live entry or a tombstone of
-// the same or a newer version. Returns whether it was stored. An expired
+// entry or a tombstone, unless the key holds a live entry or a tombstone that
+// `arrival` does not supersede. Returns whether it was stored. An expired
 // entry counts as absent, so an arrival older than it is stored.
 StatusOr<bool> InstallIfNewer(Engine& engine, std::string_view key, int64_t now_ms,
                               const VersionedEntry& arrival);

@@ -648,10 +648,7 @@ void RunReplicated(const CommandSpec& spec, Context& ctx, std::string& /*out*/,
 }
 
 void ReplicaPeekCommand(Context& ctx) {
-  if (!ctx.session.forwarded) {
-    ctx.w.Error("ERR RINGKV.PEEK is internal to the cluster");
-    return;
-  }
+  // Read-only, so also a client's local-only read: what this node holds.
   ctx.w.ArrayHeader(ctx.args.size() - 1);
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     WritePeekElement(ctx.w, PeekLocal(ctx.engine, ctx.args[i], ctx.now_ms));

@@ -38,8 +38,9 @@ namespace ringkv::node::internal {
 void RunReplicated(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply_start,
                    int depth);
 
-// The RINGKV.PEEK and RINGKV.APPLY handlers (replica_entry.h): only for
-// commands another node sent (Session::forwarded).
+// The RINGKV.PEEK and RINGKV.APPLY handlers (replica_entry.h). APPLY only
+// runs for commands another node sent (Session::forwarded); PEEK, read-only,
+// is also a client's local-only read of what this node holds.
 void ReplicaPeekCommand(Context& ctx);
 void ReplicaApplyCommand(Context& ctx);
 
