@@ -342,6 +342,7 @@ TEST_P(EngineContractTest, KeepNewerInstallsConvergeToTheNewestInAnyOrder) {
 TEST_P(EngineContractTest, ConcurrentKeepNewerInstallsConverge) {
   constexpr int kThreads = 4, kKeys = 16, kVersionsPerThread = 200;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937_64 rng(t);
@@ -543,7 +544,7 @@ TEST_P(EngineContractTest, ExpireHintsDropsOnlyOldOnes) {
   const int64_t t0 = now();
   // Enough hints per target to need several lock holds.
   for (int i = 0; i < 600; ++i) {
-    ASSERT_TRUE(hints.Add("node-" + std::to_string(i % 2), Key(i), t0 + (i % 3) * 100).ok());
+    ASSERT_TRUE(hints.Add("node-" + std::to_string(i % 2), Key(i), t0 + int64_t{i % 3} * 100).ok());
   }
   StatusOr<size_t> dropped = hints.Expire(t0 + 1000, 1000);  // created at t0 or before
   ASSERT_TRUE(dropped.ok());
