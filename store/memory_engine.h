@@ -2,9 +2,9 @@
 // tombstones, an approximate LRU per shard and max-memory accounting. Hints
 // are kept in memory only.
 //
-// Memory: used_bytes counts every entry and tombstone (its key plus a node
-// header of about 30 bytes) and the tables, so tombstones press on
-// max_memory like entries do. Eviction never takes a tombstone, because
+// Memory: used_bytes counts every entry and every tombstone (its key plus
+// about 50 bytes: node header, malloc's rounding, purge index slot) and the
+// tables, so tombstones press on max_memory like entries do. Eviction never takes a tombstone, because
 // dropping one could let an older copy of the key come back; a tombstone
 // write is never refused (under allkeys-lru it evicts live entries to make
 // room; under noeviction it may pass max_memory). PurgeTombstones is what

@@ -299,7 +299,10 @@ class RawDb {
       options.create_missing_column_families = true;
     }
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const std::string& name : names) families.push_back({name, {}});
+    families.reserve(names.size());
+    for (const std::string& name : names) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
     rocksdb::DB* db = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles_, &db);
     EXPECT_TRUE(s.ok()) << s.ToString();

@@ -7,10 +7,11 @@
 // the index of tombstones (vectors; each such node stores its slot, so
 // removal is O(1) swap-and-pop), and the LRU clock. Tombstones are nodes of
 // the table, so a key has one node whatever it holds; every read that must
-// not see them skips them (IsLive). Recency is a per-node 32-bit stamp rather than list
-// links (16 bytes per key saved): eviction samples kEvictionSamples nodes and
-// evicts the stalest, like Redis's approximate LRU; a shard that holds no
-// more than that many nodes is evicted in exact LRU order.
+// not see them skips them (IsLive), and eviction never takes them. Recency
+// is a per-node 32-bit stamp rather than list links (16 bytes per key
+// saved): eviction samples kEvictionSamples nodes and evicts the stalest,
+// like Redis's approximate LRU; a shard that holds no more than that many
+// nodes is evicted in exact LRU order.
 //
 // Memory accounting: every allocation and free is added to the engine-wide
 // counter passed to the constructor, so admission control sees all shards.

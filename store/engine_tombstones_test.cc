@@ -1,9 +1,7 @@
-// The tombstone and hint contract of store/engine.h and store/hints.h, run
-// against both engines.
+// The tombstone contract of store/engine.h, run against both engines.
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -11,95 +9,23 @@
 #include <thread>
 #include <vector>
 
-#include "base/clock.h"
 #include "store/engine.h"
-#include "store/hints.h"
-#include "store/memory_engine.h"
-#include "store/rocksdb_engine.h"
 #include "store/test_util.h"
 
 namespace ringkv::store {
 namespace {
 
-using testing::TempDir;
+using testing::EngineKind;
+using testing::Key;
 using testing::Version;
 
-enum class EngineKind { kMemory, kRocksDb };
+using EngineTombstonesTest = testing::EngineTest;
 
-std::string Key(int i) {
-  return "key:" + std::to_string(i);
-}
-
-class EngineContractTest : public ::testing::TestWithParam<EngineKind> {
- protected:
-  void SetUp() override { engine_ = Open({}); }
-
-  std::unique_ptr<Engine> Open(HintLimits limits) {
-    if (GetParam() == EngineKind::kMemory) return NewMemoryEngine({.shards = 4, .hints = limits});
-    StatusOr<std::unique_ptr<Engine>> engine = OpenRocksDbEngine({.path = dir_.db(),
-                                                                  .fsync = FsyncPolicy::kNo,
-                                                                  .block_cache_bytes = 8 << 20,
-                                                                  .hints = limits});
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? std::move(engine).value() : nullptr;
-  }
-  // Replaces the engine with a fresh, empty one with these hint limits.
-  void StartEmpty(HintLimits limits) {
-    engine_.reset();
-    if (GetParam() == EngineKind::kRocksDb) std::filesystem::remove_all(dir_.db());
-    engine_ = Open(limits);
-  }
-
-  int64_t now() const { return clock_.NowMs(); }
-  uint64_t V(int64_t ms_after_now = 0, uint16_t counter = 0) const {
-    return Version(now() + ms_after_now, counter);
-  }
-
-  Status Put(std::string_view key, std::string value, uint64_t version, int64_t expire_at_ms = 0) {
-    return engine_->Mutate(key, now(), [&](const Entry*) {
-      return Mutation::Put({std::move(value), version, expire_at_ms});
-    });
-  }
-  Status Tombstone(std::string_view key, uint64_t version) {
-    return engine_->Mutate(key, now(), [&](const Entry*) { return Mutation::Tombstone(version); });
-  }
-  std::set<std::string> ScanAll() {
-    std::set<std::string> keys;
-    uint64_t cursor = 0;
-    do {
-      ScanPage page = engine_->Scan(cursor, 7, now());
-      keys.insert(page.keys.begin(), page.keys.end());
-      cursor = page.next_cursor;
-    } while (cursor != 0);
-    return keys;
-  }
-  // Every key ForEachVersionedInArcs reports over the whole ring.
-  std::map<std::string, VersionedEntry> AllVersioned(ring::HashKind hash = ring::HashKind::kXxh3) {
-    std::map<std::string, VersionedEntry> out;
-    const ring::Arc whole{0, 0, "", ""};
-    Status s = engine_->ForEachVersionedInArcs(
-        {&whole, 1}, hash, now(), [&](std::string_view key, const VersionedEntry& v) {
-          EXPECT_TRUE(out.emplace(std::string(key), v).second) << "twice: " << key;
-          return true;
-        });
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return out;
-  }
-
-  TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<Engine> engine_;
-};
-
-INSTANTIATE_TEST_SUITE_P(Engines, EngineContractTest,
+INSTANTIATE_TEST_SUITE_P(Engines, EngineTombstonesTest,
                          ::testing::Values(EngineKind::kMemory, EngineKind::kRocksDb),
-                         [](const ::testing::TestParamInfo<EngineKind>& info) {
-                           return info.param == EngineKind::kMemory ? "Memory" : "RocksDb";
-                         });
+                         testing::EngineKindName);
 
-// ---- tombstones -------------------------------------------------------------
-
-TEST_P(EngineContractTest, TombstonesAreInvisibleToEveryExistingRead) {
+TEST_P(EngineTombstonesTest, TombstonesAreInvisibleToEveryExistingRead) {
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(Put(Key(i), "v", V()).ok());
   for (int i = 0; i < 40; i += 2) ASSERT_TRUE(Tombstone(Key(i), V(1)).ok());
   ASSERT_TRUE(Tombstone("never-written", V(1)).ok());
@@ -145,7 +71,7 @@ TEST_P(EngineContractTest, TombstonesAreInvisibleToEveryExistingRead) {
   EXPECT_EQ(engine_->Stats().keys, 0u);
 }
 
-TEST_P(EngineContractTest, PeekSeesEntriesAndTombstones) {
+TEST_P(EngineTombstonesTest, PeekSeesEntriesAndTombstones) {
   EXPECT_FALSE(engine_->Peek("k", now()));
   ASSERT_TRUE(Put("k", "v", V(0, 3), now() + 100).ok());
   std::optional<VersionedEntry> got = engine_->Peek("k", now());
@@ -167,7 +93,7 @@ TEST_P(EngineContractTest, PeekSeesEntriesAndTombstones) {
   EXPECT_FALSE(engine_->Peek("e", now() + 10));
 }
 
-TEST_P(EngineContractTest, MutateVersionedSeesTheTombstoneAndMutateDoesNot) {
+TEST_P(EngineTombstonesTest, MutateVersionedSeesTheTombstoneAndMutateDoesNot) {
   ASSERT_TRUE(Tombstone("k", V(0, 9)).ok());
   int calls = 0;
   ASSERT_TRUE(engine_
@@ -203,7 +129,7 @@ TEST_P(EngineContractTest, MutateVersionedSeesTheTombstoneAndMutateDoesNot) {
 
 // Existing callers (SET after DEL) do not compare versions: a put replaces a
 // tombstone whatever its version. Delete leaves no trace, tombstone or not.
-TEST_P(EngineContractTest, PutReplacesATombstoneAndDeleteRemovesIt) {
+TEST_P(EngineTombstonesTest, PutReplacesATombstoneAndDeleteRemovesIt) {
   ASSERT_TRUE(Tombstone("k", V(100)).ok());
   ASSERT_TRUE(Put("k", "again", V(0)).ok());
   std::optional<Entry> got = engine_->Get("k", now());
@@ -225,7 +151,7 @@ TEST_P(EngineContractTest, PutReplacesATombstoneAndDeleteRemovesIt) {
   EXPECT_EQ(engine_->Stats().keys, 0u);
 }
 
-TEST_P(EngineContractTest, ForEachVersionedInArcsIncludesTombstones) {
+TEST_P(EngineTombstonesTest, ForEachVersionedInArcsIncludesTombstones) {
   std::map<std::string, VersionedEntry> want;
   for (int i = 0; i < 300; ++i) {
     const std::string key = Key(i);
@@ -277,7 +203,7 @@ TEST_P(EngineContractTest, ForEachVersionedInArcsIncludesTombstones) {
   EXPECT_EQ(calls, 2);
 }
 
-TEST_P(EngineContractTest, InstallIfNewerAcceptsOnlyNewerVersions) {
+TEST_P(EngineTombstonesTest, InstallIfNewerAcceptsOnlyNewerVersions) {
   const VersionedEntry v5{{"five", V(0, 5), 0}, false};
   const VersionedEntry t7{{"", V(0, 7), 0}, true};
   const VersionedEntry v6{{"six", V(0, 6), 0}, false};
@@ -297,7 +223,7 @@ TEST_P(EngineContractTest, InstallIfNewerAcceptsOnlyNewerVersions) {
 
 // Property: whatever the order in which the versions of a key arrive, entries
 // and tombstones mixed, every engine ends up holding the newest one.
-TEST_P(EngineContractTest, KeepNewerInstallsConvergeToTheNewestInAnyOrder) {
+TEST_P(EngineTombstonesTest, KeepNewerInstallsConvergeToTheNewestInAnyOrder) {
   std::mt19937_64 rng(20240601);
   constexpr int kKeys = 64;
   for (int round = 0; round < 8; ++round) {
@@ -339,9 +265,10 @@ TEST_P(EngineContractTest, KeepNewerInstallsConvergeToTheNewestInAnyOrder) {
 }
 
 // The same property with the arrivals racing from several threads.
-TEST_P(EngineContractTest, ConcurrentKeepNewerInstallsConverge) {
+TEST_P(EngineTombstonesTest, ConcurrentKeepNewerInstallsConverge) {
   constexpr int kThreads = 4, kKeys = 16, kVersionsPerThread = 200;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::mt19937_64 rng(t);
@@ -371,7 +298,7 @@ TEST_P(EngineContractTest, ConcurrentKeepNewerInstallsConverge) {
   for (const auto& [key, version] : newest) EXPECT_EQ(held[key].entry.version, version) << key;
 }
 
-TEST_P(EngineContractTest, PurgeRemovesOnlyOldTombstones) {
+TEST_P(EngineTombstonesTest, PurgeRemovesOnlyOldTombstones) {
   constexpr int64_t kTtl = 1000;
   for (int i = 0; i < 30; ++i) {
     // Ten tombstones each 2000, 1000 and 500 ms old.
@@ -396,7 +323,7 @@ TEST_P(EngineContractTest, PurgeRemovesOnlyOldTombstones) {
   EXPECT_EQ(engine_->Stats().keys, 2u);
 }
 
-TEST_P(EngineContractTest, PurgeRespectsItsBudgetAndFinishes) {
+TEST_P(EngineTombstonesTest, PurgeRespectsItsBudgetAndFinishes) {
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(Tombstone(Key(i), V(-10'000, i)).ok());
   for (int i = 200; i < 300; ++i) ASSERT_TRUE(Tombstone(Key(i), V(0, i)).ok());
   size_t first = engine_->PurgeTombstones(now(), 1000, 10);
@@ -413,7 +340,7 @@ TEST_P(EngineContractTest, PurgeRespectsItsBudgetAndFinishes) {
 
 // A tombstone replaced by a put or by a newer tombstone is purged (or kept)
 // as what the key holds now, not as what it held.
-TEST_P(EngineContractTest, PurgeJudgesWhatTheKeyHoldsNow) {
+TEST_P(EngineTombstonesTest, PurgeJudgesWhatTheKeyHoldsNow) {
   ASSERT_TRUE(Tombstone("revived", V(-5000)).ok());
   ASSERT_TRUE(Put("revived", "v", V(-4000)).ok());
   ASSERT_TRUE(Tombstone("deleted-again", V(-5000)).ok());
@@ -426,7 +353,7 @@ TEST_P(EngineContractTest, PurgeJudgesWhatTheKeyHoldsNow) {
   EXPECT_TRUE(engine_->Get("revived", now()));
 }
 
-TEST_P(EngineContractTest, ClearRemovesTombstonesAndKeepsHints) {
+TEST_P(EngineTombstonesTest, ClearRemovesTombstonesAndKeepsHints) {
   ASSERT_TRUE(Put("a", "v", V()).ok());
   ASSERT_TRUE(Tombstone("b", V()).ok());
   ASSERT_TRUE(engine_->hints().Add("node-2", "a", now()).ok());
@@ -437,154 +364,6 @@ TEST_P(EngineContractTest, ClearRemovesTombstonesAndKeepsHints) {
   EXPECT_TRUE(AllVersioned().empty());
   EXPECT_EQ(engine_->hints().Stats().total.hints, 1u);
   EXPECT_EQ(engine_->PurgeTombstones(now() + 1'000'000, 0, 100), 0u);
-}
-
-// ---- hints ------------------------------------------------------------------
-
-std::vector<std::string> HintKeys(const HintStore& hints, std::string_view target) {
-  std::vector<std::string> keys;
-  hints.ForEach(target, [&](std::string_view key, int64_t) {
-    keys.emplace_back(key);
-    return true;
-  });
-  return keys;
-}
-
-TEST_P(EngineContractTest, HintsAddListAndRemove) {
-  HintStore& hints = engine_->hints();
-  EXPECT_TRUE(HintKeys(hints, "node-2").empty());
-  ASSERT_TRUE(hints.Add("node-2", "b", now()).ok());
-  ASSERT_TRUE(hints.Add("node-2", "a", now()).ok());
-  ASSERT_TRUE(hints.Add("node-3", "a", now()).ok());
-  ASSERT_TRUE(hints.Add("node-2", "", now()).ok());  // the empty key is a key
-  EXPECT_EQ(HintKeys(hints, "node-2"), (std::vector<std::string>{"", "a", "b"}));
-  EXPECT_EQ(HintKeys(hints, "node-3"), std::vector<std::string>{"a"});
-  EXPECT_TRUE(HintKeys(hints, "node-").empty());  // a prefix of a target is another target
-  EXPECT_EQ(hints.Add("", "a", now()).code(), StatusCode::kInvalidArgument);
-
-  HintStats stats = hints.Stats();
-  EXPECT_EQ(stats.total.hints, 4u);
-  EXPECT_EQ(stats.total.bytes, HintBytes("node-2", "b") + HintBytes("node-2", "a") +
-                                   HintBytes("node-3", "a") + HintBytes("node-2", ""));
-  ASSERT_EQ(stats.targets.size(), 2u);
-  EXPECT_EQ(stats.targets["node-2"].hints, 3u);
-  EXPECT_EQ(stats.targets["node-3"].bytes, HintBytes("node-3", "a"));
-
-  const std::vector<std::string> batch = {"a", "b", "absent", "a"};
-  ASSERT_TRUE(hints.Remove("node-2", batch).ok());
-  ASSERT_TRUE(hints.Remove("node-3", "a").ok());
-  ASSERT_TRUE(hints.Remove("nobody", "a").ok());
-  EXPECT_EQ(HintKeys(hints, "node-2"), std::vector<std::string>{""});
-  stats = hints.Stats();
-  EXPECT_EQ(stats.total.hints, 1u);
-  EXPECT_EQ(stats.total.bytes, HintBytes("node-2", ""));
-  EXPECT_EQ(stats.targets.count("node-3"), 0u);
-}
-
-TEST_P(EngineContractTest, HintsAreInvisibleToEntryReads) {
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(engine_->hints().Add("node-2", Key(i), now()).ok());
-  EXPECT_FALSE(engine_->Get(Key(1), now()));
-  EXPECT_FALSE(engine_->Peek(Key(1), now()));
-  EXPECT_TRUE(ScanAll().empty());
-  EXPECT_FALSE(engine_->RandomKey(now()));
-  EXPECT_TRUE(AllVersioned().empty());
-  EXPECT_EQ(engine_->Stats().keys, 0u);
-  EXPECT_EQ(engine_->Stats().tombstones, 0u);
-}
-
-TEST_P(EngineContractTest, ReaddingAHintMovesItsTimeAndIsNeverRefused) {
-  StartEmpty({.max_hints = 2, .max_bytes = 0});
-  HintStore& hints = engine_->hints();
-  ASSERT_TRUE(hints.Add("node-2", "a", now()).ok());
-  ASSERT_TRUE(hints.Add("node-2", "b", now()).ok());
-  ASSERT_TRUE(hints.Add("node-2", "a", now() + 50).ok());  // full, but already held
-  hints.ForEach("node-2", [&](std::string_view key, int64_t created_ms) {
-    EXPECT_EQ(created_ms, key == "a" ? now() + 50 : now()) << key;
-    return true;
-  });
-  EXPECT_EQ(hints.Stats().total.hints, 2u);
-  EXPECT_EQ(hints.Stats().refused, 0u);
-}
-
-TEST_P(EngineContractTest, HintCountBoundRefusesAndChangesNothing) {
-  StartEmpty({.max_hints = 10, .max_bytes = 0});
-  HintStore& hints = engine_->hints();
-  for (int i = 0; i < 10; ++i)
-    ASSERT_TRUE(hints.Add("node-" + std::to_string(i % 3), Key(i), now()).ok());
-  const HintStats before = hints.Stats();
-  Status s = hints.Add("node-0", "one-more", now());
-  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
-  EXPECT_EQ(hints.Add("node-9", "other-target", now()).code(), StatusCode::kResourceExhausted);
-  const HintStats after = hints.Stats();
-  EXPECT_EQ(after.total.hints, before.total.hints);
-  EXPECT_EQ(after.total.bytes, before.total.bytes);
-  EXPECT_EQ(after.targets.size(), 3u);
-  EXPECT_EQ(after.refused, 2u);
-  EXPECT_EQ(HintKeys(hints, "node-9").size(), 0u);
-  ASSERT_TRUE(hints.Remove("node-0", Key(0)).ok());
-  EXPECT_TRUE(hints.Add("node-0", "one-more", now()).ok());
-}
-
-TEST_P(EngineContractTest, HintByteBoundRefusesAndChangesNothing) {
-  const uint64_t one = HintBytes("node-2", Key(0));  // every Key(0..9) is as long
-  StartEmpty({.max_hints = 0, .max_bytes = 5 * one + HintBytes("node-2", "ab")});
-  HintStore& hints = engine_->hints();
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(hints.Add("node-2", Key(i), now()).ok());
-  EXPECT_EQ(hints.Add("node-2", Key(5), now()).code(), StatusCode::kResourceExhausted);
-  EXPECT_TRUE(hints.Add("node-2", "ab", now()).ok());  // fits exactly
-  EXPECT_EQ(hints.Add("node-2", "c", now()).code(), StatusCode::kResourceExhausted);
-  EXPECT_EQ(hints.Stats().total.bytes, 5 * one + HintBytes("node-2", "ab"));
-  EXPECT_EQ(hints.Stats().total.hints, 6u);
-  EXPECT_EQ(hints.Stats().refused, 2u);
-}
-
-TEST_P(EngineContractTest, ExpireHintsDropsOnlyOldOnes) {
-  HintStore& hints = engine_->hints();
-  const int64_t t0 = now();
-  // Enough hints per target to need several lock holds.
-  for (int i = 0; i < 600; ++i) {
-    ASSERT_TRUE(hints.Add("node-" + std::to_string(i % 2), Key(i), t0 + (i % 3) * 100).ok());
-  }
-  StatusOr<size_t> dropped = hints.Expire(t0 + 1000, 1000);  // created at t0 or before
-  ASSERT_TRUE(dropped.ok());
-  EXPECT_EQ(*dropped, 200u);
-  EXPECT_EQ(hints.Stats().total.hints, 400u);
-  EXPECT_EQ(hints.Stats().expired, 200u);
-  for (const char* target : {"node-0", "node-1"}) {
-    hints.ForEach(target, [&](std::string_view key, int64_t created_ms) {
-      EXPECT_GT(created_ms, t0) << key;
-      return true;
-    });
-  }
-  EXPECT_EQ(*hints.Expire(t0 + 1000, 1000), 0u);
-  EXPECT_EQ(*hints.Expire(t0 + 1200, 1000), 400u);
-  EXPECT_EQ(hints.Stats().total.hints, 0u);
-  EXPECT_EQ(hints.Stats().total.bytes, 0u);
-  EXPECT_TRUE(hints.Stats().targets.empty());
-}
-
-// The replay loop: walk a target's hints, re-send, remove the ones sent, all
-// from inside the callback; every hint is seen once.
-TEST_P(EngineContractTest, ForEachHintMayRemoveFromItsCallback) {
-  HintStore& hints = engine_->hints();
-  std::set<std::string> want;
-  for (int i = 0; i < 1000; ++i) {
-    ASSERT_TRUE(hints.Add("node-2", Key(i), now()).ok());
-    want.insert(Key(i));
-  }
-  ASSERT_TRUE(hints.Add("node-3", "stays", now()).ok());
-  std::set<std::string> seen;
-  hints.ForEach("node-2", [&](std::string_view key, int64_t) {
-    EXPECT_TRUE(seen.emplace(key).second) << "twice: " << key;
-    EXPECT_TRUE(hints.Remove("node-2", key).ok());
-    return true;
-  });
-  EXPECT_EQ(seen, want);
-  EXPECT_EQ(hints.Stats().total.hints, 1u);
-  int calls = 0;
-  for (int i = 0; i < 300; ++i) ASSERT_TRUE(hints.Add("node-2", Key(i), now()).ok());
-  hints.ForEach("node-2", [&](std::string_view, int64_t) { return ++calls < 3; });
-  EXPECT_EQ(calls, 3);
 }
 
 }  // namespace
