@@ -116,7 +116,10 @@ class SeedZeroTest(RouterTestCase):
         for i in range(50):
             key = f"key:{i}"
             j = self.api(self.router, "POST", "/get-node", {"value": key})
-            self.assertEqual(set(j), {"node", "hash", "index", "count"})
+            # The consistent_hashing_server's shape, plus the preference list
+            # (the owner alone at replication 1).
+            self.assertEqual(set(j), {"node", "hash", "index", "count", "replicas"})
+            self.assertEqual(j["replicas"], [j["node"]])
             self.assertIsInstance(j["hash"], str)
             self.assertTrue(j["hash"].isdigit(), j)
             ref = locate(["n0", "n1"], key)

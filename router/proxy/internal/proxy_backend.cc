@@ -311,8 +311,10 @@ BackendConn& Worker::ConnFor(const Backend& b) {
   return *conn;
 }
 
+// Marks the published table, not this worker's (replaced only at a client
+// batch's start, never under a reply handler).
 void Worker::MarkSuspect(const std::string& addr) {
-  const RouteTable* t = Refresh();
+  RouteTablePtr t = ctx->routes->Current();
   if (t == nullptr || t->replication <= 1) return;
   uint32_t i = t->IndexOfAddr(addr);
   if (i != ring::kNoNode) t->SetSuspect(i, true);

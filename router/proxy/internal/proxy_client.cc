@@ -187,14 +187,14 @@ std::string_view NeutralReply(CommandKind kind) {
 
 void ClientConn::SendToReplicas(CommandKind kind, std::span<const std::string_view> args,
                                 std::string_view raw, std::optional<uint64_t> seq) {
-  const RouteTable& t = *worker_.table;
+  const RouteTablePtr table = worker_.table;
   const uint64_t slot = seq ? *seq : PushSlot();
   if (kind == CommandKind::kSingleKey) {
     auto retry = std::make_unique<Retry>();
     retry->args.assign(args.begin(), args.end());
     std::string command = !raw.empty() && raw[0] == '*' ? std::string(raw)
                                                          : net::resp::EncodeCommand(args);
-    worker_.ConnFor(t.Pick(args[1]))
+    worker_.ConnFor(table->backends[table->Pick(args[1])])
         .Send(command, Pending{shared_from_this(), slot, kWholeReply, std::move(retry)});
     return;
   }
@@ -211,14 +211,14 @@ void ClientConn::SendToReplicas(CommandKind kind, std::span<const std::string_vi
     multi->where.resize(groups.size());
   }
   slots_[slot - base_seq_].multi = std::move(multi);
-  SendParts(slot, args, {}, groups);  // with nothing tried, every key has a replica
+  SendParts(*table, slot, args, {}, groups);  // with nothing tried, every key has a replica
   OnReply(slot, 0, NeutralReply(kind));
 }
 
-bool ClientConn::SendParts(uint64_t seq, std::span<const std::string_view> args,
+bool ClientConn::SendParts(const RouteTable& t, uint64_t seq,
+                           std::span<const std::string_view> args,
                            const std::vector<std::string>& tried,
                            std::span<const uint32_t> groups) {
-  const RouteTable& t = *worker_.table;
   Multi& m = *slots_[seq - base_seq_].multi;
   bool stranded = false;
   KeySplit split = SplitByOwner(args, m.kind == CommandKind::kMset ? 2 : 1,
@@ -236,12 +236,13 @@ bool ClientConn::SendParts(uint64_t seq, std::span<const std::string_view> args,
       m.where[groups[j]] = {base + split.where[j].first, split.where[j].second};
     }
   }
-  // A Send may fail over at once and change `m`: use only `split` below.
+  // A Send may fail over at once and change `m`: use only `split` and `t`
+  // (back ends by address: the worker's table may be another one by then).
   for (uint32_t i = 0; i < split.parts.size(); ++i) {
     auto retry = std::make_unique<Retry>();
     retry->args.assign(split.parts[i].args.begin(), split.parts[i].args.end());
     retry->tried = tried;
-    worker_.ConnFor(split.parts[i].owner)
+    worker_.ConnFor(t.backends[split.parts[i].owner])
         .Send(net::resp::EncodeCommand(split.parts[i].args),
               Pending{shared_from_this(), seq, base + i, std::move(retry)});
   }
@@ -253,7 +254,9 @@ void ClientConn::Failover(Pending p, const std::string& failed, const std::strin
   ProxyStats& stats = *worker_.ctx->stats;
   Retry& r = *p.retry;
   r.tried.push_back(failed);
-  const RouteTable* t = worker_.Refresh();
+  // The newest table (a down node may have been marked meanwhile), held
+  // here: the worker's own is replaced only at a client batch's start.
+  const RouteTablePtr t = worker_.ctx->routes->Current();
   auto give_up = [&] {
     stats.errors.fetch_add(1, std::memory_order_relaxed);
     OnReply(p.seq, p.part, err);
@@ -265,7 +268,7 @@ void ClientConn::Failover(Pending p, const std::string& failed, const std::strin
     if (next == ring::kNoNode) return give_up();
     stats.failovers.fetch_add(1, std::memory_order_relaxed);
     std::string command = net::resp::EncodeCommand(args);
-    worker_.ConnFor(next).Send(command, std::move(p));
+    worker_.ConnFor(t->backends[next]).Send(command, std::move(p));
     return;
   }
   Multi* m = slots_[p.seq - base_seq_].multi.get();
@@ -277,7 +280,7 @@ void ClientConn::Failover(Pending p, const std::string& failed, const std::strin
     }
   }
   const CommandKind kind = m->kind;
-  if (!SendParts(p.seq, args, r.tried, groups)) return give_up();
+  if (!SendParts(*t, p.seq, args, r.tried, groups)) return give_up();
   stats.failovers.fetch_add(1, std::memory_order_relaxed);
   OnReply(p.seq, p.part, NeutralReply(kind));
 }

@@ -194,11 +194,11 @@ class ClientConn final : public net::RequestHandler,
   // Retry; a split command always as a Multi, so each part can fail over.
   void SendToReplicas(CommandKind kind, std::span<const std::string_view> args,
                       std::string_view raw, std::optional<uint64_t> seq);
-  // Sends `args` (argv[0] and key groups) split by the first live replica of
-  // each key not in `tried`, as new parts of slot `seq`'s Multi; for MGET,
+  // Sends `args` (argv[0] and key groups) split by the first live replica in
+  // `table` of each key not in `tried`, as new parts of slot `seq`'s Multi; for MGET,
   // `groups[j]` is the Multi::where entry of the j-th key group. False (and
   // nothing sent) when some key has no replica left.
-  bool SendParts(uint64_t seq, std::span<const std::string_view> args,
+  bool SendParts(const RouteTable& table, uint64_t seq, std::span<const std::string_view> args,
                  const std::vector<std::string>& tried, std::span<const uint32_t> groups);
   void SplitAndSend(CommandKind kind, std::span<const std::string_view> args, std::string_view raw,
                     size_t step, std::optional<uint64_t> seq, const RingView& view);
