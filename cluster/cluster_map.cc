@@ -257,7 +257,8 @@ std::optional<size_t> ClusterMap::Find(std::string_view name) const {
 std::vector<ring::NodeSpec> ClusterMap::RingNodes() const {
   std::vector<ring::NodeSpec> out;
   for (const NodeInfo& n : nodes) {
-    if (OwnsKeys(n.state)) out.push_back({n.id, n.weight});
+    const bool kept_down = replication > 1 && n.state == NodeState::kDown;
+    if (OwnsKeys(n.state) || kept_down) out.push_back({n.id, n.weight});
   }
   return out;
 }

@@ -26,7 +26,9 @@ enum class NodeState : uint8_t {
   kJoining,  // added; owns its arcs in the ring while its keys arrive from the old owners
   kActive,   // owns keys
   kLeaving,  // being removed; owns nothing while its keys move off to their new owners
-  kDown,     // failed health checks; ejected from the ring (cache mode)
+  kDown,     // failed health checks: replication 1 ejects it from the ring (cache mode);
+             // replication >= 2 keeps it there, routed around, its keys served by the
+             // other replicas
 };
 
 enum class BackendKind : uint8_t {
@@ -84,9 +86,10 @@ struct ClusterMap {
 
   // Index in `nodes` of the node whose addr or id is `name`, or nullopt.
   std::optional<size_t> Find(std::string_view name) const;
-  // Nodes that own keys in the ring: active and joining.
+  // Nodes that own keys in the ring: active and joining, and with
+  // replication >= 2 down ones too.
   std::vector<ring::NodeSpec> RingNodes() const;
-  // Number of nodes that own keys (active and joining).
+  // Number of nodes that serve keys (active and joining).
   size_t InService() const;
 
   bool operator==(const ClusterMap&) const = default;
@@ -94,8 +97,11 @@ struct ClusterMap {
 
 // The ring of the nodes that own keys: active and joining (a joining node
 // owns its arcs while a migration copies its keys; the router routes to it
-// and it fetches what it lacks from the old owner). Leaving and down nodes
-// are not in it.
+// and it fetches what it lacks from the old owner). Leaving nodes are not in
+// it. Down nodes are not in it at replication 1 (ejected: their successors
+// serve their keys, cold); at replication >= 2 they stay, so a failure moves
+// no key: the other replicas serve a down node's keys and keep hints for it
+// (docs/design.md, "Health and ejection").
 StatusOr<ring::RingPtr> BuildRing(const ClusterMap& map);
 
 // JSON form (also the on-disk format):

@@ -192,6 +192,32 @@ TEST(ClusterMapTest, BuildRingOwnsOnlyOverServingNodes) {
   EXPECT_EQ(owners, (std::set<std::string>{"h:1", "h:2"}));
 }
 
+// With replicas a failure moves no key: a down node keeps its place in the
+// ring (the other replicas serve its keys), so marking it down or back
+// active changes no owner. Leaving nodes still own nothing.
+TEST(ClusterMapTest, ReplicatedRingKeepsDownNodes) {
+  ClusterMap m;
+  m.vnodes = 16;
+  m.replication = 2;
+  m.nodes = {Node("h:1", NodeState::kJoining), Node("h:2", NodeState::kActive),
+             Node("h:3", NodeState::kLeaving), Node("h:4", NodeState::kDown)};
+  std::vector<ring::NodeSpec> nodes = m.RingNodes();
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes[2].id, "h:4");
+  EXPECT_EQ(m.InService(), 2u);  // a down node serves nothing
+  StatusOr<ring::RingPtr> down = BuildRing(m);
+  m.nodes[3].state = NodeState::kActive;
+  StatusOr<ring::RingPtr> up = BuildRing(m);
+  ASSERT_TRUE(down.ok() && up.ok());
+  for (int i = 0; i < 2000; ++i) {
+    std::string key = "key" + std::to_string(i);
+    ASSERT_EQ((*down)->OwnerOfKey(key), (*up)->OwnerOfKey(key)) << key;
+  }
+  m.replication = 1;  // cache mode: ejected
+  m.nodes[3].state = NodeState::kDown;
+  EXPECT_EQ(m.RingNodes().size(), 2u);
+}
+
 TEST(ClusterMapTest, BuildRingUsesTheMapsHash) {
   ClusterMap m;
   m.hash = ring::HashKind::kSha256;
