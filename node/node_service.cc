@@ -86,7 +86,7 @@ PeerLinkOptions LinkOptions(const NodeOptions& o) {
                .queue = o.peer_link_queue,
                .queue_bytes = o.peer_link_queue_bytes};
   lo.timeout_ms = o.peer_timeout_ms;
-  if (StatusOr<CpuList> cpus = ParseCpuList(o.io_cpus); cpus.ok()) lo.cpus = *cpus;
+  // No CPU list: the links' thread runs on background_cpus, as gRPC did for forwards.
   // A batch holds many commands: its arguments are bounded by the bytes in flight, not by max_args.
   lo.request_limits = {.max_bulk_len = o.max_bulk_len,
                        .max_args = size_t{1} << 30,

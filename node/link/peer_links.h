@@ -46,7 +46,7 @@ struct PeerLinkOptions {
   uint16_t port = 0;               // 0 = any free port (peers learn it from OpenLink)
   LinkLimits limits;               // per outgoing link
   uint32_t timeout_ms = 2000;      // a request without a reply fails after this long
-  CpuList cpus;                    // where the links' thread runs; empty = anywhere
+  CpuList cpus;                    // where the links' thread runs; empty = where Start's caller may
   net::resp::Limits request_limits;        // what an incoming batch may hold
   uint64_t max_query_buffer = 1ull << 30;  // unprocessed bytes per incoming link
 };
