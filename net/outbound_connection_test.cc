@@ -56,11 +56,15 @@ class Client final : public OutboundConnection::Handler {
     return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return pred(); });
   }
 
-  void OnConnected() override { Note([&] { ++connected; }); }
+  void OnConnected() override {
+    Note([&] { ++connected; });
+  }
   void OnReply(std::string_view reply) override {
     Note([&] { replies.emplace_back(reply); });
   }
-  void OnClosed(const std::string& reason) override { Note([&] { closed.push_back(reason); }); }
+  void OnClosed(const std::string& reason) override {
+    Note([&] { closed.push_back(reason); });
+  }
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -102,8 +106,8 @@ TEST_F(OutboundConnectionTest, PipelinedRepliesArriveWholeAndInOrder) {
   c.Do([&](OutboundConnection& conn) {
     ASSERT_TRUE(conn.Connect(addr_).ok());
     // Appended before the handshake ends: sent once connected.
-    conn.out() += Command({"ECHO", "a"}) + Command({"BIG", std::to_string(big)}) +
-                  Command({"ECHO", "c\r\n"});
+    conn.out() +=
+        Command({"ECHO", "a"}) + Command({"BIG", std::to_string(big)}) + Command({"ECHO", "c\r\n"});
     conn.Flush();
   });
   ASSERT_TRUE(c.WaitFor([&] { return c.replies.size() == 3; }));

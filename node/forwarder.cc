@@ -112,7 +112,7 @@ std::optional<Forwarder::Target> Forwarder::Aim(const ClusterSnapshot& view, uin
   return Target{id, addr, view.epoch};
 }
 
-ForwardLink::Outcome Forwarder::Conclude(const Target& t, LinkReply r, std::string& out,
+ForwardLink::Outcome Forwarder::Conclude(const Target& t, const LinkReply& r, std::string& out,
                                          bool may_block) {
   if (!r.status.ok()) {
     counters_.forward_errors.fetch_add(1, std::memory_order_relaxed);
@@ -167,7 +167,7 @@ ForwardLink::Outcome Forwarder::Forward(const ClusterSnapshot& view, uint32_t ow
     MarkGrpcOnly(t->grpc);
     return ForwardGrpc(*t, args, out);
   }
-  return Conclude(*t, std::move(r), out, /*may_block=*/true);
+  return Conclude(*t, r, out, /*may_block=*/true);
 }
 
 void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
@@ -191,13 +191,13 @@ void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                 if (IsMoved(r)) {
                   slow_.Post([this, t, r = std::move(r), done]() mutable {
                     std::string reply;
-                    const Outcome outcome = Conclude(t, std::move(r), reply, true);
+                    const Outcome outcome = Conclude(t, r, reply, true);
                     Finish(done, outcome, std::move(reply));
                   });
                   return;
                 }
                 std::string reply;
-                const Outcome outcome = Conclude(t, std::move(r), reply, false);
+                const Outcome outcome = Conclude(t, r, reply, false);
                 Finish(done, outcome, std::move(reply));
               });
 }
@@ -252,8 +252,7 @@ LinkReply Forwarder::FromGrpc(const GrpcCall& call, const grpc::Status& s) {
   return LinkReply{OkStatus(), call.reply.reply(), call.reply.epoch(), call.reply.map_json()};
 }
 
-ForwardLink::Outcome Forwarder::ForwardGrpc(const Target& t,
-                                            std::span<const std::string_view> args,
+ForwardLink::Outcome Forwarder::ForwardGrpc(const Target& t, std::span<const std::string_view> args,
                                             std::string& out) {
   std::unique_ptr<GrpcCall> call = PrepareGrpc(t, args);
   grpc::Status s = call->stub->Forward(&call->ctx, call->req, &call->reply);
@@ -266,14 +265,13 @@ void Forwarder::ForwardGrpcAsync(const Target& t, std::span<const std::string_vi
   call->done = std::move(done);
   Begin();
   GrpcCall* raw = call.release();  // owned by the callback below
-  raw->stub->async()->Forward(&raw->ctx, &raw->req, &raw->reply,
-                              [this, raw](const grpc::Status& s) {
-                                std::unique_ptr<GrpcCall> owned(raw);
-                                std::string reply;
-                                const Outcome outcome =
-                                    Conclude(owned->target, FromGrpc(*owned, s), reply, true);
-                                Finish(owned->done, outcome, std::move(reply));
-                              });
+  raw->stub->async()->Forward(
+      &raw->ctx, &raw->req, &raw->reply, [this, raw](const grpc::Status& s) {
+        std::unique_ptr<GrpcCall> owned(raw);
+        std::string reply;
+        const Outcome outcome = Conclude(owned->target, FromGrpc(*owned, s), reply, true);
+        Finish(owned->done, outcome, std::move(reply));
+      });
 }
 
 }  // namespace ringkv::node

@@ -69,7 +69,7 @@ class Forwarder final : public ForwardLink {
   // What a forward does once the owner answered (or failed). Installs or
   // fetches a map for a -MOVED (blocking), and for a newer epoch when
   // `may_block`, else asks the slow pool to.
-  Outcome Conclude(const Target& t, LinkReply reply, std::string& out, bool may_block);
+  Outcome Conclude(const Target& t, const LinkReply& reply, std::string& out, bool may_block);
   void RefreshSoon(const std::string& addr, uint64_t epoch);
   // A continuation that calls `done`, then counts the forward finished.
   void Finish(const Done& done, Outcome outcome, std::string reply) EXCLUDES(mu_);
@@ -98,7 +98,7 @@ class Forwarder final : public ForwardLink {
   std::string self_grpc_ GUARDED_BY(mu_);
   uint64_t in_flight_ GUARDED_BY(mu_) = 0;  // ForwardAsync calls whose `done` has not returned
   std::map<std::string, int64_t> grpc_only_until_ GUARDED_BY(mu_);  // steady ms, by gRPC addr
-  std::atomic<size_t> grpc_only_{0};  // grpc_only_until_.size(), read without the lock
+  std::atomic<size_t> grpc_only_{0};     // grpc_only_until_.size(), read without the lock
   std::atomic<uint64_t> refreshing_{0};  // the newest epoch a background fetch was started for
 };
 

@@ -46,16 +46,16 @@ void IncomingLink::OnRequest(net::Connection& conn, std::span<const std::string_
     refreshed_for_ = batch->epoch;
     conn.Pause();
     auto owned = std::make_shared<OwnedArgs>(args);
-    ctx_.pool->Post([refresh = ctx_.refresh, from = from_grpc_, ref = conn.Ref(), self = this,
-                     owned] {
-      refresh(from);
-      // `self` is used only while the connection is open, on its thread.
-      ref.Post([self, owned](net::Connection& c) {
-        StatusOr<LinkBatch> again = ParseLinkBatch(owned->views);
-        if (again.ok()) self->RunBatch(c, *again);
-        c.Resume();
-      });
-    });
+    ctx_.pool->Post(
+        [refresh = ctx_.refresh, from = from_grpc_, ref = conn.Ref(), self = this, owned] {
+          refresh(from);
+          // `self` is used only while the connection is open, on its thread.
+          ref.Post([self, owned](net::Connection& c) {
+            StatusOr<LinkBatch> again = ParseLinkBatch(owned->views);
+            if (again.ok()) self->RunBatch(c, *again);
+            c.Resume();
+          });
+        });
     return;
   }
   RunBatch(conn, *batch);
@@ -102,8 +102,8 @@ ReplyCompletion IncomingLink::Defer(net::Connection& conn, uint64_t seq, uint64_
   };
 }
 
-void IncomingLink::AppendFrame(std::string& out, uint64_t seq, uint64_t batch_epoch,
-                               uint64_t epoch, std::string_view reply) {
+void IncomingLink::AppendFrame(std::string& out, uint64_t seq, uint64_t batch_epoch, uint64_t epoch,
+                               std::string_view reply) {
   if (reply.starts_with("-MOVED ")) {
     // The sender places the keys again with this node's map, sent once per
     // epoch on this link (a sender that misses it fetches it).

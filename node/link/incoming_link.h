@@ -73,11 +73,11 @@ class IncomingLink final : public net::RequestHandler {
     uint64_t seq = 0;
     uint64_t batch_epoch = 0;
     bool deferred = false;
-  } current_;                   // the command RunBatch is running
-  std::string scratch_;         // one command's reply
-  uint64_t deferred_ = 0;       // replies the command path still owes
+  } current_;                    // the command RunBatch is running
+  std::string scratch_;          // one command's reply
+  uint64_t deferred_ = 0;        // replies the command path still owes
   uint64_t map_sent_epoch_ = 0;  // the newest map sent back on this link
-  uint64_t refreshed_for_ = 0;  // the newest batch epoch a map fetch was made for
+  uint64_t refreshed_for_ = 0;   // the newest batch epoch a map fetch was made for
 };
 
 }  // namespace ringkv::node

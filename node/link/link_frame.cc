@@ -77,8 +77,9 @@ StatusOr<LinkHello> ParseLinkHello(std::span<const std::string_view> args) {
   if (args.size() != 5) return InvalidArgument("link: wrong number of arguments for the hello");
   uint64_t version = 0;
   if (!ParseU64(args[1], version) || version != kLinkVersion) {
-    return InvalidArgument("link: version " + std::string(args[1]) + " is not supported (this node speaks " +
-                           std::to_string(kLinkVersion) + ")");
+    return InvalidArgument("link: version " + std::string(args[1]) +
+                           " is not supported (this node speaks " + std::to_string(kLinkVersion) +
+                           ")");
   }
   return LinkHello{args[2], args[3], args[4]};
 }
@@ -151,7 +152,7 @@ StatusOr<LinkBatch> ParseLinkBatch(std::span<const std::string_view> args) {
 }
 
 void AppendLinkReply(std::string& out, uint64_t seq, uint64_t epoch, std::string_view reply,
-                 std::string_view map_json) {
+                     std::string_view map_json) {
   AppendHeader(out, '*', map_json.empty() ? 3 : 4);
   AppendHeader(out, ':', seq);
   AppendHeader(out, ':', epoch);

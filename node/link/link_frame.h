@@ -71,7 +71,7 @@ StatusOr<LinkBatch> ParseLinkBatch(std::span<const std::string_view> args);
 // Appends the reply frame of request `seq`. `reply` is one whole RESP2
 // reply; `map_json` is sent when not empty.
 void AppendLinkReply(std::string& out, uint64_t seq, uint64_t epoch, std::string_view reply,
-                 std::string_view map_json = {});
+                     std::string_view map_json = {});
 
 struct LinkReplyFrame {
   uint64_t seq = 0;

@@ -86,12 +86,12 @@ TEST(LinkFrameTest, AnEmptyBatchIsValid) {
 
 TEST(LinkFrameTest, AMalformedBatchIsRefused) {
   const std::vector<std::vector<std::string_view>> bad = {
-      {"GET", "k"},                                // not a batch
-      {"RINGKV.BATCH", "x", "1"},                  // epoch not a number
-      {"RINGKV.BATCH", "1"},                       // no first seq
-      {"RINGKV.BATCH", "1", "1", "0"},             // a request without arguments
+      {"GET", "k"},                                 // not a batch
+      {"RINGKV.BATCH", "x", "1"},                   // epoch not a number
+      {"RINGKV.BATCH", "1"},                        // no first seq
+      {"RINGKV.BATCH", "1", "1", "0"},              // a request without arguments
       {"RINGKV.BATCH", "1", "1", "3", "GET", "k"},  // more arguments than are left
-      {"RINGKV.BATCH", "1", "1", "-1", "GET"},     // negative count
+      {"RINGKV.BATCH", "1", "1", "-1", "GET"},      // negative count
   };
   for (const auto& args : bad) EXPECT_FALSE(ParseLinkBatch(args).ok()) << args.size();
 }
@@ -109,9 +109,9 @@ TEST(LinkFrameTest, AnEncodedRequestDecodesToItsArguments) {
 }
 
 TEST(LinkFrameTest, ReplyFramesAreWholeRespRepliesAndRoundTrip) {
-  const std::vector<std::string> replies = {
-      "+OK\r\n", "$-1\r\n", ":42\r\n", "$5\r\nhe\r\no\r\n", "-ERR no\r\n",
-      "*2\r\n$1\r\na\r\n*1\r\n:1\r\n"};
+  const std::vector<std::string> replies = {"+OK\r\n",     "$-1\r\n",
+                                            ":42\r\n",     "$5\r\nhe\r\no\r\n",
+                                            "-ERR no\r\n", "*2\r\n$1\r\na\r\n*1\r\n:1\r\n"};
   uint64_t seq = 1;
   for (const std::string& reply : replies) {
     std::string frame;
@@ -138,9 +138,9 @@ TEST(LinkFrameTest, AMovedReplyMayCarryTheReceiversMap) {
 }
 
 TEST(LinkFrameTest, FramesOfOtherShapesAreRefused) {
-  for (std::string bad : {"+OK\r\n", "*2\r\n:1\r\n:2\r\n", "*3\r\n:1\r\n:2\r\n",
-                          "*3\r\n$1\r\n1\r\n:2\r\n+OK\r\n", "*3\r\n:1\r\n:2\r\n+OK\r\n+OK\r\n",
-                          "*4\r\n:1\r\n:2\r\n+OK\r\n:5\r\n"}) {
+  for (std::string bad :
+       {"+OK\r\n", "*2\r\n:1\r\n:2\r\n", "*3\r\n:1\r\n:2\r\n", "*3\r\n$1\r\n1\r\n:2\r\n+OK\r\n",
+        "*3\r\n:1\r\n:2\r\n+OK\r\n+OK\r\n", "*4\r\n:1\r\n:2\r\n+OK\r\n:5\r\n"}) {
     EXPECT_FALSE(ParseLinkReply(bad).ok()) << bad;
   }
 }

@@ -37,8 +37,8 @@ size_t LinkWindow::Fill(std::string& out) {
     uint64_t sim_bytes = inflight_bytes_;
     for (const LinkRequest& r : queue_) {
       const uint64_t size = r.body.size();
-      const bool full = sim_count >= limits_.window ||
-                        (sim_count > 0 && sim_bytes + size > limits_.window_bytes);
+      const bool full =
+          sim_count >= limits_.window || (sim_count > 0 && sim_bytes + size > limits_.window_bytes);
       if (r.epoch != epoch || full) break;
       ++count;
       ++sim_count;

@@ -46,18 +46,18 @@ struct LinkReply {
 using LinkCallback = std::function<void(LinkReply reply)>;
 
 struct LinkRequest {
-  uint64_t epoch = 0;     // the map epoch the request was placed with
-  std::string body;       // EncodeLinkRequest's body
-  uint32_t bulks = 0;     // ... and its bulk count
+  uint64_t epoch = 0;       // the map epoch the request was placed with
+  std::string body;         // EncodeLinkRequest's body
+  uint32_t bulks = 0;       // ... and its bulk count
   int64_t deadline_ms = 0;  // on the caller's clock; non-decreasing in the order of Admit
   LinkCallback done;
 };
 
 struct LinkLimits {
-  uint32_t window = 1024;              // requests in flight
+  uint32_t window = 1024;               // requests in flight
   uint64_t window_bytes = 16ull << 20;  // request bytes in flight
-  uint32_t queue = 16384;              // requests waiting beyond the window
-  uint64_t queue_bytes = 64ull << 20;  // request bytes waiting beyond the window
+  uint32_t queue = 16384;               // requests waiting beyond the window
+  uint64_t queue_bytes = 64ull << 20;   // request bytes waiting beyond the window
 };
 
 class LinkWindow {

@@ -72,8 +72,8 @@ TEST_F(WindowTest, RequestsGoOutInOrderAsOneBatchAndRepliesMatchBySeqInAnyOrder)
   EXPECT_EQ(w.inflight(), 3u);
   Answer(w.Complete(3), "+c\r\n");
   Answer(w.Complete(1), "+a\r\n");
-  EXPECT_FALSE(w.Complete(1));   // answered already
-  EXPECT_FALSE(w.Complete(9));   // never sent
+  EXPECT_FALSE(w.Complete(1));  // answered already
+  EXPECT_FALSE(w.Complete(9));  // never sent
   EXPECT_FALSE(w.Complete(0));
   Answer(w.Complete(2), "+b\r\n");
   EXPECT_EQ(got["a"].reply, "+a\r\n");
@@ -107,7 +107,8 @@ TEST_F(WindowTest, ABatchHoldsOneEpoch) {
 }
 
 TEST_F(WindowTest, TheWindowBoundsWhatIsInFlightAndTheQueueWhatWaits) {
-  LinkWindow w(LinkLimits{.window = 2, .window_bytes = 1 << 20, .queue = 3, .queue_bytes = 1 << 20});
+  LinkWindow w(
+      LinkLimits{.window = 2, .window_bytes = 1 << 20, .queue = 3, .queue_bytes = 1 << 20});
   // window + queue = 5 admitted; the sixth is refused, untouched.
   for (const char* k : {"a", "b", "c", "d", "e"}) ASSERT_TRUE(Admit(w, k)) << k;
   LinkRequest sixth = Request("f");
@@ -147,7 +148,8 @@ TEST_F(WindowTest, BytesBoundTheWindowAndTheQueueButALargeRequestStillGoesAlone)
 }
 
 TEST_F(WindowTest, ExpireFailsWhatIsDueInFlightAndQueuedAndLateRepliesFindNothing) {
-  LinkWindow w(LinkLimits{.window = 2, .window_bytes = 1 << 20, .queue = 10, .queue_bytes = 1 << 20});
+  LinkWindow w(
+      LinkLimits{.window = 2, .window_bytes = 1 << 20, .queue = 10, .queue_bytes = 1 << 20});
   ASSERT_TRUE(Admit(w, "a", 5, 100));
   ASSERT_TRUE(Admit(w, "b", 5, 200));
   ASSERT_TRUE(Admit(w, "c", 5, 200));
@@ -166,7 +168,8 @@ TEST_F(WindowTest, ExpireFailsWhatIsDueInFlightAndQueuedAndLateRepliesFindNothin
 }
 
 TEST_F(WindowTest, TakeEmptiesTheWindowAndTheQueue) {
-  LinkWindow w(LinkLimits{.window = 1, .window_bytes = 1 << 20, .queue = 10, .queue_bytes = 1 << 20});
+  LinkWindow w(
+      LinkLimits{.window = 1, .window_bytes = 1 << 20, .queue = 10, .queue_bytes = 1 << 20});
   ASSERT_TRUE(Admit(w, "a"));
   ASSERT_TRUE(Admit(w, "b"));
   std::string out;

@@ -53,10 +53,10 @@ void OutgoingLink::Submit(LinkRequest r, int64_t now_ms) {
   if (state_ == State::kBackoff) return r.done(LinkReply{last_error_});
   if (state_ == State::kNoLink) return GiveBack(std::move(r));
   if (!window_.Admit(r)) {
-    r.done(LinkReply{ResourceExhausted(
-        "the link to node " + peer_id_ + " is full: " + std::to_string(window_.inflight()) +
-        " requests in flight, " + std::to_string(window_.queued()) +
-        " queued (peer_link_window, peer_link_queue)")});
+    r.done(LinkReply{ResourceExhausted("the link to node " + peer_id_ +
+                                       " is full: " + std::to_string(window_.inflight()) +
+                                       " requests in flight, " + std::to_string(window_.queued()) +
+                                       " queued (peer_link_window, peer_link_queue)")});
     return;
   }
   if (state_ == State::kIdle) {
@@ -160,13 +160,13 @@ void OutgoingLink::Fail(const Status& why, bool backoff) {
   } else {
     state_ = State::kIdle;
   }
-  FailAll(std::move(inflight), why);
+  FailAll(inflight, why);
   for (LinkRequest& r : queued) r.done(LinkReply{why});
   if (state_ == State::kIdle && window_.queued() > 0) Dial();
 }
 
-void OutgoingLink::FailAll(std::vector<LinkCallback> callbacks, const Status& why) {
-  for (LinkCallback& done : callbacks) done(LinkReply{why});
+void OutgoingLink::FailAll(const std::vector<LinkCallback>& callbacks, const Status& why) {
+  for (const LinkCallback& done : callbacks) done(LinkReply{why});
 }
 
 void OutgoingLink::Tick(int64_t now_ms) {
@@ -185,7 +185,7 @@ void OutgoingLink::Tick(int64_t now_ms) {
   }
   std::vector<LinkCallback> expired = window_.Expire(now_ms);
   if (!expired.empty()) {
-    FailAll(std::move(expired), NoReply(env_.timeout_ms, ""));
+    FailAll(expired, NoReply(env_.timeout_ms, ""));
   }
 }
 

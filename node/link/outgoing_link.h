@@ -86,7 +86,7 @@ class OutgoingLink final : private net::OutboundConnection::Handler {
   void OnGrant(uint64_t dial, StatusOr<LinkGrant> grant);
   // Fails what is in flight (and what is queued when `backoff`), closes.
   void Fail(const Status& why, bool backoff);
-  void FailAll(std::vector<LinkCallback> callbacks, const Status& why);
+  void FailAll(const std::vector<LinkCallback>& callbacks, const Status& why);
   // Fails a request that never left (kNoLink) and hands its body back.
   void GiveBack(LinkRequest r);
   // net::OutboundConnection::Handler
@@ -100,14 +100,14 @@ class OutgoingLink final : private net::OutboundConnection::Handler {
   net::OutboundConnection conn_;
   LinkWindow window_;
   State state_ = State::kIdle;
-  uint64_t dials_ = 0;          // names the current dial; a stale grant is dropped
+  uint64_t dials_ = 0;           // names the current dial; a stale grant is dropped
   bool hello_answered_ = false;  // the peer took this connection's hello
-  int failures_ = 0;            // in a row, for the backoff
-  int64_t now_ms_ = 0;          // of the last Submit or Tick
-  int64_t retry_at_ms_ = 0;     // kBackoff, kNoLink: when to dial again
-  Status last_error_;           // why the link is in kBackoff or kNoLink
-  uint64_t seen_bytes_ = 0;     // conn_.bytes_read() at the last Tick
-  int64_t quiet_since_ms_ = 0;  // since then nothing arrived while requests were in flight
+  int failures_ = 0;             // in a row, for the backoff
+  int64_t now_ms_ = 0;           // of the last Submit or Tick
+  int64_t retry_at_ms_ = 0;      // kBackoff, kNoLink: when to dial again
+  Status last_error_;            // why the link is in kBackoff or kNoLink
+  uint64_t seen_bytes_ = 0;      // conn_.bytes_read() at the last Tick
+  int64_t quiet_since_ms_ = 0;   // since then nothing arrived while requests were in flight
 };
 
 }  // namespace ringkv::node

@@ -92,7 +92,8 @@ Status PeerLinks::Start(IncomingLinkContext incoming) {
 void PeerLinks::RunThread(net::EventLoop& loop) {
   loop.OnRoundEnd([this] { FlushDirty(); });
   loop.OnQuit([this] { ShutdownAll(); });
-  const auto tick = std::chrono::milliseconds(std::clamp<uint32_t>(options_.timeout_ms / 8, 5, 100));
+  const auto tick =
+      std::chrono::milliseconds(std::clamp<uint32_t>(options_.timeout_ms / 8, 5, 100));
   loop.Every(tick, [this] { TickAll(); });
   loop.Run();
 }
