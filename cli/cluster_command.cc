@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/rebalance_progress.h"
+#include "cluster/cluster_map.h"
 #include "net/http_client.h"
 #include "provider/provider.h"
 
@@ -230,7 +231,39 @@ std::vector<std::string> RouterArgs(const ClusterUpArgs& a, const std::vector<In
                                    "--log-level", a.log_level};
   if (a.vnodes > 0) args.insert(args.end(), {"--config", (run_dir / "router.yaml").string()});
   if (!a.admin_token.empty()) args.insert(args.end(), {"--admin-token", a.admin_token});
+  if (a.replication != 1) args.insert(args.end(), {"--replication", std::to_string(a.replication)});
+  if (!a.write_consistency.empty())
+    args.insert(args.end(), {"--write-consistency", a.write_consistency});
+  if (!a.read_consistency.empty())
+    args.insert(args.end(), {"--read-consistency", a.read_consistency});
   return args;
+}
+
+// What the router would refuse, refused before anything starts.
+Status CheckReplicationArgs(const ClusterUpArgs& a) {
+  if (a.replication < 1 || a.replication > cluster::kMaxReplication) {
+    return InvalidArgument("--replication must be in [1, " +
+                           std::to_string(cluster::kMaxReplication) + "], got " +
+                           std::to_string(a.replication));
+  }
+  if (a.replication > 1 && a.backend == "redis") {
+    return InvalidArgument("--replication " + std::to_string(a.replication) +
+                           " needs ringkv nodes: a redis-server keeps no versions, so its "
+                           "replicas could not converge (use --backend ringkv or --replication 1)");
+  }
+  if (a.replication > a.nodes) {
+    return InvalidArgument("--replication " + std::to_string(a.replication) + " needs at least " +
+                           std::to_string(a.replication) + " nodes (--nodes " +
+                           std::to_string(a.nodes) + ")");
+  }
+  for (const auto& [flag, value] : {std::pair{"--write-consistency", &a.write_consistency},
+                                    std::pair{"--read-consistency", &a.read_consistency}}) {
+    if (!value->empty() && !cluster::ParseConsistency(*value)) {
+      return InvalidArgument(std::string(flag) + " must be one, quorum or all, got '" + *value +
+                             "'");
+    }
+  }
+  return OkStatus();
 }
 
 // Launches the nodes and the router; on error the caller stops `launched`.
@@ -445,6 +478,7 @@ int RunClusterUp(const ClusterUpArgs& a, std::ostream& out, std::ostream& err) {
   if (!ValidBackend(a.backend)) {
     return Fail(err, InvalidArgument("--backend must be ringkv or redis, got '" + a.backend + "'"));
   }
+  if (Status s = CheckReplicationArgs(a); !s.ok()) return Fail(err, s);
   auto p = MakeProvider(a.run_dir, a.ringkv_binary);
   if (Status s = CheckRunDirFree(*p, a.run_dir, err); !s.ok()) return Fail(err, s);
   std::vector<Instance> launched;
@@ -456,7 +490,9 @@ int RunClusterUp(const ClusterUpArgs& a, std::ostream& out, std::ostream& err) {
   }
   Instance router = launched.back();
   launched.pop_back();
-  out << "cluster up in " << a.run_dir << ": " << a.nodes << " " << a.backend << " node(s)\n";
+  out << "cluster up in " << a.run_dir << ": " << a.nodes << " " << a.backend << " node(s)";
+  if (a.replication > 1) out << ", " << a.replication << " replicas of each key";
+  out << "\n";
   PrintEndpoints(router, launched, out);
   out << "try: redis-cli -p " << router.resp_port << " set hello world\n";
   return 0;

@@ -14,15 +14,20 @@
 
 namespace ringkv::cli {
 
-// `ringkv cluster up --nodes N [--backend ringkv|redis] [--run-dir DIR] [--vnodes V]`
+// `ringkv cluster up --nodes N [--backend ringkv|redis] [--run-dir DIR] [--vnodes V]
+//                   [--replication R] [--write-consistency C] [--read-consistency C]`
 // Starts N nodes (node-1..node-N, or redis-1..redis-N) and a router named
 // "router" over them; waits until the router lists N active nodes; prints the
-// endpoints. Refuses if anything already runs in the run directory.
+// endpoints. Refuses if anything already runs in the run directory, and
+// replication >= 2 over redis-servers (they keep no versions).
 struct ClusterUpArgs {
   uint32_t nodes = 3;              // --nodes: number of back ends, >= 1
   std::string backend = "ringkv";  // --backend: "ringkv" (ringkv nodes) or "redis" (redis-server)
   std::string run_dir = "./run";   // --run-dir: records, logs, ports files, router data
   uint32_t vnodes = 0;             // --vnodes: virtual nodes per weight; 0 = router default
+  uint32_t replication = 1;        // --replication: copies of each key, 1..5 (ringkv nodes)
+  std::string write_consistency;   // --write-consistency: one|quorum|all; empty = router default
+  std::string read_consistency;    // --read-consistency: one|quorum|all; empty = router default
   std::string log_level = "info";  // --log-level: passed to every ringkv process
   uint32_t timeout_ms = 30000;     // --timeout-ms: per process start-up and for the router
   std::string admin_token;         // --admin-token: the router requires it on mutating endpoints

@@ -124,6 +124,16 @@ void AddClusterCommands(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   run_dir(u, up.run_dir);
   u->add_option("--vnodes", up.vnodes, "Virtual nodes per node (0 = router default, 160)");
+  u->add_option("--replication", up.replication,
+                "Copies of each key, 1..5: each key lives on the first N distinct nodes "
+                "clockwise, and the router fails over to the next one when a node stalls or "
+                "dies (ringkv nodes only; at most --nodes)")
+      ->capture_default_str();
+  u->add_option("--write-consistency", up.write_consistency,
+                "Replicas that acknowledge a write: one, quorum (replication/2+1) or all "
+                "(default: the router's, quorum)");
+  u->add_option("--read-consistency", up.read_consistency,
+                "Replicas that answer a read: one, quorum or all (default: the router's, quorum)");
   u->add_option("--log-level", up.log_level, "Log level of the started processes")
       ->capture_default_str();
   u->add_option("--timeout-ms", up.timeout_ms, "How long to wait for the cluster")

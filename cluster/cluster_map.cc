@@ -10,6 +10,7 @@ namespace {
 using Json = nlohmann::ordered_json;  // keeps fields in the documented order
 
 constexpr uint32_t kMaxVnodesPerWeight = 4096;  // same bound as membership's kMaxVnodes
+constexpr uint64_t kMaxTtlS = uint64_t{10} * 365 * 86400;  // ten years
 
 bool OwnsKeys(NodeState s) {
   return s == NodeState::kActive || s == NodeState::kJoining;
@@ -124,9 +125,27 @@ StatusOr<ClusterMap> MapFromJson(const Json& j) {
   }
   map.hash = *kind;
   if (j.contains("replication")) {
-    auto r = GetUint(j, "replication", "replication", 1, UINT32_MAX);
+    auto r = GetUint(j, "replication", "replication", 1, kMaxReplication);
     if (!r.ok()) return r.status();
     map.replication = static_cast<uint32_t>(*r);
+  }
+  for (auto [key, field] : {std::pair{"write_consistency", &map.write_consistency},
+                            std::pair{"read_consistency", &map.read_consistency}}) {
+    auto name = GetString(j, key, key, std::string(ConsistencyName(*field)));
+    if (!name.ok()) return name.status();
+    auto c = ParseConsistency(*name);
+    if (!c) {
+      return InvalidArgument(std::string("cluster map: field \"") + key +
+                             "\" must be \"one\", \"quorum\" or \"all\", got \"" + *name + "\"");
+    }
+    *field = *c;
+  }
+  for (auto [key, field] : {std::pair{"tombstone_ttl_s", &map.tombstone_ttl_s},
+                            std::pair{"hint_ttl_s", &map.hint_ttl_s}}) {
+    if (!j.contains(key)) continue;
+    auto v = GetUint(j, key, key, 1, kMaxTtlS);
+    if (!v.ok()) return v.status();
+    *field = *v;
   }
   auto nodes = j.find("nodes");
   if (nodes == j.end()) return InvalidArgument("cluster map: missing field \"nodes\"");
@@ -137,6 +156,7 @@ StatusOr<ClusterMap> MapFromJson(const Json& j) {
     map.nodes.push_back(*std::move(n));
   }
   if (Status s = CheckUniqueNames(map.nodes); !s.ok()) return s;
+  if (Status s = CheckReplication(map); !s.ok()) return InvalidArgument("cluster map: " + s.message());
   return map;
 }
 
@@ -174,6 +194,59 @@ std::optional<BackendKind> ParseBackendKind(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view ConsistencyName(Consistency c) {
+  switch (c) {
+    case Consistency::kOne:
+      return "one";
+    case Consistency::kQuorum:
+      return "quorum";
+    case Consistency::kAll:
+      return "all";
+  }
+  return "unknown";
+}
+
+std::optional<Consistency> ParseConsistency(std::string_view s) {
+  for (Consistency c : {Consistency::kOne, Consistency::kQuorum, Consistency::kAll}) {
+    if (ConsistencyName(c) == s) return c;
+  }
+  return std::nullopt;
+}
+
+uint32_t Required(Consistency c, uint32_t replication) {
+  switch (c) {
+    case Consistency::kOne:
+      return 1;
+    case Consistency::kQuorum:
+      return replication / 2 + 1;
+    case Consistency::kAll:
+      return replication;
+  }
+  return replication;
+}
+
+Status CheckReplication(const ClusterMap& map) {
+  if (map.replication < 1 || map.replication > kMaxReplication) {
+    return InvalidArgument("replication must be in [1, " + std::to_string(kMaxReplication) +
+                           "], got " + std::to_string(map.replication));
+  }
+  if (map.replication > 1) {
+    for (const NodeInfo& n : map.nodes) {
+      if (n.kind == BackendKind::kRedis) {
+        return InvalidArgument("replication " + std::to_string(map.replication) +
+                               " needs ringkv nodes; " + n.addr +
+                               " is a redis back end, which keeps no versions (use replication 1)");
+      }
+    }
+  }
+  if (map.tombstone_ttl_s <= map.hint_ttl_s) {
+    return InvalidArgument("tombstone_ttl_s (" + std::to_string(map.tombstone_ttl_s) +
+                           ") must be longer than hint_ttl_s (" + std::to_string(map.hint_ttl_s) +
+                           "), or a replayed hint could bring a deleted key back");
+  }
+  return OkStatus();
+}
+
 std::optional<size_t> ClusterMap::Find(std::string_view name) const {
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (nodes[i].addr == name || nodes[i].id == name) return i;
@@ -184,7 +257,8 @@ std::optional<size_t> ClusterMap::Find(std::string_view name) const {
 std::vector<ring::NodeSpec> ClusterMap::RingNodes() const {
   std::vector<ring::NodeSpec> out;
   for (const NodeInfo& n : nodes) {
-    if (OwnsKeys(n.state)) out.push_back({n.id, n.weight});
+    const bool kept_down = replication > 1 && n.state == NodeState::kDown;
+    if (OwnsKeys(n.state) || kept_down) out.push_back({n.id, n.weight});
   }
   return out;
 }
@@ -214,6 +288,10 @@ std::string ToJson(const ClusterMap& map) {
             {"vnodes", map.vnodes},
             {"hash", ring::HashKindName(map.hash)},
             {"replication", map.replication},
+            {"write_consistency", ConsistencyName(map.write_consistency)},
+            {"read_consistency", ConsistencyName(map.read_consistency)},
+            {"tombstone_ttl_s", map.tombstone_ttl_s},
+            {"hint_ttl_s", map.hint_ttl_s},
             {"nodes", std::move(nodes)}};
   // Replace, not throw, on invalid UTF-8 in a name: ToJson cannot fail.
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);

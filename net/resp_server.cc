@@ -17,12 +17,11 @@ class NodeSession final : public RequestHandler, private ReplyDeferrer {
 
   void OnRequest(Connection& conn, std::span<const std::string_view> args,
                  std::string_view /*raw*/) override {
-    handler_->Execute(args, conn.out(), *this);
-    if (handler_->ShouldClose()) conn.CloseAfterReplies();
-    const bool authed = handler_->Authenticated();
-    if (authed != authed_) {
-      authed_ = authed;
-      conn.SetAuthenticated(authed);
+    const ConnectionHandler::After after = handler_->Execute(args, conn.out(), *this);
+    if (after.close) conn.CloseAfterReplies();
+    if (after.authenticated != authed_) {
+      authed_ = after.authenticated;
+      conn.SetAuthenticated(authed_);
     }
   }
 

@@ -54,13 +54,18 @@ class ReplyDeferrer {
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
+  // The connection's state after a command (one return value, not two more
+  // virtual calls per request).
+  struct After {
+    bool close = false;         // close once the pending replies are out
+    bool authenticated = true;  // false while the client must still AUTH
+  };
   // Executes one command and appends its reply to `out`, or defers the reply
   // with `deferrer` (see ReplyDeferrer). `args` are valid during the call only.
-  virtual void Execute(std::span<const std::string_view> args, std::string& out,
-                       ReplyDeferrer& deferrer) = 0;
-  // True once the connection should be closed after its pending replies.
-  virtual bool ShouldClose() const = 0;
-  // False while the client must still AUTH; stricter limits apply.
+  virtual After Execute(std::span<const std::string_view> args, std::string& out,
+                        ReplyDeferrer& deferrer) = 0;
+  // False while the client must still AUTH (before its first command);
+  // stricter limits apply.
   virtual bool Authenticated() const = 0;
 };
 

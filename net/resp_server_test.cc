@@ -41,15 +41,15 @@ class Deferred {
 class TestHandler final : public ConnectionHandler {
  public:
   explicit TestHandler(Deferred& deferred) : deferred_(deferred) {}
-  void Execute(std::span<const std::string_view> args, std::string& out,
-               ReplyDeferrer& deferrer) override {
+  After Execute(std::span<const std::string_view> args, std::string& out,
+                ReplyDeferrer& deferrer) override {
     if (args[0] == "DEFER") {
       deferred_.Push(deferrer.Defer());
     } else {
       out.append("+").append(args.size() > 1 ? args[1] : "PONG").append("\r\n");
     }
+    return {};
   }
-  bool ShouldClose() const override { return false; }
   bool Authenticated() const override { return true; }
 
  private:

@@ -26,6 +26,8 @@
 #include "node/link/peer_links.h"
 #include "node/migration/migration_roles.h"
 #include "node/node_http.h"
+#include "node/replica_maintenance.h"
+#include "node/replication/replication.h"
 #include "node/peer_channels.h"
 #include "node/peer_service.h"
 #include "node/view/cluster_view.h"
@@ -63,12 +65,12 @@ class NodeConnection final : public net::ConnectionHandler {
     session_.authenticated = !dispatcher.RequiresAuth();
     session_.defer = [this] { return deferrer_->Defer(); };
   }
-  void Execute(std::span<const std::string_view> args, std::string& out,
-               net::ReplyDeferrer& deferrer) override {
+  After Execute(std::span<const std::string_view> args, std::string& out,
+                net::ReplyDeferrer& deferrer) override {
     deferrer_ = &deferrer;  // valid during this call, which is the only time defer may run
     dispatcher_.Execute(args, session_, out);
+    return {.close = session_.close_after_reply, .authenticated = session_.authenticated};
   }
-  bool ShouldClose() const override { return session_.close_after_reply; }
   bool Authenticated() const override { return session_.authenticated; }
 
  private:
@@ -132,6 +134,8 @@ struct NodeService::Impl {
   std::unique_ptr<PeerChannels> peers;
   std::unique_ptr<ClusterView> view;
   std::unique_ptr<MigrationRoles> migration;
+  std::unique_ptr<Replication> replication;
+  std::unique_ptr<ReplicaMaintenance> replica_maintenance;  // stopped before the forwarder drains
   std::unique_ptr<PeerService> peer_service;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<RegistryRelay> registry_relay;
@@ -150,8 +154,11 @@ struct NodeService::Impl {
   PeriodicTask joiner;
   int join_attempts = 0;  // the joiner's thread only
 
+  // After a failed start, too: nothing may send over the links, and no link
+  // thread may run, once what they use is gone.
   ~Impl() {
-    if (links) links->Stop();  // a failed start: no link thread may outlive what it uses
+    if (replica_maintenance) replica_maintenance->Stop();
+    if (links) links->Stop();
   }
 
   std::string Advertised(uint16_t port) const {
@@ -365,6 +372,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
   impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
                                                 impl->metrics.cluster(), *impl->peer_work);
+  impl->replication = std::make_unique<Replication>(SystemClock::Instance(), ReplicationOptions{},
+                                                    impl->engine->hints());
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                          " and has no cluster map yet");
@@ -376,8 +385,12 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                         .view = impl->view.get(),
                         .migration = impl->migration.get(),
                         .forward = impl->forwarder.get(),
-                        .peer_work = impl->peer_work.get()});
+                        .peer_work = impl->peer_work.get(),
+                        .replication = impl->replication.get()});
   if (Status s = impl->StartListeners(); !s.ok()) return s;
+  impl->replica_maintenance = std::make_unique<ReplicaMaintenance>(
+      *impl->view, *impl->engine, *impl->forwarder, *impl->replication, SystemClock::Instance());
+  impl->replica_maintenance->Start();
   spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
                options.bind, impl->state.grpc_port, impl->state.engine_name);
@@ -400,6 +413,7 @@ NodeService::~NodeService() {
 
 void NodeService::Stop() {
   impl_->joiner.Stop();
+  if (impl_->replica_maintenance) impl_->replica_maintenance->Stop();
   if (!impl_->resp) return;
   impl_->resp->Stop();
   impl_->http->Stop();

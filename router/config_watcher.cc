@@ -91,6 +91,39 @@ void ConfigWatcher::Reload() {
   ApplyLive(*next);
 }
 
+// Consistency levels and lifetimes changed in the file: a new epoch (no key
+// moves). `replication` is not live: a persisted map keeps its own.
+// False while a migration runs (its maps must stay as planned): retried.
+bool ConfigWatcher::ApplyConsistency(const RouterOptions& next) {
+  const RouterOptions& was = applied_;
+  if (next.write_consistency == was.write_consistency &&
+      next.read_consistency == was.read_consistency &&
+      next.tombstone_ttl_s == was.tombstone_ttl_s && next.hint_ttl_s == was.hint_ttl_s) {
+    return true;
+  }
+  if (migrator_.Running()) return false;
+  auto r = map_owner_.Apply([&](const cluster::ClusterMap& m) -> StatusOr<cluster::ClusterMap> {
+    cluster::ClusterMap n = m;
+    n.write_consistency = next.write_consistency;
+    n.read_consistency = next.read_consistency;
+    n.tombstone_ttl_s = next.tombstone_ttl_s;
+    n.hint_ttl_s = next.hint_ttl_s;
+    if (n == m) return m;
+    n.epoch = m.epoch + 1;
+    return n;
+  });
+  if (r.ok()) {
+    spdlog::info("config: write_consistency {}, read_consistency {}, tombstone_ttl_s {}, "
+                 "hint_ttl_s {} at epoch {}",
+                 cluster::ConsistencyName(r->write_consistency),
+                 cluster::ConsistencyName(r->read_consistency), r->tombstone_ttl_s, r->hint_ttl_s,
+                 r->epoch);
+  } else {
+    spdlog::warn("config: cannot apply the consistency settings: {}", r.status().message());
+  }
+  return true;
+}
+
 void ConfigWatcher::ApplyLive(const RouterOptions& next) {
   cluster::ClusterMap map = map_owner_.Map();
   bool waiting = false;  // a ring change waits for the running migration
@@ -108,6 +141,8 @@ void ConfigWatcher::ApplyLive(const RouterOptions& next) {
       spdlog::warn("config: cannot set vnodes {}: {}", next.vnodes, r.status().message());
     }
   }
+  const bool consistency_applied = ApplyConsistency(next);
+  waiting = !consistency_applied || waiting;
   const cluster::HealthOptions &h = next.health, &was = applied_.health;
   if (h.interval_ms != was.interval_ms || h.timeout_ms != was.timeout_ms ||
       h.failures != was.failures || h.successes != was.successes) {
@@ -125,6 +160,12 @@ void ConfigWatcher::ApplyLive(const RouterOptions& next) {
     RouterOptions partial = next;
     partial.vnodes = applied_.vnodes;
     partial.nodes = applied_.nodes;
+    if (!consistency_applied) {
+      partial.write_consistency = applied_.write_consistency;
+      partial.read_consistency = applied_.read_consistency;
+      partial.tombstone_ttl_s = applied_.tombstone_ttl_s;
+      partial.hint_ttl_s = applied_.hint_ttl_s;
+    }
     applied_ = partial;
     pending_ = next;
     return;

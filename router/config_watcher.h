@@ -44,6 +44,7 @@ class ConfigWatcher {
  private:
   void Poll();
   void ApplyLive(const RouterOptions& next) REQUIRES(mu_);
+  bool ApplyConsistency(const RouterOptions& next) REQUIRES(mu_);
 
   const RouterOptions options_;  // as started: the path, the poll interval, the flags
   MapOwner& map_owner_;

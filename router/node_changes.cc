@@ -50,52 +50,66 @@ std::vector<std::string> ProviderNodes(const std::string& run_dir) {
 }
 
 bool NodeChanges::Add(const std::vector<std::string>& addrs, Source source) {
-  const char* from = SourceName(source);
-  const bool live = source == Source::kConfig;
   bool all = true;
   for (const std::string& addr : addrs) {
-    if (KnowsNode(map_owner_.Map(), addr)) continue;
-    if (!live && migrator_.Running()) {
-      spdlog::warn("{}: migration {} in progress; not adding {} now (add it when it is done)", from,
-                   migrator_.RunningId(), addr);
-      continue;
-    }
-    auto node =
-        DiscoverNode(addr, std::nullopt, options_.discovery_timeout_ms, options_.backend_password);
-    cluster::NodeInfo info;
-    if (node.ok()) {
-      info = *node;
-    } else {
-      spdlog::warn("{}: {} does not answer ({}); registered as down", from, addr,
-                   node.status().message());
-      info = UndiscoveredNode(addr);
-    }
-    if (live && info.state == cluster::NodeState::kActive) {
-      auto r = migrator_.Change(cluster::MigrationKind::kAdd, info.addr,
-                                [&](const cluster::ClusterMap& m) {
-                                  cluster::NodeInfo joining = info;
-                                  joining.state = cluster::NodeState::kJoining;
-                                  return cluster::AddNode(m, joining);
-                                });
-      if (!r.ok()) {
-        all = all && r.status().code() != StatusCode::kAborted;
-        spdlog::warn("{}: cannot add {} now: {}", from, addr, r.status().message());
-      } else {
-        spdlog::info("{}: adding {} ({}) at epoch {}{}", from, info.id, info.addr, r->after.epoch,
-                     r->migration ? " (migration " + r->migration->id + ")" : "");
-      }
-      continue;
-    }
-    auto r =
-        map_owner_.Apply([&](const cluster::ClusterMap& m) { return cluster::AddNode(m, info); });
-    if (!r.ok()) {
-      spdlog::warn("{}: cannot add {}: {}", from, addr, r.status().message());
-    } else {
-      spdlog::info("{}: added {} ({}, {}) at epoch {}", from, info.id, info.addr,
-                   cluster::NodeStateName(info.state), r->epoch);
-    }
+    all = AddOne(addr, source).code() != StatusCode::kAborted && all;
   }
   return all;
+}
+
+Status NodeChanges::AddAtStartUp(const std::vector<std::string>& addrs, Source source) {
+  for (const std::string& addr : addrs) {
+    Status s = AddOne(addr, source);
+    if (s.code() == StatusCode::kInvalidArgument) {
+      return InvalidArgument("cannot add " + addr + ": " + s.message());
+    }
+  }
+  return OkStatus();
+}
+
+Status NodeChanges::AddOne(const std::string& addr, Source source) {
+  const char* from = SourceName(source);
+  const bool live = source == Source::kConfig;
+  if (KnowsNode(map_owner_.Map(), addr)) return OkStatus();
+  if (!live && migrator_.Running()) {
+    spdlog::warn("{}: migration {} in progress; not adding {} now (add it when it is done)", from,
+                 migrator_.RunningId(), addr);
+    return OkStatus();
+  }
+  auto node =
+      DiscoverNode(addr, std::nullopt, options_.discovery_timeout_ms, options_.backend_password);
+  cluster::NodeInfo info;
+  if (node.ok()) {
+    info = *node;
+  } else {
+    spdlog::warn("{}: {} does not answer ({}); registered as down", from, addr,
+                 node.status().message());
+    info = UndiscoveredNode(addr);
+  }
+  if (live && info.state == cluster::NodeState::kActive) {
+    auto r = migrator_.Change(cluster::MigrationKind::kAdd, info.addr,
+                              [&](const cluster::ClusterMap& m) {
+                                cluster::NodeInfo joining = info;
+                                joining.state = cluster::NodeState::kJoining;
+                                return cluster::AddNode(m, joining);
+                              });
+    if (!r.ok()) {
+      spdlog::warn("{}: cannot add {} now: {}", from, addr, r.status().message());
+      return r.status();
+    }
+    spdlog::info("{}: adding {} ({}) at epoch {}{}", from, info.id, info.addr, r->after.epoch,
+                 r->migration ? " (migration " + r->migration->id + ")" : "");
+    return OkStatus();
+  }
+  auto r =
+      map_owner_.Apply([&](const cluster::ClusterMap& m) { return cluster::AddNode(m, info); });
+  if (!r.ok()) {
+    spdlog::warn("{}: cannot add {}: {}", from, addr, r.status().message());
+    return r.status();
+  }
+  spdlog::info("{}: added {} ({}, {}) at epoch {}", from, info.id, info.addr,
+               cluster::NodeStateName(info.state), r->epoch);
+  return OkStatus();
 }
 
 bool NodeChanges::Remove(const std::vector<std::string>& addrs) {

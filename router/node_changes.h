@@ -40,10 +40,18 @@ class NodeChanges {
   // Adds each address the map does not know yet. Returns false when a change
   // had to wait for a running migration (retry later).
   bool Add(const std::vector<std::string>& addrs, Source source);
+  // Add for start-up: kInvalidArgument when a node cannot join this cluster
+  // at all (cluster::CheckReplication: a redis back end at replication >= 2),
+  // so the router refuses to start; other failures are logged as by Add.
+  Status AddAtStartUp(const std::vector<std::string>& addrs, Source source);
   // Drains and removes each known address. Returns false as Add does.
   bool Remove(const std::vector<std::string>& addrs);
 
  private:
+  // Adds one address; kAborted when it waits for a migration, the change's
+  // error when it is refused, OK when added (or registered down).
+  Status AddOne(const std::string& addr, Source source);
+
   const NodeChangesOptions options_;
   MapOwner& map_owner_;
   Migrator& migrator_;

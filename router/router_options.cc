@@ -21,6 +21,15 @@ using settings::OneOf;
 using settings::String;
 using settings::Uint;
 using O = RouterOptions;
+using cluster::Consistency;
+
+// The enum's names come from cluster::ConsistencyName, defined beside it.
+const std::pair<std::string_view, Consistency> kConsistencyNames[] = {
+    {cluster::ConsistencyName(Consistency::kOne), Consistency::kOne},
+    {cluster::ConsistencyName(Consistency::kQuorum), Consistency::kQuorum},
+    {cluster::ConsistencyName(Consistency::kAll), Consistency::kAll},
+};
+constexpr uint64_t kMaxTtlS = uint64_t{10} * 365 * 86400;  // the cluster map's bound
 using H = cluster::HealthOptions;
 
 std::vector<settings::Setting<O>> Rows() {
@@ -41,6 +50,16 @@ std::vector<settings::Setting<O>> Rows() {
            "virtual nodes per unit of weight for a new map; live"),
       Bind("hash", &O::hash, Enum<ring::HashKind>{ring::kHashKindNames},
            "key hash for a new map: xxh3 | sha256"),
+      Bind("replication", &O::replication, Uint{.max = cluster::kMaxReplication},
+           "copies of each key (1..5) for a new map; >= 2 needs ringkv nodes (no redis)"),
+      Bind("write_consistency", &O::write_consistency, Enum<Consistency>{kConsistencyNames},
+           "replicas that acknowledge a write: one | quorum | all; for a new map, live"),
+      Bind("read_consistency", &O::read_consistency, Enum<Consistency>{kConsistencyNames},
+           "replicas that answer a read: one | quorum | all; for a new map, live"),
+      Bind("tombstone_ttl_s", &O::tombstone_ttl_s, Uint{.max = kMaxTtlS},
+           "seconds a delete's tombstone is kept, longer than hint_ttl_s; for a new map, live"),
+      Bind("hint_ttl_s", &O::hint_ttl_s, Uint{.max = kMaxTtlS},
+           "seconds a write kept for an unreachable replica is replayed; for a new map, live"),
       Bind("health_interval_ms", &O::health, &H::interval_ms, Uint{.max = 3600000},
            "health probe period; live"),
       Bind("health_timeout_ms", &O::health, &H::timeout_ms, Uint{.max = 3600000},
@@ -136,6 +155,9 @@ StatusOr<RouterOptions> LoadRouterConfig(const std::string& path, RouterOptions 
 
 Status ValidateRouterOptions(const RouterOptions& o) {
   if (o.vnodes == 0) return InvalidArgument("vnodes must be in [1, 4096]");
+  if (o.tombstone_ttl_s == 0 || o.hint_ttl_s == 0)
+    return InvalidArgument("tombstone_ttl_s and hint_ttl_s must be >= 1");
+  if (Status s = cluster::CheckReplication(ReplicationSettings(o)); !s.ok()) return s;
   if (std::string e = ValidateHealth(o.health); !e.empty()) return InvalidArgument(e);
   if (o.io_threads == 0) return InvalidArgument("io_threads must be >= 1");
   if (Status s = ValidateCpuLists(o.io_cpus, o.background_cpus); !s.ok()) return s;
@@ -150,6 +172,18 @@ Status ValidateRouterOptions(const RouterOptions& o) {
   if (o.rebalance_rpc_timeout_ms == 0)
     return InvalidArgument("rebalance.rpc_timeout_ms must be >= 1");
   return OkStatus();
+}
+
+cluster::ClusterMap ReplicationSettings(const RouterOptions& o) {
+  cluster::ClusterMap map;
+  map.vnodes = o.vnodes;
+  map.hash = o.hash;
+  map.replication = o.replication;
+  map.write_consistency = o.write_consistency;
+  map.read_consistency = o.read_consistency;
+  map.tombstone_ttl_s = o.tombstone_ttl_s;
+  map.hint_ttl_s = o.hint_ttl_s;
+  return map;
 }
 
 }  // namespace ringkv::router

@@ -11,6 +11,7 @@
 
 #include "base/settings.h"
 #include "base/status.h"
+#include "cluster/cluster_map.h"
 #include "cluster/health.h"
 #include "ring/hash.h"
 
@@ -28,6 +29,14 @@ struct RouterOptions {
   std::string run_dir;    // local provider's run directory: its nodes are added at start-up
   uint32_t vnodes = 160;  // for a new cluster map; live-changeable via PUT /config
   ring::HashKind hash = ring::HashKind::kXxh3;  // for a new cluster map
+  // Replicas (docs/design.md, "Cluster map and membership"), for a new
+  // cluster map; a persisted map keeps its own. Checked together by
+  // cluster::CheckReplication: replication >= 2 needs ringkv nodes only.
+  uint32_t replication = 1;  // copies of each key, 1..5
+  cluster::Consistency write_consistency = cluster::Consistency::kQuorum;  // live
+  cluster::Consistency read_consistency = cluster::Consistency::kQuorum;   // live
+  uint64_t tombstone_ttl_s = 86400;  // live; longer than hint_ttl_s
+  uint64_t hint_ttl_s = 10800;       // live
   cluster::HealthOptions health;
   std::string admin_token;       // required as Bearer token by mutating endpoints when set
   std::string requirepass;       // RESP clients must AUTH when set
@@ -86,5 +95,9 @@ Status ApplyRouterSetting(RouterOptions& options, const std::string& name,
 StatusOr<RouterOptions> LoadRouterConfig(const std::string& path, RouterOptions options);
 
 Status ValidateRouterOptions(const RouterOptions& options);
+
+// A cluster map holding the replication settings of `options` (no nodes):
+// the start of a new cluster, and what cluster::CheckReplication checks.
+cluster::ClusterMap ReplicationSettings(const RouterOptions& options);
 
 }  // namespace ringkv::router

@@ -231,5 +231,37 @@ TEST_F(RouterConfigFileTest, ErrorsNameTheFileAndTheSetting) {
                               "log_level"));
 }
 
+
+TEST(RouterOptionsTest, ReplicationSettingsParseAndAreCheckedTogether) {
+  RouterOptions o;
+  EXPECT_EQ(o.replication, 1u);
+  EXPECT_EQ(o.write_consistency, cluster::Consistency::kQuorum);
+  EXPECT_EQ(o.read_consistency, cluster::Consistency::kQuorum);
+  EXPECT_EQ(o.tombstone_ttl_s, 86400u);
+  EXPECT_EQ(o.hint_ttl_s, 10800u);
+  ASSERT_TRUE(ApplyRouterSetting(o, "replication", "3").ok());
+  ASSERT_TRUE(ApplyRouterSetting(o, "write_consistency", "all").ok());
+  ASSERT_TRUE(ApplyRouterSetting(o, "read_consistency", "one").ok());
+  ASSERT_TRUE(ApplyRouterSetting(o, "hint_ttl_s", "60").ok());
+  EXPECT_TRUE(ValidateRouterOptions(o).ok());
+  cluster::ClusterMap m = ReplicationSettings(o);
+  EXPECT_EQ(m.replication, 3u);
+  EXPECT_EQ(m.write_consistency, cluster::Consistency::kAll);
+  EXPECT_EQ(m.read_consistency, cluster::Consistency::kOne);
+  EXPECT_EQ(m.hint_ttl_s, 60u);
+  EXPECT_EQ(m.epoch, 0u);
+  EXPECT_TRUE(m.nodes.empty());
+
+  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "replication", "6"), "replication"));
+  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "write_consistency", "most"),
+                              "write_consistency"));
+  RouterOptions zero;
+  zero.replication = 0;
+  EXPECT_TRUE(FailsMentioning(ValidateRouterOptions(zero), "replication"));
+  RouterOptions ttl;
+  ttl.tombstone_ttl_s = 60;
+  ttl.hint_ttl_s = 60;
+  EXPECT_TRUE(FailsMentioning(ValidateRouterOptions(ttl), "tombstone_ttl_s"));
+}
 }  // namespace
 }  // namespace ringkv::router

@@ -117,16 +117,21 @@ struct RouterService::Impl {
 };
 
 Status RouterService::Impl::OpenMapOwner() {
-  cluster::ClusterMap defaults;
-  defaults.vnodes = options.vnodes;
-  defaults.hash = options.hash;
+  // Like vnodes, the replication settings shape a new map only; a persisted
+  // map keeps its own (PUT /config and the YAML file change them live).
+  const cluster::ClusterMap defaults = ReplicationSettings(options);
   auto reg = MapOwner::Open(cluster::NewFileMapStore(options.data_dir), defaults);
   if (!reg.ok()) return reg.status();
   map_owner = std::move(*reg);
   cluster::ClusterMap map = map_owner->Map();
-  spdlog::info("registry: epoch {} with {} nodes from {}", map.epoch, map.nodes.size(),
-               options.data_dir);
-  return OkStatus();
+  spdlog::info("registry: epoch {} with {} nodes from {} (replication {})", map.epoch,
+               map.nodes.size(), options.data_dir, map.replication);
+  if (map.epoch > 0 && map.replication != defaults.replication) {
+    spdlog::warn("registry: the persisted map keeps replication {}; --replication {} applies to a "
+                 "new cluster only",
+                 map.replication, defaults.replication);
+  }
+  return cluster::CheckReplication(map);
 }
 
 namespace {
@@ -252,8 +257,13 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
   impl->node_changes = std::make_unique<NodeChanges>(
       NodeChangesOptions{options.discovery_timeout_ms, options.backend_password}, *impl->map_owner,
       *impl->migrator);
-  impl->node_changes->Add(options.nodes, NodeChanges::Source::kStartUp);
-  impl->node_changes->Add(ProviderNodes(options.run_dir), NodeChanges::Source::kProvider);
+  // A node the cluster cannot hold (a redis back end at replication >= 2)
+  // stops the start-up: serving without it would hide the mistake.
+  for (auto [addrs, source] :
+       {std::pair{options.nodes, NodeChanges::Source::kStartUp},
+        std::pair{ProviderNodes(options.run_dir), NodeChanges::Source::kProvider}}) {
+    if (Status s = impl->node_changes->AddAtStartUp(addrs, source); !s.ok()) return s;
+  }
   impl->health->RunOnce();
   if (Status s = impl->StartListeners(); !s.ok()) return s;
   impl->health->Start();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ring/arc_set.h"
+#include "store/internal/hint_set.h"
 #include "store/internal/node.h"
 #include "store/internal/node_table.h"
 #include "store/internal/shard.h"
@@ -43,22 +44,34 @@ class MemoryEngine final : public Engine {
   explicit MemoryEngine(const MemoryEngineOptions& options);
 
   std::optional<Entry> Get(std::string_view key, int64_t now_ms) override;
+  std::optional<VersionedEntry> Peek(std::string_view key, int64_t now_ms) override;
   Status Mutate(std::string_view key, int64_t now_ms,
                 FunctionRef<Mutation(const Entry* current)> fn) override;
+  Status MutateVersioned(std::string_view key, int64_t now_ms,
+                         FunctionRef<Mutation(const VersionedEntry* current)> fn) override;
   Status Clear() override;
   ScanPage Scan(uint64_t cursor, size_t count, int64_t now_ms) override;
   std::optional<std::string> RandomKey(int64_t now_ms) override;
   size_t ExpireCycle(int64_t now_ms, size_t budget) override;
+  size_t PurgeTombstones(int64_t now_ms, int64_t ttl_ms, size_t budget) override;
   Status ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKind hash, int64_t now_ms,
                        FunctionRef<bool(std::string_view key, const Entry& entry)> fn) override;
+  Status ForEachVersionedInArcs(
+      std::span<const ring::Arc> arcs, ring::HashKind hash, int64_t now_ms,
+      FunctionRef<bool(std::string_view key, const VersionedEntry& entry)> fn) override;
+  HintStore& hints() override { return hints_; }
   EngineStats Stats() const override;
 
  private:
+  using Visitor = FunctionRef<bool(std::string_view key, const VersionedEntry& entry)>;
+
   // Entries copied under a shard lock, handed out after it is released.
   struct Batch {
-    std::vector<std::pair<std::string, Entry>> slots;  // the first `size` are in use
+    std::vector<std::pair<std::string, VersionedEntry>> slots;  // the first `size` are in use
     size_t size = 0;
   };
+  // Which nodes a walk hands out.
+  enum class Include : uint8_t { kLive, kLiveAndTombstones };
 
   size_t ShardIndex(uint64_t hash) const {
     return shard_bits_ == 0 ? 0 : static_cast<size_t>(hash >> (64 - shard_bits_));
@@ -73,13 +86,20 @@ class MemoryEngine final : public Engine {
   enum class TableGrowth : uint8_t { kAllowed, kDeferred };
   StatusOr<TableGrowth> Admit(Shard& s, std::string_view key, const Node* cur, const Entry& e,
                               int64_t now_ms) REQUIRES(s.mu);
+  TableGrowth AdmitTombstone(Shard& s, std::string_view key, const Node* cur, int64_t now_ms)
+      REQUIRES(s.mu);
+  // Applies `m` to the key whose node in `s` is `cur` (or nullptr).
+  Status Apply(Shard& s, uint64_t hash, std::string_view key, Node* cur, const Mutation& m,
+               int64_t now_ms) REQUIRES(s.mu);
   void EvictFromOtherShards(size_t written, int64_t now_ms);
+  Status WalkArcs(std::span<const ring::Arc> arcs, ring::HashKind hash, int64_t now_ms,
+                  Include include, Visitor fn);
   template <typename Wanted>
-  bool WalkRange(uint64_t first, uint64_t last, int64_t now_ms, const Wanted& wanted, Batch& batch,
-                 FunctionRef<bool(std::string_view key, const Entry& entry)> fn);
+  bool WalkRange(uint64_t first, uint64_t last, int64_t now_ms, Include include,
+                 const Wanted& wanted, Batch& batch, Visitor fn);
   template <typename Wanted>
   internal::NodeTable::Step CopyRange(Shard& s, uint64_t from, uint64_t last, int64_t now_ms,
-                                      const Wanted& wanted, Batch* out);
+                                      Include include, const Wanted& wanted, Batch* out);
 
   const int64_t max_memory_;
   const EvictionPolicy policy_;
@@ -87,14 +107,17 @@ class MemoryEngine final : public Engine {
   // Declared before the shards, which account into it until destroyed.
   alignas(64) std::atomic<int64_t> used_{0};
   alignas(64) std::atomic<uint32_t> expire_round_robin_{0};
+  std::atomic<uint32_t> purge_round_robin_{0};
   std::vector<std::unique_ptr<Shard>> shards_;
+  internal::HintSet hints_;
 };
 
 MemoryEngine::MemoryEngine(const MemoryEngineOptions& options)
     : max_memory_(static_cast<int64_t>(std::min<uint64_t>(options.max_memory, INT64_MAX))),
       policy_(options.policy),
       shard_bits_(
-          std::countr_zero(std::bit_ceil(std::clamp<uint32_t>(options.shards, 1, kMaxShards)))) {
+          std::countr_zero(std::bit_ceil(std::clamp<uint32_t>(options.shards, 1, kMaxShards)))),
+      hints_(options.hints, /*log=*/nullptr) {
   shards_.reserve(size_t{1} << shard_bits_);
   for (size_t i = 0; i < (size_t{1} << shard_bits_); ++i) {
     shards_.push_back(std::make_unique<Shard>(&used_, shard_bits_));
@@ -112,36 +135,65 @@ std::optional<Entry> MemoryEngine::Get(std::string_view key, int64_t now_ms) {
   return internal::ToEntry(n);
 }
 
+std::optional<VersionedEntry> MemoryEngine::Peek(std::string_view key, int64_t now_ms) {
+  uint64_t hash = internal::KeyHash(key);
+  Shard& s = *shards_[ShardIndex(hash)];
+  MutexLock lock(s.mu);
+  const Node* n = s.FindStored(hash, key, now_ms);
+  if (n == nullptr) return std::nullopt;
+  return VersionedEntry{internal::ToEntry(n), internal::IsTombstone(n)};
+}
+
 Status MemoryEngine::Mutate(std::string_view key, int64_t now_ms,
                             FunctionRef<Mutation(const Entry* current)> fn) {
+  return MutateVersioned(key, now_ms, [&](const VersionedEntry* current) {
+    return fn(current != nullptr && !current->tombstone ? &current->entry : nullptr);
+  });
+}
+
+Status MemoryEngine::MutateVersioned(std::string_view key, int64_t now_ms,
+                                     FunctionRef<Mutation(const VersionedEntry* current)> fn) {
   if (key.size() > internal::kMaxFieldLen) return InvalidArgument("key too long");
   uint64_t hash = internal::KeyHash(key);
   size_t index = ShardIndex(hash);
   Shard& s = *shards_[index];
   {
     MutexLock lock(s.mu);
-    Node* cur = s.FindLive(hash, key, now_ms);
-    std::optional<Entry> current;
-    if (cur != nullptr) current = internal::ToEntry(cur);
-    Mutation m = fn(current ? &*current : nullptr);
-    switch (m.kind) {
-      case Mutation::Kind::kKeep:
-        if (cur != nullptr) s.Touch(cur);
-        return OkStatus();
-      case Mutation::Kind::kDelete:
-        if (cur != nullptr) s.Remove(cur);
-        return OkStatus();
-      case Mutation::Kind::kPut:
-        break;
-    }
-    if (m.entry.value.size() > internal::kMaxFieldLen) return InvalidArgument("value too long");
-    StatusOr<TableGrowth> growth = Admit(s, key, cur, m.entry, now_ms);
-    if (!growth.ok()) return growth.status();
-    s.Put(hash, key, cur, m.entry, *growth == TableGrowth::kAllowed);
+    Node* cur = s.FindStored(hash, key, now_ms);
+    std::optional<VersionedEntry> current;
+    if (cur != nullptr) current = {internal::ToEntry(cur), internal::IsTombstone(cur)};
+    const Mutation m = fn(current ? &*current : nullptr);
+    if (Status st = Apply(s, hash, key, cur, m, now_ms); !st.ok()) return st;
+    if (m.kind == Mutation::Kind::kKeep || m.kind == Mutation::Kind::kDelete) return OkStatus();
   }
   // The written shard had too little to evict; the rest comes from others,
-  // after releasing its lock so that only one shard lock is ever held.
-  if (OverLimit()) EvictFromOtherShards(index, now_ms);
+  // after releasing its lock so that only one shard lock is ever held. (A
+  // tombstone under noeviction may pass the limit: nothing is evicted.)
+  if (policy_ == EvictionPolicy::kAllKeysLru && OverLimit()) EvictFromOtherShards(index, now_ms);
+  return OkStatus();
+}
+
+Status MemoryEngine::Apply(Shard& s, uint64_t hash, std::string_view key, Node* cur,
+                           const Mutation& m, int64_t now_ms) {
+  switch (m.kind) {
+    case Mutation::Kind::kKeep:
+      if (cur != nullptr && !internal::IsTombstone(cur)) s.Touch(cur);
+      return OkStatus();
+    case Mutation::Kind::kDelete:
+      if (cur != nullptr) s.Remove(cur);
+      return OkStatus();
+    case Mutation::Kind::kTombstone: {
+      const TableGrowth growth = AdmitTombstone(s, key, cur, now_ms);
+      s.PutTombstone(hash, key, cur, m.entry.version, growth == TableGrowth::kAllowed);
+      return OkStatus();
+    }
+    case Mutation::Kind::kPut:
+      break;
+  }
+  if (m.entry.value.size() > internal::kMaxFieldLen) return InvalidArgument("value too long");
+  StatusOr<TableGrowth> growth = Admit(s, key, cur, m.entry, now_ms);
+  if (!growth.ok()) return growth.status();
+  s.Put(hash, key, cur, m.entry, *growth == TableGrowth::kAllowed);
   return OkStatus();
 }
 
@@ -163,6 +215,27 @@ StatusOr<MemoryEngine::TableGrowth> MemoryEngine::Admit(Shard& s, std::string_vi
   bool has_expiry = e.expire_at_ms != 0;
   auto own = internal::AllocatedSize(internal::NodeSize(key.size(), e.value.size(), has_expiry));
   if (static_cast<int64_t>(own) > max_memory_) return OomError();  // could never fit
+  while (!Fits(delta())) {
+    Node* victim = s.PickVictim(cur, now_ms);
+    if (victim == nullptr) break;
+    s.Evict(victim, now_ms);
+  }
+  return TableGrowth::kAllowed;
+}
+
+// A tombstone is never refused: a delete must not fail for memory (Redis
+// accepts DEL under maxmemory too). Under kAllKeysLru it evicts live entries
+// to make room, like a put; under kNoEviction it is stored over the limit,
+// without a due table doubling if that is what does not fit.
+MemoryEngine::TableGrowth MemoryEngine::AdmitTombstone(Shard& s, std::string_view key,
+                                                       const Node* cur, int64_t now_ms) {
+  auto delta = [&]() REQUIRES(s.mu) {
+    return s.PutDelta(cur, key.size(), Entry{}, /*grow=*/true, /*tombstone=*/true);
+  };
+  if (Fits(delta())) return TableGrowth::kAllowed;
+  if (policy_ == EvictionPolicy::kNoEviction) {
+    return s.CanDeferGrowth() ? TableGrowth::kDeferred : TableGrowth::kAllowed;
+  }
   while (!Fits(delta())) {
     Node* victim = s.PickVictim(cur, now_ms);
     if (victim == nullptr) break;
@@ -210,7 +283,7 @@ ScanPage MemoryEngine::Scan(uint64_t cursor, size_t count, int64_t now_ms) {
       size_t held = 0;
       do {
         step = s.table().VisitBucket(step.next, [&](const Node* n) {
-          if (!internal::IsExpired(n, now_ms)) page.keys.emplace_back(internal::NodeKey(n));
+          if (internal::IsLive(n, now_ms)) page.keys.emplace_back(internal::NodeKey(n));
         });
         --buckets_left;
       } while (!step.done && page.keys.size() < count && buckets_left > 0 &&
@@ -254,9 +327,36 @@ size_t MemoryEngine::ExpireCycle(int64_t now_ms, size_t budget) {
   return reaped;
 }
 
+// Shares the budget among the shards as ExpireCycle does.
+size_t MemoryEngine::PurgeTombstones(int64_t now_ms, int64_t ttl_ms, size_t budget) {
+  size_t n = shards_.size();
+  size_t start = purge_round_robin_.fetch_add(1, std::memory_order_relaxed);
+  size_t purged = 0;
+  for (size_t i = 0; i < n && budget > 0; ++i) {
+    size_t quota = (budget + (n - i) - 1) / (n - i);
+    Shard& s = *shards_[(start + i) & (n - 1)];
+    MutexLock lock(s.mu);
+    auto [examined, removed] = s.PurgeSome(now_ms, ttl_ms, quota);
+    budget -= examined;
+    purged += removed;
+  }
+  return purged;
+}
+
 Status MemoryEngine::ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKind hash,
                                    int64_t now_ms,
                                    FunctionRef<bool(std::string_view key, const Entry& entry)> fn) {
+  return WalkArcs(arcs, hash, now_ms, Include::kLive,
+                  [&](std::string_view key, const VersionedEntry& v) { return fn(key, v.entry); });
+}
+
+Status MemoryEngine::ForEachVersionedInArcs(std::span<const ring::Arc> arcs, ring::HashKind hash,
+                                            int64_t now_ms, Visitor fn) {
+  return WalkArcs(arcs, hash, now_ms, Include::kLiveAndTombstones, fn);
+}
+
+Status MemoryEngine::WalkArcs(std::span<const ring::Arc> arcs, ring::HashKind hash, int64_t now_ms,
+                              Include include, Visitor fn) {
   ring::ArcSet set(arcs);
   Batch batch;
   if (hash == ring::HashKind::kXxh3) {
@@ -266,30 +366,30 @@ Status MemoryEngine::ForEachInArcs(std::span<const ring::Arc> arcs, ring::HashKi
         const uint64_t pos = internal::KeyHash(internal::NodeKey(n));
         return pos >= span.first && pos <= span.last;
       };
-      if (!WalkRange(span.first, span.last, now_ms, in_span, batch, fn)) break;
+      if (!WalkRange(span.first, span.last, now_ms, include, in_span, batch, fn)) break;
     }
     return OkStatus();
   }
   auto in_arcs = [&](const Node* n) {
     return set.Contains(ring::HashKey(hash, internal::NodeKey(n)));
   };
-  WalkRange(0, UINT64_MAX, now_ms, in_arcs, batch, fn);
+  WalkRange(0, UINT64_MAX, now_ms, include, in_arcs, batch, fn);
   return OkStatus();
 }
 
-// Hands fn every live entry that `wanted` accepts in the buckets covering
-// key hashes first..last, a lock hold's worth at a time; false when fn asked
-// to stop.
+// Hands fn every node `include` admits and `wanted` accepts in the buckets
+// covering key hashes first..last, a lock hold's worth at a time; false when
+// fn asked to stop.
 template <typename Wanted>
-bool MemoryEngine::WalkRange(uint64_t first, uint64_t last, int64_t now_ms, const Wanted& wanted,
-                             Batch& batch,
-                             FunctionRef<bool(std::string_view key, const Entry& entry)> fn) {
+bool MemoryEngine::WalkRange(uint64_t first, uint64_t last, int64_t now_ms, Include include,
+                             const Wanted& wanted, Batch& batch, Visitor fn) {
   const size_t first_shard = ShardIndex(first), last_shard = ShardIndex(last);
   for (size_t i = first_shard; i <= last_shard; ++i) {
     uint64_t from = i == first_shard ? first << shard_bits_ : 0;
     const uint64_t to = i == last_shard ? last << shard_bits_ : UINT64_MAX;
     for (bool done = false; !done;) {
-      internal::NodeTable::Step step = CopyRange(*shards_[i], from, to, now_ms, wanted, &batch);
+      internal::NodeTable::Step step =
+          CopyRange(*shards_[i], from, to, now_ms, include, wanted, &batch);
       for (size_t k = 0; k < batch.size; ++k) {
         if (!fn(batch.slots[k].first, batch.slots[k].second)) return false;
       }
@@ -300,18 +400,20 @@ bool MemoryEngine::WalkRange(uint64_t first, uint64_t last, int64_t now_ms, cons
   return true;
 }
 
-// Copies the live entries `wanted` accepts from the buckets covering
-// shard-local positions from..last, until about kArcBatchNodes nodes were
-// examined. The batch's strings keep their capacity from one call to the
-// next.
+// Copies the nodes `include` admits and `wanted` accepts from the buckets
+// covering shard-local positions from..last, until about kArcBatchNodes
+// nodes were examined. The batch's strings keep their capacity from one call
+// to the next.
 template <typename Wanted>
 internal::NodeTable::Step MemoryEngine::CopyRange(Shard& s, uint64_t from, uint64_t last,
-                                                  int64_t now_ms, const Wanted& wanted,
-                                                  Batch* out) {
+                                                  int64_t now_ms, Include include,
+                                                  const Wanted& wanted, Batch* out) {
   out->size = 0;
   MutexLock lock(s.mu);
   return s.table().VisitRange(from, last, kArcBatchNodes, [&](const Node* n) {
-    if (internal::IsExpired(n, now_ms) || !wanted(n)) return;
+    if (internal::IsExpired(n, now_ms)) return;
+    if (internal::IsTombstone(n) && include == Include::kLive) return;
+    if (!wanted(n)) return;
     if (out->size == out->slots.size()) out->slots.emplace_back();
     auto& [key, entry] = out->slots[out->size++];
     internal::CopyNode(n, key, entry);
@@ -326,6 +428,8 @@ EngineStats MemoryEngine::Stats() const {
     stats.keys_with_expiry += s->keys_with_expiry();
     stats.evicted_keys += s->evicted();
     stats.expired_keys += s->expired();
+    stats.tombstones += s->tombstones();
+    stats.purged_tombstones += s->purged();
   }
   stats.used_bytes = static_cast<uint64_t>(std::max<int64_t>(used_.load(), 0));
   stats.max_memory = static_cast<uint64_t>(max_memory_);

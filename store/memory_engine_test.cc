@@ -652,6 +652,81 @@ TEST(MemoryEngineTest, TwoThreadsOfGetsAndPutsKeepEveryKey) {
   }
 }
 
+Status Tombstone(Engine& e, std::string_view key, uint64_t version, int64_t now_ms = 0) {
+  return e.Mutate(key, now_ms, [&](const Entry*) { return Mutation::Tombstone(version); });
+}
+
+// A tombstone costs its key and a node header (plus its slot in the purge
+// index), and gives back the value.
+TEST(MemoryEngineTest, TombstonesCountInUsedBytes) {
+  auto e = NewMemoryEngine({.shards = 1});
+  const uint64_t empty = e->Stats().used_bytes;
+  ASSERT_TRUE(Put(*e, "k", std::string(1000, 'v')).ok());
+  const uint64_t with_entry = e->Stats().used_bytes;
+  ASSERT_TRUE(Tombstone(*e, "k", 2).ok());
+  const uint64_t one = e->Stats().used_bytes;
+  const uint64_t node = internal::AllocatedSize(internal::TombstoneNodeSize(1));
+  EXPECT_GE(one, empty + node);
+  EXPECT_LE(one, empty + node + internal::AllocatedSize(sizeof(void*)));  // the index slot
+  EXPECT_LT(one, with_entry);
+  ASSERT_TRUE(Tombstone(*e, "k", 3).ok());  // in place
+  EXPECT_EQ(e->Stats().used_bytes, one);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(Tombstone(*e, Key(i), 1).ok());
+  const uint64_t many = e->Stats().used_bytes;
+  EXPECT_GT(many, one + 1000 * internal::AllocatedSize(internal::TombstoneNodeSize(5)));
+  EXPECT_EQ(e->PurgeTombstones(1 << 30, 0, 2000), 1001u);
+  EXPECT_LT(e->Stats().used_bytes, empty + 1024);  // what is left of the table and the index
+  ASSERT_TRUE(Tombstone(*e, "k", 4).ok());
+  ASSERT_TRUE(e->Clear().ok());
+  EXPECT_EQ(e->Stats().used_bytes, empty);
+}
+
+// Dropping a tombstone could let an older copy of its key come back, so
+// eviction takes live entries only, however old the tombstones are.
+TEST(MemoryEngineTest, EvictionNeverTakesTombstones) {
+  auto e = NewMemoryEngine({.max_memory = 60'000, .shards = 2});
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(Tombstone(*e, "dead" + std::to_string(i), 1).ok());
+  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(Put(*e, Key(i), std::string(64, 'v')).ok());
+  EngineStats stats = e->Stats();
+  EXPECT_GT(stats.evicted_keys, 0u);
+  EXPECT_EQ(stats.tombstones, 200u);
+  EXPECT_LE(stats.used_bytes, stats.max_memory);
+  for (int i = 0; i < 200; ++i) EXPECT_TRUE(e->Peek("dead" + std::to_string(i), 0));
+  // Nothing but tombstones left to evict: a put still proceeds.
+  auto full = NewMemoryEngine({.max_memory = 20'000, .shards = 1});
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(Tombstone(*full, "dead" + std::to_string(i), 1).ok());
+  EXPECT_TRUE(Put(*full, "k", "v").ok());
+  EXPECT_EQ(full->Stats().tombstones, 300u);
+}
+
+// A delete must not fail for memory: under noeviction a tombstone is stored
+// even at the limit, where a put is refused.
+TEST(MemoryEngineTest, NoEvictionAcceptsTombstones) {
+  auto probe = NewMemoryEngine({.shards = 1});
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put(*probe, Key(i), std::string(100, 'x')).ok());
+  auto e = NewMemoryEngine({.max_memory = probe->Stats().used_bytes + 20,
+                            .policy = EvictionPolicy::kNoEviction,
+                            .shards = 1});
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put(*e, Key(i), std::string(100, 'x')).ok());
+  EXPECT_EQ(Put(*e, "new", "x").code(), StatusCode::kResourceExhausted);
+  ASSERT_TRUE(Tombstone(*e, "new", 5).ok());
+  ASSERT_TRUE(Tombstone(*e, Key(0), 5).ok());
+  EXPECT_EQ(e->Stats().tombstones, 2u);
+  EXPECT_EQ(e->Stats().keys, 9u);
+  EXPECT_TRUE(e->Peek("new", 0)->tombstone);
+  // Past the limit, nothing is evicted from any shard either.
+  auto sharded =
+      NewMemoryEngine({.max_memory = 40'000, .policy = EvictionPolicy::kNoEviction, .shards = 4});
+  int stored = 0;
+  while (Put(*sharded, Key(stored), std::string(100, 'x')).ok()) ++stored;
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(Tombstone(*sharded, "dead" + std::to_string(i), 1).ok());
+  EngineStats stats = sharded->Stats();
+  EXPECT_GT(stats.used_bytes, stats.max_memory);
+  EXPECT_EQ(stats.evicted_keys, 0u);
+  EXPECT_EQ(stats.keys, static_cast<uint64_t>(stored));
+}
+
 // A table of `keys` nodes for keys Key(0..keys-1), grown as the shard grows it.
 struct FilledTable {
   FilledTable(size_t keys, unsigned skip_bits) : table(skip_bits) {

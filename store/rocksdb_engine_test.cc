@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "store/test_util.h"
 
 extern char** environ;
 
@@ -27,22 +28,7 @@ namespace {
 
 using ring::HashKind;
 
-// A fresh directory per test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/ringkv_rocks_XXXXXX";
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string db() const { return path_ + "/db"; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::unique_ptr<Engine> OpenOrDie(const std::string& path, FsyncPolicy fsync = FsyncPolicy::kNo,
                                   HashKind hash = HashKind::kXxh3) {
@@ -299,22 +285,77 @@ ring::Arc MakeArc(uint64_t lo, uint64_t hi) {
   return arc;
 }
 
+// A directory opened with RocksDB itself, with every column family it has;
+// `create_families` makes a new directory with just those (an older layout).
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path, std::vector<std::string> create_families = {}) {
+    rocksdb::Options options;
+    std::vector<std::string> names = std::move(create_families);
+    if (names.empty()) {
+      EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(options, path, &names).ok());
+    } else {
+      options.create_if_missing = true;
+      options.create_missing_column_families = true;
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    families.reserve(names.size());
+    for (const std::string& name : names) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(options, path, families, &handles_, &db);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    db_.reset(db);
+    names_ = names;
+  }
+  ~RawDb() {
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+      EXPECT_TRUE(db_->DestroyColumnFamilyHandle(handle).ok());
+    }
+  }
+  rocksdb::DB& db() { return *db_; }
+  rocksdb::ColumnFamilyHandle* family(std::string_view name) {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (names_[i] == name) return handles_[i];
+    }
+    ADD_FAILURE() << "no column family " << name;
+    return nullptr;
+  }
+  // Every record of a family, in order.
+  std::vector<std::pair<std::string, std::string>> All(std::string_view name) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, family(name)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+std::string BigEndian(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+// How the engine lays a key out: ring position (big-endian), then the key.
+std::string StoredKey(std::string_view key) {
+  return BigEndian(ring::HashKey(HashKind::kXxh3, key)) + std::string(key);
+}
+
 // A value written behind the engine's back with an unknown header format.
 void WriteRawCorruptValue(const std::string& path, std::string_view key) {
-  uint64_t position = ring::HashKey(HashKind::kXxh3, key);
-  std::string stored_key(8, '\0');
-  for (int i = 7; i >= 0; --i, position >>= 8) stored_key[i] = static_cast<char>(position & 0xff);
-  stored_key.append(key);
-  rocksdb::Options options;
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {{rocksdb::kDefaultColumnFamilyName, {}},
-                                                           {"meta", {}}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(options, path, families, &handles, &db).ok());
-  ASSERT_TRUE(db->Put({}, handles[0], stored_key, "\x09junk").ok());
-  for (rocksdb::ColumnFamilyHandle* handle : handles)
-    ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
-  delete db;
+  RawDb raw(path);
+  ASSERT_TRUE(
+      raw.db()
+          .Put({}, raw.family(rocksdb::kDefaultColumnFamilyName), StoredKey(key), "\x09junk")
+          .ok());
 }
 
 TEST_F(RocksDbEngineTest, CorruptValueIsReportedNotReturned) {
@@ -332,6 +373,171 @@ TEST_F(RocksDbEngineTest, CorruptValueIsReportedNotReturned) {
   EXPECT_EQ(ScanAll(*engine_, 10, now()), std::vector<std::string>{"good"});
   ASSERT_TRUE(engine_->Clear().ok());
   EXPECT_TRUE(Put(*engine_, "bad", "v", now()).ok());
+}
+
+Status Tombstone(Engine& engine, std::string_view key, uint64_t version, int64_t now_ms) {
+  return engine.Mutate(key, now_ms, [&](const Entry*) { return Mutation::Tombstone(version); });
+}
+
+TEST_F(RocksDbEngineTest, TombstonesSurviveReopen) {
+  const uint64_t old_version = testing::Version(now() - 5000);
+  const uint64_t new_version = testing::Version(now());
+  ASSERT_TRUE(Put(*engine_, "live", "v", now(), new_version).ok());
+  ASSERT_TRUE(Tombstone(*engine_, "old", old_version, now()).ok());
+  ASSERT_TRUE(Tombstone(*engine_, "new", new_version, now()).ok());
+  Reopen();
+  EngineStats stats = engine_->Stats();
+  EXPECT_EQ(stats.keys, 1u);
+  EXPECT_EQ(stats.tombstones, 2u);
+  std::optional<VersionedEntry> old = engine_->Peek("old", now());
+  ASSERT_TRUE(old);
+  EXPECT_TRUE(old->tombstone);
+  EXPECT_EQ(old->entry.version, old_version);
+  EXPECT_FALSE(engine_->Get("old", now()));
+  EXPECT_EQ(ScanAll(*engine_, 10, now()), std::vector<std::string>{"live"});
+  // The purge index came back too.
+  EXPECT_EQ(engine_->PurgeTombstones(now(), 1000, 100), 1u);
+  Reopen();
+  EXPECT_FALSE(engine_->Peek("old", now()));
+  EXPECT_TRUE(engine_->Peek("new", now())->tombstone);
+  EXPECT_EQ(engine_->Stats().tombstones, 1u);
+}
+
+TEST_F(RocksDbEngineTest, HintsSurviveReopen) {
+  ASSERT_TRUE(engine_->hints().Add("node-2", "a", now()).ok());
+  ASSERT_TRUE(engine_->hints().Add("node-2", "b", now() + 1).ok());
+  ASSERT_TRUE(engine_->hints().Add("node-3", "a", now() + 2).ok());
+  ASSERT_TRUE(engine_->hints().Add("node-2", "a", now() + 3).ok());  // moves a's time
+  ASSERT_TRUE(engine_->hints().Remove("node-2", "b").ok());
+  const HintStats before = engine_->hints().Stats();
+  Reopen();
+  const HintStats after = engine_->hints().Stats();
+  EXPECT_EQ(after.total.hints, 2u);
+  EXPECT_EQ(after.total.bytes, before.total.bytes);
+  EXPECT_EQ(after.targets.size(), 2u);
+  std::map<std::string, int64_t> node2;
+  engine_->hints().ForEach("node-2", [&](std::string_view key, int64_t created_ms) {
+    node2[std::string(key)] = created_ms;
+    return true;
+  });
+  EXPECT_EQ(node2, (std::map<std::string, int64_t>{{"a", now() + 3}}));
+  ASSERT_EQ(*engine_->hints().Expire(now() + 3, 0), 2u);
+  Reopen();
+  EXPECT_EQ(engine_->hints().Stats().total.hints, 0u);
+  EXPECT_EQ(engine_->Stats().keys, 0u);  // hints were never entries
+}
+
+// Hints written under larger limits are kept when the directory is opened
+// with smaller ones; new hints wait until the old ones drop below.
+TEST_F(RocksDbEngineTest, HintsOverSmallerLimitsAreKeptOnOpen) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(engine_->hints().Add("node-2", "k" + std::to_string(i), now()).ok());
+  }
+  engine_.reset();
+  StatusOr<std::unique_ptr<Engine>> small = OpenRocksDbEngine(
+      {.path = dir_.db(), .fsync = FsyncPolicy::kNo, .hints = {.max_hints = 3, .max_bytes = 0}});
+  ASSERT_TRUE(small.ok()) << small.status().ToString();
+  engine_ = std::move(small).value();
+  EXPECT_EQ(engine_->hints().Stats().total.hints, 5u);
+  EXPECT_EQ(engine_->hints().Add("node-2", "new", now()).code(), StatusCode::kResourceExhausted);
+  const std::vector<std::string> three = {"k0", "k1", "k2"};
+  ASSERT_TRUE(engine_->hints().Remove("node-2", three).ok());
+  EXPECT_TRUE(engine_->hints().Add("node-2", "new", now()).ok());
+}
+
+// A directory written before tombstones and hints existed: only the default
+// and "meta" families, and values in the one format of the time, built here
+// byte by byte (format 1, version u64 BE, expire_at_ms i64 BE, value).
+TEST(RocksDbEngineFormatTest, DirectoryFromBeforeTombstonesOpensAndReads) {
+  TempDir dir;
+  const int64_t now_ms = 1'700'000'000'000;
+  auto old_value = [](uint64_t version, int64_t expire_at_ms, std::string_view value) {
+    return std::string(1, '\x01') + BigEndian(version) +
+           BigEndian(static_cast<uint64_t>(expire_at_ms)) + std::string(value);
+  };
+  {
+    RawDb raw(dir.db(), {rocksdb::kDefaultColumnFamilyName, "meta"});
+    rocksdb::ColumnFamilyHandle* data = raw.family(rocksdb::kDefaultColumnFamilyName);
+    ASSERT_TRUE(raw.db().Put({}, raw.family("meta"), "hash_kind", "xxh3").ok());
+    ASSERT_TRUE(raw.db().Put({}, data, StoredKey("plain"), old_value(7, 0, "hello")).ok());
+    ASSERT_TRUE(raw.db().Put({}, data, StoredKey("ttl"), old_value(8, now_ms + 1000, "t")).ok());
+    ASSERT_TRUE(raw.db().Put({}, data, StoredKey("empty"), old_value(9, 0, "")).ok());
+  }
+  std::unique_ptr<Engine> engine = OpenOrDie(dir.db());
+  ASSERT_NE(engine, nullptr);
+  EngineStats stats = engine->Stats();
+  EXPECT_EQ(stats.keys, 3u);
+  EXPECT_EQ(stats.keys_with_expiry, 1u);
+  EXPECT_EQ(stats.tombstones, 0u);
+  std::optional<Entry> plain = engine->Get("plain", now_ms);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->value, "hello");
+  EXPECT_EQ(plain->version, 7u);
+  EXPECT_EQ(engine->Get("ttl", now_ms)->expire_at_ms, now_ms + 1000);
+  EXPECT_FALSE(engine->Get("ttl", now_ms + 1000));
+  EXPECT_EQ(engine->Get("empty", now_ms)->value, "");
+  std::optional<VersionedEntry> peeked = engine->Peek("plain", now_ms);
+  ASSERT_TRUE(peeked);
+  EXPECT_FALSE(peeked->tombstone);
+  EXPECT_EQ(engine->hints().Stats().total.hints, 0u);
+  // The directory now takes tombstones and hints, and keeps them.
+  ASSERT_TRUE(Tombstone(*engine, "plain", 10, now_ms).ok());
+  ASSERT_TRUE(engine->hints().Add("node-2", "plain", now_ms).ok());
+  engine.reset();
+  engine = OpenOrDie(dir.db());
+  EXPECT_TRUE(engine->Peek("plain", now_ms)->tombstone);
+  EXPECT_EQ(engine->Stats().keys, 1u);  // "empty"; "ttl" was reaped
+  EXPECT_EQ(engine->hints().Stats().total.hints, 1u);
+  // Entries are still written in the old format: only tombstones are new.
+  engine.reset();
+  RawDb raw(dir.db());
+  for (const auto& [key, value] : raw.All(rocksdb::kDefaultColumnFamilyName)) {
+    EXPECT_EQ(value[0], key.substr(8) == "plain" ? '\x02' : '\x01') << key.substr(8);
+  }
+}
+
+// After any mix of writes, the purge index holds exactly one record per
+// stored tombstone, under its version.
+TEST_F(RocksDbEngineTest, TombstoneIndexMatchesTheTombstones) {
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 2000; ++i) {
+    const std::string key = "k" + std::to_string(rng() % 100);
+    const uint64_t version = testing::Version(now() - static_cast<int64_t>(rng() % 5000), i);
+    switch (rng() % 4) {
+      case 0:
+        ASSERT_TRUE(Put(*engine_, key, "v", now(), version).ok());
+        break;
+      case 1:
+        ASSERT_TRUE(Delete(*engine_, key, now()).ok());
+        break;
+      default:
+        ASSERT_TRUE(Tombstone(*engine_, key, version, now()).ok());
+    }
+    if (i % 500 == 499) engine_->PurgeTombstones(now(), 2500, 20);
+  }
+  const uint64_t tombstones = engine_->Stats().tombstones;
+  engine_.reset();
+  RawDb raw(dir_.db());
+  std::set<std::string> want;
+  for (const auto& [key, value] : raw.All(rocksdb::kDefaultColumnFamilyName)) {
+    if (value[0] == '\x02') want.insert(value.substr(1, 8) + key);
+  }
+  std::set<std::string> index;
+  for (const auto& [key, value] : raw.All("tombstones")) index.insert(key);
+  EXPECT_EQ(index.size(), want.size());
+  EXPECT_TRUE(index == want);  // (the records are binary: not printed)
+  EXPECT_EQ(want.size(), tombstones);
+  EXPECT_GT(tombstones, 0u);
+}
+
+TEST_F(RocksDbEngineTest, HintsLiveApartFromTheData) {
+  ASSERT_TRUE(Put(*engine_, "k", "v", now()).ok());
+  ASSERT_TRUE(engine_->hints().Add("node-2", "k", now()).ok());
+  ASSERT_TRUE(engine_->hints().Add("node-2", "other", now()).ok());
+  engine_.reset();
+  RawDb raw(dir_.db());
+  EXPECT_EQ(raw.All(rocksdb::kDefaultColumnFamilyName).size(), 1u);
+  EXPECT_EQ(raw.All("hints").size(), 2u);
 }
 
 // Brute force: every live key whose position lies in one of the arcs.

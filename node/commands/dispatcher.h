@@ -35,6 +35,7 @@ namespace ringkv::node {
 class ClusterView;
 class ForwardLink;
 class MigrationRoles;
+class Replication;
 
 // Finishes the reply of a command after Execute returned: called once, from
 // any thread, with the whole RESP2 reply.
@@ -95,6 +96,9 @@ struct DispatcherOptions {
   // so the shell's thread goes on serving other connections. Not owned.
   // Null: it runs on the calling thread.
   WorkerPool* peer_work = nullptr;
+  // Replicas (node/replication/replication.h): suspects, hints, counters.
+  // Not owned. Null: replicas are still written, nothing is remembered.
+  Replication* replication = nullptr;
 };
 
 class Dispatcher {

@@ -1,5 +1,6 @@
 #include "node/view/cluster_view.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace ringkv::node {
@@ -24,6 +25,12 @@ ClusterSnapshot::Place ClusterSnapshot::PlaceOf(std::string_view key, const Held
   return Place::kOwner;
 }
 
+size_t ClusterSnapshot::ReplicasOf(uint64_t pos, std::span<uint32_t> out) const {
+  const std::vector<uint32_t> list = ring->PreferenceList(pos, std::min<size_t>(replication, out.size()));
+  std::copy(list.begin(), list.end(), out.begin());
+  return list.size();
+}
+
 ClusterView::ClusterView(const Clock& clock, ClusterCounters& counters, const std::string& self_id)
     : clock_(clock),
       counters_(counters),
@@ -42,7 +49,8 @@ uint64_t ClusterView::epoch() const {
 void ClusterView::UpdateMode() {
   const ClusterSnapshot& s = *CurrentLocked();
   const bool await = s.epoch == 0 && !await_reason_.empty();
-  mode_.store((s.epoch > 0 ? kFence : 0) | (roles_held_ ? kRoles : 0) | (await ? kAwait : 0),
+  mode_.store((s.epoch > 0 ? kFence : 0) | (roles_held_ ? kRoles : 0) | (await ? kAwait : 0) |
+                  (s.epoch > 0 && s.replication > 1 ? kReplicas : 0),
               std::memory_order_relaxed);
   counters_.epoch.store(s.epoch, std::memory_order_relaxed);
 }
@@ -65,7 +73,9 @@ StatusOr<uint64_t> ClusterView::SetMap(std::string_view map_json, std::string_vi
     }
     next->addrs.push_back(found ? found->addr : std::string());
     next->grpc_addrs.push_back(found ? found->grpc_addr : std::string());
+    next->down.push_back(found && found->state == cluster::NodeState::kDown ? 1 : 0);
   }
+  next->replication = map->replication;
   next->epoch = map->epoch;
   next->ring = *ring;
   next->map_json = cluster::ToJson(*map);

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,12 +61,22 @@ class ClusterSnapshot {
   // Whether the map (epoch > 0) says this node owns `key`.
   bool OwnsByMap(std::string_view key) const;
 
+  // Replicas (docs/replication.md): the preference list of ring position
+  // `pos`, the owner first, written to `out`; returns its length,
+  // min(replication, ring size, out.size()). Requires epoch > 0.
+  size_t ReplicasOf(uint64_t pos, std::span<uint32_t> out) const;
+  // Whether the map marks ring node `index` down (it keeps its place in the
+  // ring while replication > 1; the other replicas serve its keys).
+  bool MarkedDown(uint32_t index) const { return index < down.size() && down[index] != 0; }
+
   uint64_t epoch = 0;
   ring::RingPtr ring;                              // null when epoch == 0
   uint32_t self = ring::kNoNode;                   // this node's index in ring->nodes()
   std::vector<std::string> addrs;                  // RESP addr of each ring->nodes() entry
   std::vector<std::string> grpc_addrs;             // gRPC addr of each ring->nodes() entry
   std::shared_ptr<const cluster::ClusterMap> map;  // null when epoch == 0
+  uint32_t replication = 1;                        // the map's, or 1 without a map
+  std::vector<uint8_t> down;                       // per ring node: the map says down
   std::string map_json;                            // its JSON form
 };
 
@@ -75,6 +86,7 @@ class ClusterView {
   static constexpr uint32_t kFence = 1;  // a map with epoch > 0 is held
   static constexpr uint32_t kRoles = 2;  // migration roles hold arcs here (SetRolesHeld)
   static constexpr uint32_t kAwait = 4;  // no map yet, and the node must not serve without one
+  static constexpr uint32_t kReplicas = 8;  // the map's replication is > 1
 
   // None of the references is owned; all must outlive the view. `self_id` is
   // read when a map arrives (the node sets it before serving).

@@ -89,6 +89,10 @@ json MapJson(const cluster::ClusterMap& map) {
           {"vnodes", map.vnodes},
           {"hash", ring::HashKindName(map.hash)},
           {"replication", map.replication},
+          {"write_consistency", cluster::ConsistencyName(map.write_consistency)},
+          {"read_consistency", cluster::ConsistencyName(map.read_consistency)},
+          {"tombstone_ttl_s", map.tombstone_ttl_s},
+          {"hint_ttl_s", map.hint_ttl_s},
           {"in_service", map.InService()},
           {"nodes", nodes}};
 }
@@ -114,10 +118,13 @@ HttpResponse GetNode(const HttpRequest& req, RouterHttpContext& ctx) {
   RouteTablePtr t = ctx.map_owner.Current();
   const Backend* b = t->Route(key);
   if (!b) return HttpResponse::Error(503, "no node in service");
+  json replicas = json::array();
+  for (uint32_t i : t->Replicas(key)) replicas.push_back(t->backends[i].addr);
   json j = {{"node", b->addr},
             {"hash", std::to_string(t->ring->KeyPosition(key))},
             {"index", b->map_index},
-            {"count", t->in_service}};
+            {"count", t->in_service},
+            {"replicas", std::move(replicas)}};
   return HttpResponse::Json(200, j.dump());
 }
 
@@ -242,6 +249,12 @@ HttpResponse GetConfig(RouterHttpContext& ctx) {
   cluster::HealthOptions h = ctx.settings.health();
   json j = {{"vnodes", map.vnodes},
             {"hash", ring::HashKindName(map.hash)},
+            {"epoch", map.epoch},
+            {"replication", map.replication},
+            {"write_consistency", cluster::ConsistencyName(map.write_consistency)},
+            {"read_consistency", cluster::ConsistencyName(map.read_consistency)},
+            {"tombstone_ttl_s", map.tombstone_ttl_s},
+            {"hint_ttl_s", map.hint_ttl_s},
             {"health",
              {{"interval_ms", h.interval_ms},
               {"timeout_ms", h.timeout_ms},
@@ -262,6 +275,47 @@ StatusOr<uint32_t> PositiveField(const json& obj, const char* name, uint32_t cur
   return v.get<uint32_t>();
 }
 
+// The replication settings a PUT /config body asks for, over `map`'s:
+// write_consistency, read_consistency, tombstone_ttl_s, hint_ttl_s, checked
+// together (cluster::CheckReplication). A replication change is a migration
+// PUT /config does not run (kFailedPrecondition).
+StatusOr<cluster::ClusterMap> ParseReplicationSettings(const json& body,
+                                                       const cluster::ClusterMap& map) {
+  cluster::ClusterMap next = map;
+  if (body.contains("replication")) {
+    const json& r = body["replication"];
+    if (!r.is_number_unsigned() || r.get<uint64_t>() != map.replication) {
+      return FailedPrecondition("a replication change is not accepted by PUT /config yet: it "
+                                "moves keys; this cluster keeps replication " +
+                                std::to_string(map.replication));
+    }
+  }
+  for (auto [name, field] : {std::pair{"write_consistency", &next.write_consistency},
+                             std::pair{"read_consistency", &next.read_consistency}}) {
+    if (!body.contains(name)) continue;
+    const json& v = body[name];
+    auto c = v.is_string() ? cluster::ParseConsistency(v.get<std::string>()) : std::nullopt;
+    if (!c) return InvalidArgument(std::string(name) + " must be \"one\", \"quorum\" or \"all\"");
+    *field = *c;
+  }
+  for (auto [name, field] : {std::pair{"tombstone_ttl_s", &next.tombstone_ttl_s},
+                             std::pair{"hint_ttl_s", &next.hint_ttl_s}}) {
+    if (!body.contains(name)) continue;
+    const json& v = body[name];
+    if (!v.is_number_unsigned() || v.get<uint64_t>() == 0) {
+      return InvalidArgument(std::string(name) + " must be a positive integer (seconds)");
+    }
+    *field = v.get<uint64_t>();
+  }
+  if (Status s = cluster::CheckReplication(next); !s.ok()) return s;
+  return next;
+}
+
+bool SameReplicationSettings(const cluster::ClusterMap& a, const cluster::ClusterMap& b) {
+  return a.write_consistency == b.write_consistency && a.read_consistency == b.read_consistency &&
+         a.tombstone_ttl_s == b.tombstone_ttl_s && a.hint_ttl_s == b.hint_ttl_s;
+}
+
 HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   std::string error;
   auto body = ParseObject(req.body, error);
@@ -269,6 +323,8 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   cluster::ClusterMap map = ctx.map_owner.Map();
   auto vnodes = PositiveField(*body, "vnodes", map.vnodes, cluster::kMaxVnodes);
   if (!vnodes.ok()) return ErrorResponse(vnodes.status());
+  auto wanted = ParseReplicationSettings(*body, map);
+  if (!wanted.ok()) return ErrorResponse(wanted.status());
   cluster::HealthOptions h = ctx.settings.health();
   if (body->contains("health")) {
     const json& hj = (*body)["health"];
@@ -295,6 +351,27 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   }
   // Everything validated: apply. A vnodes change is a migration; when one
   // already runs, the 409 leaves every setting as it was.
+  // Consistency levels and lifetimes move no key: a new epoch, pushed to
+  // the nodes like every map.
+  // While keys move the map must stay the migration's: 409, nothing changed.
+  const bool replication_change = !SameReplicationSettings(*wanted, map);
+  if (replication_change && ctx.migrator != nullptr && ctx.migrator->Running()) {
+    return ErrorResponse(Status(StatusCode::kAborted,
+                                "migration " + ctx.migrator->RunningId() +
+                                    " is running; change the consistency settings when it is done"));
+  }
+  if (replication_change) {
+    auto r = ctx.map_owner.Apply([&](const cluster::ClusterMap& m) {
+      cluster::ClusterMap next = m;
+      next.write_consistency = wanted->write_consistency;
+      next.read_consistency = wanted->read_consistency;
+      next.tombstone_ttl_s = wanted->tombstone_ttl_s;
+      next.hint_ttl_s = wanted->hint_ttl_s;
+      next.epoch = m.epoch + 1;
+      return StatusOr<cluster::ClusterMap>(std::move(next));
+    });
+    if (!r.ok()) return ErrorResponse(r.status());
+  }
   json migration;
   if (*vnodes != map.vnodes) {
     auto r = StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kVnodes,
@@ -316,21 +393,42 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   return HttpResponse::Json(200, j.dump());
 }
 
+// Runs `args` on `key`'s first live replica and, when that back end fails
+// (no answer; an error reply is an answer), on the next one, marking the
+// failed one suspect. Returns the reply and the back end that gave it (the
+// last one tried when none answered).
+std::pair<StatusOr<net::resp::Reply>, const Backend*> CallReplicas(
+    const RouteTable& t, std::string_view key, std::span<const std::string_view> args,
+    KvGateway& kv) {
+  std::vector<std::string> tried;
+  StatusOr<net::resp::Reply> r = Unavailable("no node in service");
+  const Backend* served = nullptr;
+  for (uint32_t i = t.Pick(key); i != ring::kNoNode; i = t.Pick(key, tried)) {
+    served = &t.backends[i];
+    r = kv.Call(served->addr, args);
+    if (r.ok()) break;
+    if (t.replication > 1) t.SetSuspect(i, true);
+    tried.push_back(served->addr);
+  }
+  return {std::move(r), served};
+}
+
 HttpResponse Kv(const HttpRequest& req, std::string_view key, RouterHttpContext& ctx) {
   using Type = net::resp::Reply::Type;
   if (key.empty()) return HttpResponse::Error(400, "missing key: use /kv/{key}");
   RouteTablePtr t = ctx.map_owner.Current();
-  const Backend* b = t->Route(key);
-  if (!b) return HttpResponse::Error(503, "no node in service");
+  const Backend* owner = t->Route(key);
+  if (!owner) return HttpResponse::Error(503, "no node in service");
   if (Status moved = ctx.kv.MoveKeyFirst(*t, key); !moved.ok()) {
-    return HttpResponse::Error(502, "backend " + b->addr + ": " + moved.message());
+    return HttpResponse::Error(502, "backend " + owner->addr + ": " + moved.message());
   }
-  StatusOr<net::resp::Reply> r = Internal("no command sent");  // replaced below
+  std::string value;
+  std::vector<std::string_view> args;
   int ok_status = 200;
   if (req.method == "GET") {
-    r = ctx.kv.Call(b->addr, {"GET", key});
+    args = {"GET", key};
   } else if (req.method == "PUT" || req.method == "POST") {
-    std::string value = req.body;
+    value = req.body;
     // The FastAPI cache balancer's clients send {"value": "..."}; a raw body is stored as is.
     if (req.Header("content-type").find("application/json") != std::string_view::npos) {
       json j = json::parse(req.body, nullptr, false);
@@ -339,13 +437,15 @@ HttpResponse Kv(const HttpRequest& req, std::string_view key, RouterHttpContext&
       }
       value = j["value"];
     }
-    r = ctx.kv.Call(b->addr, {"SET", key, value});
+    args = {"SET", key, value};
     ok_status = 201;
   } else if (req.method == "DELETE") {
-    r = ctx.kv.Call(b->addr, {"DEL", key});
+    args = {"DEL", key};
   } else {
     return HttpResponse::Error(405, "method not allowed: use GET, PUT, POST or DELETE");
   }
+  auto [r, served] = CallReplicas(*t, key, args, ctx.kv);
+  const Backend* b = served != nullptr ? served : owner;
   HttpResponse out;
   if (!r.ok()) {
     out = HttpResponse::Error(502, "backend " + b->addr + " unavailable: " + r.status().message());
@@ -370,6 +470,7 @@ HttpResponse Kv(const HttpRequest& req, std::string_view key, RouterHttpContext&
   out.headers.emplace_back("X-CacheServer-Index", std::to_string(b->map_index));
   out.headers.emplace_back("X-CacheServer-Count", std::to_string(t->in_service));
   out.headers.emplace_back("X-CacheServer-Node", b->addr);
+  out.headers.emplace_back("X-Served-By", b->addr);
   return out;
 }
 
@@ -412,6 +513,9 @@ HttpResponse Metrics(RouterHttpContext& ctx) {
          p.backend_timeouts.load());
   metric("ringkv_router_backend_failures_total", "counter", "Back-end connection failures.",
          p.backend_failures.load());
+  metric("ringkv_router_failovers_total", "counter",
+         "Commands re-sent to the next replica of their keys after a back end failed.",
+         p.failovers.load());
   metric("ringkv_router_connected_clients", "gauge", "Open RESP client connections.",
          p.connected_clients.load());
   if (ctx.jobs) out += ctx.jobs->MetricsText();

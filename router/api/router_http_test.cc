@@ -281,6 +281,72 @@ TEST_F(RouterHttpTest, PutConfigAppliesValidSettings) {
   EXPECT_EQ(applied_levels_, (std::vector<std::string>{"debug"}));
 }
 
+
+TEST_F(RouterHttpTest, GetNodeAddsTheReplicas) {
+  // Replication 1: the owner alone.
+  json one = BodyOf(Call("POST", "/get-node", R"({"value": "user:1"})"));
+  EXPECT_EQ(one["replicas"], json::array({one["node"]}));
+  ASSERT_TRUE(owner_
+                  ->Apply([](const ClusterMap& m) -> StatusOr<ClusterMap> {
+                    ClusterMap next = m;
+                    next.replication = 2;
+                    next.epoch = m.epoch + 1;
+                    return next;
+                  })
+                  .ok());
+  RouteTablePtr t = owner_->Current();
+  for (std::string key : {"a", "user:42", "zzz"}) {
+    json j = BodyOf(Call("POST", "/get-node", json({{"value", key}}).dump()));
+    std::vector<uint32_t> r = t->Replicas(key);
+    ASSERT_EQ(j["replicas"].size(), 2u) << key;
+    EXPECT_EQ(j["replicas"][0], j["node"]);
+    EXPECT_EQ(j["replicas"][0], t->backends[r[0]].addr);
+    EXPECT_EQ(j["replicas"][1], t->backends[r[1]].addr);
+    EXPECT_EQ(j.size(), 5u);  // node, hash, index, count, replicas
+  }
+}
+
+TEST_F(RouterHttpTest, PutConfigPublishesConsistencySettingsAtANewEpoch) {
+  HttpResponse r = Call("PUT", "/config",
+                        R"({"write_consistency": "all", "read_consistency": "one",
+                            "tombstone_ttl_s": 7200, "hint_ttl_s": 600})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = BodyOf(r);
+  EXPECT_EQ(j["write_consistency"], "all");
+  EXPECT_EQ(j["read_consistency"], "one");
+  EXPECT_EQ(j["epoch"], 5);
+  ClusterMap m = owner_->Map();
+  EXPECT_EQ(m.epoch, 5u);
+  EXPECT_EQ(m.write_consistency, cluster::Consistency::kAll);
+  EXPECT_EQ(m.read_consistency, cluster::Consistency::kOne);
+  EXPECT_EQ(m.tombstone_ttl_s, 7200u);
+  EXPECT_EQ(m.hint_ttl_s, 600u);
+  EXPECT_EQ(m.vnodes, 16u);  // nothing else changed, no key moved
+  // The same settings again: no new epoch.
+  ASSERT_EQ(Call("PUT", "/config", R"({"read_consistency": "one"})").status, 200);
+  EXPECT_EQ(owner_->Map().epoch, 5u);
+  json nodes = BodyOf(Call("GET", "/nodes"));
+  EXPECT_EQ(nodes["write_consistency"], "all");
+  EXPECT_EQ(nodes["hint_ttl_s"], 600);
+}
+
+TEST_F(RouterHttpTest, PutConfigRefusesReplicationChangesAndBadConsistency) {
+  for (std::string body :
+       {R"({"write_consistency": "most"})", R"({"read_consistency": 1})",
+        R"({"tombstone_ttl_s": 100, "hint_ttl_s": 100})", R"({"hint_ttl_s": 0})",
+        R"({"tombstone_ttl_s": "1d"})", R"({"vnodes": 32, "read_consistency": "few"})"}) {
+    HttpResponse r = Call("PUT", "/config", body);
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+  }
+  HttpResponse r = Call("PUT", "/config", R"({"replication": 3, "read_consistency": "one"})");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.body.find("replication change is not accepted by PUT /config"), std::string::npos);
+  EXPECT_EQ(owner_->Map().epoch, 4u);
+  EXPECT_EQ(owner_->Map().read_consistency, cluster::Consistency::kQuorum);
+  EXPECT_EQ(Call("PUT", "/config", R"({"replication": 1})").status, 200);  // unchanged
+  EXPECT_EQ(owner_->Map().epoch, 4u);
+}
+
 TEST_F(RouterHttpTest, MutatingEndpointsNeedTheAdminToken) {
   ctx_->admin_token = "s3cret";
   struct Case {

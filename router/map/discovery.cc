@@ -94,7 +94,11 @@ Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const std::string& b
   return Ping(node.addr, timeout_ms, backend_password);
 }
 
-Status FlushNode(const NodeInfo& node, uint32_t timeout_ms, const std::string& backend_password) {
+Status FlushRedisNode(const NodeInfo& node, uint32_t timeout_ms,
+                      const std::string& backend_password) {
+  if (node.kind != BackendKind::kRedis) {
+    return FailedPrecondition("ringkv node " + node.id + " is never flushed");
+  }
   auto c = net::RespClient::Connect(node.addr, timeout_ms, backend_password);
   if (!c.ok()) return c.status();
   auto r = c->Call({"FLUSHALL"}, timeout_ms);

@@ -28,9 +28,10 @@ bool IsUndiscovered(const cluster::NodeInfo& node);
 Status ProbeNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
                  const std::string& backend_password);
 
-// FLUSHALL on the node: run before a node that was down is re-added, so no
-// stale value comes back.
-Status FlushNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
-                 const std::string& backend_password);
+// FLUSHALL on a redis back end (cache mode): run before one that was down
+// is re-added, so no stale value comes back. A ringkv node is never flushed
+// (kFailedPrecondition): it keeps its data through an outage.
+Status FlushRedisNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
+                      const std::string& backend_password);
 
 }  // namespace ringkv::router

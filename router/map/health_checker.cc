@@ -31,7 +31,7 @@ HealthChecker::HealthChecker(MapOwner& map_owner, LiveSettings& settings,
   }
   if (!calls_.flush) {
     calls_.flush = [backend_password](const cluster::NodeInfo& node, uint32_t timeout_ms) {
-      return FlushNode(node, timeout_ms, backend_password);
+      return FlushRedisNode(node, timeout_ms, backend_password);
     };
   }
 }
@@ -71,8 +71,9 @@ void HealthChecker::RunOnce() {
     if (!s.ok()) spdlog::debug("health: {} ({}) probe failed: {}", node.id, node.addr, s.message());
     if (!s.ok()) {
       failing_.insert(node.id);
-    } else if (failing_.erase(node.id) > 0 && !down && hooks_.node_up) {
-      hooks_.node_up(node);
+    } else {
+      map_owner_.ClearSuspect(node.id);
+      if (failing_.erase(node.id) > 0 && !down && hooks_.node_up) hooks_.node_up(node);
     }
     switch (tracker_.Record(node.id, s.ok(), down)) {
       case cluster::HealthTransition::kWentDown:
@@ -106,8 +107,9 @@ void HealthChecker::OnWentDown(const cluster::NodeInfo& node) {
     return cluster::SetState(m, node.id, cluster::NodeState::kDown);
   });
   if (r.ok()) {
-    spdlog::warn("health: node {} ({}) is down; ejected from the ring at epoch {}", node.id,
-                 node.addr, r->epoch);
+    spdlog::warn("health: node {} ({}) is down at epoch {}; {}", node.id, node.addr, r->epoch,
+                 r->replication > 1 ? "its keys are served by their other replicas"
+                                    : "ejected from the ring");
   } else {
     spdlog::error("health: cannot mark {} down: {}", node.id, r.status().message());
   }
@@ -134,7 +136,9 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
       return;
     }
   }
-  if (Status s = calls_.flush(fresh, timeout); !s.ok()) {
+  // Only a redis back end is flushed (cache mode); a ringkv node keeps its data.
+  const bool flush = fresh.kind == cluster::BackendKind::kRedis;
+  if (Status s = flush ? calls_.flush(fresh, timeout) : OkStatus(); !s.ok()) {
     spdlog::warn("health: node {} answers again but FLUSHALL failed ({}); keeping it down", node.id,
                  s.message());
     tracker_.Forget(node.id);
@@ -153,8 +157,8 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
     return next;
   });
   if (r.ok()) {
-    spdlog::info("health: node {} ({}) is back; flushed and re-added at epoch {}", node.id,
-                 fresh.addr, r->epoch);
+    spdlog::info("health: node {} ({}) is back; {} at epoch {}", node.id, fresh.addr,
+                 flush ? "flushed and re-added" : "active again, nothing flushed", r->epoch);
     if (hooks_.node_up) hooks_.node_up(fresh);
   } else {
     spdlog::error("health: cannot re-add {}: {}", node.id, r.status().message());

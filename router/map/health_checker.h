@@ -1,8 +1,15 @@
 // HealthChecker: probes every node each interval (/check-alive for ringkv
 // nodes, PING for redis) and applies the transitions the HealthTracker
-// decides: a node that fails N consecutive probes is marked down (ejected
-// from the ring, its keys go cold elsewhere); when it answers again it is
-// flushed first, then re-added, so no stale value comes back.
+// decides: a node that fails N consecutive probes is marked down (at
+// replication 1 ejected from the ring, its keys go cold elsewhere; at
+// replication >= 2 it stays in the ring and the other replicas serve its
+// keys); when it answers M probes again it is marked active again at a new
+// epoch. Nothing is flushed, ever, on a ringkv node: it keeps what it holds
+// (versions and hints reconcile it). A redis back end (cache mode) is
+// flushed with FLUSHALL before it returns, so no value it held comes back
+// stale over writes its successor took meanwhile (docs/design.md, "Health
+// and ejection"). Every good probe clears the node's suspect flag in the
+// route table (set by the proxy when a request fails on it).
 //
 // While a migration runs the ring must not change under it: ejections and
 // re-adds are deferred (logged) until it ends. A node that answers again
@@ -31,8 +38,9 @@ class HealthChecker {
  public:
   // What the checker asks of the nodes, behind functions so tests can answer
   // without a network. An empty field does what the router does: ProbeNode,
-  // DiscoverNode and FlushNode (router/map/discovery.h) with the backend
-  // password. `probe` runs on several threads at once.
+  // DiscoverNode and FlushRedisNode (router/map/discovery.h) with the
+  // backend password; `flush` is called for redis back ends only. `probe`
+  // runs on several threads at once.
   struct NodeCalls {
     std::function<Status(const cluster::NodeInfo&, uint32_t timeout_ms)> probe;
     std::function<StatusOr<cluster::NodeInfo>(const std::string& addr,

@@ -1,6 +1,7 @@
 // HealthChecker rounds (RunOnce) over a MapOwner, with the probes, discovery
 // and FLUSHALL answered by the test: nodes go down after N failed probes,
-// come back flushed after M good ones, and a running migration defers both.
+// come back after M good ones (a redis back end flushed first, a ringkv node
+// never), and a running migration defers both.
 #include "router/map/health_checker.h"
 
 #include <gtest/gtest.h>
@@ -183,7 +184,7 @@ TEST_F(HealthCheckerTest, NFailuresInARowMarkANodeDown) {
   EXPECT_EQ(owner_->Map().epoch, 2u);
 }
 
-TEST_F(HealthCheckerTest, MSuccessesBringADownNodeBackFlushedAndRediscovered) {
+TEST_F(HealthCheckerTest, MSuccessesBringADownNodeBackRediscoveredNotFlushed) {
   nodes_.SetUp("n1", false);
   Rounds(3);
   ASSERT_EQ(StateOf("n1"), NodeState::kDown);
@@ -198,9 +199,8 @@ TEST_F(HealthCheckerTest, MSuccessesBringADownNodeBackFlushedAndRediscovered) {
   EXPECT_EQ(StateOf("n1"), NodeState::kActive);
   EXPECT_EQ(owner_->Map().epoch, 3u);
   EXPECT_TRUE(Routed("n1"));
-  // Discovered by its HTTP address, flushed at its new address, then re-added.
-  EXPECT_EQ(nodes_.log(),
-            (std::vector<std::string>{"discover 127.0.0.1:7101", "flush 127.0.0.1:7501"}));
+  // Discovered by its HTTP address and re-added; a ringkv node keeps its data.
+  EXPECT_EQ(nodes_.log(), (std::vector<std::string>{"discover 127.0.0.1:7101"}));
   ClusterMap m = owner_->Map();
   const NodeInfo& back = m.nodes[*m.Find("n1")];
   EXPECT_EQ(back.addr, fresh.addr);
@@ -263,6 +263,46 @@ TEST_F(HealthCheckerTest, AMigrationDefersEjectionAndReAdd) {
   migrating_ = false;
   Rounds(2);
   EXPECT_EQ(StateOf("n1"), NodeState::kActive);
+}
+
+// Replicas: a down node keeps its place in the ring (no key changes owner),
+// is routed around (RouteTable::Live), and returns active without a flush.
+// A good probe clears the suspect flag the proxy set.
+TEST_F(HealthCheckerTest, WithReplicasADownNodeStaysInTheRingAndIsNeverFlushed) {
+  std::string dir = dir_ + "/replicated";
+  std::filesystem::create_directories(dir);
+  ClusterMap m;
+  m.epoch = 1;
+  m.vnodes = 16;
+  m.replication = 2;
+  m.nodes = {Node("n0", 7000), Node("n1", 7001), Node("n2", 7002)};
+  auto owner = MapOwner::Open(cluster::NewFileMapStore(dir), m);
+  ASSERT_TRUE(owner.ok()) << owner.status().ToString();
+  HealthChecker checker(**owner, settings_, "", nodes_.Calls());
+  auto index_of = [&](const std::string& id) { return (*owner)->Current()->ring->IndexOf(id); };
+
+  (*owner)->Current()->SetSuspect(index_of("n2"), true);  // a request failed on it
+  EXPECT_FALSE((*owner)->Current()->Live(index_of("n2")));
+  checker.RunOnce();  // it answers the probe
+  EXPECT_TRUE((*owner)->Current()->Live(index_of("n2")));
+
+  nodes_.SetUp("n1", false);
+  for (int i = 0; i < 3; ++i) checker.RunOnce();
+  RouteTablePtr t = (*owner)->Current();
+  EXPECT_EQ(t->epoch, 2u);
+  ASSERT_EQ(t->backends.size(), 3u);  // still in the ring
+  EXPECT_TRUE(t->backends[index_of("n1")].down);
+  EXPECT_FALSE(t->Live(index_of("n1")));
+  EXPECT_EQ(t->in_service, 2u);
+
+  nodes_.set_discovered(Node("n1", 7001));
+  nodes_.SetUp("n1", true);
+  for (int i = 0; i < 2; ++i) checker.RunOnce();
+  t = (*owner)->Current();
+  EXPECT_EQ(t->epoch, 3u);
+  EXPECT_FALSE(t->backends[index_of("n1")].down);
+  EXPECT_TRUE(t->Live(index_of("n1")));
+  EXPECT_EQ(nodes_.log(), (std::vector<std::string>{"discover 127.0.0.1:7101"}));
 }
 
 TEST_F(HealthCheckerTest, ThresholdsFollowTheLiveSettings) {

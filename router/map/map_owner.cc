@@ -31,6 +31,7 @@ StatusOr<cluster::ClusterMap> MapOwner::Apply(Change change) {
     MutexLock lock(mu_);
     auto next = change(map_);
     if (!next.ok()) return next.status();
+    if (Status s = cluster::CheckReplication(*next); !s.ok()) return s;
     auto table = MakeTableLocked(*next);
     if (!table.ok()) return table.status();
     if (Status s = store_->Save(*next); !s.ok()) return s;
@@ -47,10 +48,27 @@ StatusOr<cluster::ClusterMap> MapOwner::Apply(Change change) {
 
 StatusOr<RouteTablePtr> MapOwner::MakeTableLocked(const cluster::ClusterMap& map) const {
   auto table = MakeRouteTable(map);
-  if (!table.ok() || !moves_) return table;
+  if (!table.ok()) return table;
+  // A mark set on the old table after this copy is lost: the next failed
+  // request sets it again.
+  if (RouteTablePtr old = routes_.Current(); old && old->suspects) {
+    const RouteTable& t = **table;
+    for (uint32_t i = 0; i < t.backends.size(); ++i) {
+      uint32_t was = old->ring ? old->ring->IndexOf(t.backends[i].id) : ring::kNoNode;
+      if (was != ring::kNoNode && old->suspects->Get(was)) t.SetSuspect(i, true);
+    }
+  }
+  if (!moves_) return table;
   auto with_moves = std::make_shared<RouteTable>(**table);
   with_moves->moves = moves_;
   return RouteTablePtr(std::move(with_moves));
+}
+
+void MapOwner::ClearSuspect(std::string_view id) const {
+  RouteTablePtr t = routes_.Current();
+  if (!t || !t->ring) return;
+  uint32_t i = t->ring->IndexOf(id);
+  if (i != ring::kNoNode) t->SetSuspect(i, false);
 }
 
 Status MapOwner::SetMovesFrom(std::optional<cluster::ClusterMap> from) {

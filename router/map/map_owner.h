@@ -32,9 +32,10 @@ class MapOwner : public RouteSource {
   RouteTablePtr Current() const override { return routes_.Current(); }
   cluster::ClusterMap Map() const EXCLUDES(mu_);
 
-  // Computes the next map from the current one, persists it, publishes it.
-  // On any error nothing changes. Returns the new map. `change` runs under
-  // the registry's lock: it must not call back into the registry.
+  // Computes the next map from the current one, checks it
+  // (cluster::CheckReplication), persists it, publishes it. On any error
+  // nothing changes. Returns the new map. `change` runs under the registry's
+  // lock: it must not call back into the registry.
   StatusOr<cluster::ClusterMap> Apply(Change change) EXCLUDES(mu_);
 
   void set_observer(Observer observer);
@@ -50,11 +51,17 @@ class MapOwner : public RouteSource {
   // current table at once.
   Status SetMovesFrom(std::optional<cluster::ClusterMap> from);
 
+  // The health checker saw node `id` answer a probe: requests may go to it
+  // again (RouteTable::suspects). Lock-free; a no-op for unknown ids.
+  void ClearSuspect(std::string_view id) const;
+
  private:
   MapOwner(std::unique_ptr<cluster::MapStore> store, cluster::ClusterMap map, RouteTablePtr table);
 
   mutable Mutex mu_;
   std::unique_ptr<cluster::MapStore> store_ PT_GUARDED_BY(mu_);
+  // The table of `map`, with the current moves and the current table's
+  // suspect flags carried over by node id.
   StatusOr<RouteTablePtr> MakeTableLocked(const cluster::ClusterMap& map) const REQUIRES(mu_);
 
   cluster::ClusterMap map_ GUARDED_BY(mu_);

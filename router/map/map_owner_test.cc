@@ -211,5 +211,35 @@ TEST_F(MapOwnerTest, MovesRideOnEveryTableUntilCleared) {
   EXPECT_EQ(owner->Current()->epoch, 2u);
 }
 
+
+// Suspect flags follow a node into the next table (by id) until the health
+// checker clears them; every change is checked with CheckReplication.
+TEST_F(MapOwnerTest, SuspectsCarryOverAndReplicationIsChecked) {
+  defaults_.replication = 2;
+  defaults_.nodes = {Node("n0", 7000), Node("n1", 7001)};
+  auto owner = Open();
+  ASSERT_NE(owner, nullptr);
+  uint32_t n1 = owner->Current()->ring->IndexOf("n1");
+  owner->Current()->SetSuspect(n1, true);
+  auto next = owner->Apply([](const ClusterMap& m) { return AddNodeN(m, 2); });
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  RouteTablePtr t = owner->Current();
+  EXPECT_FALSE(t->Live(t->ring->IndexOf("n1")));
+  EXPECT_TRUE(t->Live(t->ring->IndexOf("n0")));
+  EXPECT_TRUE(t->Live(t->ring->IndexOf("n2")));
+  owner->ClearSuspect("n1");
+  owner->ClearSuspect("nobody");
+  EXPECT_TRUE(owner->Current()->Live(owner->Current()->ring->IndexOf("n1")));
+
+  const uint64_t epoch = owner->Map().epoch;
+  auto redis = owner->Apply([](const ClusterMap& m) {
+    NodeInfo r = Node("r", 7100);
+    r.kind = cluster::BackendKind::kRedis;
+    return cluster::AddNode(m, r);
+  });
+  EXPECT_EQ(redis.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(redis.status().message().find("redis back end"), std::string::npos);
+  EXPECT_EQ(owner->Map().epoch, epoch);
+}
 }  // namespace
 }  // namespace ringkv::router

@@ -5,7 +5,10 @@
 // by owner and reassembled; PING, ECHO, QUIT, AUTH, SELECT 0, COMMAND, INFO
 // (the router's own) are answered locally; DBSIZE is summed over back ends;
 // anything that cannot be routed gets -ERR naming why. A slow or dead back
-// end yields -ERR within backend_timeout_ms, never a hang.
+// end yields -ERR within backend_timeout_ms, never a hang. With replication
+// >= 2 a command goes to the first live replica of its key and, when that
+// back end fails (connection refused or reset, no reply within
+// backend_timeout_ms), to the next one within the same client request.
 //
 // Thread safety: Start/Stop from one thread; I/O threads own connections.
 #pragma once
@@ -41,6 +44,7 @@ struct ProxyStats {
   std::atomic<uint64_t> errors{0};  // -ERR replies the proxy generated
   std::atomic<uint64_t> backend_timeouts{0};
   std::atomic<uint64_t> backend_failures{0};  // connect/IO failures
+  std::atomic<uint64_t> failovers{0};  // commands re-sent to the next replica of their keys
   std::atomic<int64_t> connected_clients{0};
   std::atomic<uint64_t> total_connections{0};
 };

@@ -1,5 +1,6 @@
 #include "router/proxy/route_table.h"
 
+#include <algorithm>
 #include <charconv>
 #include <unordered_map>
 
@@ -40,6 +41,7 @@ StatusOr<RouteTablePtr> MakeRouteTable(const cluster::ClusterMap& map) {
   table->epoch = map.epoch;
   table->ring = *ring;
   table->in_service = map.InService();
+  table->replication = map.replication;
 
   // Ring nodes are sorted by id; the map keeps its own order.
   std::unordered_map<std::string_view, size_t> by_id;
@@ -61,9 +63,42 @@ StatusOr<RouteTablePtr> MakeRouteTable(const cluster::ClusterMap& map) {
     b.port = hp->port;
     b.kind = n.kind;
     b.map_index = static_cast<uint32_t>(it->second);
+    b.down = n.state == cluster::NodeState::kDown;
     table->backends.push_back(std::move(b));
   }
+  table->suspects = std::make_shared<SuspectFlags>(table->backends.size());
   return RouteTablePtr(std::move(table));
+}
+
+uint32_t RouteTable::IndexOfAddr(std::string_view addr) const {
+  for (size_t i = 0; i < backends.size(); ++i) {
+    if (backends[i].addr == addr) return static_cast<uint32_t>(i);
+  }
+  return ring::kNoNode;
+}
+
+std::vector<uint32_t> RouteTable::Replicas(std::string_view key) const {
+  if (!ring || ring->empty()) return {};
+  if (replication <= 1) return {ring->OwnerIndexOfKey(key)};
+  return ring->PreferenceList(ring->KeyPosition(key), replication);
+}
+
+uint32_t RouteTable::Pick(std::string_view key, std::span<const std::string> tried) const {
+  if (!ring || ring->empty()) return ring::kNoNode;
+  auto was_tried = [&](uint32_t i) {
+    return std::find(tried.begin(), tried.end(), backends[i].addr) != tried.end();
+  };
+  if (replication <= 1) {
+    uint32_t owner = ring->OwnerIndexOfKey(key);
+    return was_tried(owner) ? ring::kNoNode : owner;
+  }
+  uint32_t fallback = ring::kNoNode;
+  for (uint32_t i : Replicas(key)) {
+    if (was_tried(i)) continue;
+    if (Live(i)) return i;
+    if (fallback == ring::kNoNode) fallback = i;
+  }
+  return fallback;
 }
 
 }  // namespace ringkv::router

@@ -142,5 +142,78 @@ TEST(RouteTableTest, AtomicRouteSourcePublishesReplacements) {
   EXPECT_EQ(held->epoch, 7u);  // a reader's snapshot stays valid
 }
 
+
+// Preference lists: the first `replication` distinct ring nodes clockwise,
+// owner first, as ring::Ring::PreferenceList; at replication 1 the owner.
+TEST(RouteTableTest, ReplicasAreTheKeysPreferenceList) {
+  ClusterMap m = MapOf({Node("a", 7001), Node("b", 7002), Node("c", 7003), Node("d", 7004)});
+  m.replication = 3;
+  auto t = MakeRouteTable(m);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ((*t)->replication, 3u);
+  for (int i = 0; i < 500; ++i) {
+    std::string key = "key:" + std::to_string(i);
+    std::vector<uint32_t> r = (*t)->Replicas(key);
+    ASSERT_EQ(r, (*t)->ring->PreferenceList((*t)->ring->KeyPosition(key), 3)) << key;
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_EQ(&(*t)->backends[r[0]], (*t)->Route(key));
+    EXPECT_EQ(std::set<uint32_t>(r.begin(), r.end()).size(), 3u);
+    EXPECT_EQ((*t)->Pick(key), r[0]);  // all live: the owner
+  }
+  m.replication = 5;  // more than the ring holds
+  auto capped = MakeRouteTable(m);
+  ASSERT_TRUE(capped.ok());
+  EXPECT_EQ((*capped)->Replicas("k").size(), 4u);
+  m.replication = 1;
+  auto one = MakeRouteTable(m);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ((*one)->Replicas("k"), std::vector<uint32_t>{(*one)->ring->OwnerIndexOfKey("k")});
+}
+
+// A suspect or down replica is skipped; tried ones are never picked again;
+// when every untried replica is suspect the first of them is tried anyway.
+TEST(RouteTableTest, PickSkipsSuspectDownAndTriedReplicas) {
+  ClusterMap m = MapOf({Node("a", 7001), Node("b", 7002), Node("c", 7003, NodeState::kDown)});
+  m.replication = 3;
+  auto made = MakeRouteTable(m);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  const RouteTable& t = **made;
+  ASSERT_EQ(t.backends.size(), 3u);  // a down node stays in a replicated ring
+  const uint32_t c = t.ring->IndexOf("c");
+  EXPECT_TRUE(t.backends[c].down);
+  EXPECT_FALSE(t.Live(c));
+  int checked = 0;
+  for (int i = 0; i < 500; ++i) {
+    std::string key = "key:" + std::to_string(i);
+    std::vector<uint32_t> r = t.Replicas(key);
+    if (r[0] != c) continue;
+    ++checked;
+    EXPECT_EQ(t.Pick(key), r[1]) << key;  // the down owner is routed around
+    t.SetSuspect(r[1], true);
+    EXPECT_EQ(t.Pick(key), r[2]) << key;
+    std::vector<std::string> tried = {t.backends[r[2]].addr};
+    EXPECT_EQ(t.Pick(key, tried), r[0]) << key;  // none live: the first untried one
+    tried = {t.backends[r[0]].addr, t.backends[r[1]].addr, t.backends[r[2]].addr};
+    EXPECT_EQ(t.Pick(key, tried), ring::kNoNode) << key;
+    t.SetSuspect(r[1], false);
+    EXPECT_EQ(t.Pick(key), r[1]) << key;
+  }
+  EXPECT_GT(checked, 0);
+  EXPECT_EQ(t.IndexOfAddr("127.0.0.1:7003"), c);
+  EXPECT_EQ(t.IndexOfAddr("127.0.0.1:9999"), ring::kNoNode);
+}
+
+// At replication 1 the owner is the only choice, suspect or not (the health
+// checker ejects a failed node).
+TEST(RouteTableTest, ReplicationOnePicksTheOwnerAlways) {
+  auto made = MakeRouteTable(MapOf({Node("a", 7001), Node("b", 7002)}));
+  ASSERT_TRUE(made.ok());
+  const RouteTable& t = **made;
+  uint32_t owner = t.ring->OwnerIndexOfKey("k");
+  t.SetSuspect(owner, true);
+  EXPECT_EQ(t.Pick("k"), owner);
+  std::vector<std::string> tried = {t.backends[owner].addr};
+  EXPECT_EQ(t.Pick("k", tried), ring::kNoNode);
+}
 }  // namespace
 }  // namespace ringkv::router

@@ -6,10 +6,11 @@
 //   Node* next          bucket chain of the shard's hash table
 //   uint64 version
 //   uint32 stamp        shard-local LRU clock value of the last access
-//   uint8  flags        kHasExpiry
+//   uint8  flags        kHasExpiry or kTombstone (never both)
 //   varint32 key_len, varint32 value_len
 //   [int64 expire_at_ms, uint32 expiry_slot]   only when kHasExpiry
-//   key bytes, value bytes
+//   [uint32 tombstone_slot]                    only when kTombstone
+//   key bytes, value bytes                     a tombstone has no value bytes
 //
 // With a 16-byte key and a 32-byte value and no expiry this is 71 bytes,
 // which glibc serves from an 80-byte chunk. There are no LRU list links:
@@ -35,8 +36,10 @@ struct Node {
 };
 
 inline constexpr uint8_t kHasExpiry = 1;
+inline constexpr uint8_t kTombstone = 2;
 inline constexpr size_t kTailOffset = offsetof(Node, tail);
 inline constexpr size_t kExpiryFieldsSize = sizeof(int64_t) + sizeof(uint32_t);
+inline constexpr size_t kTombstoneFieldsSize = sizeof(uint32_t);
 inline constexpr uint64_t kMaxFieldLen = UINT32_MAX;
 
 inline size_t VarintLen(uint32_t v) {
@@ -77,6 +80,13 @@ inline size_t NodeSize(size_t key_len, size_t value_len, bool has_expiry) {
   return size < sizeof(Node) ? sizeof(Node) : size;
 }
 
+// Bytes requested from the allocator for a tombstone of a key this long.
+inline size_t TombstoneNodeSize(size_t key_len) {
+  size_t size = kTailOffset + VarintLen(static_cast<uint32_t>(key_len)) + VarintLen(0) +
+                kTombstoneFieldsSize + key_len;
+  return size < sizeof(Node) ? sizeof(Node) : size;
+}
+
 // What glibc malloc really takes for a request of `n` bytes: an 8-byte
 // header, 16-byte granularity and a 32-byte minimum. Used for accounting.
 inline uint64_t AllocatedSize(size_t n) {
@@ -96,16 +106,23 @@ struct NodeFields {
   std::string_view key;
   std::string_view value;
   char* expiry = nullptr;  // expire_at_ms then expiry_slot; nullptr without kHasExpiry
+  char* tombstone_slot = nullptr;  // nullptr without kTombstone
 };
+
+// Where the key starts, given the first byte after the two lengths.
+inline const char* SkipOptionalFields(const Node* n, const char* p) {
+  if (n->flags & kHasExpiry) return p + kExpiryFieldsSize;
+  if (n->flags & kTombstone) return p + kTombstoneFieldsSize;
+  return p;
+}
 
 inline NodeFields Decode(const Node* n) {
   uint32_t key_len, value_len;
   const char* p = GetVarint(GetVarint(Tail(n), &key_len), &value_len);
   NodeFields f;
-  if (n->flags & kHasExpiry) {
-    f.expiry = const_cast<char*>(p);
-    p += kExpiryFieldsSize;
-  }
+  if (n->flags & kHasExpiry) f.expiry = const_cast<char*>(p);
+  if (n->flags & kTombstone) f.tombstone_slot = const_cast<char*>(p);
+  p = SkipOptionalFields(n, p);
   f.key = {p, key_len};
   f.value = {p + key_len, value_len};
   return f;
@@ -115,8 +132,7 @@ inline NodeFields Decode(const Node* n) {
 inline std::string_view NodeKey(const Node* n) {
   uint32_t key_len, value_len;
   const char* p = GetVarint(GetVarint(Tail(n), &key_len), &value_len);
-  if (n->flags & kHasExpiry) p += kExpiryFieldsSize;
-  return {p, key_len};
+  return {SkipOptionalFields(n, p), key_len};
 }
 
 inline int64_t ExpireAt(const Node* n) {
@@ -126,6 +142,11 @@ inline int64_t ExpireAt(const Node* n) {
   return at;
 }
 
+inline bool IsTombstone(const Node* n) {
+  return (n->flags & kTombstone) != 0;
+}
+
+// Tombstones never expire.
 inline bool IsExpired(const Node* n, int64_t now_ms) {
   if (!(n->flags & kHasExpiry)) return false;
   int64_t at = ExpireAt(n);
@@ -142,9 +163,20 @@ inline void SetExpirySlot(Node* n, uint32_t slot) {
   std::memcpy(Decode(n).expiry + sizeof(int64_t), &slot, sizeof(slot));
 }
 
+inline uint32_t TombstoneSlot(const Node* n) {
+  uint32_t slot;
+  std::memcpy(&slot, Decode(n).tombstone_slot, sizeof(slot));
+  return slot;
+}
+
+inline void SetTombstoneSlot(Node* n, uint32_t slot) {
+  std::memcpy(Decode(n).tombstone_slot, &slot, sizeof(slot));
+}
+
 // Allocated size of an existing node, recomputed from its fields.
 inline uint64_t NodeAllocatedSize(const Node* n) {
   NodeFields f = Decode(n);
+  if (f.tombstone_slot != nullptr) return AllocatedSize(TombstoneNodeSize(f.key.size()));
   return AllocatedSize(NodeSize(f.key.size(), f.value.size(), f.expiry != nullptr));
 }
 
@@ -174,6 +206,18 @@ inline void OverwriteNode(Node* n, std::string_view value, uint64_t version, int
   n->version = version;
   if (f.expiry != nullptr) std::memcpy(f.expiry, &expire_at_ms, sizeof(expire_at_ms));
   if (!value.empty()) std::memcpy(const_cast<char*>(f.value.data()), value.data(), value.size());
+}
+
+// A new tombstone node (slot 0); the caller owns it as with NewNode.
+inline Node* NewTombstoneNode(std::string_view key, uint64_t version) {
+  void* mem = ::operator new(TombstoneNodeSize(key.size()));
+  Node* n = new (mem) Node{nullptr, version, 0, kTombstone, {}};
+  char* p = PutVarint(Tail(n), static_cast<uint32_t>(key.size()));
+  p = PutVarint(p, 0);
+  std::memset(p, 0, kTombstoneFieldsSize);
+  p += kTombstoneFieldsSize;
+  if (!key.empty()) std::memcpy(p, key.data(), key.size());
+  return n;
 }
 
 inline void FreeNode(Node* n) {

@@ -10,7 +10,10 @@ What counts:
   - stale reads: a read that returned something other than the last
     acknowledged value of the key — must be 0;
   - acknowledged: every write the server acknowledged, kept per key as the
-    key's expected final value, for verify().
+    key's expected final value, for verify();
+  - written once: `once_keys` keys that preload() writes and nothing writes
+    again, so a node that comes back empty cannot hide behind later writes;
+    verify() checks them with the rest.
 
 With retry_connection_errors=True a request whose connection failed is
 retried on a new connection (for a router that is killed and restarted on
@@ -27,8 +30,9 @@ import redis
 
 class Checker:
     def __init__(self, port, keys_per_thread=250, threads=4, prefix="chk",
-                 retry_connection_errors=False, seed=1):
+                 retry_connection_errors=False, seed=1, once_keys=0):
         self.port = port
+        self.once = {f"{prefix}:once:{i}": f"once{i}" for i in range(once_keys)}
         self.threads = threads
         self.prefix = prefix
         self.retry = retry_connection_errors
@@ -62,6 +66,9 @@ class Checker:
             ck = f"{self.prefix}:{t}:counter"
             c.set(ck, 0)
             self.counters[t][ck] = 0
+        items = list(self.once.items())
+        for i in range(0, len(items), 500):
+            assert c.mset(dict(items[i:i + 500])) is True
         c.close()
 
     # --- running ------------------------------------------------------------
@@ -174,8 +181,9 @@ class Checker:
         the list of mismatches (empty when all is well)."""
         c = self._client()
         bad = []
-        for t in range(self.threads):
-            items = list(self.expected[t].items()) + list(self.counters[t].items())
+        groups = [list(self.expected[t].items()) + list(self.counters[t].items())
+                  for t in range(self.threads)] + [list(self.once.items())]
+        for items in groups:
             for i in range(0, len(items), 200):
                 chunk = items[i:i + 200]
                 got = c.mget([k for k, _ in chunk])
@@ -189,14 +197,14 @@ class Checker:
         return bad
 
     def all_keys(self):
-        out = []
+        out = list(self.once)
         for t in range(self.threads):
             out.extend(self.keys[t])
             out.extend(self.counters[t].keys())
         return out
 
     def live_keys(self):
-        out = []
+        out = list(self.once)
         for t in range(self.threads):
             out.extend(k for k, v in self.expected[t].items() if v is not None)
             out.extend(self.counters[t].keys())

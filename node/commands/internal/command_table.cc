@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "node/commands/internal/handlers.h"
+#include "node/commands/internal/replicated.h"
 
 namespace ringkv::node::internal {
 namespace {
@@ -73,6 +74,9 @@ constexpr Binding kBindings[] = {
     {"job.pull", JobPullCommand},
     {"job.release", JobReleaseCommand},
     {"job.stats", JobStatsCommand},
+    // Between replicas (node/replication/replica_entry.h); internal only.
+    {"ringkv.peek", ReplicaPeekCommand},
+    {"ringkv.apply", ReplicaApplyCommand},
 };
 
 constexpr size_t kCount = std::size(kBindings) + 1;
@@ -87,33 +91,32 @@ struct Table {
 
 Table Build() {
   Table t;
-  t.commands[0] = {{"unknown", 0, 0, 0, 0, 0, net::command::MergeKind::kNone}, nullptr};
+  t.commands[0] = {{"unknown", 0, 0, 0, 0, 0, net::command::MergeKind::kNone}, nullptr, 0};
   for (size_t i = 0; i < std::size(kBindings); ++i) {
     const net::command::CommandSpec* shared = net::command::FindCommand(kBindings[i].name);
     if (shared == nullptr) std::abort();  // a handler for a command the shared table lacks
-    t.commands[i + 1] = {*shared, kBindings[i].handler};
+    t.commands[i + 1] = {*shared, kBindings[i].handler, static_cast<uint8_t>(i + 1)};
     t.index_of[net::command::CommandIndex(*shared)] = static_cast<uint8_t>(i + 1);
   }
   return t;
 }
 
-const Table& TheTable() {
-  static const Table table = Build();
-  return table;
-}
+// Built during static initialization, so the per-command lookup pays no
+// initialization guard. Build reads only the shared table, which is
+// constant-initialized; nothing looks a command up before main.
+const Table kTable = Build();
 
 }  // namespace
 
 std::span<const CommandSpec> Commands() {
-  return TheTable().commands;
+  return kTable.commands;
 }
 
 const CommandSpec* FindCommand(std::string_view name) {
   const net::command::CommandSpec* shared = net::command::FindCommand(name);
   if (shared == nullptr) return nullptr;
-  const Table& t = TheTable();
-  const uint8_t i = t.index_of[net::command::CommandIndex(*shared)];
-  return i == 0 ? nullptr : &t.commands[i];
+  const uint8_t i = kTable.index_of[net::command::CommandIndex(*shared)];
+  return i == 0 ? nullptr : &kTable.commands[i];
 }
 
 }  // namespace ringkv::node::internal

@@ -2,7 +2,8 @@
 // (net/command/command_table.h: arity, flags, key positions, merge kind)
 // with the node's handler attached, and a fast case-insensitive lookup.
 //
-// Thread safety: the table is immutable once built (on first use).
+// Thread safety: the table is immutable once built (during static
+// initialization, before main).
 #pragma once
 
 #include <cstddef>
@@ -26,6 +27,7 @@ using net::command::kWrite;
 // A shared spec with the node's handler.
 struct CommandSpec : net::command::CommandSpec {
   Handler handler = nullptr;
+  uint8_t index = 0;  // position in Commands(): the metric index
 };
 
 // Index 0 is the pseudo-command "unknown" (no handler); the node's commands
@@ -37,7 +39,7 @@ std::span<const CommandSpec> Commands();
 const CommandSpec* FindCommand(std::string_view name);
 
 inline size_t CommandIndex(const CommandSpec* spec) {
-  return spec == nullptr ? 0 : static_cast<size_t>(spec - Commands().data());
+  return spec == nullptr ? 0 : spec->index;
 }
 
 }  // namespace ringkv::node::internal

@@ -2,7 +2,17 @@
 
 #include <cctype>
 
+#include "node/view/cluster_view.h"
+
 namespace ringkv::node::internal {
+
+store::Mutation DeleteKey(Context& ctx) {
+  const ClusterView* view = ctx.options.view;
+  if (view != nullptr && (view->mode() & ClusterView::kReplicas) != 0) {
+    return store::Mutation::Tombstone(ctx.hlc.Next());
+  }
+  return store::Mutation::Delete();
+}
 
 void ReplyWrongArity(Context& ctx, std::string_view name) {
   std::string msg = "ERR wrong number of arguments for '";

@@ -46,6 +46,11 @@ inline constexpr std::string_view kErrWrongPass =
 inline constexpr std::string_view kErrOom =
     "OOM command not allowed when used memory > 'maxmemory'.";
 
+// The decision that deletes the key a handler holds: with replicas (the
+// map's replication > 1) a tombstone carrying the delete's version, so that
+// no replica's older copy brings the key back; otherwise the key is removed.
+store::Mutation DeleteKey(Context& ctx);
+
 // "-ERR wrong number of arguments for '<name>' command".
 void ReplyWrongArity(Context& ctx, std::string_view name);
 // "-ERR unknown subcommand '<sub>'. Try <CMD> HELP." (`cmd` upper case).

@@ -80,7 +80,7 @@ void ExpireGeneric(Context& ctx, bool seconds, bool relative, std::string_view c
   Status s = ctx.engine.Mutate(ctx.args[1], ctx.now_ms, [&](const Entry* cur) -> Mutation {
     if (cur == nullptr || !FlagsAllow(*flags, cur->expire_at_ms, *when)) return Mutation::Keep();
     changed = true;
-    if (*when <= ctx.now_ms) return Mutation::Delete();
+    if (*when <= ctx.now_ms) return DeleteKey(ctx);
     return Mutation::Put(Entry{cur->value, ctx.hlc.Next(), *when});
   });
   if (ReplyIfError(ctx, s)) return;

@@ -86,7 +86,7 @@ void DelCommand(Context& ctx) {
     Status s = ctx.engine.Mutate(ctx.args[i], ctx.now_ms, [&](const Entry* cur) {
       if (cur == nullptr) return Mutation::Keep();
       ++deleted;
-      return Mutation::Delete();
+      return DeleteKey(ctx);
     });
     if (ReplyIfError(ctx, s)) return;
   }

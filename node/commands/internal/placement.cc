@@ -9,6 +9,7 @@
 #include "net/command/key_split.h"
 #include "net/resp/resp_writer.h"
 #include "node/commands/forward_link.h"
+#include "node/commands/internal/replicated.h"
 #include "node/migration/migration_roles.h"
 #include "node/view/cluster_view.h"
 
@@ -282,6 +283,10 @@ void RunPlaced(const CommandSpec& spec, Context& ctx, uint32_t mode, std::string
                size_t reply_start) {
   if (mode & ClusterView::kAwait) {
     ctx.w.Error(ErrorLine("TRYAGAIN ", ctx.options.view->await_reason()));
+    return;
+  }
+  if (mode & ClusterView::kReplicas) {
+    RunReplicated(spec, ctx, out, reply_start, 0);
     return;
   }
   if (mode == ClusterView::kFence) {

@@ -30,7 +30,7 @@ std::optional<SetOutcome> SetKey(Context& ctx, std::string_view key, std::string
     }
     out.applied = true;
     int64_t exp = (flags & kOptKeepTtl) && cur != nullptr ? cur->expire_at_ms : expire_at;
-    if (exp != 0 && exp <= ctx.now_ms) return Mutation::Delete();
+    if (exp != 0 && exp <= ctx.now_ms) return DeleteKey(ctx);
     return Mutation::Put(Entry{std::string(value), ctx.hlc.Next(), exp});
   });
   if (ReplyIfError(ctx, s)) return std::nullopt;
@@ -106,7 +106,7 @@ void GetDelCommand(Context& ctx) {
   Status s = ctx.engine.Mutate(ctx.args[1], ctx.now_ms, [&](const Entry* cur) {
     if (cur == nullptr) return Mutation::Keep();
     old = cur->value;
-    return Mutation::Delete();
+    return DeleteKey(ctx);
   });
   if (ReplyIfError(ctx, s)) return;
   CountLookup(ctx, old.has_value());
@@ -128,7 +128,7 @@ void GetExCommand(Context& ctx) {
     if (cur == nullptr) return Mutation::Keep();
     value = cur->value;
     if (expire_at == 0 && cur->expire_at_ms == 0) return Mutation::Keep();  // PERSIST no-op
-    if (expire_at != 0 && expire_at <= ctx.now_ms) return Mutation::Delete();
+    if (expire_at != 0 && expire_at <= ctx.now_ms) return DeleteKey(ctx);
     return Mutation::Put(Entry{cur->value, ctx.hlc.Next(), expire_at});
   });
   if (ReplyIfError(ctx, s)) return;

@@ -28,12 +28,7 @@ BackendConn::BackendConn(Worker& worker, const Backend& backend)
 
 void BackendConn::Send(std::string_view command, Pending pending) {
   if (state_ == State::kIdle) {
-    if (Clock::now() < retry_after_) {
-      std::string err = BackendErrorReply(addr_, last_error_);
-      worker_.ctx->stats->errors.fetch_add(1, std::memory_order_relaxed);
-      pending.client->OnReply(pending.seq, pending.part, err);
-      return;
-    }
+    if (Clock::now() < retry_after_) return Reject(std::move(pending), last_error_);
     Connect();
   }
   if (inflight_.empty() && swallow_ == 0) {
@@ -240,11 +235,26 @@ void BackendConn::Fail(const std::string& reason, bool count_failure) {
     worker_.ctx->stats->backend_failures.fetch_add(1, std::memory_order_relaxed);
     last_error_ = reason;
     retry_after_ = Clock::now() + kRetryDelay;
+    worker_.MarkSuspect(addr_);
   }
   if (failed.empty()) return;
+  if (!count_failure) {  // the router stops: no failover
+    std::string err = BackendErrorReply(addr_, reason);
+    worker_.ctx->stats->errors.fetch_add(failed.size(), std::memory_order_relaxed);
+    for (Pending& p : failed) p.client->OnReply(p.seq, p.part, err);
+    return;
+  }
+  // In request order: what moves on to the same next replica stays in order.
+  // `this` may be sent to again meanwhile (a pending whose other replicas
+  // failed too); it starts a new connection then.
+  for (Pending& p : failed) Reject(std::move(p), reason);
+}
+
+void BackendConn::Reject(Pending p, const std::string& reason) {
   std::string err = BackendErrorReply(addr_, reason);
-  worker_.ctx->stats->errors.fetch_add(failed.size(), std::memory_order_relaxed);
-  for (Pending& p : failed) p.client->OnReply(p.seq, p.part, err);
+  if (p.retry) return p.client->Failover(std::move(p), addr_, err);
+  worker_.ctx->stats->errors.fetch_add(1, std::memory_order_relaxed);
+  p.client->OnReply(p.seq, p.part, err);
 }
 
 void BackendConn::Shutdown() {
@@ -299,6 +309,15 @@ BackendConn& Worker::ConnFor(const Backend& b) {
   auto& conn = backends[b.addr];
   if (!conn) conn = std::make_unique<BackendConn>(*this, b);
   return *conn;
+}
+
+// Marks the published table, not this worker's (replaced only at a client
+// batch's start, never under a reply handler).
+void Worker::MarkSuspect(const std::string& addr) {
+  RouteTablePtr t = ctx->routes->Current();
+  if (t == nullptr || t->replication <= 1) return;
+  uint32_t i = t->IndexOfAddr(addr);
+  if (i != ring::kNoNode) t->SetSuspect(i, true);
 }
 
 void Worker::MarkDirty(BackendConn& b) {

@@ -114,6 +114,7 @@ void ClientConn::Route(const CommandInfo& info, std::span<const std::string_view
     if (seq) return Complete(*seq, kNoNodeReply);
     return AddError(kNoNodeReply);
   }
+  if (t->replication > 1) return SendToReplicas(info.kind, args, raw, seq);
   const RingView view{t->ring.get(), nullptr};
   switch (info.kind) {
     case CommandKind::kSingleKey:
@@ -160,10 +161,128 @@ void ClientConn::Forward(BackendConn& b, std::string_view raw,
                          std::span<const std::string_view> args, std::optional<uint64_t> seq) {
   const uint64_t slot = seq ? *seq : PushSlot();
   if (!raw.empty() && raw[0] == '*') {
-    b.Send(raw, Pending{shared_from_this(), slot, kWholeReply});
+    b.Send(raw, Pending{shared_from_this(), slot, kWholeReply, nullptr});
   } else {  // an inline command (or a deferred one): back ends get RESP
-    b.Send(net::resp::EncodeCommand(args), Pending{shared_from_this(), slot, kWholeReply});
+    b.Send(net::resp::EncodeCommand(args),
+           Pending{shared_from_this(), slot, kWholeReply, nullptr});
   }
+}
+
+namespace {
+
+// What a failed-over part of a split command adds to the merge once its
+// keys were sent again as new parts: nothing.
+std::string_view NeutralReply(CommandKind kind) {
+  switch (kind) {
+    case CommandKind::kMget:
+      return "*0\r\n";
+    case CommandKind::kMset:
+      return "+OK\r\n";
+    default:
+      return ":0\r\n";
+  }
+}
+
+}  // namespace
+
+void ClientConn::SendToReplicas(CommandKind kind, std::span<const std::string_view> args,
+                                std::string_view raw, std::optional<uint64_t> seq) {
+  const RouteTablePtr table = worker_.table;
+  const uint64_t slot = seq ? *seq : PushSlot();
+  if (kind == CommandKind::kSingleKey) {
+    auto retry = std::make_unique<Retry>();
+    retry->args.assign(args.begin(), args.end());
+    std::string command = !raw.empty() && raw[0] == '*' ? std::string(raw)
+                                                         : net::resp::EncodeCommand(args);
+    worker_.ConnFor(table->backends[table->Pick(args[1])])
+        .Send(command, Pending{shared_from_this(), slot, kWholeReply, std::move(retry)});
+    return;
+  }
+  // Part 0 stands for the dispatch itself until every part is sent, so no
+  // part that fails at once can complete the Multi early.
+  auto multi = std::make_unique<Multi>();
+  multi->kind = kind;
+  multi->parts.resize(1);
+  multi->remaining = 1;
+  const size_t step = kind == CommandKind::kMset ? 2 : 1;
+  std::vector<uint32_t> groups;
+  if (kind == CommandKind::kMget) {
+    for (uint32_t j = 0; j < (args.size() - 1) / step; ++j) groups.push_back(j);
+    multi->where.resize(groups.size());
+  }
+  slots_[slot - base_seq_].multi = std::move(multi);
+  SendParts(*table, slot, args, {}, groups);  // with nothing tried, every key has a replica
+  OnReply(slot, 0, NeutralReply(kind));
+}
+
+bool ClientConn::SendParts(const RouteTable& t, uint64_t seq,
+                           std::span<const std::string_view> args,
+                           const std::vector<std::string>& tried,
+                           std::span<const uint32_t> groups) {
+  Multi& m = *slots_[seq - base_seq_].multi;
+  bool stranded = false;
+  KeySplit split = SplitByOwner(args, m.kind == CommandKind::kMset ? 2 : 1,
+                                [&t, &tried, &stranded](std::string_view key) {
+                                  uint32_t i = t.Pick(key, tried);
+                                  stranded = stranded || i == ring::kNoNode;
+                                  return i == ring::kNoNode ? 0u : i;
+                                });
+  if (stranded) return false;
+  const auto base = static_cast<uint32_t>(m.parts.size());
+  m.parts.resize(base + split.parts.size());
+  m.remaining += static_cast<uint32_t>(split.parts.size());
+  if (m.kind == CommandKind::kMget) {
+    for (size_t j = 0; j < groups.size() && j < split.where.size(); ++j) {
+      m.where[groups[j]] = {base + split.where[j].first, split.where[j].second};
+    }
+  }
+  // A Send may fail over at once and change `m`: use only `split` and `t`
+  // (back ends by address: the worker's table may be another one by then).
+  for (uint32_t i = 0; i < split.parts.size(); ++i) {
+    auto retry = std::make_unique<Retry>();
+    retry->args.assign(split.parts[i].args.begin(), split.parts[i].args.end());
+    retry->tried = tried;
+    worker_.ConnFor(t.backends[split.parts[i].owner])
+        .Send(net::resp::EncodeCommand(split.parts[i].args),
+              Pending{shared_from_this(), seq, base + i, std::move(retry)});
+  }
+  return true;
+}
+
+void ClientConn::Failover(Pending p, const std::string& failed, const std::string& err) {
+  if (conn_ == nullptr || p.seq < base_seq_ || p.seq - base_seq_ >= slots_.size()) return;
+  ProxyStats& stats = *worker_.ctx->stats;
+  Retry& r = *p.retry;
+  r.tried.push_back(failed);
+  // The newest table (a down node may have been marked meanwhile), held
+  // here: the worker's own is replaced only at a client batch's start.
+  const RouteTablePtr t = worker_.ctx->routes->Current();
+  auto give_up = [&] {
+    stats.errors.fetch_add(1, std::memory_order_relaxed);
+    OnReply(p.seq, p.part, err);
+  };
+  if (t == nullptr || t->backends.empty()) return give_up();
+  std::vector<std::string_view> args(r.args.begin(), r.args.end());
+  if (p.part == kWholeReply) {
+    uint32_t next = t->Pick(args[1], r.tried);
+    if (next == ring::kNoNode) return give_up();
+    stats.failovers.fetch_add(1, std::memory_order_relaxed);
+    std::string command = net::resp::EncodeCommand(args);
+    worker_.ConnFor(t->backends[next]).Send(command, std::move(p));
+    return;
+  }
+  Multi* m = slots_[p.seq - base_seq_].multi.get();
+  if (m == nullptr) return;
+  std::vector<uint32_t> groups;
+  if (m->kind == CommandKind::kMget) {
+    for (uint32_t k = 0; k < m->where.size(); ++k) {
+      if (m->where[k].first == p.part) groups.push_back(k);
+    }
+  }
+  const CommandKind kind = m->kind;
+  if (!SendParts(*t, p.seq, args, r.tried, groups)) return give_up();
+  stats.failovers.fetch_add(1, std::memory_order_relaxed);
+  OnReply(p.seq, p.part, NeutralReply(kind));
 }
 
 void ClientConn::SplitAndSend(CommandKind kind, std::span<const std::string_view> args,
@@ -184,21 +303,29 @@ void ClientConn::SplitAndSend(CommandKind kind, std::span<const std::string_view
   slots_[slot - base_seq_].multi = std::move(multi);
   for (uint32_t i = 0; i < split.parts.size(); ++i) {
     ConnOf(view, split.parts[i].owner)
-        .Send(net::resp::EncodeCommand(split.parts[i].args), Pending{shared_from_this(), slot, i});
+        .Send(net::resp::EncodeCommand(split.parts[i].args),
+              Pending{shared_from_this(), slot, i, nullptr});
   }
 }
 
 void ClientConn::FanOut(std::string_view command) {
   const RouteTable* t = worker_.table.get();
   if (t == nullptr || t->backends.empty()) return AddError(kNoNodeReply);
+  // With replicas, down and suspect nodes are left out (their keys have
+  // copies elsewhere; the sum counts each copy either way).
+  std::vector<uint32_t> targets;
+  for (uint32_t i = 0; i < t->backends.size(); ++i) {
+    if (t->replication <= 1 || t->Live(i)) targets.push_back(i);
+  }
+  if (targets.empty()) return AddError(kNoNodeReply);
   uint64_t seq = PushSlot();
   auto multi = std::make_unique<Multi>();
   multi->kind = CommandKind::kSumKeys;
-  multi->parts.resize(t->backends.size());
-  multi->remaining = static_cast<uint32_t>(t->backends.size());
+  multi->parts.resize(targets.size());
+  multi->remaining = static_cast<uint32_t>(targets.size());
   slots_.back().multi = std::move(multi);
-  for (uint32_t i = 0; i < t->backends.size(); ++i) {
-    worker_.ConnFor(i).Send(command, Pending{shared_from_this(), seq, i});
+  for (uint32_t i = 0; i < targets.size(); ++i) {
+    worker_.ConnFor(targets[i]).Send(command, Pending{shared_from_this(), seq, i, nullptr});
   }
 }
 
@@ -246,7 +373,7 @@ bool ClientConn::MoveKeysFirst(const CommandInfo& info, std::span<const std::str
     cmd.push_back("KEYS");
     cmd.insert(cmd.end(), keys.begin(), keys.end());
     worker_.ConnFor(*pair.first)
-        .Send(net::resp::EncodeCommand(cmd), Pending{shared_from_this(), seq, kMoveStep});
+        .Send(net::resp::EncodeCommand(cmd), Pending{shared_from_this(), seq, kMoveStep, nullptr});
   }
   return true;
 }

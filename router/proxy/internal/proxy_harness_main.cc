@@ -4,6 +4,11 @@
 //   proxy_harness --backend 127.0.0.1:6380[,redis] [--backend ...] [--port 0]
 //                 [--ports-file F] [--threads N] [--requirepass P]
 //                 [--backend-password P] [--backend-timeout-ms N] [--vnodes N]
+//                 [--replication N]
+//
+// --replication builds the table with N replicas of each key without the
+// cluster map's check (redis back ends keep replication 1 in a real
+// cluster): tests drive the proxy's failover over plain redis-servers.
 //
 // Writes {"resp_port": N} to --ports-file once serving; stops on SIGINT/SIGTERM.
 #include <csignal>
@@ -26,7 +31,7 @@ int Usage(const std::string& why) {
   std::cerr << "proxy_harness: " << why
             << "\nusage: proxy_harness --backend host:port[,ringkv|redis] ... [--port N]"
                " [--ports-file F] [--threads N] [--requirepass P] [--backend-password P]"
-               " [--backend-timeout-ms N] [--vnodes N]\n";
+               " [--backend-timeout-ms N] [--vnodes N] [--replication N]\n";
   return 2;
 }
 
@@ -80,6 +85,8 @@ int main(int argc, char** argv) {
       options.backend_password = value;
     } else if (flag == "--backend-timeout-ms") {
       options.backend_timeout_ms = static_cast<uint32_t>(std::stoul(value));
+    } else if (flag == "--replication") {
+      map.replication = static_cast<uint32_t>(std::stoul(value));
     } else if (flag == "--vnodes") {
       map.vnodes = static_cast<uint32_t>(std::stoul(value));
     } else {

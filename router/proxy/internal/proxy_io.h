@@ -57,11 +57,19 @@ struct Worker;
 inline constexpr uint32_t kWholeReply = UINT32_MAX;    // Pending::part of a plain command
 inline constexpr uint32_t kMoveStep = UINT32_MAX - 1;  // Pending::part of a key move (MIGRATE)
 
+// What a command needs to move on to the key's next replica when its back
+// end fails (replication >= 2; docs/design.md, "Health and ejection").
+struct Retry {
+  std::vector<std::string> args;   // the command, or a split command's part (owned copies)
+  std::vector<std::string> tried;  // addresses of the back ends that failed it, in order
+};
+
 // One command waiting for a back end's reply.
 struct Pending {
   std::shared_ptr<ClientConn> client;
-  uint64_t seq;   // the client's slot
-  uint32_t part;  // index in a split command, or kWholeReply
+  uint64_t seq;                  // the client's slot
+  uint32_t part;                 // index in a split command, or kWholeReply
+  std::unique_ptr<Retry> retry;  // null: a failure is the reply (replication 1)
 };
 
 class BackendConn {
@@ -91,8 +99,12 @@ class BackendConn {
   void OnWritten(uint64_t gen, const boost::system::error_code& ec);
   void ArmTimer();
   void OnTimer(uint64_t gen);
-  // Answers every pending command with -ERR and resets the connection.
+  // Resets the connection. Every pending command with a Retry moves on to
+  // its next replica, in order (so a pipeline stays in order); the others
+  // are answered -ERR. A counted failure marks this back end suspect.
   void Fail(const std::string& reason, bool count_failure);
+  // `p` cannot be served here: its next replica, or the -ERR `err`.
+  void Reject(Pending p, const std::string& err);
 
   Worker& worker_;
   std::string addr_;
@@ -126,6 +138,10 @@ class ClientConn final : public net::RequestHandler,
   ClientConn(Worker& worker, net::Connection& conn);
   // A back end's reply (or the proxy's -ERR) for slot `seq`.
   void OnReply(uint64_t seq, uint32_t part, std::string_view reply);
+  // The back end at `failed` could not serve `p` (it carries a Retry): sends
+  // it to the next live replica of its keys (a split part is split again),
+  // or answers `err` when every replica has failed it.
+  void Failover(Pending p, const std::string& failed, const std::string& err);
   // Writes the replies ready in order (called once per event-loop round).
   void FlushOut();
 
@@ -174,6 +190,16 @@ class ClientConn final : public net::RequestHandler,
   BackendConn& ConnOf(const RingView& v, uint32_t owner);
   void Forward(BackendConn& b, std::string_view raw, std::span<const std::string_view> args,
                std::optional<uint64_t> seq);
+  // Replication >= 2: the command to its key's first live replica, with a
+  // Retry; a split command always as a Multi, so each part can fail over.
+  void SendToReplicas(CommandKind kind, std::span<const std::string_view> args,
+                      std::string_view raw, std::optional<uint64_t> seq);
+  // Sends `args` (argv[0] and key groups) split by the first live replica in
+  // `table` of each key not in `tried`, as new parts of slot `seq`'s Multi; for MGET,
+  // `groups[j]` is the Multi::where entry of the j-th key group. False (and
+  // nothing sent) when some key has no replica left.
+  bool SendParts(const RouteTable& table, uint64_t seq, std::span<const std::string_view> args,
+                 const std::vector<std::string>& tried, std::span<const uint32_t> groups);
   void SplitAndSend(CommandKind kind, std::span<const std::string_view> args, std::string_view raw,
                     size_t step, std::optional<uint64_t> seq, const RingView& view);
   // A read-only command whose keys all moved between ringkv nodes' rings is
@@ -233,6 +259,9 @@ struct Worker {
   void RetireUnlisted();
   BackendConn& ConnFor(uint32_t backend_index);
   BackendConn& ConnFor(const Backend& backend);  // by address, for back ends outside the table
+  // A request failed on `addr`: with replication >= 2 later requests skip it
+  // until the health checker sees it answer (RouteTable::suspects).
+  void MarkSuspect(const std::string& addr);
   void MarkDirty(BackendConn& b);
   void MarkDirty(std::shared_ptr<ClientConn> c);
   void ScheduleFlush();

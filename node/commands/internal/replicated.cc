@@ -1,0 +1,679 @@
+#include "node/commands/internal/replicated.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "base/thread_annotations.h"
+#include "cluster/cluster_map.h"
+#include "net/command/key_split.h"
+#include "net/resp/resp_writer.h"
+#include "node/commands/forward_link.h"
+#include "node/replication/replica_entry.h"
+#include "node/replication/replication.h"
+#include "node/view/cluster_view.h"
+
+namespace ringkv::node::internal {
+namespace {
+
+// A forward that failed in transport (the peer did not answer in time or
+// refused the connection) rather than with the command's own error.
+bool Unreachable(std::string_view reply) {
+  return reply.rfind("-TRYAGAIN forward to node ", 0) == 0;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  return out;
+}
+
+enum class Access : uint8_t {
+  kRead,        // reads only
+  kBlindWrite,  // replaces the value whatever it was: SET (no NX/XX/GET/KEEPTTL), SETEX, PSETEX, MSET
+  kReadWrite,   // depends on the current value
+};
+
+Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args) {
+  if ((spec.flags & kWrite) == 0) return Access::kRead;
+  if (spec.name == "setex" || spec.name == "psetex" || spec.name == "mset") return Access::kBlindWrite;
+  if (spec.name == "set") {
+    for (size_t i = 3; i < args.size(); ++i) {
+      const std::string o = Lower(args[i]);
+      if (o == "nx" || o == "xx" || o == "get" || o == "keepttl") return Access::kReadWrite;
+    }
+    return Access::kBlindWrite;
+  }
+  return Access::kReadWrite;
+}
+
+// One key of a command: its preference list and whether this node is on it.
+struct KeyPlan {
+  std::string_view key;
+  std::array<uint32_t, cluster::kMaxReplication> replicas{};
+  uint32_t n = 0;
+  bool here = false;
+};
+
+bool Live(const ClusterSnapshot& view, const Replication* replication, uint32_t index) {
+  if (view.MarkedDown(index)) return false;
+  return replication == nullptr || !replication->IsSuspect(view.ring->nodes()[index].id);
+}
+
+// The replica a node off the list sends the command to: the first live one
+// at or after list position `from`, else (all believed down) the one at `from`.
+uint32_t Coordinator(const ClusterSnapshot& view, const Replication* replication,
+                     const KeyPlan& p, uint32_t from = 0) {
+  for (uint32_t i = from; i < p.n; ++i) {
+    if (Live(view, replication, p.replicas[i])) return p.replicas[i];
+  }
+  return p.replicas[std::min(from, p.n - 1)];
+}
+
+std::vector<KeyPlan> PlanKeys(const CommandSpec& spec, std::span<const std::string_view> args,
+                              const ClusterSnapshot& view) {
+  std::vector<KeyPlan> plans;
+  ForEachKeyIndex(spec, args.size(), [&](size_t i) {
+    KeyPlan& p = plans.emplace_back();
+    p.key = args[i];
+    p.n = static_cast<uint32_t>(view.ReplicasOf(view.ring->KeyPosition(p.key), p.replicas));
+    p.here = std::find(p.replicas.begin(), p.replicas.begin() + p.n, view.self) !=
+             p.replicas.begin() + p.n;
+    return true;
+  });
+  return plans;
+}
+
+std::string ErrorLine(std::string_view prefix, std::string_view message) {
+  std::string line("-");
+  line.append(prefix);
+  for (char c : message) line.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  line.append("\r\n");
+  return line;
+}
+
+// Everything a command needs after Execute returned: copies of its
+// arguments and session, references to what the Dispatcher owns (it outlives
+// every forward: Forwarder::Drain).
+struct Job {
+  const CommandSpec& spec;
+  store::Engine& engine;
+  HybridClock& hlc;
+  Metrics& metrics;
+  ServerState& state;
+  const DispatcherOptions& options;
+  std::string_view run_id;
+  Session session;  // without `defer`
+  std::vector<std::string> args;
+  std::vector<std::string_view> views;
+  int64_t now_ms;
+
+  Job(const CommandSpec& s, const Context& ctx)
+      : spec(s),
+        engine(ctx.engine),
+        hlc(ctx.hlc),
+        metrics(ctx.metrics),
+        state(ctx.state),
+        options(ctx.options),
+        run_id(ctx.run_id),
+        session(ctx.session),
+        args(ctx.args.begin(), ctx.args.end()),
+        now_ms(ctx.now_ms) {
+    session.defer = nullptr;
+    views.assign(args.begin(), args.end());
+  }
+
+  // Runs the handler here, appending its reply to `out`.
+  void RunHere(std::string& out) {
+    net::resp::ReplyWriter w(out);
+    Context ctx{engine, hlc, metrics, state, options, run_id, session, w, views, now_ms};
+    spec.handler(ctx);
+  }
+};
+
+// Where a reply goes: a deferred completion, or a waiting caller.
+class Sink {
+ public:
+  // A deferred reply: errors are counted here (Execute has returned).
+  Sink(ReplyCompletion complete, Metrics& metrics)
+      : complete_(std::move(complete)), metrics_(&metrics) {}
+  Sink() = default;
+
+  void Finish(std::string reply) EXCLUDES(mu_) {
+    if (complete_) {
+      if (!reply.empty() && reply[0] == '-') metrics_->CountError();
+      complete_(std::move(reply));
+      return;
+    }
+    MutexLock lock(mu_);
+    reply_ = std::move(reply);
+    done_ = true;
+    cv_.NotifyAll();
+  }
+  std::string Wait() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    while (!done_) cv_.Wait(mu_);
+    return std::move(reply_);
+  }
+
+ private:
+  ReplyCompletion complete_;
+  Metrics* metrics_ = nullptr;
+  Mutex mu_;
+  CondVar cv_;
+  bool done_ GUARDED_BY(mu_) = false;
+  std::string reply_ GUARDED_BY(mu_);
+};
+
+// One coordinated command: optional read round, the command here, optional
+// write round. Callbacks arrive on any thread; each phase starts once.
+class Round : public std::enable_shared_from_this<Round> {
+ public:
+  Round(const CommandSpec& spec, const Context& ctx, std::shared_ptr<const ClusterSnapshot> view,
+        std::vector<KeyPlan> plans, Access access, std::shared_ptr<Sink> sink)
+      : job_(spec, ctx),
+        view_(std::move(view)),
+        access_(access),
+        sink_(std::move(sink)),
+        link_(ctx.options.forward),
+        replication_(ctx.options.replication) {
+    const cluster::ClusterMap& map = *view_->map;
+    keys_.resize(plans.size());
+    for (size_t k = 0; k < plans.size(); ++k) {
+      KeyState& ks = keys_[k];
+      const KeyPlan& p = plans[k];
+      ks.key = std::string(p.key);
+      for (uint32_t i = 0; i < p.n; ++i) {
+        if (p.replicas[i] != view_->self) ks.peers.push_back(p.replicas[i]);
+      }
+      const uint32_t w = cluster::Required(map.write_consistency, p.n);
+      uint32_t r = cluster::Required(map.read_consistency, p.n);
+      if (access == Access::kReadWrite) r = std::max(r, p.n - w + 1);
+      ks.need_read = access == Access::kBlindWrite ? 0 : r - 1;
+      ks.need_write = access == Access::kRead ? 0 : w - 1;
+    }
+  }
+
+  void Start() {
+    // Refuse before anything is applied when too few replicas are believed up.
+    for (const KeyState& ks : keys_) {
+      const uint32_t need = std::max(ks.need_read, ks.need_write);
+      uint32_t live = 0;
+      for (uint32_t peer : ks.peers) live += Live(*view_, replication_, peer) ? 1 : 0;
+      if (live < need) {
+        Count(&ReplicationCounters::no_quorum);
+        return Finish(ErrorLine("NOREPLICAS ", NotEnough(ks, need, live)));
+      }
+    }
+    if (access_ == Access::kBlindWrite || !NeedsReadRound()) return RunHere();
+    ReadRound();
+  }
+
+ private:
+  struct KeyState {
+    std::string key;
+    std::vector<uint32_t> peers;  // the other replicas
+    uint32_t need_read = 0;       // answers wanted from peers before running
+    uint32_t need_write = 0;      // acknowledgements wanted from peers before replying
+    uint32_t read_ok = 0, read_failed = 0;
+    uint32_t acks = 0, write_failed = 0;
+    std::vector<std::pair<uint32_t, uint64_t>> seen;  // (peer, version it holds; 0 = nothing)
+  };
+
+  std::string NotEnough(const KeyState& ks, uint32_t need, uint32_t got) const {
+    return "'" + ks.key.substr(0, 64) + "' needs " + std::to_string(need + 1) + " of its " +
+           std::to_string(ks.peers.size() + 1) + " replicas (consistency " +
+           std::string(cluster::ConsistencyName(access_ == Access::kRead
+                                                    ? view_->map->read_consistency
+                                                    : view_->map->write_consistency)) +
+           "), " + std::to_string(got + 1) + " reachable";
+  }
+
+  void Count(std::atomic<uint64_t> ReplicationCounters::*c) {
+    if (replication_ != nullptr) (replication_->counters().*c).fetch_add(1, std::memory_order_relaxed);
+  }
+
+  bool NeedsReadRound() const {
+    return std::any_of(keys_.begin(), keys_.end(), [](const KeyState& k) { return k.need_read > 0; });
+  }
+
+  // The peers of the command's keys, each with the indices of its keys.
+  std::map<uint32_t, std::vector<size_t>> ByPeer() const {
+    std::map<uint32_t, std::vector<size_t>> by;
+    for (size_t k = 0; k < keys_.size(); ++k) {
+      for (uint32_t peer : keys_[k].peers) by[peer].push_back(k);
+    }
+    return by;
+  }
+
+  void PeerFailed(uint32_t peer) {
+    Count(&ReplicationCounters::replica_fails);
+    if (replication_ != nullptr) replication_->Suspect(view_->ring->nodes()[peer].id);
+  }
+
+  // --- Read round: RINGKV.PEEK to every live peer; go on once each key has
+  // need_read answers.
+  void ReadRound() {
+    Count(&ReplicationCounters::reads);
+    for (auto& [peer, ks] : ByPeer()) {
+      if (!Live(*view_, replication_, peer)) {
+        OnPeek(peer, ks, std::nullopt);
+        continue;
+      }
+      std::vector<std::string_view> args{"ringkv.peek"};
+      for (size_t k : ks) args.push_back(keys_[k].key);
+      auto self = shared_from_this();
+      link_->ForwardAsync(*view_, peer, args,
+                          [self, peer, ks = ks](ForwardLink::Outcome, std::string reply) {
+                            self->OnPeek(peer, ks, std::move(reply));
+                          });
+    }
+  }
+
+  void OnPeek(uint32_t peer, const std::vector<size_t>& ks, std::optional<std::string> reply) {
+    std::optional<std::vector<std::optional<ReplicaEntry>>> entries;
+    if (reply) {
+      auto decoded = DecodePeekReply(*reply, ks.size());
+      if (decoded.ok()) {
+        entries = *std::move(decoded);
+        if (replication_ != nullptr) replication_->Clear(view_->ring->nodes()[peer].id);
+      } else if (Unreachable(*reply)) {
+        PeerFailed(peer);
+      }
+    }
+    std::string failure;
+    {
+      MutexLock lock(mu_);
+      if (phase_ != Phase::kReading) return;  // late: the command ran already
+      // Take what is newer than this node's copy (this node's own read
+      // repair), under the lock: nothing lands once the command runs.
+      for (size_t i = 0; entries && i < ks.size(); ++i) {
+        const std::optional<ReplicaEntry>& e = (*entries)[i];
+        if (!e) continue;
+        bool installed = false;
+        if (InstallIfNewer(job_.engine, job_.hlc, keys_[ks[i]].key, *e, job_.now_ms, &installed)
+                .ok() &&
+            installed) {
+          Count(&ReplicationCounters::read_repairs);
+        }
+      }
+      for (size_t i = 0; i < ks.size(); ++i) {
+        KeyState& s = keys_[ks[i]];
+        if (entries) {
+          ++s.read_ok;
+          const std::optional<ReplicaEntry>& e = (*entries)[i];
+          s.seen.emplace_back(peer, e ? e->version() : 0);
+        } else {
+          ++s.read_failed;
+        }
+      }
+      bool all = true;
+      for (const KeyState& s : keys_) {
+        if (s.read_ok >= s.need_read) continue;
+        all = false;
+        const uint32_t pending = static_cast<uint32_t>(s.peers.size()) - s.read_ok - s.read_failed;
+        if (s.read_ok + pending < s.need_read) failure = NotEnough(s, s.need_read, s.read_ok);
+      }
+      if (!all && failure.empty()) return;  // more answers to wait for
+      phase_ = Phase::kRunning;
+    }
+    if (!failure.empty()) {
+      Count(&ReplicationCounters::no_quorum);
+      return Finish(ErrorLine("TRYAGAIN ", failure));
+    }
+    RunHere();
+  }
+
+  // --- The command, here, once.
+  void RunHere() {
+    {
+      MutexLock lock(mu_);
+      phase_ = Phase::kRunning;
+    }
+    std::string reply;
+    job_.RunHere(reply);
+    if (access_ == Access::kRead) {
+      RepairStale();
+      return Finish(std::move(reply));
+    }
+    if (!reply.empty() && reply[0] == '-') return Finish(std::move(reply));  // nothing written
+    reply_ = std::move(reply);
+    WriteRound();
+  }
+
+  // Sends this node's entry of each key to the replicas that answered an
+  // older one. Nobody waits for these.
+  void RepairStale() {
+    std::map<uint32_t, std::vector<std::string>> to;
+    {
+      MutexLock lock(mu_);
+      for (const KeyState& s : keys_) {
+        if (s.seen.empty()) continue;
+        std::optional<ReplicaEntry> mine = PeekLocal(job_.engine, s.key, job_.now_ms);
+        if (!mine) continue;
+        for (auto [peer, version] : s.seen) {
+          if (version >= mine->version()) continue;
+          std::vector<std::string>& args = to[peer];
+          if (args.empty()) args.emplace_back("ringkv.apply");
+          AppendApplyArgs(args, s.key, *mine);
+          Count(&ReplicationCounters::read_repairs);
+        }
+      }
+    }
+    for (auto& [peer, args] : to) {
+      std::vector<std::string_view> views(args.begin(), args.end());
+      link_->ForwardAsync(*view_, peer, views, [](ForwardLink::Outcome, std::string) {});
+    }
+  }
+
+  // --- Write round: the result of each key to every other replica.
+  void WriteRound() {
+    Count(&ReplicationCounters::writes);
+    // What each key holds now: the command's entry, or its tombstone (a
+    // delete leaves one: DeleteKey). A key with neither was absent before and
+    // after; there is nothing to send for it.
+    std::vector<std::optional<ReplicaEntry>> result(keys_.size());
+    for (size_t k = 0; k < keys_.size(); ++k) {
+      result[k] = PeekLocal(job_.engine, keys_[k].key, job_.now_ms);
+      if (!result[k]) {
+        MutexLock lock(mu_);
+        keys_[k].need_write = 0;
+      }
+    }
+    {
+      MutexLock lock(mu_);
+      phase_ = Phase::kWriting;
+    }
+    if (std::all_of(keys_.begin(), keys_.end(), [](const KeyState& s) { return s.need_write == 0; })) {
+      Finish(std::move(reply_));  // consistency one: answered now, replicas follow
+    }
+    for (auto& [peer, ks] : ByPeer()) {
+      if (!Live(*view_, replication_, peer)) {
+        OnApplied(peer, ks, false);
+        continue;
+      }
+      std::vector<std::string> args{"ringkv.apply"};
+      for (size_t k : ks) {
+        if (result[k]) AppendApplyArgs(args, keys_[k].key, *result[k]);
+      }
+      if (args.size() == 1) {
+        OnApplied(peer, ks, true);
+        continue;
+      }
+      std::vector<std::string_view> views(args.begin(), args.end());
+      auto self = shared_from_this();
+      link_->ForwardAsync(*view_, peer, views,
+                          [self, peer, ks = ks](ForwardLink::Outcome, std::string reply) {
+                            self->OnApplyReply(peer, ks, reply);
+                          });
+    }
+  }
+
+  // Out of line: GCC 12 sees a string moved into std::function's call as
+  // maybe-uninitialized when this is inlined into the lambda.
+  [[gnu::noinline]] void OnApplyReply(uint32_t peer, const std::vector<size_t>& ks,
+                                      const std::string& reply) {
+    const bool ok = reply.starts_with(':');
+    if (!ok) {
+      if (Unreachable(reply)) PeerFailed(peer);
+      MutexLock lock(mu_);
+      if (last_failure_.empty()) last_failure_ = reply.substr(1, reply.find('\r') - 1);
+    }
+    OnApplied(peer, ks, ok);
+  }
+
+  void OnApplied(uint32_t peer, const std::vector<size_t>& ks, bool ok) {
+    const std::string& peer_id = view_->ring->nodes()[peer].id;
+    if (ok) {
+      Count(&ReplicationCounters::replica_acks);
+      if (replication_ != nullptr) replication_->Clear(peer_id);
+    } else if (replication_ != nullptr) {
+      for (size_t k : ks) replication_->AddHint(peer_id, keys_[k].key);
+    }
+    std::string failure;
+    {
+      MutexLock lock(mu_);
+      for (size_t k : ks) ++(ok ? keys_[k].acks : keys_[k].write_failed);
+      if (phase_ != Phase::kWriting) return;
+      bool all = true;
+      for (const KeyState& s : keys_) {
+        if (s.acks >= s.need_write) continue;
+        all = false;
+        const uint32_t pending = static_cast<uint32_t>(s.peers.size()) - s.acks - s.write_failed;
+        if (s.acks + pending < s.need_write) failure = NotEnough(s, s.need_write, s.acks);
+      }
+      if (!all && failure.empty()) return;
+      phase_ = Phase::kDone;
+    }
+    if (!failure.empty()) {
+      Count(&ReplicationCounters::no_quorum);
+      std::string why;
+      {
+        MutexLock lock(mu_);
+        why = last_failure_;
+      }
+      return Finish(ErrorLine("NOREPLICAS ", failure + "; the write may be applied on some" +
+                                                 (why.empty() ? "" : " (" + why + ")")));
+    }
+    Finish(std::move(reply_));
+  }
+
+  void Finish(std::string reply) {
+    if (finished_.exchange(true)) return;
+    {
+      MutexLock lock(mu_);
+      phase_ = Phase::kDone;
+    }
+    sink_->Finish(std::move(reply));
+  }
+
+  enum class Phase : uint8_t { kReading, kRunning, kWriting, kDone };
+
+  Job job_;
+  const std::shared_ptr<const ClusterSnapshot> view_;
+  const Access access_;
+  const std::shared_ptr<Sink> sink_;
+  ForwardLink* const link_;
+  Replication* const replication_;
+  std::atomic<bool> finished_{false};
+  Mutex mu_;
+  Phase phase_ GUARDED_BY(mu_) = Phase::kReading;
+  std::vector<KeyState> keys_;  // counters GUARDED_BY(mu_); the rest fixed after construction
+  std::string reply_;           // the command's reply, held until the write round ends
+  std::string last_failure_ GUARDED_BY(mu_);  // the first replica error, for the client
+};
+
+// Coordinates here: deferred when the shell allows (depth 0), else waits.
+void Coordinate(const CommandSpec& spec, Context& ctx, std::shared_ptr<const ClusterSnapshot> view,
+                std::vector<KeyPlan> plans, int depth) {
+  const Access access = AccessOf(spec, ctx.args);
+  const bool deferred = depth == 0 && static_cast<bool>(ctx.session.defer);
+  auto sink = deferred ? std::make_shared<Sink>(ctx.session.defer(), ctx.metrics)
+                       : std::make_shared<Sink>();
+  auto round = std::make_shared<Round>(spec, ctx, std::move(view), std::move(plans), access, sink);
+  round->Start();
+  if (!deferred) ctx.w.Raw(sink->Wait());
+}
+
+// Sends the command to the first live replica of `plan` and, when that one
+// does not answer, to the next (within this request).
+class Failover : public std::enable_shared_from_this<Failover> {
+ public:
+  Failover(const CommandSpec& spec, const Context& ctx, std::shared_ptr<const ClusterSnapshot> view,
+           const KeyPlan& plan, std::shared_ptr<Sink> sink)
+      : job_(spec, ctx), view_(std::move(view)), plan_(plan), sink_(std::move(sink)) {
+    plan_.key = {};  // points into the caller's arguments
+  }
+
+  void Start() { TryFrom(0); }
+
+ private:
+  void TryFrom(uint32_t from) {
+    Replication* replication = job_.options.replication;
+    // The first live replica at or after `from` (all believed down: try in order).
+    uint32_t at = from;
+    while (at < plan_.n && !Live(*view_, replication, plan_.replicas[at])) ++at;
+    if (at == plan_.n) at = from;
+    const uint32_t target = plan_.replicas[at];
+    auto self = shared_from_this();
+    job_.options.forward->ForwardAsync(
+        *view_, target, job_.views, [self, at, target](ForwardLink::Outcome outcome, std::string reply) {
+          self->OnReply(at, target, outcome, std::move(reply));
+        });
+  }
+
+  void OnReply(uint32_t at, uint32_t target, ForwardLink::Outcome outcome, std::string reply) {
+    Replication* replication = job_.options.replication;
+    if (outcome == ForwardLink::Outcome::kRetry) {
+      // A newer map: place again from scratch, here and synchronously.
+      std::string out;
+      net::resp::ReplyWriter w(out);
+      Context ctx{job_.engine, job_.hlc,     job_.metrics, job_.state, job_.options,
+                  job_.run_id, job_.session, w,            job_.views, job_.now_ms};
+      RunReplicated(job_.spec, ctx, out, 0, 1);
+      return Finish(std::move(out));
+    }
+    if (Unreachable(reply) && at + 1 < plan_.n) {
+      if (replication != nullptr) {
+        replication->Suspect(view_->ring->nodes()[target].id);
+        replication->counters().failovers.fetch_add(1, std::memory_order_relaxed);
+      }
+      return TryFrom(at + 1);
+    }
+    Finish(std::move(reply));
+  }
+
+  void Finish(std::string reply) { sink_->Finish(std::move(reply)); }
+
+  Job job_;
+  std::shared_ptr<const ClusterSnapshot> view_;
+  KeyPlan plan_;
+  std::shared_ptr<Sink> sink_;
+};
+
+void Forward(const CommandSpec& spec, Context& ctx, std::shared_ptr<const ClusterSnapshot> view,
+             const KeyPlan& plan, int depth) {
+  const bool deferred = depth == 0 && static_cast<bool>(ctx.session.defer);
+  auto sink = deferred ? std::make_shared<Sink>(ctx.session.defer(), ctx.metrics)
+                       : std::make_shared<Sink>();
+  std::make_shared<Failover>(spec, ctx, std::move(view), plan, sink)->Start();
+  if (!deferred) ctx.w.Raw(sink->Wait());
+}
+
+// A command whose keys have different coordinators: split by coordinator,
+// parts run in order (each synchronously), replies merged in key order.
+void Split(const CommandSpec& spec, Context& ctx, const ClusterSnapshot& view, int depth) {
+  if (spec.merge == net::command::MergeKind::kNone) {
+    ctx.w.Error("CROSSSLOT Keys in request don't hash to the same node (" + std::string(spec.name) +
+                " needs all its keys on one node)");
+    return;
+  }
+  Replication* replication = ctx.options.replication;
+  const net::command::KeySplit split =
+      net::command::SplitKeys(spec, ctx.args, [&](std::string_view key) -> uint32_t {
+        KeyPlan p;
+        p.n = static_cast<uint32_t>(view.ReplicasOf(view.ring->KeyPosition(key), p.replicas));
+        if (std::find(p.replicas.begin(), p.replicas.begin() + p.n, view.self) !=
+            p.replicas.begin() + p.n) {
+          return ring::kNoNode;
+        }
+        return Coordinator(view, replication, p);
+      });
+  std::vector<std::string> replies;
+  replies.reserve(split.parts.size());
+  for (const net::command::SplitPart& part : split.parts) {
+    std::string& r = replies.emplace_back();
+    net::resp::ReplyWriter w(r);
+    Context sub{ctx.engine, ctx.hlc,     ctx.metrics, ctx.state, ctx.options,
+                ctx.run_id, ctx.session, w,           part.args, ctx.now_ms};
+    RunReplicated(spec, sub, r, 0, depth + 1);
+    if (!r.empty() && r[0] == '-') break;  // the first failure is the answer
+  }
+  const std::string bad_shape =
+      "-ERR unexpected reply from a node serving part of " + std::string(spec.name) + "\r\n";
+  ctx.w.Raw(net::command::MergeReplies(spec.merge, split.where, replies, bad_shape));
+}
+
+}  // namespace
+
+void RunReplicated(const CommandSpec& spec, Context& ctx, std::string& /*out*/,
+                   size_t /*reply_start*/, int depth) {
+  std::shared_ptr<const ClusterSnapshot> view = ctx.options.view->Snapshot();
+  if (view->epoch == 0 || view->ring == nullptr || view->ring->empty()) {
+    ctx.w.Error("CLUSTERDOWN cluster map epoch " + std::to_string(view->epoch) +
+                " has no node in service");
+    return;
+  }
+  std::vector<KeyPlan> plans = PlanKeys(spec, ctx.args, *view);
+  if (plans.empty()) {
+    spec.handler(ctx);
+    return;
+  }
+  if (std::all_of(plans.begin(), plans.end(), [](const KeyPlan& p) { return p.here; })) {
+    if (ctx.options.forward == nullptr) {
+      spec.handler(ctx);  // no way to reach the other replicas: a node without peers
+      return;
+    }
+    Coordinate(spec, ctx, std::move(view), std::move(plans), depth);
+    return;
+  }
+  Replication* replication = ctx.options.replication;
+  const KeyPlan* first_away = nullptr;
+  bool one_coordinator = true;
+  uint32_t coordinator = ring::kNoNode;
+  for (const KeyPlan& p : plans) {
+    const uint32_t c = p.here ? view->self : Coordinator(*view, replication, p);
+    if (!p.here && first_away == nullptr) first_away = &p;
+    if (coordinator == ring::kNoNode) coordinator = c;
+    one_coordinator = one_coordinator && c == coordinator;
+  }
+  if (ctx.session.forwarded || ctx.options.forward == nullptr) {
+    const uint32_t c = Coordinator(*view, replication, *first_away);
+    ctx.w.Error("MOVED " + std::to_string(view->epoch) + " " + view->addrs[c]);
+    return;
+  }
+  if (depth > 2) {
+    ctx.w.Error("TRYAGAIN the cluster map changed while forwarding; retry the command");
+    return;
+  }
+  if (one_coordinator) {
+    Forward(spec, ctx, std::move(view), *first_away, depth);
+    return;
+  }
+  Split(spec, ctx, *view, depth);
+}
+
+void ReplicaPeekCommand(Context& ctx) {
+  // Read-only, so also a client's local-only read: what this node holds.
+  ctx.w.ArrayHeader(ctx.args.size() - 1);
+  for (size_t i = 1; i < ctx.args.size(); ++i) {
+    WritePeekElement(ctx.w, PeekLocal(ctx.engine, ctx.args[i], ctx.now_ms));
+  }
+}
+
+void ReplicaApplyCommand(Context& ctx) {
+  if (!ctx.session.forwarded) {
+    ctx.w.Error("ERR RINGKV.APPLY is internal to the cluster");
+    return;
+  }
+  int64_t installed = 0;
+  Status failed;
+  Status parsed = ParseApplyArgs(ctx.args.subspan(1), [&](std::string_view key, const ReplicaEntry& e) {
+    bool did = false;
+    Status s = InstallIfNewer(ctx.engine, ctx.hlc, key, e, ctx.now_ms, &did);
+    if (!s.ok() && failed.ok()) failed = s;
+    installed += did ? 1 : 0;
+  });
+  if (!parsed.ok()) {
+    ctx.w.Error("ERR " + parsed.message());
+    return;
+  }
+  if (ReplyIfError(ctx, failed)) return;
+  ctx.w.Integer(installed);
+}
+
+}  // namespace ringkv::node::internal
