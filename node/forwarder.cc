@@ -3,10 +3,23 @@
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "net/grpc_client.h"
+#include "node/link/link_frame.h"
 
 namespace ringkv::node {
 namespace {
+
+// How long a peer without a link listener is sent Forward calls before its
+// link is tried again.
+constexpr int64_t kGrpcOnlyMs = 30000;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 void AppendError(std::string& out, const std::string& message) {
   out.push_back('-');
@@ -14,14 +27,43 @@ void AppendError(std::string& out, const std::string& message) {
   out.append("\r\n");
 }
 
+bool IsMoved(const LinkReply& r) {
+  return r.status.ok() && r.reply.starts_with("-MOVED ");
+}
+
 }  // namespace
 
-Forwarder::Forwarder(PeerChannels& peers, ClusterView& view, ClusterCounters& counters)
-    : peers_(peers), view_(view), counters_(counters) {}
+Forwarder::Forwarder(PeerLinks& links, PeerChannels& peers, ClusterView& view,
+                     ClusterCounters& counters, WorkerPool& slow)
+    : links_(links), peers_(peers), view_(view), counters_(counters), slow_(slow) {}
+
+Forwarder::~Forwarder() {
+  Drain();
+}
 
 void Forwarder::SetSelfGrpc(std::string addr) {
   MutexLock lock(mu_);
   self_grpc_ = std::move(addr);
+}
+
+void Forwarder::Drain() {
+  MutexLock lock(mu_);
+  idle_.Wait(mu_, [&]() REQUIRES(mu_) { return in_flight_ == 0; });
+}
+
+void Forwarder::Begin() {
+  MutexLock lock(mu_);
+  ++in_flight_;
+}
+
+void Forwarder::Finish(const Done& done, Outcome outcome, std::string reply) {
+  done(outcome, std::move(reply));
+  End();
+}
+
+void Forwarder::End() {
+  MutexLock lock(mu_);
+  if (--in_flight_ == 0) idle_.NotifyAll();
 }
 
 bool Forwarder::RefreshFrom(const std::string& addr) {
@@ -47,42 +89,153 @@ bool Forwarder::RefreshFrom(const std::string& addr) {
   return *after > before;
 }
 
-// One Peer/Forward call: the gRPC objects live here until the owner answers.
-struct Forwarder::Call {
-  grpc::ClientContext ctx;
-  ringkv::v1::ForwardRequest req;
-  ringkv::v1::ForwardReply reply;
-  std::string id;      // the owner's node id
-  std::string addr;    // the owner's gRPC address
-  uint64_t epoch = 0;  // of the view the keys were placed with
-  std::shared_ptr<ringkv::v1::Peer::Stub> stub;
-  Done done;  // ForwardAsync only
-};
-
-Forwarder::~Forwarder() {
-  Drain();
+// A reply showed a newer map than this node's: fetch it on the slow pool,
+// once for a burst of such replies.
+void Forwarder::RefreshSoon(const std::string& addr, uint64_t epoch) {
+  uint64_t started = refreshing_.load(std::memory_order_relaxed);
+  do {
+    if (epoch <= started) return;
+  } while (!refreshing_.compare_exchange_weak(started, epoch, std::memory_order_relaxed));
+  slow_.Post([this, addr] { RefreshFrom(addr); });
 }
 
-void Forwarder::Drain() {
-  MutexLock lock(mu_);
-  idle_.Wait(mu_, [&]() REQUIRES(mu_) { return in_flight_ == 0; });
-}
-
-std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const ClusterSnapshot& view, uint32_t owner,
-                                                    std::span<const std::string_view> args,
-                                                    std::string& out) {
+std::optional<Forwarder::Target> Forwarder::Aim(const ClusterSnapshot& view, uint32_t owner,
+                                                std::string& out) {
   const std::string& id = view.ring->nodes()[owner].id;
   const std::string& addr = view.grpc_addrs[owner];
   if (addr.empty()) {
     AppendError(out, "ERR node " + id + " owns this key but has no gRPC address in map epoch " +
                          std::to_string(view.epoch) + " (a Redis back end?): use the router");
-    return nullptr;
+    return std::nullopt;
   }
-  auto call = std::make_unique<Call>();
-  call->id = id;
-  call->addr = addr;
-  call->epoch = view.epoch;
-  call->req.set_epoch(view.epoch);
+  counters_.forwarded.fetch_add(1, std::memory_order_relaxed);
+  return Target{id, addr, view.epoch};
+}
+
+ForwardLink::Outcome Forwarder::Conclude(const Target& t, const LinkReply& r, std::string& out,
+                                         bool may_block) {
+  if (!r.status.ok()) {
+    counters_.forward_errors.fetch_add(1, std::memory_order_relaxed);
+    AppendError(out, "TRYAGAIN forward to node " + t.id + " at " + t.grpc +
+                         " failed: " + r.status.message());
+    return Outcome::kDone;
+  }
+  if (IsMoved(r)) {
+    // The owner's map says someone else owns the keys: take the newer map and place them again.
+    if (!r.map_json.empty()) (void)view_.SetMap(r.map_json);
+    bool newer = view_.epoch() > t.epoch;
+    if (!newer && r.epoch > t.epoch) newer = RefreshFrom(t.grpc) || view_.epoch() > t.epoch;
+    if (newer) {
+      counters_.forward_retries.fetch_add(1, std::memory_order_relaxed);
+      return Outcome::kRetry;
+    }
+  }
+  out.append(r.reply);
+  if (r.epoch > t.epoch) {
+    if (may_block) {
+      RefreshFrom(t.grpc);
+    } else {
+      RefreshSoon(t.grpc, r.epoch);
+    }
+  }
+  return Outcome::kDone;
+}
+
+ForwardLink::Outcome Forwarder::Forward(const ClusterSnapshot& view, uint32_t owner,
+                                        std::span<const std::string_view> args, std::string& out) {
+  std::optional<Target> t = Aim(view, owner, out);
+  if (!t) return Outcome::kDone;
+  if (GrpcOnly(t->grpc)) return ForwardGrpc(*t, args, out);
+  struct Wait {
+    Mutex mu;
+    CondVar answered;
+    std::optional<LinkReply> reply GUARDED_BY(mu);
+  };
+  auto wait = std::make_shared<Wait>();
+  links_.Send(LinkPeer{t->id, t->grpc}, t->epoch, args, [wait](LinkReply r) {
+    MutexLock lock(wait->mu);
+    wait->reply = std::move(r);
+    wait->answered.NotifyAll();
+  });
+  LinkReply r;
+  {
+    MutexLock lock(wait->mu);
+    wait->answered.Wait(wait->mu, [&]() REQUIRES(wait->mu) { return wait->reply.has_value(); });
+    r = std::move(*wait->reply);
+  }
+  if (r.status.code() == StatusCode::kUnimplemented) {
+    MarkGrpcOnly(t->grpc);
+    return ForwardGrpc(*t, args, out);
+  }
+  return Conclude(*t, r, out, /*may_block=*/true);
+}
+
+void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
+                             std::span<const std::string_view> args, Done done) {
+  std::string out;
+  std::optional<Target> t = Aim(view, owner, out);
+  if (!t) return done(Outcome::kDone, std::move(out));
+  if (GrpcOnly(t->grpc)) return ForwardGrpcAsync(*t, args, std::move(done));
+  Begin();
+  // Runs on the links' thread: nothing here may block.
+  links_.Send(LinkPeer{t->id, t->grpc}, t->epoch, args,
+              [this, t = *t, done = std::move(done)](LinkReply r) {
+                if (r.status.code() == StatusCode::kUnimplemented) {
+                  MarkGrpcOnly(t.grpc);
+                  StatusOr<std::vector<std::string_view>> args = DecodeLinkRequest(r.unsent);
+                  if (args.ok()) {
+                    ForwardGrpcAsync(t, *args, done);
+                    return End();
+                  }
+                }
+                if (IsMoved(r)) {
+                  slow_.Post([this, t, r = std::move(r), done]() mutable {
+                    std::string reply;
+                    const Outcome outcome = Conclude(t, r, reply, true);
+                    Finish(done, outcome, std::move(reply));
+                  });
+                  return;
+                }
+                std::string reply;
+                const Outcome outcome = Conclude(t, r, reply, false);
+                Finish(done, outcome, std::move(reply));
+              });
+}
+
+// --- The gRPC fallback ---
+
+bool Forwarder::GrpcOnly(const std::string& grpc) {
+  if (grpc_only_.load(std::memory_order_relaxed) == 0) return false;
+  MutexLock lock(mu_);
+  auto it = grpc_only_until_.find(grpc);
+  if (it == grpc_only_until_.end()) return false;
+  if (it->second > SteadyMs()) return true;
+  grpc_only_until_.erase(it);  // try its link again
+  grpc_only_.store(grpc_only_until_.size(), std::memory_order_relaxed);
+  return false;
+}
+
+void Forwarder::MarkGrpcOnly(const std::string& grpc) {
+  MutexLock lock(mu_);
+  grpc_only_until_[grpc] = SteadyMs() + kGrpcOnlyMs;
+  grpc_only_.store(grpc_only_until_.size(), std::memory_order_relaxed);
+}
+
+// One Peer/Forward call: the gRPC objects live here until the owner answers.
+struct Forwarder::GrpcCall {
+  grpc::ClientContext ctx;
+  ringkv::v1::ForwardRequest req;
+  ringkv::v1::ForwardReply reply;
+  Target target;
+  std::shared_ptr<ringkv::v1::Peer::Stub> stub;
+  Done done;  // ForwardGrpcAsync only
+};
+
+std::unique_ptr<Forwarder::GrpcCall> Forwarder::PrepareGrpc(
+    const Target& t, std::span<const std::string_view> args) {
+  auto call = std::make_unique<GrpcCall>();
+  call->target = t;
+  call->req.set_epoch(t.epoch);
   call->req.set_hops(1);
   {
     MutexLock lock(mu_);
@@ -90,67 +243,35 @@ std::unique_ptr<Forwarder::Call> Forwarder::Prepare(const ClusterSnapshot& view,
   }
   for (std::string_view a : args) call->req.add_args(a.data(), a.size());
   net::SetDeadline(call->ctx, peers_.timeout_ms());
-  call->stub = peers_.Stub(addr);
-  counters_.forwarded.fetch_add(1, std::memory_order_relaxed);
+  call->stub = peers_.Stub(t.grpc);
   return call;
 }
 
-ForwardLink::Outcome Forwarder::Conclude(Call& call, const grpc::Status& s, std::string& out) {
-  if (!s.ok()) {
-    counters_.forward_errors.fetch_add(1, std::memory_order_relaxed);
-    AppendError(out, "TRYAGAIN forward to node " + call.id + " at " + call.addr +
-                         " failed: " + s.error_message());
-    return Outcome::kDone;
-  }
-  const ringkv::v1::ForwardReply& reply = call.reply;
-  if (reply.moved()) {
-    // The owner's map says someone else owns the keys: take the newer map and place them again.
-    bool newer = false;
-    if (!reply.map_json().empty()) {
-      StatusOr<uint64_t> e = view_.SetMap(reply.map_json());
-      newer = e.ok() && *e > call.epoch;
-    } else {
-      newer = RefreshFrom(call.addr) || view_.epoch() > call.epoch;
-    }
-    if (newer) {
-      counters_.forward_retries.fetch_add(1, std::memory_order_relaxed);
-      return Outcome::kRetry;
-    }
-  }
-  out.append(reply.reply());
-  if (!reply.moved() && reply.epoch() > call.epoch) RefreshFrom(call.addr);
-  return Outcome::kDone;
+LinkReply Forwarder::FromGrpc(const GrpcCall& call, const grpc::Status& s) {
+  if (!s.ok()) return LinkReply{Unavailable(s.error_message())};
+  return LinkReply{OkStatus(), call.reply.reply(), call.reply.epoch(), call.reply.map_json()};
 }
 
-ForwardLink::Outcome Forwarder::Forward(const ClusterSnapshot& view, uint32_t owner,
-                                        std::span<const std::string_view> args, std::string& out) {
-  std::unique_ptr<Call> call = Prepare(view, owner, args, out);
-  if (call == nullptr) return Outcome::kDone;
+ForwardLink::Outcome Forwarder::ForwardGrpc(const Target& t, std::span<const std::string_view> args,
+                                            std::string& out) {
+  std::unique_ptr<GrpcCall> call = PrepareGrpc(t, args);
   grpc::Status s = call->stub->Forward(&call->ctx, call->req, &call->reply);
-  return Conclude(*call, s, out);
+  return Conclude(t, FromGrpc(*call, s), out, /*may_block=*/true);
 }
 
-void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
-                             std::span<const std::string_view> args, Done done) {
-  std::string out;
-  std::unique_ptr<Call> call = Prepare(view, owner, args, out);
-  if (call == nullptr) return done(Outcome::kDone, std::move(out));
+void Forwarder::ForwardGrpcAsync(const Target& t, std::span<const std::string_view> args,
+                                 Done done) {
+  std::unique_ptr<GrpcCall> call = PrepareGrpc(t, args);
   call->done = std::move(done);
-  {
-    MutexLock lock(mu_);
-    ++in_flight_;
-  }
-  Call* raw = call.release();  // owned by the callback below
-  raw->stub->async()->Forward(&raw->ctx, &raw->req, &raw->reply,
-                              [this, raw](const grpc::Status& s) {
-                                std::unique_ptr<Call> owned(raw);
-                                std::string reply;
-                                const Outcome outcome = Conclude(*owned, s, reply);
-                                owned->done(outcome, std::move(reply));
-                                owned.reset();
-                                MutexLock lock(mu_);
-                                if (--in_flight_ == 0) idle_.NotifyAll();
-                              });
+  Begin();
+  GrpcCall* raw = call.release();  // owned by the callback below
+  raw->stub->async()->Forward(
+      &raw->ctx, &raw->req, &raw->reply, [this, raw](const grpc::Status& s) {
+        std::unique_ptr<GrpcCall> owned(raw);
+        std::string reply;
+        const Outcome outcome = Conclude(owned->target, FromGrpc(*owned, s), reply, true);
+        Finish(owned->done, outcome, std::move(reply));
+      });
 }
 
 }  // namespace ringkv::node

@@ -23,6 +23,7 @@
 #include "node/commands/dispatcher.h"
 #include "node/commands/metrics.h"
 #include "node/forwarder.h"
+#include "node/link/peer_links.h"
 #include "node/migration/migration_roles.h"
 #include "node/node_http.h"
 #include "node/replica_maintenance.h"
@@ -78,6 +79,24 @@ class NodeConnection final : public net::ConnectionHandler {
   net::ReplyDeferrer* deferrer_ = nullptr;
 };
 
+PeerLinkOptions LinkOptions(const NodeOptions& o) {
+  PeerLinkOptions lo;
+  lo.bind = o.bind;
+  lo.port = o.peer_link_port;
+  lo.limits = {.window = o.peer_link_window,
+               .window_bytes = o.peer_link_window_bytes,
+               .queue = o.peer_link_queue,
+               .queue_bytes = o.peer_link_queue_bytes};
+  lo.timeout_ms = o.peer_timeout_ms;
+  // No CPU list: the links' thread runs on background_cpus, as gRPC did for forwards.
+  // A batch holds many commands: its arguments are bounded by the bytes in flight, not by max_args.
+  lo.request_limits = {.max_bulk_len = o.max_bulk_len,
+                       .max_args = size_t{1} << 30,
+                       .max_inline_len = o.max_inline_len};
+  lo.max_query_buffer = o.max_query_buffer;
+  return lo;
+}
+
 StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
   if (o.data_dir.empty()) {
     store::MemoryEngineOptions mo;
@@ -122,6 +141,9 @@ struct NodeService::Impl {
   std::unique_ptr<RegistryRelay> registry_relay;
   std::unique_ptr<DhtService> dht;
   std::unique_ptr<Dispatcher> dispatcher;
+  // After the Dispatcher, which incoming links run commands on; before the
+  // pool, whose tasks send over the links.
+  std::unique_ptr<PeerLinks> links;
   std::unique_ptr<WorkerPool> peer_work;  // runs commands that wait for a migration peer
   std::unique_ptr<NodeHttpApi> http_api;
   std::unique_ptr<net::RespServer> resp;
@@ -132,6 +154,13 @@ struct NodeService::Impl {
   PeriodicTask joiner;
   int join_attempts = 0;  // the joiner's thread only
 
+  // After a failed start, too: nothing may send over the links, and no link
+  // thread may run, once what they use is gone.
+  ~Impl() {
+    if (replica_maintenance) replica_maintenance->Stop();
+    if (links) links->Stop();
+  }
+
   std::string Advertised(uint16_t port) const {
     return (options.advertise_host.empty() ? options.bind : options.advertise_host) + ":" +
            std::to_string(port);
@@ -140,6 +169,7 @@ struct NodeService::Impl {
   bool TryJoin(int attempt);
 
   Status OpenJobs();
+  Status StartLinks();
   Status StartListeners();
   std::string PortsJson() const;
 };
@@ -169,6 +199,9 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.migration_yield_us > 1000000) {
     return InvalidArgument("migration-yield-us must be in [0, 1000000] (0 = never yield)");
   }
+  if (o.peer_link_window == 0 || o.peer_link_window_bytes == 0) {
+    return InvalidArgument("peer-link-window and peer-link-window-bytes must be >= 1");
+  }
   if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
   if (!o.join.empty()) {
     if (o.join.find(':') == std::string::npos) {
@@ -195,7 +228,19 @@ Status NodeService::Impl::OpenJobs() {
   return OkStatus();
 }
 
+// The peer links run before any listener takes requests that forward.
+Status NodeService::Impl::StartLinks() {
+  IncomingLinkContext incoming;
+  incoming.dispatcher = dispatcher.get();
+  incoming.view = view.get();
+  incoming.counters = &metrics.cluster();
+  incoming.refresh = [this](const std::string& addr) { forwarder->RefreshFrom(addr); };
+  incoming.pool = peer_work.get();
+  return links->Start(std::move(incoming));
+}
+
 Status NodeService::Impl::StartListeners() {
+  if (Status s = StartLinks(); !s.ok()) return s;
   net::RespServerOptions ro;
   ro.bind = options.bind;
   ro.port = options.resp_port;
@@ -244,7 +289,8 @@ Status NodeService::Impl::StartListeners() {
   if (Status s = grpc->Start(); !s.ok()) return s;
   state.grpc_port = grpc->port();
   forwarder->SetSelfGrpc(Advertised(state.grpc_port));
-  peer_service->EnableForwarding(*dispatcher, *forwarder, Advertised(state.resp_port),
+  links->SetSelf(state.id, Advertised(state.grpc_port));
+  peer_service->EnableForwarding(*dispatcher, *forwarder, *links, Advertised(state.resp_port),
                                  Advertised(state.http_port));
 
   resp->Every(options.expire_interval_ms, [this] {
@@ -297,6 +343,7 @@ std::string NodeService::Impl::PortsJson() const {
                       {"resp_port", state.resp_port},
                       {"http_port", state.http_port},
                       {"grpc_port", state.grpc_port},
+                      {"link_port", links->port()},
                       {"pid", ::getpid()}};
   return j.dump();
 }
@@ -321,14 +368,16 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->migration = std::make_unique<MigrationRoles>(
       *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
-  impl->forwarder = std::make_unique<Forwarder>(*impl->peers, *impl->view, impl->metrics.cluster());
+  impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
+  impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
+  impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
+                                                impl->metrics.cluster(), *impl->peer_work);
   impl->replication = std::make_unique<Replication>(SystemClock::Instance(), ReplicationOptions{},
                                                     impl->engine->hints());
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                          " and has no cluster map yet");
   }
-  impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
   impl->dispatcher = std::make_unique<Dispatcher>(
       *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics, impl->state,
       DispatcherOptions{.requirepass = options.requirepass,
@@ -370,7 +419,8 @@ void NodeService::Stop() {
   impl_->http->Stop();
   impl_->grpc->Stop();
   // Forwards in flight finish (their replies are dropped) before the
-  // Dispatcher they run on can go.
+  // Dispatcher they run on can go: the links fail what they still carry.
+  impl_->links->Stop();
   impl_->forwarder->Drain();
   impl_->peer_work->Drain();
   impl_->resp.reset();

@@ -60,6 +60,18 @@ struct NodeOptions {
   // to the threads serving requests every this many microseconds; 0 = never.
   // Longer copies faster and makes clients wait longer (docs/benchmarks.md).
   uint32_t migration_yield_us = 50;
+  // Peer links (docs/dht.md, "The peer link"): forwarded commands travel to
+  // each owner over one pipelined connection, served by a link listener on
+  // this port (0 = any free port; peers learn it over gRPC, so it is as
+  // cluster-internal as grpc_port).
+  uint16_t peer_link_port = 0;
+  // Per link: requests (and their bytes) in flight at most; more queue.
+  uint32_t peer_link_window = 1024;
+  uint64_t peer_link_window_bytes = 16ull << 20;
+  // Per link: requests (and bytes) queued beyond the window at most; more
+  // are refused at once with -TRYAGAIN.
+  uint32_t peer_link_queue = 16384;
+  uint64_t peer_link_queue_bytes = 64ull << 20;
   // Joining (as with crustyring's registry): gRPC "host:port" of the router
   // or of any node. The node registers through it and serves no data until
   // the cluster map arrives; its keys reach it through the rebalancing

@@ -61,6 +61,16 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("migration_yield_us", &O::migration_yield_us, Uint{.max = 1000000},
            "while keys move, copy/install/drop loops offer the CPU to request threads every "
            "this many us; 0 = never"),
+      Bind("peer_link_port", &O::peer_link_port, Uint{},
+           "port of the peer link listener (forwards between nodes), 0 = any free port"),
+      Bind("peer_link_window", &O::peer_link_window, Uint{.max = 1u << 20},
+           "requests in flight per peer link; more queue"),
+      Bind("peer_link_window_bytes", &O::peer_link_window_bytes, Bytes{},
+           "request bytes in flight per peer link; more queue"),
+      Bind("peer_link_queue", &O::peer_link_queue, Uint{.max = 1u << 24},
+           "requests queued per peer link beyond the window; more get -TRYAGAIN"),
+      Bind("peer_link_queue_bytes", &O::peer_link_queue_bytes, Bytes{},
+           "request bytes queued per peer link beyond the window; more get -TRYAGAIN"),
       Bind("join", &O::join, String{},
            "gRPC host:port of the router or of any node: register with the cluster and receive "
            "this node's keys before serving them; empty = none"),

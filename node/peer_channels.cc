@@ -4,6 +4,20 @@
 
 namespace ringkv::node {
 
+namespace {
+
+// A peer that restarts is reached again within this long (gRPC's default
+// backs off up to 120 s, which would keep its link down as long).
+constexpr int kInitialReconnectBackoffMs = 100;
+constexpr int kMaxReconnectBackoffMs = 1000;
+
+}  // namespace
+
+PeerChannels::PeerChannels(uint32_t timeout_ms)
+    : timeout_ms_(timeout_ms),
+      channels_(net::GrpcChannelOptions{.initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
+                                        .max_reconnect_backoff_ms = kMaxReconnectBackoffMs}) {}
+
 std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {
   MutexLock lock(mu_);
   Stubs& stubs = stubs_[addr];
@@ -55,6 +69,39 @@ Status PeerChannels::Apply(const std::string& peer_grpc, const std::string& migr
   grpc::ClientContext ctx;
   net::SetDeadline(ctx, timeout_ms_);
   return net::FromGrpc(Stub(peer_grpc)->Apply(&ctx, batch, &summary));
+}
+
+namespace {
+
+// One OpenLink call: the gRPC objects live here until the peer answers.
+struct OpenLinkCall {
+  grpc::ClientContext ctx;
+  ringkv::v1::OpenLinkRequest req;
+  ringkv::v1::OpenLinkReply reply;
+  std::shared_ptr<ringkv::v1::Peer::Stub> stub;
+  std::string peer_grpc;
+  LinkDialer::Done done;
+};
+
+}  // namespace
+
+void PeerChannels::Open(const std::string& peer_grpc, uint32_t timeout_ms, Done done) {
+  auto* call = new OpenLinkCall;  // owned by the callback below
+  call->stub = Stub(peer_grpc);
+  call->peer_grpc = peer_grpc;
+  call->done = std::move(done);
+  net::SetDeadline(call->ctx, timeout_ms);
+  call->stub->async()->OpenLink(
+      &call->ctx, &call->req, &call->reply, [call](const grpc::Status& s) {
+        std::unique_ptr<OpenLinkCall> owned(call);
+        if (!s.ok()) return owned->done(net::FromGrpc(s, "OpenLink on " + owned->peer_grpc));
+        const std::string& grpc_addr = owned->peer_grpc;
+        const std::string addr =
+            grpc_addr.substr(0, grpc_addr.rfind(':')) + ":" + std::to_string(owned->reply.port());
+        StatusOr<net::SocketAddress> resolved = net::ResolveTcp(addr);
+        if (!resolved.ok()) return owned->done(resolved.status());
+        owned->done(LinkGrant{*resolved, addr, owned->reply.token()});
+      });
 }
 
 }  // namespace ringkv::node

@@ -1,7 +1,8 @@
 // PeerChannels: a node's client side of ringkv.v1.Peer — the channels of
 // net::GrpcChannels (one per peer gRPC address) with the stubs on them kept
-// per address, a deadline on every unary call — and the PeerLink (Fetch,
-// Apply) the migration's command path uses.
+// per address, a deadline on every unary call — the PeerLink (Fetch, Apply)
+// the migration's command path uses, and the LinkDialer (OpenLink) of the
+// peer links.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -13,15 +14,16 @@
 
 #include "base/thread_annotations.h"
 #include "net/grpc_client.h"
+#include "node/link/outgoing_link.h"
 #include "node/migration/peer_link.h"
 #include "ringkv/v1/peer.grpc.pb.h"
 
 namespace ringkv::node {
 
-class PeerChannels final : public PeerLink {
+class PeerChannels final : public PeerLink, public LinkDialer {
  public:
   // `timeout_ms`: the deadline of each Fetch and Apply call.
-  explicit PeerChannels(uint32_t timeout_ms) : timeout_ms_(timeout_ms) {}
+  explicit PeerChannels(uint32_t timeout_ms);
 
   // The stub for `addr` ("host:port"), created on first use and kept.
   std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr) EXCLUDES(mu_);
@@ -34,6 +36,9 @@ class PeerChannels final : public PeerLink {
                                          std::span<const std::string_view> keys) override;
   Status Apply(const std::string& peer_grpc, const std::string& migration_id, uint64_t epoch,
                std::span<const WireEntry> entries) override;
+  // Peer/OpenLink on gRPC's callback API; `done` runs on a gRPC thread,
+  // after resolving the link's address (the peer's gRPC host, its port).
+  void Open(const std::string& peer_grpc, uint32_t timeout_ms, Done done) override;
 
  private:
   const uint32_t timeout_ms_;

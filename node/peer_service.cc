@@ -4,6 +4,7 @@
 
 #include "base/process.h"
 #include "net/grpc_client.h"
+#include "node/link/link_frame.h"
 
 namespace ringkv::node {
 namespace {
@@ -164,9 +165,11 @@ grpc::Status PeerService::Status(grpc::ServerContext*, const ringkv::v1::StatusR
 }
 
 void PeerService::EnableForwarding(Dispatcher& dispatcher, Forwarder& forwarder,
-                                   std::string resp_addr, std::string http_addr) {
+                                   const PeerLinks& links, std::string resp_addr,
+                                   std::string http_addr) {
   dispatcher_ = &dispatcher;
   forwarder_ = &forwarder;
+  links_ = &links;
   resp_addr_ = std::move(resp_addr);
   http_addr_ = std::move(http_addr);
 }
@@ -199,6 +202,17 @@ grpc::Status PeerService::Forward(grpc::ServerContext*, const ringkv::v1::Forwar
     if (view->epoch > req->epoch()) reply->set_map_json(view->map_json);
   }
   reply->set_reply(std::move(out));
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::OpenLink(grpc::ServerContext*, const ringkv::v1::OpenLinkRequest*,
+                                   ringkv::v1::OpenLinkReply* reply) {
+  if (links_ == nullptr || links_->port() == 0) {
+    return net::ToGrpc(Unavailable("node is starting"));
+  }
+  reply->set_port(links_->port());
+  reply->set_token(links_->token());
+  reply->set_version(kLinkVersion);
   return grpc::Status::OK;
 }
 

@@ -14,6 +14,7 @@
 #include "base/process.h"
 #include "node/commands/dispatcher.h"
 #include "node/forwarder.h"
+#include "node/link/peer_links.h"
 #include "node/migration/arc_exporter.h"
 #include "node/migration/migration_roles.h"
 #include "node/peer_channels.h"
@@ -52,11 +53,15 @@ class PeerService final : public ringkv::v1::Peer::Service {
   // Runs a command another node forwarded (never forwarded again).
   grpc::Status Forward(grpc::ServerContext* ctx, const ringkv::v1::ForwardRequest* req,
                        ringkv::v1::ForwardReply* reply) override;
+  // Where this node's peer link listener is, and the token of its hello.
+  grpc::Status OpenLink(grpc::ServerContext* ctx, const ringkv::v1::OpenLinkRequest* req,
+                        ringkv::v1::OpenLinkReply* reply) override;
 
   // Call before serving: Forward runs commands on `dispatcher` and fetches
-  // newer maps with `forwarder`; Status reports the advertised addresses.
-  void EnableForwarding(Dispatcher& dispatcher, Forwarder& forwarder, std::string resp_addr,
-                        std::string http_addr);
+  // newer maps with `forwarder`; OpenLink names `links`; Status reports the
+  // advertised addresses.
+  void EnableForwarding(Dispatcher& dispatcher, Forwarder& forwarder, const PeerLinks& links,
+                        std::string resp_addr, std::string http_addr);
 
  private:
   // Installs a batch keep-newer into `tally`.
@@ -74,6 +79,7 @@ class PeerService final : public ringkv::v1::Peer::Service {
   ClusterCounters& counters_;
   Dispatcher* dispatcher_ = nullptr;
   Forwarder* forwarder_ = nullptr;
+  const PeerLinks* links_ = nullptr;
   std::string resp_addr_;
   std::string http_addr_;
 };

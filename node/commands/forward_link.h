@@ -1,8 +1,8 @@
 // ForwardLink: how a node runs a command on the owner of its keys (any node
 // serves any key, in one hop: docs/design.md "Placement and forwarding"). The
 // command path decides where keys live (ClusterSnapshot::PlaceOf); this interface carries the
-// command there, so that logic is tested without a network. The gRPC implementation is
-// node/forwarder.h.
+// command there, so that logic is tested without a network. The node's implementation
+// (node/forwarder.h) sends over the peer links (node/link/peer_links.h).
 //
 // Thread safety: implementations must allow concurrent calls.
 #pragma once
@@ -37,6 +37,11 @@ class ForwardLink {
   // Forward without waiting for the owner: `done` is called once, on any
   // thread (possibly before this returns). `args` and `view` need to live for
   // this call only. This default runs Forward and then `done`.
+  //
+  // `done` may run on the thread that carries every forward of the node (the
+  // peer links'): it must not wait, least of all for another forward. With
+  // Outcome::kRetry it runs where waiting is allowed, so it may place the
+  // command again and forward it synchronously.
   virtual void ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                             std::span<const std::string_view> args, Done done) {
     std::string out;

@@ -1,0 +1,128 @@
+#include "node/link/incoming_link.h"
+
+#include <vector>
+
+namespace ringkv::node {
+namespace {
+
+// A batch kept past its OnRequest (it waits for a map fetch).
+struct OwnedArgs {
+  explicit OwnedArgs(std::span<const std::string_view> in) : args(in.begin(), in.end()) {
+    views.assign(args.begin(), args.end());
+  }
+  std::vector<std::string> args;
+  std::vector<std::string_view> views;  // into `args`, which never changes again
+};
+
+// Compares in time independent of where the strings differ.
+bool SameToken(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = static_cast<unsigned char>(diff | (a[i] ^ b[i]));
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+IncomingLink::IncomingLink(const IncomingLinkContext& ctx, const std::string& token)
+    : ctx_(ctx), token_(token) {
+  session_.authenticated = true;
+  session_.forwarded = true;
+  // Set once: the command path calls it while RunBatch runs `current_`.
+  session_.defer = [this] { return Defer(*current_.conn, current_.seq, current_.batch_epoch); };
+}
+
+void IncomingLink::OnRequest(net::Connection& conn, std::span<const std::string_view> args,
+                             std::string_view /*raw*/) {
+  if (!hello_) return OnHello(conn, args);
+  StatusOr<LinkBatch> batch = ParseLinkBatch(args);
+  if (!batch.ok()) return Refuse(conn, batch.status().message());
+  // The sender holds a newer map: fetch it before placing these keys, off
+  // this thread; the batches behind this one wait with it.
+  if (batch->epoch > refreshed_for_ && batch->epoch > ctx_.view->epoch() && !from_grpc_.empty() &&
+      ctx_.pool != nullptr && ctx_.refresh) {
+    refreshed_for_ = batch->epoch;
+    conn.Pause();
+    auto owned = std::make_shared<OwnedArgs>(args);
+    ctx_.pool->Post(
+        [refresh = ctx_.refresh, from = from_grpc_, ref = conn.Ref(), self = this, owned] {
+          refresh(from);
+          // `self` is used only while the connection is open, on its thread.
+          ref.Post([self, owned](net::Connection& c) {
+            StatusOr<LinkBatch> again = ParseLinkBatch(owned->views);
+            if (again.ok()) self->RunBatch(c, *again);
+            c.Resume();
+          });
+        });
+    return;
+  }
+  RunBatch(conn, *batch);
+}
+
+void IncomingLink::OnHello(net::Connection& conn, std::span<const std::string_view> args) {
+  StatusOr<LinkHello> hello = ParseLinkHello(args);
+  if (!hello.ok()) return Refuse(conn, hello.status().message());
+  if (!SameToken(hello->token, token_)) {
+    return Refuse(conn, "link: wrong token (ringkv.v1.Peer/OpenLink hands out this node's)");
+  }
+  hello_ = true;
+  from_id_ = hello->from_id;
+  from_grpc_ = hello->from_grpc;
+  conn.SetAuthenticated(true);
+  conn.out().append("+OK\r\n");
+}
+
+void IncomingLink::RunBatch(net::Connection& conn, const LinkBatch& batch) {
+  const uint64_t epoch = ctx_.view->epoch();
+  current_.conn = &conn;
+  current_.batch_epoch = batch.epoch;
+  for (size_t i = 0; i < batch.requests.size(); ++i) {
+    current_.seq = batch.first_seq + i;
+    current_.deferred = false;
+    scratch_.clear();
+    ctx_.dispatcher->Execute(batch.requests[i], session_, scratch_);
+    if (!current_.deferred) AppendFrame(conn.out(), current_.seq, batch.epoch, epoch, scratch_);
+  }
+  current_.conn = nullptr;
+  ctx_.counters->forwards_served.fetch_add(batch.requests.size(), std::memory_order_relaxed);
+}
+
+ReplyCompletion IncomingLink::Defer(net::Connection& conn, uint64_t seq, uint64_t batch_epoch) {
+  current_.deferred = true;
+  ++deferred_;
+  return [ref = conn.Ref(), self = this, seq, batch_epoch](std::string reply) {
+    // `self` is used only while the connection is open, on its thread.
+    ref.Post([self, seq, batch_epoch, reply = std::move(reply)](net::Connection& c) {
+      --self->deferred_;
+      self->AppendFrame(c.out(), seq, batch_epoch, self->ctx_.view->epoch(), reply);
+      c.Flush();
+    });
+  };
+}
+
+void IncomingLink::AppendFrame(std::string& out, uint64_t seq, uint64_t batch_epoch, uint64_t epoch,
+                               std::string_view reply) {
+  if (reply.starts_with("-MOVED ")) {
+    // The sender places the keys again with this node's map, sent once per
+    // epoch on this link (a sender that misses it fetches it).
+    std::shared_ptr<const ClusterSnapshot> view = ctx_.view->Snapshot();
+    if (view->epoch > batch_epoch && view->epoch > map_sent_epoch_) {
+      map_sent_epoch_ = view->epoch;
+      return AppendLinkReply(out, seq, view->epoch, reply, view->map_json);
+    }
+    epoch = view->epoch;
+  }
+  AppendLinkReply(out, seq, epoch, reply);
+}
+
+void IncomingLink::Refuse(net::Connection& conn, std::string_view message) {
+  std::string line = "-ERR ";
+  for (char c : message) line.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  line.append("\r\n");
+  conn.out().append(line);
+  conn.CloseAfterReplies();
+}
+
+}  // namespace ringkv::node

@@ -1,0 +1,208 @@
+#include "node/link/outgoing_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <memory>
+
+#include "node/link/link_frame.h"
+
+namespace ringkv::node {
+namespace {
+
+// After a failed dial, connect or hello, new requests fail at once for a
+// while: 50 ms, doubling up to 1 s.
+constexpr int64_t kMinBackoffMs = 50;
+constexpr int64_t kMaxBackoffMs = 1000;
+// A peer without a link listener is asked again after this long.
+constexpr int64_t kNoLinkRetryMs = 30000;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Status NoReply(uint32_t timeout_ms, std::string_view tail) {
+  return Status(StatusCode::kDeadlineExceeded, "no reply within " + std::to_string(timeout_ms) +
+                                                   " ms (peer_timeout_ms)" + std::string(tail));
+}
+
+std::string FirstLine(std::string_view reply) {
+  std::string line(reply.substr(0, std::min<size_t>(reply.find('\r'), 200)));
+  if (!line.empty() && (line[0] == '-' || line[0] == '+')) line.erase(0, 1);
+  return line;
+}
+
+}  // namespace
+
+OutgoingLink::OutgoingLink(const Env& env, std::string peer_id, std::string peer_grpc)
+    : env_(env),
+      peer_id_(std::move(peer_id)),
+      peer_grpc_(std::move(peer_grpc)),
+      conn_(*env.loop, *this),
+      window_(env.limits) {}
+
+void OutgoingLink::Submit(LinkRequest r, int64_t now_ms) {
+  now_ms_ = now_ms;
+  if ((state_ == State::kBackoff || state_ == State::kNoLink) && now_ms >= retry_at_ms_) {
+    state_ = State::kIdle;
+  }
+  if (state_ == State::kBackoff) return r.done(LinkReply{last_error_});
+  if (state_ == State::kNoLink) return GiveBack(std::move(r));
+  if (!window_.Admit(r)) {
+    r.done(LinkReply{ResourceExhausted("the link to node " + peer_id_ +
+                                       " is full: " + std::to_string(window_.inflight()) +
+                                       " requests in flight, " + std::to_string(window_.queued()) +
+                                       " queued (peer_link_window, peer_link_queue)")});
+    return;
+  }
+  if (state_ == State::kIdle) {
+    Dial();
+  } else if (state_ == State::kOpen) {
+    env_.mark_dirty(*this);
+  }
+}
+
+void OutgoingLink::Dial() {
+  state_ = State::kDialing;
+  const uint64_t dial = ++dials_;
+  env_.dialer->Open(peer_grpc_, env_.timeout_ms,
+                    [mailbox = env_.loop->mailbox(), this, dial](StatusOr<LinkGrant> grant) {
+                      auto held = std::make_shared<StatusOr<LinkGrant>>(std::move(grant));
+                      // `this` is used on the loop's thread only, which the link outlives.
+                      mailbox->Post([this, dial, held] { OnGrant(dial, std::move(*held)); });
+                    });
+}
+
+void OutgoingLink::OnGrant(uint64_t dial, StatusOr<LinkGrant> grant) {
+  if (dial != dials_ || state_ != State::kDialing) return;
+  if (!grant.ok() && grant.status().code() == StatusCode::kUnimplemented) {
+    spdlog::info("node {} at {} has no peer link; forwarding to it over gRPC", peer_id_,
+                 peer_grpc_);
+    state_ = State::kNoLink;
+    retry_at_ms_ = SteadyMs() + kNoLinkRetryMs;
+    last_error_ = Status(StatusCode::kUnimplemented, grant.status().message());
+    for (LinkRequest& r : window_.TakeQueued()) GiveBack(std::move(r));
+    return;
+  }
+  if (!grant.ok()) {
+    return Fail(Unavailable("cannot open the link: " + grant.status().message()), true);
+  }
+  if (Status s = conn_.Connect(grant->addr); !s.ok()) {
+    return Fail(Unavailable("link to " + grant->addr_text + ": " + s.message()), true);
+  }
+  link_addr_ = grant->addr_text;
+  state_ = State::kOpen;
+  hello_answered_ = false;
+  seen_bytes_ = conn_.bytes_read();
+  quiet_since_ms_ = SteadyMs();
+  const auto [id, grpc] = env_.self();
+  conn_.out().append(EncodeLinkHello(LinkHello{grant->token, id, grpc}));
+  env_.mark_dirty(*this);
+}
+
+void OutgoingLink::Flush() {
+  dirty = false;
+  if (state_ != State::kOpen) return;
+  const bool was_idle = window_.inflight() == 0;
+  window_.Fill(conn_.out());
+  if (was_idle && window_.inflight() > 0) {
+    quiet_since_ms_ = SteadyMs();
+    seen_bytes_ = conn_.bytes_read();
+  }
+  conn_.Flush();
+}
+
+void OutgoingLink::OnReply(std::string_view frame) {
+  if (!hello_answered_) {
+    if (frame == "+OK\r\n") {
+      hello_answered_ = true;
+      if (failures_ > 0) spdlog::info("link to node {} at {} is up again", peer_id_, link_addr_);
+      failures_ = 0;
+      return;
+    }
+    return Fail(Unavailable("node " + peer_id_ + " refused the link: " + FirstLine(frame)), true);
+  }
+  StatusOr<LinkReplyFrame> f = ParseLinkReply(frame);
+  if (!f.ok()) return Fail(Unavailable(f.status().message()), true);
+  if (LinkCallback done = window_.Complete(f->seq)) {
+    done(LinkReply{OkStatus(), std::string(f->reply), f->epoch, std::string(f->map_json)});
+  }
+  if (window_.queued() > 0) env_.mark_dirty(*this);
+}
+
+void OutgoingLink::OnClosed(const std::string& reason) {
+  // A link the peer took and later closed is dialled again at once for what
+  // is queued; one that failed before the hello was answered backs off.
+  Fail(Unavailable("link to " + link_addr_ + ": " + reason), !hello_answered_);
+}
+
+void OutgoingLink::Fail(const Status& why, bool backoff) {
+  conn_.Close();
+  ++dials_;
+  hello_answered_ = false;
+  std::vector<LinkCallback> inflight = window_.TakeInflight();
+  std::vector<LinkRequest> queued;
+  if (backoff) {
+    ++failures_;
+    const int64_t delay = std::min(kMaxBackoffMs, kMinBackoffMs << std::min(failures_ - 1, 10));
+    state_ = State::kBackoff;
+    retry_at_ms_ = SteadyMs() + delay;
+    last_error_ = why;
+    queued = window_.TakeQueued();
+    if (failures_ == 1 || failures_ % 20 == 0) {
+      spdlog::warn("link to node {} at {}: {} (failure {} in a row; retry in {} ms)", peer_id_,
+                   peer_grpc_, why.message(), failures_, delay);
+    }
+  } else {
+    state_ = State::kIdle;
+  }
+  FailAll(inflight, why);
+  for (LinkRequest& r : queued) r.done(LinkReply{why});
+  if (state_ == State::kIdle && window_.queued() > 0) Dial();
+}
+
+void OutgoingLink::FailAll(const std::vector<LinkCallback>& callbacks, const Status& why) {
+  for (const LinkCallback& done : callbacks) done(LinkReply{why});
+}
+
+void OutgoingLink::Tick(int64_t now_ms) {
+  now_ms_ = now_ms;
+  if ((state_ == State::kBackoff || state_ == State::kNoLink) && now_ms >= retry_at_ms_) {
+    state_ = State::kIdle;
+  }
+  if (state_ == State::kOpen && window_.inflight() > 0) {
+    if (conn_.bytes_read() != seen_bytes_) {
+      seen_bytes_ = conn_.bytes_read();
+      quiet_since_ms_ = now_ms;
+    } else if (now_ms - quiet_since_ms_ >= env_.timeout_ms) {
+      // The peer hangs: whatever is on this connection will not be answered.
+      return Fail(NoReply(env_.timeout_ms, "; the link is reset"), true);
+    }
+  }
+  std::vector<LinkCallback> expired = window_.Expire(now_ms);
+  if (!expired.empty()) {
+    FailAll(expired, NoReply(env_.timeout_ms, ""));
+  }
+}
+
+void OutgoingLink::Shutdown(const Status& why) {
+  conn_.Close();
+  ++dials_;
+  state_ = State::kBackoff;
+  retry_at_ms_ = std::numeric_limits<int64_t>::max();
+  last_error_ = why;
+  FailAll(window_.TakeInflight(), why);
+  for (LinkRequest& r : window_.TakeQueued()) r.done(LinkReply{why});
+}
+
+void OutgoingLink::GiveBack(LinkRequest r) {
+  LinkReply reply{last_error_};
+  reply.unsent = std::move(r.body);
+  r.done(std::move(reply));
+}
+
+}  // namespace ringkv::node

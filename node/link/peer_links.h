@@ -1,0 +1,114 @@
+// PeerLinks: a node's peer links (docs/dht.md, "The peer link") — one
+// persistent, pipelined connection to each peer it sends to, carrying
+// forwarded commands today and replica writes next, and the listener that
+// serves the links peers open to it.
+//
+// Send hands one request (a whole command) to the link of its peer. The
+// requests that reach a link within one round of its loop go out together,
+// as one batch per map epoch; replies are matched by sequence number and may
+// come back in any order. A link has a bounded window (requests and bytes in
+// flight) and a bounded queue behind it; beyond both, Send fails at once
+// with kResourceExhausted. Requests get no reply after `timeout_ms` fail with
+// kDeadlineExceeded; a link that breaks fails what it had in flight and is
+// dialled again, with backoff when dialling fails (OutgoingLink).
+//
+// One thread runs every link, outgoing and incoming: the first (only)
+// event loop of the listener's net::ConnectionLoop. Send never blocks: it
+// encodes the request on the caller's thread and posts it to that loop's
+// mailbox.
+//
+// Thread safety: Send, SetSelf, port() and token() from any thread; Start
+// and Stop from one.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/cpus.h"
+#include "base/status.h"
+#include "base/thread_annotations.h"
+#include "net/connection_loop.h"
+#include "net/resp/resp_parser.h"
+#include "node/link/incoming_link.h"
+#include "node/link/link_window.h"
+#include "node/link/outgoing_link.h"
+
+namespace ringkv::node {
+
+struct PeerLinkOptions {
+  std::string bind = "127.0.0.1";  // the link listener; peers reach it at their gRPC host
+  uint16_t port = 0;               // 0 = any free port (peers learn it from OpenLink)
+  LinkLimits limits;               // per outgoing link
+  uint32_t timeout_ms = 2000;      // a request without a reply fails after this long
+  CpuList cpus;                    // where the links' thread runs; empty = where Start's caller may
+  net::resp::Limits request_limits;        // what an incoming batch may hold
+  uint64_t max_query_buffer = 1ull << 30;  // unprocessed bytes per incoming link
+};
+
+// Who a request goes to: a node of the map.
+struct LinkPeer {
+  std::string id;
+  std::string grpc_addr;  // names the peer's link; OpenLink is asked there
+};
+
+class PeerLinks {
+ public:
+  // `dialer` is not owned and must outlive the links.
+  PeerLinks(PeerLinkOptions options, LinkDialer& dialer);
+  ~PeerLinks();  // Stop()
+  PeerLinks(const PeerLinks&) = delete;
+  PeerLinks& operator=(const PeerLinks&) = delete;
+
+  // Starts the listener and the links' thread; incoming links run their
+  // commands with `incoming`. Errors: the port is taken, out of fds.
+  Status Start(IncomingLinkContext incoming);
+  // Fails every request not answered yet (kUnavailable, "node stopping"),
+  // closes the links and joins the thread. Idempotent.
+  void Stop();
+  // This node's id and gRPC address, sent in the hello of each link.
+  void SetSelf(std::string id, std::string grpc_addr) EXCLUDES(mu_);
+
+  // Sends `args` (a whole command, name first), placed with map `epoch`, to
+  // `peer`; `done` is called once with the outcome, on the links' thread
+  // (or on the caller's, before Send returns, when the links are not
+  // running). `done` must not block. `args` need to live for this call only.
+  void Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::string_view> args,
+            LinkCallback done);
+
+  // The listener's port (after Start) and the token a hello must carry.
+  uint16_t port() const { return port_.load(std::memory_order_acquire); }
+  const std::string& token() const { return token_; }
+
+ private:
+  struct Submission;
+  void Submit(Submission& s);  // on the loop's thread
+  void RunThread(net::EventLoop& loop);
+  void FlushDirty();
+  void TickAll();
+  void ShutdownAll();
+
+  const PeerLinkOptions options_;
+  const std::string token_;
+  IncomingLinkContext incoming_;
+  OutgoingLink::Env env_;
+  std::unique_ptr<net::ConnectionLoop> listener_;
+  std::atomic<net::EventLoop*> loop_{nullptr};  // set while running
+  std::atomic<uint16_t> port_{0};
+
+  Mutex mu_;
+  std::string self_id_ GUARDED_BY(mu_);
+  std::string self_grpc_ GUARDED_BY(mu_);
+
+  // The loop's thread only (after it ended: the thread that stopped it).
+  std::unordered_map<std::string, std::unique_ptr<OutgoingLink>> links_;  // by peer gRPC address
+  std::vector<OutgoingLink*> dirty_;
+  bool stopping_ = false;
+};
+
+}  // namespace ringkv::node
