@@ -131,6 +131,11 @@ class Connection final : private IoHandler {
   void SetAuthenticated(bool authenticated);
   // Reads and runs nothing more; closes once the replies are out.
   void CloseAfterReplies() { closing_ = true; }
+  // From now on, when the peer closes, the requests still buffered are not
+  // run: the connection closes at once. For peers that resend elsewhere what
+  // they gave up on (the router's failover, a node's peer link), so a
+  // stalled process that resumes never runs a request twice or late.
+  void AbandonOnClose() { abandon_on_close_ = true; }
   // Closes now, dropping unsent replies.
   void Close();
 
@@ -171,6 +176,7 @@ class Connection final : private IoHandler {
   bool eof_ = false;      // the peer closed its side
   bool closing_ = false;  // close once the replies are out
   bool closed_ = false;
+  bool abandon_on_close_ = false;  // see AbandonOnClose
   bool pumping_ = false;       // Pump is on the stack
   bool repump_ = false;        // Pump was asked again meanwhile
   bool run_buffered_ = false;  // set by Resume: run what was buffered while held

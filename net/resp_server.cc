@@ -19,6 +19,7 @@ class NodeSession final : public RequestHandler, private ReplyDeferrer {
                  std::string_view /*raw*/) override {
     const ConnectionHandler::After after = handler_->Execute(args, conn.out(), *this);
     if (after.close) conn.CloseAfterReplies();
+    if (after.abandon_on_close) conn.AbandonOnClose();
     if (after.authenticated != authed_) {
       authed_ = after.authenticated;
       conn.SetAuthenticated(authed_);

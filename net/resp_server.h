@@ -59,6 +59,7 @@ class ConnectionHandler {
   struct After {
     bool close = false;         // close once the pending replies are out
     bool authenticated = true;  // false while the client must still AUTH
+    bool abandon_on_close = false;  // see Connection::AbandonOnClose
   };
   // Executes one command and appends its reply to `out`, or defers the reply
   // with `deferrer` (see ReplyDeferrer). `args` are valid during the call only.

@@ -69,7 +69,9 @@ class NodeConnection final : public net::ConnectionHandler {
                 net::ReplyDeferrer& deferrer) override {
     deferrer_ = &deferrer;  // valid during this call, which is the only time defer may run
     dispatcher_.Execute(args, session_, out);
-    return {.close = session_.close_after_reply, .authenticated = session_.authenticated};
+    return {.close = session_.close_after_reply,
+            .authenticated = session_.authenticated,
+            .abandon_on_close = session_.abandon_on_close};
   }
   bool Authenticated() const override { return session_.authenticated; }
 

@@ -655,6 +655,11 @@ void ReplicaPeekCommand(Context& ctx) {
   }
 }
 
+void AbandonOnCloseCommand(Context& ctx) {
+  ctx.session.abandon_on_close = true;
+  ctx.w.Ok();
+}
+
 void ReplicaApplyCommand(Context& ctx) {
   if (!ctx.session.forwarded) {
     ctx.w.Error("ERR RINGKV.APPLY is internal to the cluster");
