@@ -104,11 +104,13 @@ StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
     store::MemoryEngineOptions mo;
     mo.max_memory = o.max_memory;
     mo.policy = o.maxmemory_policy;
+    mo.hints = {.max_hints = o.max_hints, .max_bytes = o.max_hint_bytes};
     return store::NewMemoryEngine(mo);
   }
   store::RocksDbEngineOptions ro;
   ro.path = o.data_dir;
   ro.fsync = o.fsync;
+  ro.hints = {.max_hints = o.max_hints, .max_bytes = o.max_hint_bytes};
   return store::OpenRocksDbEngine(ro);
 }
 
@@ -374,8 +376,10 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
   impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
                                                 impl->metrics.cluster(), *impl->peer_work);
-  impl->replication = std::make_unique<Replication>(SystemClock::Instance(), ReplicationOptions{},
-                                                    impl->engine->hints());
+  impl->replication = std::make_unique<Replication>(SystemClock::Instance(),
+                                                    ReplicationOptions{.suspect_ms = options.suspect_ms},
+                                                    impl->engine->hints(),
+                                                    impl->metrics.replication());
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                          " and has no cluster map yet");
