@@ -46,6 +46,9 @@ struct ConnectionLoopOptions {
   uint64_t maxclients = 10000;             // further connections get an error and are closed
   uint32_t idle_timeout_s = 0;             // 0 = never close idle connections
   uint32_t busy_poll_us = 20;              // see EventLoop; 0 = always sleep in epoll_wait
+  // RespServer: replies a connection may owe at once to other nodes (a
+  // forward, a replica round) before it stops running further requests.
+  uint32_t max_deferred_replies = 1024;
   int backlog = 511;
 };
 
