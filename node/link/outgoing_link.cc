@@ -189,22 +189,21 @@ void OutgoingLink::Tick(int64_t now_ms) {
   if ((state_ == State::kBackoff || state_ == State::kNoLink) && now_ms >= retry_at_ms_) {
     state_ = State::kIdle;
   }
-  if (state_ == State::kOpen && window_.inflight() > 0) {
-    if (conn_.bytes_read() != seen_bytes_) {
-      seen_bytes_ = conn_.bytes_read();
-      quiet_since_ms_ = now_ms;
-    } else if (now_ms - quiet_since_ms_ >= env_.timeout_ms) {
-      // The peer hangs: whatever is on this connection will not be answered.
-      // What was sent may still run if the peer wakes up before the
-      // deadlines (it drops what arrives later), so those requests fail at
-      // their deadlines, not now: a caller that retries elsewhere never
-      // races a late copy.
-      return Fail(NoReply(env_.timeout_ms, "; the link is reset"), true, /*keep_inflight=*/true);
-    }
-  }
+  // First what is due (requests a reset kept in flight included: they were
+  // sent before this connection opened, so none outlives its quiet period).
   std::vector<LinkCallback> expired = window_.Expire(now_ms);
-  if (!expired.empty()) {
-    FailAll(expired, NoReply(env_.timeout_ms, ""));
+  if (!expired.empty()) FailAll(expired, NoReply(env_.timeout_ms, ""));
+  if (state_ != State::kOpen || window_.inflight() == 0) return;
+  if (conn_.bytes_read() != seen_bytes_) {
+    seen_bytes_ = conn_.bytes_read();
+    quiet_since_ms_ = now_ms;
+  } else if (now_ms - quiet_since_ms_ >= env_.timeout_ms) {
+    // The peer hangs: whatever is on this connection will not be answered.
+    // What was sent may still run if the peer wakes up before the deadlines
+    // (it drops what arrives later), so those requests fail at their
+    // deadlines, not now: a caller that retries elsewhere never races a
+    // late copy.
+    Fail(NoReply(env_.timeout_ms, "; the link is reset"), true, /*keep_inflight=*/true);
   }
 }
 
