@@ -240,6 +240,7 @@ Status NodeService::Impl::StartLinks() {
   incoming.counters = &metrics.cluster();
   incoming.refresh = [this](const std::string& addr) { forwarder->RefreshFrom(addr); };
   incoming.pool = peer_work.get();
+  incoming.clock = &SystemClock::Instance();
   return links->Start(std::move(incoming));
 }
 

@@ -76,6 +76,10 @@ void IncomingLink::OnHello(net::Connection& conn, std::span<const std::string_vi
 }
 
 void IncomingLink::RunBatch(net::Connection& conn, const LinkBatch& batch) {
+  if (batch.deadline_unix_ms > 0 && ctx_.clock != nullptr &&
+      ctx_.clock->NowMs() > batch.deadline_unix_ms) {
+    return RefuseLate(conn, batch);
+  }
   const uint64_t epoch = ctx_.view->epoch();
   current_.conn = &conn;
   current_.batch_epoch = batch.epoch;
@@ -88,6 +92,16 @@ void IncomingLink::RunBatch(net::Connection& conn, const LinkBatch& batch) {
   }
   current_.conn = nullptr;
   ctx_.counters->forwards_served.fetch_add(batch.requests.size(), std::memory_order_relaxed);
+}
+
+void IncomingLink::RefuseLate(net::Connection& conn, const LinkBatch& batch) {
+  const std::string reply = "-TRYAGAIN forward to node " + (ctx_.self_id ? ctx_.self_id() : "") +
+                            " failed: it arrived after its deadline (peer_timeout_ms); it did "
+                            "not run\r\n";
+  const uint64_t epoch = ctx_.view->epoch();
+  for (size_t i = 0; i < batch.requests.size(); ++i) {
+    AppendLinkReply(conn.out(), batch.first_seq + i, epoch, reply);
+  }
 }
 
 ReplyCompletion IncomingLink::Defer(net::Connection& conn, uint64_t seq, uint64_t batch_epoch) {

@@ -6,7 +6,9 @@
 // (a key this node does not own answers -MOVED, with this node's map when
 // newer than the batch's epoch). A batch whose epoch is newer than this
 // node's map waits (the connection pauses) until the sender's map has been
-// fetched on the worker pool.
+// fetched on the worker pool. A batch that is run after its deadline (it
+// waited in a stalled node's socket; the sender has given up on it) runs
+// none of its commands: each answers -TRYAGAIN.
 //
 // Replies go out tagged with their sequence number as soon as they are
 // ready: a command that must wait (one that calls a migration peer runs on
@@ -24,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/worker_pool.h"
 #include "net/connection_loop.h"
 #include "node/commands/dispatcher.h"
@@ -42,6 +45,10 @@ struct IncomingLinkContext {
   // newer. Blocks: runs on `pool`.
   std::function<void(const std::string& grpc_addr)> refresh;
   WorkerPool* pool = nullptr;
+  // Wall time, against the batches' deadlines (Unix ms).
+  const Clock* clock = nullptr;
+  // This node's id, for the replies to late batches.
+  std::function<std::string()> self_id;
 };
 
 class IncomingLink final : public net::RequestHandler {
@@ -56,6 +63,7 @@ class IncomingLink final : public net::RequestHandler {
  private:
   void OnHello(net::Connection& conn, std::span<const std::string_view> args);
   void RunBatch(net::Connection& conn, const LinkBatch& batch);
+  void RefuseLate(net::Connection& conn, const LinkBatch& batch);
   // The completion of request `seq`'s reply, deferred by the command path.
   ReplyCompletion Defer(net::Connection& conn, uint64_t seq, uint64_t batch_epoch);
   void AppendFrame(std::string& out, uint64_t seq, uint64_t batch_epoch, uint64_t epoch,

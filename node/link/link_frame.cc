@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 
 #include "net/resp/resp_parser.h"
 
@@ -122,11 +123,13 @@ StatusOr<std::vector<std::string_view>> DecodeLinkRequest(std::string_view body)
   return args;
 }
 
-void AppendLinkBatchHead(std::string& out, uint64_t epoch, uint64_t first_seq, uint64_t bulks) {
-  AppendHeader(out, '*', bulks + 3);
+void AppendLinkBatchHead(std::string& out, uint64_t epoch, uint64_t first_seq,
+                         int64_t deadline_unix_ms, uint64_t bulks) {
+  AppendHeader(out, '*', bulks + 4);
   AppendBulk(out, kLinkBatchCommand);
   AppendNumberBulk(out, epoch);
   AppendNumberBulk(out, first_seq);
+  AppendNumberBulk(out, static_cast<uint64_t>(std::max<int64_t>(deadline_unix_ms, 0)));
 }
 
 StatusOr<LinkBatch> ParseLinkBatch(std::span<const std::string_view> args) {
@@ -135,10 +138,13 @@ StatusOr<LinkBatch> ParseLinkBatch(std::span<const std::string_view> args) {
                            std::string(args.empty() ? "" : args[0].substr(0, 64)) + "'");
   }
   LinkBatch b;
-  if (args.size() < 3 || !ParseU64(args[1], b.epoch) || !ParseU64(args[2], b.first_seq)) {
-    return InvalidArgument("link: a batch needs an epoch and a first sequence number");
+  uint64_t deadline = 0;
+  if (args.size() < 4 || !ParseU64(args[1], b.epoch) || !ParseU64(args[2], b.first_seq) ||
+      !ParseU64(args[3], deadline) || deadline > uint64_t{INT64_MAX}) {
+    return InvalidArgument("link: a batch needs an epoch, a first sequence number and a deadline");
   }
-  size_t i = 3;
+  b.deadline_unix_ms = static_cast<int64_t>(deadline);
+  size_t i = 4;
   while (i < args.size()) {
     uint64_t argc = 0;
     if (!ParseU64(args[i], argc) || argc == 0 || argc > args.size() - i - 1) {

@@ -5,9 +5,11 @@
 //
 //   sender, first   RINGKV.LINK <version> <token> <sender id> <sender gRPC addr>
 //   receiver        +OK — or -ERR ..., and the connection closes
-//   sender          RINGKV.BATCH <epoch> <first seq> <argc> <arg>... <argc> <arg>...
+//   sender          RINGKV.BATCH <epoch> <first seq> <deadline> <argc> <arg>... <argc> <arg>...
 //                   one multibulk per batch: every request of the batch was
-//                   placed with map `epoch`; request i has seq first + i
+//                   placed with map `epoch`; request i has seq first + i;
+//                   none may start after `deadline` (Unix ms), when the
+//                   sender gives up on it
 //   receiver        *3 :<seq> :<epoch> <reply>
 //                   one array per request, in any order: the receiver's map
 //                   epoch and the command's own RESP2 reply; *4 adds a bulk
@@ -56,12 +58,14 @@ StatusOr<std::vector<std::string_view>> DecodeLinkRequest(std::string_view body)
 
 // The head of a batch whose requests hold `bulks` bulk strings in all; the
 // requests' bodies follow it.
-void AppendLinkBatchHead(std::string& out, uint64_t epoch, uint64_t first_seq, uint64_t bulks);
+void AppendLinkBatchHead(std::string& out, uint64_t epoch, uint64_t first_seq,
+                         int64_t deadline_unix_ms, uint64_t bulks);
 
 // A batch as received; the spans point into the parsed arguments.
 struct LinkBatch {
   uint64_t epoch = 0;
   uint64_t first_seq = 0;
+  int64_t deadline_unix_ms = 0;
   std::vector<std::span<const std::string_view>> requests;
 };
 // Errors (InvalidArgument): not a batch, a bad number, a request with no

@@ -25,7 +25,8 @@ std::vector<std::string_view> Views(const std::vector<std::string>& v) {
 }
 
 std::string Batch(uint64_t epoch, uint64_t first,
-                  const std::vector<std::vector<std::string_view>>& requests) {
+                  const std::vector<std::vector<std::string_view>>& requests,
+                  int64_t deadline = 1'700'000'002'000) {
   std::string body;
   uint64_t bulks = 0;
   for (const auto& r : requests) {
@@ -34,7 +35,7 @@ std::string Batch(uint64_t epoch, uint64_t first,
     bulks += e.bulks;
   }
   std::string out;
-  AppendLinkBatchHead(out, epoch, first, bulks);
+  AppendLinkBatchHead(out, epoch, first, deadline, bulks);
   return out + body;
 }
 
@@ -58,7 +59,7 @@ TEST(LinkFrameTest, AHelloOfAnotherVersionOrShapeIsRefused) {
   EXPECT_FALSE(ParseLinkHello(short_hello).ok());
 }
 
-TEST(LinkFrameTest, ABatchCarriesItsEpochSequenceAndEveryRequestIntact) {
+TEST(LinkFrameTest, ABatchCarriesItsEpochSequenceDeadlineAndEveryRequestIntact) {
   const std::string binary("a\r\nb\0c", 6);
   const std::string bytes =
       Batch(7, 41, {{"GET", "k1"}, {"SET", binary, ""}, {"PING"}, {"MSET", "a", "1", "b", "2"}});
@@ -67,6 +68,7 @@ TEST(LinkFrameTest, ABatchCarriesItsEpochSequenceAndEveryRequestIntact) {
   ASSERT_TRUE(batch.ok()) << batch.status().message();
   EXPECT_EQ(batch->epoch, 7u);
   EXPECT_EQ(batch->first_seq, 41u);
+  EXPECT_EQ(batch->deadline_unix_ms, 1'700'000'002'000);
   ASSERT_EQ(batch->requests.size(), 4u);
   auto req = [&](size_t i) {
     return std::vector<std::string>(batch->requests[i].begin(), batch->requests[i].end());
@@ -86,12 +88,13 @@ TEST(LinkFrameTest, AnEmptyBatchIsValid) {
 
 TEST(LinkFrameTest, AMalformedBatchIsRefused) {
   const std::vector<std::vector<std::string_view>> bad = {
-      {"GET", "k"},                                 // not a batch
-      {"RINGKV.BATCH", "x", "1"},                   // epoch not a number
-      {"RINGKV.BATCH", "1"},                        // no first seq
-      {"RINGKV.BATCH", "1", "1", "0"},              // a request without arguments
-      {"RINGKV.BATCH", "1", "1", "3", "GET", "k"},  // more arguments than are left
-      {"RINGKV.BATCH", "1", "1", "-1", "GET"},      // negative count
+      {"GET", "k"},                                      // not a batch
+      {"RINGKV.BATCH", "x", "1", "9"},                   // epoch not a number
+      {"RINGKV.BATCH", "1", "1"},                        // no deadline
+      {"RINGKV.BATCH", "1", "1", "-9"},                  // a deadline before 1970
+      {"RINGKV.BATCH", "1", "1", "9", "0"},              // a request without arguments
+      {"RINGKV.BATCH", "1", "1", "9", "3", "GET", "k"},  // more arguments than are left
+      {"RINGKV.BATCH", "1", "1", "9", "-1", "GET"},      // negative count
   };
   for (const auto& args : bad) EXPECT_FALSE(ParseLinkBatch(args).ok()) << args.size();
 }

@@ -26,7 +26,7 @@ bool LinkWindow::WindowFull(uint64_t next_bytes) const {
          (inflight_count_ > 0 && inflight_bytes_ + next_bytes > limits_.window_bytes);
 }
 
-size_t LinkWindow::Fill(std::string& out) {
+size_t LinkWindow::Fill(std::string& out, int64_t unix_offset_ms) {
   size_t moved = 0;
   while (!queue_.empty() && !WindowFull(queue_.front().body.size())) {
     // The run of requests of the front's epoch that fits the window.
@@ -45,7 +45,8 @@ size_t LinkWindow::Fill(std::string& out) {
       sim_bytes += size;
       bulks += r.bulks;
     }
-    AppendLinkBatchHead(out, epoch, next_seq(), bulks);
+    // Deadlines do not decrease in the queue: the first is the batch's.
+    AppendLinkBatchHead(out, epoch, next_seq(), queue_.front().deadline_ms + unix_offset_ms, bulks);
     for (size_t i = 0; i < count; ++i) {
       LinkRequest& r = queue_.front();
       const uint64_t size = r.body.size();
@@ -61,16 +62,16 @@ size_t LinkWindow::Fill(std::string& out) {
   return moved;
 }
 
-LinkCallback LinkWindow::Complete(uint64_t seq) {
-  if (seq < base_seq_ || seq >= next_seq()) return nullptr;
+LinkWindow::Completed LinkWindow::Complete(uint64_t seq) {
+  if (seq < base_seq_ || seq >= next_seq()) return {};
   Slot& slot = slots_[seq - base_seq_];
-  if (!slot.done) return nullptr;
-  LinkCallback done = std::move(slot.done);
+  if (!slot.done) return {};
+  Completed c{std::move(slot.done), slot.deadline_ms};
   slot.done = nullptr;
   --inflight_count_;
   inflight_bytes_ -= slot.bytes;
   PopAnswered();
-  return done;
+  return c;
 }
 
 void LinkWindow::PopAnswered() {

@@ -69,11 +69,17 @@ class LinkWindow {
   bool Admit(LinkRequest& r);
   // Moves queued requests into flight while the window has room, oldest
   // first, appending them to `out` as batches (one per run of requests of
-  // one epoch). Returns how many it moved.
-  size_t Fill(std::string& out);
-  // The callback of the request in flight with `seq`, which leaves the
-  // window; empty when there is none (it expired, or was failed).
-  LinkCallback Complete(uint64_t seq);
+  // one epoch). A batch's deadline is its first request's, plus
+  // `unix_offset_ms` (Unix ms minus the caller's clock) for the receiver.
+  // Returns how many it moved.
+  size_t Fill(std::string& out, int64_t unix_offset_ms);
+  // The request in flight with `seq`, which leaves the window: its callback
+  // (empty when there is none: it expired, or was failed) and deadline.
+  struct Completed {
+    LinkCallback done;
+    int64_t deadline_ms = 0;
+  };
+  Completed Complete(uint64_t seq);
   // Removes the requests whose deadline is <= now_ms (in flight, then
   // queued) and returns their callbacks, oldest first.
   std::vector<LinkCallback> Expire(int64_t now_ms);

@@ -12,6 +12,9 @@
 namespace ringkv::node {
 namespace {
 
+// Unix ms minus the test's clock: deadlines in batches are Unix ms.
+constexpr int64_t kUnixOffset = 1'700'000'000'000;
+
 // Requests whose callbacks record what they got, by name.
 class WindowTest : public ::testing::Test {
  protected:
@@ -32,6 +35,7 @@ class WindowTest : public ::testing::Test {
   struct Sent {
     uint64_t epoch;
     uint64_t first;
+    int64_t deadline;
     std::vector<std::string> keys;
   };
   static std::vector<Sent> Batches(const std::string& bytes) {
@@ -44,7 +48,7 @@ class WindowTest : public ::testing::Test {
       EXPECT_EQ(parser.Parse(rest), net::resp::ParseStatus::kComplete);
       StatusOr<LinkBatch> b = ParseLinkBatch(parser.args());
       EXPECT_TRUE(b.ok());
-      Sent s{b->epoch, b->first_seq, {}};
+      Sent s{b->epoch, b->first_seq, b->deadline_unix_ms, {}};
       for (auto req : b->requests) s.keys.emplace_back(req[1]);
       out.push_back(std::move(s));
       rest.remove_prefix(parser.consumed());
@@ -63,19 +67,21 @@ TEST_F(WindowTest, RequestsGoOutInOrderAsOneBatchAndRepliesMatchBySeqInAnyOrder)
   LinkWindow w(LinkLimits{});
   for (const char* k : {"a", "b", "c"}) ASSERT_TRUE(Admit(w, k));
   std::string out;
-  EXPECT_EQ(w.Fill(out), 3u);
+  EXPECT_EQ(w.Fill(out, kUnixOffset), 3u);
   const std::vector<Sent> sent = Batches(out);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].epoch, 5u);
   EXPECT_EQ(sent[0].first, 1u);
   EXPECT_EQ(sent[0].keys, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(w.inflight(), 3u);
-  Answer(w.Complete(3), "+c\r\n");
-  Answer(w.Complete(1), "+a\r\n");
-  EXPECT_FALSE(w.Complete(1));  // answered already
-  EXPECT_FALSE(w.Complete(9));  // never sent
-  EXPECT_FALSE(w.Complete(0));
-  Answer(w.Complete(2), "+b\r\n");
+  const LinkWindow::Completed third = w.Complete(3);
+  EXPECT_EQ(third.deadline_ms, 1000);
+  Answer(third.done, "+c\r\n");
+  Answer(w.Complete(1).done, "+a\r\n");
+  EXPECT_FALSE(w.Complete(1).done);  // answered already
+  EXPECT_FALSE(w.Complete(9).done);  // never sent
+  EXPECT_FALSE(w.Complete(0).done);
+  Answer(w.Complete(2).done, "+b\r\n");
   EXPECT_EQ(got["a"].reply, "+a\r\n");
   EXPECT_EQ(got["b"].reply, "+b\r\n");
   EXPECT_EQ(got["c"].reply, "+c\r\n");
@@ -84,26 +90,29 @@ TEST_F(WindowTest, RequestsGoOutInOrderAsOneBatchAndRepliesMatchBySeqInAnyOrder)
   // Numbers go on: the next request is seq 4.
   ASSERT_TRUE(Admit(w, "d"));
   out.clear();
-  w.Fill(out);
+  w.Fill(out, kUnixOffset);
   EXPECT_EQ(Batches(out)[0].first, 4u);
 }
 
-TEST_F(WindowTest, ABatchHoldsOneEpoch) {
+TEST_F(WindowTest, ABatchHoldsOneEpochAndCarriesItsFirstRequestsDeadline) {
   LinkWindow w(LinkLimits{});
-  ASSERT_TRUE(Admit(w, "a", 5));
-  ASSERT_TRUE(Admit(w, "b", 5));
-  ASSERT_TRUE(Admit(w, "c", 6));
-  ASSERT_TRUE(Admit(w, "d", 5));
+  ASSERT_TRUE(Admit(w, "a", 5, 100));
+  ASSERT_TRUE(Admit(w, "b", 5, 110));
+  ASSERT_TRUE(Admit(w, "c", 6, 120));
+  ASSERT_TRUE(Admit(w, "d", 5, 130));
   std::string out;
-  EXPECT_EQ(w.Fill(out), 4u);
+  EXPECT_EQ(w.Fill(out, kUnixOffset), 4u);
   const std::vector<Sent> sent = Batches(out);
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(sent[0].epoch, 5u);
   EXPECT_EQ(sent[0].keys, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(sent[0].deadline, kUnixOffset + 100);  // none of them may start later
   EXPECT_EQ(sent[1].epoch, 6u);
   EXPECT_EQ(sent[1].first, 3u);
+  EXPECT_EQ(sent[1].deadline, kUnixOffset + 120);
   EXPECT_EQ(sent[2].epoch, 5u);
   EXPECT_EQ(sent[2].first, 4u);
+  EXPECT_EQ(sent[2].deadline, kUnixOffset + 130);
 }
 
 TEST_F(WindowTest, TheWindowBoundsWhatIsInFlightAndTheQueueWhatWaits) {
@@ -115,14 +124,14 @@ TEST_F(WindowTest, TheWindowBoundsWhatIsInFlightAndTheQueueWhatWaits) {
   EXPECT_FALSE(w.Admit(sixth));
   EXPECT_TRUE(sixth.done);  // still the caller's to fail
   std::string out;
-  EXPECT_EQ(w.Fill(out), 2u);
+  EXPECT_EQ(w.Fill(out, kUnixOffset), 2u);
   EXPECT_EQ(w.inflight(), 2u);
   EXPECT_EQ(w.queued(), 3u);
   EXPECT_FALSE(Admit(w, "f"));  // 2 in flight + 3 queued
   // An answer frees a slot of the window: one more goes, one more is admitted.
-  Answer(w.Complete(1), "+OK\r\n");
+  Answer(w.Complete(1).done, "+OK\r\n");
   out.clear();
-  EXPECT_EQ(w.Fill(out), 1u);
+  EXPECT_EQ(w.Fill(out, kUnixOffset), 1u);
   EXPECT_EQ(Batches(out)[0].keys, (std::vector<std::string>{"c"}));
   EXPECT_TRUE(Admit(w, "f"));
   EXPECT_FALSE(Admit(w, "g"));
@@ -134,17 +143,17 @@ TEST_F(WindowTest, BytesBoundTheWindowAndTheQueueButALargeRequestStillGoesAlone)
   for (const char* k : {"a", "b", "c", "d", "e"}) ASSERT_TRUE(Admit(w, k, 5, 1000, 1000)) << k;
   EXPECT_FALSE(Admit(w, "f", 5, 1000, 1000));  // 6 KB would pass the bounds' sum
   std::string out;
-  EXPECT_EQ(w.Fill(out), 2u);  // 2 KB fit the window, a third would not
+  EXPECT_EQ(w.Fill(out, kUnixOffset), 2u);  // 2 KB fit the window, a third would not
   LinkWindow big(LinkLimits{.window = 100, .window_bytes = 100, .queue = 100, .queue_bytes = 100});
   ASSERT_TRUE(Admit(big, "huge", 5, 1000, 10000));  // nothing else waits: admitted
   EXPECT_FALSE(Admit(big, "x", 5, 1000, 10));       // behind it, the bounds apply
   out.clear();
-  EXPECT_EQ(big.Fill(out), 1u);  // and it is sent alone
+  EXPECT_EQ(big.Fill(out, kUnixOffset), 1u);  // and it is sent alone
   EXPECT_TRUE(Admit(big, "x", 5, 1000, 10));
   out.clear();
-  EXPECT_EQ(big.Fill(out), 0u);  // the window is over its bytes until the answer
-  Answer(big.Complete(1), "+OK\r\n");
-  EXPECT_EQ(big.Fill(out), 1u);
+  EXPECT_EQ(big.Fill(out, kUnixOffset), 0u);  // the window is over its bytes until the answer
+  Answer(big.Complete(1).done, "+OK\r\n");
+  EXPECT_EQ(big.Fill(out, kUnixOffset), 1u);
 }
 
 TEST_F(WindowTest, ExpireFailsWhatIsDueInFlightAndQueuedAndLateRepliesFindNothing) {
@@ -155,13 +164,13 @@ TEST_F(WindowTest, ExpireFailsWhatIsDueInFlightAndQueuedAndLateRepliesFindNothin
   ASSERT_TRUE(Admit(w, "c", 5, 200));
   ASSERT_TRUE(Admit(w, "d", 5, 300));
   std::string out;
-  EXPECT_EQ(w.Fill(out), 2u);  // a, b in flight; c, d queued
+  EXPECT_EQ(w.Fill(out, kUnixOffset), 2u);  // a, b in flight; c, d queued
   EXPECT_TRUE(w.Expire(99).empty());
   std::vector<LinkCallback> due = w.Expire(200);
   EXPECT_EQ(due.size(), 3u);  // a, b in flight and c queued
   EXPECT_EQ(w.inflight(), 0u);
   EXPECT_EQ(w.queued(), 1u);
-  EXPECT_FALSE(w.Complete(1));  // a late reply is dropped
+  EXPECT_FALSE(w.Complete(1).done);  // a late reply is dropped
   for (LinkCallback& done : due) done(LinkReply{Unavailable("late")});
   EXPECT_EQ(got.size(), 3u);
   EXPECT_EQ(got.count("d"), 0u);
@@ -173,7 +182,7 @@ TEST_F(WindowTest, TakeEmptiesTheWindowAndTheQueue) {
   ASSERT_TRUE(Admit(w, "a"));
   ASSERT_TRUE(Admit(w, "b"));
   std::string out;
-  w.Fill(out);
+  w.Fill(out, kUnixOffset);
   EXPECT_EQ(w.TakeInflight().size(), 1u);
   std::vector<LinkRequest> queued = w.TakeQueued();
   ASSERT_EQ(queued.size(), 1u);
@@ -185,9 +194,9 @@ TEST_F(WindowTest, TakeEmptiesTheWindowAndTheQueue) {
   // Sequence numbers are never reused: a reply for the failed request finds nothing.
   ASSERT_TRUE(Admit(w, "c"));
   out.clear();
-  w.Fill(out);
+  w.Fill(out, kUnixOffset);
   EXPECT_EQ(Batches(out)[0].first, 2u);
-  EXPECT_FALSE(w.Complete(1));
+  EXPECT_FALSE(w.Complete(1).done);
 }
 
 }  // namespace

@@ -25,6 +25,14 @@ int64_t SteadyMs() {
       .count();
 }
 
+// Unix ms minus steady ms: a deadline on the steady clock as the receiver reads it.
+int64_t UnixOffsetMs() {
+  const int64_t unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  return unix_ms - SteadyMs();
+}
+
 Status NoReply(uint32_t timeout_ms, std::string_view tail) {
   return Status(StatusCode::kDeadlineExceeded, "no reply within " + std::to_string(timeout_ms) +
                                                    " ms (peer_timeout_ms)" + std::string(tail));
@@ -108,7 +116,7 @@ void OutgoingLink::Flush() {
   dirty = false;
   if (state_ != State::kOpen) return;
   const bool was_idle = window_.inflight() == 0;
-  window_.Fill(conn_.out());
+  window_.Fill(conn_.out(), UnixOffsetMs());
   if (was_idle && window_.inflight() > 0) {
     quiet_since_ms_ = SteadyMs();
     seen_bytes_ = conn_.bytes_read();
@@ -128,8 +136,14 @@ void OutgoingLink::OnReply(std::string_view frame) {
   }
   StatusOr<LinkReplyFrame> f = ParseLinkReply(frame);
   if (!f.ok()) return Fail(Unavailable(f.status().message()), true);
-  if (LinkCallback done = window_.Complete(f->seq)) {
-    done(LinkReply{OkStatus(), std::string(f->reply), f->epoch, std::string(f->map_json)});
+  LinkWindow::Completed c = window_.Complete(f->seq);
+  if (c.done && SteadyMs() > c.deadline_ms) {
+    // Read after the deadline (this node stalled, its timer not run yet):
+    // the caller gave up then, as with an expired gRPC call, and must not
+    // act on an answer that old.
+    c.done(LinkReply{NoReply(env_.timeout_ms, "")});
+  } else if (c.done) {
+    c.done(LinkReply{OkStatus(), std::string(f->reply), f->epoch, std::string(f->map_json)});
   }
   if (window_.queued() > 0) env_.mark_dirty(*this);
 }
@@ -140,11 +154,12 @@ void OutgoingLink::OnClosed(const std::string& reason) {
   Fail(Unavailable("link to " + link_addr_ + ": " + reason), !hello_answered_);
 }
 
-void OutgoingLink::Fail(const Status& why, bool backoff) {
+void OutgoingLink::Fail(const Status& why, bool backoff, bool keep_inflight) {
   conn_.Close();
   ++dials_;
   hello_answered_ = false;
-  std::vector<LinkCallback> inflight = window_.TakeInflight();
+  std::vector<LinkCallback> inflight;
+  if (!keep_inflight) inflight = window_.TakeInflight();
   std::vector<LinkRequest> queued;
   if (backoff) {
     ++failures_;
@@ -174,18 +189,21 @@ void OutgoingLink::Tick(int64_t now_ms) {
   if ((state_ == State::kBackoff || state_ == State::kNoLink) && now_ms >= retry_at_ms_) {
     state_ = State::kIdle;
   }
-  if (state_ == State::kOpen && window_.inflight() > 0) {
-    if (conn_.bytes_read() != seen_bytes_) {
-      seen_bytes_ = conn_.bytes_read();
-      quiet_since_ms_ = now_ms;
-    } else if (now_ms - quiet_since_ms_ >= env_.timeout_ms) {
-      // The peer hangs: whatever is on this connection will not be answered.
-      return Fail(NoReply(env_.timeout_ms, "; the link is reset"), true);
-    }
-  }
+  // First what is due (requests a reset kept in flight included: they were
+  // sent before this connection opened, so none outlives its quiet period).
   std::vector<LinkCallback> expired = window_.Expire(now_ms);
-  if (!expired.empty()) {
-    FailAll(expired, NoReply(env_.timeout_ms, ""));
+  if (!expired.empty()) FailAll(expired, NoReply(env_.timeout_ms, ""));
+  if (state_ != State::kOpen || window_.inflight() == 0) return;
+  if (conn_.bytes_read() != seen_bytes_) {
+    seen_bytes_ = conn_.bytes_read();
+    quiet_since_ms_ = now_ms;
+  } else if (now_ms - quiet_since_ms_ >= env_.timeout_ms) {
+    // The peer hangs: whatever is on this connection will not be answered.
+    // What was sent may still run if the peer wakes up before the deadlines
+    // (it drops what arrives later), so those requests fail at their
+    // deadlines, not now: a caller that retries elsewhere never races a
+    // late copy.
+    Fail(NoReply(env_.timeout_ms, "; the link is reset"), true, /*keep_inflight=*/true);
   }
 }
 

@@ -15,8 +15,12 @@
 // answers kUnimplemented and the link fails its requests so, for a while,
 // and the caller uses gRPC instead. Every request has a deadline (the
 // timeout from PeerLinks::Send): it fails with kDeadlineExceeded then, and
-// a connection with requests in flight that receives nothing for the
-// timeout is closed (the peer hangs) and every request on it fails.
+// the receiver does not start it later (the batch carries the deadline). A
+// connection with requests in flight that receives nothing for the timeout
+// is closed (the peer hangs); its requests still fail at their deadlines,
+// never earlier, so a caller that retries elsewhere cannot race a late copy.
+// A connection the peer closed fails what it carried at once: the peer
+// dropped it unread.
 //
 // Thread safety: lives on the links' loop thread; every method runs there.
 #pragma once
@@ -84,8 +88,9 @@ class OutgoingLink final : private net::OutboundConnection::Handler {
 
   void Dial();
   void OnGrant(uint64_t dial, StatusOr<LinkGrant> grant);
-  // Fails what is in flight (and what is queued when `backoff`), closes.
-  void Fail(const Status& why, bool backoff);
+  // Closes and fails what is queued when `backoff`, and what is in flight
+  // unless `keep_inflight` (then it fails at its deadlines).
+  void Fail(const Status& why, bool backoff, bool keep_inflight = false);
   void FailAll(const std::vector<LinkCallback>& callbacks, const Status& why);
   // Fails a request that never left (kNoLink) and hands its body back.
   void GiveBack(LinkRequest r);

@@ -65,6 +65,10 @@ void PeerLinks::SetSelf(std::string id, std::string grpc_addr) {
 Status PeerLinks::Start(IncomingLinkContext incoming) {
   if (listener_) return FailedPrecondition("peer links already started");
   incoming_ = std::move(incoming);
+  incoming_.self_id = [this] {
+    MutexLock lock(mu_);
+    return self_id_;
+  };
   net::ConnectionLoopOptions o;
   o.bind = options_.bind;
   o.port = options_.port;

@@ -7,7 +7,8 @@ with ports picked at run time:
     reply is the one its command asked for;
   - an owner killed with SIGKILL under load: requests fail with -TRYAGAIN
     within the peer timeout, nothing hangs, and once the owner is back the
-    link reconnects;
+    link reconnects; a command that timed out on a stopped owner does not
+    run when it wakes up;
   - a full window and queue refuse further requests at once with a clear
     -TRYAGAIN, and an owner that hangs fails what the link holds after the
     peer timeout;
@@ -40,6 +41,25 @@ def metric(node, name):
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     m = re.search(rf"^ringkv_{name} (\d+)", text, re.M)
     return int(m.group(1)) if m else 0
+
+
+def sigstop(proc):
+    """Stops `proc` and waits until every thread of it is stopped (a thread
+    may still run for a moment after kill() returns)."""
+    proc.send_signal(signal.SIGSTOP)
+    task_dir = f"/proc/{proc.pid}/task"
+
+    def stopped():
+        for tid in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{tid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state not in ("T", "t"):
+                return False
+        return True
+    wait_for(stopped, timeout=10, what="the process to stop")
 
 
 def connections_to(port):
@@ -224,6 +244,32 @@ class OwnerFailureTest(PeerLinkTestCase):
         self.assertGreater(len(redis.Redis(port=self.n0.resp_port).keys("k:*")), 0)
 
 
+    def test_a_command_that_timed_out_does_not_run_when_the_owner_wakes_up(self):
+        timeout_ms = 1000
+        self.two_nodes("--peer-timeout-ms", str(timeout_ms))
+        key = self.keys_owned_by_n0(1)[0]
+        c = redis.Redis(port=self.n1.resp_port, socket_timeout=30)
+        self.assertTrue(c.set(key, 10))
+        sigstop(self.n0.proc)
+        try:
+            with self.assertRaises(redis.ResponseError) as e:
+                c.incr(key)  # sent, then waits in n0's socket
+            self.assertTrue(str(e.exception).startswith("TRYAGAIN forward to node n0 at "),
+                            str(e.exception))
+            time.sleep(timeout_ms / 1000)  # past the batch's deadline
+        finally:
+            self.n0.proc.send_signal(signal.SIGCONT)
+
+        def value():
+            try:
+                return c.get(key)
+            except redis.ResponseError:
+                return None
+        self.assertEqual(wait_for(value, timeout=20, what="forwarding after the owner woke up"),
+                         b"10")  # the INCR the client was told failed never ran
+        self.assertEqual(redis.Redis(port=self.n0.resp_port).get(key), b"10")
+
+
 class WindowTest(PeerLinkTestCase):
     def test_a_full_window_and_queue_refuse_at_once_and_a_hung_owner_times_out(self):
         timeout_ms = 3000
@@ -231,7 +277,7 @@ class WindowTest(PeerLinkTestCase):
                        "--peer-timeout-ms", str(timeout_ms))
         keys = self.keys_owned_by_n0(10)
         self.assertEqual(redis.Redis(port=self.n1.resp_port).get(keys[0]), f"v-{keys[0]}".encode())
-        self.n0.proc.send_signal(signal.SIGSTOP)
+        sigstop(self.n0.proc)
         try:
             results = [None] * 10
 
