@@ -268,8 +268,8 @@ class Round : public std::enable_shared_from_this<Round> {
       for (size_t k : ks) args.push_back(keys_[k].key);
       auto self = shared_from_this();
       link_->ForwardAsync(*view_, peer, args,
-                          [self, peer, ks = ks](ForwardLink::Outcome, std::string reply) {
-                            self->OnPeek(peer, ks, std::move(reply));
+                          [self, p = peer, ks = ks](ForwardLink::Outcome, std::string reply) {
+                            self->OnPeek(p, ks, std::move(reply));
                           });
     }
   }
@@ -407,8 +407,8 @@ class Round : public std::enable_shared_from_this<Round> {
       std::vector<std::string_view> views(args.begin(), args.end());
       auto self = shared_from_this();
       link_->ForwardAsync(*view_, peer, views,
-                          [self, peer, ks = ks](ForwardLink::Outcome, std::string reply) {
-                            self->OnApplyReply(peer, ks, reply);
+                          [self, p = peer, ks = ks](ForwardLink::Outcome, std::string reply) {
+                            self->OnApplyReply(p, ks, reply);
                           });
     }
   }
