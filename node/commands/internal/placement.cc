@@ -130,30 +130,13 @@ bool NeedsPeer(const CommandSpec& spec, const Context& ctx, const RoleSnapshot* 
 // so the parts after it do not run.
 void RunSplit(const CommandSpec& spec, Context& ctx, const ClusterSnapshot& view,
               const HeldArcs* held, int depth) {
-  if (spec.merge == net::command::MergeKind::kNone) {
-    ctx.w.Error("CROSSSLOT Keys in request don't hash to the same node (" + std::string(spec.name) +
-                " needs all its keys on one node)");
-    return;
-  }
-  // The serving node of each key; ring::kNoNode = here.
-  const net::command::KeySplit split =
-      net::command::SplitKeys(spec, ctx.args, [&view, held](std::string_view key) {
+  RunSplitParts(
+      spec, ctx,
+      [&view, held](std::string_view key) {
         uint32_t owner = ring::kNoNode;
         return view.PlaceOf(key, held, &owner) == Place::kOwner ? owner : ring::kNoNode;
-      });
-  std::vector<std::string> replies;
-  replies.reserve(split.parts.size());
-  for (const net::command::SplitPart& p : split.parts) {
-    std::string& part = replies.emplace_back();
-    net::resp::ReplyWriter w(part);
-    Context sub_ctx{ctx.engine, ctx.hlc,     ctx.metrics, ctx.state, ctx.options,
-                    ctx.run_id, ctx.session, w,           p.args,    ctx.now_ms};
-    Route(spec, sub_ctx, part, 0, depth + 1);
-    if (!part.empty() && part[0] == '-') break;  // the first failure is the answer
-  }
-  const std::string bad_shape =
-      "-ERR unexpected reply from a node serving part of " + std::string(spec.name) + "\r\n";
-  ctx.w.Raw(net::command::MergeReplies(spec.merge, split.where, replies, bad_shape));
+      },
+      [&](Context& part_ctx, std::string& part) { Route(spec, part_ctx, part, 0, depth + 1); });
 }
 
 // A command whose reply the shell takes later (Session::defer). Holds copies
@@ -278,6 +261,30 @@ void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply
 }
 
 }  // namespace
+
+void RunSplitParts(const CommandSpec& spec, Context& ctx,
+                   FunctionRef<uint32_t(std::string_view key)> where,
+                   FunctionRef<void(Context& part_ctx, std::string& part_reply)> run) {
+  if (spec.merge == net::command::MergeKind::kNone) {
+    ctx.w.Error("CROSSSLOT Keys in request don't hash to the same node (" + std::string(spec.name) +
+                " needs all its keys on one node)");
+    return;
+  }
+  const net::command::KeySplit split = net::command::SplitKeys(spec, ctx.args, where);
+  std::vector<std::string> replies;
+  replies.reserve(split.parts.size());
+  for (const net::command::SplitPart& p : split.parts) {
+    std::string& part = replies.emplace_back();
+    net::resp::ReplyWriter w(part);
+    Context part_ctx{ctx.engine, ctx.hlc,     ctx.metrics, ctx.state, ctx.options,
+                     ctx.run_id, ctx.session, w,           p.args,    ctx.now_ms};
+    run(part_ctx, part);
+    if (!part.empty() && part[0] == '-') break;  // the first failure is the answer
+  }
+  const std::string bad_shape =
+      "-ERR unexpected reply from a node serving part of " + std::string(spec.name) + "\r\n";
+  ctx.w.Raw(net::command::MergeReplies(spec.merge, split.where, replies, bad_shape));
+}
 
 void RunPlaced(const CommandSpec& spec, Context& ctx, uint32_t mode, std::string& out,
                size_t reply_start) {

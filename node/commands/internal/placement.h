@@ -20,7 +20,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include "base/function_ref.h"
 #include "node/commands/internal/command_table.h"
 #include "node/commands/internal/context.h"
 
@@ -32,5 +34,14 @@ namespace ringkv::node::internal {
 // write-through fails.
 void RunPlaced(const CommandSpec& spec, Context& ctx, uint32_t mode, std::string& out,
                size_t reply_start);
+
+// A multi-key command whose keys are served in several places: splits it by
+// `where(key)` (ring::kNoNode = here), runs each part with `run(part_ctx)`
+// in order — the first error is the answer, later parts do not run — and
+// writes the replies merged in key order. -CROSSSLOT for a command that
+// cannot be split.
+void RunSplitParts(const CommandSpec& spec, Context& ctx,
+                   FunctionRef<uint32_t(std::string_view key)> where,
+                   FunctionRef<void(Context& part_ctx, std::string& part_reply)> run);
 
 }  // namespace ringkv::node::internal

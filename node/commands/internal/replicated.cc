@@ -10,9 +10,9 @@
 
 #include "base/thread_annotations.h"
 #include "cluster/cluster_map.h"
-#include "net/command/key_split.h"
 #include "net/resp/resp_writer.h"
 #include "node/commands/forward_link.h"
+#include "node/commands/internal/placement.h"
 #include "node/replication/replica_entry.h"
 #include "node/replication/replication.h"
 #include "node/view/cluster_view.h"
@@ -74,15 +74,20 @@ uint32_t Coordinator(const ClusterSnapshot& view, const Replication* replication
   return p.replicas[std::min(from, p.n - 1)];
 }
 
+KeyPlan PlanKey(const ClusterSnapshot& view, std::string_view key) {
+  KeyPlan p;
+  p.key = key;
+  p.n = static_cast<uint32_t>(view.ReplicasOf(view.ring->KeyPosition(key), p.replicas));
+  p.here = std::find(p.replicas.begin(), p.replicas.begin() + p.n, view.self) !=
+           p.replicas.begin() + p.n;
+  return p;
+}
+
 std::vector<KeyPlan> PlanKeys(const CommandSpec& spec, std::span<const std::string_view> args,
                               const ClusterSnapshot& view) {
   std::vector<KeyPlan> plans;
   ForEachKeyIndex(spec, args.size(), [&](size_t i) {
-    KeyPlan& p = plans.emplace_back();
-    p.key = args[i];
-    p.n = static_cast<uint32_t>(view.ReplicasOf(view.ring->KeyPosition(p.key), p.replicas));
-    p.here = std::find(p.replicas.begin(), p.replicas.begin() + p.n, view.self) !=
-             p.replicas.begin() + p.n;
+    plans.push_back(PlanKey(view, args[i]));
     return true;
   });
   return plans;
@@ -567,35 +572,16 @@ void Forward(const CommandSpec& spec, Context& ctx, std::shared_ptr<const Cluste
 // A command whose keys have different coordinators: split by coordinator,
 // parts run in order (each synchronously), replies merged in key order.
 void Split(const CommandSpec& spec, Context& ctx, const ClusterSnapshot& view, int depth) {
-  if (spec.merge == net::command::MergeKind::kNone) {
-    ctx.w.Error("CROSSSLOT Keys in request don't hash to the same node (" + std::string(spec.name) +
-                " needs all its keys on one node)");
-    return;
-  }
   Replication* replication = ctx.options.replication;
-  const net::command::KeySplit split =
-      net::command::SplitKeys(spec, ctx.args, [&](std::string_view key) -> uint32_t {
-        KeyPlan p;
-        p.n = static_cast<uint32_t>(view.ReplicasOf(view.ring->KeyPosition(key), p.replicas));
-        if (std::find(p.replicas.begin(), p.replicas.begin() + p.n, view.self) !=
-            p.replicas.begin() + p.n) {
-          return ring::kNoNode;
-        }
-        return Coordinator(view, replication, p);
+  RunSplitParts(
+      spec, ctx,
+      [&](std::string_view key) -> uint32_t {
+        const KeyPlan p = PlanKey(view, key);
+        return p.here ? ring::kNoNode : Coordinator(view, replication, p);
+      },
+      [&](Context& part_ctx, std::string& part) {
+        RunReplicated(spec, part_ctx, part, 0, depth + 1);
       });
-  std::vector<std::string> replies;
-  replies.reserve(split.parts.size());
-  for (const net::command::SplitPart& part : split.parts) {
-    std::string& r = replies.emplace_back();
-    net::resp::ReplyWriter w(r);
-    Context sub{ctx.engine, ctx.hlc,     ctx.metrics, ctx.state, ctx.options,
-                ctx.run_id, ctx.session, w,           part.args, ctx.now_ms};
-    RunReplicated(spec, sub, r, 0, depth + 1);
-    if (!r.empty() && r[0] == '-') break;  // the first failure is the answer
-  }
-  const std::string bad_shape =
-      "-ERR unexpected reply from a node serving part of " + std::string(spec.name) + "\r\n";
-  ctx.w.Raw(net::command::MergeReplies(spec.merge, split.where, replies, bad_shape));
 }
 
 }  // namespace
