@@ -56,9 +56,10 @@ StatusOr<cluster::ClusterMap> ParseReplicationSettings(const json& body,
   if (body.contains("replication")) {
     const json& r = body["replication"];
     if (!r.is_number_unsigned() || r.get<uint64_t>() != map.replication) {
-      return FailedPrecondition("a replication change is not accepted by PUT /config yet: it "
-                                "moves keys; this cluster keeps replication " +
-                                std::to_string(map.replication));
+      return FailedPrecondition(
+          "a replication change is not accepted by PUT /config yet: it "
+          "moves keys; this cluster keeps replication " +
+          std::to_string(map.replication));
     }
   }
   for (auto [name, field] : {std::pair{"write_consistency", &next.write_consistency},
@@ -129,9 +130,9 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   // While keys move the map must stay the migration's: 409, nothing changed.
   const bool replication_change = !SameReplicationSettings(*wanted, map);
   if (replication_change && ctx.migrator != nullptr && ctx.migrator->Running()) {
-    return ErrorResponse(Status(StatusCode::kAborted,
-                                "migration " + ctx.migrator->RunningId() +
-                                    " is running; change the consistency settings when it is done"));
+    return ErrorResponse(Status(
+        StatusCode::kAborted, "migration " + ctx.migrator->RunningId() +
+                                  " is running; change the consistency settings when it is done"));
   }
   if (replication_change) {
     auto r = ctx.map_owner.Apply([&](const cluster::ClusterMap& m) {
