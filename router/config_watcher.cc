@@ -113,11 +113,11 @@ bool ConfigWatcher::ApplyConsistency(const RouterOptions& next) {
     return n;
   });
   if (r.ok()) {
-    spdlog::info("config: write_consistency {}, read_consistency {}, tombstone_ttl_s {}, "
-                 "hint_ttl_s {} at epoch {}",
-                 cluster::ConsistencyName(r->write_consistency),
-                 cluster::ConsistencyName(r->read_consistency), r->tombstone_ttl_s, r->hint_ttl_s,
-                 r->epoch);
+    spdlog::info(
+        "config: write_consistency {}, read_consistency {}, tombstone_ttl_s {}, "
+        "hint_ttl_s {} at epoch {}",
+        cluster::ConsistencyName(r->write_consistency),
+        cluster::ConsistencyName(r->read_consistency), r->tombstone_ttl_s, r->hint_ttl_s, r->epoch);
   } else {
     spdlog::warn("config: cannot apply the consistency settings: {}", r.status().message());
   }

@@ -231,7 +231,6 @@ TEST_F(RouterConfigFileTest, ErrorsNameTheFileAndTheSetting) {
                               "log_level"));
 }
 
-
 TEST(RouterOptionsTest, ReplicationSettingsParseAndAreCheckedTogether) {
   RouterOptions o;
   EXPECT_EQ(o.replication, 1u);
@@ -253,8 +252,8 @@ TEST(RouterOptionsTest, ReplicationSettingsParseAndAreCheckedTogether) {
   EXPECT_TRUE(m.nodes.empty());
 
   EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "replication", "6"), "replication"));
-  EXPECT_TRUE(FailsMentioning(ApplyRouterSetting(o, "write_consistency", "most"),
-                              "write_consistency"));
+  EXPECT_TRUE(
+      FailsMentioning(ApplyRouterSetting(o, "write_consistency", "most"), "write_consistency"));
   RouterOptions zero;
   zero.replication = 0;
   EXPECT_TRUE(FailsMentioning(ValidateRouterOptions(zero), "replication"));

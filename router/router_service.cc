@@ -127,9 +127,10 @@ Status RouterService::Impl::OpenMapOwner() {
   spdlog::info("registry: epoch {} with {} nodes from {} (replication {})", map.epoch,
                map.nodes.size(), options.data_dir, map.replication);
   if (map.epoch > 0 && map.replication != defaults.replication) {
-    spdlog::warn("registry: the persisted map keeps replication {}; --replication {} applies to a "
-                 "new cluster only",
-                 map.replication, defaults.replication);
+    spdlog::warn(
+        "registry: the persisted map keeps replication {}; --replication {} applies to a "
+        "new cluster only",
+        map.replication, defaults.replication);
   }
   return cluster::CheckReplication(map);
 }

@@ -281,7 +281,6 @@ TEST_F(RouterHttpTest, PutConfigAppliesValidSettings) {
   EXPECT_EQ(applied_levels_, (std::vector<std::string>{"debug"}));
 }
 
-
 TEST_F(RouterHttpTest, GetNodeAddsTheReplicas) {
   // Replication 1: the owner alone.
   json one = BodyOf(Call("POST", "/get-node", R"({"value": "user:1"})"));

@@ -211,7 +211,6 @@ TEST_F(MapOwnerTest, MovesRideOnEveryTableUntilCleared) {
   EXPECT_EQ(owner->Current()->epoch, 2u);
 }
 
-
 // Suspect flags follow a node into the next table (by id) until the health
 // checker clears them; every change is checked with CheckReplication.
 TEST_F(MapOwnerTest, SuspectsCarryOverAndReplicationIsChecked) {

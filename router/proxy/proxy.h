@@ -44,7 +44,7 @@ struct ProxyStats {
   std::atomic<uint64_t> errors{0};  // -ERR replies the proxy generated
   std::atomic<uint64_t> backend_timeouts{0};
   std::atomic<uint64_t> backend_failures{0};  // connect/IO failures
-  std::atomic<uint64_t> failovers{0};  // commands re-sent to the next replica of their keys
+  std::atomic<uint64_t> failovers{0};         // commands re-sent to the next replica of their keys
   std::atomic<int64_t> connected_clients{0};
   std::atomic<uint64_t> total_connections{0};
 };

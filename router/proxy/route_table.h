@@ -96,8 +96,8 @@ struct RouteTable {
   // owner first; empty when no node is in service.
   std::vector<uint32_t> Replicas(std::string_view key) const;
   // Where `key`'s request goes: its first live replica whose address is
-  // not in `tried` (back ends that failed it already); when every untried replica is down or suspect, the first
-  // untried one (it is tried anyway); ring::kNoNode when all were tried. At
+  // not in `tried` (back ends that failed it already); when every untried replica is down or
+  // suspect, the first untried one (it is tried anyway); ring::kNoNode when all were tried. At
   // replication 1 the owner, whatever its state (cache mode: the health
   // checker ejects a failed node from the ring).
   uint32_t Pick(std::string_view key, std::span<const std::string> tried = {}) const;

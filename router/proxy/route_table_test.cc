@@ -142,7 +142,6 @@ TEST(RouteTableTest, AtomicRouteSourcePublishesReplacements) {
   EXPECT_EQ(held->epoch, 7u);  // a reader's snapshot stays valid
 }
 
-
 // Preference lists: the first `replication` distinct ring nodes clockwise,
 // owner first, as ring::Ring::PreferenceList; at replication 1 the owner.
 TEST(RouteTableTest, ReplicasAreTheKeysPreferenceList) {

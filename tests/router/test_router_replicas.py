@@ -45,6 +45,14 @@ class ReplicaSettingsTest(RouterTestCase):
         self.assertEqual(firsts, resp_addrs)
         config = self.api(router, "GET", "/config")
         self.assertEqual(config["replication"], 2)
+        # /kv says which replica served: all live, the first one.
+        rc = self.client(router.resp_port)
+        self.assertTrue(rc.set("user:7", "x"))
+        status, data, hdrs = http("GET", f"{router.http}/kv/user:7")
+        self.assertEqual((status, data), (200, {"value": "x"}))
+        first = self.api(router, "POST", "/get-node", {"value": "user:7"})["node"]
+        self.assertEqual(hdrs["X-Served-By"], first)
+        self.assertEqual(hdrs["X-CacheServer-Node"], first)
 
     def test_replication_is_capped_by_the_ring(self):
         nodes, addrs = self.ringkv_nodes(2)

@@ -163,8 +163,7 @@ void ClientConn::Forward(BackendConn& b, std::string_view raw,
   if (!raw.empty() && raw[0] == '*') {
     b.Send(raw, Pending{shared_from_this(), slot, kWholeReply, nullptr});
   } else {  // an inline command (or a deferred one): back ends get RESP
-    b.Send(net::resp::EncodeCommand(args),
-           Pending{shared_from_this(), slot, kWholeReply, nullptr});
+    b.Send(net::resp::EncodeCommand(args), Pending{shared_from_this(), slot, kWholeReply, nullptr});
   }
 }
 
@@ -192,8 +191,8 @@ void ClientConn::SendToReplicas(CommandKind kind, std::span<const std::string_vi
   if (kind == CommandKind::kSingleKey) {
     auto retry = std::make_unique<Retry>();
     retry->args.assign(args.begin(), args.end());
-    std::string command = !raw.empty() && raw[0] == '*' ? std::string(raw)
-                                                         : net::resp::EncodeCommand(args);
+    std::string command =
+        !raw.empty() && raw[0] == '*' ? std::string(raw) : net::resp::EncodeCommand(args);
     worker_.ConnFor(table->backends[table->Pick(args[1])])
         .Send(command, Pending{shared_from_this(), slot, kWholeReply, std::move(retry)});
     return;
