@@ -144,17 +144,24 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
     tracker_.Forget(node.id);
     return;
   }
-  auto r = map_owner_.Apply([&](const cluster::ClusterMap& m) -> StatusOr<cluster::ClusterMap> {
-    auto i = m.Find(node.id);
-    if (!i) return NotFound("node " + node.id + " left the cluster");
-    cluster::ClusterMap next = m;
-    next.nodes[*i].kind = fresh.kind;
-    next.nodes[*i].addr = fresh.addr;
-    next.nodes[*i].http_addr = fresh.http_addr;
-    next.nodes[*i].grpc_addr = fresh.grpc_addr;
-    next.nodes[*i].state = cluster::NodeState::kActive;
-    next.epoch = m.epoch + 1;
-    return next;
+  if (!flush && map_owner_.Map().replication == 1 && hooks_.rejoin) {
+    // Its successors served its arcs meanwhile: it takes them back by a
+    // migration that keeps the newer of its entries and theirs.
+    if (Status s = hooks_.rejoin(fresh); !s.ok()) {
+      spdlog::warn("health: node {} answers again but cannot take its keys back yet ({}); "
+                   "keeping it down",
+                   node.id, s.message());
+      tracker_.Forget(node.id);
+      return;
+    }
+    spdlog::info("health: node {} ({}) is back; it takes its arcs back from its successors "
+                 "(newer versions win), nothing flushed",
+                 node.id, fresh.addr);
+    if (hooks_.node_up) hooks_.node_up(fresh);
+    return;
+  }
+  auto r = map_owner_.Apply([&](const cluster::ClusterMap& m) {
+    return cluster::Reinstate(m, fresh, cluster::NodeState::kActive);
   });
   if (r.ok()) {
     spdlog::info("health: node {} ({}) is back; {} at epoch {}", node.id, fresh.addr,

@@ -5,7 +5,8 @@
 // replication >= 2 it stays in the ring and the other replicas serve its
 // keys); when it answers M probes again it is marked active again at a new
 // epoch. Nothing is flushed, ever, on a ringkv node: it keeps what it holds
-// (versions and hints reconcile it). A redis back end (cache mode) is
+// (versions and hints reconcile it; at replication 1 it takes its arcs back
+// from its successors by a migration that keeps the newer versions). A redis back end (cache mode) is
 // flushed with FLUSHALL before it returns, so no value it held comes back
 // stale over writes its successor took meanwhile (docs/design.md, "Health
 // and ejection"). Every good probe clears the node's suspect flag in the
@@ -57,6 +58,10 @@ class HealthChecker {
   struct MigrationHooks {
     std::function<bool()> running;                          // a migration is in progress
     std::function<void(const cluster::NodeInfo&)> node_up;  // answers again after failures
+    // Replication 1: brings a ringkv node that was down back into the ring
+    // by a migration (cluster::MigrationKind::kReturn) from the nodes that
+    // served its arcs meanwhile. Unset: it is made active at once.
+    std::function<Status(const cluster::NodeInfo& fresh)> rejoin;
   };
   // Call before Start().
   void set_migration_hooks(MigrationHooks hooks) { hooks_ = std::move(hooks); }

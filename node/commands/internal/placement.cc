@@ -18,6 +18,12 @@ namespace {
 
 using Place = ClusterSnapshot::Place;
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  return out;
+}
+
 // Routing again after a newer map arrived happens at most this often per
 // command (each forward is one hop; a map that keeps changing gets TRYAGAIN).
 constexpr int kMaxPlaceAttempts = 3;
@@ -82,10 +88,36 @@ std::shared_ptr<const RoleSnapshot> HeldRoles(const Context& ctx) {
   return migration->Roles();
 }
 
+// Replication 1 while a node is down: its successor here serves its arcs,
+// but what the down node held is not here. A key of such an arc that this
+// node neither holds nor has a tombstone of is unknown, not absent: only
+// commands that need no current value (blind writes, DEL, UNLINK) run; the
+// others get an error naming the down node. False when the command may run.
+bool RefuseUnknown(const CommandSpec& spec, Context& ctx) {
+  const uint32_t mode = ctx.options.view->mode();
+  if ((mode & ClusterView::kTombstones) == 0 || (mode & ClusterView::kReplicas) != 0) return false;
+  if (AccessOf(spec, ctx.args) == Access::kBlindWrite || spec.name == "del" ||
+      spec.name == "unlink") {
+    return false;
+  }
+  std::shared_ptr<const ClusterSnapshot> view = ctx.options.view->Snapshot();
+  const std::string* down = nullptr;
+  ForEachKey(spec, ctx.args, [&](std::string_view key) {
+    const std::string* home = view->DownHomeOf(key);
+    if (home != nullptr && !ctx.engine.Peek(key, ctx.now_ms)) down = home;
+    return down == nullptr;
+  });
+  if (down == nullptr) return false;
+  ctx.w.Error("TRYAGAIN node " + *down +
+              " holds this key and is down; its value is unknown until the node returns");
+  return true;
+}
+
 // Runs the command on this node: pull-on-miss and write-through when
 // migration roles hold arcs here (docs/design.md "Moving keys").
 void RunHere(const CommandSpec& spec, Context& ctx, const RoleSnapshot* roles, std::string& out,
              size_t reply_start) {
+  if (RefuseUnknown(spec, ctx)) return;
   if (roles == nullptr || roles->roles.empty()) {
     spec.handler(ctx);
     return;
@@ -261,6 +293,19 @@ void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply
 }
 
 }  // namespace
+
+Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args) {
+  if ((spec.flags & kWrite) == 0) return Access::kRead;
+  if (spec.name == "setex" || spec.name == "psetex" || spec.name == "mset") return Access::kBlindWrite;
+  if (spec.name == "set") {
+    for (size_t i = 3; i < args.size(); ++i) {
+      const std::string o = Lower(args[i]);
+      if (o == "nx" || o == "xx" || o == "get" || o == "keepttl") return Access::kReadWrite;
+    }
+    return Access::kBlindWrite;
+  }
+  return Access::kReadWrite;
+}
 
 void RunSplitParts(const CommandSpec& spec, Context& ctx,
                    FunctionRef<uint32_t(std::string_view key)> where,
