@@ -21,6 +21,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from checker import Checker  # noqa: E402
 from harness import ClusterTestCase, http_json, wait_for  # noqa: E402
 
+import redis  # noqa: E402
+
 KEYS = int(os.environ.get("RETURN_KEYS", "600"))
 THREADS = 3
 AWAY_S = float(os.environ.get("RETURN_AWAY_S", "8"))
@@ -34,11 +36,37 @@ class ReturnTest(ClusterTestCase):
         self.assertEqual(status, 200, data)
         return next(n["state"] for n in data["nodes"] if n["id"] == node_id)
 
+    def keys_of(self, router, addr, prefix, count):
+        out = []
+        i = 0
+        while len(out) < count:
+            status, data = http_json("POST", router.http + "/get-node", {"value": f"{prefix}{i}"})
+            self.assertEqual(status, 200, data)
+            if data["node"] == addr:
+                out.append(f"{prefix}{i}")
+            i += 1
+        return out
+
+    def local(self, node, keys):
+        """What `node` itself holds of each key (RINGKV.PEEK: a local-only read)."""
+        c = redis.Redis(host="127.0.0.1", port=node.resp_port, socket_timeout=10)
+        held = c.execute_command("RINGKV.PEEK", *keys)
+        c.close()
+        return {k: None if e is None or e[1] == 1 else e[3].decode() for k, e in zip(keys, held)}
+
     def test_sigstop_at_replication_1_loses_nothing_and_serves_nothing_stale(self):
         nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(3)]
         router = self.start_router(
             "--nodes", ",".join(f"127.0.0.1:{x.http_port}" for x in nodes), *HEALTH)
         victim = nodes[1]
+        vaddr = f"127.0.0.1:{victim.resp_port}"
+        rc = redis.Redis(host="127.0.0.1", port=router.resp_port, socket_timeout=10)
+        # Keys of the victim that nothing touches after the outage: deleted
+        # while it is away, or written while it is away.
+        gone = self.keys_of(router, vaddr, "gone:", 20)
+        away = self.keys_of(router, vaddr, "away:", 20)
+        unknown = self.keys_of(router, vaddr, "unknown:", 1)[0]
+        self.assertTrue(rc.mset({k: "before" for k in gone + away}))
         checker = Checker(router.resp_port, keys_per_thread=KEYS // THREADS, threads=THREADS,
                           once_keys=KEYS, use_incr=False)
         checker.preload()
@@ -52,6 +80,10 @@ class ReturnTest(ClusterTestCase):
         before = checker.ops
         wait_for(lambda: checker.ops > before + 200, timeout=30,
                  what="traffic served by the successors")
+        self.assertEqual(rc.delete(*gone), 0)  # the successors do not hold them
+        self.assertTrue(rc.mset({k: "while-away" for k in away}))
+        with self.assertRaisesRegex(redis.ResponseError, "TRYAGAIN node n1 holds this key"):
+            rc.get(unknown)  # unknown, not nil, while n1 is away
         time.sleep(max(0.0, AWAY_S - 2))
         os.kill(victim.proc.pid, signal.SIGCONT)
 
@@ -62,6 +94,10 @@ class ReturnTest(ClusterTestCase):
             return data["current"] is None and done and done[-1]["state"] == "done"
         wait_for(returned, timeout=60, what="the return migration done")
         self.assertEqual(self.node_state(router, "n1"), "active")
+        # The copy brought its successors' writes and deletes back.
+        self.assertEqual(self.local(victim, away), {k: "while-away" for k in away})
+        self.assertEqual(self.local(victim, gone), {k: None for k in gone})
+        self.assertEqual(rc.mget(gone), [None] * len(gone))
         before = checker.ops
         wait_for(lambda: checker.ops > before + 300, timeout=30, what="traffic after the return")
         checker.stop()
