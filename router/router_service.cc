@@ -191,6 +191,14 @@ Status RouterService::Impl::OpenMigrator() {
                         return cluster::Reinstate(map, fresh, cluster::NodeState::kJoining);
                       })
              .status();
+       },
+       .replace = [m = migrator.get()](const cluster::NodeInfo& node) {
+         return m
+             ->Change(cluster::MigrationKind::kRemove, node.id,
+                      [&](const cluster::ClusterMap& map) {
+                        return cluster::MarkLeaving(map, node.id);
+                      })
+             .status();
        }});
   return migrator->Open();
 }

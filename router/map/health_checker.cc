@@ -10,6 +10,18 @@
 #include "router/map/discovery.h"
 
 namespace ringkv::router {
+namespace {
+
+// A replace that failed (e.g. the migration's probes) is tried again after this.
+constexpr int64_t kReplaceRetryMs = 5000;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 HealthChecker::HealthChecker(MapOwner& map_owner, LiveSettings& settings,
                              std::string backend_password, NodeCalls calls)
@@ -99,6 +111,36 @@ void HealthChecker::RunOnce() {
       case cluster::HealthTransition::kNone:
         break;
     }
+  }
+  ReplaceLongDown(map);
+}
+
+void HealthChecker::ReplaceLongDown(const cluster::ClusterMap& map) {
+  const int64_t now = SteadyMs();
+  std::map<std::string, int64_t> since;
+  for (const cluster::NodeInfo& node : map.nodes) {
+    if (node.state != cluster::NodeState::kDown) continue;
+    auto it = down_since_ms_.find(node.id);
+    since[node.id] = it != down_since_ms_.end() ? it->second : now;
+  }
+  down_since_ms_ = std::move(since);
+  const uint32_t after_s = settings_.health().replace_after_s;
+  if (after_s == 0 || map.replication < 2 || !hooks_.replace || MigrationRunning()) return;
+  if (now - last_replace_ms_ < kReplaceRetryMs) return;
+  for (const cluster::NodeInfo& node : map.nodes) {
+    auto it = down_since_ms_.find(node.id);
+    if (it == down_since_ms_.end() || now - it->second < int64_t{after_s} * 1000) continue;
+    last_replace_ms_ = now;
+    if (Status s = hooks_.replace(node); !s.ok()) {
+      spdlog::warn("health: node {} ({}) is down for over replace_after_s={}s but cannot be "
+                   "removed yet: {}",
+                   node.id, node.addr, after_s, s.message());
+      return;
+    }
+    spdlog::warn("health: node {} ({}) is down for over replace_after_s={}s: removed; its keys "
+                 "get their copies back from the other replicas",
+                 node.id, node.addr, after_s);
+    return;  // one migration at a time
   }
 }
 
