@@ -65,6 +65,7 @@ RoleSnapshot::RoleSnapshot(MigrationPlan plan)
   std::vector<ring::Arc> all;
   for (MigrationRole& r : plan.roles) {
     all.insert(all.end(), r.arcs.begin(), r.arcs.end());
+    refresh_exports = refresh_exports || (r.kind == MigrationRole::Kind::kExport && r.refresh);
     ring::ArcSet set(r.arcs);
     roles.push_back(Role{std::move(r), std::move(set)});
   }

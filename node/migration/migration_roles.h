@@ -57,9 +57,11 @@ struct MigrationRole {
   std::string peer_id;
   std::string peer_grpc;  // "host:port" of the peer's gRPC listener
   std::vector<ring::Arc> arcs;
-  // kImport only: what this node holds in the arcs may be older than the
-  // peer's (a replication-1 node back after its successor served them), so
-  // every key touched is fetched keep-newer, held here or not.
+  // A replication-1 node back after its successor served its arcs
+  // (cluster::MigrationKind::kReturn). kImport: what this node holds in the
+  // arcs may be older than the peer's, so every key touched is fetched
+  // keep-newer, held here or not. kExport: the peer holds keys this node
+  // never had, so a key not held here is unknown, not absent.
   bool refresh = false;
 };
 
@@ -95,6 +97,7 @@ class RoleSnapshot {
   uint64_t migration_epoch = 0;
   ring::HashKind hash = ring::HashKind::kXxh3;
   std::vector<Role> roles;
+  bool refresh_exports = false;  // some EXPORT role has refresh set
 
  private:
   HeldArcs held_{ring::HashKind::kXxh3, ring::ArcSet({})};

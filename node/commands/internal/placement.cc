@@ -88,28 +88,38 @@ std::shared_ptr<const RoleSnapshot> HeldRoles(const Context& ctx) {
   return migration->Roles();
 }
 
-// Replication 1 while a node is down: its successor here serves its arcs,
-// but what the down node held is not here. A key of such an arc that this
+// Replication 1: a node that was down holds keys its successor here does
+// not, both while it is down (the successor serves its arcs) and while it
+// takes them back (refresh EXPORT roles). A key of such an arc that this
 // node neither holds nor has a tombstone of is unknown, not absent: only
 // commands that need no current value (blind writes, DEL, UNLINK) run; the
-// others get an error naming the down node. False when the command may run.
-bool RefuseUnknown(const CommandSpec& spec, Context& ctx) {
+// others get an error naming that node. False when the command may run.
+bool RefuseUnknown(const CommandSpec& spec, Context& ctx, const RoleSnapshot* roles) {
   const uint32_t mode = ctx.options.view->mode();
-  if ((mode & ClusterView::kTombstones) == 0 || (mode & ClusterView::kReplicas) != 0) return false;
+  const bool down = (mode & ClusterView::kTombstones) != 0 && (mode & ClusterView::kReplicas) == 0;
+  const bool returning = roles != nullptr && roles->refresh_exports;
+  if (!down && !returning) return false;
   if (AccessOf(spec, ctx.args) == Access::kBlindWrite || spec.name == "del" ||
       spec.name == "unlink") {
     return false;
   }
   std::shared_ptr<const ClusterSnapshot> view = ctx.options.view->Snapshot();
-  const std::string* down = nullptr;
+  std::string holder;
   ForEachKey(spec, ctx.args, [&](std::string_view key) {
-    const std::string* home = view->DownHomeOf(key);
-    if (home != nullptr && !ctx.engine.Peek(key, ctx.now_ms)) down = home;
-    return down == nullptr;
+    const std::string* home = down ? view->DownHomeOf(key) : nullptr;
+    const RoleSnapshot::Role* role = returning ? roles->RoleOfKey(key) : nullptr;
+    if (role != nullptr &&
+        (role->role.kind != MigrationRole::Kind::kExport || !role->role.refresh)) {
+      role = nullptr;
+    }
+    if ((home == nullptr && role == nullptr) || ctx.engine.Peek(key, ctx.now_ms)) return true;
+    holder = home != nullptr ? *home : role->role.peer_id;
+    return false;
   });
-  if (down == nullptr) return false;
-  ctx.w.Error("TRYAGAIN node " + *down +
-              " holds this key and is down; its value is unknown until the node returns");
+  if (holder.empty()) return false;
+  ctx.w.Error("TRYAGAIN node " + holder + " holds this key and " +
+              (down ? "is down; its value is unknown until the node returns"
+                    : "is taking it back; retry"));
   return true;
 }
 
@@ -117,7 +127,7 @@ bool RefuseUnknown(const CommandSpec& spec, Context& ctx) {
 // migration roles hold arcs here (docs/design.md "Moving keys").
 void RunHere(const CommandSpec& spec, Context& ctx, const RoleSnapshot* roles, std::string& out,
              size_t reply_start) {
-  if (RefuseUnknown(spec, ctx)) return;
+  if (RefuseUnknown(spec, ctx, roles)) return;
   if (roles == nullptr || roles->roles.empty()) {
     spec.handler(ctx);
     return;
