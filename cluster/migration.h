@@ -108,10 +108,22 @@ struct Migration {
   bool operator==(const Migration&) const = default;
 };
 
+// Whether a move between the two maps moves replica sets (either keeps more
+// than one copy of each key) rather than single owners.
+bool ReplicaMove(const ClusterMap& from, const ClusterMap& to);
+
 // Plans the move from `from` to `to`: the arcs of ring::Diff of their rings,
 // grouped per (old owner, new owner) pair, and the per-source shares. Returns
 // a record in state planned with no pairs when nothing moves (either ring
 // empty, or the same ring).
+//
+// A ReplicaMove plans from ring::ReplicaDiff instead (docs/replication.md,
+// "Moves"): for every arc whose preference list changes and every node it
+// gains, one pair from each old replica of the arc that is not down in
+// `from` to that node. A source's moving_share counts each arc once per
+// node it gains; owned_share is the share it replicates. Errors:
+// kFailedPrecondition when an arc gains a node but every old replica of it
+// is down (nothing could be copied).
 StatusOr<Migration> PlanMigration(const ClusterMap& from, const ClusterMap& to, MigrationKind kind,
                                   std::string id, std::string subject, int64_t now_ms);
 
