@@ -8,7 +8,10 @@
 //                       on every node; wait a grace period; MoveArcs on every
 //                       source in parallel (retried with backoff, roles
 //                       re-asserted first), marking sources done
-//   → switching:        EndMigration(completed) on every involved node;
+//   → switching:        replica moves: BeginMigration(switched) on every
+//                       involved node (reads go to the new replica sets),
+//                       wait the grace period;
+//                       EndMigration(completed) on every involved node;
 //                       joining nodes become active, leaving ones leave
 //                       (a new epoch, same ring); SetMap
 //   → cleaning → done:  after the grace period the old owners have dropped
@@ -120,6 +123,7 @@ class Migrator {
   void MarkSourceDoneLocked(const std::string& source_id) REQUIRES(mu_);
   void Reassert(const cluster::Migration& m, const std::string& source_id);
   void Switch();
+  void SwitchReads();
   void CancelSteps();
   void Finish();
 
