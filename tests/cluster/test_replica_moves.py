@@ -1,7 +1,8 @@
 """Ring changes of a replicated cluster move replica sets (docs/replication.md,
 "Moves"): 5 nodes at replication 3, quorum, a checker client writing and
 reading through the router without pause while a node is added, a live node
-is removed, and a node killed with kill -9 is removed. No request fails, no
+is removed, the vnode count changes, and a node killed with kill -9 is
+removed. No request fails, no
 read is stale and every acknowledged write reads back; after each change
 every live key is held by exactly its 3 replicas (DBSIZE on each node counts
 replicas; RINGKV.PEEK on a node's own port is a local-only read).
@@ -126,6 +127,12 @@ class ReplicaMovesTest(ClusterTestCase):
         self.run_phase("remove", remove_live)
         members = [n for i, n in enumerate(nodes) if i != 1]
         self.assert_on_exactly_their_replicas(members, "remove-node (live)")
+
+        def vnodes():
+            self.assertEqual(self.api("PUT", "/config", {"vnodes": 48})["vnodes"], 48)
+            self.wait_done("vnodes 48")
+        self.run_phase("vnodes", vnodes)
+        self.assert_on_exactly_their_replicas(members, "a vnodes change")
 
         victim = nodes[3]
 
