@@ -140,6 +140,7 @@ class Migrator {
   void StopCallsLocked() REQUIRES(mu_);
   void SetError(const std::string& error) EXCLUDES(mu_);
   std::string FallbackReason(const cluster::Migration& plan);
+  Status CheckNodesAnswer(const cluster::Migration& plan);
   StatusOr<cluster::ClusterMap> ApplySettled(const cluster::ClusterMap& from,
                                              const cluster::ClusterMap& to);
   double RateLocked() const REQUIRES(mu_);
