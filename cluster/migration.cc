@@ -29,6 +29,7 @@ const std::pair<MigrationKind, std::string_view> kKindNames[] = {
     {MigrationKind::kRemove, "remove"},
     {MigrationKind::kWeight, "weight"},
     {MigrationKind::kVnodes, "vnodes"},
+    {MigrationKind::kReplication, "replication"},
 };
 
 const NodeInfo* FindNode(const ClusterMap& map, const std::string& id) {
@@ -98,7 +99,12 @@ Status PlanReplicaArcs(Migration& m, const ring::Ring& before, const ring::Ring&
   const uint32_t n_after = std::min<uint32_t>(m.to_map.replication, ring::kMaxReplication);
   const std::map<std::string, double> owned = ReplicaShares(before, std::max(n_before, 1u));
   for (const ring::ReplicaArc& arc : ring::ReplicaDiff(before, n_before, after, n_after)) {
-    if (arc.gained.empty()) continue;
+    // A write acknowledged by W of the old set may be on W - |lost| of the
+    // kept nodes only: with as many gained nodes that is enough, with fewer
+    // (a shrinking replication) the kept ones take a copy as well.
+    const std::vector<std::string>& targets =
+        arc.gained.size() < arc.lost.size() ? arc.after : arc.gained;
+    if (targets.empty()) continue;
     std::vector<std::string> live;
     for (const std::string& id : arc.before) {
       const NodeInfo* n = FindNode(m.from_map, id);
@@ -111,11 +117,14 @@ Status PlanReplicaArcs(Migration& m, const ring::Ring& before, const ring::Ring&
                                 " replicas are down); its keys cannot be copied");
     }
     for (const std::string& source : live) {
-      for (const std::string& target : arc.gained) {
+      double copies = 0;
+      for (const std::string& target : targets) {
+        if (target == source) continue;
         AddArc(m.pairs, ring::Arc{arc.lo, arc.hi, source, target}, m.from_map, m.to_map);
+        ++copies;
       }
       SourceFor(m, source, owned).moving_share +=
-          static_cast<double>(arc.Length()) * static_cast<double>(arc.gained.size()) / kRingSize;
+          static_cast<double>(arc.Length()) * copies / kRingSize;
     }
   }
   return OkStatus();

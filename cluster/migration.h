@@ -37,11 +37,11 @@ enum class MigrationState : uint8_t {
 };
 
 // What the operator asked for; reported, never acted upon.
-enum class MigrationKind : uint8_t { kAdd, kRemove, kWeight, kVnodes };
+enum class MigrationKind : uint8_t { kAdd, kRemove, kWeight, kVnodes, kReplication };
 
 std::string_view MigrationStateName(MigrationState s);  // "planned", ..., "cancelled"
 std::optional<MigrationState> ParseMigrationState(std::string_view s);
-std::string_view MigrationKindName(MigrationKind k);  // "add", "remove", "weight", "vnodes"
+std::string_view MigrationKindName(MigrationKind k);  // "add", ..., "vnodes", "replication"
 std::optional<MigrationKind> ParseMigrationKind(std::string_view s);
 
 // done or cancelled: nothing left to do.
@@ -120,10 +120,11 @@ bool ReplicaMove(const ClusterMap& from, const ClusterMap& to);
 // A ReplicaMove plans from ring::ReplicaDiff instead (docs/replication.md,
 // "Moves"): for every arc whose preference list changes and every node it
 // gains, one pair from each old replica of the arc that is not down in
-// `from` to that node. A source's moving_share counts each arc once per
-// node it gains; owned_share is the share it replicates. Errors:
-// kFailedPrecondition when an arc gains a node but every old replica of it
-// is down (nothing could be copied).
+// `from` to that node. When the replication shrinks no node is gained; then
+// every node that keeps the arc receives it from each other old replica,
+// so the fewer copies still include every acknowledged write. A source's moving_share counts each
+// arc once per node it gains; owned_share is the share it replicates. Errors: kFailedPrecondition
+// when an arc gains a node but every old replica of it is down (nothing could be copied).
 StatusOr<Migration> PlanMigration(const ClusterMap& from, const ClusterMap& to, MigrationKind kind,
                                   std::string id, std::string subject, int64_t now_ms);
 

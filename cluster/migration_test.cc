@@ -166,7 +166,14 @@ void ExpectEveryGainedReplicaHasItsSources(const Migration& m) {
         }
       }
       std::sort(sources.begin(), sources.end());
+      size_t gained = 0, lost = 0;
+      for (const std::string& id : after) gained += Has(before, id) ? 0 : 1;
+      for (const std::string& id : before) lost += Has(after, id) ? 0 : 1;
       std::vector<std::string> want = Has(before, target) ? std::vector<std::string>{} : live;
+      if (gained < lost) {  // fewer copies: every kept replica takes the others' too
+        want = live;
+        std::erase(want, target);
+      }
       std::sort(want.begin(), want.end());
       EXPECT_EQ(sources, want) << "position " << pos << " target " << target;
     }
@@ -237,6 +244,26 @@ TEST(ReplicaMovePlanTest, WeightAndVnodesChangesKeepEveryGainedReplicaCovered) {
   ExpectEveryGainedReplicaHasItsSources(*m);
 }
 
+TEST(ReplicaMovePlanTest, AReplicationChangeCopiesToTheGainedOrToEveryKeptReplica) {
+  ClusterMap two = FiveNodes(2);
+  auto three = SetReplication(two, 3);
+  ASSERT_TRUE(three.ok());
+  auto up = PlanMigration(two, *three, MigrationKind::kReplication, "m", "replication 3", 0);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  ASSERT_FALSE(up->pairs.empty());
+  ExpectEveryGainedReplicaHasItsSources(*up);
+
+  auto down = PlanMigration(*three, two, MigrationKind::kReplication, "m", "replication 2", 0);
+  ASSERT_TRUE(down.ok()) << down.status().ToString();
+  ASSERT_FALSE(down->pairs.empty());
+  for (const MigrationPair& p : down->pairs) EXPECT_NE(p.source, p.target);
+  ExpectEveryGainedReplicaHasItsSources(*down);
+
+  ClusterMap redis = FiveNodes(1);
+  redis.nodes[0].kind = BackendKind::kRedis;
+  EXPECT_FALSE(SetReplication(redis, 2).ok());
+}
+
 TEST(ReplicaMovePlanTest, AnArcWithoutALiveOldReplicaIsRefused) {
   ClusterMap from = FiveNodes(2);
   from.nodes[0].state = NodeState::kDown;
@@ -304,7 +331,7 @@ TEST(MigrationStateTest, NamesRoundTrip) {
     EXPECT_EQ(ParseMigrationState(MigrationStateName(s)), s);
   }
   for (auto k : {MigrationKind::kAdd, MigrationKind::kRemove, MigrationKind::kWeight,
-                 MigrationKind::kVnodes}) {
+                 MigrationKind::kVnodes, MigrationKind::kReplication}) {
     EXPECT_EQ(ParseMigrationKind(MigrationKindName(k)), k);
   }
   EXPECT_FALSE(ParseMigrationState("nope"));

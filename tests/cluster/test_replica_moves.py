@@ -80,11 +80,11 @@ class ReplicaMovesTest(ClusterTestCase):
             c.close()
         return {k: sorted(v) for k, v in out.items()}
 
-    def assert_on_exactly_their_replicas(self, members, what):
+    def assert_on_exactly_their_replicas(self, members, what, copies=REPLICATION):
         live = sorted({k for c in self.checkers for k in c.live_keys()})
         want = {k: sorted(self.api("POST", "/get-node", {"value": k})["replicas"]) for k in live}
         for k in live[:5]:
-            self.assertEqual(len(want[k]), REPLICATION, want[k])
+            self.assertEqual(len(want[k]), copies, want[k])
 
         def misplaced():
             total = 0
@@ -94,8 +94,8 @@ class ReplicaMovesTest(ClusterTestCase):
                 c.close()
             got = self.holders(members, live)
             bad = [f"{k} on {got[k]}, replicas {want[k]}" for k in live if got[k] != want[k]]
-            if total != REPLICATION * len(live):
-                bad.append(f"DBSIZE sums to {total}, want {REPLICATION} x {len(live)}")
+            if total != copies * len(live):
+                bad.append(f"DBSIZE sums to {total}, want {copies} x {len(live)}")
             return bad
 
         # Old replicas drop what they gave away after the grace period.
@@ -103,7 +103,7 @@ class ReplicaMovesTest(ClusterTestCase):
         while (bad := misplaced()) and time.monotonic() < deadline:
             time.sleep(0.3)
         self.assertEqual(bad[:10], [], f"after {what}: {len(bad)} keys not on exactly their "
-                                       f"{REPLICATION} replicas")
+                                       f"{copies} replicas")
 
     def test_add_then_remove_then_remove_a_dead_node(self):
         nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(6)]
@@ -154,6 +154,21 @@ class ReplicaMovesTest(ClusterTestCase):
         self.assert_on_exactly_their_replicas(members, "remove-node (dead)")
         listed = sorted(n["http_addr"] for n in self.api("GET", "/nodes")["nodes"])
         self.assertEqual(listed, sorted(http[i] for i in (0, 2, 4, 5)))
+
+    def test_replication_changes_live(self):
+        nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(5)]
+        http = [f"127.0.0.1:{n.http_port}" for n in nodes]
+        self.router = self.start_router("--nodes", ",".join(http), "--replication", "2",
+                                        "--rebalance-grace-ms", "300", *FAST_HEALTH)
+        self.checkers = []
+        for copies in (3, 2):
+            def change():
+                got = self.api("PUT", "/config", {"replication": copies})
+                self.assertEqual(got["replication"], copies)
+                self.wait_done(f"replication {copies}")
+            self.run_phase(f"r{copies}", change)
+            self.assertEqual(self.api("GET", "/config")["replication"], copies)
+            self.assert_on_exactly_their_replicas(nodes, f"replication {copies}", copies)
 
 
 if __name__ == "__main__":
