@@ -14,6 +14,7 @@
 #include "net/resp/resp_writer.h"
 #include "node/commands/forward_link.h"
 #include "node/commands/internal/placement.h"
+#include "node/commands/internal/replica_sets.h"
 #include "node/replication/replica_entry.h"
 #include "node/replication/replication.h"
 #include "node/view/cluster_view.h"
@@ -52,75 +53,6 @@ Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args)
     return Access::kBlindWrite;
   }
   return Access::kReadWrite;
-}
-
-// Replica sets (bits): a key's set in the old ring and in the map's ring.
-// Without a replica move every replica is in both.
-constexpr uint8_t kOld = 1;
-constexpr uint8_t kNew = 2;
-constexpr uint8_t kBoth = kOld | kNew;
-
-// One key of a command: its replicas and whether this node is one of them.
-// While replica sets move (docs/replication.md, "Moves") the replicas are
-// the union of the key's old and new preference lists, those of the set
-// reads use first (a node off the lists sends the command to the first
-// live one).
-struct KeyPlan {
-  std::string_view key;
-  std::array<uint32_t, 2 * cluster::kMaxReplication> replicas{};  // node-table indices
-  std::array<uint8_t, 2 * cluster::kMaxReplication> sets{};       // kOld | kNew per replica
-  uint32_t n = 0;
-  uint32_t n_old = 0;  // the old set's size
-  uint32_t n_new = 0;  // the new set's size
-  uint8_t read_set = kNew;
-  bool here = false;
-};
-
-bool Live(const ClusterSnapshot& view, const Replication* replication, uint32_t index) {
-  if (view.MarkedDown(index)) return false;
-  return replication == nullptr || !replication->IsSuspect(view.NodeId(index));
-}
-
-// The replica a node off the list sends the command to: the first live one
-// at or after list position `from`, else (all believed down) the one at `from`.
-uint32_t Coordinator(const ClusterSnapshot& view, const Replication* replication, const KeyPlan& p,
-                     uint32_t from = 0) {
-  for (uint32_t i = from; i < p.n; ++i) {
-    if (Live(view, replication, p.replicas[i])) return p.replicas[i];
-  }
-  return p.replicas[std::min(from, p.n - 1)];
-}
-
-KeyPlan PlanKey(const ClusterSnapshot& view, std::string_view key) {
-  KeyPlan p;
-  p.key = key;
-  std::array<uint32_t, cluster::kMaxReplication> now{};
-  p.n_new = static_cast<uint32_t>(view.ReplicasOf(view.ring->KeyPosition(key), now));
-  p.n_old = p.n_new;
-  if (view.move == nullptr) {
-    std::copy(now.begin(), now.begin() + p.n_new, p.replicas.begin());
-    std::fill(p.sets.begin(), p.sets.begin() + p.n_new, kBoth);
-    p.n = p.n_new;
-  } else {
-    std::array<uint32_t, cluster::kMaxReplication> before{};
-    p.n_old = static_cast<uint32_t>(view.move->ReplicasOf(key, before));
-    auto add = [&](std::span<const uint32_t> list, uint8_t set) {
-      for (uint32_t node : list) {
-        uint32_t i = 0;
-        while (i < p.n && p.replicas[i] != node) ++i;
-        if (i == p.n) p.replicas[p.n++] = node;
-        p.sets[i] |= set;
-      }
-    };
-    p.read_set = view.move->reads_new ? kNew : kOld;
-    const std::span<const uint32_t> old_list(before.data(), p.n_old);
-    const std::span<const uint32_t> new_list(now.data(), p.n_new);
-    add(p.read_set == kOld ? old_list : new_list, p.read_set);
-    add(p.read_set == kOld ? new_list : old_list, p.read_set == kOld ? kNew : kOld);
-  }
-  p.here = std::find(p.replicas.begin(), p.replicas.begin() + p.n, view.self) !=
-           p.replicas.begin() + p.n;
-  return p;
 }
 
 std::vector<KeyPlan> PlanKeys(const CommandSpec& spec, std::span<const std::string_view> args,
@@ -258,9 +190,9 @@ class Round : public std::enable_shared_from_this<Round> {
   struct KeyState {
     std::string key;
     std::vector<uint32_t> peers;  // the other replicas
-    std::vector<uint8_t> sets;    // per peer: kOld | kNew
+    std::vector<uint8_t> sets;    // per peer: kOldSet | kNewSet
     uint8_t self_sets = 0;        // this node's sets (0: it coordinates from off the lists)
-    uint8_t read_set = kNew;
+    uint8_t read_set = kNewSet;
     bool moving = false;                   // the old and the new set differ
     std::array<uint32_t, 2> size{};        // replicas in each set, this node included
     uint32_t need_read = 0;                // answers wanted from peers of read_set before running
@@ -269,8 +201,8 @@ class Round : public std::enable_shared_from_this<Round> {
     std::array<uint32_t, 2> acks{}, write_failed{};
     std::vector<std::pair<uint32_t, uint64_t>> seen;  // (peer, version it holds; 0 = nothing)
 
-    static uint8_t Bit(size_t set) { return set == 0 ? kOld : kNew; }
-    size_t ReadIndex() const { return read_set == kOld ? 0 : 1; }
+    static uint8_t Bit(size_t set) { return set == 0 ? kOldSet : kNewSet; }
+    size_t ReadIndex() const { return read_set == kOldSet ? 0 : 1; }
     uint32_t SelfIn(size_t set) const { return (self_sets & Bit(set)) != 0 ? 1 : 0; }
     uint32_t PeersIn(size_t set) const {
       return static_cast<uint32_t>(
@@ -297,7 +229,7 @@ class Round : public std::enable_shared_from_this<Round> {
     }
     ks.read_set = p.read_set;
     ks.moving =
-        std::any_of(p.sets.begin(), p.sets.begin() + p.n, [](uint8_t s) { return s != kBoth; });
+        std::any_of(p.sets.begin(), p.sets.begin() + p.n, [](uint8_t s) { return s != kBothSets; });
     ks.size = {p.n_old, p.n_new};
     const uint32_t n_read = ks.size[ks.ReadIndex()];
     const uint32_t w_read = cluster::Required(map.write_consistency, n_read);
