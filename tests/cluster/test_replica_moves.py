@@ -155,6 +155,33 @@ class ReplicaMovesTest(ClusterTestCase):
         listed = sorted(n["http_addr"] for n in self.api("GET", "/nodes")["nodes"])
         self.assertEqual(listed, sorted(http[i] for i in (0, 2, 4, 5)))
 
+    def test_a_cancelled_add_leaves_the_old_replica_sets(self):
+        nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(6)]
+        http = [f"127.0.0.1:{n.http_port}" for n in nodes]
+        self.router = self.start_router("--nodes", ",".join(http[:5]),
+                                        "--replication", str(REPLICATION),
+                                        "--rebalance-grace-ms", "300", *FAST_HEALTH)
+        self.checkers = []
+        self.api("PUT", "/migrations/rate", {"max_keys_per_sec": 40})
+
+        def add_then_cancel():
+            self.api("POST", "/add-node", {"value": http[5]})
+            spare = redis.Redis(host="127.0.0.1", port=nodes[5].resp_port, socket_timeout=10)
+            wait_for(lambda: spare.dbsize() > 0, timeout=30, what="keys copied to the new node")
+            spare.close()
+            self.api("POST", "/migrations/cancel")
+
+            def cancelled():
+                m = self.api("GET", "/migrations")
+                hist = m.get("history") or []
+                return m.get("current") is None and hist and hist[-1]["state"] == "cancelled"
+            wait_for(cancelled, timeout=STEP_TIMEOUT, what="the cancel to finish")
+        self.run_phase("cancel", add_then_cancel)
+        self.assert_on_exactly_their_replicas(nodes[:5], "a cancelled add-node")
+        spare = redis.Redis(host="127.0.0.1", port=nodes[5].resp_port, socket_timeout=10)
+        wait_for(lambda: spare.dbsize() == 0, timeout=30, what="the new node to drop its copies")
+        spare.close()
+
     def test_replication_changes_live(self):
         nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(5)]
         http = [f"127.0.0.1:{n.http_port}" for n in nodes]
