@@ -122,6 +122,8 @@ class Migrator {
   void CopySource(const std::string& source_id);
   void MarkSourceDoneLocked(const std::string& source_id) REQUIRES(mu_);
   void Reassert(const cluster::Migration& m, const std::string& source_id);
+  void ReassertNodes(const cluster::Migration& m, const std::vector<std::string>& ids);
+  void KeepReplicaParts(const cluster::Migration& m);
   void Switch();
   void SwitchReads();
   void CancelSteps();

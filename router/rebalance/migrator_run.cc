@@ -113,6 +113,10 @@ void Migrator::Copy() {
   for (const cluster::MigrationSource& s : Snapshot().sources) {
     if (!s.done) threads.emplace_back([this, id = s.id] { CopySource(id); });
   }
+  const Migration m = Snapshot();
+  if (cluster::ReplicaMove(m.from_map, m.to_map)) {
+    threads.emplace_back([this, m] { KeepReplicaParts(m); });
+  }
   {
     MutexLock lock(mu_);
     while (!Interrupted() && !AllSourcesDone(*log_.current)) {
@@ -279,11 +283,31 @@ void Migrator::MarkSourceDoneLocked(const std::string& id) {
                m.ArcsTotal());
 }
 
+// While a replica move copies, every second: a node that restarted lost its
+// part, and with it the old ring, so it would read and write the new
+// replica sets alone; tell it again (its own copy may be done already, so
+// no retry would).
+void Migrator::KeepReplicaParts(const Migration& m) {
+  constexpr uint32_t kTickMs = 100;
+  for (uint32_t tick = 1;; ++tick) {
+    if (!SleepMs(kTickMs, true)) return;
+    {
+      MutexLock lock(mu_);
+      if (AllSourcesDone(*log_.current)) return;
+    }
+    if (tick % 10 == 0) ReassertNodes(m, m.InvolvedNodes());
+  }
+}
+
 // Before a retried copy: a source or target that restarted lost its roles
 // (and its map); tell it again.
 void Migrator::Reassert(const Migration& m, const std::string& source) {
+  ReassertNodes(m, SourceAndTargets(m, source));
+}
+
+void Migrator::ReassertNodes(const Migration& m, const std::vector<std::string>& ids) {
   std::string map_json = cluster::ToJson(map_owner_.Map());
-  for (const std::string& id : SourceAndTargets(m, source)) {
+  for (const std::string& id : ids) {
     auto has = mover_.HasPart(m, id);
     if (has.ok() && !*has) {
       spdlog::warn("rebalance: {}: node {} lost its part (restarted?); re-sending it", m.id, id);

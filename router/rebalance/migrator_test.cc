@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -29,11 +30,15 @@ class FakeMover final : public ArcMover {
   StatusOr<uint64_t> Begin(const cluster::Migration& m, const std::string& node) override {
     MutexLock lock(mu);
     begun.insert(node);
+    lost.erase(node);
     const bool switched = m.state == cluster::MigrationState::kSwitching;
     steps.push_back((switched ? "switch " : "begin ") + node);
     return uint64_t{1000};
   }
-  StatusOr<bool> HasPart(const cluster::Migration&, const std::string&) override { return true; }
+  StatusOr<bool> HasPart(const cluster::Migration&, const std::string& node) override {
+    MutexLock lock(mu);
+    return lost.count(node) == 0;
+  }
   Status Move(const cluster::Migration&, const std::string& source, MoveLimits limits,
               const std::function<void(const MoveCounts&)>& progress,
               const std::atomic<bool>& stop) override {
@@ -67,6 +72,7 @@ class FakeMover final : public ArcMover {
   std::vector<std::string> moves GUARDED_BY(mu);
   std::map<std::string, bool> ended GUARDED_BY(mu);
   std::vector<std::string> steps GUARDED_BY(mu);  // "begin n0", "switch n0", "end n0", ...
+  std::set<std::string> lost GUARDED_BY(mu);      // nodes "restarted": HasPart says false
   MoveLimits last_limits GUARDED_BY(mu);
   int inside GUARDED_BY(mu) = 0;      // Move calls running now
   int max_inside GUARDED_BY(mu) = 0;  // the most at once
@@ -191,6 +197,34 @@ TEST_F(MigratorTest, AReplicatedAddSwitchesReadsOnEveryNodeBeforeAnyEnds) {
   EXPECT_EQ(switched, mover_.begun);
   EXPECT_LT(last_switch, first_end);
   EXPECT_EQ(mover_.ended.size(), mover_.begun.size());
+}
+
+TEST_F(MigratorTest, AReplicaMoveTellsARestartedNodeItsPartAgainWhileCopying) {
+  ASSERT_TRUE(map_owner_
+                  ->Apply([](const ClusterMap& m) -> StatusOr<ClusterMap> {
+                    ClusterMap next = m;
+                    next.replication = 2;
+                    next.epoch = m.epoch + 1;
+                    return next;
+                  })
+                  .ok());
+  mover_.block = true;
+  ASSERT_TRUE(AddN2().ok());
+  ASSERT_TRUE(WaitFor([&] { return Status()["current"]["state"] == "copying"; }));
+  {
+    MutexLock lock(mover_.mu);
+    mover_.lost.insert("n0");
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    MutexLock lock(mover_.mu);
+    return mover_.lost.empty();
+  }));
+  {
+    MutexLock lock(mover_.mu);
+    EXPECT_EQ(std::count(mover_.steps.begin(), mover_.steps.end(), "begin n0"), 2);
+  }
+  mover_.block = false;
+  ASSERT_TRUE(WaitFor([&] { return Idle(); }));
 }
 
 TEST_F(MigratorTest, OneAtATimeAndControls) {
