@@ -210,7 +210,10 @@ TEST_F(MigratorTest, AReplicaMoveTellsARestartedNodeItsPartAgainWhileCopying) {
                   .ok());
   mover_.block = true;
   ASSERT_TRUE(AddN2().ok());
-  ASSERT_TRUE(WaitFor([&] { return Status()["current"]["state"] == "copying"; }));
+  ASSERT_TRUE(WaitFor([&] {  // every part told, the copies under way
+    MutexLock lock(mover_.mu);
+    return !mover_.moves.empty();
+  }));
   {
     MutexLock lock(mover_.mu);
     mover_.lost.insert("n0");
