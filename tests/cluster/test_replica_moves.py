@@ -2,10 +2,13 @@
 "Moves"): 5 nodes at replication 3, quorum, a checker client writing and
 reading through the router without pause while a node is added, a live node
 is removed, the vnode count changes, and a node killed with kill -9 is
-removed. No request fails, no
-read is stale and every acknowledged write reads back; after each change
-every live key is held by exactly its 3 replicas (DBSIZE on each node counts
-replicas; RINGKV.PEEK on a node's own port is a local-only read).
+removed; a cancelled add-node leaves the old replica sets as they were; a
+router killed with kill -9 while keys copy resumes the move; a change of
+`replication` itself (PUT /config) moves replica sets the same way,
+2 -> 3 -> 2. No request fails, no read is stale and every acknowledged write
+reads back; after each change every live key is held by exactly its
+replicas (DBSIZE on each node counts replicas; RINGKV.PEEK on a node's own
+port is a local-only read).
 
 Size: MOVES_KEYS keys per phase (default 300 here).
 """
@@ -16,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checker import Checker  # noqa: E402
-from harness import ClusterTestCase, http_json, wait_for  # noqa: E402
+from harness import ClusterTestCase, Router, free_port, http_json, wait_for  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -181,6 +184,51 @@ class ReplicaMovesTest(ClusterTestCase):
         spare = redis.Redis(host="127.0.0.1", port=nodes[5].resp_port, socket_timeout=10)
         wait_for(lambda: spare.dbsize() == 0, timeout=30, what="the new node to drop its copies")
         spare.close()
+
+    def test_kill_9_router_during_the_copy_then_restart_resumes(self):
+        nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(5)]
+        http = [f"127.0.0.1:{n.http_port}" for n in nodes]
+        http_port, resp_port = free_port(), free_port()
+        data_dir = os.path.join(self.workdir, "router.data")
+
+        def start_router():
+            # The same ports across the restart, so clients reconnect.
+            r = Router(self.workdir, "--nodes", ",".join(http[:4]),
+                       "--replication", str(REPLICATION), "--rebalance-grace-ms", "300",
+                       *FAST_HEALTH, name="router", data_dir=data_dir, http_port=http_port,
+                       resp_port=resp_port)
+            self.processes.append(r)
+            return r
+
+        self.router = start_router()
+        self.checkers = []
+        checker = Checker(resp_port, keys_per_thread=KEYS // THREADS, threads=THREADS,
+                          prefix="crash", once_keys=KEYS, retry_connection_errors=True)
+        checker.preload()
+        checker.start()
+        self.api("PUT", "/migrations/rate", {"max_keys_per_sec": 60})
+        self.api("POST", "/add-node", {"value": http[4]})
+
+        def copying():
+            cur = self.api("GET", "/migrations").get("current") or {}
+            return cur.get("state") == "copying" and cur.get("keys_moved", 0) > 0
+        wait_for(copying, timeout=30, what="copying with progress")
+        self.router.kill9()
+        self.processes.remove(self.router)
+        self.router = start_router()
+        cur = self.api("GET", "/migrations")["current"]
+        self.assertIsNotNone(cur, "the restarted router resumes the migration")
+        self.api("PUT", "/migrations/rate", {"max_keys_per_sec": 0})
+        self.wait_done("add-node after a router restart")
+        before = checker.ops
+        wait_for(lambda: checker.ops > before + 100, timeout=30, what="traffic after the move")
+        checker.stop()
+        self.assertEqual(checker.failures[:10], [], f"{len(checker.failures)} failed")
+        self.assertEqual(checker.stale[:10], [], f"{len(checker.stale)} stale reads")
+        bad = checker.verify()
+        self.assertEqual(bad[:10], [], f"{len(bad)} acknowledged writes lost")
+        self.checkers.append(checker)
+        self.assert_on_exactly_their_replicas(nodes, "add-node after a router restart")
 
     def test_replication_changes_live(self):
         nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(5)]
