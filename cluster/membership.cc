@@ -149,4 +149,11 @@ StatusOr<ClusterMap> SetVnodes(const ClusterMap& map, uint32_t vnodes) {
   return next;
 }
 
+StatusOr<ClusterMap> SetReplication(const ClusterMap& map, uint32_t replication) {
+  ClusterMap next = Next(map);
+  next.replication = replication;
+  if (Status s = CheckReplication(next); !s.ok()) return s;
+  return next;
+}
+
 }  // namespace ringkv::cluster

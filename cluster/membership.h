@@ -33,5 +33,8 @@ StatusOr<ClusterMap> SetState(const ClusterMap& map, std::string_view name, Node
 StatusOr<ClusterMap> Reinstate(const ClusterMap& map, const NodeInfo& fresh, NodeState state);
 // vnodes in [1, kMaxVnodes].
 StatusOr<ClusterMap> SetVnodes(const ClusterMap& map, uint32_t vnodes);
+// Copies of each key; checked like the map (CheckReplication: 1 to
+// kMaxReplication, 1 for redis back ends).
+StatusOr<ClusterMap> SetReplication(const ClusterMap& map, uint32_t replication);
 
 }  // namespace ringkv::cluster

@@ -33,6 +33,12 @@ StatusOr<MigrationPlan> ToPlan(const ringkv::v1::BeginMigrationRequest& req) {
     for (const ringkv::v1::Arc& a : r.arcs()) role.arcs.push_back(ring::Arc{a.lo(), a.hi()});
     plan.roles.push_back(std::move(role));
   }
+  if (!req.from_map_json().empty()) {
+    StatusOr<cluster::ClusterMap> from = cluster::ClusterMapFromJson(req.from_map_json());
+    if (!from.ok()) return InvalidArgument("bad from_map_json: " + from.status().message());
+    plan.from_map = std::make_shared<const cluster::ClusterMap>(*std::move(from));
+    plan.switched = req.switched();
+  }
   return plan;
 }
 
@@ -58,7 +64,10 @@ grpc::Status PeerService::BeginMigration(grpc::ServerContext*,
   if (!plan.ok()) return net::ToGrpc(plan.status());
   const size_t roles = plan->roles.size();
   if (ringkv::Status s = migration_.Begin(std::move(*plan)); !s.ok()) return net::ToGrpc(s);
-  spdlog::info("migration {} (epoch {}): {} role(s)", req->migration_id(), req->epoch(), roles);
+  spdlog::info("migration {} (epoch {}): {} role(s){}", req->migration_id(), req->epoch(), roles,
+               req->from_map_json().empty() ? ""
+               : req->switched()            ? ", replica sets moving, reads switched"
+                                            : ", replica sets moving");
   reply->set_keys(engine_.Stats().keys);
   return grpc::Status::OK;
 }

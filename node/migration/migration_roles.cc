@@ -61,7 +61,10 @@ std::vector<T>& GroupFor(std::vector<std::pair<const RoleSnapshot::Role*, std::v
 }  // namespace
 
 RoleSnapshot::RoleSnapshot(MigrationPlan plan)
-    : migration_id(std::move(plan.id)), migration_epoch(plan.epoch), hash(plan.hash) {
+    : migration_id(std::move(plan.id)),
+      migration_epoch(plan.epoch),
+      replicas(plan.from_map != nullptr),
+      hash(plan.hash) {
   std::vector<ring::Arc> all;
   for (MigrationRole& r : plan.roles) {
     all.insert(all.end(), r.arcs.begin(), r.arcs.end());
@@ -104,7 +107,7 @@ std::shared_ptr<const RoleSnapshot> MigrationRoles::Roles() const {
 }
 
 void MigrationRoles::Publish(std::shared_ptr<const RoleSnapshot> next) {
-  const bool held = !next->roles.empty();
+  const bool held = !next->roles.empty() && !next->replicas;
   cell_.Replace(std::move(next), clock_.NowMs());
   view_.SetRolesHeld(held);
   counters_.active.store(held ? 1 : 0, std::memory_order_relaxed);
@@ -119,6 +122,12 @@ Status MigrationRoles::Begin(MigrationPlan plan) {
   // are published, a stale copy in an arc this node imports would count as
   // held (no fetch) and be kept by the dropper.
   dropper_->Flush();
+  // The view learns the old ring before any arrival or command relies on it.
+  if (plan.from_map != nullptr) {
+    view_.SetReplicaMove(plan.from_map, plan.switched);
+  } else {
+    view_.ClearReplicaMove();
+  }
   MutexLock lock(mu_);
   const bool same = CurrentLocked()->migration_id == plan.id;
   if (!same) tombstones_->Clear();
@@ -132,13 +141,19 @@ constexpr size_t kRecentlyEnded = 4;
 void MigrationRoles::End(std::string_view id, bool cancelled, uint32_t drop_after_ms) {
   std::vector<ring::Arc> drop;
   ring::HashKind hash;
+  bool replicas = false;
   {
     MutexLock lock(mu_);
     const RoleSnapshot& current = *CurrentLocked();
     if (current.migration_id.empty() || current.migration_id != id) return;
+    replicas = current.replicas;
     const auto kind = cancelled ? MigrationRole::Kind::kImport : MigrationRole::Kind::kExport;
     for (const RoleSnapshot::Role& r : current.roles) {
-      if (r.role.kind == kind) drop.insert(drop.end(), r.role.arcs.begin(), r.role.arcs.end());
+      // A replica set may keep a node on both sides of an arc: the map at
+      // drop time decides (KeepOnDrop), not the role.
+      if (r.role.kind == kind || replicas) {
+        drop.insert(drop.end(), r.role.arcs.begin(), r.role.arcs.end());
+      }
     }
     hash = current.hash;
     recently_ended_.push_back(current.migration_id);
@@ -146,7 +161,8 @@ void MigrationRoles::End(std::string_view id, bool cancelled, uint32_t drop_afte
     Publish(std::make_shared<RoleSnapshot>());
     tombstones_->Clear();
   }
-  dropper_->Schedule(std::move(drop), hash, drop_after_ms);
+  if (replicas) view_.ClearReplicaMove();
+  dropper_->Schedule(std::move(drop), hash, drop_after_ms, /*with_tombstones=*/replicas);
 }
 
 Status MigrationRoles::CheckId(std::string_view id) const {
@@ -176,6 +192,16 @@ Status MigrationRoles::Install(std::string_view key, std::string_view value, uin
     return OkStatus();
   }
   hlc_.Observe(version);
+  if (cell_.Peek().replicas) {
+    // Replicas keep their tombstones in the store (docs/replication.md).
+    StatusOr<bool> stored = store::InstallIfNewer(
+        engine_, key, now_ms,
+        store::VersionedEntry{store::Entry{std::string(value), version, expire_at_ms}, tombstone});
+    if (!stored.ok()) return stored.status();
+    ++(*stored ? tally.applied : tally.skipped);
+    Bump(*stored ? counters_.applied : counters_.skipped);
+    return OkStatus();
+  }
   const bool record = tombstone && Roles()->RoleOfKey(key) != nullptr;
   bool applied = false;
   // `cur` may be the store's tombstone (DeleteAbsentKey): it beats older

@@ -336,17 +336,20 @@ TEST_F(RouterHttpTest, PutConfigPublishesConsistencySettingsAtANewEpoch) {
   EXPECT_EQ(nodes["hint_ttl_s"], 600);
 }
 
-TEST_F(RouterHttpTest, PutConfigRefusesReplicationChangesAndBadConsistency) {
+TEST_F(RouterHttpTest, PutConfigRefusesBadReplicationAndConsistency) {
   for (std::string body :
        {R"({"write_consistency": "most"})", R"({"read_consistency": 1})",
         R"({"tombstone_ttl_s": 100, "hint_ttl_s": 100})", R"({"hint_ttl_s": 0})",
-        R"({"tombstone_ttl_s": "1d"})", R"({"vnodes": 32, "read_consistency": "few"})"}) {
+        R"({"tombstone_ttl_s": "1d"})", R"({"vnodes": 32, "read_consistency": "few"})",
+        R"({"replication": 0})", R"({"replication": 6})", R"({"replication": "2"})"}) {
     HttpResponse r = Call("PUT", "/config", body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
   }
-  HttpResponse r = Call("PUT", "/config", R"({"replication": 3, "read_consistency": "one"})");
+  // A new replication and a new vnode count are each a migration.
+  HttpResponse r =
+      Call("PUT", "/config", R"({"replication": 3, "vnodes": 32, "read_consistency": "one"})");
   EXPECT_EQ(r.status, 409) << r.body;
-  EXPECT_NE(r.body.find("replication change is not accepted by PUT /config"), std::string::npos);
+  EXPECT_NE(r.body.find("change one of them per request"), std::string::npos) << r.body;
   EXPECT_EQ(owner_->Map().epoch, 4u);
   EXPECT_EQ(owner_->Map().read_consistency, cluster::Consistency::kQuorum);
   EXPECT_EQ(Call("PUT", "/config", R"({"replication": 1})").status, 200);  // unchanged

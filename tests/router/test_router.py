@@ -432,7 +432,8 @@ class ConfigFileTest(RouterTestCase):
         self.assertEqual(sorted(n["addr"] for n in after["nodes"]), sorted(addrs))
         self.assertEqual(after["in_service"], 3)
         self.assertEqual(self.api(router, "GET", "/config")["health"],
-                         {"interval_ms": 100, "timeout_ms": 200, "failures": 2, "successes": 1})
+                         {"interval_ms": 100, "timeout_ms": 200, "failures": 2, "successes": 1,
+                          "replace_after_s": 0})
         j = self.api(router, "POST", "/get-node", {"value": "some-key"})
         self.assertEqual(j["hash"], str(locate(addrs, "some-key", 64)["hash"]))
         self.assertEqual(j["node"], locate(addrs, "some-key", 64)["owner"])

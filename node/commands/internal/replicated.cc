@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "net/resp/resp_writer.h"
 #include "node/commands/forward_link.h"
 #include "node/commands/internal/placement.h"
+#include "node/commands/internal/replica_sets.h"
 #include "node/replication/replica_entry.h"
 #include "node/replication/replication.h"
 #include "node/view/cluster_view.h"
@@ -24,38 +26,6 @@ namespace {
 // refused the connection) rather than with the command's own error.
 bool Unreachable(std::string_view reply) {
   return reply.rfind("-TRYAGAIN forward to node ", 0) == 0;
-}
-
-// One key of a command: its preference list and whether this node is on it.
-struct KeyPlan {
-  std::string_view key;
-  std::array<uint32_t, cluster::kMaxReplication> replicas{};
-  uint32_t n = 0;
-  bool here = false;
-};
-
-bool Live(const ClusterSnapshot& view, const Replication* replication, uint32_t index) {
-  if (view.MarkedDown(index)) return false;
-  return replication == nullptr || !replication->IsSuspect(view.ring->nodes()[index].id);
-}
-
-// The replica a node off the list sends the command to: the first live one
-// at or after list position `from`, else (all believed down) the one at `from`.
-uint32_t Coordinator(const ClusterSnapshot& view, const Replication* replication,
-                     const KeyPlan& p, uint32_t from = 0) {
-  for (uint32_t i = from; i < p.n; ++i) {
-    if (Live(view, replication, p.replicas[i])) return p.replicas[i];
-  }
-  return p.replicas[std::min(from, p.n - 1)];
-}
-
-KeyPlan PlanKey(const ClusterSnapshot& view, std::string_view key) {
-  KeyPlan p;
-  p.key = key;
-  p.n = static_cast<uint32_t>(view.ReplicasOf(view.ring->KeyPosition(key), p.replicas));
-  p.here = std::find(p.replicas.begin(), p.replicas.begin() + p.n, view.self) !=
-           p.replicas.begin() + p.n;
-  return p;
 }
 
 std::vector<KeyPlan> PlanKeys(const CommandSpec& spec, std::span<const std::string_view> args,
@@ -161,32 +131,25 @@ class Round : public std::enable_shared_from_this<Round> {
         sink_(std::move(sink)),
         link_(ctx.options.forward),
         replication_(ctx.options.replication) {
-    const cluster::ClusterMap& map = *view_->map;
     keys_.resize(plans.size());
-    for (size_t k = 0; k < plans.size(); ++k) {
-      KeyState& ks = keys_[k];
-      const KeyPlan& p = plans[k];
-      ks.key = std::string(p.key);
-      for (uint32_t i = 0; i < p.n; ++i) {
-        if (p.replicas[i] != view_->self) ks.peers.push_back(p.replicas[i]);
-      }
-      const uint32_t w = cluster::Required(map.write_consistency, p.n);
-      uint32_t r = cluster::Required(map.read_consistency, p.n);
-      if (access == Access::kReadWrite) r = std::max(r, p.n - w + 1);
-      ks.need_read = access == Access::kBlindWrite ? 0 : r - 1;
-      ks.need_write = access == Access::kRead ? 0 : w - 1;
-    }
+    for (size_t k = 0; k < plans.size(); ++k) Plan(keys_[k], plans[k]);
   }
 
   void Start() {
     // Refuse before anything is applied when too few replicas are believed up.
     for (const KeyState& ks : keys_) {
-      const uint32_t need = std::max(ks.need_read, ks.need_write);
-      uint32_t live = 0;
-      for (uint32_t peer : ks.peers) live += Live(*view_, replication_, peer) ? 1 : 0;
-      if (live < need) {
-        Count(&ReplicationCounters::no_quorum);
-        return Finish(ErrorLine("NOREPLICAS ", NotEnough(ks, need, live)));
+      for (size_t set = 0; set < 2; ++set) {
+        uint32_t need = ks.need_write[set];
+        if (set == ks.ReadIndex()) need = std::max(need, ks.need_read);
+        uint32_t live = 0;
+        for (size_t i = 0; i < ks.peers.size(); ++i) {
+          if ((ks.sets[i] & KeyState::Bit(set)) == 0) continue;
+          live += Live(*view_, replication_, ks.peers[i]) ? 1 : 0;
+        }
+        if (live < need) {
+          Count(&ReplicationCounters::no_quorum);
+          return Finish(ErrorLine("NOREPLICAS ", NotEnough(ks, set, need, live)));
+        }
       }
     }
     if (access_ == Access::kBlindWrite || !NeedsReadRound()) return RunHere();
@@ -194,52 +157,110 @@ class Round : public std::enable_shared_from_this<Round> {
   }
 
  private:
+  // Write counters are per replica set: [0] the old one, [1] the new one
+  // (the same nodes without a replica move). A write is acknowledged once
+  // write_consistency of each set holds it.
   struct KeyState {
     std::string key;
     std::vector<uint32_t> peers;  // the other replicas
-    uint32_t need_read = 0;       // answers wanted from peers before running
-    uint32_t need_write = 0;      // acknowledgements wanted from peers before replying
+    std::vector<uint8_t> sets;    // per peer: kOldSet | kNewSet
+    uint8_t self_sets = 0;        // this node's sets (0: it coordinates from off the lists)
+    uint8_t read_set = kNewSet;
+    bool moving = false;                   // the old and the new set differ
+    std::array<uint32_t, 2> size{};        // replicas in each set, this node included
+    uint32_t need_read = 0;                // answers wanted from peers of read_set before running
+    std::array<uint32_t, 2> need_write{};  // acknowledgements wanted from peers of each set
     uint32_t read_ok = 0, read_failed = 0;
-    uint32_t acks = 0, write_failed = 0;
+    std::array<uint32_t, 2> acks{}, write_failed{};
     std::vector<std::pair<uint32_t, uint64_t>> seen;  // (peer, version it holds; 0 = nothing)
+
+    static uint8_t Bit(size_t set) { return set == 0 ? kOldSet : kNewSet; }
+    size_t ReadIndex() const { return read_set == kOldSet ? 0 : 1; }
+    uint32_t SelfIn(size_t set) const { return (self_sets & Bit(set)) != 0 ? 1 : 0; }
+    uint32_t PeersIn(size_t set) const {
+      return static_cast<uint32_t>(
+          std::count_if(sets.begin(), sets.end(), [&](uint8_t s) { return (s & Bit(set)) != 0; }));
+    }
+    uint8_t SetsOf(uint32_t peer) const {
+      for (size_t i = 0; i < peers.size(); ++i) {
+        if (peers[i] == peer) return sets[i];
+      }
+      return 0;
+    }
   };
 
-  std::string NotEnough(const KeyState& ks, uint32_t need, uint32_t got) const {
-    return "'" + ks.key.substr(0, 64) + "' needs " + std::to_string(need + 1) + " of its " +
-           std::to_string(ks.peers.size() + 1) + " replicas (consistency " +
+  void Plan(KeyState& ks, const KeyPlan& p) const {
+    const cluster::ClusterMap& map = *view_->map;
+    ks.key = std::string(p.key);
+    for (uint32_t i = 0; i < p.n; ++i) {
+      if (p.replicas[i] == view_->self) {
+        ks.self_sets = p.sets[i];
+        continue;
+      }
+      ks.peers.push_back(p.replicas[i]);
+      ks.sets.push_back(p.sets[i]);
+    }
+    ks.read_set = p.read_set;
+    ks.moving =
+        std::any_of(p.sets.begin(), p.sets.begin() + p.n, [](uint8_t s) { return s != kBothSets; });
+    ks.size = {p.n_old, p.n_new};
+    const uint32_t n_read = ks.size[ks.ReadIndex()];
+    const uint32_t w_read = cluster::Required(map.write_consistency, n_read);
+    uint32_t r = cluster::Required(map.read_consistency, n_read);
+    if (access_ == Access::kReadWrite) r = std::max(r, n_read - w_read + 1);
+    ks.need_read = access_ == Access::kBlindWrite ? 0 : r - ks.SelfIn(ks.ReadIndex());
+    for (size_t set = 0; set < 2; ++set) {
+      const uint32_t w = cluster::Required(map.write_consistency, ks.size[set]);
+      ks.need_write[set] = access_ == Access::kRead ? 0 : w - ks.SelfIn(set);
+    }
+  }
+
+  // "'k' needs 2 of its 3 replicas (consistency quorum), 1 reachable", of
+  // `set` (a KeyState index) while replica sets move.
+  std::string NotEnough(const KeyState& ks, size_t set, uint32_t need, uint32_t got) const {
+    const uint32_t self = ks.SelfIn(set);
+    return "'" + ks.key.substr(0, 64) + "' needs " + std::to_string(need + self) + " of its " +
+           std::to_string(ks.size[set]) + (ks.moving ? (set == 0 ? " old" : " new") : "") +
+           " replicas (consistency " +
            std::string(cluster::ConsistencyName(access_ == Access::kRead
                                                     ? view_->map->read_consistency
                                                     : view_->map->write_consistency)) +
-           "), " + std::to_string(got + 1) + " reachable";
+           "), " + std::to_string(got + self) + " reachable";
   }
 
   void Count(std::atomic<uint64_t> ReplicationCounters::*c) {
-    if (replication_ != nullptr) (replication_->counters().*c).fetch_add(1, std::memory_order_relaxed);
+    if (replication_ != nullptr)
+      (replication_->counters().*c).fetch_add(1, std::memory_order_relaxed);
   }
 
   bool NeedsReadRound() const {
-    return std::any_of(keys_.begin(), keys_.end(), [](const KeyState& k) { return k.need_read > 0; });
+    return std::any_of(keys_.begin(), keys_.end(),
+                       [](const KeyState& k) { return k.need_read > 0; });
   }
 
-  // The peers of the command's keys, each with the indices of its keys.
-  std::map<uint32_t, std::vector<size_t>> ByPeer() const {
+  // The peers of the command's keys, each with the indices of its keys;
+  // `reads`: only the peers of each key's read set.
+  std::map<uint32_t, std::vector<size_t>> ByPeer(bool reads) const {
     std::map<uint32_t, std::vector<size_t>> by;
     for (size_t k = 0; k < keys_.size(); ++k) {
-      for (uint32_t peer : keys_[k].peers) by[peer].push_back(k);
+      const KeyState& ks = keys_[k];
+      for (size_t i = 0; i < ks.peers.size(); ++i) {
+        if (!reads || (ks.sets[i] & ks.read_set) != 0) by[ks.peers[i]].push_back(k);
+      }
     }
     return by;
   }
 
   void PeerFailed(uint32_t peer) {
     Count(&ReplicationCounters::replica_fails);
-    if (replication_ != nullptr) replication_->Suspect(view_->ring->nodes()[peer].id);
+    if (replication_ != nullptr) replication_->Suspect(view_->NodeId(peer));
   }
 
   // --- Read round: RINGKV.PEEK to every live peer; go on once each key has
   // need_read answers.
   void ReadRound() {
     Count(&ReplicationCounters::reads);
-    for (auto& [peer, ks] : ByPeer()) {
+    for (auto& [peer, ks] : ByPeer(/*reads=*/true)) {
       if (!Live(*view_, replication_, peer)) {
         OnPeek(peer, ks, std::nullopt);
         continue;
@@ -260,7 +281,7 @@ class Round : public std::enable_shared_from_this<Round> {
       auto decoded = DecodePeekReply(*reply, ks.size());
       if (decoded.ok()) {
         entries = *std::move(decoded);
-        if (replication_ != nullptr) replication_->Clear(view_->ring->nodes()[peer].id);
+        if (replication_ != nullptr) replication_->Clear(view_->NodeId(peer));
       } else if (Unreachable(*reply)) {
         PeerFailed(peer);
       }
@@ -295,8 +316,10 @@ class Round : public std::enable_shared_from_this<Round> {
       for (const KeyState& s : keys_) {
         if (s.read_ok >= s.need_read) continue;
         all = false;
-        const uint32_t pending = static_cast<uint32_t>(s.peers.size()) - s.read_ok - s.read_failed;
-        if (s.read_ok + pending < s.need_read) failure = NotEnough(s, s.need_read, s.read_ok);
+        const uint32_t pending = s.PeersIn(s.ReadIndex()) - s.read_ok - s.read_failed;
+        if (s.read_ok + pending < s.need_read) {
+          failure = NotEnough(s, s.ReadIndex(), s.need_read, s.read_ok);
+        }
       }
       if (!all && failure.empty()) return;  // more answers to wait for
       phase_ = Phase::kRunning;
@@ -361,17 +384,19 @@ class Round : public std::enable_shared_from_this<Round> {
       result[k] = PeekLocal(job_.engine, keys_[k].key, job_.now_ms);
       if (!result[k]) {
         MutexLock lock(mu_);
-        keys_[k].need_write = 0;
+        keys_[k].need_write = {0, 0};
       }
     }
     {
       MutexLock lock(mu_);
       phase_ = Phase::kWriting;
     }
-    if (std::all_of(keys_.begin(), keys_.end(), [](const KeyState& s) { return s.need_write == 0; })) {
+    if (std::all_of(keys_.begin(), keys_.end(), [](const KeyState& s) {
+          return s.need_write[0] == 0 && s.need_write[1] == 0;
+        })) {
       Finish(std::move(reply_));  // consistency one: answered now, replicas follow
     }
-    for (auto& [peer, ks] : ByPeer()) {
+    for (auto& [peer, ks] : ByPeer(/*reads=*/false)) {
       if (!Live(*view_, replication_, peer)) {
         OnApplied(peer, ks, false);
         continue;
@@ -407,7 +432,7 @@ class Round : public std::enable_shared_from_this<Round> {
   }
 
   void OnApplied(uint32_t peer, const std::vector<size_t>& ks, bool ok) {
-    const std::string& peer_id = view_->ring->nodes()[peer].id;
+    const std::string& peer_id = view_->NodeId(peer);
     if (ok) {
       Count(&ReplicationCounters::replica_acks);
       if (replication_ != nullptr) replication_->Clear(peer_id);
@@ -417,14 +442,24 @@ class Round : public std::enable_shared_from_this<Round> {
     std::string failure;
     {
       MutexLock lock(mu_);
-      for (size_t k : ks) ++(ok ? keys_[k].acks : keys_[k].write_failed);
+      for (size_t k : ks) {
+        KeyState& s = keys_[k];
+        const uint8_t sets = s.SetsOf(peer);
+        for (size_t set = 0; set < 2; ++set) {
+          if ((sets & KeyState::Bit(set)) != 0) ++(ok ? s.acks[set] : s.write_failed[set]);
+        }
+      }
       if (phase_ != Phase::kWriting) return;
       bool all = true;
       for (const KeyState& s : keys_) {
-        if (s.acks >= s.need_write) continue;
-        all = false;
-        const uint32_t pending = static_cast<uint32_t>(s.peers.size()) - s.acks - s.write_failed;
-        if (s.acks + pending < s.need_write) failure = NotEnough(s, s.need_write, s.acks);
+        for (size_t set = 0; set < 2; ++set) {
+          if (s.acks[set] >= s.need_write[set]) continue;
+          all = false;
+          const uint32_t pending = s.PeersIn(set) - s.acks[set] - s.write_failed[set];
+          if (s.acks[set] + pending < s.need_write[set]) {
+            failure = NotEnough(s, set, s.need_write[set], s.acks[set]);
+          }
+        }
       }
       if (!all && failure.empty()) return;
       phase_ = Phase::kDone;
@@ -501,7 +536,8 @@ class Failover : public std::enable_shared_from_this<Failover> {
     const uint32_t target = plan_.replicas[at];
     auto self = shared_from_this();
     job_.options.forward->ForwardAsync(
-        *view_, target, job_.views, [self, at, target](ForwardLink::Outcome outcome, std::string reply) {
+        *view_, target, job_.views,
+        [self, at, target](ForwardLink::Outcome outcome, std::string reply) {
           self->OnReply(at, target, outcome, std::move(reply));
         });
   }
@@ -512,14 +548,14 @@ class Failover : public std::enable_shared_from_this<Failover> {
       // A newer map: place again from scratch, here and synchronously.
       std::string out;
       net::resp::ReplyWriter w(out);
-      Context ctx{job_.engine, job_.hlc,     job_.metrics, job_.state, job_.options,
-                  job_.run_id, job_.session, w,            job_.views, job_.now_ms};
+      Context ctx{job_.engine,  job_.hlc, job_.metrics, job_.state, job_.options, job_.run_id,
+                  job_.session, w,        job_.views,   job_.now_ms};
       RunReplicated(job_.spec, ctx, out, 0, 1);
       return Finish(std::move(out));
     }
     if (Unreachable(reply) && at + 1 < plan_.n) {
       if (replication != nullptr) {
-        replication->Suspect(view_->ring->nodes()[target].id);
+        replication->Suspect(view_->NodeId(target));
         replication->counters().failovers.fetch_add(1, std::memory_order_relaxed);
       }
       return TryFrom(at + 1);
@@ -628,12 +664,13 @@ void ReplicaApplyCommand(Context& ctx) {
   }
   int64_t installed = 0;
   Status failed;
-  Status parsed = ParseApplyArgs(ctx.args.subspan(1), [&](std::string_view key, const ReplicaEntry& e) {
-    bool did = false;
-    Status s = InstallIfNewer(ctx.engine, ctx.hlc, key, e, ctx.now_ms, &did);
-    if (!s.ok() && failed.ok()) failed = s;
-    installed += did ? 1 : 0;
-  });
+  Status parsed =
+      ParseApplyArgs(ctx.args.subspan(1), [&](std::string_view key, const ReplicaEntry& e) {
+        bool did = false;
+        Status s = InstallIfNewer(ctx.engine, ctx.hlc, key, e, ctx.now_ms, &did);
+        if (!s.ok() && failed.ok()) failed = s;
+        installed += did ? 1 : 0;
+      });
   if (!parsed.ok()) {
     ctx.w.Error("ERR " + parsed.message());
     return;

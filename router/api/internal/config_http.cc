@@ -50,20 +50,20 @@ StatusOr<uint32_t> BoundedField(const json& obj, const char* name, uint32_t curr
 }
 
 // The replication settings a PUT /config body asks for, over `map`'s:
-// write_consistency, read_consistency, tombstone_ttl_s, hint_ttl_s, checked
-// together (cluster::CheckReplication). A replication change is a migration
-// PUT /config does not run (kFailedPrecondition).
+// replication, write_consistency, read_consistency, tombstone_ttl_s,
+// hint_ttl_s, checked together (cluster::CheckReplication). A new
+// replication is a migration the caller starts (docs/replication.md, "Moves").
 StatusOr<cluster::ClusterMap> ParseReplicationSettings(const json& body,
                                                        const cluster::ClusterMap& map) {
   cluster::ClusterMap next = map;
   if (body.contains("replication")) {
     const json& r = body["replication"];
-    if (!r.is_number_unsigned() || r.get<uint64_t>() != map.replication) {
-      return FailedPrecondition(
-          "a replication change is not accepted by PUT /config yet: it "
-          "moves keys; this cluster keeps replication " +
-          std::to_string(map.replication));
+    if (!r.is_number_unsigned() || r.get<uint64_t>() == 0 ||
+        r.get<uint64_t>() > cluster::kMaxReplication) {
+      return InvalidArgument("replication must be an integer in [1, " +
+                             std::to_string(cluster::kMaxReplication) + "]");
     }
+    next.replication = r.get<uint32_t>();
   }
   for (auto [name, field] : {std::pair{"write_consistency", &next.write_consistency},
                              std::pair{"read_consistency", &next.read_consistency}}) {
@@ -133,6 +133,15 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   // the nodes like every map.
   // While keys move the map must stay the migration's: 409, nothing changed.
   const bool replication_change = !SameReplicationSettings(*wanted, map);
+  const bool copies_change = wanted->replication != map.replication;
+  if (copies_change && *vnodes != map.vnodes) {
+    return ErrorResponse(FailedPrecondition(
+        "replication and vnodes each move keys: change one of them per request"));
+  }
+  if (copies_change && ctx.migrator != nullptr && ctx.migrator->Running()) {
+    return ErrorResponse(Status(
+        StatusCode::kAborted, "a migration is in progress (id " + ctx.migrator->RunningId() + ")"));
+  }
   if (replication_change && ctx.migrator != nullptr && ctx.migrator->Running()) {
     return ErrorResponse(Status(
         StatusCode::kAborted, "migration " + ctx.migrator->RunningId() +
@@ -159,6 +168,15 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
     if (!r.ok()) return ErrorResponse(r.status());
     migration = MigrationField(*r);
   }
+  if (copies_change) {
+    const uint32_t copies = wanted->replication;
+    auto r = StartChange(
+        ctx.migrator, ctx.map_owner, cluster::MigrationKind::kReplication,
+        "replication " + std::to_string(copies),
+        [&](const cluster::ClusterMap& m) { return cluster::SetReplication(m, copies); });
+    if (!r.ok()) return ErrorResponse(r.status());
+    migration = MigrationField(*r);
+  }
   ctx.settings.set_health(h);
   if (level) {
     ctx.settings.set_log_level(*level);
@@ -166,7 +184,8 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   }
   HttpResponse out = GetConfig(ctx);
   json j = json::parse(out.body);
-  j["vnodes"] = *vnodes;  // the target, also while keys still move
+  j["vnodes"] = *vnodes;  // the targets, also while keys still move
+  j["replication"] = wanted->replication;
   j["migration"] = migration;
   return HttpResponse::Json(200, j.dump());
 }
