@@ -146,7 +146,7 @@ class ReplicaMoveRolesTest : public MigrationRolesTest {
 
 TEST_F(ReplicaMoveRolesTest, TheReplicaCoordinatorServesNotTheRoles) {
   BeginReplicaMove(ReplicatedMap(4, "active"), /*switched=*/true);
-  EXPECT_EQ(b_.view.mode(), ClusterView::kFence | ClusterView::kReplicas);
+  EXPECT_EQ(b_.view.mode(), ClusterView::kFence | ClusterView::kReplicas | ClusterView::kTombstones);
   std::shared_ptr<const ClusterSnapshot> v = b_.view.Snapshot();
   EXPECT_EQ(v->epoch, 4u);
   ASSERT_NE(v->move, nullptr);
