@@ -1,6 +1,7 @@
 #include "node/repair/pair_repair.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "node/repair/scan_pacer.h"
 
@@ -74,24 +75,42 @@ StatusOr<PairRepairResult> RepairPair(const PairRepairContext& ctx, const PairDi
                                       FunctionRef<void(const PairRepairResult&)> progress) {
   PairRepairResult r;
   r.shared_keys = mine.keys;
-  r.bits = BucketBitsFor(mine.keys);
+  const auto mine_bits = static_cast<uint32_t>(std::bit_width(mine.sums.size()) - 1);
+  r.bits = std::min(BucketBitsFor(mine.keys), mine_bits);
   const uint64_t bytes_before = peer.bytes();
   auto report = [&] {
     r.bytes = peer.bytes() - bytes_before;
     progress(r);
   };
-  StatusOr<std::vector<uint64_t>> theirs = peer.Digests(r.bits);
+  StatusOr<PairDigests> theirs = peer.Digests(r.bits);
+  if (theirs.ok() && BucketBitsFor(theirs->keys) > r.bits) {
+    // The peer holds many more: finer buckets keep each key list short.
+    r.bits = BucketBitsFor(theirs->keys);
+    theirs = peer.Digests(r.bits);
+  }
   if (!theirs.ok()) return theirs.status();
-  if (theirs->size() != (size_t{1} << r.bits)) {
+  if (theirs->sums.size() != (size_t{1} << r.bits)) {
     return Status(StatusCode::kUnknown, "repair: the peer answered " +
-                                            std::to_string(theirs->size()) + " digests for " +
+                                            std::to_string(theirs->sums.size()) + " digests for " +
                                             std::to_string(size_t{1} << r.bits) + " buckets");
   }
-  const std::vector<uint32_t> differing = DifferingBuckets(Fold(mine.sums, r.bits), *theirs);
+  std::vector<uint64_t> local;
+  if (r.bits <= mine_bits) {
+    local = Fold(mine.sums, r.bits);
+  } else {  // this side holds few keys of the pair: scanning them again is cheap
+    StatusOr<std::vector<PairDigests>> again = ScanDigests(
+        ctx.engine, ctx.replicas, std::span(&ctx.peer, 1), r.bits, ctx.clock.NowMs(), ctx.scan);
+    if (!again.ok()) return again.status();
+    local = std::move((*again)[0].sums);
+  }
+  const std::vector<uint32_t> differing = DifferingBuckets(local, theirs->sums);
   r.buckets_compared = uint64_t{1} << r.bits;
   r.buckets_differing = differing.size();
   report();
-  const size_t step = std::max<size_t>(ctx.options.buckets_per_call, 1);
+  const uint64_t keys_per_bucket =
+      std::max<uint64_t>(std::max(mine.keys, theirs->keys) >> r.bits, 1);
+  const size_t step = std::clamp<size_t>(ctx.options.keys_per_call / keys_per_bucket, 1,
+                                         std::max<size_t>(ctx.options.buckets_per_call, 1));
   for (size_t i = 0; i < differing.size(); i += step) {
     const size_t n = std::min(step, differing.size() - i);
     Status s = SettleBuckets(ctx, std::span(differing).subspan(i, n), peer, r);

@@ -38,9 +38,10 @@ class RepairPeer {
  public:
   virtual ~RepairPeer() = default;
 
-  // The peer's digests of the pair at `bits`. FailedPrecondition when the
-  // peer holds another map epoch (its shared keys could differ).
-  virtual StatusOr<std::vector<uint64_t>> Digests(uint32_t bits) = 0;
+  // The peer's digests of the pair at `bits` and the pair's keys it holds.
+  // FailedPrecondition when the peer holds another map epoch (its shared
+  // keys could differ).
+  virtual StatusOr<PairDigests> Digests(uint32_t bits) = 0;
   // The peer's key list of the pair in `buckets` (among 2^bits), sorted by key.
   virtual StatusOr<std::vector<KeyVersion>> Keys(uint32_t bits,
                                                  std::span<const uint32_t> buckets) = 0;
@@ -55,7 +56,8 @@ class RepairPeer {
 };
 
 struct PairRepairOptions {
-  size_t buckets_per_call = 64;  // differing buckets listed per Keys call
+  size_t buckets_per_call = 64;  // differing buckets listed per Keys call, at most
+  size_t keys_per_call = 8192;   // fewer buckets per call when they hold more keys than this
   size_t batch_keys = 256;       // entries per Push or Pull
 };
 
@@ -81,10 +83,11 @@ struct PairRepairContext {
   PairRepairOptions options;
 };
 
-// Runs one exchange. `mine` holds this node's digests of the pair at
-// kMaxBucketBits (ScanDigests). `progress` is called after each step with
-// the counts so far. Errors: the peer's calls and the engine's; what was
-// repaired before an error stays repaired.
+// Runs one exchange. `mine` holds this node's digests of the pair
+// (ScanDigests) at the bits BucketBitsFor gives for the keys this node
+// holds, or more; fewer work too, at the cost of a second scan. `progress` is called after each
+// step with the counts so far. Errors: the peer's calls and the engine's; what was repaired before
+// an error stays repaired.
 StatusOr<PairRepairResult> RepairPair(const PairRepairContext& ctx, const PairDigests& mine,
                                       RepairPeer& peer,
                                       FunctionRef<void(const PairRepairResult&)> progress);

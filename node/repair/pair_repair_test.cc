@@ -16,12 +16,12 @@ class EnginePeer final : public RepairPeer {
              uint32_t asker)
       : engine_(engine), hlc_(hlc), clock_(clock), replicas_(replicas), asker_(asker) {}
 
-  StatusOr<std::vector<uint64_t>> Digests(uint32_t bits) override {
+  StatusOr<PairDigests> Digests(uint32_t bits) override {
     ++digest_calls;
     auto d = ScanDigests(engine_, replicas_, std::span(&asker_, 1), bits, clock_.NowMs(), nullptr);
     if (!d.ok()) return d.status();
     bytes_ += (*d)[0].sums.size() * 8;
-    return std::move((*d)[0].sums);
+    return std::move((*d)[0]);
   }
   StatusOr<std::vector<KeyVersion>> Keys(uint32_t bits,
                                          std::span<const uint32_t> buckets) override {
@@ -105,6 +105,7 @@ class PairRepairTest : public ::testing::Test {
   std::unique_ptr<store::Engine> theirs_ = store::NewMemoryEngine({});
   EnginePeer peer_{*theirs_, peer_hlc_, clock_, ReplicaSet{*ring_, 1, 3}, 0};
   PairRepairResult seen_;
+  uint32_t scan_bits_ = kMaxBucketBits;
 };
 
 TEST_F(PairRepairTest, StoresInSyncExchangeOnlyDigests) {
@@ -176,6 +177,17 @@ TEST_F(PairRepairTest, RepairsBothWaysKeepingTheNewerEntryOrTombstone) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->buckets_differing, 0u);
   EXPECT_EQ(again->keys_pushed + again->keys_pulled, 0u);
+}
+
+TEST_F(PairRepairTest, AnEmptyNodeComparesAtThePeersBucketSize) {
+  for (int i = 0; i < 20000; ++i) Put(*theirs_, "key" + std::to_string(i), "v", 10);
+  scan_bits_ = BucketBitsFor(0);
+  auto r = Run();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->bits, BucketBitsFor(20000));
+  EXPECT_EQ(peer_.digest_calls, 2);
+  EXPECT_EQ(r->keys_pulled, 20000u);
+  ExpectConverged(20000);
 }
 
 TEST_F(PairRepairTest, AFailedPullKeepsWhatWasRepairedAndReportsTheError) {
