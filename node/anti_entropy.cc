@@ -26,13 +26,16 @@ void AddCounts(RepairTotals& t, const PairRepairResult& r) {
 
 // A peer whose exchange failed is tried again after this long.
 constexpr int64_t kRetryAfterMs = 5000;
+// A peer that returns from down again soon after an exchange waits this
+// long for the next one, so a flapping peer does not cost a pass each time.
+constexpr int64_t kReturnGapMs = 10000;
 
 // The deadline of a call that makes the peer scan: its store may be about
 // as large as this one, scanned at most scan_keys_per_sec.
 uint32_t ScanTimeoutMs(const store::Engine& engine, const AntiEntropyOptions& o) {
   uint64_t ms = uint64_t{o.peer_timeout_ms} + 60000;
   if (o.scan_keys_per_sec > 0) ms += 2 * engine.Stats().keys * 1000 / o.scan_keys_per_sec;
-  return static_cast<uint32_t>(std::min<uint64_t>(ms, 3600 * 1000));
+  return static_cast<uint32_t>(std::min<uint64_t>(ms, uint64_t{3600} * 1000));
 }
 
 // The bits of this node's scan: fine enough for every pair, as no pair
@@ -127,44 +130,53 @@ void AntiEntropy::Tick() {
         periodic = true;
         next_periodic_ms_ = now + period_ms;
       }
-      for (uint32_t i = 0; i < view->ring->size(); ++i) {
-        if (i != view->self && view->MarkedDown(i)) owed_.try_emplace(view->ring->nodes()[i].id, 0);
-      }
-      for (auto it = owed_.begin(); it != owed_.end();) {
-        const uint32_t index = view->ring->IndexOf(it->first);
-        if (index == ring::kNoNode || index == view->self) {
-          it = owed_.erase(it);
-          continue;
-        }
-        if (now >= it->second && !BelievedDown(*view, index)) returned.push_back(index);
-        ++it;
-      }
+      returned = ReturnedPeers(*view, now);
     }
   }
   if (pending.requested) {
-    RunPass(RepairTrigger::kRequest, mapped ? PeersOf(*view, pending.split) : returned, view);
+    RunPass(RepairTrigger::kRequest, PeersOf(*view, pending.split), *view);
   } else if (periodic) {
-    RunPass(RepairTrigger::kPeriodic, PeersOf(*view, /*split=*/true), view);
+    RunPass(RepairTrigger::kPeriodic, PeersOf(*view, /*split=*/true), *view);
   } else if (!returned.empty()) {
-    RunPass(RepairTrigger::kReturn, returned, view);
+    RunPass(RepairTrigger::kReturn, returned, *view);
   }
 }
 
+std::vector<uint32_t> AntiEntropy::ReturnedPeers(const ClusterSnapshot& view, int64_t now) {
+  for (uint32_t i = 0; i < view.ring->size(); ++i) {
+    if (i != view.self && view.MarkedDown(i)) owed_.try_emplace(view.ring->nodes()[i].id, 0);
+  }
+  std::vector<uint32_t> out;
+  for (auto it = owed_.begin(); it != owed_.end();) {
+    const uint32_t index = view.ring->IndexOf(it->first);
+    if (index == ring::kNoNode || index == view.self) {  // not a peer any more
+      it = owed_.erase(it);
+      continue;
+    }
+    const auto ok = compared_ms_.find(it->first);
+    const int64_t not_before =
+        std::max(it->second, ok == compared_ms_.end() ? 0 : ok->second + kReturnGapMs);
+    if (now >= not_before && !BelievedDown(view, index)) out.push_back(index);
+    ++it;
+  }
+  return out;
+}
+
 void AntiEntropy::RunPass(RepairTrigger trigger, const std::vector<uint32_t>& peers,
-                          std::shared_ptr<const ClusterSnapshot> view) {
+                          const ClusterSnapshot& view) {
   RepairPassStatus pass;
   pass.trigger = trigger;
-  pass.epoch = view->epoch;
+  pass.epoch = view.epoch;
   pass.started_ms = clock_.NowMs();
-  for (uint32_t p : peers) pass.peers.push_back({.peer = view->ring->nodes()[p].id});
+  for (uint32_t p : peers) pass.peers.push_back({.peer = view.ring->nodes()[p].id});
   {
     MutexLock lock(mu_);
     current_ = pass;
   }
   if (peers.empty()) return Finish();
   spdlog::info("anti-entropy: {} pass with {} peer(s) at epoch {}", RepairTriggerName(trigger),
-               peers.size(), view->epoch);
-  const ReplicaSet replicas{*view->ring, view->self, view->replication};
+               peers.size(), view.epoch);
+  const ReplicaSet replicas{*view.ring, view.self, view.replication};
   ScanPacer scan(options_.scan_keys_per_sec, options_.yield);
   StatusOr<std::vector<PairDigests>> digests =
       ScanDigests(engine_, replicas, peers, ScanBits(engine_), clock_.NowMs(), &scan);
@@ -175,7 +187,7 @@ void AntiEntropy::RunPass(RepairTrigger trigger, const std::vector<uint32_t>& pe
       current_->peers[i].error = "scanning this node's store: " + digests.status().message();
       continue;
     }
-    RunPeer(*view, replicas, (*digests)[i], i, repair);
+    RunPeer(view, replicas, (*digests)[i], i, repair);
   }
   Finish();
 }
@@ -201,6 +213,14 @@ void AntiEntropy::Finish() {
   current_.reset();
 }
 
+ringkv::Status AntiEntropy::Probe(ringkv::v1::Peer::Stub& stub) const {
+  grpc::ClientContext ctx;
+  net::SetDeadline(ctx, options_.peer_timeout_ms);
+  ringkv::v1::StatusRequest req;
+  ringkv::v1::StatusReply reply;
+  return net::FromGrpc(stub.Status(&ctx, req, &reply), "Status");
+}
+
 void AntiEntropy::RunPeer(const ClusterSnapshot& view, const ReplicaSet& replicas,
                           const PairDigests& mine, size_t slot, ScanPacer& repair) {
   const uint32_t peer = mine.peer;
@@ -215,15 +235,9 @@ void AntiEntropy::RunPeer(const ClusterSnapshot& view, const ReplicaSet& replica
     return fail(Unavailable("believed down; compared with when it answers again"));
   }
   std::shared_ptr<ringkv::v1::Peer::Stub> stub = peers_.Stub(view.grpc_addrs[peer]);
-  {  // A quick probe: an unreachable peer costs peer_timeout_ms, not a scan's deadline.
-    grpc::ClientContext ctx;
-    net::SetDeadline(ctx, options_.peer_timeout_ms);
-    ringkv::v1::StatusRequest req;
-    ringkv::v1::StatusReply reply;
-    if (ringkv::Status s = net::FromGrpc(stub->Status(&ctx, req, &reply), "Status"); !s.ok()) {
-      replication_.Suspect(id);
-      return fail(s);
-    }
+  if (ringkv::Status s = Probe(*stub); !s.ok()) {
+    replication_.Suspect(id);
+    return fail(s);
   }
   RepairClient client(stub, link_, view, peer, self_id_,
                       {.timeout_ms = options_.peer_timeout_ms,
@@ -252,7 +266,10 @@ void AntiEntropy::RunPeer(const ClusterSnapshot& view, const ReplicaSet& replica
     c.repair_keys_pushed.fetch_add(st.result.keys_pushed, std::memory_order_relaxed);
     c.repair_keys_pulled.fetch_add(st.result.keys_pulled, std::memory_order_relaxed);
     c.repair_bytes.fetch_add(st.result.bytes, std::memory_order_relaxed);
-    if (r.ok()) owed_.erase(id);
+    if (r.ok()) {
+      owed_.erase(id);
+      compared_ms_[id] = clock_.NowMs();
+    }
   }
   if (!r.ok()) fail(r.status());
 }

@@ -38,7 +38,7 @@
 #include "node/repair/repair_status.h"
 #include "node/replication/replication.h"
 #include "node/view/cluster_view.h"
-#include "ringkv/v1/peer.pb.h"
+#include "ringkv/v1/peer.grpc.pb.h"
 #include "store/engine.h"
 
 namespace ringkv::node {
@@ -86,11 +86,17 @@ class AntiEntropy {
   void Tick() EXCLUDES(mu_);
   // Peers believed down now: suspect or marked down in the map.
   bool BelievedDown(const ClusterSnapshot& view, uint32_t peer) const;
+  // Records the peers the map marks down as owed; returns the owed ones
+  // that are believed up now and due (the return trigger).
+  std::vector<uint32_t> ReturnedPeers(const ClusterSnapshot& view, int64_t now) REQUIRES(mu_);
   // The ring indices a pass compares with: the nodes that replicate some
   // keys with this one (those with a greater id when `split`).
   std::vector<uint32_t> PeersOf(const ClusterSnapshot& view, bool split) const;
   void RunPass(RepairTrigger trigger, const std::vector<uint32_t>& peers,
-               std::shared_ptr<const ClusterSnapshot> view) EXCLUDES(mu_);
+               const ClusterSnapshot& view) EXCLUDES(mu_);
+  // A quick call, so an unreachable peer costs peer_timeout_ms, not the
+  // deadline of a call that scans.
+  ringkv::Status Probe(ringkv::v1::Peer::Stub& stub) const;
   // One exchange; records its progress and result in current_.peers[slot].
   void RunPeer(const ClusterSnapshot& view, const ReplicaSet& replicas, const PairDigests& mine,
                size_t slot, ScanPacer& repair) EXCLUDES(mu_);
@@ -118,6 +124,8 @@ class AntiEntropy {
   int64_t next_periodic_ms_ GUARDED_BY(mu_) = 0;
   // Peers to compare with when they answer again, and not before the time (ms).
   std::map<std::string, int64_t> owed_ GUARDED_BY(mu_);
+  // When each peer's last exchange succeeded (ms).
+  std::map<std::string, int64_t> compared_ms_ GUARDED_BY(mu_);
   RepairTotals totals_ GUARDED_BY(mu_);
   std::optional<RepairPassStatus> current_ GUARDED_BY(mu_);
   std::optional<RepairPassStatus> last_ GUARDED_BY(mu_);
