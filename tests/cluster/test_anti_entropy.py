@@ -175,6 +175,24 @@ class AntiEntropyTest(ClusterTestCase):
         self.assertEqual(body["last"]["trigger"], "return", body)
         self.assertEqual([p["id"] for p in body["last"]["peers"]], ["n3"])
 
+    def test_passes_run_every_interval(self):
+        nodes, router = self.start_cluster(interval_s=1)
+        n1, n2, n3 = nodes
+
+        def periodic(node):
+            _, body = http_json("GET", node.http + "/repair")
+            last = body["last"]
+            return body if last and last["trigger"] == "periodic" else None
+        # Each pair once: n1 compares with n2 and n3, n2 with n3, n3 with none.
+        self.assertEqual([p["id"] for p in wait_for(lambda: periodic(n1), timeout=15,
+                                                    what="a periodic pass on n1")["last"]["peers"]],
+                         ["n2", "n3"])
+        self.assertEqual([p["id"] for p in wait_for(lambda: periodic(n2), timeout=15,
+                                                    what="a periodic pass on n2")["last"]["peers"]],
+                         ["n3"])
+        self.assertEqual(wait_for(lambda: periodic(n3), timeout=15,
+                                  what="a periodic pass on n3")["last"]["peers"], [])
+
 
 if __name__ == "__main__":
     unittest.main()
