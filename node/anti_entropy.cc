@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <utility>
 
 #include "net/grpc_client.h"
@@ -91,24 +90,8 @@ bool AntiEntropy::BelievedDown(const ClusterSnapshot& view, uint32_t peer) const
 }
 
 std::vector<uint32_t> AntiEntropy::PeersOf(const ClusterSnapshot& view, bool split) const {
-  std::vector<uint32_t> out;
-  if (view.replication < 2 || view.ring == nullptr || view.self == ring::kNoNode) return out;
-  const ring::Ring& r = *view.ring;
-  std::vector<uint8_t> shares(r.size(), 0);
-  std::array<uint32_t, ring::kMaxReplication> list{};
-  const uint32_t n = std::min(view.replication, ring::kMaxReplication);
-  for (const ring::Ring::Vnode& v : r.vnodes()) {
-    const uint32_t got = r.Owners(v.point, std::span(list).first(n));
-    if (std::find(list.begin(), list.begin() + got, view.self) == list.begin() + got) continue;
-    for (uint32_t i = 0; i < got; ++i) shares[list[i]] = 1;
-  }
-  const std::string& self = r.nodes()[view.self].id;
-  for (uint32_t i = 0; i < r.size(); ++i) {
-    if (i == view.self || !shares[i]) continue;
-    if (split && r.nodes()[i].id < self) continue;  // that node compares this pair
-    out.push_back(i);
-  }
-  return out;
+  if (view.ring == nullptr || view.self == ring::kNoNode) return {};
+  return ReplicaSet{*view.ring, view.self, view.replication}.Peers(split);
 }
 
 void AntiEntropy::Tick() {

@@ -74,6 +74,26 @@ bool ReplicaSet::Shared(uint64_t pos, uint32_t peer) const {
   return has_self && has_peer;
 }
 
+std::vector<uint32_t> ReplicaSet::Peers(bool greater_only) const {
+  std::vector<uint32_t> out;
+  if (replication < 2 || self >= ring.size()) return out;
+  std::vector<uint8_t> shares(ring.size(), 0);
+  std::array<uint32_t, ring::kMaxReplication> list{};
+  const uint32_t n = std::min(replication, ring::kMaxReplication);
+  for (const ring::Ring::Vnode& v : ring.vnodes()) {
+    const uint32_t got = ring.Owners(v.point, std::span(list).first(n));
+    if (std::find(list.begin(), list.begin() + got, self) == list.begin() + got) continue;
+    for (uint32_t i = 0; i < got; ++i) shares[list[i]] = 1;
+  }
+  const std::string& self_id = ring.nodes()[self].id;
+  for (uint32_t i = 0; i < ring.size(); ++i) {
+    if (i == self || !shares[i]) continue;
+    if (greater_only && ring.nodes()[i].id < self_id) continue;
+    out.push_back(i);
+  }
+  return out;
+}
+
 DigestBuilder::DigestBuilder(const ReplicaSet& replicas, std::span<const uint32_t> peers,
                              uint32_t bits)
     : replicas_(replicas), bits_(bits), slot_of_(replicas.ring.size(), -1) {

@@ -68,6 +68,10 @@ struct ReplicaSet {
 
   // Whether both `self` and `peer` are on the preference list of `pos`.
   bool Shared(uint64_t pos, uint32_t peer) const;
+  // The nodes that share some keys with `self`, by ring index; with
+  // `greater_only` those whose id is greater than self's (so that, when
+  // every node compares with those, each pair is compared once).
+  std::vector<uint32_t> Peers(bool greater_only) const;
 };
 
 // One peer's digests, as this node's store holds the shared keys.

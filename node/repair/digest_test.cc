@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "ring/test_util.h"
 #include "store/memory_engine.h"
@@ -163,6 +164,30 @@ TEST_F(ScanTest, BucketKeysListTheSharedKeysOfTheBucketsSorted) {
     }
   }
   EXPECT_TRUE(saw_dead);
+}
+
+TEST(ReplicaSetTest, PeersAreTheNodesSharingKeysAndEachPairHasOneSmallerSide) {
+  const ring::RingPtr three = ring::testing::MustBuild(ring::testing::Nodes(3));
+  EXPECT_EQ((ReplicaSet{*three, 0, 3}.Peers(false)), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ((ReplicaSet{*three, 0, 3}.Peers(true)), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ((ReplicaSet{*three, 1, 3}.Peers(true)), (std::vector<uint32_t>{2}));
+  EXPECT_TRUE((ReplicaSet{*three, 2, 3}.Peers(true)).empty());
+  EXPECT_TRUE((ReplicaSet{*three, 0, 1}.Peers(false)).empty());  // nothing is shared
+
+  // Ten nodes, replication 2, few vnodes: every pair that shares keys is
+  // listed by exactly one of its two nodes.
+  const ring::RingPtr ten =
+      ring::testing::MustBuild(ring::testing::Nodes(10), {.vnodes_per_weight = 2});
+  std::set<std::pair<uint32_t, uint32_t>> once, both;
+  for (uint32_t a = 0; a < 10; ++a) {
+    for (uint32_t b : ReplicaSet{*ten, a, 2}.Peers(true)) {
+      EXPECT_TRUE(once.emplace(std::min(a, b), std::max(a, b)).second);
+    }
+    for (uint32_t b : ReplicaSet{*ten, a, 2}.Peers(false))
+      both.emplace(std::min(a, b), std::max(a, b));
+  }
+  EXPECT_EQ(once, both);
+  EXPECT_LT(both.size(), 45u);  // with 2 vnodes each, not every pair shares keys
 }
 
 KeyVersion KV(std::string key, uint64_t version, uint64_t fp = 0, bool tomb = false) {
