@@ -27,6 +27,7 @@ const std::pair<MigrationKind, std::string_view> kKindNames[] = {
     {MigrationKind::kRemove, "remove"},
     {MigrationKind::kWeight, "weight"},
     {MigrationKind::kVnodes, "vnodes"},
+    {MigrationKind::kReturn, "return"},
 };
 
 const NodeInfo* FindNode(const ClusterMap& map, const std::string& id) {

@@ -36,12 +36,16 @@ enum class MigrationState : uint8_t {
   kCancelled,
 };
 
-// What the operator asked for; reported, never acted upon.
-enum class MigrationKind : uint8_t { kAdd, kRemove, kWeight, kVnodes };
+// What the operator asked for. Reported; only kReturn changes how keys move:
+// a replication-1 node that was down comes back to the arcs its successors
+// served meanwhile, and its own entries there may be older than theirs, so
+// it asks the old owner for each key it touches (keep newer), not only for
+// the keys it lacks.
+enum class MigrationKind : uint8_t { kAdd, kRemove, kWeight, kVnodes, kReturn };
 
 std::string_view MigrationStateName(MigrationState s);  // "planned", ..., "cancelled"
 std::optional<MigrationState> ParseMigrationState(std::string_view s);
-std::string_view MigrationKindName(MigrationKind k);  // "add", "remove", "weight", "vnodes"
+std::string_view MigrationKindName(MigrationKind k);  // "add", ..., "vnodes", "return"
 std::optional<MigrationKind> ParseMigrationKind(std::string_view s);
 
 // done or cancelled: nothing left to do.

@@ -164,7 +164,7 @@ TEST(MigrationStateTest, NamesRoundTrip) {
     EXPECT_EQ(ParseMigrationState(MigrationStateName(s)), s);
   }
   for (auto k : {MigrationKind::kAdd, MigrationKind::kRemove, MigrationKind::kWeight,
-                 MigrationKind::kVnodes}) {
+                 MigrationKind::kVnodes, MigrationKind::kReturn}) {
     EXPECT_EQ(ParseMigrationKind(MigrationKindName(k)), k);
   }
   EXPECT_FALSE(ParseMigrationState("nope"));

@@ -29,6 +29,7 @@ StatusOr<MigrationPlan> ToPlan(const ringkv::v1::BeginMigrationRequest& req) {
                                                       : MigrationRole::Kind::kImport;
     role.peer_id = r.peer_id();
     role.peer_grpc = r.peer_grpc();
+    role.refresh = r.refresh();
     for (const ringkv::v1::Arc& a : r.arcs()) role.arcs.push_back(ring::Arc{a.lo(), a.hi()});
     plan.roles.push_back(std::move(role));
   }

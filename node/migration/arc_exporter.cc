@@ -87,7 +87,7 @@ class Pass {
   Status Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
 
  private:
-  bool Visit(std::string_view key, const store::Entry& entry);
+  bool Visit(std::string_view key, const store::VersionedEntry& held);
   bool Send(Target& t);
   void Throttle();
   bool MonitorTick(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
@@ -119,7 +119,10 @@ class Pass {
 };
 
 // Engines call this without holding their locks, so it may yield the CPU.
-bool Pass::Visit(std::string_view key, const store::Entry& entry) {
+// Tombstones go too: a delete the old owner took (at replication 1 while a
+// node was down, or with replicas) must beat an older copy on the target.
+bool Pass::Visit(std::string_view key, const store::VersionedEntry& held) {
+  const store::Entry& entry = held.entry;
   if (stop_.load(std::memory_order_relaxed)) return false;
   yielder_.MaybeYield();
   keys_scanned_.fetch_add(1, std::memory_order_relaxed);
@@ -140,6 +143,7 @@ bool Pass::Visit(std::string_view key, const store::Entry& entry) {
   e->set_value(entry.value);
   e->set_version(entry.version);
   e->set_expire_at_ms(entry.expire_at_ms);
+  e->set_tombstone(held.tombstone);
   t->batch_bytes += key.size() + entry.value.size();
   if (static_cast<uint64_t>(t->batch.entries_size()) >= batch_keys_ ||
       t->batch_bytes >= batch_bytes_) {
@@ -250,9 +254,9 @@ Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* wri
   PeriodicTask monitor;
   monitor.Start(std::chrono::milliseconds(kMonitorTickMs),
                 [this, ctx, writer] { return MonitorTick(ctx, writer); });
-  Status scan = engine_.ForEachInArcs(
+  Status scan = engine_.ForEachVersionedInArcs(
       all_arcs_, roles_.hash, clock_.NowMs(),
-      [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
+      [&](std::string_view key, const store::VersionedEntry& held) { return Visit(key, held); });
   if (scan.ok() && failed_ == nullptr && !stop_.load()) {
     for (Target& t : targets_) {
       if (!Send(t)) break;

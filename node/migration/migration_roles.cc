@@ -1,5 +1,6 @@
 #include "node/migration/migration_roles.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -64,6 +65,7 @@ RoleSnapshot::RoleSnapshot(MigrationPlan plan)
   std::vector<ring::Arc> all;
   for (MigrationRole& r : plan.roles) {
     all.insert(all.end(), r.arcs.begin(), r.arcs.end());
+    refresh_exports = refresh_exports || (r.kind == MigrationRole::Kind::kExport && r.refresh);
     ring::ArcSet set(r.arcs);
     roles.push_back(Role{std::move(r), std::move(set)});
   }
@@ -176,8 +178,10 @@ Status MigrationRoles::Install(std::string_view key, std::string_view value, uin
   hlc_.Observe(version);
   const bool record = tombstone && Roles()->RoleOfKey(key) != nullptr;
   bool applied = false;
-  Status s = engine_.Mutate(key, now_ms, [&](const store::Entry* cur) {
-    if (version <= tombstones_->Get(key) || (cur != nullptr && cur->version >= version)) {
+  // `cur` may be the store's tombstone (DeleteAbsentKey): it beats older
+  // arrivals like a live entry does.
+  Status s = engine_.MutateVersioned(key, now_ms, [&](const store::VersionedEntry* cur) {
+    if (version <= tombstones_->Get(key) || (cur != nullptr && cur->entry.version >= version)) {
       return store::Mutation::Keep();
     }
     applied = true;
@@ -195,12 +199,16 @@ Status MigrationRoles::Install(std::string_view key, std::string_view value, uin
 
 std::optional<WireEntry> MigrationRoles::Read(std::string_view key, int64_t now_ms) {
   std::optional<WireEntry> out;
-  (void)engine_.Mutate(key, now_ms, [&](const store::Entry* cur) {
-    if (cur != nullptr) {
-      out = WireEntry{std::string(key), *cur, false};
-    } else if (uint64_t t = tombstones_->Get(key); t != 0) {
-      out = WireEntry{std::string(key), store::Entry{{}, t, 0}, true};
+  (void)engine_.MutateVersioned(key, now_ms, [&](const store::VersionedEntry* cur) {
+    if (cur != nullptr && !cur->tombstone) {
+      out = WireEntry{std::string(key), cur->entry, false};
+      return store::Mutation::Keep();
     }
+    // The newer of the store's tombstone (a delete while a node was down,
+    // DeleteAbsentKey) and the migration's.
+    uint64_t t = tombstones_->Get(key);
+    if (cur != nullptr) t = std::max(t, cur->entry.version);
+    if (t != 0) out = WireEntry{std::string(key), store::Entry{{}, t, 0}, true};
     return store::Mutation::Keep();
   });
   return out;
@@ -220,7 +228,7 @@ bool MigrationRoles::KeepOnDrop(std::string_view key) const {
 
 bool MigrationRoles::HeldHere(std::string_view key, int64_t now_ms) {
   bool held = false;
-  (void)engine_.Mutate(key, now_ms, [&](const store::Entry* cur) {
+  (void)engine_.MutateVersioned(key, now_ms, [&](const store::VersionedEntry* cur) {
     held = cur != nullptr || tombstones_->Get(key) != 0;
     return store::Mutation::Keep();
   });
@@ -233,7 +241,10 @@ bool MigrationRoles::NeedsPeer(const RoleSnapshot& roles, std::span<const std::s
     const RoleSnapshot::Role* role = roles.RoleOfKey(key);
     if (role == nullptr) continue;
     if (write) return true;
-    if (role->role.kind == MigrationRole::Kind::kImport && !HeldHere(key, now_ms)) return true;
+    if (role->role.kind == MigrationRole::Kind::kImport &&
+        (role->role.refresh || !HeldHere(key, now_ms))) {
+      return true;
+    }
   }
   return false;
 }
@@ -244,7 +255,7 @@ Status MigrationRoles::PullMissing(const RoleSnapshot& roles,
   for (std::string_view key : keys) {
     const RoleSnapshot::Role* role = roles.RoleOfKey(key);
     if (role == nullptr || role->role.kind != MigrationRole::Kind::kImport) continue;
-    if (!HeldHere(key, now_ms)) GroupFor(groups, role).push_back(key);
+    if (role->role.refresh || !HeldHere(key, now_ms)) GroupFor(groups, role).push_back(key);
   }
   for (const auto& [role, missing] : groups) {
     const std::string& peer = role->role.peer_grpc;

@@ -57,6 +57,12 @@ struct MigrationRole {
   std::string peer_id;
   std::string peer_grpc;  // "host:port" of the peer's gRPC listener
   std::vector<ring::Arc> arcs;
+  // A replication-1 node back after its successor served its arcs
+  // (cluster::MigrationKind::kReturn). kImport: what this node holds in the
+  // arcs may be older than the peer's, so every key touched is fetched
+  // keep-newer, held here or not. kExport: the peer holds keys this node
+  // never had, so a key not held here is unknown, not absent.
+  bool refresh = false;
 };
 
 // What BeginMigration asserts.
@@ -91,6 +97,7 @@ class RoleSnapshot {
   uint64_t migration_epoch = 0;
   ring::HashKind hash = ring::HashKind::kXxh3;
   std::vector<Role> roles;
+  bool refresh_exports = false;  // some EXPORT role has refresh set
 
  private:
   HeldArcs held_{ring::HashKind::kXxh3, ring::ArcSet({})};
@@ -143,10 +150,12 @@ class MigrationRoles {
   // --- The command path (ClusterView::kRoles) ---
   // Whether running a command on `keys` here calls a peer: a write on a key
   // in any role arc (write-through), or a key in an IMPORT arc that has no
-  // entry and no tombstone here (pull-on-miss).
+  // entry and no tombstone here (pull-on-miss), or any key in a refresh
+  // IMPORT arc.
   bool NeedsPeer(const RoleSnapshot& roles, std::span<const std::string_view> keys, bool write,
                  int64_t now_ms);
-  // Fetches the keys in IMPORT arcs that have no entry and no tombstone here.
+  // Fetches the keys in IMPORT arcs that have no entry and no tombstone here,
+  // and every key in a refresh IMPORT arc.
   // Errors: "migration peer <addr> unavailable: ..." and the like.
   Status PullMissing(const RoleSnapshot& roles, std::span<const std::string_view> keys,
                      int64_t now_ms);

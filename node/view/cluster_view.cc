@@ -9,6 +9,15 @@ bool ClusterSnapshot::OwnsByMap(std::string_view key) const {
   return epoch != 0 && self != ring::kNoNode && ring->OwnerIndexOfKey(key) == self;
 }
 
+const std::string* ClusterSnapshot::DownHomeOf(std::string_view key) const {
+  if (home_ring == nullptr || map == nullptr) return nullptr;
+  const std::string& home = home_ring->OwnerOfKey(key);
+  for (const cluster::NodeInfo& n : map->nodes) {
+    if (n.id == home) return n.state == cluster::NodeState::kDown ? &n.id : nullptr;
+  }
+  return nullptr;
+}
+
 ClusterSnapshot::Place ClusterSnapshot::PlaceOf(std::string_view key, const HeldArcs* held,
                                                 uint32_t* owner) const {
   if (epoch == 0) return Place::kHere;
@@ -48,7 +57,8 @@ void ClusterView::UpdateMode() {
   const ClusterSnapshot& s = *CurrentLocked();
   const bool await = s.epoch == 0 && !await_reason_.empty();
   mode_.store((s.epoch > 0 ? kFence : 0) | (roles_held_ ? kRoles : 0) | (await ? kAwait : 0) |
-                  (s.epoch > 0 && s.replication > 1 ? kReplicas : 0),
+                  (s.epoch > 0 && s.replication > 1 ? kReplicas | kTombstones : 0) |
+                  (s.epoch > 0 && s.any_down ? kTombstones : 0),
               std::memory_order_relaxed);
   counters_.epoch.store(s.epoch, std::memory_order_relaxed);
 }
@@ -72,6 +82,19 @@ StatusOr<uint64_t> ClusterView::SetMap(std::string_view map_json, std::string_vi
     next->addrs.push_back(found ? found->addr : std::string());
     next->grpc_addrs.push_back(found ? found->grpc_addr : std::string());
     next->down.push_back(found && found->state == cluster::NodeState::kDown ? 1 : 0);
+  }
+  for (const cluster::NodeInfo& info : map->nodes) {
+    next->any_down = next->any_down || info.state == cluster::NodeState::kDown;
+  }
+  if (next->any_down && map->replication == 1) {
+    std::vector<ring::NodeSpec> home;
+    for (const cluster::NodeInfo& info : map->nodes) {
+      if (info.state != cluster::NodeState::kLeaving) {
+        home.push_back({info.id, info.weight});
+      }
+    }
+    auto built = ring::Ring::Build(home, {.vnodes_per_weight = map->vnodes, .hash = map->hash});
+    if (built.ok()) next->home_ring = *built;
   }
   next->replication = map->replication;
   next->epoch = map->epoch;

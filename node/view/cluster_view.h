@@ -68,6 +68,9 @@ class ClusterSnapshot {
   // Whether the map marks ring node `index` down (it keeps its place in the
   // ring while replication > 1; the other replicas serve its keys).
   bool MarkedDown(uint32_t index) const { return index < down.size() && down[index] != 0; }
+  // Replication 1 while a node is down: the id of the down node whose arc
+  // holds `key` (its successor here serves the arc meanwhile), or null.
+  const std::string* DownHomeOf(std::string_view key) const;
 
   uint64_t epoch = 0;
   ring::RingPtr ring;                              // null when epoch == 0
@@ -77,6 +80,10 @@ class ClusterSnapshot {
   std::shared_ptr<const cluster::ClusterMap> map;  // null when epoch == 0
   uint32_t replication = 1;                        // the map's, or 1 without a map
   std::vector<uint8_t> down;                       // per ring node: the map says down
+  bool any_down = false;                           // some node of the map is down
+  // Replication 1 with a node down: the ring as if the down nodes were in
+  // it, for DownHomeOf; null otherwise.
+  ring::RingPtr home_ring;
   std::string map_json;                            // its JSON form
 };
 
@@ -87,6 +94,10 @@ class ClusterView {
   static constexpr uint32_t kRoles = 2;  // migration roles hold arcs here (SetRolesHeld)
   static constexpr uint32_t kAwait = 4;  // no map yet, and the node must not serve without one
   static constexpr uint32_t kReplicas = 8;  // the map's replication is > 1
+  // Deletes leave tombstones (store/engine.h), also of keys absent here:
+  // with replicas always; at replication 1 while a node is down, since it
+  // may come back holding keys deleted meanwhile (MigrationKind::kReturn).
+  static constexpr uint32_t kTombstones = 16;
 
   // None of the references is owned; all must outlive the view. `self_id` is
   // read when a map arrives (the node sets it before serving).

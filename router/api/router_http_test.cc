@@ -246,7 +246,11 @@ TEST_F(RouterHttpTest, GetConfigShowsTheMapAndTheLiveSettings) {
   EXPECT_EQ(j["vnodes"], 16);
   EXPECT_EQ(j["hash"], "xxh3");
   EXPECT_EQ(j["health"],
-            json({{"interval_ms", 250}, {"timeout_ms", 100}, {"failures", 4}, {"successes", 1}}));
+            json({{"interval_ms", 250},
+                  {"timeout_ms", 100},
+                  {"failures", 4},
+                  {"successes", 1},
+                  {"replace_after_s", 0}}));
   EXPECT_EQ(j["log_level"], "warn");
 }
 
@@ -254,6 +258,7 @@ TEST_F(RouterHttpTest, PutConfigValidatesEverythingBeforeApplyingAnything) {
   for (std::string body :
        {"{", "[]", R"({"vnodes": 0})", R"({"vnodes": 5000})", R"({"vnodes": "16"})",
         R"({"health": 3})", R"({"health": {"interval_ms": 5}})", R"({"health": {"failures": 0}})",
+        R"({"health": {"replace_after_s": -1}})",
         R"({"vnodes": 32, "log_level": "loud"})",
         R"({"health": {"failures": 9}, "log_level": 1})"}) {
     HttpResponse r = Call("PUT", "/config", body);
@@ -268,11 +273,13 @@ TEST_F(RouterHttpTest, PutConfigValidatesEverythingBeforeApplyingAnything) {
 
 TEST_F(RouterHttpTest, PutConfigAppliesValidSettings) {
   HttpResponse r =
-      Call("PUT", "/config", R"({"vnodes": 32, "health": {"failures": 5}, "log_level": "debug"})");
+      Call("PUT", "/config",
+           R"({"vnodes": 32, "health": {"failures": 5, "replace_after_s": 30}, "log_level": "debug"})");
   ASSERT_EQ(r.status, 200) << r.body;
   json j = BodyOf(r);
   EXPECT_EQ(j["vnodes"], 32);
   EXPECT_EQ(j["health"]["failures"], 5);
+  EXPECT_EQ(j["health"]["replace_after_s"], 30);
   EXPECT_EQ(j["health"]["interval_ms"], 1000);  // untouched fields keep their value
   EXPECT_EQ(owner_->Map().vnodes, 32u);
   EXPECT_EQ(owner_->Current()->ring->options().vnodes_per_weight, 32u);

@@ -45,6 +45,7 @@ pb::BeginMigrationRequest BeginRequest(const cluster::Migration& m, const std::s
       role->set_kind(pb::MigrationRole::IMPORT);
       role->set_peer_id(p.source);
       role->set_peer_grpc(p.source_grpc);
+      role->set_refresh(m.kind == cluster::MigrationKind::kReturn);
       AddArcs(*role, p);
     }
     if (p.source == node_id) {
@@ -52,6 +53,7 @@ pb::BeginMigrationRequest BeginRequest(const cluster::Migration& m, const std::s
       role->set_kind(pb::MigrationRole::EXPORT);
       role->set_peer_id(p.target);
       role->set_peer_grpc(p.target_grpc);
+      role->set_refresh(m.kind == cluster::MigrationKind::kReturn);
       AddArcs(*role, p);
     }
   }

@@ -24,7 +24,7 @@ import redis  # noqa: E402
 
 KEYS = int(os.environ.get("REPLICATION_KEYS", "600"))
 THREADS = 3
-AWAY_S = float(os.environ.get("REPLICATION_AWAY_S", "6"))
+AWAY_S = float(os.environ.get("REPLICATION_AWAY_S", "10"))
 
 
 class ReplicationTestCase(ClusterTestCase):

@@ -26,31 +26,6 @@ bool Unreachable(std::string_view reply) {
   return reply.rfind("-TRYAGAIN forward to node ", 0) == 0;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  return out;
-}
-
-enum class Access : uint8_t {
-  kRead,        // reads only
-  kBlindWrite,  // replaces the value whatever it was: SET (no NX/XX/GET/KEEPTTL), SETEX, PSETEX, MSET
-  kReadWrite,   // depends on the current value
-};
-
-Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args) {
-  if ((spec.flags & kWrite) == 0) return Access::kRead;
-  if (spec.name == "setex" || spec.name == "psetex" || spec.name == "mset") return Access::kBlindWrite;
-  if (spec.name == "set") {
-    for (size_t i = 3; i < args.size(); ++i) {
-      const std::string o = Lower(args[i]);
-      if (o == "nx" || o == "xx" || o == "get" || o == "keepttl") return Access::kReadWrite;
-    }
-    return Access::kBlindWrite;
-  }
-  return Access::kReadWrite;
-}
-
 // One key of a command: its preference list and whether this node is on it.
 struct KeyPlan {
   std::string_view key;

@@ -1,6 +1,8 @@
 #include "router/api/internal/config_http.h"
 
 #include <set>
+#include <string>
+#include <tuple>
 
 #include "cluster/membership.h"
 #include "net/http_status.h"
@@ -28,20 +30,21 @@ HttpResponse GetConfig(RouterHttpContext& ctx) {
              {{"interval_ms", h.interval_ms},
               {"timeout_ms", h.timeout_ms},
               {"failures", h.failures},
-              {"successes", h.successes}}},
+              {"successes", h.successes},
+              {"replace_after_s", h.replace_after_s}}},
             {"log_level", ctx.settings.log_level()}};
   return HttpResponse::Json(200, j.dump());
 }
 
 namespace {
 
-StatusOr<uint32_t> PositiveField(const json& obj, const char* name, uint32_t current,
-                                 uint32_t max) {
+StatusOr<uint32_t> BoundedField(const json& obj, const char* name, uint32_t current,
+                                 uint32_t min, uint32_t max) {
   if (!obj.contains(name)) return current;
   const json& v = obj[name];
-  if (!v.is_number_unsigned() || v.get<uint64_t>() == 0 || v.get<uint64_t>() > max) {
-    return InvalidArgument(std::string(name) + " must be an integer in [1, " + std::to_string(max) +
-                           "]");
+  if (!v.is_number_unsigned() || v.get<uint64_t>() < min || v.get<uint64_t>() > max) {
+    return InvalidArgument(std::string(name) + " must be an integer in [" + std::to_string(min) +
+                           ", " + std::to_string(max) + "]");
   }
   return v.get<uint32_t>();
 }
@@ -95,7 +98,7 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   auto body = ParseObject(req.body, error);
   if (!body) return HttpResponse::Error(400, error);
   cluster::ClusterMap map = ctx.map_owner.Map();
-  auto vnodes = PositiveField(*body, "vnodes", map.vnodes, cluster::kMaxVnodes);
+  auto vnodes = BoundedField(*body, "vnodes", map.vnodes, 1, cluster::kMaxVnodes);
   if (!vnodes.ok()) return ErrorResponse(vnodes.status());
   auto wanted = ParseReplicationSettings(*body, map);
   if (!wanted.ok()) return ErrorResponse(wanted.status());
@@ -103,10 +106,11 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   if (body->contains("health")) {
     const json& hj = (*body)["health"];
     if (!hj.is_object()) return HttpResponse::Error(400, "health must be an object");
-    for (auto [name, field] :
-         {std::pair{"interval_ms", &h.interval_ms}, std::pair{"timeout_ms", &h.timeout_ms},
-          std::pair{"failures", &h.failures}, std::pair{"successes", &h.successes}}) {
-      auto v = PositiveField(hj, name, *field, 3600000);
+    for (auto [name, field, min] :
+         {std::tuple{"interval_ms", &h.interval_ms, 1u}, std::tuple{"timeout_ms", &h.timeout_ms, 1u},
+          std::tuple{"failures", &h.failures, 1u}, std::tuple{"successes", &h.successes, 1u},
+          std::tuple{"replace_after_s", &h.replace_after_s, 0u}}) {
+      auto v = BoundedField(hj, name, *field, min, 3600000);
       if (!v.ok()) return HttpResponse::Error(400, "health." + v.status().message());
       *field = *v;
     }
