@@ -226,4 +226,17 @@ grpc::Status PeerService::OpenLink(grpc::ServerContext*, const ringkv::v1::OpenL
   return grpc::Status::OK;
 }
 
+grpc::Status PeerService::RepairDigests(grpc::ServerContext*,
+                                        const ringkv::v1::RepairDigestsRequest* req,
+                                        ringkv::v1::RepairDigestsReply* reply) {
+  if (repair_ == nullptr) return net::ToGrpc(Unavailable("node is starting"));
+  return net::ToGrpc(repair_->ServeDigests(*req, *reply));
+}
+
+grpc::Status PeerService::RepairKeys(grpc::ServerContext*, const ringkv::v1::RepairKeysRequest* req,
+                                     ringkv::v1::RepairKeysReply* reply) {
+  if (repair_ == nullptr) return net::ToGrpc(Unavailable("node is starting"));
+  return net::ToGrpc(repair_->ServeKeys(*req, *reply));
+}
+
 }  // namespace ringkv::node
