@@ -14,11 +14,11 @@ cd "$(dirname "$0")/.."
 RINGKV_BIN=$(realpath "${1:-build/cli/ringkv}")
 export RINGKV_BIN
 KEYS=${2:-100000}
-export REPLICATION_KEYS=$KEYS RETURN_KEYS=$KEYS MOVES_KEYS=$KEYS
+export REPLICATION_KEYS=$KEYS MOVES_KEYS=$KEYS
 export PYTHONDONTWRITEBYTECODE=1
 cd tests
 for t in cluster/test_replication.py cluster/test_replica_restart.py cluster/test_return.py \
-         cluster/test_replica_moves.py; do
+         cluster/test_replica_moves.py cluster/test_replica_replace.py; do
   [ -f "$t" ] || continue
   start=$(date +%s)
   /usr/bin/python3 -m unittest -v "$t"
