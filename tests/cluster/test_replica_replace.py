@@ -19,17 +19,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from harness import http_json, wait_for  # noqa: E402
-from test_replication import ReplicationTestCase  # noqa: E402
+from test_replication import HEALTH, ReplicationTestCase  # noqa: E402
 
 import redis  # noqa: E402
 
-HEALTH = ("--health-interval-ms", "200", "--health-timeout-ms", "300",
-          "--health-failures", "3", "--health-successes", "2", "--health-replace-after-s", "2")
+HEALTH_REPLACE = HEALTH + ("--health-replace-after-s", "2")
 
 
 class ReplaceAfterTest(ReplicationTestCase):
     def test_a_node_down_past_replace_after_s_is_removed_and_its_keys_get_3_copies_again(self):
-        nodes, router = self.start_cluster(5, 3, *HEALTH)
+        nodes, router = self.start_cluster(5, 3, *HEALTH_REPLACE)
         victim = nodes[3]
         checker = self.start_checker(router)
         victim.kill9()

@@ -20,11 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from harness import wait_for  # noqa: E402
-from test_replication import ReplicationTestCase  # noqa: E402
+from test_replication import HEALTH, ReplicationTestCase  # noqa: E402
 
 DEAD_S = float(os.environ.get("REPLICATION_DEAD_S", "4"))
-HEALTH = ("--health-interval-ms", "200", "--health-timeout-ms", "300",
-          "--health-failures", "3", "--health-successes", "2")
 
 
 class RocksDbRestartTest(ReplicationTestCase):

@@ -25,6 +25,9 @@ import redis  # noqa: E402
 KEYS = int(os.environ.get("REPLICATION_KEYS", "600"))
 THREADS = 3
 AWAY_S = float(os.environ.get("REPLICATION_AWAY_S", "10"))
+# Health checks that mark a node down within about a second.
+HEALTH = ("--health-interval-ms", "200", "--health-timeout-ms", "300",
+          "--health-failures", "3", "--health-successes", "2")
 
 
 class ReplicationTestCase(ClusterTestCase):

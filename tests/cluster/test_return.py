@@ -21,13 +21,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 from harness import http_json, wait_for  # noqa: E402
-from test_replication import ReplicationTestCase  # noqa: E402
+from test_replication import HEALTH, ReplicationTestCase  # noqa: E402
 
 import redis  # noqa: E402
 
 AWAY_S = float(os.environ.get("RETURN_AWAY_S", "8"))
-HEALTH = ("--health-interval-ms", "200", "--health-timeout-ms", "300",
-          "--health-failures", "3", "--health-successes", "2")
 
 
 class ReturnTest(ReplicationTestCase):
