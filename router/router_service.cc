@@ -184,22 +184,24 @@ Status RouterService::Impl::OpenMigrator() {
   health->set_migration_hooks(
       {.running = [m = migrator.get()] { return m->Running(); },
        .node_up = [m = migrator.get()](const cluster::NodeInfo& n) { m->NodeUp(n); },
-       .rejoin = [m = migrator.get()](const cluster::NodeInfo& fresh) {
-         return m
-             ->Change(cluster::MigrationKind::kReturn, fresh.id,
-                      [&](const cluster::ClusterMap& map) {
-                        return cluster::Reinstate(map, fresh, cluster::NodeState::kJoining);
-                      })
-             .status();
-       },
-       .replace = [m = migrator.get()](const cluster::NodeInfo& node) {
-         return m
-             ->Change(cluster::MigrationKind::kRemove, node.id,
-                      [&](const cluster::ClusterMap& map) {
-                        return cluster::MarkLeaving(map, node.id);
-                      })
-             .status();
-       }});
+       .rejoin =
+           [m = migrator.get()](const cluster::NodeInfo& fresh) {
+             return m
+                 ->Change(cluster::MigrationKind::kReturn, fresh.id,
+                          [&](const cluster::ClusterMap& map) {
+                            return cluster::Reinstate(map, fresh, cluster::NodeState::kJoining);
+                          })
+                 .status();
+           },
+       .replace =
+           [m = migrator.get()](const cluster::NodeInfo& node) {
+             return m
+                 ->Change(cluster::MigrationKind::kRemove, node.id,
+                          [&](const cluster::ClusterMap& map) {
+                            return cluster::MarkLeaving(map, node.id);
+                          })
+                 .status();
+           }});
   return migrator->Open();
 }
 

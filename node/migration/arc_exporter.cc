@@ -266,11 +266,11 @@ Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* wri
   // Tombstones go too: a gained replica must not take an older value of a
   // deleted key from a source that missed the delete, and a replication-1
   // node back from down must drop what its successor deleted meanwhile.
-  Status scan = engine_.ForEachVersionedInArcs(
-      all_arcs_, roles_.hash, clock_.NowMs(),
-      [&](std::string_view key, const store::VersionedEntry& v) {
-        return Visit(key, v.entry, v.tombstone);
-      });
+  Status scan =
+      engine_.ForEachVersionedInArcs(all_arcs_, roles_.hash, clock_.NowMs(),
+                                     [&](std::string_view key, const store::VersionedEntry& v) {
+                                       return Visit(key, v.entry, v.tombstone);
+                                     });
   if (scan.ok() && failed_ == nullptr && !stop_.load()) {
     for (Target& t : targets_) {
       if (!Send(t)) break;

@@ -108,10 +108,10 @@ class ClusterSnapshot {
   // Replication 1 with a node down: the ring as if the down nodes were in
   // it, for DownHomeOf; null otherwise.
   ring::RingPtr home_ring;
-  std::vector<uint8_t> down;                       // per node-table entry: marked down
-  std::string map_json;                            // its JSON form
-  std::shared_ptr<const ReplicaMove> move;         // null unless replica sets move
-  std::vector<std::string> old_only_ids;           // node-table entries past ring->nodes()
+  std::vector<uint8_t> down;                // per node-table entry: marked down
+  std::string map_json;                     // its JSON form
+  std::shared_ptr<const ReplicaMove> move;  // null unless replica sets move
+  std::vector<std::string> old_only_ids;    // node-table entries past ring->nodes()
 };
 
 class ClusterView {

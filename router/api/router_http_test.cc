@@ -245,12 +245,11 @@ TEST_F(RouterHttpTest, GetConfigShowsTheMapAndTheLiveSettings) {
   json j = BodyOf(r);
   EXPECT_EQ(j["vnodes"], 16);
   EXPECT_EQ(j["hash"], "xxh3");
-  EXPECT_EQ(j["health"],
-            json({{"interval_ms", 250},
-                  {"timeout_ms", 100},
-                  {"failures", 4},
-                  {"successes", 1},
-                  {"replace_after_s", 0}}));
+  EXPECT_EQ(j["health"], json({{"interval_ms", 250},
+                               {"timeout_ms", 100},
+                               {"failures", 4},
+                               {"successes", 1},
+                               {"replace_after_s", 0}}));
   EXPECT_EQ(j["log_level"], "warn");
 }
 
@@ -258,8 +257,7 @@ TEST_F(RouterHttpTest, PutConfigValidatesEverythingBeforeApplyingAnything) {
   for (std::string body :
        {"{", "[]", R"({"vnodes": 0})", R"({"vnodes": 5000})", R"({"vnodes": "16"})",
         R"({"health": 3})", R"({"health": {"interval_ms": 5}})", R"({"health": {"failures": 0}})",
-        R"({"health": {"replace_after_s": -1}})",
-        R"({"vnodes": 32, "log_level": "loud"})",
+        R"({"health": {"replace_after_s": -1}})", R"({"vnodes": 32, "log_level": "loud"})",
         R"({"health": {"failures": 9}, "log_level": 1})"}) {
     HttpResponse r = Call("PUT", "/config", body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
@@ -272,9 +270,9 @@ TEST_F(RouterHttpTest, PutConfigValidatesEverythingBeforeApplyingAnything) {
 }
 
 TEST_F(RouterHttpTest, PutConfigAppliesValidSettings) {
-  HttpResponse r =
-      Call("PUT", "/config",
-           R"({"vnodes": 32, "health": {"failures": 5, "replace_after_s": 30}, "log_level": "debug"})");
+  HttpResponse r = Call(
+      "PUT", "/config",
+      R"({"vnodes": 32, "health": {"failures": 5, "replace_after_s": 30}, "log_level": "debug"})");
   ASSERT_EQ(r.status, 200) << r.body;
   json j = BodyOf(r);
   EXPECT_EQ(j["vnodes"], 32);

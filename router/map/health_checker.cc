@@ -132,14 +132,16 @@ void HealthChecker::ReplaceLongDown(const cluster::ClusterMap& map) {
     if (it == down_since_ms_.end() || now - it->second < int64_t{after_s} * 1000) continue;
     last_replace_ms_ = now;
     if (Status s = hooks_.replace(node); !s.ok()) {
-      spdlog::warn("health: node {} ({}) is down for over replace_after_s={}s but cannot be "
-                   "removed yet: {}",
-                   node.id, node.addr, after_s, s.message());
+      spdlog::warn(
+          "health: node {} ({}) is down for over replace_after_s={}s but cannot be "
+          "removed yet: {}",
+          node.id, node.addr, after_s, s.message());
       return;
     }
-    spdlog::warn("health: node {} ({}) is down for over replace_after_s={}s: removed; its keys "
-                 "get their copies back from the other replicas",
-                 node.id, node.addr, after_s);
+    spdlog::warn(
+        "health: node {} ({}) is down for over replace_after_s={}s: removed; its keys "
+        "get their copies back from the other replicas",
+        node.id, node.addr, after_s);
     return;  // one migration at a time
   }
 }
@@ -190,15 +192,17 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
     // Its successors served its arcs meanwhile: it takes them back by a
     // migration that keeps the newer of its entries and theirs.
     if (Status s = hooks_.rejoin(fresh); !s.ok()) {
-      spdlog::warn("health: node {} answers again but cannot take its keys back yet ({}); "
-                   "keeping it down",
-                   node.id, s.message());
+      spdlog::warn(
+          "health: node {} answers again but cannot take its keys back yet ({}); "
+          "keeping it down",
+          node.id, s.message());
       tracker_.Forget(node.id);
       return;
     }
-    spdlog::info("health: node {} ({}) is back; it takes its arcs back from its successors "
-                 "(newer versions win), nothing flushed",
-                 node.id, fresh.addr);
+    spdlog::info(
+        "health: node {} ({}) is back; it takes its arcs back from its successors "
+        "(newer versions win), nothing flushed",
+        node.id, fresh.addr);
     if (hooks_.node_up) hooks_.node_up(fresh);
     return;
   }

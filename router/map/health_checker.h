@@ -8,11 +8,10 @@
 // that long is removed: a migration gives its keys their N copies back.
 // Nothing is flushed, ever, on a ringkv node: it keeps what it holds
 // (versions and hints reconcile it; at replication 1 it takes its arcs back
-// from its successors by a migration that keeps the newer versions). A redis back end (cache mode) is
-// flushed with FLUSHALL before it returns, so no value it held comes back
-// stale over writes its successor took meanwhile (docs/design.md, "Health
-// and ejection"). Every good probe clears the node's suspect flag in the
-// route table (set by the proxy when a request fails on it).
+// from its successors by a migration that keeps the newer versions). A redis back end (cache mode)
+// is flushed with FLUSHALL before it returns, so no value it held comes back stale over writes its
+// successor took meanwhile (docs/design.md, "Health and ejection"). Every good probe clears the
+// node's suspect flag in the route table (set by the proxy when a request fails on it).
 //
 // While a migration runs the ring must not change under it: ejections and
 // re-adds are deferred (logged) until it ends. A node that answers again
@@ -95,7 +94,7 @@ class HealthChecker {
   // last replace attempt (RunOnce's thread only).
   std::map<std::string, int64_t> down_since_ms_;
   int64_t last_replace_ms_ = 0;
-  PeriodicTask task_;              // last: its thread uses the rest
+  PeriodicTask task_;  // last: its thread uses the rest
 };
 
 }  // namespace ringkv::router

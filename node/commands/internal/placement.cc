@@ -117,9 +117,9 @@ bool RefuseUnknown(const CommandSpec& spec, Context& ctx, const RoleSnapshot* ro
     return false;
   });
   if (holder.empty()) return false;
-  ctx.w.Error("TRYAGAIN node " + holder + " holds this key and " +
-              (down ? "is down; its value is unknown until the node returns"
-                    : "is taking it back; retry"));
+  ctx.w.Error(
+      "TRYAGAIN node " + holder + " holds this key and " +
+      (down ? "is down; its value is unknown until the node returns" : "is taking it back; retry"));
   return true;
 }
 
@@ -306,7 +306,8 @@ void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply
 
 Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args) {
   if ((spec.flags & kWrite) == 0) return Access::kRead;
-  if (spec.name == "setex" || spec.name == "psetex" || spec.name == "mset") return Access::kBlindWrite;
+  if (spec.name == "setex" || spec.name == "psetex" || spec.name == "mset")
+    return Access::kBlindWrite;
   if (spec.name == "set") {
     for (size_t i = 3; i < args.size(); ++i) {
       const std::string o = Lower(args[i]);

@@ -32,7 +32,8 @@ namespace ringkv::node::internal {
 // How a command uses the current values of its keys.
 enum class Access : uint8_t {
   kRead,        // reads only
-  kBlindWrite,  // replaces the value whatever it was: SET (no NX/XX/GET/KEEPTTL), SETEX, PSETEX, MSET
+  kBlindWrite,  // replaces the value whatever it was: SET (no NX/XX/GET/KEEPTTL), SETEX, PSETEX,
+                // MSET
   kReadWrite,   // depends on the current value
 };
 Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args);

@@ -38,8 +38,8 @@ HttpResponse GetConfig(RouterHttpContext& ctx) {
 
 namespace {
 
-StatusOr<uint32_t> BoundedField(const json& obj, const char* name, uint32_t current,
-                                 uint32_t min, uint32_t max) {
+StatusOr<uint32_t> BoundedField(const json& obj, const char* name, uint32_t current, uint32_t min,
+                                uint32_t max) {
   if (!obj.contains(name)) return current;
   const json& v = obj[name];
   if (!v.is_number_unsigned() || v.get<uint64_t>() < min || v.get<uint64_t>() > max) {
@@ -107,8 +107,9 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
     const json& hj = (*body)["health"];
     if (!hj.is_object()) return HttpResponse::Error(400, "health must be an object");
     for (auto [name, field, min] :
-         {std::tuple{"interval_ms", &h.interval_ms, 1u}, std::tuple{"timeout_ms", &h.timeout_ms, 1u},
-          std::tuple{"failures", &h.failures, 1u}, std::tuple{"successes", &h.successes, 1u},
+         {std::tuple{"interval_ms", &h.interval_ms, 1u},
+          std::tuple{"timeout_ms", &h.timeout_ms, 1u}, std::tuple{"failures", &h.failures, 1u},
+          std::tuple{"successes", &h.successes, 1u},
           std::tuple{"replace_after_s", &h.replace_after_s, 0u}}) {
       auto v = BoundedField(hj, name, *field, min, 3600000);
       if (!v.ok()) return HttpResponse::Error(400, "health." + v.status().message());
