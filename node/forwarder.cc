@@ -48,12 +48,11 @@ void Forwarder::SetSelfGrpc(std::string addr) {
 
 void Forwarder::Drain() {
   MutexLock lock(mu_);
-  idle_.Wait(mu_, [&]() REQUIRES(mu_) { return in_flight_ == 0; });
+  idle_.Wait(mu_, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
 }
 
 void Forwarder::Begin() {
-  MutexLock lock(mu_);
-  ++in_flight_;
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Forwarder::Finish(const Done& done, Outcome outcome, std::string reply) {
@@ -62,8 +61,9 @@ void Forwarder::Finish(const Done& done, Outcome outcome, std::string reply) {
 }
 
 void Forwarder::End() {
-  MutexLock lock(mu_);
-  if (--in_flight_ == 0) idle_.NotifyAll();
+  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  MutexLock lock(mu_);  // a Drain between its check and its wait still hears this
+  idle_.NotifyAll();
 }
 
 bool Forwarder::RefreshFrom(const std::string& addr) {

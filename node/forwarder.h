@@ -96,7 +96,8 @@ class Forwarder final : public ForwardLink {
   mutable Mutex mu_;
   CondVar idle_;  // in_flight_ reached 0
   std::string self_grpc_ GUARDED_BY(mu_);
-  uint64_t in_flight_ GUARDED_BY(mu_) = 0;  // ForwardAsync calls whose `done` has not returned
+  // ForwardAsync calls whose `done` has not returned; Drain waits on idle_.
+  std::atomic<uint64_t> in_flight_{0};
   std::map<std::string, int64_t> grpc_only_until_ GUARDED_BY(mu_);  // steady ms, by gRPC addr
   std::atomic<size_t> grpc_only_{0};     // grpc_only_until_.size(), read without the lock
   std::atomic<uint64_t> refreshing_{0};  // the newest epoch a background fetch was started for
