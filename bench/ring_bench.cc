@@ -1,8 +1,10 @@
 // ring_bench: lookup cost of ringkv's Ring against the baselines, each
-// including XXH3 of a 16-byte key. Run: build/bench/ring_bench
+// including XXH3 of a 16-byte key, and of a preference list of 3 (Owners).
+// Run: build/bench/ring_bench
 // Arguments are node counts; every ring has 160 vnodes per node.
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -57,6 +59,16 @@ void BM_RingLookup(benchmark::State& state) {
   state.counters["bucket_bits"] = r->bucket_bits();
 }
 
+// The preference list of 3 (a replication factor of 3) into a fixed array.
+void BM_RingOwners(benchmark::State& state) {
+  ring::RingPtr r = BuildRing(state.range(0));
+  std::array<uint32_t, 3> owners{};
+  RunLookups(state, [&](uint64_t h) {
+    r->Owners(h, owners);
+    return owners[2];
+  });
+}
+
 void BM_ContinuumLookup(benchmark::State& state) {
   Continuum c(*BuildRing(state.range(0)));
   RunLookups(state, [&](uint64_t h) { return c.Owner(h); });
@@ -88,6 +100,7 @@ void BM_RingBuild(benchmark::State& state) {
 
 BENCHMARK(BM_Xxh3Only);
 BENCHMARK(BM_RingLookup)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK(BM_RingOwners)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_ContinuumLookup)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_MapRingLookup)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_JumpLookup)->Arg(10)->Arg(100)->Arg(1000);

@@ -41,6 +41,11 @@ void AddRingCommands(CLI::App& app, int& exit_code) {
   s->add_option("--remove", sim.sim.remove,
                 "Also report the keys moved by removing the last M nodes")
       ->capture_default_str();
+  s->add_option("--replication", sim.sim.replication,
+                "Replicas per key, 1..5 (ring only): above 1, also report each node's share of "
+                "the stored copies and, with --add/--remove, the keys whose replica set changes "
+                "and the copies to make")
+      ->capture_default_str();
   s->add_flag("--json", sim.json, "Print JSON instead of a table");
   s->callback([&] { exit_code = RunRingSimulate(sim, std::cout, std::cerr); });
 
@@ -52,7 +57,10 @@ void AddRingCommands(CLI::App& app, int& exit_code) {
       ->required()
       ->delimiter(',');
   l->add_option("--vnodes", loc.vnodes, "Virtual nodes per node")->capture_default_str();
-  l->add_option("--replicas", loc.replicas, "Length of the preference list")->capture_default_str();
+  l->add_option("--replication,--replicas", loc.replication,
+                "Replicas per key, 1..5: print the first N distinct nodes clockwise from the key "
+                "(its preference list, owner first)")
+      ->capture_default_str();
   l->add_option("--hash", loc.hash, "Key hash: xxh3 or sha256")->capture_default_str();
   l->add_flag("--json", loc.json, "Print JSON instead of a table");
   l->callback([&] { exit_code = RunRingLocate(loc, std::cout, std::cerr); });

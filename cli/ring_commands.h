@@ -22,7 +22,7 @@ struct RingLocateArgs {
   std::string key;
   std::vector<std::string> nodes;  // ids, e.g. addresses
   uint32_t vnodes = 160;
-  size_t replicas = 1;
+  uint32_t replication = 1;  // length of the preference list, 1 .. ring::kMaxReplication
   std::string hash = "xxh3";
   bool json = false;
 };

@@ -55,7 +55,7 @@ std::optional<Consistency> ParseConsistency(std::string_view s);
 uint32_t Required(Consistency c, uint32_t replication);
 
 // Copies of each key: 1 (no replicas) to kMaxReplication.
-inline constexpr uint32_t kMaxReplication = 5;
+using ring::kMaxReplication;
 
 struct NodeInfo {
   std::string id;         // ring identity (placement depends on it alone); defaults to addr

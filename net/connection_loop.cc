@@ -169,6 +169,7 @@ void Connection::OnIoEvents(uint32_t events) {
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) writable_ = true;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) readable_ = true;
   if (events & EPOLLRDHUP) hup_ = true;
+  if (abandon_on_close_ && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return Close();
   Pump();
 }
 
@@ -218,6 +219,10 @@ bool Connection::ReadOnce() {
     return false;
   }
   if (n == 0) {
+    if (abandon_on_close_) {
+      Close();
+      return false;
+    }
     eof_ = true;  // replies owed are still sent; then Finished() closes
     return false;
   }

@@ -46,6 +46,9 @@ struct ConnectionLoopOptions {
   uint64_t maxclients = 10000;             // further connections get an error and are closed
   uint32_t idle_timeout_s = 0;             // 0 = never close idle connections
   uint32_t busy_poll_us = 20;              // see EventLoop; 0 = always sleep in epoll_wait
+  // RespServer: replies a connection may owe at once to other nodes (a
+  // forward, a replica round) before it stops running further requests.
+  uint32_t max_deferred_replies = 1024;
   int backlog = 511;
 };
 
@@ -131,6 +134,11 @@ class Connection final : private IoHandler {
   void SetAuthenticated(bool authenticated);
   // Reads and runs nothing more; closes once the replies are out.
   void CloseAfterReplies() { closing_ = true; }
+  // From now on, when the peer closes, the requests still buffered are not
+  // run: the connection closes at once. For peers that resend elsewhere what
+  // they gave up on (the router's failover, a node's peer link), so a
+  // stalled process that resumes never runs a request twice or late.
+  void AbandonOnClose() { abandon_on_close_ = true; }
   // Closes now, dropping unsent replies.
   void Close();
 
@@ -171,6 +179,7 @@ class Connection final : private IoHandler {
   bool eof_ = false;      // the peer closed its side
   bool closing_ = false;  // close once the replies are out
   bool closed_ = false;
+  bool abandon_on_close_ = false;  // see AbandonOnClose
   bool pumping_ = false;       // Pump is on the stack
   bool repump_ = false;        // Pump was asked again meanwhile
   bool run_buffered_ = false;  // set by Resume: run what was buffered while held

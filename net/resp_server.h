@@ -5,7 +5,8 @@
 // The server knows nothing of commands: a ConnectionHandler, created per
 // connection by the factory, executes them. A handler that cannot answer at
 // once (e.g. a command forwarded to another node) defers the reply
-// (ReplyDeferrer): the connection is parked and its I/O thread serves others.
+// (ReplyDeferrer): its place in the reply order is kept while the I/O thread
+// goes on with the connection's next requests and with others.
 //
 // Thread safety: Start/Stop from one thread; handlers run on I/O threads;
 // ReplyDeferrer completions from any thread.
@@ -26,21 +27,22 @@ namespace ringkv::net {
 // Lets a handler finish the reply of the command it is executing later.
 //
 // Contract: during ConnectionHandler::Execute the handler may call Defer()
-// once instead of appending the reply to `out`. The connection is then
-// parked: it keeps reading (the query buffer limit still applies) but
-// executes none of its further commands until the completion runs, so
-// pipelined replies stay in order. Replies appended to `out` before Defer()
-// precede the deferred one. A client that closes its side while parked gets
-// the deferred reply and those of the commands it sent before, then the
-// connection closes.
+// once instead of appending the reply to `out`. The reply's place in the
+// connection's reply order is kept; the commands after it run at once and
+// their replies wait behind it, so pipelined replies stay in order. With
+// max_deferred_replies replies queued the connection is parked: it keeps
+// reading (the query buffer limit still applies) but runs nothing more until
+// the oldest completes. Replies appended to `out` before Defer() precede the
+// deferred one. A client that closes its side meanwhile gets every reply
+// owed, then the connection closes.
 //
 // The completion may be called from any thread, at any time, and must be
 // called once; its reply (whole RESP2 replies) is queued to the connection's
-// I/O thread, which appends it, unparks the connection, executes what it
-// buffered meanwhile and sends. Calling it after the connection closed
-// (client gone, idle timeout, limit, Stop) or after the server is destroyed
-// does nothing; it holds no pointer to the connection. Until it is called the
-// connection stays parked (an idle timeout or a limit still closes it).
+// I/O thread, which fills the reply's place, sends every complete reply at
+// the front, and unparks the connection when there is room. Calling it
+// after the connection closed (client gone, idle timeout, limit, Stop) or
+// after the server is destroyed does nothing; it holds no pointer to the
+// connection.
 class ReplyDeferrer {
  public:
   using Completion = std::function<void(std::string reply)>;
@@ -59,6 +61,7 @@ class ConnectionHandler {
   struct After {
     bool close = false;         // close once the pending replies are out
     bool authenticated = true;  // false while the client must still AUTH
+    bool abandon_on_close = false;  // see Connection::AbandonOnClose
   };
   // Executes one command and appends its reply to `out`, or defers the reply
   // with `deferrer` (see ReplyDeferrer). `args` are valid during the call only.

@@ -189,9 +189,25 @@ TEST_F(RespServerDeferTest, AHalfClosedClientGetsEveryReplyThenTheEnd) {
   ASSERT_TRUE(WaitOpen(0));
 }
 
+// Replies owed to other nodes do not hold the requests after them: both
+// deferrals are taken before either completes, and replies keep request order.
+TEST_F(RespServerDeferTest, DeferredRepliesDoNotHoldLaterRequests) {
+  StartServer();
+  Client c(server_->port());
+  c.Send("DEFER\r\nECHO mid\r\nDEFER\r\nECHO end\r\n");
+  auto first = deferred_.Pop();
+  auto second = deferred_.Pop();
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+  CompleteElsewhere(second, "+two\r\n");
+  CompleteElsewhere(first, "+one\r\n");
+  EXPECT_EQ(c.Read(24), "+one\r\n+mid\r\n+two\r\n+end\r\n");
+}
+
 TEST_F(RespServerDeferTest, TheQueryBufferLimitAppliesWhileParked) {
   RespServerOptions o;
   o.max_query_buffer = 64;
+  o.max_deferred_replies = 1;  // one owed reply parks the connection
   StartServer(o);
   Client c(server_->port());
   c.Send("DEFER\r\n");

@@ -69,7 +69,9 @@ class NodeConnection final : public net::ConnectionHandler {
                 net::ReplyDeferrer& deferrer) override {
     deferrer_ = &deferrer;  // valid during this call, which is the only time defer may run
     dispatcher_.Execute(args, session_, out);
-    return {.close = session_.close_after_reply, .authenticated = session_.authenticated};
+    return {.close = session_.close_after_reply,
+            .authenticated = session_.authenticated,
+            .abandon_on_close = session_.abandon_on_close};
   }
   bool Authenticated() const override { return session_.authenticated; }
 
@@ -102,11 +104,13 @@ StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
     store::MemoryEngineOptions mo;
     mo.max_memory = o.max_memory;
     mo.policy = o.maxmemory_policy;
+    mo.hints = {.max_hints = o.max_hints, .max_bytes = o.max_hint_bytes};
     return store::NewMemoryEngine(mo);
   }
   store::RocksDbEngineOptions ro;
   ro.path = o.data_dir;
   ro.fsync = o.fsync;
+  ro.hints = {.max_hints = o.max_hints, .max_bytes = o.max_hint_bytes};
   return store::OpenRocksDbEngine(ro);
 }
 
@@ -373,8 +377,10 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
   impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
                                                 impl->metrics.cluster(), *impl->peer_work);
-  impl->replication = std::make_unique<Replication>(SystemClock::Instance(), ReplicationOptions{},
-                                                    impl->engine->hints());
+  impl->replication = std::make_unique<Replication>(SystemClock::Instance(),
+                                                    ReplicationOptions{.suspect_ms = options.suspect_ms},
+                                                    impl->engine->hints(),
+                                                    impl->metrics.replication());
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                          " and has no cluster map yet");

@@ -52,6 +52,12 @@ struct NodeOptions {
   // Live rebalancing: deadline of each call to another node (Fetch, Apply);
   // a MoveArcs target that takes no data for 5x this fails the copy.
   uint32_t peer_timeout_ms = 2000;
+  // Replicas (docs/replication.md): hints held for replicas that missed
+  // writes, all together (0 = unlimited), and how long a peer that failed a
+  // request is routed around.
+  uint64_t max_hints = 1'000'000;
+  uint64_t max_hint_bytes = 64ull << 20;
+  uint32_t suspect_ms = 1000;
   // Threads that run the commands waiting for a migration peer (pull-on-miss,
   // write-through), so the RESP I/O threads never wait; at most this many
   // such commands wait at once, the rest queue.

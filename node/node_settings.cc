@@ -56,6 +56,13 @@ std::vector<settings::Setting<O>> Rows() {
            "queued + leased + retained jobs; enqueue fails beyond"),
       Bind("peer_timeout_ms", &O::peer_timeout_ms, Uint{.max = 3600000},
            "deadline of each call to another node while keys move"),
+      Bind("max_hints", &O::max_hints, Uint{},
+           "hints kept for replicas that missed writes, all together; more are dropped "
+           "(a quorum read repairs those keys), 0 = unlimited"),
+      Bind("max_hint_bytes", &O::max_hint_bytes, Bytes{},
+           "bytes of hints (replica id + key + 8 each), all together; 0 = unlimited"),
+      Bind("suspect_ms", &O::suspect_ms, Uint{.max = 3600000},
+           "a replica that failed a request is routed around (and hinted) this long"),
       Bind("peer_workers", &O::peer_workers, Uint{.max = 1024},
            "threads running commands that wait for a migration peer; more queue"),
       Bind("migration_yield_us", &O::migration_yield_us, Uint{.max = 1000000},

@@ -37,12 +37,14 @@ void ReplicaMaintenance::RunOnce() {
           hints.Expire(now, static_cast<int64_t>(map.hint_ttl_s) * 1000);
       dropped.ok() && *dropped > 0) {
     replication_.counters().hints_expired.fetch_add(*dropped, std::memory_order_relaxed);
-    spdlog::warn("replicas: dropped {} hints older than hint_ttl_s={}s; anti-entropy repairs them",
+    spdlog::warn("replicas: dropped {} hints older than hint_ttl_s={}s; quorum reads repair those keys",
                  *dropped, map.hint_ttl_s);
   }
   engine_.PurgeTombstones(now, static_cast<int64_t>(map.tombstone_ttl_s) * 1000,
                           options_.tombstone_purge_budget);
-  for (const auto& [target, usage] : hints.Stats().targets) {
+  const store::HintStats stats = hints.Stats();
+  replication_.counters().hints_held.store(stats.total.hints, std::memory_order_relaxed);
+  for (const auto& [target, usage] : stats.targets) {
     const uint32_t index = view->ring->IndexOf(target);
     if (index == ring::kNoNode || index == view->self) continue;  // not a ring node any more
     if (view->MarkedDown(index) || replication_.IsSuspect(target)) continue;

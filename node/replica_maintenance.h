@@ -5,7 +5,7 @@
 //    entry or tombstone of each hinted key (RINGKV.APPLY, keep newer) in
 //    batches, and drops the hints the peer took; a failed batch makes the
 //    peer suspect and keeps its hints;
-//  - drops hints older than the map's hint_ttl_s (anti-entropy repairs
+//  - drops hints older than the map's hint_ttl_s (quorum reads repair
 //    what they carried) and purges tombstones older than tombstone_ttl_s.
 //
 // Thread safety: Start/Stop from the owner; the round runs on its own thread.

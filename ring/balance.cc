@@ -35,20 +35,20 @@ std::vector<uint32_t> Weights(const Ring& ring) {
 
 }  // namespace
 
-Balance BalanceFromArcs(const Ring& ring) {
+Balance BalanceFromArcs(const Ring& ring, uint32_t replication) {
   std::vector<double> share(ring.size(), 0.0);
   auto vnodes = ring.vnodes();
   if (vnodes.empty()) return {};
   constexpr double kRing = 18446744073709551616.0;  // 2^64
+  std::vector<uint32_t> owners(std::min<size_t>(std::max(replication, 1u), ring.size()));
+  const double per_copy = 1.0 / static_cast<double>(owners.size());
   for (size_t i = 0; i < vnodes.size(); ++i) {
     // Vnode i owns (point[i-1], point[i]]; vnode 0 owns the arc across 0.
     uint64_t prev = vnodes[i == 0 ? vnodes.size() - 1 : i - 1].point;
     uint64_t len = vnodes[i].point - prev;  // unsigned wrap is the arc length
-    if (vnodes.size() == 1) {
-      share[vnodes[i].owner] = 1.0;
-      break;
-    }
-    share[vnodes[i].owner] += static_cast<double>(len) / kRing;
+    double fraction = vnodes.size() == 1 ? 1.0 : static_cast<double>(len) / kRing;
+    ring.Owners(vnodes[i].point, owners);
+    for (uint32_t node : owners) share[node] += fraction * per_copy;
   }
   return FromShares(std::move(share), Weights(ring));
 }

@@ -23,7 +23,10 @@ struct Balance {
 };
 
 // From exact arc lengths: each node's share is the sum of the arcs it owns.
-Balance BalanceFromArcs(const Ring& ring);
+// With replication r, the share of the copies a node stores: the sum of the
+// arcs whose preference list of r nodes holds it, over min(r, nodes), so the
+// shares still add up to 1.
+Balance BalanceFromArcs(const Ring& ring, uint32_t replication = 1);
 
 // From counts of sampled keys per node; weights align with counts.
 Balance BalanceFromCounts(const std::vector<uint64_t>& counts, const std::vector<uint32_t>& weights);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -41,6 +42,32 @@ TEST(BalanceTest, SampleAgreesWithArcs) {
   Balance sampled = BalanceFromCounts(counts, std::vector<uint32_t>(10, 1));
   Balance exact = BalanceFromArcs(*r);
   for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(sampled.share[i], exact.share[i], 0.003);
+}
+
+TEST(BalanceTest, ReplicaSharesCountEveryCopy) {
+  RingPtr r = MustBuild(Nodes(10));
+  Balance one = BalanceFromArcs(*r, 1);
+  EXPECT_EQ(one.share, BalanceFromArcs(*r).share);
+  Balance three = BalanceFromArcs(*r, 3);
+  EXPECT_NEAR(std::accumulate(three.share.begin(), three.share.end(), 0.0), 1.0, 1e-9);
+  // Three copies spread over more arcs than one: the spread narrows.
+  EXPECT_LT(three.cv, one.cv);
+  // Every node holds every key: equal shares whatever the arcs.
+  RingPtr four = MustBuild(Nodes(4));
+  for (double s : BalanceFromArcs(*four, kMaxReplication).share) EXPECT_NEAR(s, 0.25, 1e-9);
+}
+
+TEST(BalanceTest, ReplicaSampleAgreesWithArcs) {
+  RingPtr r = MustBuild(Nodes(10));
+  std::vector<uint64_t> counts(r->size(), 0);
+  std::array<uint32_t, 3> owners{};
+  for (uint64_t p : SamplePositions(1000000)) {
+    r->Owners(p, owners);
+    for (uint32_t n : owners) ++counts[n];
+  }
+  Balance sampled = BalanceFromCounts(counts, std::vector<uint32_t>(10, 1));
+  Balance exact = BalanceFromArcs(*r, 3);
+  for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(sampled.share[i], exact.share[i], 0.002);
 }
 
 TEST(BalanceTest, LoadIsNormalisedByWeight) {

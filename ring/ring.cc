@@ -53,6 +53,7 @@ Ring::Ring(std::vector<NodeSpec> nodes, RingOptions options)
     : nodes_(std::move(nodes)), options_(options) {
   PlaceVnodes();
   BuildBuckets();
+  BuildOwnerRows();
 }
 
 void Ring::PlaceVnodes() {
@@ -94,25 +95,70 @@ void Ring::BuildBuckets() {
 }
 
 size_t Ring::VnodeAt(uint64_t position) const {
-  auto it = std::lower_bound(vnodes_.begin(), vnodes_.end() - 1, position,
-                             [](const Vnode& v, uint64_t p) { return v.point < p; });
-  size_t i = static_cast<size_t>(it - vnodes_.begin());
+  const size_t i = OwningVnode(position);
   return i == vnodes_.size() - 1 ? 0 : i;
 }
 
+void Ring::BuildOwnerRows() {
+  static_assert(sizeof(OwnerRow) == 32, "two rows per cache line");
+  const size_t count = vnodes_.size() - 1;
+  owner_rows_.resize(count + 1);
+  for (size_t i = 0; i <= count; ++i) owner_rows_[i] = {vnodes_[i].point, {}};
+  const size_t width = std::min<size_t>(kMaxReplication, nodes_.size());
+  if (count > 0) {
+    const auto owners = [&](size_t i) { return std::span(owner_rows_[i].owners).first(width); };
+    Walk(count - 1, owners(count - 1));
+    // Vnode i's list is its owner, then vnode i+1's list without that owner.
+    for (size_t i = count - 1; i-- > 0;) {
+      std::span<uint32_t> mine = owners(i);
+      std::span<const uint32_t> next = owners(i + 1);
+      mine[0] = vnodes_[i].owner;
+      for (size_t k = 0, found = 1; found < width; ++k) {
+        if (next[k] != mine[0]) mine[found++] = next[k];
+      }
+    }
+    owner_rows_[count].owners = owner_rows_[0].owners;
+  }
+  // Half the bucket table: 2-4 entries per vnode at the default size, small
+  // enough to stay in cache longer, at the cost of scanning a row more.
+  const uint32_t bits = std::max(bucket_bits(), 2u) - 1;
+  row_shift_ = 64 - bits;
+  row_index_.assign(size_t{1} << bits, 0);
+  size_t first = 0;
+  for (size_t b = 0; b < row_index_.size(); ++b) {
+    while (owner_rows_[first].point < (uint64_t{b} << row_shift_)) ++first;
+    row_index_[b] = static_cast<uint32_t>(first);
+  }
+}
+
+uint32_t Ring::Walk(size_t start, std::span<uint32_t> out) const {
+  const size_t count = vnodes_.size() - 1;
+  size_t found = 0;
+  // Ends because every node has a vnode and out.size() <= size().
+  for (size_t i = start % count; found < out.size(); i = (i + 1 == count ? 0 : i + 1)) {
+    const uint32_t owner = vnodes_[i].owner;
+    const auto known = out.first(found);
+    if (std::find(known.begin(), known.end(), owner) == known.end()) out[found++] = owner;
+  }
+  return static_cast<uint32_t>(found);
+}
+
 std::vector<uint32_t> Ring::PreferenceList(uint64_t position, size_t n) const {
-  std::vector<uint32_t> out;
-  n = std::min(n, nodes_.size());
-  if (n == 0) return out;
-  out.reserve(n);
+  std::vector<uint32_t> out(std::min(n, nodes_.size()));
+  if (out.size() <= kMaxReplication) {
+    Owners(position, out);
+    return out;
+  }
+  // A long list: a bitmap instead of comparing with every node found so far.
   std::vector<bool> seen(nodes_.size(), false);
-  size_t count = vnodes_.size() - 1;
-  size_t i = VnodeAt(position);
-  for (size_t step = 0; step < count && out.size() < n; ++step, i = (i + 1 == count ? 0 : i + 1)) {
-    uint32_t owner = vnodes_[i].owner;
+  const size_t count = vnodes_.size() - 1;
+  size_t found = 0;
+  for (size_t i = OwningVnode(position) % count; found < out.size();
+       i = (i + 1 == count ? 0 : i + 1)) {
+    const uint32_t owner = vnodes_[i].owner;
     if (!seen[owner]) {
       seen[owner] = true;
-      out.push_back(owner);
+      out[found++] = owner;
     }
   }
   return out;

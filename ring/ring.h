@@ -14,10 +14,19 @@
 // first vnode, and the lookup scans the few vnodes inside the bucket. A lookup
 // is one or two cache misses and no branches that depend on ring size.
 //
+// Preference lists: Build also stores, per vnode, a 32-byte row holding its
+// point and the first kMaxReplication distinct nodes clockwise from it, and
+// a row index with half as many entries as the bucket table. Owners() reads
+// the index, scans a row or two and copies the list: two cache misses and no
+// walk, for 32 bytes per vnode plus the index (7 MB for 1000 nodes x 160
+// vnodes). docs/design.md, "Ring", has the trade-off.
+//
 // Thread safety: immutable after Build(); share as shared_ptr<const Ring> and
 // call any const method from any thread without locks.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -51,6 +60,10 @@ inline constexpr uint32_t kMaxNodeWeight = 1u << 16;
 // Index of a node in Ring::nodes(); kNoNode when the ring is empty.
 inline constexpr uint32_t kNoNode = 0x7fffffffu;
 
+// The largest replication factor: the longest preference list a cluster asks
+// for, and the length Build precomputes for every vnode.
+inline constexpr uint32_t kMaxReplication = 5;
+
 class Ring {
  public:
   struct Vnode {
@@ -83,8 +96,27 @@ class Ring {
   }
   uint64_t KeyPosition(std::string_view key) const { return HashKey(options_.hash, key); }
 
-  // Up to n distinct nodes met walking clockwise from `position`, the owner
-  // first. Returns min(n, size()) indices.
+  // The preference list of `position` (its replicas, docs/design.md "Ring"):
+  // the distinct nodes met walking the vnodes clockwise from the vnode that
+  // owns the position, the owner first, so out[0] == OwnerIndex(position).
+  // Fills the first min(out.size(), size()) entries of `out` and returns that
+  // count; 0 on an empty ring. Allocates nothing. Lists longer than
+  // kMaxReplication walk the ring comparing each vnode's owner with the nodes
+  // found so far; PreferenceList suits long lists better.
+  uint32_t Owners(uint64_t position, std::span<uint32_t> out) const {
+    const auto want = static_cast<uint32_t>(std::min(out.size(), nodes_.size()));
+    if (want == 0) return 0;
+    const size_t vnode = OwningVnode(position);
+    if (want > kMaxReplication) return Walk(vnode, out.first(want));
+    const auto& owners = owner_rows_[vnode].owners;
+    std::copy(owners.begin(), owners.begin() + want, out.begin());
+    return want;
+  }
+  uint32_t OwnersOfKey(std::string_view key, std::span<uint32_t> out) const {
+    return Owners(KeyPosition(key), out);
+  }
+
+  // Owners() for any n, as a vector of min(n, size()) node indices.
   std::vector<uint32_t> PreferenceList(uint64_t position, size_t n) const;
 
   // Index of the first vnode whose point is >= position (wrapping to 0).
@@ -107,11 +139,32 @@ class Ring {
   Ring(std::vector<NodeSpec> nodes, RingOptions options);
   void PlaceVnodes();
   void BuildBuckets();
+  void BuildOwnerRows();
+  // Index of the vnode that owns `position` (its row); the sentinel's index
+  // stands for vnode 0.
+  size_t OwningVnode(uint64_t position) const {
+    size_t i = row_index_[position >> row_shift_];
+    while (owner_rows_[i].point < position) ++i;  // the sentinel stops the scan
+    return i;
+  }
+  // Fills all of `out` with the distinct owners met walking from vnode
+  // `start` on and returns out.size(); requires out.size() <= size().
+  uint32_t Walk(size_t start, std::span<uint32_t> out) const;
 
   std::vector<NodeSpec> nodes_;
   RingOptions options_;
   std::vector<Vnode> vnodes_;     // sorted, plus a sentinel {UINT64_MAX, owner of vnodes_[0]}
   std::vector<uint32_t> buckets_;  // kPureBit | owner, or index of the bucket's first vnode
+
+  // A vnode's point beside its preference list, so the scan for the owning
+  // vnode and the copy read one cache line.
+  struct OwnerRow {
+    uint64_t point;
+    std::array<uint32_t, kMaxReplication> owners;  // the first min(kMaxReplication, size()) set
+  };
+  std::vector<OwnerRow> owner_rows_;  // per vnode, plus a sentinel {UINT64_MAX, vnode 0's list}
+  std::vector<uint32_t> row_index_;   // per 2^row_shift_ positions, the first row at or after
+  uint32_t row_shift_ = 57;
   uint32_t shift_ = 56;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <random>
 #include <set>
 
@@ -117,6 +118,129 @@ TEST(RingTest, PreferenceListIsDistinctAndInRingOrder) {
     EXPECT_EQ(pl, want);
   }
   EXPECT_EQ(r->PreferenceList(5, 100).size(), 10u);  // capped at the node count
+}
+
+// The definition of a preference list: from the owning vnode (binary
+// search, wrapping past the last point), the first n distinct owners.
+std::vector<uint32_t> ReferenceOwners(const Ring& ring, uint64_t pos, size_t n) {
+  auto v = ring.vnodes();
+  std::vector<uint32_t> want;
+  if (v.empty()) return want;
+  auto it = std::lower_bound(v.begin(), v.end(), pos,
+                             [](const Ring::Vnode& a, uint64_t p) { return a.point < p; });
+  size_t i = it == v.end() ? 0 : static_cast<size_t>(it - v.begin());
+  for (size_t steps = 0; want.size() < n && steps < v.size(); ++steps, i = (i + 1) % v.size()) {
+    if (std::find(want.begin(), want.end(), v[i].owner) == want.end()) want.push_back(v[i].owner);
+  }
+  return want;
+}
+
+std::vector<uint32_t> OwnersOf(const Ring& ring, uint64_t pos, size_t n) {
+  std::vector<uint32_t> out(n, kNoNode);
+  out.resize(ring.Owners(pos, out));
+  return out;
+}
+
+// Probes: random positions, both ends of the ring, and each vnode point and
+// its neighbours.
+std::vector<uint64_t> Probes(const Ring& ring, size_t random, uint64_t seed) {
+  std::vector<uint64_t> probes = SamplePositions(random, seed);
+  probes.insert(probes.end(), {0, 1, UINT64_MAX, UINT64_MAX - 1});
+  for (const Ring::Vnode& v : ring.vnodes()) {
+    probes.insert(probes.end(), {v.point, v.point - 1, v.point + 1});
+  }
+  return probes;
+}
+
+// Random rings: 1-40 nodes, weights 1-4, 1-40 vnodes per weight, tiny to
+// large bucket tables; lists from 1 to past the node count, and past
+// kMaxReplication (which walk instead of copying a row).
+TEST(OwnersTest, MatchesABruteForceWalkOnRandomRings) {
+  std::mt19937 rng(2024);
+  for (int round = 0; round < 60; ++round) {
+    auto nodes = Nodes(1 + rng() % 40);
+    for (NodeSpec& n : nodes) n.weight = 1 + rng() % 4;
+    const RingOptions options{.vnodes_per_weight = 1 + static_cast<uint32_t>(rng() % 40),
+                              .bucket_bits = std::array<uint32_t, 4>{0, 1, 8, 14}[rng() % 4]};
+    RingPtr r = MustBuild(nodes, options);
+    const auto v = r->vnodes();
+    for (uint64_t p : Probes(*r, 500, round)) {
+      auto it = std::lower_bound(v.begin(), v.end(), p,
+                                 [](const Ring::Vnode& a, uint64_t x) { return a.point < x; });
+      ASSERT_EQ(r->VnodeAt(p), it == v.end() ? 0 : static_cast<size_t>(it - v.begin()));
+      for (size_t n = 1; n <= std::min<size_t>(r->size() + 2, kMaxReplication + 3); ++n) {
+        ASSERT_EQ(OwnersOf(*r, p, n), ReferenceOwners(*r, p, n))
+            << "round " << round << " nodes " << r->size() << " p " << p << " n " << n
+            << " bucket_bits " << options.bucket_bits;
+      }
+    }
+  }
+}
+
+TEST(OwnersTest, AreDistinctAndStartWithTheOwner) {
+  RingPtr r = MustBuild(Nodes(100));
+  std::array<uint32_t, kMaxReplication> out{};
+  for (uint64_t p : SamplePositions(100000, 3)) {
+    ASSERT_EQ(r->Owners(p, out), kMaxReplication);
+    EXPECT_EQ(out[0], r->OwnerIndex(p));
+    EXPECT_EQ(std::set<uint32_t>(out.begin(), out.end()).size(), kMaxReplication);
+  }
+}
+
+TEST(OwnersTest, WrapPastTheLastVnode) {
+  RingPtr r = MustBuild(Nodes(7), {.vnodes_per_weight = 3});
+  const uint64_t last = r->vnodes().back().point;
+  ASSERT_LT(last, UINT64_MAX);
+  for (uint64_t p : {last + 1, UINT64_MAX, uint64_t{0}}) {
+    std::vector<uint32_t> got = OwnersOf(*r, p, 4);
+    EXPECT_EQ(got.front(), r->vnodes().front().owner);
+    EXPECT_EQ(got, ReferenceOwners(*r, r->vnodes().front().point, 4));
+  }
+  // From the last vnode the walk continues at vnode 0.
+  EXPECT_EQ(OwnersOf(*r, last, 4), ReferenceOwners(*r, last, 4));
+}
+
+TEST(OwnersTest, ListsAreCappedAtTheNodeCount) {
+  RingPtr one = MustBuild({{"solo", 1}});
+  EXPECT_EQ(OwnersOf(*one, 42, 3), std::vector<uint32_t>{0});
+  RingPtr three = MustBuild(Nodes(3));
+  std::vector<uint32_t> all = OwnersOf(*three, 42, kMaxReplication);
+  EXPECT_EQ(std::set<uint32_t>(all.begin(), all.end()), (std::set<uint32_t>{0, 1, 2}));
+  RingPtr empty = MustBuild({});
+  std::array<uint32_t, 3> out{};
+  EXPECT_EQ(empty->Owners(42, out), 0u);
+  EXPECT_EQ(three->Owners(42, std::span<uint32_t>()), 0u);
+}
+
+// One heavy node makes long runs of its vnodes that a walk must skip.
+TEST(OwnersTest, SkipLongRunsOfAHeavyNode) {
+  auto nodes = Nodes(6);
+  nodes[0].weight = 200;
+  RingPtr r = MustBuild(nodes, {.vnodes_per_weight = 4});
+  for (uint64_t p : Probes(*r, 5000, 8)) {
+    for (size_t n : {size_t{3}, size_t{6}}) {
+      ASSERT_EQ(OwnersOf(*r, p, n), ReferenceOwners(*r, p, n));
+    }
+  }
+}
+
+TEST(OwnersTest, OfKeyUsesTheConfiguredHash) {
+  RingPtr s = MustBuild(Nodes(9), {.hash = HashKind::kSha256});
+  std::array<uint32_t, 3> by_key{};
+  std::array<uint32_t, 3> by_position{};
+  s->OwnersOfKey("user:1000", by_key);
+  s->Owners(HashSha256("user:1000"), by_position);
+  EXPECT_EQ(by_key, by_position);
+}
+
+// Past kMaxReplication PreferenceList switches to a bitmap walk.
+TEST(OwnersTest, LongPreferenceListsMatchTheReference) {
+  RingPtr r = MustBuild(Nodes(40), {.vnodes_per_weight = 8});
+  for (uint64_t p : SamplePositions(2000, 4)) {
+    for (size_t n : {size_t{6}, size_t{20}, size_t{40}, size_t{100}}) {
+      ASSERT_EQ(r->PreferenceList(p, n), ReferenceOwners(*r, p, n));
+    }
+  }
 }
 
 TEST(RingTest, WeightTwoGetsAboutTwiceTheKeys) {

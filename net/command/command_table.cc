@@ -76,6 +76,7 @@ constexpr CommandSpec kCommands[] = {
     {"job.stats", 1, kR, 0, 0, 0, kNo},
     // Between the replicas of a key (node-internal; the router refuses them).
     {"ringkv.peek", -2, kR, 0, 0, 0, kNo},
+    {"ringkv.abandon-on-close", 1, 0, 0, 0, 0, kNo},
     {"ringkv.apply", -6, kW, 0, 0, 0, kNo},
     // From here on: redis-server 7's values; the router routes or refuses
     // these, the node does not serve them.

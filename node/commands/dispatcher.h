@@ -46,6 +46,9 @@ struct Session {
   uint64_t id = 0;
   bool authenticated = false;      // true from the start when no password is set
   bool close_after_reply = false;  // QUIT, or a fatal error: flush the reply, then close
+  // RINGKV.ABANDON-ON-CLOSE: requests still buffered when the peer closes
+  // are not run (net::Connection::AbandonOnClose).
+  bool abandon_on_close = false;
   std::string name;                // CLIENT SETNAME
   // A command another node forwarded here: it is never forwarded again (a
   // key this node does not own either answers -MOVED, and the sender retries).

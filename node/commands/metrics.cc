@@ -23,6 +23,7 @@ uint64_t Load(const std::atomic<uint64_t>& c) {
 
 std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const ServerState& s) {
   const ClusterCounters& mig = m.cluster();
+  const ReplicationCounters& rep = m.replication();
   return {
       {"keyspace_hits_total", "counter", "Key lookups that found a live key.", m.hits()},
       {"keyspace_misses_total", "counter", "Key lookups that found no live key.", m.misses()},
@@ -71,6 +72,33 @@ std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const Se
       {"map_refreshes_total", "counter",
        "Newer cluster maps fetched because a request carried a newer epoch.",
        Load(mig.map_refreshes)},
+      {"replica_writes_total", "counter", "Writes coordinated here and sent to replicas.",
+       Load(rep.writes)},
+      {"replica_reads_total", "counter", "Reads coordinated here that asked other replicas.",
+       Load(rep.reads)},
+      {"replica_acks_total", "counter", "RINGKV.APPLY answered by a replica.",
+       Load(rep.replica_acks)},
+      {"replica_failures_total", "counter", "Replica requests that failed or timed out.",
+       Load(rep.replica_fails)},
+      {"replica_read_repairs_total", "counter",
+       "Newer entries sent to, or taken from, a stale replica during a read.",
+       Load(rep.read_repairs)},
+      {"replica_no_quorum_total", "counter",
+       "Requests answered -NOREPLICAS or -TRYAGAIN for want of replicas.", Load(rep.no_quorum)},
+      {"replica_failovers_total", "counter", "Forwards sent on to the next replica.",
+       Load(rep.failovers)},
+      {"replica_hints", "gauge", "Hints held for replicas that missed writes.",
+       Load(rep.hints_held)},
+      {"replica_hints_stored_total", "counter", "Hints recorded.", Load(rep.hints_stored)},
+      {"replica_hints_dropped_total", "counter", "Hints refused by max_hints / max_hint_bytes.",
+       Load(rep.hints_dropped)},
+      {"replica_hints_replayed_total", "counter", "Hinted keys delivered to their replica.",
+       Load(rep.hints_replayed)},
+      {"replica_hints_expired_total", "counter", "Hints dropped after hint_ttl_s.",
+       Load(rep.hints_expired)},
+      {"tombstones", "gauge", "Tombstones held (deletes of replicated keys).", st.tombstones},
+      {"purged_tombstones_total", "counter", "Tombstones removed after tombstone_ttl_s.",
+       st.purged_tombstones},
   };
 }
 

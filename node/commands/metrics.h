@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "node/replication/replication.h"
 #include "node/view/cluster_counters.h"
 #include "store/engine.h"
 
@@ -30,6 +31,8 @@ class Metrics {
 
   ClusterCounters& cluster() { return cluster_; }
   const ClusterCounters& cluster() const { return cluster_; }
+  ReplicationCounters& replication() { return replication_; }
+  const ReplicationCounters& replication() const { return replication_; }
 
   uint64_t hits() const;
   uint64_t misses() const;
@@ -70,6 +73,7 @@ class Metrics {
 
   Shard shards_[kShards];
   ClusterCounters cluster_;
+  ReplicationCounters replication_;
 };
 
 }  // namespace ringkv::node

@@ -71,6 +71,7 @@ void IncomingLink::OnHello(net::Connection& conn, std::span<const std::string_vi
   from_id_ = hello->from_id;
   from_grpc_ = hello->from_grpc;
   conn.SetAuthenticated(true);
+  conn.AbandonOnClose();  // the sender fails over what it gave up on
   conn.out().append("+OK\r\n");
 }
 

@@ -3,8 +3,8 @@
 namespace ringkv::node {
 
 Replication::Replication(const Clock& clock, ReplicationOptions options,
-                         store::HintStore& hints)
-    : clock_(clock), options_(options), hints_(hints) {}
+                         store::HintStore& hints, ReplicationCounters& counters)
+    : clock_(clock), options_(options), hints_(hints), counters_(counters) {}
 
 void Replication::Suspect(std::string_view node_id) {
   MutexLock lock(mu_);

@@ -37,12 +37,15 @@ struct ReplicationCounters {
   std::atomic<uint64_t> hints_dropped{0};  // refused by the hint store's bounds
   std::atomic<uint64_t> hints_replayed{0};
   std::atomic<uint64_t> hints_expired{0};  // older than the map's hint_ttl_s
+  std::atomic<uint64_t> hints_held{0};     // gauge, refreshed by ReplicaMaintenance
 };
 
 class Replication {
  public:
-  // `hints` (the engine's, durable with RocksDB) must outlive this.
-  Replication(const Clock& clock, ReplicationOptions options, store::HintStore& hints);
+  // `hints` (the engine's, durable with RocksDB) and `counters` (the node's
+  // Metrics own them) must outlive this.
+  Replication(const Clock& clock, ReplicationOptions options, store::HintStore& hints,
+              ReplicationCounters& counters);
 
   // A request to `node_id` failed: route around it for suspect_ms.
   void Suspect(std::string_view node_id) EXCLUDES(mu_);
@@ -53,7 +56,7 @@ class Replication {
 
   // Remembers that `node_id` missed the newest write of `key` (replayed by
   // ReplicaMaintenance). False, counted as dropped, when the hint store's
-  // bounds refuse it: anti-entropy repairs that key instead.
+  // bounds refuse it: a quorum read repairs that key instead.
   bool AddHint(std::string_view node_id, std::string_view key);
 
   ReplicationCounters& counters() { return counters_; }
@@ -63,7 +66,7 @@ class Replication {
   const Clock& clock_;
   const ReplicationOptions options_;
   store::HintStore& hints_;
-  ReplicationCounters counters_;
+  ReplicationCounters& counters_;
   std::atomic<int> suspects_count_{0};
   mutable Mutex mu_;
   std::unordered_map<std::string, int64_t> suspect_until_ GUARDED_BY(mu_);

@@ -10,7 +10,8 @@ namespace {
 TEST(ReplicationTest, SuspectsExpireAndClear) {
   FakeClock clock(1'000);
   auto engine = store::NewMemoryEngine({});
-  Replication r(clock, {.suspect_ms = 500}, engine->hints());
+  ReplicationCounters counters;
+  Replication r(clock, {.suspect_ms = 500}, engine->hints(), counters);
   EXPECT_FALSE(r.IsSuspect("a"));
   r.Suspect("a");
   EXPECT_TRUE(r.IsSuspect("a"));
@@ -30,7 +31,8 @@ TEST(ReplicationTest, HintsGoToTheStoreAndRefusalsAreCounted) {
   store::MemoryEngineOptions o;
   o.hints.max_hints = 2;
   auto engine = store::NewMemoryEngine(o);
-  Replication r(clock, {}, engine->hints());
+  ReplicationCounters counters;
+  Replication r(clock, {}, engine->hints(), counters);
   EXPECT_TRUE(r.AddHint("a", "k1"));
   EXPECT_TRUE(r.AddHint("a", "k1"));  // held already: kept, never refused
   EXPECT_TRUE(r.AddHint("b", "k1"));

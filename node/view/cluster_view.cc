@@ -26,9 +26,7 @@ ClusterSnapshot::Place ClusterSnapshot::PlaceOf(std::string_view key, const Held
 }
 
 size_t ClusterSnapshot::ReplicasOf(uint64_t pos, std::span<uint32_t> out) const {
-  const std::vector<uint32_t> list = ring->PreferenceList(pos, std::min<size_t>(replication, out.size()));
-  std::copy(list.begin(), list.end(), out.begin());
-  return list.size();
+  return ring->Owners(pos, out.first(std::min<size_t>(replication, out.size())));
 }
 
 ClusterView::ClusterView(const Clock& clock, ClusterCounters& counters, const std::string& self_id)

@@ -93,7 +93,10 @@ uint32_t RouteTable::Pick(std::string_view key, std::span<const std::string> tri
     return was_tried(owner) ? ring::kNoNode : owner;
   }
   uint32_t fallback = ring::kNoNode;
-  for (uint32_t i : Replicas(key)) {
+  uint32_t list[ring::kMaxReplication];
+  const uint32_t n = ring->OwnersOfKey(
+      key, std::span<uint32_t>(list, std::min<uint32_t>(replication, ring::kMaxReplication)));
+  for (uint32_t i : std::span<const uint32_t>(list, n)) {
     if (was_tried(i)) continue;
     if (Live(i)) return i;
     if (fallback == ring::kNoNode) fallback = i;

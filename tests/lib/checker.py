@@ -30,9 +30,12 @@ import redis
 
 class Checker:
     def __init__(self, port, keys_per_thread=250, threads=4, prefix="chk",
-                 retry_connection_errors=False, seed=1, once_keys=0):
+                 retry_connection_errors=False, seed=1, once_keys=0, use_incr=True):
         self.port = port
         self.once = {f"{prefix}:once:{i}": f"once{i}" for i in range(once_keys)}
+        # INCR is not idempotent: off when anything may send a command twice
+        # (our own retries, or a router failing over between replicas).
+        self.use_incr = use_incr and not retry_connection_errors
         self.threads = threads
         self.prefix = prefix
         self.retry = retry_connection_errors
@@ -126,7 +129,7 @@ class Checker:
         exp = self.expected[t]
         counter = f"{self.prefix}:{t}:counter"
         seq = 0
-        use_incr = not self.retry  # INCR is not idempotent: no blind retries
+        use_incr = self.use_incr
         while not self._stop.is_set():
             k = rng.choice(keys)
             r = rng.random()

@@ -77,6 +77,7 @@ constexpr Binding kBindings[] = {
     // Between replicas (node/replication/replica_entry.h); internal only.
     {"ringkv.peek", ReplicaPeekCommand},
     {"ringkv.apply", ReplicaApplyCommand},
+    {"ringkv.abandon-on-close", AbandonOnCloseCommand},
 };
 
 constexpr size_t kCount = std::size(kBindings) + 1;

@@ -268,8 +268,8 @@ class Round : public std::enable_shared_from_this<Round> {
       for (size_t k : ks) args.push_back(keys_[k].key);
       auto self = shared_from_this();
       link_->ForwardAsync(*view_, peer, args,
-                          [self, peer, ks = ks](ForwardLink::Outcome, std::string reply) {
-                            self->OnPeek(peer, ks, std::move(reply));
+                          [self, p = peer, ks = ks](ForwardLink::Outcome, std::string reply) {
+                            self->OnPeek(p, ks, std::move(reply));
                           });
     }
   }
@@ -407,8 +407,8 @@ class Round : public std::enable_shared_from_this<Round> {
       std::vector<std::string_view> views(args.begin(), args.end());
       auto self = shared_from_this();
       link_->ForwardAsync(*view_, peer, views,
-                          [self, peer, ks = ks](ForwardLink::Outcome, std::string reply) {
-                            self->OnApplyReply(peer, ks, reply);
+                          [self, p = peer, ks = ks](ForwardLink::Outcome, std::string reply) {
+                            self->OnApplyReply(p, ks, reply);
                           });
     }
   }
@@ -653,6 +653,11 @@ void ReplicaPeekCommand(Context& ctx) {
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     WritePeekElement(ctx.w, PeekLocal(ctx.engine, ctx.args[i], ctx.now_ms));
   }
+}
+
+void AbandonOnCloseCommand(Context& ctx) {
+  ctx.session.abandon_on_close = true;
+  ctx.w.Ok();
 }
 
 void ReplicaApplyCommand(Context& ctx) {

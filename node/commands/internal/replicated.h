@@ -42,6 +42,9 @@ void RunReplicated(const CommandSpec& spec, Context& ctx, std::string& out, size
 // runs for commands another node sent (Session::forwarded); PEEK, read-only,
 // is also a client's local-only read of what this node holds.
 void ReplicaPeekCommand(Context& ctx);
+// RINGKV.ABANDON-ON-CLOSE: the router's back-end connections say so once;
+// see Session::abandon_on_close.
+void AbandonOnCloseCommand(Context& ctx);
 void ReplicaApplyCommand(Context& ctx);
 
 }  // namespace ringkv::node::internal

@@ -22,6 +22,7 @@ BackendConn::BackendConn(Worker& worker, const Backend& backend)
       addr_(backend.addr),
       host_(backend.host),
       port_(backend.port),
+      kind_(backend.kind),
       socket_(worker.io),
       resolver_(worker.io),
       timer_(worker.io) {}
@@ -104,10 +105,19 @@ void BackendConn::OnConnected(uint64_t gen, const boost::system::error_code& ec)
   socket_.non_blocking(true, ignored);
   state_ = State::kReady;
   const std::string& password = worker_.ctx->options->backend_password;
+  if (kind_ == cluster::BackendKind::kRingkv) {
+    // What this connection gave up on (a timeout, then failover to the next
+    // replica) must not run late on a node that resumes: it drops what is
+    // still buffered once we close.
+    static constexpr std::string_view kAbandon[] = {"RINGKV.ABANDON-ON-CLOSE"};
+    out_.insert(0, net::resp::EncodeCommand(kAbandon));
+    swallow_ = 1;
+  }
   if (!password.empty()) {
     std::string_view auth[] = {"AUTH", password};
     out_.insert(0, net::resp::EncodeCommand(auth));
-    swallow_ = 1;
+    ++swallow_;
+    auth_pending_ = true;
   }
   last_progress_ = Clock::now();
   timer_armed_ = false;  // the connect deadline no longer applies
@@ -162,8 +172,12 @@ bool BackendConn::DeliverReplies() {
     rstart_ += static_cast<size_t>(len);
     if (swallow_ > 0) {
       --swallow_;
+      const bool was_auth = auth_pending_;  // AUTH goes first
+      auth_pending_ = false;
       if (reply[0] == '-') {
-        Fail("AUTH refused: " + std::string(reply.substr(1, reply.size() - 3)), true);
+        Fail(std::string(was_auth ? "AUTH" : "RINGKV.ABANDON-ON-CLOSE") + " refused: " +
+               std::string(reply.substr(1, reply.size() - 3)),
+           true);
         return false;
       }
       continue;
@@ -229,6 +243,7 @@ void BackendConn::Fail(const std::string& reason, bool count_failure) {
   wbuf_.clear();
   rstart_ = rend_ = 0;
   swallow_ = 0;
+  auth_pending_ = false;
   std::deque<Pending> failed;
   failed.swap(inflight_);
   if (count_failure) {

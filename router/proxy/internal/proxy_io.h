@@ -110,6 +110,7 @@ class BackendConn {
   std::string addr_;
   std::string host_;
   uint16_t port_;
+  cluster::BackendKind kind_;
   tcp::socket socket_;
   tcp::resolver resolver_;
   asio::steady_timer timer_;
@@ -122,7 +123,8 @@ class BackendConn {
   std::vector<char> rbuf_;
   size_t rstart_ = 0;
   size_t rend_ = 0;
-  uint32_t swallow_ = 0;  // replies to our own AUTH still to come
+  uint32_t swallow_ = 0;       // replies to our own set-up commands still to come
+  bool auth_pending_ = false;  // the next swallowed reply is AUTH's
   bool timer_armed_ = false;
   Clock::time_point connect_started_;
   Clock::time_point last_progress_;  // last reply, or when the FIFO became non-empty
