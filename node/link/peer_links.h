@@ -92,7 +92,7 @@ class PeerLinks {
     LinkPeer peer;
     LinkRequest request;
   };
-  void Submit(Submission& s);  // on the loop's thread
+  void Submit(Submission& s);             // on the loop's thread
   void DrainInbox() EXCLUDES(inbox_mu_);  // on the loop's thread (or the stopping one)
   void RunThread(net::EventLoop& loop);
   void FlushDirty();
