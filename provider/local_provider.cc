@@ -119,7 +119,11 @@ bool ProcessAlive(int pid, uint64_t start_ticks) {
   if (kill(pid, 0) != 0 && errno != EPERM) return false;
   auto st = ReadProcStat(pid);
   if (!st || st->state == 'Z') return false;
-  if (start_ticks != 0 && st->start_ticks != start_ticks) return false;
+  // The start time names the process we launched (a reused pid starts
+  // later). Only without it is the command line the check: a process that
+  // is exiting shows an empty one before it becomes a zombie, and must still
+  // count as alive until then.
+  if (start_ticks != 0) return st->start_ticks == start_ticks;
   return CmdlineIsOurs(pid);
 }
 
