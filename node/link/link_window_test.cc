@@ -55,7 +55,7 @@ class WindowTest : public ::testing::Test {
     }
     return out;
   }
-  static void Answer(LinkCallback done, const std::string& reply) {
+  static void Answer(const LinkCallback& done, const std::string& reply) {
     ASSERT_TRUE(done);
     done(LinkReply{OkStatus(), reply, 5, ""});
   }

@@ -30,12 +30,6 @@ LinkReply Stopping() {
 
 }  // namespace
 
-// A request on its way to the loop's thread.
-struct PeerLinks::Submission {
-  LinkPeer peer;
-  LinkRequest request;
-};
-
 PeerLinks::PeerLinks(PeerLinkOptions options, LinkDialer& dialer)
     : options_(std::move(options)), token_(RandomToken()) {
   env_.dialer = &dialer;
@@ -89,7 +83,8 @@ Status PeerLinks::Start(IncomingLinkContext incoming) {
   }
   env_.loop = &listener_->loop(0);
   port_.store(listener_->port(), std::memory_order_release);
-  loop_.store(env_.loop, std::memory_order_release);
+  MutexLock lock(inbox_mu_);
+  mailbox_ = env_.loop->mailbox();
   return OkStatus();
 }
 
@@ -104,7 +99,10 @@ void PeerLinks::RunThread(net::EventLoop& loop) {
 
 void PeerLinks::Stop() {
   if (!listener_) return;
-  loop_.store(nullptr, std::memory_order_release);
+  {
+    MutexLock lock(inbox_mu_);
+    mailbox_.reset();  // Send fails at once from now on
+  }
   listener_->Stop();  // quits the loop (ShutdownAll), joins, runs what was posted late
   links_.clear();     // before the loop they were watched by
   listener_.reset();
@@ -112,13 +110,37 @@ void PeerLinks::Stop() {
 
 void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::string_view> args,
                      LinkCallback done) {
-  net::EventLoop* loop = loop_.load(std::memory_order_acquire);
-  if (loop == nullptr) return done(LinkReply{Unavailable("the peer links are not running")});
   EncodedLinkRequest encoded = EncodeLinkRequest(args);
-  auto s = std::make_shared<Submission>(
-      Submission{peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks,
-                                   SteadyMs() + options_.timeout_ms, std::move(done)}});
-  if (!loop->Post([this, s] { Submit(*s); })) s->request.done(Stopping());
+  Submission s{peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks,
+                                 SteadyMs() + options_.timeout_ms, std::move(done)}};
+  std::shared_ptr<net::Mailbox> wake;
+  {
+    MutexLock lock(inbox_mu_);
+    if (mailbox_ == nullptr) {
+      return s.request.done(LinkReply{Unavailable("the peer links are not running")});
+    }
+    if (inbox_.empty()) wake = mailbox_;
+    inbox_.push_back(std::move(s));
+  }
+  // The first request of a burst wakes the loop; the drain takes them all.
+  // Refused once the loop stopped: then nothing will drain, so fail them here.
+  if (wake && !wake->Post([this] { DrainInbox(); })) {
+    std::vector<Submission> left;
+    {
+      MutexLock lock(inbox_mu_);
+      left.swap(inbox_);
+    }
+    for (Submission& r : left) r.request.done(Stopping());
+  }
+}
+
+void PeerLinks::DrainInbox() {
+  std::vector<Submission> batch;
+  {
+    MutexLock lock(inbox_mu_);
+    batch.swap(inbox_);
+  }
+  for (Submission& s : batch) Submit(s);
 }
 
 void PeerLinks::Submit(Submission& s) {

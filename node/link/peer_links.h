@@ -14,8 +14,9 @@
 //
 // One thread runs every link, outgoing and incoming: the first (only)
 // event loop of the listener's net::ConnectionLoop. Send never blocks: it
-// encodes the request on the caller's thread and posts it to that loop's
-// mailbox.
+// encodes the request on the caller's thread and queues it for that loop,
+// waking the loop (its mailbox) only when the queue was empty: a burst of
+// sends costs one wake-up.
 //
 // Thread safety: Send, SetSelf, port() and token() from any thread; Start
 // and Stop from one.
@@ -86,8 +87,13 @@ class PeerLinks {
   const std::string& token() const { return token_; }
 
  private:
-  struct Submission;
-  void Submit(Submission& s);  // on the loop's thread
+  // A request on its way to the loop's thread.
+  struct Submission {
+    LinkPeer peer;
+    LinkRequest request;
+  };
+  void Submit(Submission& s);             // on the loop's thread
+  void DrainInbox() EXCLUDES(inbox_mu_);  // on the loop's thread (or the stopping one)
   void RunThread(net::EventLoop& loop);
   void FlushDirty();
   void TickAll();
@@ -98,12 +104,16 @@ class PeerLinks {
   IncomingLinkContext incoming_;
   OutgoingLink::Env env_;
   std::unique_ptr<net::ConnectionLoop> listener_;
-  std::atomic<net::EventLoop*> loop_{nullptr};  // set while running
   std::atomic<uint16_t> port_{0};
 
   Mutex mu_;
   std::string self_id_ GUARDED_BY(mu_);
   std::string self_grpc_ GUARDED_BY(mu_);
+
+  // Requests on their way to the loop's thread.
+  Mutex inbox_mu_;
+  std::shared_ptr<net::Mailbox> mailbox_ GUARDED_BY(inbox_mu_);  // null unless running
+  std::vector<Submission> inbox_ GUARDED_BY(inbox_mu_);
 
   // The loop's thread only (after it ended: the thread that stopped it).
   std::unordered_map<std::string, std::unique_ptr<OutgoingLink>> links_;  // by peer gRPC address
