@@ -193,6 +193,7 @@ ForwardLink::Outcome Forwarder::Forward(const ClusterSnapshot& view, uint32_t ow
     wait->reply = std::move(r);
     wait->answered.NotifyAll();
   });
+  links_.SendPending();  // this thread waits: nothing may stay for the end of its round
   LinkReply r;
   {
     MutexLock lock(wait->mu);

@@ -52,6 +52,7 @@ class Forwarder final : public ForwardLink {
                   std::span<const std::string_view> args, std::string& out) EXCLUDES(mu_) override;
   void ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                     std::span<const std::string_view> args, Done done) EXCLUDES(mu_) override;
+  void SendPending() override { links_.SendPending(); }
 
   // Waits until every ForwardAsync call has run its `done` (each is bounded
   // by the peer deadline). The owner of what the continuations use (the

@@ -145,7 +145,7 @@ ReplyCompletion IncomingLink::Defer(net::Connection& conn, uint64_t seq, uint64_
       --self->deferred_;
       self->AppendFrame(c.out(), seq, batch_epoch, self->ctx_.view->epoch(), reply);
       self->RunReady(c, self->order_.Done(seq));
-      c.Flush();
+      c.FlushSoon();  // with the other replies completed this round
     });
   };
 }

@@ -104,8 +104,23 @@ void PeerLinks::Stop() {
     mailbox_.reset();  // Send fails at once from now on
   }
   listener_->Stop();  // quits the loop (ShutdownAll), joins, runs what was posted late
-  links_.clear();     // before the loop they were watched by
+  {
+    MutexLock lock(links_mu_);
+    links_.clear();  // before the loop they were watched by
+  }
   listener_.reset();
+}
+
+// The requests one thread sent in the current round of its event loop.
+struct PeerLinks::RoundSends {
+  PeerLinks* owner = nullptr;  // whose SendPending takes `pending`
+  std::vector<Submission> pending;
+  std::vector<LinkRequest> group;  // one peer's, for SendDirect
+};
+
+PeerLinks::RoundSends& PeerLinks::ThisThreadsSends() {
+  thread_local RoundSends sends;
+  return sends;
 }
 
 void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::string_view> args,
@@ -113,6 +128,70 @@ void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::
   EncodedLinkRequest encoded = EncodeLinkRequest(args);
   Submission s{peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks,
                                  SteadyMs() + options_.timeout_ms, std::move(done)}};
+  net::EventLoop* here = net::EventLoop::Current();
+  if (here == nullptr || here == env_.loop) return HandOff(std::move(s));
+  // An event loop's thread: keep it for the end of the round.
+  RoundSends& sends = ThisThreadsSends();
+  if (sends.owner != this) {
+    // Another node's links in this process (tests): theirs go first. With
+    // nothing pending the old owner may be gone.
+    if (!sends.pending.empty()) sends.owner->SendPending();
+    sends.owner = this;
+  }
+  if (sends.pending.empty()) here->AtRoundEnd([this] { SendPending(); });
+  sends.pending.push_back(std::move(s));
+}
+
+void PeerLinks::SendPending() {
+  RoundSends& sends = ThisThreadsSends();
+  if (sends.owner != this || sends.pending.empty()) return;
+  bool direct;
+  {
+    MutexLock lock(inbox_mu_);
+    direct = undrained_ == 0;
+  }
+  // Peer by peer, in the order of their first request; each peer's in order.
+  for (size_t first = 0; first < sends.pending.size(); ++first) {
+    if (!sends.pending[first].request.done) continue;  // taken with an earlier peer
+    const std::string& addr = sends.pending[first].peer.grpc_addr;
+    bool sent = false;
+    if (direct) {
+      sends.group.clear();
+      for (size_t i = first; i < sends.pending.size(); ++i) {
+        Submission& p = sends.pending[i];
+        if (p.request.done && p.peer.grpc_addr == addr) {
+          sends.group.push_back(std::move(p.request));
+          p.request.done = nullptr;  // marks it taken
+        }
+      }
+      {
+        MutexLock lock(links_mu_);
+        auto it = links_.find(addr);
+        sent = it != links_.end() && it->second->SendDirect(sends.group);
+      }
+      if (!sent) {
+        // Handed back untouched: put them back for the hand-off below.
+        size_t g = 0;
+        for (size_t i = first; i < sends.pending.size(); ++i) {
+          Submission& p = sends.pending[i];
+          if (!p.request.done && p.peer.grpc_addr == addr) p.request = std::move(sends.group[g++]);
+        }
+      }
+    }
+    if (sent) continue;
+    for (size_t i = first; i < sends.pending.size(); ++i) {
+      Submission& p = sends.pending[i];
+      if (p.request.done && p.peer.grpc_addr == addr) {
+        HandOff(std::move(p));
+        p.request.done = nullptr;
+      }
+    }
+  }
+  sends.pending.clear();
+  sends.group.clear();
+}
+
+void PeerLinks::HandOff(Submission s) {
   std::shared_ptr<net::Mailbox> wake;
   {
     MutexLock lock(inbox_mu_);
@@ -121,6 +200,7 @@ void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::
     }
     if (inbox_.empty()) wake = mailbox_;
     inbox_.push_back(std::move(s));
+    ++undrained_;
   }
   // The first request of a burst wakes the loop; the drain takes them all.
   // Refused once the loop stopped: then nothing will drain, so fail them here.
@@ -129,24 +209,35 @@ void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::
     {
       MutexLock lock(inbox_mu_);
       left.swap(inbox_);
+      undrained_ = 0;
     }
     for (Submission& r : left) r.request.done(Stopping());
   }
 }
 
 void PeerLinks::DrainInbox() {
-  std::vector<Submission> batch;
+  draining_.clear();
   {
     MutexLock lock(inbox_mu_);
-    batch.swap(inbox_);
+    draining_.swap(inbox_);  // both keep their capacity
   }
-  for (Submission& s : batch) Submit(s);
+  for (Submission& s : draining_) Submit(s);
+  {
+    MutexLock lock(inbox_mu_);
+    undrained_ -= std::min(undrained_, draining_.size());
+  }
+  draining_.clear();
 }
 
 void PeerLinks::Submit(Submission& s) {
   if (stopping_) return s.request.done(Stopping());
-  std::unique_ptr<OutgoingLink>& link = links_[s.peer.grpc_addr];
-  if (!link) link = std::make_unique<OutgoingLink>(env_, s.peer.id, s.peer.grpc_addr);
+  OutgoingLink* link;
+  {
+    MutexLock lock(links_mu_);
+    std::unique_ptr<OutgoingLink>& slot = links_[s.peer.grpc_addr];
+    if (!slot) slot = std::make_unique<OutgoingLink>(env_, s.peer.id, s.peer.grpc_addr);
+    link = slot.get();
+  }
   link->Submit(std::move(s.request), SteadyMs());
 }
 
@@ -159,15 +250,25 @@ void PeerLinks::FlushDirty() {
   }
 }
 
+std::vector<OutgoingLink*> PeerLinks::AllLinks() {
+  std::vector<OutgoingLink*> all;
+  MutexLock lock(links_mu_);
+  all.reserve(links_.size());
+  for (auto& [addr, link] : links_) all.push_back(link.get());
+  return all;
+}
+
+// Links are removed only by Stop, on this thread: the pointers stay valid,
+// and callbacks run without links_mu_ held.
 void PeerLinks::TickAll() {
   const int64_t now = SteadyMs();
-  for (auto& [addr, link] : links_) link->Tick(now);
+  for (OutgoingLink* link : AllLinks()) link->Tick(now);
 }
 
 void PeerLinks::ShutdownAll() {
   stopping_ = true;
   dirty_.clear();
-  for (auto& [addr, link] : links_) link->Shutdown(Unavailable("node stopping"));
+  for (OutgoingLink* link : AllLinks()) link->Shutdown(Unavailable("node stopping"));
 }
 
 }  // namespace ringkv::node

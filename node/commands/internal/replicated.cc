@@ -501,7 +501,9 @@ void Coordinate(const CommandSpec& spec, Context& ctx, std::shared_ptr<const Clu
                        : std::make_shared<Sink>();
   auto round = std::make_shared<Round>(spec, ctx, std::move(view), std::move(plans), access, sink);
   round->Start();
-  if (!deferred) ctx.w.Raw(sink->Wait());
+  if (deferred) return;
+  ctx.options.forward->SendPending();  // before waiting on this thread
+  ctx.w.Raw(sink->Wait());
 }
 
 // Sends the command to the first live replica of `plan` and, when that one
@@ -566,7 +568,9 @@ void Forward(const CommandSpec& spec, Context& ctx, std::shared_ptr<const Cluste
   auto sink = deferred ? std::make_shared<Sink>(ctx.session.defer(), ctx.metrics)
                        : std::make_shared<Sink>();
   std::make_shared<Failover>(spec, ctx, std::move(view), plan, sink)->Start();
-  if (!deferred) ctx.w.Raw(sink->Wait());
+  if (deferred) return;
+  ctx.options.forward->SendPending();  // before waiting on this thread
+  ctx.w.Raw(sink->Wait());
 }
 
 // A command whose keys have different coordinators: split by coordinator,
