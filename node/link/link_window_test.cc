@@ -137,6 +137,19 @@ TEST_F(WindowTest, TheWindowBoundsWhatIsInFlightAndTheQueueWhatWaits) {
   EXPECT_FALSE(Admit(w, "g"));
 }
 
+TEST_F(WindowTest, FitsOnlyWhatGoesIntoFlightAtOnceWithNothingQueued) {
+  LinkWindow w(LinkLimits{.window = 3, .window_bytes = 100, .queue = 8, .queue_bytes = 1 << 20});
+  EXPECT_TRUE(w.Fits(3, 100));
+  EXPECT_FALSE(w.Fits(4, 10));   // more than the window
+  EXPECT_FALSE(w.Fits(1, 101));  // more bytes than the window
+  ASSERT_TRUE(Admit(w, "a"));
+  EXPECT_FALSE(w.Fits(1, 1));  // "a" waits ahead
+  std::string out;
+  ASSERT_EQ(w.Fill(out, kUnixOffset), 1u);
+  EXPECT_TRUE(w.Fits(2, 1));
+  EXPECT_FALSE(w.Fits(3, 1));  // "a" holds a slot
+}
+
 TEST_F(WindowTest, BytesBoundTheWindowAndTheQueueButALargeRequestStillGoesAlone) {
   // Each request body is ~1 KB.
   LinkWindow w(LinkLimits{.window = 100, .window_bytes = 2500, .queue = 100, .queue_bytes = 3000});
