@@ -114,9 +114,9 @@ struct Job {
   ServerState& state;
   const DispatcherOptions& options;
   std::string_view run_id;
-  Session session;  // without `defer`
-  std::vector<std::string> args;
-  std::vector<std::string_view> views;
+  Session session;                      // without `defer`
+  std::string bytes;                    // the arguments, back to back
+  std::vector<std::string_view> views;  // each argument, into `bytes`
   int64_t now_ms;
 
   Job(const CommandSpec& s, const Context& ctx)
@@ -128,11 +128,22 @@ struct Job {
         options(ctx.options),
         run_id(ctx.run_id),
         session(ctx.session),
-        args(ctx.args.begin(), ctx.args.end()),
         now_ms(ctx.now_ms) {
     session.defer = nullptr;
-    views.assign(args.begin(), args.end());
+    // Two allocations, whatever the number of arguments.
+    size_t size = 0;
+    for (std::string_view a : ctx.args) size += a.size();
+    bytes.reserve(size);
+    for (std::string_view a : ctx.args) bytes.append(a);
+    views.reserve(ctx.args.size());
+    size_t at = 0;
+    for (std::string_view a : ctx.args) {
+      views.emplace_back(bytes.data() + at, a.size());
+      at += a.size();
+    }
   }
+  Job(const Job&) = delete;  // `views` point into `bytes`
+  Job& operator=(const Job&) = delete;
 
   // Runs the handler here, appending its reply to `out`.
   void RunHere(std::string& out) {
@@ -226,7 +237,7 @@ class Round : public std::enable_shared_from_this<Round> {
   // coordinator runs one per command, and at -P 16 allocations it shares
   // with the links' thread were a fifth of its CPU time.
   struct KeyState {
-    std::string_view key;                                    // into job_.args
+    std::string_view key;                                    // into job_.bytes
     std::array<uint32_t, cluster::kMaxReplication> peers{};  // the other replicas
     uint32_t npeers = 0;
     uint32_t need_read = 0;   // answers wanted from peers before running
@@ -239,11 +250,16 @@ class Round : public std::enable_shared_from_this<Round> {
 
     std::span<const uint32_t> Peers() const { return {peers.data(), npeers}; }
   };
-  // A peer of the command's keys, with the indices of its keys.
+  // A peer of the command's keys, with the indices of its keys:
+  // key_index_[first, first + count).
   struct PeerKeys {
     uint32_t peer = 0;
-    std::vector<size_t> keys;
+    uint32_t first = 0;
+    uint32_t count = 0;
   };
+  std::span<const uint32_t> KeysOf(size_t pi) const {
+    return {key_index_.data() + by_peer_[pi].first, by_peer_[pi].count};
+  }
 
   // `key` (a plan's: it points into the caller's arguments) as job_'s copy.
   std::string_view OwnedKey(const Context& ctx, std::string_view key) const {
@@ -276,18 +292,22 @@ class Round : public std::enable_shared_from_this<Round> {
   }
 
   // The peers of the command's keys, in ascending order, each with the
-  // indices of its keys; once, in the constructor.
+  // indices of its keys; once, in the constructor, in two allocations.
   void GroupByPeer() {
-    for (size_t k = 0; k < keys_.size(); ++k) {
-      for (uint32_t peer : keys_[k].Peers()) {
-        auto it = std::find_if(by_peer_.begin(), by_peer_.end(),
-                               [&](const PeerKeys& p) { return p.peer == peer; });
-        if (it == by_peer_.end()) it = by_peer_.insert(by_peer_.end(), PeerKeys{peer, {}});
-        it->keys.push_back(k);
-      }
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (peer, key index)
+    for (const KeyState& ks : keys_) pairs.reserve(pairs.size() + ks.npeers);
+    for (uint32_t k = 0; k < keys_.size(); ++k) {
+      for (uint32_t peer : keys_[k].Peers()) pairs.emplace_back(peer, k);
     }
-    std::sort(by_peer_.begin(), by_peer_.end(),
-              [](const PeerKeys& a, const PeerKeys& b) { return a.peer < b.peer; });
+    std::sort(pairs.begin(), pairs.end());
+    key_index_.reserve(pairs.size());
+    for (const auto& [peer, k] : pairs) {
+      if (by_peer_.empty() || by_peer_.back().peer != peer) {
+        by_peer_.push_back(PeerKeys{peer, static_cast<uint32_t>(key_index_.size()), 0});
+      }
+      key_index_.push_back(k);
+      ++by_peer_.back().count;
+    }
   }
 
   void PeerFailed(uint32_t peer) {
@@ -307,7 +327,7 @@ class Round : public std::enable_shared_from_this<Round> {
         continue;
       }
       args.assign({"ringkv.peek"});
-      for (size_t k : by_peer_[pi].keys) args.push_back(keys_[k].key);
+      for (uint32_t k : KeysOf(pi)) args.push_back(keys_[k].key);
       link_->ForwardAsync(*view_, peer, args,
                           [self = shared_from_this(), pi](ForwardLink::Outcome, std::string reply) {
                             self->OnPeek(pi, std::move(reply));
@@ -317,7 +337,7 @@ class Round : public std::enable_shared_from_this<Round> {
 
   void OnPeek(size_t pi, std::optional<std::string> reply) {
     const uint32_t peer = by_peer_[pi].peer;
-    const std::vector<size_t>& ks = by_peer_[pi].keys;
+    const std::span<const uint32_t> ks = KeysOf(pi);
     std::optional<std::vector<std::optional<ReplicaEntry>>> entries;
     if (reply) {
       auto decoded = DecodePeekReply(*reply, ks.size());
@@ -440,21 +460,21 @@ class Round : public std::enable_shared_from_this<Round> {
     // the same arguments, encoded once.
     std::vector<std::string> args;
     std::vector<std::string_view> views;
-    const std::vector<size_t>* encoded = nullptr;
+    std::span<const uint32_t> encoded;
     for (size_t pi = 0; pi < by_peer_.size(); ++pi) {
       const uint32_t peer = by_peer_[pi].peer;
-      const std::vector<size_t>& ks = by_peer_[pi].keys;
+      const std::span<const uint32_t> ks = KeysOf(pi);
       if (!Live(*view_, replication_, peer)) {
         OnApplied(pi, false);
         continue;
       }
-      if (encoded == nullptr || *encoded != ks) {
+      if (pi == 0 || !std::equal(ks.begin(), ks.end(), encoded.begin(), encoded.end())) {
         args.assign({"ringkv.apply"});
-        for (size_t k : ks) {
+        for (uint32_t k : ks) {
           if (result[k]) AppendApplyArgs(args, keys_[k].key, *result[k]);
         }
         views.assign(args.begin(), args.end());
-        encoded = &ks;
+        encoded = ks;
       }
       if (args.size() == 1) {
         OnApplied(pi, true);
@@ -480,7 +500,7 @@ class Round : public std::enable_shared_from_this<Round> {
   }
 
   void OnApplied(size_t pi, bool ok) {
-    const std::vector<size_t>& ks = by_peer_[pi].keys;
+    const std::span<const uint32_t> ks = KeysOf(pi);
     const std::string& peer_id = view_->ring->nodes()[by_peer_[pi].peer].id;
     if (ok) {
       Count(&ReplicationCounters::replica_acks);
@@ -536,9 +556,10 @@ class Round : public std::enable_shared_from_this<Round> {
   std::atomic<bool> finished_{false};
   Mutex mu_;
   Phase phase_ GUARDED_BY(mu_) = Phase::kReading;
-  std::vector<KeyState> keys_;     // counters GUARDED_BY(mu_); the rest fixed after construction
-  std::vector<PeerKeys> by_peer_;  // fixed after construction
-  std::string reply_;              // the command's reply, held until the write round ends
+  std::vector<KeyState> keys_;       // counters GUARDED_BY(mu_); the rest fixed after construction
+  std::vector<PeerKeys> by_peer_;    // fixed after construction
+  std::vector<uint32_t> key_index_;  // by_peer_'s key lists
+  std::string reply_;                // the command's reply, held until the write round ends
   std::string last_failure_ GUARDED_BY(mu_);  // the first replica error, for the client
 };
 
