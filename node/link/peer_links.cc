@@ -115,6 +115,7 @@ void PeerLinks::Stop() {
 struct PeerLinks::RoundSends {
   PeerLinks* owner = nullptr;  // whose SendPending takes `pending`
   std::vector<Submission> pending;
+  std::vector<Submission> spare;   // SendPending's, reused
   std::vector<LinkRequest> group;  // one peer's, for SendDirect
 };
 
@@ -145,20 +146,25 @@ void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::
 void PeerLinks::SendPending() {
   RoundSends& sends = ThisThreadsSends();
   if (sends.owner != this || sends.pending.empty()) return;
+  // Taken out first: a callback run here (a hand-off refused while
+  // stopping) may Send again, into a new round's `pending`.
+  std::vector<Submission> batch;
+  batch.swap(sends.spare);
+  batch.swap(sends.pending);
   bool direct;
   {
     MutexLock lock(inbox_mu_);
     direct = undrained_ == 0;
   }
   // Peer by peer, in the order of their first request; each peer's in order.
-  for (size_t first = 0; first < sends.pending.size(); ++first) {
-    if (!sends.pending[first].request.done) continue;  // taken with an earlier peer
-    const std::string& addr = sends.pending[first].peer.grpc_addr;
+  for (size_t first = 0; first < batch.size(); ++first) {
+    if (!batch[first].request.done) continue;  // taken with an earlier peer
+    const std::string& addr = batch[first].peer.grpc_addr;
     bool sent = false;
     if (direct) {
       sends.group.clear();
-      for (size_t i = first; i < sends.pending.size(); ++i) {
-        Submission& p = sends.pending[i];
+      for (size_t i = first; i < batch.size(); ++i) {
+        Submission& p = batch[i];
         if (p.request.done && p.peer.grpc_addr == addr) {
           sends.group.push_back(std::move(p.request));
           p.request.done = nullptr;  // marks it taken
@@ -172,22 +178,23 @@ void PeerLinks::SendPending() {
       if (!sent) {
         // Handed back untouched: put them back for the hand-off below.
         size_t g = 0;
-        for (size_t i = first; i < sends.pending.size(); ++i) {
-          Submission& p = sends.pending[i];
+        for (size_t i = first; i < batch.size(); ++i) {
+          Submission& p = batch[i];
           if (!p.request.done && p.peer.grpc_addr == addr) p.request = std::move(sends.group[g++]);
         }
       }
     }
     if (sent) continue;
-    for (size_t i = first; i < sends.pending.size(); ++i) {
-      Submission& p = sends.pending[i];
+    for (size_t i = first; i < batch.size(); ++i) {
+      Submission& p = batch[i];
       if (p.request.done && p.peer.grpc_addr == addr) {
         HandOff(std::move(p));
         p.request.done = nullptr;
       }
     }
   }
-  sends.pending.clear();
+  batch.clear();
+  sends.spare.swap(batch);  // keeps its capacity for the next round
   sends.group.clear();
 }
 
