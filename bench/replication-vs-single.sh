@@ -17,7 +17,8 @@ PIPELINES=${PIPELINES:-1 16}
 CLIENTS=${CLIENTS:-50}
 NODES=${NODES:-3}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# The clusters start in $( ) subshells, so `jobs` does not list them: their pids are in files.
+trap 'kill $(jobs -p) $(cat "$work"/*.pids 2>/dev/null) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 port_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 wait_file() { for _ in $(seq 400); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "no $1" >&2; exit 1; }
