@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/cluster_command.h"
+#include "cli/repair_command.h"
 #include "cli/job_command.h"
 #include "cli/node_command.h"
 #include "cli/rebalance_progress.h"
@@ -191,6 +192,24 @@ void AddClusterCommands(CLI::App& app, int& exit_code) {
   rbs->add_flag("--json", rs.json, "Print the router's GET /migrations answer");
   rbs->add_option("--timeout-ms", rs.timeout_ms, "How long --watch waits")->capture_default_str();
   rbs->callback([&exit_code] { exit_code = RunRebalanceStatus(rs, std::cout, std::cerr); });
+
+  CLI::App* rp = c->add_subcommand(
+      "repair", "Anti-entropy: compare replicas and repair what they missed (every node)");
+  rp->require_subcommand(1);
+  static RepairArgs ra;
+  auto repair_flags = [&run_dir](CLI::App* s) {
+    run_dir(s, ra.run_dir);
+    s->add_option("--router", ra.router, "The router's HTTP address (default: the run dir's router)");
+    s->add_flag("--json", ra.json, "Print the router's answer as it is");
+  };
+  CLI::App* rps = rp->add_subcommand("start", "Start a pass on every node (POST /repair)");
+  repair_flags(rps);
+  rps->add_option("--admin-token", ra.admin_token, "The router's admin token");
+  rps->callback([&exit_code] { exit_code = RunRepairStart(ra, std::cout, std::cerr); });
+  CLI::App* rpt = rp->add_subcommand(
+      "status", "Show each node's running or last pass: buckets, keys pushed and pulled, bytes");
+  repair_flags(rpt);
+  rpt->callback([&exit_code] { exit_code = RunRepairStatus(ra, std::cout, std::cerr); });
 }
 
 void AddWorkerCommand(CLI::App& app, int& exit_code) {

@@ -41,19 +41,6 @@ std::string Str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-std::string HumanBytes(uint64_t b) {
-  char buf[32];
-  if (b < 1024) {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-  } else if (b < (1u << 20)) {
-    std::snprintf(buf, sizeof buf, "%.1f KB", b / 1024.0);
-  } else if (b < (1ull << 30)) {
-    std::snprintf(buf, sizeof buf, "%.1f MB", b / 1048576.0);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.2f GB", b / 1073741824.0);
-  }
-  return buf;
-}
 
 // Fraction done: keys moved of those expected while copying, arcs otherwise.
 double Fraction(const json& m) {
@@ -81,6 +68,20 @@ StatusOr<json> GetMigrations(const std::string& router, const std::string& token
 }
 
 }  // namespace
+
+std::string HumanBytes(uint64_t b) {
+  char buf[32];
+  if (b < 1024) {
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  } else if (b < (1u << 20)) {
+    std::snprintf(buf, sizeof buf, "%.1f KB", b / 1024.0);
+  } else if (b < (1ull << 30)) {
+    std::snprintf(buf, sizeof buf, "%.1f MB", b / 1048576.0);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f GB", b / 1073741824.0);
+  }
+  return buf;
+}
 
 std::string RenderMigration(const json& m, int width) {
   std::ostringstream out;

@@ -14,6 +14,9 @@
 
 namespace ringkv::cli {
 
+// 1536 -> "1.5 KB": bytes for people (B, KB, MB, GB by powers of 1024).
+std::string HumanBytes(uint64_t bytes);
+
 // One migration object of GET /migrations as a line, e.g.
 //   add  copying   [##########..........]  50%  arcs 3/7  12034 keys  1.2 MB  8100 keys/s  ETA 2s
 // `width` is the bar's width in characters.

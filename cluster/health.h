@@ -16,6 +16,9 @@ struct HealthOptions {
   uint32_t timeout_ms = 500;    // one probe's deadline
   uint32_t failures = 3;        // consecutive failures before a node is down
   uint32_t successes = 2;       // consecutive successes before a down node returns
+  // Replication > 1: a node down this long is removed, and its keys get
+  // their copies back from the other replicas (a migration); 0 = never.
+  uint32_t replace_after_s = 0;
 };
 
 enum class HealthTransition : uint8_t { kNone, kWentDown, kCameBack };

@@ -126,6 +126,19 @@ StatusOr<ClusterMap> SetState(const ClusterMap& map, std::string_view name, Node
   return next;
 }
 
+StatusOr<ClusterMap> Reinstate(const ClusterMap& map, const NodeInfo& fresh, NodeState state) {
+  std::optional<size_t> i = map.Find(fresh.id);
+  if (!i) return NotFound("node " + fresh.id + " left the cluster");
+  ClusterMap next = Next(map);
+  NodeInfo& n = next.nodes[*i];
+  n.kind = fresh.kind;
+  n.addr = fresh.addr;
+  n.http_addr = fresh.http_addr;
+  n.grpc_addr = fresh.grpc_addr;
+  n.state = state;
+  return next;
+}
+
 StatusOr<ClusterMap> SetVnodes(const ClusterMap& map, uint32_t vnodes) {
   if (vnodes < 1 || vnodes > kMaxVnodes) {
     return InvalidArgument("vnodes must be in [1, " + std::to_string(kMaxVnodes) + "], got " +
@@ -133,6 +146,13 @@ StatusOr<ClusterMap> SetVnodes(const ClusterMap& map, uint32_t vnodes) {
   }
   ClusterMap next = Next(map);
   next.vnodes = vnodes;
+  return next;
+}
+
+StatusOr<ClusterMap> SetReplication(const ClusterMap& map, uint32_t replication) {
+  ClusterMap next = Next(map);
+  next.replication = replication;
+  if (Status s = CheckReplication(next); !s.ok()) return s;
   return next;
 }
 

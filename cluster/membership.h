@@ -28,7 +28,13 @@ StatusOr<ClusterMap> RemoveNode(const ClusterMap& map, std::string_view name);
 StatusOr<ClusterMap> MarkLeaving(const ClusterMap& map, std::string_view name);
 StatusOr<ClusterMap> SetWeight(const ClusterMap& map, std::string_view name, uint32_t weight);
 StatusOr<ClusterMap> SetState(const ClusterMap& map, std::string_view name, NodeState state);
+// A node that answers again: its kind and addresses as `fresh` (found by
+// fresh.id) now says, and `state`.
+StatusOr<ClusterMap> Reinstate(const ClusterMap& map, const NodeInfo& fresh, NodeState state);
 // vnodes in [1, kMaxVnodes].
 StatusOr<ClusterMap> SetVnodes(const ClusterMap& map, uint32_t vnodes);
+// Copies of each key; checked like the map (CheckReplication: 1 to
+// kMaxReplication, 1 for redis back ends).
+StatusOr<ClusterMap> SetReplication(const ClusterMap& map, uint32_t replication);
 
 }  // namespace ringkv::cluster

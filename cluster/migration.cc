@@ -1,9 +1,11 @@
 #include "cluster/migration.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <utility>
 
 #include "ring/balance.h"
@@ -27,6 +29,8 @@ const std::pair<MigrationKind, std::string_view> kKindNames[] = {
     {MigrationKind::kRemove, "remove"},
     {MigrationKind::kWeight, "weight"},
     {MigrationKind::kVnodes, "vnodes"},
+    {MigrationKind::kReturn, "return"},
+    {MigrationKind::kReplication, "replication"},
 };
 
 const NodeInfo* FindNode(const ClusterMap& map, const std::string& id) {
@@ -58,6 +62,73 @@ void AddArc(std::vector<MigrationPair>& pairs, const ring::Arc& arc, const Clust
     it = pairs.end() - 1;
   }
   it->arcs.push_back({arc.lo, arc.hi, arc.from, arc.to});
+}
+
+// The fraction of the ring each node of `ring` holds a replica of, with
+// `n` replicas per position, by id.
+std::map<std::string, double> ReplicaShares(const ring::Ring& ring, uint32_t n) {
+  std::map<std::string, double> out;
+  std::span<const ring::Ring::Vnode> vnodes = ring.vnodes();
+  std::array<uint32_t, ring::kMaxReplication> owners{};
+  for (size_t i = 0; i < vnodes.size(); ++i) {
+    const uint64_t lo = vnodes[i == 0 ? vnodes.size() - 1 : i - 1].point;
+    const uint64_t len = vnodes.size() == 1 ? UINT64_MAX : vnodes[i].point - lo;
+    const uint32_t count = ring.Owners(vnodes[i].point, std::span(owners).first(n));
+    for (uint32_t k = 0; k < count; ++k) {
+      out[ring.nodes()[owners[k]].id] += static_cast<double>(len) / kRingSize;
+    }
+  }
+  return out;
+}
+
+MigrationSource& SourceFor(Migration& m, const std::string& id,
+                           const std::map<std::string, double>& owned) {
+  auto it = std::find_if(m.sources.begin(), m.sources.end(),
+                         [&](const MigrationSource& s) { return s.id == id; });
+  if (it != m.sources.end()) return *it;
+  auto share = owned.find(id);
+  m.sources.push_back({.id = id, .owned_share = share == owned.end() ? 0 : share->second});
+  return m.sources.back();
+}
+
+// Replica sets move (docs/replication.md, "Moves"): every node an arc gains
+// copies it from every old replica of the arc that is not down. A write
+// acknowledged by W replicas is on at least one of any N - W + 1 of them,
+// and keep-newer installs make the duplicates harmless.
+Status PlanReplicaArcs(Migration& m, const ring::Ring& before, const ring::Ring& after) {
+  const uint32_t n_before = std::min<uint32_t>(m.from_map.replication, ring::kMaxReplication);
+  const uint32_t n_after = std::min<uint32_t>(m.to_map.replication, ring::kMaxReplication);
+  const std::map<std::string, double> owned = ReplicaShares(before, std::max(n_before, 1u));
+  for (const ring::ReplicaArc& arc : ring::ReplicaDiff(before, n_before, after, n_after)) {
+    // A write acknowledged by W of the old set may be on W - |lost| of the
+    // kept nodes only: with as many gained nodes that is enough, with fewer
+    // (a shrinking replication) the kept ones take a copy as well.
+    const std::vector<std::string>& targets =
+        arc.gained.size() < arc.lost.size() ? arc.after : arc.gained;
+    if (targets.empty()) continue;
+    std::vector<std::string> live;
+    for (const std::string& id : arc.before) {
+      const NodeInfo* n = FindNode(m.from_map, id);
+      if (n != nullptr && n->state != NodeState::kDown) live.push_back(id);
+    }
+    if (live.empty()) {
+      return FailedPrecondition("arc (" + std::to_string(arc.lo) + ", " + std::to_string(arc.hi) +
+                                "] has no live replica in the old ring (all of its " +
+                                std::to_string(arc.before.size()) +
+                                " replicas are down); its keys cannot be copied");
+    }
+    for (const std::string& source : live) {
+      double copies = 0;
+      for (const std::string& target : targets) {
+        if (target == source) continue;
+        AddArc(m.pairs, ring::Arc{arc.lo, arc.hi, source, target}, m.from_map, m.to_map);
+        ++copies;
+      }
+      SourceFor(m, source, owned).moving_share +=
+          static_cast<double>(arc.Length()) * copies / kRingSize;
+    }
+  }
+  return OkStatus();
 }
 
 Json MapObject(const ClusterMap& map) {
@@ -213,6 +284,10 @@ std::optional<MigrationKind> ParseMigrationKind(std::string_view s) {
   return std::nullopt;
 }
 
+bool ReplicaMove(const ClusterMap& from, const ClusterMap& to) {
+  return from.replication > 1 || to.replication > 1;
+}
+
 bool IsFinished(MigrationState s) {
   return s == MigrationState::kDone || s == MigrationState::kCancelled;
 }
@@ -287,6 +362,10 @@ StatusOr<Migration> PlanMigration(const ClusterMap& from, const ClusterMap& to, 
   m.from_map = from;
   m.to_map = to;
   m.created_ms = now_ms;
+  if (ReplicaMove(from, to)) {
+    if (Status s = PlanReplicaArcs(m, **before, **after); !s.ok()) return s;
+    return m;
+  }
   std::map<std::string, double> owned = Shares(**before);
   for (const ring::Arc& arc : ring::Diff(**before, **after)) {
     AddArc(m.pairs, arc, from, to);

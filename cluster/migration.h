@@ -36,12 +36,16 @@ enum class MigrationState : uint8_t {
   kCancelled,
 };
 
-// What the operator asked for; reported, never acted upon.
-enum class MigrationKind : uint8_t { kAdd, kRemove, kWeight, kVnodes };
+// What the operator asked for. Reported; only kReturn changes how keys move:
+// a replication-1 node that was down comes back to the arcs its successors
+// served meanwhile, and its own entries there may be older than theirs, so
+// it asks the old owner for each key it touches (keep newer), not only for
+// the keys it lacks.
+enum class MigrationKind : uint8_t { kAdd, kRemove, kWeight, kVnodes, kReturn, kReplication };
 
 std::string_view MigrationStateName(MigrationState s);  // "planned", ..., "cancelled"
 std::optional<MigrationState> ParseMigrationState(std::string_view s);
-std::string_view MigrationKindName(MigrationKind k);  // "add", "remove", "weight", "vnodes"
+std::string_view MigrationKindName(MigrationKind k);  // "add", ..., "vnodes", "return", "replication"
 std::optional<MigrationKind> ParseMigrationKind(std::string_view s);
 
 // done or cancelled: nothing left to do.
@@ -108,10 +112,23 @@ struct Migration {
   bool operator==(const Migration&) const = default;
 };
 
+// Whether a move between the two maps moves replica sets (either keeps more
+// than one copy of each key) rather than single owners.
+bool ReplicaMove(const ClusterMap& from, const ClusterMap& to);
+
 // Plans the move from `from` to `to`: the arcs of ring::Diff of their rings,
 // grouped per (old owner, new owner) pair, and the per-source shares. Returns
 // a record in state planned with no pairs when nothing moves (either ring
 // empty, or the same ring).
+//
+// A ReplicaMove plans from ring::ReplicaDiff instead (docs/replication.md,
+// "Moves"): for every arc whose preference list changes and every node it
+// gains, one pair from each old replica of the arc that is not down in
+// `from` to that node. When the replication shrinks no node is gained; then
+// every node that keeps the arc receives it from each other old replica,
+// so the fewer copies still include every acknowledged write. A source's moving_share counts each
+// arc once per node it gains; owned_share is the share it replicates. Errors: kFailedPrecondition
+// when an arc gains a node but every old replica of it is down (nothing could be copied).
 StatusOr<Migration> PlanMigration(const ClusterMap& from, const ClusterMap& to, MigrationKind kind,
                                   std::string id, std::string subject, int64_t now_ms);
 

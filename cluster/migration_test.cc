@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+
 #include "cluster/membership.h"
 #include "ring/balance.h"
 
@@ -119,6 +122,170 @@ TEST(MigrationPlanTest, RedisBackEndsAreFlagged) {
   EXPECT_TRUE(m->InvolvesRedis());
 }
 
+ClusterMap FiveNodes(uint32_t replication) {
+  ClusterMap m;
+  m.epoch = 3;
+  m.vnodes = 16;
+  m.replication = replication;
+  for (int i = 0; i < 5; ++i) m.nodes.push_back(Ringkv("n" + std::to_string(i), 6000 + i));
+  return m;
+}
+
+std::vector<std::string> ListAt(const ClusterMap& map, uint64_t pos) {
+  auto ring = BuildRing(map);
+  EXPECT_TRUE(ring.ok());
+  std::vector<std::string> out;
+  for (uint32_t i : (*ring)->PreferenceList(pos, map.replication)) {
+    out.push_back((*ring)->nodes()[i].id);
+  }
+  return out;
+}
+
+bool Has(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// At sampled positions: every node the position's preference list gains
+// receives it from every old replica that is not down, and from nobody else.
+void ExpectEveryGainedReplicaHasItsSources(const Migration& m) {
+  std::mt19937_64 rng(42);
+  for (int sample = 0; sample < 2000; ++sample) {
+    const uint64_t pos = rng();
+    const std::vector<std::string> before = ListAt(m.from_map, pos);
+    const std::vector<std::string> after = ListAt(m.to_map, pos);
+    std::vector<std::string> live;
+    for (const std::string& id : before) {
+      if (m.from_map.nodes[*m.from_map.Find(id)].state != NodeState::kDown) live.push_back(id);
+    }
+    for (const std::string& target : after) {
+      std::vector<std::string> sources;
+      for (const MigrationPair& p : m.pairs) {
+        if (p.target != target) continue;
+        for (const ring::Arc& a : p.arcs) {
+          if (a.Contains(pos)) sources.push_back(p.source);
+        }
+      }
+      std::sort(sources.begin(), sources.end());
+      size_t gained = 0, lost = 0;
+      for (const std::string& id : after) gained += Has(before, id) ? 0 : 1;
+      for (const std::string& id : before) lost += Has(after, id) ? 0 : 1;
+      std::vector<std::string> want = Has(before, target) ? std::vector<std::string>{} : live;
+      if (gained < lost) {  // fewer copies: every kept replica takes the others' too
+        want = live;
+        std::erase(want, target);
+      }
+      std::sort(want.begin(), want.end());
+      EXPECT_EQ(sources, want) << "position " << pos << " target " << target;
+    }
+  }
+}
+
+TEST(ReplicaMovePlanTest, AddingANodeCopiesFromEveryOldReplica) {
+  ClusterMap from = FiveNodes(3);
+  NodeInfo n = Ringkv("n5", 6005);
+  n.state = NodeState::kJoining;
+  auto to = AddNode(from, n);
+  ASSERT_TRUE(to.ok());
+  auto m = PlanMigration(from, *to, MigrationKind::kAdd, "m", "n5", 0);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_FALSE(m->pairs.empty());
+  for (const MigrationPair& p : m->pairs) EXPECT_EQ(p.target, "n5");
+  for (const MigrationSource& s : m->sources) {
+    EXPECT_GT(s.moving_share, 0);
+    EXPECT_GT(s.owned_share, 0);
+  }
+  ExpectEveryGainedReplicaHasItsSources(*m);
+}
+
+TEST(ReplicaMovePlanTest, RemovingALiveNodeCopiesItsArcsFromAllOldReplicas) {
+  ClusterMap from = FiveNodes(3);
+  auto to = MarkLeaving(from, "n2");
+  ASSERT_TRUE(to.ok());
+  auto m = PlanMigration(from, *to, MigrationKind::kRemove, "m", "n2", 0);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_FALSE(m->pairs.empty());
+  bool n2_sends = false;
+  for (const MigrationPair& p : m->pairs) {
+    EXPECT_NE(p.target, "n2");
+    n2_sends = n2_sends || p.source == "n2";
+  }
+  EXPECT_TRUE(n2_sends);  // a live leaving node is one of the sources
+  ExpectEveryGainedReplicaHasItsSources(*m);
+}
+
+TEST(ReplicaMovePlanTest, ADownNodeIsNeverASource) {
+  ClusterMap from = FiveNodes(3);
+  from.nodes[1].state = NodeState::kDown;
+  auto to = MarkLeaving(from, "n1");
+  ASSERT_TRUE(to.ok());
+  auto m = PlanMigration(from, *to, MigrationKind::kRemove, "m", "n1", 0);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_FALSE(m->pairs.empty());
+  for (const MigrationPair& p : m->pairs) {
+    EXPECT_NE(p.source, "n1");
+    EXPECT_NE(p.target, "n1");
+  }
+  EXPECT_FALSE(Has(m->InvolvedNodes(), "n1"));
+  ExpectEveryGainedReplicaHasItsSources(*m);
+}
+
+TEST(ReplicaMovePlanTest, WeightAndVnodesChangesKeepEveryGainedReplicaCovered) {
+  ClusterMap from = FiveNodes(2);
+  auto weight = SetWeight(from, "n3", 3);
+  ASSERT_TRUE(weight.ok());
+  auto m = PlanMigration(from, *weight, MigrationKind::kWeight, "m", "n3", 0);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ExpectEveryGainedReplicaHasItsSources(*m);
+
+  auto vnodes = SetVnodes(from, 40);
+  ASSERT_TRUE(vnodes.ok());
+  m = PlanMigration(from, *vnodes, MigrationKind::kVnodes, "m", "vnodes 40", 0);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ExpectEveryGainedReplicaHasItsSources(*m);
+}
+
+TEST(ReplicaMovePlanTest, AReplicationChangeCopiesToTheGainedOrToEveryKeptReplica) {
+  ClusterMap two = FiveNodes(2);
+  auto three = SetReplication(two, 3);
+  ASSERT_TRUE(three.ok());
+  auto up = PlanMigration(two, *three, MigrationKind::kReplication, "m", "replication 3", 0);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  ASSERT_FALSE(up->pairs.empty());
+  ExpectEveryGainedReplicaHasItsSources(*up);
+
+  auto down = PlanMigration(*three, two, MigrationKind::kReplication, "m", "replication 2", 0);
+  ASSERT_TRUE(down.ok()) << down.status().ToString();
+  ASSERT_FALSE(down->pairs.empty());
+  for (const MigrationPair& p : down->pairs) EXPECT_NE(p.source, p.target);
+  ExpectEveryGainedReplicaHasItsSources(*down);
+
+  ClusterMap redis = FiveNodes(1);
+  redis.nodes[0].kind = BackendKind::kRedis;
+  EXPECT_FALSE(SetReplication(redis, 2).ok());
+}
+
+TEST(ReplicaMovePlanTest, AnArcWithoutALiveOldReplicaIsRefused) {
+  ClusterMap from = FiveNodes(2);
+  from.nodes[0].state = NodeState::kDown;
+  from.nodes[1].state = NodeState::kDown;
+  from.nodes[2].state = NodeState::kDown;
+  auto to = MarkLeaving(from, "n0");
+  ASSERT_TRUE(to.ok());
+  auto m = PlanMigration(from, *to, MigrationKind::kRemove, "m", "n0", 0);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(m.status().message().find("no live replica"), std::string::npos);
+}
+
+TEST(ReplicaMovePlanTest, SameRingMovesNothing) {
+  ClusterMap a = FiveNodes(3);
+  ClusterMap b = a;
+  b.epoch++;
+  auto m = PlanMigration(a, b, MigrationKind::kVnodes, "m", "vnodes 16", 0);
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->pairs.empty());
+}
+
 TEST(MigrationSourceTest, KeysExpectedScalesHeldKeysByTheMovingShare) {
   MigrationSource s{.id = "n0", .moving_share = 0.1, .owned_share = 0.4, .keys_held = 1000};
   EXPECT_EQ(s.KeysExpected(), 250u);
@@ -164,7 +331,8 @@ TEST(MigrationStateTest, NamesRoundTrip) {
     EXPECT_EQ(ParseMigrationState(MigrationStateName(s)), s);
   }
   for (auto k : {MigrationKind::kAdd, MigrationKind::kRemove, MigrationKind::kWeight,
-                 MigrationKind::kVnodes}) {
+                 MigrationKind::kVnodes, MigrationKind::kReturn,
+                 MigrationKind::kReplication}) {
     EXPECT_EQ(ParseMigrationKind(MigrationKindName(k)), k);
   }
   EXPECT_FALSE(ParseMigrationState("nope"));

@@ -137,7 +137,7 @@ void Forwarder::RunLane(Lane& lane) {
 
 std::optional<Forwarder::Target> Forwarder::Aim(const ClusterSnapshot& view, uint32_t owner,
                                                 std::string& out) {
-  const std::string& id = view.ring->nodes()[owner].id;
+  const std::string& id = view.NodeId(owner);
   const std::string& addr = view.grpc_addrs[owner];
   if (addr.empty()) {
     AppendError(out, "ERR node " + id + " owns this key but has no gRPC address in map epoch " +

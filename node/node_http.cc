@@ -137,6 +137,26 @@ HttpResponse Neighbors(const NodeHttpContext& ctx) {
   return HttpResponse::Json(200, j.dump());
 }
 
+// GET /repair: the progress; POST /repair[?split=1]: a pass now.
+HttpResponse Repair(const HttpRequest& req, const NodeHttpContext& ctx) {
+  if (ctx.repair == nullptr) return net::ErrorResponse(Unavailable("anti-entropy is not running"));
+  if (req.method == "POST") {
+    if (!Authorized(req, ctx)) {
+      return HttpResponse::Error(401, "authentication required: Authorization: Bearer <password>");
+    }
+    auto it = req.query.find("split");
+    const bool split = it != req.query.end() && it->second == "1";
+    const bool running = ctx.repair->Request(split);
+    nlohmann::json j = {
+        {"id", ctx.state.id}, {"requested", true}, {"queued_behind_running_pass", running}};
+    return HttpResponse::Json(202, j.dump());
+  }
+  if (req.method != "GET" && req.method != "HEAD") {
+    return HttpResponse::Error(405, "method not allowed: use GET or POST");
+  }
+  return HttpResponse::Json(200, RenderRepairJson(ctx.repair->Progress()));
+}
+
 }  // namespace
 
 HttpResponse NodeHttpApi::Handle(const HttpRequest& req) const {
@@ -147,6 +167,7 @@ HttpResponse NodeHttpApi::Handle(const HttpRequest& req) const {
       return HttpResponse::Error(401, "authentication required: Authorization: Bearer <password>");
     return Kv(req, std::string_view(path).substr(kKvPrefix.size()), ctx);
   }
+  if (path == "/repair") return Repair(req, ctx);
   if (req.method != "GET" && req.method != "HEAD") {
     if (path == "/check-alive" || path == "/metrics" || path == "/stats" || path == "/neighbors") {
       return HttpResponse::Error(405, "method not allowed: use GET");

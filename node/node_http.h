@@ -13,12 +13,15 @@
 //   GET    /neighbors     200 {"id","epoch","in_service","position","previous","next","nodes"}
 //                         (crustyring's neighbours: the nodes just before and after
 //                         this one by ring id)
+//   GET    /repair        200 anti-entropy progress (node/repair/repair_status.h)
+//   POST   /repair        202 starts a pass (?split=1: only pairs with greater ids)
 //
 // A key this node does not own is served by its owner (forwarded in one hop).
 // With a password set, /kv requires "Authorization: Bearer <password>".
 #pragma once
 
 #include "net/http.h"
+#include "node/anti_entropy.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/metrics.h"
 #include "node/view/cluster_view.h"
@@ -33,6 +36,7 @@ struct NodeHttpContext {
   const ServerState& state;
   const std::string& password;        // empty: no auth
   const ClusterView* view = nullptr;  // the cluster map, for GET /neighbors; null: none
+  AntiEntropy* repair = nullptr;      // GET and POST /repair; null: 503
 };
 
 class NodeHttpApi {

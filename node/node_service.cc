@@ -19,6 +19,7 @@
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "net/resp_server.h"
+#include "node/anti_entropy.h"
 #include "node/cluster_services.h"
 #include "node/commands/dispatcher.h"
 #include "node/commands/metrics.h"
@@ -140,6 +141,7 @@ struct NodeService::Impl {
   std::unique_ptr<MigrationRoles> migration;
   std::unique_ptr<Replication> replication;
   std::unique_ptr<ReplicaMaintenance> replica_maintenance;  // stopped before the forwarder drains
+  std::unique_ptr<AntiEntropy> anti_entropy;                // likewise
   std::unique_ptr<PeerService> peer_service;
   std::unique_ptr<Forwarder> forwarder;
   std::unique_ptr<RegistryRelay> registry_relay;
@@ -162,6 +164,7 @@ struct NodeService::Impl {
   // thread may run, once what they use is gone.
   ~Impl() {
     if (replica_maintenance) replica_maintenance->Stop();
+    if (anti_entropy) anti_entropy->Stop();
     if (links) links->Stop();
   }
 
@@ -276,7 +279,8 @@ Status NodeService::Impl::StartListeners() {
   ho.header_limit = options.http_header_limit;
   ho.read_timeout_ms = options.http_read_timeout_ms;
   http_api = std::make_unique<NodeHttpApi>(
-      NodeHttpContext{*dispatcher, *engine, metrics, state, options.requirepass, view.get()});
+      NodeHttpContext{*dispatcher, *engine, metrics, state, options.requirepass, view.get(),
+                      anti_entropy.get()});
   http = std::make_unique<net::HttpServer>(
       ho, [this](const net::HttpRequest& r) { return http_api->Handle(r); });
   if (Status s = http->Start(); !s.ok()) return s;
@@ -288,6 +292,7 @@ Status NodeService::Impl::StartListeners() {
                                                metrics.cluster(), *peers, state.id);
   registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
   dht = std::make_unique<DhtService>(*dispatcher);
+  peer_service->EnableRepair(*anti_entropy);
   grpc->Register(peer_service.get());
   grpc->Register(registry_relay.get());
   grpc->Register(dht.get());
@@ -394,10 +399,19 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                         .forward = impl->forwarder.get(),
                         .peer_work = impl->peer_work.get(),
                         .replication = impl->replication.get()});
+  impl->anti_entropy = std::make_unique<AntiEntropy>(
+      *impl->view, *impl->engine, impl->hlc, *impl->forwarder, *impl->peers, *impl->replication,
+      SystemClock::Instance(), impl->state.id,
+      AntiEntropyOptions{.interval_s = options.anti_entropy_interval_s,
+                         .max_keys_per_sec = options.anti_entropy_max_keys_per_sec,
+                         .scan_keys_per_sec = options.anti_entropy_scan_keys_per_sec,
+                         .yield = std::chrono::microseconds(options.migration_yield_us),
+                         .peer_timeout_ms = options.peer_timeout_ms});
   if (Status s = impl->StartListeners(); !s.ok()) return s;
   impl->replica_maintenance = std::make_unique<ReplicaMaintenance>(
       *impl->view, *impl->engine, *impl->forwarder, *impl->replication, SystemClock::Instance());
   impl->replica_maintenance->Start();
+  impl->anti_entropy->Start();
   spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
                options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
                options.bind, impl->state.grpc_port, impl->state.engine_name);
@@ -421,6 +435,7 @@ NodeService::~NodeService() {
 void NodeService::Stop() {
   impl_->joiner.Stop();
   if (impl_->replica_maintenance) impl_->replica_maintenance->Stop();
+  if (impl_->anti_entropy) impl_->anti_entropy->Stop();
   if (!impl_->resp) return;
   impl_->resp->Stop();
   impl_->http->Stop();

@@ -58,6 +58,13 @@ struct NodeOptions {
   uint64_t max_hints = 1'000'000;
   uint64_t max_hint_bytes = 64ull << 20;
   uint32_t suspect_ms = 1000;
+  // Anti-entropy (docs/replication.md): a pass compares this node's replicas
+  // with its peers' every this many seconds, and when a peer believed down
+  // answers again; 0 = only on request (POST /repair). Repaired keys (pushed
+  // plus pulled) and scanned keys per second at most; 0 = unlimited.
+  uint32_t anti_entropy_interval_s = 3600;
+  uint64_t anti_entropy_max_keys_per_sec = 10000;
+  uint64_t anti_entropy_scan_keys_per_sec = 1000000;
   // Threads that run the commands waiting for a migration peer (pull-on-miss,
   // write-through), so the RESP I/O threads never wait; at most this many
   // such commands wait at once, the rest queue.

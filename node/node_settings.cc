@@ -63,6 +63,13 @@ std::vector<settings::Setting<O>> Rows() {
            "bytes of hints (replica id + key + 8 each), all together; 0 = unlimited"),
       Bind("suspect_ms", &O::suspect_ms, Uint{.max = 3600000},
            "a replica that failed a request is routed around (and hinted) this long"),
+      Bind("anti_entropy_interval_s", &O::anti_entropy_interval_s, Uint{.max = 30 * 86400},
+           "anti-entropy pass every this many seconds, and when a replica believed down "
+           "answers again; 0 = only on request (POST /repair)"),
+      Bind("anti_entropy_max_keys_per_sec", &O::anti_entropy_max_keys_per_sec, Uint{},
+           "keys anti-entropy repairs (pushed plus pulled) per second at most; 0 = unlimited"),
+      Bind("anti_entropy_scan_keys_per_sec", &O::anti_entropy_scan_keys_per_sec, Uint{},
+           "keys an anti-entropy scan reads per second at most; 0 = unlimited"),
       Bind("peer_workers", &O::peer_workers, Uint{.max = 1024},
            "threads running commands that wait for a migration peer; more queue"),
       Bind("migration_yield_us", &O::migration_yield_us, Uint{.max = 1000000},

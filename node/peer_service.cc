@@ -29,8 +29,15 @@ StatusOr<MigrationPlan> ToPlan(const ringkv::v1::BeginMigrationRequest& req) {
                                                       : MigrationRole::Kind::kImport;
     role.peer_id = r.peer_id();
     role.peer_grpc = r.peer_grpc();
+    role.refresh = r.refresh();
     for (const ringkv::v1::Arc& a : r.arcs()) role.arcs.push_back(ring::Arc{a.lo(), a.hi()});
     plan.roles.push_back(std::move(role));
+  }
+  if (!req.from_map_json().empty()) {
+    StatusOr<cluster::ClusterMap> from = cluster::ClusterMapFromJson(req.from_map_json());
+    if (!from.ok()) return InvalidArgument("bad from_map_json: " + from.status().message());
+    plan.from_map = std::make_shared<const cluster::ClusterMap>(*std::move(from));
+    plan.switched = req.switched();
   }
   return plan;
 }
@@ -57,7 +64,10 @@ grpc::Status PeerService::BeginMigration(grpc::ServerContext*,
   if (!plan.ok()) return net::ToGrpc(plan.status());
   const size_t roles = plan->roles.size();
   if (ringkv::Status s = migration_.Begin(std::move(*plan)); !s.ok()) return net::ToGrpc(s);
-  spdlog::info("migration {} (epoch {}): {} role(s)", req->migration_id(), req->epoch(), roles);
+  spdlog::info("migration {} (epoch {}): {} role(s){}", req->migration_id(), req->epoch(), roles,
+               req->from_map_json().empty() ? ""
+               : req->switched()            ? ", replica sets moving, reads switched"
+                                            : ", replica sets moving");
   reply->set_keys(engine_.Stats().keys);
   return grpc::Status::OK;
 }
@@ -214,6 +224,19 @@ grpc::Status PeerService::OpenLink(grpc::ServerContext*, const ringkv::v1::OpenL
   reply->set_token(links_->token());
   reply->set_version(kLinkVersion);
   return grpc::Status::OK;
+}
+
+grpc::Status PeerService::RepairDigests(grpc::ServerContext*,
+                                        const ringkv::v1::RepairDigestsRequest* req,
+                                        ringkv::v1::RepairDigestsReply* reply) {
+  if (repair_ == nullptr) return net::ToGrpc(Unavailable("node is starting"));
+  return net::ToGrpc(repair_->ServeDigests(*req, *reply));
+}
+
+grpc::Status PeerService::RepairKeys(grpc::ServerContext*, const ringkv::v1::RepairKeysRequest* req,
+                                     ringkv::v1::RepairKeysReply* reply) {
+  if (repair_ == nullptr) return net::ToGrpc(Unavailable("node is starting"));
+  return net::ToGrpc(repair_->ServeKeys(*req, *reply));
 }
 
 }  // namespace ringkv::node

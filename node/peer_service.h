@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "base/process.h"
+#include "node/anti_entropy.h"
 #include "node/commands/dispatcher.h"
 #include "node/forwarder.h"
 #include "node/link/peer_links.h"
@@ -57,6 +58,15 @@ class PeerService final : public ringkv::v1::Peer::Service {
   grpc::Status OpenLink(grpc::ServerContext* ctx, const ringkv::v1::OpenLinkRequest* req,
                         ringkv::v1::OpenLinkReply* reply) override;
 
+  // Anti-entropy: a peer's digests and key lists of the keys this node
+  // replicates with it (UNAVAILABLE before EnableRepair).
+  grpc::Status RepairDigests(grpc::ServerContext* ctx, const ringkv::v1::RepairDigestsRequest* req,
+                             ringkv::v1::RepairDigestsReply* reply) override;
+  grpc::Status RepairKeys(grpc::ServerContext* ctx, const ringkv::v1::RepairKeysRequest* req,
+                          ringkv::v1::RepairKeysReply* reply) override;
+  // Call before serving: the repair calls go to `repair`.
+  void EnableRepair(AntiEntropy& repair) { repair_ = &repair; }
+
   // Call before serving: Forward runs commands on `dispatcher` and fetches
   // newer maps with `forwarder`; OpenLink names `links`; Status reports the
   // advertised addresses.
@@ -80,6 +90,7 @@ class PeerService final : public ringkv::v1::Peer::Service {
   Dispatcher* dispatcher_ = nullptr;
   Forwarder* forwarder_ = nullptr;
   const PeerLinks* links_ = nullptr;
+  AntiEntropy* repair_ = nullptr;
   std::string resp_addr_;
   std::string http_addr_;
 };

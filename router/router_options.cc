@@ -68,6 +68,9 @@ std::vector<settings::Setting<O>> Rows() {
            "consecutive failures before a node is down; live"),
       Bind("health_successes", &O::health, &H::successes, Uint{.max = 3600000},
            "consecutive successes before a down node returns; live"),
+      Bind("health_replace_after_s", &O::health, &H::replace_after_s, Uint{.max = 3600000},
+           "replication > 1: remove a node down this many seconds and re-replicate its keys "
+           "from the other replicas; 0 = never; live"),
       Bind("admin_token", &O::admin_token, String{},
            "Bearer token required by mutating endpoints; empty = none"),
       Bind("requirepass", &O::requirepass, String{},

@@ -181,8 +181,25 @@ Status RouterService::Impl::OpenMigrator() {
   mo.max_bytes_per_sec = options.rebalance_max_bytes_per_sec;
   mo.max_parallel_copies = options.rebalance_parallel_copies;
   migrator = std::make_unique<Migrator>(mo, *map_owner, *mover, peers.get());
-  health->set_migration_hooks({[m = migrator.get()] { return m->Running(); },
-                               [m = migrator.get()](const cluster::NodeInfo& n) { m->NodeUp(n); }});
+  health->set_migration_hooks(
+      {.running = [m = migrator.get()] { return m->Running(); },
+       .node_up = [m = migrator.get()](const cluster::NodeInfo& n) { m->NodeUp(n); },
+       .rejoin = [m = migrator.get()](const cluster::NodeInfo& fresh) {
+         return m
+             ->Change(cluster::MigrationKind::kReturn, fresh.id,
+                      [&](const cluster::ClusterMap& map) {
+                        return cluster::Reinstate(map, fresh, cluster::NodeState::kJoining);
+                      })
+             .status();
+       },
+       .replace = [m = migrator.get()](const cluster::NodeInfo& node) {
+         return m
+             ->Change(cluster::MigrationKind::kRemove, node.id,
+                      [&](const cluster::ClusterMap& map) {
+                        return cluster::MarkLeaving(map, node.id);
+                      })
+             .status();
+       }});
   return migrator->Open();
 }
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <list>
 #include <thread>
+#include <utility>
 
 #include "base/periodic_task.h"
 #include "base/process.h"
@@ -82,12 +83,25 @@ class Pass {
       t->arcs.insert(t->arcs.end(), r.role.arcs.begin(), r.role.arcs.end());
     }
     for (Target& t : targets_) t.set = std::make_unique<ring::ArcSet>(t.arcs);
+    // A replica move sends one arc to each node it gains: scan it once.
+    if (roles.replicas) DedupeArcs();
   }
 
   Status Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
 
  private:
-  bool Visit(std::string_view key, const store::Entry& entry);
+  void DedupeArcs() {
+    std::sort(all_arcs_.begin(), all_arcs_.end(), [](const ring::Arc& a, const ring::Arc& b) {
+      return std::pair(a.lo, a.hi) < std::pair(b.lo, b.hi);
+    });
+    all_arcs_.erase(std::unique(all_arcs_.begin(), all_arcs_.end(),
+                                [](const ring::Arc& a, const ring::Arc& b) {
+                                  return a.lo == b.lo && a.hi == b.hi;
+                                }),
+                    all_arcs_.end());
+  }
+  bool Visit(std::string_view key, const store::Entry& entry, bool tombstone);
+  bool Add(Target& t, std::string_view key, const store::Entry& entry, bool tombstone);
   bool Send(Target& t);
   void Throttle();
   bool MonitorTick(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* writer);
@@ -119,31 +133,30 @@ class Pass {
 };
 
 // Engines call this without holding their locks, so it may yield the CPU.
-bool Pass::Visit(std::string_view key, const store::Entry& entry) {
+// A replica move may copy one arc to several targets (each node it gains).
+bool Pass::Visit(std::string_view key, const store::Entry& entry, bool tombstone) {
   if (stop_.load(std::memory_order_relaxed)) return false;
   yielder_.MaybeYield();
   keys_scanned_.fetch_add(1, std::memory_order_relaxed);
-  Target* t = &targets_.front();
-  if (targets_.size() > 1) {
-    const uint64_t pos = ring::HashKey(roles_.hash, key);
-    t = nullptr;
-    for (Target& candidate : targets_) {
-      if (candidate.set->Contains(pos)) {
-        t = &candidate;
-        break;
-      }
-    }
-    if (t == nullptr) return true;
+  if (targets_.size() == 1) return Add(targets_.front(), key, entry, tombstone);
+  const uint64_t pos = ring::HashKey(roles_.hash, key);
+  for (Target& t : targets_) {
+    if (t.set->Contains(pos) && !Add(t, key, entry, tombstone)) return false;
   }
-  ringkv::v1::Entry* e = t->batch.add_entries();
+  return true;
+}
+
+bool Pass::Add(Target& t, std::string_view key, const store::Entry& entry, bool tombstone) {
+  ringkv::v1::Entry* e = t.batch.add_entries();
   e->set_key(key.data(), key.size());
   e->set_value(entry.value);
   e->set_version(entry.version);
   e->set_expire_at_ms(entry.expire_at_ms);
-  t->batch_bytes += key.size() + entry.value.size();
-  if (static_cast<uint64_t>(t->batch.entries_size()) >= batch_keys_ ||
-      t->batch_bytes >= batch_bytes_) {
-    return Send(*t);
+  e->set_tombstone(tombstone);
+  t.batch_bytes += key.size() + entry.value.size();
+  if (static_cast<uint64_t>(t.batch.entries_size()) >= batch_keys_ ||
+      t.batch_bytes >= batch_bytes_) {
+    return Send(t);
   }
   return true;
 }
@@ -250,9 +263,14 @@ Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* wri
   PeriodicTask monitor;
   monitor.Start(std::chrono::milliseconds(kMonitorTickMs),
                 [this, ctx, writer] { return MonitorTick(ctx, writer); });
-  Status scan = engine_.ForEachInArcs(
+  // Tombstones go too: a gained replica must not take an older value of a
+  // deleted key from a source that missed the delete, and a replication-1
+  // node back from down must drop what its successor deleted meanwhile.
+  Status scan = engine_.ForEachVersionedInArcs(
       all_arcs_, roles_.hash, clock_.NowMs(),
-      [&](std::string_view key, const store::Entry& entry) { return Visit(key, entry); });
+      [&](std::string_view key, const store::VersionedEntry& v) {
+        return Visit(key, v.entry, v.tombstone);
+      });
   if (scan.ok() && failed_ == nullptr && !stop_.load()) {
     for (Target& t : targets_) {
       if (!Send(t)) break;

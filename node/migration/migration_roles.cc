@@ -1,5 +1,6 @@
 #include "node/migration/migration_roles.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -60,10 +61,14 @@ std::vector<T>& GroupFor(std::vector<std::pair<const RoleSnapshot::Role*, std::v
 }  // namespace
 
 RoleSnapshot::RoleSnapshot(MigrationPlan plan)
-    : migration_id(std::move(plan.id)), migration_epoch(plan.epoch), hash(plan.hash) {
+    : migration_id(std::move(plan.id)),
+      migration_epoch(plan.epoch),
+      replicas(plan.from_map != nullptr),
+      hash(plan.hash) {
   std::vector<ring::Arc> all;
   for (MigrationRole& r : plan.roles) {
     all.insert(all.end(), r.arcs.begin(), r.arcs.end());
+    refresh_exports = refresh_exports || (r.kind == MigrationRole::Kind::kExport && r.refresh);
     ring::ArcSet set(r.arcs);
     roles.push_back(Role{std::move(r), std::move(set)});
   }
@@ -102,7 +107,7 @@ std::shared_ptr<const RoleSnapshot> MigrationRoles::Roles() const {
 }
 
 void MigrationRoles::Publish(std::shared_ptr<const RoleSnapshot> next) {
-  const bool held = !next->roles.empty();
+  const bool held = !next->roles.empty() && !next->replicas;
   cell_.Replace(std::move(next), clock_.NowMs());
   view_.SetRolesHeld(held);
   counters_.active.store(held ? 1 : 0, std::memory_order_relaxed);
@@ -117,6 +122,12 @@ Status MigrationRoles::Begin(MigrationPlan plan) {
   // are published, a stale copy in an arc this node imports would count as
   // held (no fetch) and be kept by the dropper.
   dropper_->Flush();
+  // The view learns the old ring before any arrival or command relies on it.
+  if (plan.from_map != nullptr) {
+    view_.SetReplicaMove(plan.from_map, plan.switched);
+  } else {
+    view_.ClearReplicaMove();
+  }
   MutexLock lock(mu_);
   const bool same = CurrentLocked()->migration_id == plan.id;
   if (!same) tombstones_->Clear();
@@ -130,13 +141,19 @@ constexpr size_t kRecentlyEnded = 4;
 void MigrationRoles::End(std::string_view id, bool cancelled, uint32_t drop_after_ms) {
   std::vector<ring::Arc> drop;
   ring::HashKind hash;
+  bool replicas = false;
   {
     MutexLock lock(mu_);
     const RoleSnapshot& current = *CurrentLocked();
     if (current.migration_id.empty() || current.migration_id != id) return;
+    replicas = current.replicas;
     const auto kind = cancelled ? MigrationRole::Kind::kImport : MigrationRole::Kind::kExport;
     for (const RoleSnapshot::Role& r : current.roles) {
-      if (r.role.kind == kind) drop.insert(drop.end(), r.role.arcs.begin(), r.role.arcs.end());
+      // A replica set may keep a node on both sides of an arc: the map at
+      // drop time decides (KeepOnDrop), not the role.
+      if (r.role.kind == kind || replicas) {
+        drop.insert(drop.end(), r.role.arcs.begin(), r.role.arcs.end());
+      }
     }
     hash = current.hash;
     recently_ended_.push_back(current.migration_id);
@@ -144,7 +161,8 @@ void MigrationRoles::End(std::string_view id, bool cancelled, uint32_t drop_afte
     Publish(std::make_shared<RoleSnapshot>());
     tombstones_->Clear();
   }
-  dropper_->Schedule(std::move(drop), hash, drop_after_ms);
+  if (replicas) view_.ClearReplicaMove();
+  dropper_->Schedule(std::move(drop), hash, drop_after_ms, /*with_tombstones=*/replicas);
 }
 
 Status MigrationRoles::CheckId(std::string_view id) const {
@@ -174,10 +192,22 @@ Status MigrationRoles::Install(std::string_view key, std::string_view value, uin
     return OkStatus();
   }
   hlc_.Observe(version);
+  if (cell_.Peek().replicas) {
+    // Replicas keep their tombstones in the store (docs/replication.md).
+    StatusOr<bool> stored = store::InstallIfNewer(
+        engine_, key, now_ms,
+        store::VersionedEntry{store::Entry{std::string(value), version, expire_at_ms}, tombstone});
+    if (!stored.ok()) return stored.status();
+    ++(*stored ? tally.applied : tally.skipped);
+    Bump(*stored ? counters_.applied : counters_.skipped);
+    return OkStatus();
+  }
   const bool record = tombstone && Roles()->RoleOfKey(key) != nullptr;
   bool applied = false;
-  Status s = engine_.Mutate(key, now_ms, [&](const store::Entry* cur) {
-    if (version <= tombstones_->Get(key) || (cur != nullptr && cur->version >= version)) {
+  // `cur` may be the store's tombstone (DeleteAbsentKey): it beats older
+  // arrivals like a live entry does.
+  Status s = engine_.MutateVersioned(key, now_ms, [&](const store::VersionedEntry* cur) {
+    if (version <= tombstones_->Get(key) || (cur != nullptr && cur->entry.version >= version)) {
       return store::Mutation::Keep();
     }
     applied = true;
@@ -195,12 +225,16 @@ Status MigrationRoles::Install(std::string_view key, std::string_view value, uin
 
 std::optional<WireEntry> MigrationRoles::Read(std::string_view key, int64_t now_ms) {
   std::optional<WireEntry> out;
-  (void)engine_.Mutate(key, now_ms, [&](const store::Entry* cur) {
-    if (cur != nullptr) {
-      out = WireEntry{std::string(key), *cur, false};
-    } else if (uint64_t t = tombstones_->Get(key); t != 0) {
-      out = WireEntry{std::string(key), store::Entry{{}, t, 0}, true};
+  (void)engine_.MutateVersioned(key, now_ms, [&](const store::VersionedEntry* cur) {
+    if (cur != nullptr && !cur->tombstone) {
+      out = WireEntry{std::string(key), cur->entry, false};
+      return store::Mutation::Keep();
     }
+    // The newer of the store's tombstone (a delete while a node was down,
+    // DeleteAbsentKey) and the migration's.
+    uint64_t t = tombstones_->Get(key);
+    if (cur != nullptr) t = std::max(t, cur->entry.version);
+    if (t != 0) out = WireEntry{std::string(key), store::Entry{{}, t, 0}, true};
     return store::Mutation::Keep();
   });
   return out;
@@ -220,7 +254,7 @@ bool MigrationRoles::KeepOnDrop(std::string_view key) const {
 
 bool MigrationRoles::HeldHere(std::string_view key, int64_t now_ms) {
   bool held = false;
-  (void)engine_.Mutate(key, now_ms, [&](const store::Entry* cur) {
+  (void)engine_.MutateVersioned(key, now_ms, [&](const store::VersionedEntry* cur) {
     held = cur != nullptr || tombstones_->Get(key) != 0;
     return store::Mutation::Keep();
   });
@@ -233,7 +267,10 @@ bool MigrationRoles::NeedsPeer(const RoleSnapshot& roles, std::span<const std::s
     const RoleSnapshot::Role* role = roles.RoleOfKey(key);
     if (role == nullptr) continue;
     if (write) return true;
-    if (role->role.kind == MigrationRole::Kind::kImport && !HeldHere(key, now_ms)) return true;
+    if (role->role.kind == MigrationRole::Kind::kImport &&
+        (role->role.refresh || !HeldHere(key, now_ms))) {
+      return true;
+    }
   }
   return false;
 }
@@ -244,7 +281,7 @@ Status MigrationRoles::PullMissing(const RoleSnapshot& roles,
   for (std::string_view key : keys) {
     const RoleSnapshot::Role* role = roles.RoleOfKey(key);
     if (role == nullptr || role->role.kind != MigrationRole::Kind::kImport) continue;
-    if (!HeldHere(key, now_ms)) GroupFor(groups, role).push_back(key);
+    if (role->role.refresh || !HeldHere(key, now_ms)) GroupFor(groups, role).push_back(key);
   }
   for (const auto& [role, missing] : groups) {
     const std::string& peer = role->role.peer_grpc;

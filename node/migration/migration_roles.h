@@ -14,6 +14,12 @@
 // only when their version beats both the local entry and the local tombstone.
 // End drops the arcs a node no longer owns on a background thread.
 //
+// When replica sets move (MigrationPlan::from_map) the command path leaves
+// the roles alone (the replica coordinator writes to both sets instead):
+// Begin hands the old map to the view, arrivals are installed keep-newer
+// against the store's own tombstones, and End drops, in every arc of the
+// roles, the keys and tombstones this node no longer replicates.
+//
 // Thread safety: every method may be called concurrently. What a command
 // sees is an immutable RoleSnapshot.
 #pragma once
@@ -32,6 +38,7 @@
 #include "base/process.h"
 #include "base/status.h"
 #include "base/thread_annotations.h"
+#include "cluster/cluster_map.h"
 #include "node/migration/peer_link.h"
 #include "node/view/cluster_counters.h"
 #include "node/view/cluster_view.h"
@@ -57,6 +64,12 @@ struct MigrationRole {
   std::string peer_id;
   std::string peer_grpc;  // "host:port" of the peer's gRPC listener
   std::vector<ring::Arc> arcs;
+  // A replication-1 node back after its successor served its arcs
+  // (cluster::MigrationKind::kReturn). kImport: what this node holds in the
+  // arcs may be older than the peer's, so every key touched is fetched
+  // keep-newer, held here or not. kExport: the peer holds keys this node
+  // never had, so a key not held here is unknown, not absent.
+  bool refresh = false;
 };
 
 // What BeginMigration asserts.
@@ -65,6 +78,10 @@ struct MigrationPlan {
   uint64_t epoch = 0;
   ring::HashKind hash = ring::HashKind::kXxh3;
   std::vector<MigrationRole> roles;
+  // Set when replica sets move (docs/replication.md, "Moves"): the map
+  // before the move. The roles then only steer the copy and the drop.
+  std::shared_ptr<const cluster::ClusterMap> from_map;
+  bool switched = false;  // a replica move whose reads went to the new sets
 };
 
 // An immutable snapshot of the node's migration roles (no migration: an
@@ -89,8 +106,10 @@ class RoleSnapshot {
 
   std::string migration_id;  // empty = none
   uint64_t migration_epoch = 0;
+  bool replicas = false;  // replica sets move: no pull-on-miss, no write-through
   ring::HashKind hash = ring::HashKind::kXxh3;
   std::vector<Role> roles;
+  bool refresh_exports = false;  // some EXPORT role has refresh set
 
  private:
   HeldArcs held_{ring::HashKind::kXxh3, ring::ArcSet({})};
@@ -121,7 +140,8 @@ class MigrationRoles {
   // another id replaces the migration. InvalidArgument for an empty id.
   Status Begin(MigrationPlan plan) EXCLUDES(mu_);
   // EndMigration; ignores ids other than the current one. Schedules the drop
-  // of the EXPORT arcs (completed) or the IMPORT arcs (cancelled).
+  // of the EXPORT arcs (completed) or the IMPORT arcs (cancelled); for a
+  // replica move, of every role arc, keeping what the map then places here.
   void End(std::string_view id, bool cancelled, uint32_t drop_after_ms) EXCLUDES(mu_);
   // FailedPrecondition unless `id` is the current migration.
   Status CheckId(std::string_view id) const EXCLUDES(mu_);
@@ -143,10 +163,12 @@ class MigrationRoles {
   // --- The command path (ClusterView::kRoles) ---
   // Whether running a command on `keys` here calls a peer: a write on a key
   // in any role arc (write-through), or a key in an IMPORT arc that has no
-  // entry and no tombstone here (pull-on-miss).
+  // entry and no tombstone here (pull-on-miss), or any key in a refresh
+  // IMPORT arc.
   bool NeedsPeer(const RoleSnapshot& roles, std::span<const std::string_view> keys, bool write,
                  int64_t now_ms);
-  // Fetches the keys in IMPORT arcs that have no entry and no tombstone here.
+  // Fetches the keys in IMPORT arcs that have no entry and no tombstone here,
+  // and every key in a refresh IMPORT arc.
   // Errors: "migration peer <addr> unavailable: ..." and the like.
   Status PullMissing(const RoleSnapshot& roles, std::span<const std::string_view> keys,
                      int64_t now_ms);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/clock.h"
@@ -105,6 +106,99 @@ TEST_F(MigrationRolesTest, ApplyAndFetchOfARecentlyEndedMigrationAreAccepted) {
   EXPECT_TRUE(b_.migration.CheckIdOrRecent("m1").ok());
   EXPECT_EQ(b_.migration.CheckId("m1").code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(b_.migration.CheckIdOrRecent("m9").code(), StatusCode::kFailedPrecondition);
+}
+
+// Nodes a, b, c (b in `state_b`), replication 2.
+std::string ReplicatedMap(uint64_t epoch, const std::string& state_b) {
+  return R"({"epoch": )" + std::to_string(epoch) +
+         R"(, "vnodes": 16, "hash": "xxh3", "replication": 2, "nodes": [
+      {"id": "a", "addr": "a:1", "grpc_addr": "a:grpc", "kind": "ringkv", "weight": 1, "state": "active"},
+      {"id": "b", "addr": "b:1", "grpc_addr": "b:grpc", "kind": "ringkv", "weight": 1, "state": ")" +
+         state_b + R"("},
+      {"id": "c", "addr": "c:1", "grpc_addr": "c:grpc", "kind": "ringkv", "weight": 1, "state": "active"}]})";
+}
+
+class ReplicaMoveRolesTest : public MigrationRolesTest {
+ protected:
+  // b exports the whole ring to c while replica sets move from `from`.
+  void BeginReplicaMove(const std::string& from_json, bool switched = false) {
+    MigrationPlan plan;
+    plan.id = "m1";
+    plan.epoch = 5;
+    plan.roles.push_back(MigrationRole{MigrationRole::Kind::kExport, "c", "c:grpc", {kWholeRing}});
+    auto from = cluster::ClusterMapFromJson(from_json);
+    ASSERT_TRUE(from.ok());
+    plan.from_map = std::make_shared<const cluster::ClusterMap>(*from);
+    plan.switched = switched;
+    ASSERT_TRUE(b_.migration.Begin(std::move(plan)).ok());
+  }
+  // Waits for the drops End scheduled: a new migration finishes them first.
+  void FinishDrops() {
+    MigrationPlan next;
+    next.id = "m2";
+    ASSERT_TRUE(b_.migration.Begin(std::move(next)).ok());
+  }
+  void Put(const std::string& key) {
+    MigrationRoles::Tally t;
+    ASSERT_TRUE(b_.migration.Install(key, "v", 10, 0, false, clock_.NowMs(), t).ok());
+  }
+};
+
+TEST_F(ReplicaMoveRolesTest, TheReplicaCoordinatorServesNotTheRoles) {
+  BeginReplicaMove(ReplicatedMap(4, "active"), /*switched=*/true);
+  EXPECT_EQ(b_.view.mode(), ClusterView::kFence | ClusterView::kReplicas | ClusterView::kTombstones);
+  std::shared_ptr<const ClusterSnapshot> v = b_.view.Snapshot();
+  EXPECT_EQ(v->epoch, 4u);
+  ASSERT_NE(v->move, nullptr);
+  EXPECT_TRUE(v->move->reads_new);
+  EXPECT_TRUE(b_.migration.Roles()->replicas);
+  b_.migration.End("m1", false, 0);
+  EXPECT_EQ(b_.view.Snapshot()->move, nullptr);
+}
+
+TEST_F(ReplicaMoveRolesTest, ArrivalsKeepTheirTombstonesInTheStore) {
+  BeginReplicaMove(ReplicatedMap(4, "active"));
+  const int64_t now = clock_.NowMs();
+  MigrationRoles::Tally t;
+  ASSERT_TRUE(b_.migration.Install("k", "", 12, 0, true, now, t).ok());
+  ASSERT_TRUE(b_.migration.Install("k", "old", 11, 0, false, now, t).ok());
+  EXPECT_EQ(t.applied, 1u);
+  EXPECT_EQ(t.skipped, 1u);
+  std::optional<store::VersionedEntry> e = b_.engine->Peek("k", now);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_TRUE(e->tombstone);
+  EXPECT_EQ(e->entry.version, 12u);
+}
+
+TEST_F(ReplicaMoveRolesTest, EndDropsKeysAndTombstonesTheMapNoLongerPlacesHere) {
+  BeginReplicaMove(ReplicatedMap(4, "active"));
+  for (int i = 0; i < 60; ++i) Put("k" + std::to_string(i));
+  MigrationRoles::Tally t;
+  ASSERT_TRUE(b_.migration.Install("dead", "", 12, 0, true, clock_.NowMs(), t).ok());
+  // The settled map: three nodes at replication 2, so b replicates about
+  // two thirds of the keys.
+  ASSERT_TRUE(b_.view.SetMap(ReplicatedMap(6, "active")).ok());
+  b_.migration.End("m1", false, 0);
+  FinishDrops();
+  std::shared_ptr<const ClusterSnapshot> v = b_.view.Snapshot();
+  int kept = 0;
+  for (int i = 0; i < 60; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    EXPECT_EQ(b_.engine->Get(k, clock_.NowMs()).has_value(), v->OwnsByMap(k)) << k;
+    kept += v->OwnsByMap(k) ? 1 : 0;
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, 60);
+  EXPECT_EQ(b_.engine->Peek("dead", clock_.NowMs()).has_value(), v->OwnsByMap("dead"));
+}
+
+TEST_F(ReplicaMoveRolesTest, ALeavingNodeDropsEverything) {
+  BeginReplicaMove(ReplicatedMap(4, "active"));
+  for (int i = 0; i < 20; ++i) Put("k" + std::to_string(i));
+  ASSERT_TRUE(b_.view.SetMap(ReplicatedMap(6, "leaving")).ok());
+  b_.migration.End("m1", false, 0);
+  FinishDrops();
+  EXPECT_EQ(b_.engine->Stats().keys, 0u);
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 
 namespace ringkv::node {
 
-Replication::Replication(const Clock& clock, ReplicationOptions options,
-                         store::HintStore& hints, ReplicationCounters& counters)
+Replication::Replication(const Clock& clock, ReplicationOptions options, store::HintStore& hints,
+                         ReplicationCounters& counters)
     : clock_(clock), options_(options), hints_(hints), counters_(counters) {}
 
 void Replication::Suspect(std::string_view node_id) {
@@ -11,6 +11,14 @@ void Replication::Suspect(std::string_view node_id) {
   auto [it, added] = suspect_until_.try_emplace(std::string(node_id), 0);
   it->second = clock_.NowMs() + options_.suspect_ms;
   if (added) suspects_count_.fetch_add(1, std::memory_order_relaxed);
+  suspected_.emplace(node_id);
+}
+
+std::vector<std::string> Replication::TakeSuspected() {
+  MutexLock lock(mu_);
+  std::vector<std::string> out(suspected_.begin(), suspected_.end());
+  suspected_.clear();
+  return out;
 }
 
 void Replication::Clear(std::string_view node_id) {

@@ -11,9 +11,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/thread_annotations.h"
@@ -38,6 +40,11 @@ struct ReplicationCounters {
   std::atomic<uint64_t> hints_replayed{0};
   std::atomic<uint64_t> hints_expired{0};  // older than the map's hint_ttl_s
   std::atomic<uint64_t> hints_held{0};     // gauge, refreshed by ReplicaMaintenance
+  // Anti-entropy (node/anti_entropy.h).
+  std::atomic<uint64_t> repair_passes{0};
+  std::atomic<uint64_t> repair_keys_pushed{0};  // entries a peer kept
+  std::atomic<uint64_t> repair_keys_pulled{0};  // entries installed here
+  std::atomic<uint64_t> repair_bytes{0};        // exchanged with peers
 };
 
 class Replication {
@@ -53,6 +60,9 @@ class Replication {
   void Clear(std::string_view node_id) EXCLUDES(mu_);
   // Whether `node_id` is routed around now. No lock while nobody is suspect.
   bool IsSuspect(std::string_view node_id) const EXCLUDES(mu_);
+  // The peers made suspect since the last call, each once: they may have
+  // missed writes, so anti-entropy compares with them when they answer again.
+  std::vector<std::string> TakeSuspected() EXCLUDES(mu_);
 
   // Remembers that `node_id` missed the newest write of `key` (replayed by
   // ReplicaMaintenance). False, counted as dropped, when the hint store's
@@ -70,6 +80,7 @@ class Replication {
   std::atomic<int> suspects_count_{0};
   mutable Mutex mu_;
   std::unordered_map<std::string, int64_t> suspect_until_ GUARDED_BY(mu_);
+  std::set<std::string> suspected_ GUARDED_BY(mu_);  // since the last TakeSuspected
 };
 
 }  // namespace ringkv::node

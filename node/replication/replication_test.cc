@@ -26,6 +26,19 @@ TEST(ReplicationTest, SuspectsExpireAndClear) {
   EXPECT_FALSE(r.IsSuspect("a"));
 }
 
+TEST(ReplicationTest, TakeSuspectedNamesEachPeerSuspectedSinceTheLastCallOnce) {
+  FakeClock clock(1'000);
+  auto engine = store::NewMemoryEngine({});
+  ReplicationCounters counters;
+  Replication r(clock, {.suspect_ms = 500}, engine->hints(), counters);
+  r.Suspect("b");
+  r.Suspect("a");
+  r.Suspect("b");
+  r.Clear("a");  // answered again: anti-entropy still owes it a comparison
+  EXPECT_EQ(r.TakeSuspected(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(r.TakeSuspected().empty());
+}
+
 TEST(ReplicationTest, HintsGoToTheStoreAndRefusalsAreCounted) {
   FakeClock clock(1'000);
   store::MemoryEngineOptions o;

@@ -1,12 +1,44 @@
 #include "node/view/cluster_view.h"
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <utility>
 
 namespace ringkv::node {
 
+namespace {
+
+bool Holds(std::span<const uint32_t> list, uint32_t index) {
+  return std::find(list.begin(), list.end(), index) != list.end();
+}
+
+}  // namespace
+
+size_t ReplicaMove::ReplicasOf(std::string_view key, std::span<uint32_t> out) const {
+  const size_t n =
+      ring->Owners(ring->KeyPosition(key), out.first(std::min<size_t>(replication, out.size())));
+  for (size_t i = 0; i < n; ++i) out[i] = table[out[i]];
+  return n;
+}
+
 bool ClusterSnapshot::OwnsByMap(std::string_view key) const {
-  return epoch != 0 && self != ring::kNoNode && ring->OwnerIndexOfKey(key) == self;
+  if (epoch == 0 || self == ring::kNoNode) return false;
+  std::array<uint32_t, ring::kMaxReplication> list{};
+  if (move != nullptr && Holds(std::span(list).first(move->ReplicasOf(key, list)), self)) {
+    return true;
+  }
+  if (replication <= 1) return ring->OwnerIndexOfKey(key) == self;
+  return Holds(std::span(list).first(ReplicasOf(ring->KeyPosition(key), list)), self);
+}
+
+const std::string* ClusterSnapshot::DownHomeOf(std::string_view key) const {
+  if (home_ring == nullptr || map == nullptr) return nullptr;
+  const std::string& home = home_ring->OwnerOfKey(key);
+  for (const cluster::NodeInfo& n : map->nodes) {
+    if (n.id == home) return n.state == cluster::NodeState::kDown ? &n.id : nullptr;
+  }
+  return nullptr;
 }
 
 ClusterSnapshot::Place ClusterSnapshot::PlaceOf(std::string_view key, const HeldArcs* held,
@@ -47,8 +79,10 @@ uint64_t ClusterView::epoch() const {
 void ClusterView::UpdateMode() {
   const ClusterSnapshot& s = *CurrentLocked();
   const bool await = s.epoch == 0 && !await_reason_.empty();
+  const bool replicas = s.replication > 1 || (s.move && s.move->replication > 1);
   mode_.store((s.epoch > 0 ? kFence : 0) | (roles_held_ ? kRoles : 0) | (await ? kAwait : 0) |
-                  (s.epoch > 0 && s.replication > 1 ? kReplicas : 0),
+                  (s.epoch > 0 && replicas ? kReplicas | kTombstones : 0) |
+                  (s.epoch > 0 && s.any_down ? kTombstones : 0),
               std::memory_order_relaxed);
   counters_.epoch.store(s.epoch, std::memory_order_relaxed);
 }
@@ -63,27 +97,93 @@ StatusOr<uint64_t> ClusterView::SetMap(std::string_view map_json, std::string_vi
   }
   StatusOr<ring::RingPtr> ring = cluster::BuildRing(*map);
   if (!ring.ok()) return InvalidArgument("bad cluster map: " + ring.status().message());
+  MutexLock lock(mu_);
+  InstallLocked(*std::move(map), *std::move(ring));
+  return CurrentLocked()->epoch;
+}
+
+void ClusterView::InstallLocked(cluster::ClusterMap map, ring::RingPtr ring) {
+  if (map.epoch <= CurrentLocked()->epoch) return;  // a newer one won
+  ReplaceLocked(
+      BuildLocked(std::make_shared<const cluster::ClusterMap>(std::move(map)), std::move(ring)));
+  UpdateMode();
+}
+
+std::shared_ptr<ClusterSnapshot> ClusterView::BuildLocked(
+    std::shared_ptr<const cluster::ClusterMap> map, ring::RingPtr ring) const {
   auto next = std::make_shared<ClusterSnapshot>();
-  for (const ring::NodeSpec& n : (*ring)->nodes()) {
+  auto add = [&](const cluster::ClusterMap& from, const std::string& id) {
     const cluster::NodeInfo* found = nullptr;
-    for (const cluster::NodeInfo& info : map->nodes) {
-      if (info.id == n.id) found = &info;
-    }
+    if (std::optional<size_t> i = from.Find(id)) found = &from.nodes[*i];
     next->addrs.push_back(found ? found->addr : std::string());
     next->grpc_addrs.push_back(found ? found->grpc_addr : std::string());
     next->down.push_back(found && found->state == cluster::NodeState::kDown ? 1 : 0);
+  };
+  for (const ring::NodeSpec& n : ring->nodes()) add(*map, n.id);
+  next->self = ring->IndexOf(self_id_);
+  if (move_ != nullptr) {
+    auto move = std::make_shared<ReplicaMove>(*move_);
+    for (const ring::NodeSpec& n : move->ring->nodes()) {
+      uint32_t index = ring->IndexOf(n.id);
+      if (index == ring::kNoNode) {
+        index = static_cast<uint32_t>(next->addrs.size());
+        next->old_only_ids.push_back(n.id);
+        add(*move->from_map, n.id);
+        if (n.id == self_id_) next->self = index;
+      }
+      move->table.push_back(index);
+    }
+    next->move = std::move(move);
+  }
+  for (const cluster::NodeInfo& info : map->nodes) {
+    next->any_down = next->any_down || info.state == cluster::NodeState::kDown;
+  }
+  if (next->any_down && map->replication == 1) {
+    std::vector<ring::NodeSpec> home;
+    for (const cluster::NodeInfo& info : map->nodes) {
+      if (info.state != cluster::NodeState::kLeaving) {
+        home.push_back({info.id, info.weight});
+      }
+    }
+    auto built = ring::Ring::Build(home, {.vnodes_per_weight = map->vnodes, .hash = map->hash});
+    if (built.ok()) next->home_ring = *built;
   }
   next->replication = map->replication;
   next->epoch = map->epoch;
-  next->ring = *ring;
+  next->ring = std::move(ring);
   next->map_json = cluster::ToJson(*map);
-  next->map = std::make_shared<const cluster::ClusterMap>(std::move(*map));
+  next->map = std::move(map);
+  return next;
+}
+
+void ClusterView::SetReplicaMove(std::shared_ptr<const cluster::ClusterMap> from, bool reads_new) {
+  StatusOr<ring::RingPtr> ring = cluster::BuildRing(*from);
+  if (!ring.ok()) return;  // the router built it from the same map
+  auto move = std::make_shared<ReplicaMove>();
+  move->from_map = from;
+  move->ring = *ring;
+  move->replication = from->replication;
+  move->reads_new = reads_new;
   MutexLock lock(mu_);
-  if (next->epoch <= CurrentLocked()->epoch) return CurrentLocked()->epoch;  // a newer one won
-  next->self = next->ring->IndexOf(self_id_);
-  ReplaceLocked(std::move(next));
+  move_ = std::move(move);
+  const ClusterSnapshot& cur = *CurrentLocked();
+  if (from->epoch > cur.epoch) {
+    InstallLocked(*from, *std::move(ring));
+    return;
+  }
+  if (cur.epoch == 0) return;
+  ReplaceLocked(BuildLocked(cur.map, cur.ring));
   UpdateMode();
-  return CurrentLocked()->epoch;
+}
+
+void ClusterView::ClearReplicaMove() {
+  MutexLock lock(mu_);
+  if (move_ == nullptr) return;
+  move_.reset();
+  const ClusterSnapshot& cur = *CurrentLocked();
+  if (cur.epoch == 0) return;
+  ReplaceLocked(BuildLocked(cur.map, cur.ring));
+  UpdateMode();
 }
 
 std::string ClusterView::registry() const {

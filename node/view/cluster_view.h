@@ -44,6 +44,21 @@ struct HeldArcs {
   ring::ArcSet arcs;
 };
 
+// While replica sets move (docs/replication.md, "Moves"): the ring before
+// the move, kept beside the map's. Node indices are into the snapshot's
+// node table (ClusterSnapshot::NodeId).
+struct ReplicaMove {
+  std::shared_ptr<const cluster::ClusterMap> from_map;
+  ring::RingPtr ring;           // the old ring
+  uint32_t replication = 1;     // the old map's
+  std::vector<uint32_t> table;  // node-table index of each ring->nodes() entry
+  bool reads_new = false;       // switched: reads go to the new replica sets
+
+  // The old preference list of `key` as node-table indices, written to
+  // `out`; returns its length, min(replication, ring size, out.size()).
+  size_t ReplicasOf(std::string_view key, std::span<uint32_t> out) const;
+};
+
 // An immutable snapshot of the cluster map (epoch 0 = none: this node owns
 // everything).
 class ClusterSnapshot {
@@ -58,7 +73,9 @@ class ClusterSnapshot {
   // The place of one key; *owner is set for kOwner. `held`: arcs served
   // here whatever the map says (null: none).
   Place PlaceOf(std::string_view key, const HeldArcs* held, uint32_t* owner) const;
-  // Whether the map (epoch > 0) says this node owns `key`.
+  // Whether the map (epoch > 0) places `key` on this node: as its owner or,
+  // with replication > 1, as one of its replicas; while replica sets move,
+  // in the old ring too.
   bool OwnsByMap(std::string_view key) const;
 
   // Replicas (docs/replication.md): the preference list of ring position
@@ -68,25 +85,46 @@ class ClusterSnapshot {
   // Whether the map marks ring node `index` down (it keeps its place in the
   // ring while replication > 1; the other replicas serve its keys).
   bool MarkedDown(uint32_t index) const { return index < down.size() && down[index] != 0; }
+  // Replication 1 while a node is down: the id of the down node whose arc
+  // holds `key` (its successor here serves the arc meanwhile), or null.
+  const std::string* DownHomeOf(std::string_view key) const;
+  // The id of node-table entry `index`: ring->nodes() first, then the nodes
+  // only the old ring of a replica move holds.
+  const std::string& NodeId(uint32_t index) const {
+    return index < ring->size() ? ring->nodes()[index].id : old_only_ids[index - ring->size()];
+  }
 
+  // The node table is ring->nodes(), then (while replica sets move) the
+  // nodes of the old ring the map's ring lacks; addrs, grpc_addrs and down
+  // are aligned with it.
   uint64_t epoch = 0;
   ring::RingPtr ring;                              // null when epoch == 0
-  uint32_t self = ring::kNoNode;                   // this node's index in ring->nodes()
-  std::vector<std::string> addrs;                  // RESP addr of each ring->nodes() entry
-  std::vector<std::string> grpc_addrs;             // gRPC addr of each ring->nodes() entry
+  uint32_t self = ring::kNoNode;                   // this node's index in the node table
+  std::vector<std::string> addrs;                  // RESP addr of each node-table entry
+  std::vector<std::string> grpc_addrs;             // gRPC addr of each node-table entry
   std::shared_ptr<const cluster::ClusterMap> map;  // null when epoch == 0
   uint32_t replication = 1;                        // the map's, or 1 without a map
-  std::vector<uint8_t> down;                       // per ring node: the map says down
+  bool any_down = false;                           // some node of the map is down
+  // Replication 1 with a node down: the ring as if the down nodes were in
+  // it, for DownHomeOf; null otherwise.
+  ring::RingPtr home_ring;
+  std::vector<uint8_t> down;                       // per node-table entry: marked down
   std::string map_json;                            // its JSON form
+  std::shared_ptr<const ReplicaMove> move;         // null unless replica sets move
+  std::vector<std::string> old_only_ids;           // node-table entries past ring->nodes()
 };
 
 class ClusterView {
  public:
   // mode() bits.
-  static constexpr uint32_t kFence = 1;  // a map with epoch > 0 is held
-  static constexpr uint32_t kRoles = 2;  // migration roles hold arcs here (SetRolesHeld)
-  static constexpr uint32_t kAwait = 4;  // no map yet, and the node must not serve without one
+  static constexpr uint32_t kFence = 1;     // a map with epoch > 0 is held
+  static constexpr uint32_t kRoles = 2;     // migration roles hold arcs here (SetRolesHeld)
+  static constexpr uint32_t kAwait = 4;     // no map yet, and the node must not serve without one
   static constexpr uint32_t kReplicas = 8;  // the map's replication is > 1
+  // Deletes leave tombstones (store/engine.h), also of keys absent here:
+  // with replicas always; at replication 1 while a node is down, since it
+  // may come back holding keys deleted meanwhile (MigrationKind::kReturn).
+  static constexpr uint32_t kTombstones = 16;
 
   // None of the references is owned; all must outlive the view. `self_id` is
   // read when a map arrives (the node sets it before serving).
@@ -119,9 +157,21 @@ class ClusterView {
   std::string await_reason() const EXCLUDES(mu_);
   // Called by the migration roles: whether they hold arcs on this node.
   void SetRolesHeld(bool held) EXCLUDES(mu_);
+  // Called by the migration roles while replica sets move: the map before
+  // the move, kept beside the newest map until ClearReplicaMove, and whether
+  // reads have switched to the new sets. `from` becomes the map too when it
+  // is newer than the one held (a node just added may hold none).
+  void SetReplicaMove(std::shared_ptr<const cluster::ClusterMap> from, bool reads_new)
+      EXCLUDES(mu_);
+  void ClearReplicaMove() EXCLUDES(mu_);
 
  private:
   void UpdateMode() REQUIRES(mu_);
+  // A snapshot of `map` (its ring built) with the replica move held, if any.
+  std::shared_ptr<ClusterSnapshot> BuildLocked(std::shared_ptr<const cluster::ClusterMap> map,
+                                               ring::RingPtr ring) const REQUIRES(mu_);
+  // Installs `map` when it is newer than the one held.
+  void InstallLocked(cluster::ClusterMap map, ring::RingPtr ring) REQUIRES(mu_);
   // cell_ is read without a lock by Peek (FastHere, OwnsByMap), so it cannot
   // be GUARDED_BY(mu_); its current() and Replace() go through these two.
   const std::shared_ptr<const ClusterSnapshot>& CurrentLocked() const REQUIRES(mu_) {
@@ -141,6 +191,7 @@ class ClusterView {
   std::string registry_ GUARDED_BY(mu_);
   std::string await_reason_ GUARDED_BY(mu_);  // non-empty: kAwait until a map
   bool roles_held_ GUARDED_BY(mu_) = false;
+  std::shared_ptr<const ReplicaMove> move_ GUARDED_BY(mu_);  // its table is rebuilt per map
 };
 
 }  // namespace ringkv::node

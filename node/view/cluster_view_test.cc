@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <memory>
 #include <string>
 
 #include "base/clock.h"
@@ -72,6 +75,84 @@ TEST_F(ClusterViewTest, ModeFollowsTheMapTheRolesAndTheWait) {
   EXPECT_EQ(view_.mode(), ClusterView::kFence | ClusterView::kRoles);
   view_.SetRolesHeld(false);
   EXPECT_EQ(view_.mode(), ClusterView::kFence);
+}
+
+// Nodes a and b active and c in `state_c` (no c when empty), replication 2.
+std::shared_ptr<const cluster::ClusterMap> ThreeNodeMap(uint64_t epoch, std::string state_c) {
+  std::string json = R"({"epoch": )" + std::to_string(epoch) +
+                     R"(, "vnodes": 16, "hash": "xxh3", "replication": 2, "nodes": [
+      {"id": "a", "addr": "10.0.0.1:6380", "grpc_addr": "a:grpc", "kind": "ringkv", "weight": 1, "state": "active"},
+      {"id": "b", "addr": "10.0.0.2:6380", "grpc_addr": "b:grpc", "kind": "ringkv", "weight": 1, "state": "active"})";
+  if (!state_c.empty()) {
+    json +=
+        R"(, {"id": "c", "addr": "10.0.0.3:6380", "grpc_addr": "c:grpc", "kind": "ringkv", "weight": 1, "state": ")" +
+        state_c + R"("})";
+  }
+  json += "]}";
+  auto map = cluster::ClusterMapFromJson(json);
+  EXPECT_TRUE(map.ok()) << map.status().ToString();
+  return std::make_shared<const cluster::ClusterMap>(*map);
+}
+
+TEST(ReplicaMoveViewTest, ANodeWithoutAMapTakesTheOldOneAndLearnsTheNewRingAfter) {
+  FakeClock clock{1};
+  ClusterCounters counters;
+  std::string id = "c";
+  ClusterView view{clock, counters, id};
+  auto from = ThreeNodeMap(4, "");
+  view.SetReplicaMove(from, false);
+  std::shared_ptr<const ClusterSnapshot> v = view.Snapshot();
+  EXPECT_EQ(v->epoch, 4u);  // the old map, so it forwards instead of owning every key
+  EXPECT_EQ(v->self, ring::kNoNode);
+  EXPECT_TRUE(view.mode() & ClusterView::kReplicas);
+  ASSERT_NE(v->move, nullptr);
+  ASSERT_TRUE(view.SetMap(cluster::ToJson(*ThreeNodeMap(5, "joining"))).ok());
+  v = view.Snapshot();
+  ASSERT_NE(v->move, nullptr);  // kept across maps
+  EXPECT_EQ(v->self, v->ring->IndexOf("c"));
+  EXPECT_TRUE(v->old_only_ids.empty());
+  EXPECT_FALSE(v->move->reads_new);
+  // With 3 nodes at replication 2 c replicates some keys it did not before.
+  int gained = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    std::array<uint32_t, ring::kMaxReplication> old_list{};
+    const size_t n = v->move->ReplicasOf(k, old_list);
+    EXPECT_EQ(n, 2u);
+    EXPECT_EQ(std::count(old_list.begin(), old_list.begin() + n, v->self), 0) << k;
+    gained += v->OwnsByMap(k) ? 1 : 0;
+  }
+  EXPECT_GT(gained, 0);
+  view.ClearReplicaMove();
+  EXPECT_EQ(view.Snapshot()->move, nullptr);
+}
+
+TEST(ReplicaMoveViewTest, ALeavingNodeKeepsItsPlaceInTheNodeTableThroughTheOldRing) {
+  FakeClock clock{1};
+  ClusterCounters counters;
+  std::string id = "c";
+  ClusterView view{clock, counters, id};
+  ASSERT_TRUE(view.SetMap(cluster::ToJson(*ThreeNodeMap(4, "active"))).ok());
+  view.SetReplicaMove(ThreeNodeMap(4, "active"), true);
+  ASSERT_TRUE(view.SetMap(cluster::ToJson(*ThreeNodeMap(5, "leaving"))).ok());
+  std::shared_ptr<const ClusterSnapshot> v = view.Snapshot();
+  ASSERT_NE(v->move, nullptr);
+  EXPECT_TRUE(v->move->reads_new);
+  EXPECT_EQ(v->ring->size(), 2u);
+  ASSERT_EQ(v->old_only_ids, std::vector<std::string>{"c"});
+  EXPECT_EQ(v->self, 2u);  // past the ring's nodes
+  EXPECT_EQ(v->NodeId(v->self), "c");
+  EXPECT_EQ(v->grpc_addrs[v->self], "c:grpc");
+  EXPECT_EQ(v->addrs.size(), 3u);
+  EXPECT_EQ(v->down.size(), 3u);
+  // It still replicates its old keys while the move lasts, and nothing after.
+  int held = 0;
+  for (int i = 0; i < 100; ++i) held += v->OwnsByMap("k" + std::to_string(i)) ? 1 : 0;
+  EXPECT_GT(held, 0);
+  view.ClearReplicaMove();
+  v = view.Snapshot();
+  EXPECT_EQ(v->self, ring::kNoNode);
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(v->OwnsByMap("k" + std::to_string(i)));
 }
 
 }  // namespace

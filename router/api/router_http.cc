@@ -8,6 +8,7 @@
 #include "ring/balance.h"
 #include "ring/diff.h"
 #include "router/api/internal/config_http.h"
+#include "router/api/internal/repair_http.h"
 #include "router/jobs/jobs_api.h"
 #include "router/map/discovery.h"
 #include "router/rebalance/migrations_http.h"
@@ -401,7 +402,8 @@ HttpResponse HandleRouterHttp(const HttpRequest& req, RouterHttpContext& ctx) {
   if (path.rfind(kKvPrefix, 0) == 0)
     return Kv(req, std::string_view(path).substr(kKvPrefix.size()), ctx);
   bool mutating = (path == "/add-node" || path.rfind(kRemovePrefix, 0) == 0 ||
-                   (path == "/config" && m == "PUT") || IsMigrationsMutation(req) ||
+                   (path == "/config" && m == "PUT") || (path == "/repair" && m == "POST") ||
+                   IsMigrationsMutation(req) ||
                    (path.rfind(kNodesPrefix, 0) == 0 && m != "GET"));
   if (mutating && !Authorized(req, ctx)) {
     return HttpResponse::Error(401, "this endpoint needs Authorization: Bearer <admin token>");
@@ -424,10 +426,12 @@ HttpResponse HandleRouterHttp(const HttpRequest& req, RouterHttpContext& ctx) {
   if (IsMigrationsPath(path)) return HandleMigrationsHttp(req, ctx.migrator);
   if (path == "/config" && m == "GET") return internal::GetConfig(ctx);
   if (path == "/config" && m == "PUT") return internal::PutConfig(req, ctx);
+  if (path == "/repair" && m == "GET") return internal::GetRepair(ctx);
+  if (path == "/repair" && m == "POST") return internal::StartRepair(ctx);
   if (path == "/check-alive" && m == "GET") return CheckAlive(ctx);
   if (path == "/metrics" && m == "GET") return Metrics(ctx);
-  static const std::set<std::string> kKnown = {"/get-node", "/add-node",    "/nodes",
-                                               "/config",   "/check-alive", "/metrics"};
+  static const std::set<std::string> kKnown = {"/get-node",    "/add-node", "/nodes", "/config",
+                                               "/check-alive", "/metrics",  "/repair"};
   if (kKnown.count(path) || path.rfind(kRemovePrefix, 0) == 0) {
     return HttpResponse::Error(405, "method " + m + " not allowed on " + path);
   }

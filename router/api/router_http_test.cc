@@ -246,7 +246,11 @@ TEST_F(RouterHttpTest, GetConfigShowsTheMapAndTheLiveSettings) {
   EXPECT_EQ(j["vnodes"], 16);
   EXPECT_EQ(j["hash"], "xxh3");
   EXPECT_EQ(j["health"],
-            json({{"interval_ms", 250}, {"timeout_ms", 100}, {"failures", 4}, {"successes", 1}}));
+            json({{"interval_ms", 250},
+                  {"timeout_ms", 100},
+                  {"failures", 4},
+                  {"successes", 1},
+                  {"replace_after_s", 0}}));
   EXPECT_EQ(j["log_level"], "warn");
 }
 
@@ -254,6 +258,7 @@ TEST_F(RouterHttpTest, PutConfigValidatesEverythingBeforeApplyingAnything) {
   for (std::string body :
        {"{", "[]", R"({"vnodes": 0})", R"({"vnodes": 5000})", R"({"vnodes": "16"})",
         R"({"health": 3})", R"({"health": {"interval_ms": 5}})", R"({"health": {"failures": 0}})",
+        R"({"health": {"replace_after_s": -1}})",
         R"({"vnodes": 32, "log_level": "loud"})",
         R"({"health": {"failures": 9}, "log_level": 1})"}) {
     HttpResponse r = Call("PUT", "/config", body);
@@ -268,11 +273,13 @@ TEST_F(RouterHttpTest, PutConfigValidatesEverythingBeforeApplyingAnything) {
 
 TEST_F(RouterHttpTest, PutConfigAppliesValidSettings) {
   HttpResponse r =
-      Call("PUT", "/config", R"({"vnodes": 32, "health": {"failures": 5}, "log_level": "debug"})");
+      Call("PUT", "/config",
+           R"({"vnodes": 32, "health": {"failures": 5, "replace_after_s": 30}, "log_level": "debug"})");
   ASSERT_EQ(r.status, 200) << r.body;
   json j = BodyOf(r);
   EXPECT_EQ(j["vnodes"], 32);
   EXPECT_EQ(j["health"]["failures"], 5);
+  EXPECT_EQ(j["health"]["replace_after_s"], 30);
   EXPECT_EQ(j["health"]["interval_ms"], 1000);  // untouched fields keep their value
   EXPECT_EQ(owner_->Map().vnodes, 32u);
   EXPECT_EQ(owner_->Current()->ring->options().vnodes_per_weight, 32u);
@@ -329,17 +336,20 @@ TEST_F(RouterHttpTest, PutConfigPublishesConsistencySettingsAtANewEpoch) {
   EXPECT_EQ(nodes["hint_ttl_s"], 600);
 }
 
-TEST_F(RouterHttpTest, PutConfigRefusesReplicationChangesAndBadConsistency) {
+TEST_F(RouterHttpTest, PutConfigRefusesBadReplicationAndConsistency) {
   for (std::string body :
        {R"({"write_consistency": "most"})", R"({"read_consistency": 1})",
         R"({"tombstone_ttl_s": 100, "hint_ttl_s": 100})", R"({"hint_ttl_s": 0})",
-        R"({"tombstone_ttl_s": "1d"})", R"({"vnodes": 32, "read_consistency": "few"})"}) {
+        R"({"tombstone_ttl_s": "1d"})", R"({"vnodes": 32, "read_consistency": "few"})",
+        R"({"replication": 0})", R"({"replication": 6})", R"({"replication": "2"})"}) {
     HttpResponse r = Call("PUT", "/config", body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
   }
-  HttpResponse r = Call("PUT", "/config", R"({"replication": 3, "read_consistency": "one"})");
+  // A new replication and a new vnode count are each a migration.
+  HttpResponse r =
+      Call("PUT", "/config", R"({"replication": 3, "vnodes": 32, "read_consistency": "one"})");
   EXPECT_EQ(r.status, 409) << r.body;
-  EXPECT_NE(r.body.find("replication change is not accepted by PUT /config"), std::string::npos);
+  EXPECT_NE(r.body.find("change one of them per request"), std::string::npos) << r.body;
   EXPECT_EQ(owner_->Map().epoch, 4u);
   EXPECT_EQ(owner_->Map().read_consistency, cluster::Consistency::kQuorum);
   EXPECT_EQ(Call("PUT", "/config", R"({"replication": 1})").status, 200);  // unchanged

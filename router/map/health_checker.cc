@@ -10,6 +10,18 @@
 #include "router/map/discovery.h"
 
 namespace ringkv::router {
+namespace {
+
+// A replace that failed (e.g. the migration's probes) is tried again after this.
+constexpr int64_t kReplaceRetryMs = 5000;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 HealthChecker::HealthChecker(MapOwner& map_owner, LiveSettings& settings,
                              std::string backend_password, NodeCalls calls)
@@ -100,6 +112,36 @@ void HealthChecker::RunOnce() {
         break;
     }
   }
+  ReplaceLongDown(map);
+}
+
+void HealthChecker::ReplaceLongDown(const cluster::ClusterMap& map) {
+  const int64_t now = SteadyMs();
+  std::map<std::string, int64_t> since;
+  for (const cluster::NodeInfo& node : map.nodes) {
+    if (node.state != cluster::NodeState::kDown) continue;
+    auto it = down_since_ms_.find(node.id);
+    since[node.id] = it != down_since_ms_.end() ? it->second : now;
+  }
+  down_since_ms_ = std::move(since);
+  const uint32_t after_s = settings_.health().replace_after_s;
+  if (after_s == 0 || map.replication < 2 || !hooks_.replace || MigrationRunning()) return;
+  if (now - last_replace_ms_ < kReplaceRetryMs) return;
+  for (const cluster::NodeInfo& node : map.nodes) {
+    auto it = down_since_ms_.find(node.id);
+    if (it == down_since_ms_.end() || now - it->second < int64_t{after_s} * 1000) continue;
+    last_replace_ms_ = now;
+    if (Status s = hooks_.replace(node); !s.ok()) {
+      spdlog::warn("health: node {} ({}) is down for over replace_after_s={}s but cannot be "
+                   "removed yet: {}",
+                   node.id, node.addr, after_s, s.message());
+      return;
+    }
+    spdlog::warn("health: node {} ({}) is down for over replace_after_s={}s: removed; its keys "
+                 "get their copies back from the other replicas",
+                 node.id, node.addr, after_s);
+    return;  // one migration at a time
+  }
 }
 
 void HealthChecker::OnWentDown(const cluster::NodeInfo& node) {
@@ -144,17 +186,24 @@ void HealthChecker::OnCameBack(const cluster::NodeInfo& node) {
     tracker_.Forget(node.id);
     return;
   }
-  auto r = map_owner_.Apply([&](const cluster::ClusterMap& m) -> StatusOr<cluster::ClusterMap> {
-    auto i = m.Find(node.id);
-    if (!i) return NotFound("node " + node.id + " left the cluster");
-    cluster::ClusterMap next = m;
-    next.nodes[*i].kind = fresh.kind;
-    next.nodes[*i].addr = fresh.addr;
-    next.nodes[*i].http_addr = fresh.http_addr;
-    next.nodes[*i].grpc_addr = fresh.grpc_addr;
-    next.nodes[*i].state = cluster::NodeState::kActive;
-    next.epoch = m.epoch + 1;
-    return next;
+  if (!flush && map_owner_.Map().replication == 1 && hooks_.rejoin) {
+    // Its successors served its arcs meanwhile: it takes them back by a
+    // migration that keeps the newer of its entries and theirs.
+    if (Status s = hooks_.rejoin(fresh); !s.ok()) {
+      spdlog::warn("health: node {} answers again but cannot take its keys back yet ({}); "
+                   "keeping it down",
+                   node.id, s.message());
+      tracker_.Forget(node.id);
+      return;
+    }
+    spdlog::info("health: node {} ({}) is back; it takes its arcs back from its successors "
+                 "(newer versions win), nothing flushed",
+                 node.id, fresh.addr);
+    if (hooks_.node_up) hooks_.node_up(fresh);
+    return;
+  }
+  auto r = map_owner_.Apply([&](const cluster::ClusterMap& m) {
+    return cluster::Reinstate(m, fresh, cluster::NodeState::kActive);
   });
   if (r.ok()) {
     spdlog::info("health: node {} ({}) is back; {} at epoch {}", node.id, fresh.addr,

@@ -4,8 +4,11 @@
 // replication 1 ejected from the ring, its keys go cold elsewhere; at
 // replication >= 2 it stays in the ring and the other replicas serve its
 // keys); when it answers M probes again it is marked active again at a new
-// epoch. Nothing is flushed, ever, on a ringkv node: it keeps what it holds
-// (versions and hints reconcile it). A redis back end (cache mode) is
+// epoch. With replication > 1 and health.replace_after_s set, a node down
+// that long is removed: a migration gives its keys their N copies back.
+// Nothing is flushed, ever, on a ringkv node: it keeps what it holds
+// (versions and hints reconcile it; at replication 1 it takes its arcs back
+// from its successors by a migration that keeps the newer versions). A redis back end (cache mode) is
 // flushed with FLUSHALL before it returns, so no value it held comes back
 // stale over writes its successor took meanwhile (docs/design.md, "Health
 // and ejection"). Every good probe clears the node's suspect flag in the
@@ -24,6 +27,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -57,6 +61,13 @@ class HealthChecker {
   struct MigrationHooks {
     std::function<bool()> running;                          // a migration is in progress
     std::function<void(const cluster::NodeInfo&)> node_up;  // answers again after failures
+    // Replication 1: brings a ringkv node that was down back into the ring
+    // by a migration (cluster::MigrationKind::kReturn) from the nodes that
+    // served its arcs meanwhile. Unset: it is made active at once.
+    std::function<Status(const cluster::NodeInfo& fresh)> rejoin;
+    // Replication > 1: removes a node down for health.replace_after_s, so
+    // that its keys get their copies back on the other nodes (a migration).
+    std::function<Status(const cluster::NodeInfo& node)> replace;
   };
   // Call before Start().
   void set_migration_hooks(MigrationHooks hooks) { hooks_ = std::move(hooks); }
@@ -71,6 +82,8 @@ class HealthChecker {
   void OnWentDown(const cluster::NodeInfo& node);
   void OnCameBack(const cluster::NodeInfo& node);
   bool MigrationRunning() const { return hooks_.running && hooks_.running(); }
+  // Removes the nodes down longer than health.replace_after_s.
+  void ReplaceLongDown(const cluster::ClusterMap& map);
 
   MapOwner& map_owner_;
   LiveSettings& settings_;
@@ -78,6 +91,10 @@ class HealthChecker {
   cluster::HealthTracker tracker_;
   MigrationHooks hooks_;
   std::set<std::string> failing_;  // ids whose last probe failed (RunOnce's thread only)
+  // Steady-clock ms since which each node is down in the map, and of the
+  // last replace attempt (RunOnce's thread only).
+  std::map<std::string, int64_t> down_since_ms_;
+  int64_t last_replace_ms_ = 0;
   PeriodicTask task_;              // last: its thread uses the rest
 };
 

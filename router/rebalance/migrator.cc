@@ -109,21 +109,6 @@ void Migrator::Stop() {
 
 // ---- starting a change ----
 
-namespace {
-
-// Whether `a` and `b` place keys differently.
-bool RingChanges(const ClusterMap& a, const ClusterMap& b) {
-  if (a.vnodes != b.vnodes || a.hash != b.hash) return true;
-  const std::vector<ring::NodeSpec> x = a.RingNodes();
-  const std::vector<ring::NodeSpec> y = b.RingNodes();
-  return !std::equal(x.begin(), x.end(), y.begin(), y.end(),
-                     [](const ring::NodeSpec& p, const ring::NodeSpec& q) {
-                       return p.id == q.id && p.weight == q.weight;
-                     });
-}
-
-}  // namespace
-
 StatusOr<Migrator::Started> Migrator::Change(cluster::MigrationKind kind, std::string subject,
                                              MapChange change) {
   MutexLock change_lock(change_mu_);
@@ -139,17 +124,12 @@ StatusOr<Migrator::Started> Migrator::Change(cluster::MigrationKind kind, std::s
   ClusterMap before = map_owner_.Map();
   auto to = change(before);
   if (!to.ok()) return to.status();
-  if (before.replication > 1 && RingChanges(before, *to)) {
-    // Moving replica sets (writes to old and new sets while keys copy) is
-    // not built yet; moving primaries only would leave keys on too few of
-    // their new replicas.
-    return FailedPrecondition("replication is " + std::to_string(before.replication) +
-                              ": ring changes (add, remove, weight, vnodes) do not move replica "
-                              "sets yet (docs/replication.md, \"Not yet\")");
-  }
   auto plan = cluster::PlanMigration(before, *to, kind, NewId(to->epoch, clock_.NowMs()),
                                      std::move(subject), clock_.NowMs());
   if (!plan.ok()) return plan.status();
+  if (!plan->pairs.empty() && cluster::ReplicaMove(before, *to)) {
+    if (Status s = CheckNodesAnswer(*plan); !s.ok()) return s;
+  }
   std::string skip = plan->pairs.empty() ? "" : FallbackReason(*plan);
   if (plan->pairs.empty() || !skip.empty()) {
     auto after = ApplySettled(before, *to);
@@ -218,6 +198,31 @@ std::string Migrator::FallbackReason(const Migration& plan) {
     }
   }
   return "";
+}
+
+// A replica move copies from every old replica the map does not mark down,
+// and waits for each of them: one that does not answer (killed, and not yet
+// marked down by the health checks) would hold the move up until a cancel.
+Status Migrator::CheckNodesAnswer(const Migration& plan) {
+  if (!peers_) return OkStatus();
+  std::vector<std::string> ids = plan.InvolvedNodes();
+  std::vector<std::future<Status>> probes;
+  for (const std::string& id : ids) {
+    const cluster::NodeInfo* n = FindIn(plan.to_map, id);
+    if (!n) n = FindIn(plan.from_map, id);
+    probes.push_back(std::async(std::launch::async, [this, addr = n ? n->grpc_addr : ""] {
+      return addr.empty() ? OkStatus() : peers_->GetStatus(addr).status();
+    }));
+  }
+  for (size_t i = 0; i < probes.size(); ++i) {
+    Status s = probes[i].get();
+    if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kDeadlineExceeded) {
+      return Unavailable("node " + ids[i] + " does not answer (" + s.message() +
+                         "); replica sets are copied from every old replica not marked down: "
+                         "retry once it answers or the health checks mark it down");
+    }
+  }
+  return OkStatus();
 }
 
 StatusOr<ClusterMap> Migrator::ApplySettled(const ClusterMap& from, const ClusterMap& to) {

@@ -8,7 +8,10 @@
 //                       on every node; wait a grace period; MoveArcs on every
 //                       source in parallel (retried with backoff, roles
 //                       re-asserted first), marking sources done
-//   → switching:        EndMigration(completed) on every involved node;
+//   → switching:        replica moves: BeginMigration(switched) on every
+//                       involved node (reads go to the new replica sets),
+//                       wait the grace period;
+//                       EndMigration(completed) on every involved node;
 //                       joining nodes become active, leaving ones leave
 //                       (a new epoch, same ring); SetMap
 //   → cleaning → done:  after the grace period the old owners have dropped
@@ -119,7 +122,10 @@ class Migrator {
   void CopySource(const std::string& source_id);
   void MarkSourceDoneLocked(const std::string& source_id) REQUIRES(mu_);
   void Reassert(const cluster::Migration& m, const std::string& source_id);
+  void ReassertNodes(const cluster::Migration& m, const std::vector<std::string>& ids);
+  void KeepReplicaParts(const cluster::Migration& m);
   void Switch();
+  void SwitchReads();
   void CancelSteps();
   void Finish();
 
@@ -136,6 +142,7 @@ class Migrator {
   void StopCallsLocked() REQUIRES(mu_);
   void SetError(const std::string& error) EXCLUDES(mu_);
   std::string FallbackReason(const cluster::Migration& plan);
+  Status CheckNodesAnswer(const cluster::Migration& plan);
   StatusOr<cluster::ClusterMap> ApplySettled(const cluster::ClusterMap& from,
                                              const cluster::ClusterMap& to);
   double RateLocked() const REQUIRES(mu_);

@@ -23,6 +23,11 @@ bool AllSourcesDone(const Migration& m) {
                      [](const cluster::MigrationSource& s) { return s.done; });
 }
 
+const cluster::NodeInfo* FindIn(const ClusterMap& map, const std::string& id) {
+  auto i = map.Find(id);
+  return i ? &map.nodes[*i] : nullptr;
+}
+
 // The source and the targets of its pairs.
 std::vector<std::string> SourceAndTargets(const Migration& m, const std::string& source) {
   std::vector<std::string> out = {source};
@@ -108,6 +113,10 @@ void Migrator::Copy() {
   for (const cluster::MigrationSource& s : Snapshot().sources) {
     if (!s.done) threads.emplace_back([this, id = s.id] { CopySource(id); });
   }
+  const Migration m = Snapshot();
+  if (cluster::ReplicaMove(m.from_map, m.to_map)) {
+    threads.emplace_back([this, m] { KeepReplicaParts(m); });
+  }
   {
     MutexLock lock(mu_);
     while (!Interrupted() && !AllSourcesDone(*log_.current)) {
@@ -188,7 +197,11 @@ Status Migrator::PublishRoutingMap() {
   Migration m = Snapshot();
   // The old ring beside the new one (RouteTable::moves): reads of moving
   // keys go to the old owner (ringkv), or each key is moved first (Redis).
-  if (Status s = map_owner_.SetMovesFrom(m.from_map); !s.ok()) return s;
+  // Replica sets need none: any replica of either set coordinates a key
+  // with both sets in mind (docs/replication.md, "Moves").
+  if (!cluster::ReplicaMove(m.from_map, m.to_map)) {
+    if (Status s = map_owner_.SetMovesFrom(m.from_map); !s.ok()) return s;
+  }
   auto r = map_owner_.Apply([&](const ClusterMap& cur) -> StatusOr<ClusterMap> {
     if (cluster::SameMembership(cur, m.to_map)) return cur;
     if (cluster::SameMembership(cur, m.from_map) && cur.epoch < m.to_map.epoch) return m.to_map;
@@ -270,11 +283,31 @@ void Migrator::MarkSourceDoneLocked(const std::string& id) {
                m.ArcsTotal());
 }
 
+// While a replica move copies, every second: a node that restarted lost its
+// part, and with it the old ring, so it would read and write the new
+// replica sets alone; tell it again (its own copy may be done already, so
+// no retry would).
+void Migrator::KeepReplicaParts(const Migration& m) {
+  constexpr uint32_t kTickMs = 100;
+  for (uint32_t tick = 1;; ++tick) {
+    if (!SleepMs(kTickMs, true)) return;
+    {
+      MutexLock lock(mu_);
+      if (AllSourcesDone(*log_.current)) return;
+    }
+    if (tick % 10 == 0) ReassertNodes(m, m.InvolvedNodes());
+  }
+}
+
 // Before a retried copy: a source or target that restarted lost its roles
 // (and its map); tell it again.
 void Migrator::Reassert(const Migration& m, const std::string& source) {
+  ReassertNodes(m, SourceAndTargets(m, source));
+}
+
+void Migrator::ReassertNodes(const Migration& m, const std::vector<std::string>& ids) {
   std::string map_json = cluster::ToJson(map_owner_.Map());
-  for (const std::string& id : SourceAndTargets(m, source)) {
+  for (const std::string& id : ids) {
     auto has = mover_.HasPart(m, id);
     if (has.ok() && !*has) {
       spdlog::warn("rebalance: {}: node {} lost its part (restarted?); re-sending it", m.id, id);
@@ -307,6 +340,12 @@ void Migrator::Switch() {
     }
     if (!SleepMs(Snapshot().grace_ms, false)) return;
   }
+  if (cluster::ReplicaMove(Snapshot().from_map, Snapshot().to_map)) {
+    // Reads move to the new replica sets on every node while writes still
+    // reach both; only then may a node write to the new sets alone.
+    SwitchReads();
+    if (!SleepMs(Snapshot().grace_ms, false)) return;
+  }
   EndAll(false);
   Migration m = Snapshot();
   ClusterMap cur = map_owner_.Map();
@@ -329,6 +368,27 @@ void Migrator::Switch() {
   MutexLock lock(mu_);
   log_.current->clean_until_ms = clock_.NowMs() + log_.current->grace_ms;
   SetStateLocked(MigrationState::kCleaning);
+}
+
+// A replica move in state switching: BeginMigration again, now with
+// `switched` (GrpcArcMover sets it from the state), on every involved node.
+// A node that does not answer after a few tries is left, like EndAll does:
+// it serves nothing meanwhile, and it forgets its part when it restarts.
+void Migrator::SwitchReads() {
+  Migration m = Snapshot();
+  std::vector<std::future<void>> calls;
+  for (const std::string& id : m.InvolvedNodes()) {
+    calls.push_back(std::async(std::launch::async, [this, &m, id] {
+      StatusOr<uint64_t> r = mover_.Begin(m, id);
+      for (int i = 1; i < kEndAttempts && !r.ok(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(options_.retry_min_ms << i));
+        r = mover_.Begin(m, id);
+      }
+      if (!r.ok()) spdlog::warn("rebalance: {}: switching reads: {}", m.id, r.status().message());
+    }));
+  }
+  for (auto& c : calls) c.get();
+  spdlog::info("rebalance: {}: reads switched to the new replica sets", m.id);
 }
 
 // cancelling: back to the old ring (a new epoch with from_map's membership),
@@ -379,14 +439,24 @@ void Migrator::Finish() {
 
 // ---- helpers ----
 
+// A replica move skips the nodes its old map says are down: a dead node
+// must not hold up the move (the health checker pushes the map to a node
+// that comes back: NodeUp).
 void Migrator::PushMapToAll(const ClusterMap& map) {
   std::vector<cluster::NodeInfo> nodes = map.nodes;
-  if (auto m = SnapshotIfAny()) {
+  std::optional<Migration> m = SnapshotIfAny();
+  if (m) {
     for (const ClusterMap* other : {&m->from_map, &m->to_map}) {
       for (const cluster::NodeInfo& n : other->nodes) {
         if (!map.Find(n.id)) nodes.push_back(n);
       }
     }
+  }
+  if (m && cluster::ReplicaMove(m->from_map, m->to_map)) {
+    std::erase_if(nodes, [&](const cluster::NodeInfo& n) {
+      const cluster::NodeInfo* before = FindIn(m->from_map, n.id);
+      return before != nullptr && before->state == cluster::NodeState::kDown;
+    });
   }
   std::string text = cluster::ToJson(map);
   std::vector<std::future<Status>> calls;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -26,12 +27,18 @@ using json = nlohmann::json;
 // Records calls; Move reports `keys` then succeeds, or (block) waits until stopped.
 class FakeMover final : public ArcMover {
  public:
-  StatusOr<uint64_t> Begin(const cluster::Migration&, const std::string& node) override {
+  StatusOr<uint64_t> Begin(const cluster::Migration& m, const std::string& node) override {
     MutexLock lock(mu);
     begun.insert(node);
+    lost.erase(node);
+    const bool switched = m.state == cluster::MigrationState::kSwitching;
+    steps.push_back((switched ? "switch " : "begin ") + node);
     return uint64_t{1000};
   }
-  StatusOr<bool> HasPart(const cluster::Migration&, const std::string&) override { return true; }
+  StatusOr<bool> HasPart(const cluster::Migration&, const std::string& node) override {
+    MutexLock lock(mu);
+    return lost.count(node) == 0;
+  }
   Status Move(const cluster::Migration&, const std::string& source, MoveLimits limits,
               const std::function<void(const MoveCounts&)>& progress,
               const std::atomic<bool>& stop) override {
@@ -55,6 +62,7 @@ class FakeMover final : public ArcMover {
              uint32_t) override {
     MutexLock lock(mu);
     ended[node] = cancelled;
+    steps.push_back("end " + node);
     return OkStatus();
   }
   Status PushMap(const NodeInfo&, const std::string&) override { return OkStatus(); }
@@ -63,6 +71,8 @@ class FakeMover final : public ArcMover {
   std::set<std::string> begun GUARDED_BY(mu);
   std::vector<std::string> moves GUARDED_BY(mu);
   std::map<std::string, bool> ended GUARDED_BY(mu);
+  std::vector<std::string> steps GUARDED_BY(mu);  // "begin n0", "switch n0", "end n0", ...
+  std::set<std::string> lost GUARDED_BY(mu);      // nodes "restarted": HasPart says false
   MoveLimits last_limits GUARDED_BY(mu);
   int inside GUARDED_BY(mu) = 0;      // Move calls running now
   int max_inside GUARDED_BY(mu) = 0;  // the most at once
@@ -155,6 +165,69 @@ TEST_F(MigratorTest, AddRunsToDoneAndSettlesTheMap) {
   EXPECT_EQ(mover_.begun, (std::set<std::string>{"n0", "n1", "n2"}));
   EXPECT_EQ(mover_.ended.size(), 3u);
   for (const auto& [node, cancelled] : mover_.ended) EXPECT_FALSE(cancelled) << node;
+}
+
+TEST_F(MigratorTest, AReplicatedAddSwitchesReadsOnEveryNodeBeforeAnyEnds) {
+  ASSERT_TRUE(map_owner_
+                  ->Apply([](const ClusterMap& m) -> StatusOr<ClusterMap> {
+                    ClusterMap next = m;
+                    next.replication = 2;
+                    next.epoch = m.epoch + 1;
+                    return next;
+                  })
+                  .ok());
+  auto started = AddN2();
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  ASSERT_TRUE(started->migration);
+  ASSERT_TRUE(WaitFor([&] { return Idle(); }));
+  EXPECT_EQ(Status()["history"].back()["state"], "done");
+  EXPECT_FALSE(map_owner_->Current()->moves);  // replicas need no old ring in the proxy
+  MutexLock lock(mover_.mu);
+  // Every node that had a part: begun, switched, ended, every switch before every end.
+  size_t last_switch = 0, first_end = mover_.steps.size();
+  std::set<std::string> switched;
+  for (size_t i = 0; i < mover_.steps.size(); ++i) {
+    const std::string& step = mover_.steps[i];
+    if (step.rfind("switch ", 0) == 0) {
+      last_switch = i;
+      switched.insert(step.substr(7));
+    }
+    if (step.rfind("end ", 0) == 0) first_end = std::min(first_end, i);
+  }
+  EXPECT_EQ(switched, mover_.begun);
+  EXPECT_LT(last_switch, first_end);
+  EXPECT_EQ(mover_.ended.size(), mover_.begun.size());
+}
+
+TEST_F(MigratorTest, AReplicaMoveTellsARestartedNodeItsPartAgainWhileCopying) {
+  ASSERT_TRUE(map_owner_
+                  ->Apply([](const ClusterMap& m) -> StatusOr<ClusterMap> {
+                    ClusterMap next = m;
+                    next.replication = 2;
+                    next.epoch = m.epoch + 1;
+                    return next;
+                  })
+                  .ok());
+  mover_.block = true;
+  ASSERT_TRUE(AddN2().ok());
+  ASSERT_TRUE(WaitFor([&] {  // every part told, the copies under way
+    MutexLock lock(mover_.mu);
+    return !mover_.moves.empty();
+  }));
+  {
+    MutexLock lock(mover_.mu);
+    mover_.lost.insert("n0");
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    MutexLock lock(mover_.mu);
+    return mover_.lost.empty();
+  }));
+  {
+    MutexLock lock(mover_.mu);
+    EXPECT_EQ(std::count(mover_.steps.begin(), mover_.steps.end(), "begin n0"), 2);
+  }
+  mover_.block = false;
+  ASSERT_TRUE(WaitFor([&] { return Idle(); }));
 }
 
 TEST_F(MigratorTest, OneAtATimeAndControls) {

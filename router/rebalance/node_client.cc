@@ -33,18 +33,24 @@ void AddArcs(pb::MigrationRole& role, const cluster::MigrationPair& p) {
 }
 
 // `node_id`'s roles in `m`: IMPORT from each old owner it takes arcs from,
-// EXPORT to each new owner it gives arcs to.
+// EXPORT to each new owner it gives arcs to; for a replica move also the
+// old map, and whether reads have switched to the new replica sets.
 pb::BeginMigrationRequest BeginRequest(const cluster::Migration& m, const std::string& node_id) {
   pb::BeginMigrationRequest req;
   req.set_migration_id(m.id);
   req.set_epoch(m.to_map.epoch);
   req.set_hash(std::string(ring::HashKindName(m.to_map.hash)));
+  if (cluster::ReplicaMove(m.from_map, m.to_map)) {
+    req.set_from_map_json(cluster::ToJson(m.from_map));
+    req.set_switched(m.state == cluster::MigrationState::kSwitching);
+  }
   for (const cluster::MigrationPair& p : m.pairs) {
     if (p.target == node_id) {
       pb::MigrationRole* role = req.add_roles();
       role->set_kind(pb::MigrationRole::IMPORT);
       role->set_peer_id(p.source);
       role->set_peer_grpc(p.source_grpc);
+      role->set_refresh(m.kind == cluster::MigrationKind::kReturn);
       AddArcs(*role, p);
     }
     if (p.source == node_id) {
@@ -52,6 +58,7 @@ pb::BeginMigrationRequest BeginRequest(const cluster::Migration& m, const std::s
       role->set_kind(pb::MigrationRole::EXPORT);
       role->set_peer_id(p.target);
       role->set_peer_grpc(p.target_grpc);
+      role->set_refresh(m.kind == cluster::MigrationKind::kReturn);
       AddArcs(*role, p);
     }
   }

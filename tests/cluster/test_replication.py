@@ -24,7 +24,7 @@ import redis  # noqa: E402
 
 KEYS = int(os.environ.get("REPLICATION_KEYS", "600"))
 THREADS = 3
-AWAY_S = float(os.environ.get("REPLICATION_AWAY_S", "6"))
+AWAY_S = float(os.environ.get("REPLICATION_AWAY_S", "10"))
 
 
 class ReplicationTestCase(ClusterTestCase):
@@ -108,24 +108,6 @@ class QuorumTest(ReplicationTestCase):
         while (bad := behind()) and time.monotonic() < deadline:
             time.sleep(0.3)
         self.assertEqual(bad[:10], [], f"{len(bad)} of {len(mine)} keys stale on the returned node")
-
-
-class RingChangeTest(ReplicationTestCase):
-    def test_ring_changes_of_a_replicated_cluster_are_refused_and_change_nothing(self):
-        nodes, router = self.start_cluster(3, 3)
-        spare = self.start_node("--id", "spare", name="spare")
-        status, before = http_json("GET", router.http + "/nodes")
-        self.assertEqual(status, 200)
-        for method, path, body in [
-                ("POST", "/add-node", {"value": f"127.0.0.1:{spare.http_port}"}),
-                ("POST", f"/remove-node/127.0.0.1:{nodes[0].http_port}", None),
-                ("PUT", "/config", {"vnodes": 64})]:
-            status, data = http_json(method, router.http + path, body)
-            self.assertEqual(status, 409, f"{method} {path}: {data!r}")
-            message = data.get("error") or data.get("message") or ""
-            self.assertIn("do not move replica sets yet", message)
-        status, after = http_json("GET", router.http + "/nodes")
-        self.assertEqual(after["epoch"], before["epoch"])
 
 
 if __name__ == "__main__":

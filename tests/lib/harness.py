@@ -113,12 +113,13 @@ class RingkvProcess(Process):
 
 
 class Node(RingkvProcess):
-    """A `ringkv node` on run-time ports (RESP, HTTP, gRPC)."""
+    """A `ringkv node` on run-time ports (RESP, HTTP, gRPC), or on given ones
+    (a restart that the cluster knows by its addresses)."""
 
-    def __init__(self, workdir, *extra, name="node"):
+    def __init__(self, workdir, *extra, name="node", resp_port=0, http_port=0, grpc_port=0):
         super().__init__(workdir, name, "node",
-                         ["--resp-port", "0", "--http-port", "0", "--grpc-port", "0",
-                          "--log-level", "warn", *extra])
+                         ["--resp-port", str(resp_port), "--http-port", str(http_port),
+                          "--grpc-port", str(grpc_port), "--log-level", "warn", *extra])
         self.resp_port = self.info["resp_port"]
         self.http_port = self.info["http_port"]
         self.grpc_port = self.info["grpc_port"]
@@ -246,8 +247,8 @@ class ClusterTestCase(unittest.TestCase):
         missing = [f"{prefix}:{i}" for i, v in enumerate(got) if v != f"v{i}".encode()]
         self.assertEqual(missing[:10], [], f"{len(missing)} keys unreadable through the router")
 
-    def start_node(self, *extra, name="node"):
-        n = Node(self.workdir, *extra, name=name)
+    def start_node(self, *extra, name="node", **ports):
+        n = Node(self.workdir, *extra, name=name, **ports)
         self.processes.append(n)
         return n
 

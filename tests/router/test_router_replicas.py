@@ -115,17 +115,18 @@ class ReplicaSettingsTest(RouterTestCase):
         self.api(router, "PUT", "/config", {"write_consistency": "all"})
         self.assertEqual(self.nodes(router)["epoch"], epoch + 1)
 
-    def test_put_config_refuses_bad_consistency_and_replication_changes(self):
+    def test_put_config_refuses_bad_consistency_and_replication(self):
         nodes, addrs = self.ringkv_nodes(2)
         router = self.start_router("--nodes", ",".join(addrs), "--replication", "2")
         for body in ({"write_consistency": "most"}, {"read_consistency": 2},
-                     {"tombstone_ttl_s": 100, "hint_ttl_s": 200}, {"hint_ttl_s": 0}):
+                     {"tombstone_ttl_s": 100, "hint_ttl_s": 200}, {"hint_ttl_s": 0},
+                     {"replication": 0}, {"replication": 6}, {"replication": "3"}):
             self.assert_error(router, "PUT", "/config", body, 400)
-        error = self.assert_error(router, "PUT", "/config", {"replication": 3}, 409)
-        self.assertIn("replication change is not accepted by PUT /config", error)
+        # A new replication is a migration, as is a new vnode count: one at a time.
+        error = self.assert_error(router, "PUT", "/config",
+                                  {"replication": 1, "vnodes": 64, "read_consistency": "one"}, 409)
+        self.assertIn("change one of them per request", error)
         # Nothing else in the body applied either.
-        self.assert_error(router, "PUT", "/config", {"replication": 1, "read_consistency": "one"},
-                          409)
         self.assertEqual(self.api(router, "GET", "/config")["read_consistency"], "quorum")
         self.api(router, "PUT", "/config", {"replication": 2})  # unchanged is fine
 

@@ -8,10 +8,19 @@ namespace ringkv::node::internal {
 
 store::Mutation DeleteKey(Context& ctx) {
   const ClusterView* view = ctx.options.view;
-  if (view != nullptr && (view->mode() & ClusterView::kReplicas) != 0) {
+  if (view != nullptr && (view->mode() & ClusterView::kTombstones) != 0) {
     return store::Mutation::Tombstone(ctx.hlc.Next());
   }
   return store::Mutation::Delete();
+}
+
+store::Mutation DeleteAbsentKey(Context& ctx) {
+  const ClusterView* view = ctx.options.view;
+  const uint32_t mode = view != nullptr ? view->mode() : 0;
+  if ((mode & ClusterView::kTombstones) != 0 && (mode & ClusterView::kReplicas) == 0) {
+    return store::Mutation::Tombstone(ctx.hlc.Next());
+  }
+  return store::Mutation::Keep();
 }
 
 void ReplyWrongArity(Context& ctx, std::string_view name) {

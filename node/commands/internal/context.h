@@ -50,6 +50,11 @@ inline constexpr std::string_view kErrOom =
 // map's replication > 1) a tombstone carrying the delete's version, so that
 // no replica's older copy brings the key back; otherwise the key is removed.
 store::Mutation DeleteKey(Context& ctx);
+// DEL of a key not held here: at replication 1 while a node of the map is
+// down (ClusterView::kTombstones without kReplicas), a tombstone, because
+// the down node may hold the key and come back with it; otherwise nothing.
+// (With replicas the coordinator has read the other replicas first.)
+store::Mutation DeleteAbsentKey(Context& ctx);
 
 // "-ERR wrong number of arguments for '<name>' command".
 void ReplyWrongArity(Context& ctx, std::string_view name);

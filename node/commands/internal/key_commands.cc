@@ -84,7 +84,7 @@ void DelCommand(Context& ctx) {
   int64_t deleted = 0;
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     Status s = ctx.engine.Mutate(ctx.args[i], ctx.now_ms, [&](const Entry* cur) {
-      if (cur == nullptr) return Mutation::Keep();
+      if (cur == nullptr) return DeleteAbsentKey(ctx);
       ++deleted;
       return DeleteKey(ctx);
     });

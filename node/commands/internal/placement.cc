@@ -18,6 +18,12 @@ namespace {
 
 using Place = ClusterSnapshot::Place;
 
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+  return out;
+}
+
 // Routing again after a newer map arrived happens at most this often per
 // command (each forward is one hop; a map that keeps changing gets TRYAGAIN).
 constexpr int kMaxPlaceAttempts = 3;
@@ -82,10 +88,46 @@ std::shared_ptr<const RoleSnapshot> HeldRoles(const Context& ctx) {
   return migration->Roles();
 }
 
+// Replication 1: a node that was down holds keys its successor here does
+// not, both while it is down (the successor serves its arcs) and while it
+// takes them back (refresh EXPORT roles). A key of such an arc that this
+// node neither holds nor has a tombstone of is unknown, not absent: only
+// commands that need no current value (blind writes, DEL, UNLINK) run; the
+// others get an error naming that node. False when the command may run.
+bool RefuseUnknown(const CommandSpec& spec, Context& ctx, const RoleSnapshot* roles) {
+  const uint32_t mode = ctx.options.view->mode();
+  const bool down = (mode & ClusterView::kTombstones) != 0 && (mode & ClusterView::kReplicas) == 0;
+  const bool returning = roles != nullptr && roles->refresh_exports;
+  if (!down && !returning) return false;
+  if (AccessOf(spec, ctx.args) == Access::kBlindWrite || spec.name == "del" ||
+      spec.name == "unlink") {
+    return false;
+  }
+  std::shared_ptr<const ClusterSnapshot> view = ctx.options.view->Snapshot();
+  std::string holder;
+  ForEachKey(spec, ctx.args, [&](std::string_view key) {
+    const std::string* home = down ? view->DownHomeOf(key) : nullptr;
+    const RoleSnapshot::Role* role = returning ? roles->RoleOfKey(key) : nullptr;
+    if (role != nullptr &&
+        (role->role.kind != MigrationRole::Kind::kExport || !role->role.refresh)) {
+      role = nullptr;
+    }
+    if ((home == nullptr && role == nullptr) || ctx.engine.Peek(key, ctx.now_ms)) return true;
+    holder = home != nullptr ? *home : role->role.peer_id;
+    return false;
+  });
+  if (holder.empty()) return false;
+  ctx.w.Error("TRYAGAIN node " + holder + " holds this key and " +
+              (down ? "is down; its value is unknown until the node returns"
+                    : "is taking it back; retry"));
+  return true;
+}
+
 // Runs the command on this node: pull-on-miss and write-through when
 // migration roles hold arcs here (docs/design.md "Moving keys").
 void RunHere(const CommandSpec& spec, Context& ctx, const RoleSnapshot* roles, std::string& out,
              size_t reply_start) {
+  if (RefuseUnknown(spec, ctx, roles)) return;
   if (roles == nullptr || roles->roles.empty()) {
     spec.handler(ctx);
     return;
@@ -261,6 +303,19 @@ void Route(const CommandSpec& spec, Context& ctx, std::string& out, size_t reply
 }
 
 }  // namespace
+
+Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args) {
+  if ((spec.flags & kWrite) == 0) return Access::kRead;
+  if (spec.name == "setex" || spec.name == "psetex" || spec.name == "mset") return Access::kBlindWrite;
+  if (spec.name == "set") {
+    for (size_t i = 3; i < args.size(); ++i) {
+      const std::string o = Lower(args[i]);
+      if (o == "nx" || o == "xx" || o == "get" || o == "keepttl") return Access::kReadWrite;
+    }
+    return Access::kBlindWrite;
+  }
+  return Access::kReadWrite;
+}
 
 void RunSplitParts(const CommandSpec& spec, Context& ctx,
                    FunctionRef<uint32_t(std::string_view key)> where,

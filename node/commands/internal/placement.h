@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,14 @@
 #include "node/commands/internal/context.h"
 
 namespace ringkv::node::internal {
+
+// How a command uses the current values of its keys.
+enum class Access : uint8_t {
+  kRead,        // reads only
+  kBlindWrite,  // replaces the value whatever it was: SET (no NX/XX/GET/KEEPTTL), SETEX, PSETEX, MSET
+  kReadWrite,   // depends on the current value
+};
+Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args);
 
 // Runs `spec` (arity and auth already checked; the command names keys;
 // ctx.options.view is set). `mode` is ctx.options.view->mode(), non-zero;

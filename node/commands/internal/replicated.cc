@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "net/resp/resp_writer.h"
 #include "node/commands/forward_link.h"
 #include "node/commands/internal/placement.h"
+#include "node/commands/internal/replica_sets.h"
 #include "node/replication/replica_entry.h"
 #include "node/replication/replication.h"
 #include "node/view/cluster_view.h"
@@ -24,65 +26,6 @@ namespace {
 // refused the connection) rather than with the command's own error.
 bool Unreachable(std::string_view reply) {
   return reply.rfind("-TRYAGAIN forward to node ", 0) == 0;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  return out;
-}
-
-enum class Access : uint8_t {
-  kRead,        // reads only
-  kBlindWrite,  // replaces the value whatever it was: SET (no NX/XX/GET/KEEPTTL), SETEX, PSETEX,
-                // MSET
-  kReadWrite,   // depends on the current value
-};
-
-Access AccessOf(const CommandSpec& spec, std::span<const std::string_view> args) {
-  if ((spec.flags & kWrite) == 0) return Access::kRead;
-  if (spec.name == "setex" || spec.name == "psetex" || spec.name == "mset")
-    return Access::kBlindWrite;
-  if (spec.name == "set") {
-    for (size_t i = 3; i < args.size(); ++i) {
-      const std::string o = Lower(args[i]);
-      if (o == "nx" || o == "xx" || o == "get" || o == "keepttl") return Access::kReadWrite;
-    }
-    return Access::kBlindWrite;
-  }
-  return Access::kReadWrite;
-}
-
-// One key of a command: its preference list and whether this node is on it.
-struct KeyPlan {
-  std::string_view key;
-  std::array<uint32_t, cluster::kMaxReplication> replicas{};
-  uint32_t n = 0;
-  bool here = false;
-};
-
-bool Live(const ClusterSnapshot& view, const Replication* replication, uint32_t index) {
-  if (view.MarkedDown(index)) return false;
-  return replication == nullptr || !replication->IsSuspect(view.ring->nodes()[index].id);
-}
-
-// The replica a node off the list sends the command to: the first live one
-// at or after list position `from`, else (all believed down) the one at `from`.
-uint32_t Coordinator(const ClusterSnapshot& view, const Replication* replication, const KeyPlan& p,
-                     uint32_t from = 0) {
-  for (uint32_t i = from; i < p.n; ++i) {
-    if (Live(view, replication, p.replicas[i])) return p.replicas[i];
-  }
-  return p.replicas[std::min(from, p.n - 1)];
-}
-
-KeyPlan PlanKey(const ClusterSnapshot& view, std::string_view key) {
-  KeyPlan p;
-  p.key = key;
-  p.n = static_cast<uint32_t>(view.ReplicasOf(view.ring->KeyPosition(key), p.replicas));
-  p.here = std::find(p.replicas.begin(), p.replicas.begin() + p.n, view.self) !=
-           p.replicas.begin() + p.n;
-  return p;
 }
 
 std::vector<KeyPlan> PlanKeys(const CommandSpec& spec, std::span<const std::string_view> args,
@@ -199,33 +142,27 @@ class Round : public std::enable_shared_from_this<Round> {
         sink_(std::move(sink)),
         link_(ctx.options.forward),
         replication_(ctx.options.replication) {
-    const cluster::ClusterMap& map = *view_->map;
     keys_.resize(plans.size());
-    for (size_t k = 0; k < plans.size(); ++k) {
-      KeyState& ks = keys_[k];
-      const KeyPlan& p = plans[k];
-      ks.key = OwnedKey(ctx, p.key);
-      for (uint32_t i = 0; i < p.n; ++i) {
-        if (p.replicas[i] != view_->self) ks.peers[ks.npeers++] = p.replicas[i];
-      }
-      const uint32_t w = cluster::Required(map.write_consistency, p.n);
-      uint32_t r = cluster::Required(map.read_consistency, p.n);
-      if (access == Access::kReadWrite) r = std::max(r, p.n - w + 1);
-      ks.need_read = access == Access::kBlindWrite ? 0 : r - 1;
-      ks.need_write = access == Access::kRead ? 0 : w - 1;
-    }
-    GroupByPeer();
+    for (size_t k = 0; k < plans.size(); ++k) Plan(keys_[k], plans[k], ctx);
+    if (access_ != Access::kBlindWrite && NeedsReadRound()) reads_ = GroupByPeer(/*reads=*/true);
+    if (access_ != Access::kRead) writes_ = GroupByPeer(/*reads=*/false);
   }
 
   void Start() {
     // Refuse before anything is applied when too few replicas are believed up.
     for (const KeyState& ks : keys_) {
-      const uint32_t need = std::max(ks.need_read, ks.need_write);
-      uint32_t live = 0;
-      for (uint32_t peer : ks.Peers()) live += Live(*view_, replication_, peer) ? 1 : 0;
-      if (live < need) {
-        Count(&ReplicationCounters::no_quorum);
-        return Finish(ErrorLine("NOREPLICAS ", NotEnough(ks, need, live)));
+      for (size_t set = 0; set < 2; ++set) {
+        uint32_t need = ks.need_write[set];
+        if (set == ks.ReadIndex()) need = std::max(need, ks.need_read);
+        uint32_t live = 0;
+        for (size_t i = 0; i < ks.npeers; ++i) {
+          if ((ks.sets[i] & KeyState::Bit(set)) == 0) continue;
+          live += Live(*view_, replication_, ks.peers[i]) ? 1 : 0;
+        }
+        if (live < need) {
+          Count(&ReplicationCounters::no_quorum);
+          return Finish(ErrorLine("NOREPLICAS ", NotEnough(ks, set, need, live)));
+        }
       }
     }
     if (access_ == Access::kBlindWrite || !NeedsReadRound()) return RunHere();
@@ -233,32 +170,91 @@ class Round : public std::enable_shared_from_this<Round> {
   }
 
  private:
+  // A key's replicas while sets move: the old set and the new one, this
+  // node possibly among them.
+  static constexpr size_t kMaxPeers = 2 * cluster::kMaxReplication;
+  static_assert(kMaxPeers >= std::tuple_size_v<decltype(KeyPlan::replicas)>);
+
+  // Write counters are per replica set: [0] the old one, [1] the new one
+  // (the same nodes without a replica move). A write is acknowledged once
+  // write_consistency of each set holds it.
+  //
   // Fixed-size parts, so that a round allocates little per key: a
   // coordinator runs one per command, and at -P 16 allocations it shares
   // with the links' thread were a fifth of its CPU time.
   struct KeyState {
-    std::string_view key;                                    // into job_.bytes
-    std::array<uint32_t, cluster::kMaxReplication> peers{};  // the other replicas
+    std::string_view key;                     // into job_.bytes
+    std::array<uint32_t, kMaxPeers> peers{};  // the other replicas, `npeers` of them
+    std::array<uint8_t, kMaxPeers> sets{};    // per peer: kOldSet | kNewSet
     uint32_t npeers = 0;
-    uint32_t need_read = 0;   // answers wanted from peers before running
-    uint32_t need_write = 0;  // acknowledgements wanted from peers before replying
+    uint8_t self_sets = 0;  // this node's sets (0: it coordinates from off the lists)
+    uint8_t read_set = kNewSet;
+    bool moving = false;                   // the old and the new set differ
+    std::array<uint32_t, 2> size{};        // replicas in each set, this node included
+    uint32_t need_read = 0;                // answers wanted from peers of read_set before running
+    std::array<uint32_t, 2> need_write{};  // acknowledgements wanted from peers of each set
     uint32_t read_ok = 0, read_failed = 0;
-    uint32_t acks = 0, write_failed = 0;
+    std::array<uint32_t, 2> acks{}, write_failed{};
     // (peer, version it holds; 0 = nothing), `nseen` of them
-    std::array<std::pair<uint32_t, uint64_t>, cluster::kMaxReplication> seen{};
+    std::array<std::pair<uint32_t, uint64_t>, kMaxPeers> seen{};
     uint32_t nseen = 0;
 
-    std::span<const uint32_t> Peers() const { return {peers.data(), npeers}; }
+    static uint8_t Bit(size_t set) { return set == 0 ? kOldSet : kNewSet; }
+    size_t ReadIndex() const { return read_set == kOldSet ? 0 : 1; }
+    uint32_t SelfIn(size_t set) const { return (self_sets & Bit(set)) != 0 ? 1 : 0; }
+    uint32_t PeersIn(size_t set) const {
+      return static_cast<uint32_t>(std::count_if(sets.begin(), sets.begin() + npeers,
+                                                 [&](uint8_t s) { return (s & Bit(set)) != 0; }));
+    }
+    uint8_t SetsOf(uint32_t peer) const {
+      for (size_t i = 0; i < npeers; ++i) {
+        if (peers[i] == peer) return sets[i];
+      }
+      return 0;
+    }
   };
-  // A peer of the command's keys, with the indices of its keys:
-  // key_index_[first, first + count).
+
+  // The peers of a round's keys, in ascending order, each with the indices
+  // of its keys: keys[first, first + count).
   struct PeerKeys {
     uint32_t peer = 0;
     uint32_t first = 0;
     uint32_t count = 0;
   };
-  std::span<const uint32_t> KeysOf(size_t pi) const {
-    return {key_index_.data() + by_peer_[pi].first, by_peer_[pi].count};
+  struct PeerGroups {
+    std::vector<PeerKeys> peers;
+    std::vector<uint32_t> keys;
+
+    std::span<const uint32_t> KeysOf(size_t pi) const {
+      return {keys.data() + peers[pi].first, peers[pi].count};
+    }
+  };
+
+  void Plan(KeyState& ks, const KeyPlan& p, const Context& ctx) const {
+    const cluster::ClusterMap& map = *view_->map;
+    ks.key = OwnedKey(ctx, p.key);
+    for (uint32_t i = 0; i < p.n; ++i) {
+      if (p.replicas[i] == view_->self) {
+        ks.self_sets = p.sets[i];
+        continue;
+      }
+      ks.peers[ks.npeers] = p.replicas[i];
+      ks.sets[ks.npeers] = p.sets[i];
+      ++ks.npeers;
+    }
+    ks.read_set = p.read_set;
+    ks.moving =
+        std::any_of(p.sets.begin(), p.sets.begin() + p.n, [](uint8_t s) { return s != kBothSets; });
+    ks.size = {p.n_old, p.n_new};
+    const uint32_t n_read = ks.size[ks.ReadIndex()];
+    const uint32_t w_read = cluster::Required(map.write_consistency, n_read);
+    uint32_t r = cluster::Required(map.read_consistency, n_read);
+    if (access_ == Access::kReadWrite) r = std::max(r, n_read - w_read + 1);
+    ks.need_read = access_ == Access::kBlindWrite ? 0 : r - ks.SelfIn(ks.ReadIndex());
+    for (size_t set = 0; set < 2; ++set) {
+      const uint32_t w = cluster::Required(map.write_consistency, ks.size[set]);
+      ks.need_write[set] = access_ == Access::kRead ? 0 : w - ks.SelfIn(set);
+    }
   }
 
   // `key` (a plan's: it points into the caller's arguments) as job_'s copy.
@@ -272,13 +268,17 @@ class Round : public std::enable_shared_from_this<Round> {
     return key;  // not reached: a plan's keys are the command's arguments
   }
 
-  std::string NotEnough(const KeyState& ks, uint32_t need, uint32_t got) const {
-    return "'" + std::string(ks.key.substr(0, 64)) + "' needs " + std::to_string(need + 1) +
-           " of its " + std::to_string(ks.npeers + 1) + " replicas (consistency " +
+  // "'k' needs 2 of its 3 replicas (consistency quorum), 1 reachable", of
+  // `set` (a KeyState index) while replica sets move.
+  std::string NotEnough(const KeyState& ks, size_t set, uint32_t need, uint32_t got) const {
+    const uint32_t self = ks.SelfIn(set);
+    return "'" + std::string(ks.key.substr(0, 64)) + "' needs " + std::to_string(need + self) +
+           " of its " + std::to_string(ks.size[set]) +
+           (ks.moving ? (set == 0 ? " old" : " new") : "") + " replicas (consistency " +
            std::string(cluster::ConsistencyName(access_ == Access::kRead
                                                     ? view_->map->read_consistency
                                                     : view_->map->write_consistency)) +
-           "), " + std::to_string(got + 1) + " reachable";
+           "), " + std::to_string(got + self) + " reachable";
   }
 
   void Count(std::atomic<uint64_t> ReplicationCounters::*c) {
@@ -291,28 +291,36 @@ class Round : public std::enable_shared_from_this<Round> {
                        [](const KeyState& k) { return k.need_read > 0; });
   }
 
-  // The peers of the command's keys, in ascending order, each with the
-  // indices of its keys; once, in the constructor, in two allocations.
-  void GroupByPeer() {
+  // The peers of the command's keys, each with the indices of its keys;
+  // `reads`: only the peers of each key's read set. Once per phase, in the
+  // constructor, in three allocations.
+  PeerGroups GroupByPeer(bool reads) const {
     std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (peer, key index)
-    for (const KeyState& ks : keys_) pairs.reserve(pairs.size() + ks.npeers);
+    size_t total = 0;
+    for (const KeyState& ks : keys_) total += ks.npeers;
+    pairs.reserve(total);
     for (uint32_t k = 0; k < keys_.size(); ++k) {
-      for (uint32_t peer : keys_[k].Peers()) pairs.emplace_back(peer, k);
+      const KeyState& ks = keys_[k];
+      for (size_t i = 0; i < ks.npeers; ++i) {
+        if (!reads || (ks.sets[i] & ks.read_set) != 0) pairs.emplace_back(ks.peers[i], k);
+      }
     }
     std::sort(pairs.begin(), pairs.end());
-    key_index_.reserve(pairs.size());
+    PeerGroups g;
+    g.keys.reserve(pairs.size());
     for (const auto& [peer, k] : pairs) {
-      if (by_peer_.empty() || by_peer_.back().peer != peer) {
-        by_peer_.push_back(PeerKeys{peer, static_cast<uint32_t>(key_index_.size()), 0});
+      if (g.peers.empty() || g.peers.back().peer != peer) {
+        g.peers.push_back(PeerKeys{peer, static_cast<uint32_t>(g.keys.size()), 0});
       }
-      key_index_.push_back(k);
-      ++by_peer_.back().count;
+      g.keys.push_back(k);
+      ++g.peers.back().count;
     }
+    return g;
   }
 
   void PeerFailed(uint32_t peer) {
     Count(&ReplicationCounters::replica_fails);
-    if (replication_ != nullptr) replication_->Suspect(view_->ring->nodes()[peer].id);
+    if (replication_ != nullptr) replication_->Suspect(view_->NodeId(peer));
   }
 
   // --- Read round: RINGKV.PEEK to every live peer; go on once each key has
@@ -320,14 +328,14 @@ class Round : public std::enable_shared_from_this<Round> {
   void ReadRound() {
     Count(&ReplicationCounters::reads);
     std::vector<std::string_view> args;
-    for (size_t pi = 0; pi < by_peer_.size(); ++pi) {
-      const uint32_t peer = by_peer_[pi].peer;
+    for (size_t pi = 0; pi < reads_.peers.size(); ++pi) {
+      const uint32_t peer = reads_.peers[pi].peer;
       if (!Live(*view_, replication_, peer)) {
         OnPeek(pi, std::nullopt);
         continue;
       }
       args.assign({"ringkv.peek"});
-      for (uint32_t k : KeysOf(pi)) args.push_back(keys_[k].key);
+      for (uint32_t k : reads_.KeysOf(pi)) args.push_back(keys_[k].key);
       link_->ForwardAsync(*view_, peer, args,
                           [self = shared_from_this(), pi](ForwardLink::Outcome, std::string reply) {
                             self->OnPeek(pi, std::move(reply));
@@ -335,15 +343,16 @@ class Round : public std::enable_shared_from_this<Round> {
     }
   }
 
+  // `pi`: an index of reads_.peers.
   void OnPeek(size_t pi, std::optional<std::string> reply) {
-    const uint32_t peer = by_peer_[pi].peer;
-    const std::span<const uint32_t> ks = KeysOf(pi);
+    const uint32_t peer = reads_.peers[pi].peer;
+    const std::span<const uint32_t> ks = reads_.KeysOf(pi);
     std::optional<std::vector<std::optional<ReplicaEntry>>> entries;
     if (reply) {
       auto decoded = DecodePeekReply(*reply, ks.size());
       if (decoded.ok()) {
         entries = *std::move(decoded);
-        if (replication_ != nullptr) replication_->Clear(view_->ring->nodes()[peer].id);
+        if (replication_ != nullptr) replication_->Clear(view_->NodeId(peer));
       } else if (Unreachable(*reply)) {
         PeerFailed(peer);
       }
@@ -369,7 +378,7 @@ class Round : public std::enable_shared_from_this<Round> {
         if (entries) {
           ++s.read_ok;
           const std::optional<ReplicaEntry>& e = (*entries)[i];
-          s.seen[s.nseen++] = {peer, e ? e->version() : 0};
+          if (s.nseen < s.seen.size()) s.seen[s.nseen++] = {peer, e ? e->version() : 0};
         } else {
           ++s.read_failed;
         }
@@ -378,8 +387,10 @@ class Round : public std::enable_shared_from_this<Round> {
       for (const KeyState& s : keys_) {
         if (s.read_ok >= s.need_read) continue;
         all = false;
-        const uint32_t pending = s.npeers - s.read_ok - s.read_failed;
-        if (s.read_ok + pending < s.need_read) failure = NotEnough(s, s.need_read, s.read_ok);
+        const uint32_t pending = s.PeersIn(s.ReadIndex()) - s.read_ok - s.read_failed;
+        if (s.read_ok + pending < s.need_read) {
+          failure = NotEnough(s, s.ReadIndex(), s.need_read, s.read_ok);
+        }
       }
       if (!all && failure.empty()) return;  // more answers to wait for
       phase_ = Phase::kRunning;
@@ -445,15 +456,16 @@ class Round : public std::enable_shared_from_this<Round> {
       result[k] = PeekLocal(job_.engine, keys_[k].key, job_.now_ms);
       if (!result[k]) {
         MutexLock lock(mu_);
-        keys_[k].need_write = 0;
+        keys_[k].need_write = {0, 0};
       }
     }
     {
       MutexLock lock(mu_);
       phase_ = Phase::kWriting;
     }
-    if (std::all_of(keys_.begin(), keys_.end(),
-                    [](const KeyState& s) { return s.need_write == 0; })) {
+    if (std::all_of(keys_.begin(), keys_.end(), [](const KeyState& s) {
+          return s.need_write[0] == 0 && s.need_write[1] == 0;
+        })) {
       Finish(std::move(reply_));  // consistency one: answered now, replicas follow
     }
     // Peers with the same keys (every peer of a one-key command) are sent
@@ -461,20 +473,22 @@ class Round : public std::enable_shared_from_this<Round> {
     std::vector<std::string> args;
     std::vector<std::string_view> views;
     std::span<const uint32_t> encoded;
-    for (size_t pi = 0; pi < by_peer_.size(); ++pi) {
-      const uint32_t peer = by_peer_[pi].peer;
-      const std::span<const uint32_t> ks = KeysOf(pi);
+    bool have_encoded = false;
+    for (size_t pi = 0; pi < writes_.peers.size(); ++pi) {
+      const uint32_t peer = writes_.peers[pi].peer;
+      const std::span<const uint32_t> ks = writes_.KeysOf(pi);
       if (!Live(*view_, replication_, peer)) {
         OnApplied(pi, false);
         continue;
       }
-      if (pi == 0 || !std::equal(ks.begin(), ks.end(), encoded.begin(), encoded.end())) {
+      if (!have_encoded || !std::equal(ks.begin(), ks.end(), encoded.begin(), encoded.end())) {
         args.assign({"ringkv.apply"});
         for (uint32_t k : ks) {
           if (result[k]) AppendApplyArgs(args, keys_[k].key, *result[k]);
         }
         views.assign(args.begin(), args.end());
         encoded = ks;
+        have_encoded = true;
       }
       if (args.size() == 1) {
         OnApplied(pi, true);
@@ -492,16 +506,18 @@ class Round : public std::enable_shared_from_this<Round> {
   [[gnu::noinline]] void OnApplyReply(size_t pi, const std::string& reply) {
     const bool ok = reply.starts_with(':');
     if (!ok) {
-      if (Unreachable(reply)) PeerFailed(by_peer_[pi].peer);
+      if (Unreachable(reply)) PeerFailed(writes_.peers[pi].peer);
       MutexLock lock(mu_);
       if (last_failure_.empty()) last_failure_ = reply.substr(1, reply.find('\r') - 1);
     }
     OnApplied(pi, ok);
   }
 
+  // `pi`: an index of writes_.peers.
   void OnApplied(size_t pi, bool ok) {
-    const std::span<const uint32_t> ks = KeysOf(pi);
-    const std::string& peer_id = view_->ring->nodes()[by_peer_[pi].peer].id;
+    const uint32_t peer = writes_.peers[pi].peer;
+    const std::span<const uint32_t> ks = writes_.KeysOf(pi);
+    const std::string& peer_id = view_->NodeId(peer);
     if (ok) {
       Count(&ReplicationCounters::replica_acks);
       if (replication_ != nullptr) replication_->Clear(peer_id);
@@ -511,14 +527,24 @@ class Round : public std::enable_shared_from_this<Round> {
     std::string failure;
     {
       MutexLock lock(mu_);
-      for (size_t k : ks) ++(ok ? keys_[k].acks : keys_[k].write_failed);
+      for (size_t k : ks) {
+        KeyState& s = keys_[k];
+        const uint8_t sets = s.SetsOf(peer);
+        for (size_t set = 0; set < 2; ++set) {
+          if ((sets & KeyState::Bit(set)) != 0) ++(ok ? s.acks[set] : s.write_failed[set]);
+        }
+      }
       if (phase_ != Phase::kWriting) return;
       bool all = true;
       for (const KeyState& s : keys_) {
-        if (s.acks >= s.need_write) continue;
-        all = false;
-        const uint32_t pending = s.npeers - s.acks - s.write_failed;
-        if (s.acks + pending < s.need_write) failure = NotEnough(s, s.need_write, s.acks);
+        for (size_t set = 0; set < 2; ++set) {
+          if (s.acks[set] >= s.need_write[set]) continue;
+          all = false;
+          const uint32_t pending = s.PeersIn(set) - s.acks[set] - s.write_failed[set];
+          if (s.acks[set] + pending < s.need_write[set]) {
+            failure = NotEnough(s, set, s.need_write[set], s.acks[set]);
+          }
+        }
       }
       if (!all && failure.empty()) return;
       phase_ = Phase::kDone;
@@ -556,10 +582,10 @@ class Round : public std::enable_shared_from_this<Round> {
   std::atomic<bool> finished_{false};
   Mutex mu_;
   Phase phase_ GUARDED_BY(mu_) = Phase::kReading;
-  std::vector<KeyState> keys_;       // counters GUARDED_BY(mu_); the rest fixed after construction
-  std::vector<PeerKeys> by_peer_;    // fixed after construction
-  std::vector<uint32_t> key_index_;  // by_peer_'s key lists
-  std::string reply_;                // the command's reply, held until the write round ends
+  std::vector<KeyState> keys_;  // counters GUARDED_BY(mu_); the rest fixed after construction
+  PeerGroups reads_;            // the read round's peers; fixed after construction
+  PeerGroups writes_;           // the write round's peers; fixed after construction
+  std::string reply_;           // the command's reply, held until the write round ends
   std::string last_failure_ GUARDED_BY(mu_);  // the first replica error, for the client
 };
 
@@ -618,7 +644,7 @@ class Failover : public std::enable_shared_from_this<Failover> {
     }
     if (Unreachable(reply) && at + 1 < plan_.n) {
       if (replication != nullptr) {
-        replication->Suspect(view_->ring->nodes()[target].id);
+        replication->Suspect(view_->NodeId(target));
         replication->counters().failovers.fetch_add(1, std::memory_order_relaxed);
       }
       return TryFrom(at + 1);

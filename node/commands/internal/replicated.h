@@ -15,6 +15,12 @@
 //      (RINGKV.APPLY, keep newer); the client is answered once
 //      write_consistency of them (this node included) hold it. A replica
 //      that fails or is believed down gets a hint instead.
+//  - While replica sets move (a migration with replication > 1; the view
+//    holds the old ring, docs/replication.md "Moves") a key whose set
+//    changes has two: any node of either coordinates it; reads ask the old
+//    set until the migration switched them to the new one; writes go to
+//    both and are acknowledged once write_consistency of EACH set holds
+//    them.
 //  - Otherwise the command goes to the first live replica (neither marked
 //    down in the map nor suspect here) and, when that one fails, to the
 //    next, within the same request; a command whose keys have different

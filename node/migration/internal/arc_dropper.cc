@@ -40,11 +40,12 @@ ArcDropper::~ArcDropper() {
   task_.Stop();
 }
 
-void ArcDropper::Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms) {
+void ArcDropper::Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms,
+                          bool with_tombstones) {
   if (arcs.empty()) return;
   {
     MutexLock lock(mu_);
-    tasks_.push_back(Task{clock_.NowMs() + delay_ms, std::move(arcs), hash});
+    tasks_.push_back(Task{clock_.NowMs() + delay_ms, std::move(arcs), hash, with_tombstones});
   }
   task_.Wake();
 }
@@ -102,20 +103,34 @@ void ArcDropper::Drop(const Task& task) {
     if (task_.stopping()) return;
     keys.clear();
     const int64_t now = clock_.NowMs();
-    Status s = engine_.ForEachInArcs(task.arcs, task.hash, now,
-                                     [&](std::string_view key, const store::Entry&) {
-                                       yielder.MaybeYield();
-                                       if (!keep_(key)) keys.emplace_back(key);
-                                       return keys.size() < kChunkKeys;
-                                     });
+    auto collect = [&](std::string_view key) {
+      yielder.MaybeYield();
+      if (!keep_(key)) keys.emplace_back(key);
+      return keys.size() < kChunkKeys;
+    };
+    Status s =
+        task.with_tombstones
+            ? engine_.ForEachVersionedInArcs(
+                  task.arcs, task.hash, now,
+                  [&](std::string_view key, const store::VersionedEntry&) { return collect(key); })
+            : engine_.ForEachInArcs(
+                  task.arcs, task.hash, now,
+                  [&](std::string_view key, const store::Entry&) { return collect(key); });
     if (!s.ok()) return;
     for (const std::string& key : keys) {
       yielder.MaybeYield();
-      (void)engine_.Mutate(key, now, [&](const store::Entry* cur) {
-        if (cur == nullptr || keep_(key)) return store::Mutation::Keep();
+      auto drop = [&](bool held) {
+        if (!held || keep_(key)) return store::Mutation::Keep();
         counters_.dropped.fetch_add(1, std::memory_order_relaxed);
         return store::Mutation::Delete();
-      });
+      };
+      if (task.with_tombstones) {
+        (void)engine_.MutateVersioned(
+            key, now, [&](const store::VersionedEntry* cur) { return drop(cur != nullptr); });
+      } else {
+        (void)engine_.Mutate(key, now,
+                             [&](const store::Entry* cur) { return drop(cur != nullptr); });
+      }
     }
     if (keys.size() < kChunkKeys) return;
   }

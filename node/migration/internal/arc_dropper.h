@@ -6,6 +6,7 @@
 // Keys are collected with Engine::ForEachInArcs in chunks, then deleted one
 // by one with Engine::Mutate, asking `keep` again under the key's lock so a
 // key that became this node's meanwhile (a new migration, a new map) stays.
+// A drop with tombstones uses the versioned calls instead.
 //
 // Thread safety: Schedule and pending may be called from any thread.
 #pragma once
@@ -37,8 +38,10 @@ class ArcDropper {
              std::chrono::microseconds yield = CpuYielder::kDefaultInterval);
   ~ArcDropper();  // stops; a drop under way stops between chunks (of kChunkKeys keys)
 
-  void Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms)
-      EXCLUDES(mu_);
+  // `with_tombstones`: drop the tombstones in the arcs too (replicas keep
+  // theirs in the store; docs/replication.md).
+  void Schedule(std::vector<ring::Arc> arcs, ring::HashKind hash, uint32_t delay_ms,
+                bool with_tombstones = false) EXCLUDES(mu_);
   // Drops scheduled or running.
   size_t pending() const EXCLUDES(mu_);
   // Makes every scheduled drop due now and waits until none is left. A new
@@ -52,6 +55,7 @@ class ArcDropper {
     int64_t due_ms;
     std::vector<ring::Arc> arcs;
     ring::HashKind hash;
+    bool with_tombstones;
   };
 
   // When the thread should look at the tasks again.

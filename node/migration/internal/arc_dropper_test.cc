@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,7 +35,8 @@ class ArcDropperTest : public ::testing::Test {
   FakeClock clock_;
   ClusterCounters counters_;
   std::unique_ptr<store::Engine> engine_ = store::NewMemoryEngine({});
-  std::set<std::string> kept_ = {"kept"};  // read by the dropper's thread; not changed
+  // Read by the dropper's thread; changed only while no drop is scheduled.
+  std::set<std::string> kept_ = {"kept"};
   ArcDropper dropper_{*engine_, clock_, counters_,
                       [this](std::string_view key) { return kept_.count(std::string(key)) > 0; }};
 };
@@ -53,6 +55,34 @@ TEST_F(ArcDropperTest, FlushRunsADropBeforeItIsDue) {
   EXPECT_FALSE(Has("b"));
   EXPECT_TRUE(Has("kept"));  // `keep` said so under the key's lock
   EXPECT_EQ(counters_.dropped.load(), 2u);
+}
+
+TEST_F(ArcDropperTest, ADropWithTombstonesRemovesThemTooAndOneWithoutKeepsThem) {
+  Put("a");
+  Put("kept");
+  for (const char* key : {"gone", "kept-gone"}) {
+    ASSERT_TRUE(engine_
+                    ->MutateVersioned(
+                        key, clock_.NowMs(),
+                        [](const store::VersionedEntry*) { return store::Mutation::Tombstone(7); })
+                    .ok());
+  }
+  kept_.insert("kept-gone");
+  auto tombstone = [&](const std::string& key) {
+    std::optional<store::VersionedEntry> e = engine_->Peek(key, clock_.NowMs());
+    return e.has_value() && e->tombstone;
+  };
+  dropper_.Schedule(WholeRing(), ring::HashKind::kXxh3, 0);
+  dropper_.Flush();
+  EXPECT_FALSE(Has("a"));
+  EXPECT_TRUE(tombstone("gone"));  // single-owner drops leave tombstones alone
+
+  dropper_.Schedule(WholeRing(), ring::HashKind::kXxh3, 0, /*with_tombstones=*/true);
+  dropper_.Flush();
+  EXPECT_FALSE(tombstone("gone"));
+  EXPECT_FALSE(engine_->Peek("gone", clock_.NowMs()).has_value());
+  EXPECT_TRUE(tombstone("kept-gone"));
+  EXPECT_TRUE(Has("kept"));
 }
 
 TEST_F(ArcDropperTest, NoArcsSchedulesNothing) {

@@ -1,6 +1,8 @@
 #include "router/api/internal/config_http.h"
 
 #include <set>
+#include <string>
+#include <tuple>
 
 #include "cluster/membership.h"
 #include "net/http_status.h"
@@ -28,39 +30,40 @@ HttpResponse GetConfig(RouterHttpContext& ctx) {
              {{"interval_ms", h.interval_ms},
               {"timeout_ms", h.timeout_ms},
               {"failures", h.failures},
-              {"successes", h.successes}}},
+              {"successes", h.successes},
+              {"replace_after_s", h.replace_after_s}}},
             {"log_level", ctx.settings.log_level()}};
   return HttpResponse::Json(200, j.dump());
 }
 
 namespace {
 
-StatusOr<uint32_t> PositiveField(const json& obj, const char* name, uint32_t current,
-                                 uint32_t max) {
+StatusOr<uint32_t> BoundedField(const json& obj, const char* name, uint32_t current,
+                                 uint32_t min, uint32_t max) {
   if (!obj.contains(name)) return current;
   const json& v = obj[name];
-  if (!v.is_number_unsigned() || v.get<uint64_t>() == 0 || v.get<uint64_t>() > max) {
-    return InvalidArgument(std::string(name) + " must be an integer in [1, " + std::to_string(max) +
-                           "]");
+  if (!v.is_number_unsigned() || v.get<uint64_t>() < min || v.get<uint64_t>() > max) {
+    return InvalidArgument(std::string(name) + " must be an integer in [" + std::to_string(min) +
+                           ", " + std::to_string(max) + "]");
   }
   return v.get<uint32_t>();
 }
 
 // The replication settings a PUT /config body asks for, over `map`'s:
-// write_consistency, read_consistency, tombstone_ttl_s, hint_ttl_s, checked
-// together (cluster::CheckReplication). A replication change is a migration
-// PUT /config does not run (kFailedPrecondition).
+// replication, write_consistency, read_consistency, tombstone_ttl_s,
+// hint_ttl_s, checked together (cluster::CheckReplication). A new
+// replication is a migration the caller starts (docs/replication.md, "Moves").
 StatusOr<cluster::ClusterMap> ParseReplicationSettings(const json& body,
                                                        const cluster::ClusterMap& map) {
   cluster::ClusterMap next = map;
   if (body.contains("replication")) {
     const json& r = body["replication"];
-    if (!r.is_number_unsigned() || r.get<uint64_t>() != map.replication) {
-      return FailedPrecondition(
-          "a replication change is not accepted by PUT /config yet: it "
-          "moves keys; this cluster keeps replication " +
-          std::to_string(map.replication));
+    if (!r.is_number_unsigned() || r.get<uint64_t>() == 0 ||
+        r.get<uint64_t>() > cluster::kMaxReplication) {
+      return InvalidArgument("replication must be an integer in [1, " +
+                             std::to_string(cluster::kMaxReplication) + "]");
     }
+    next.replication = r.get<uint32_t>();
   }
   for (auto [name, field] : {std::pair{"write_consistency", &next.write_consistency},
                              std::pair{"read_consistency", &next.read_consistency}}) {
@@ -95,7 +98,7 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   auto body = ParseObject(req.body, error);
   if (!body) return HttpResponse::Error(400, error);
   cluster::ClusterMap map = ctx.map_owner.Map();
-  auto vnodes = PositiveField(*body, "vnodes", map.vnodes, cluster::kMaxVnodes);
+  auto vnodes = BoundedField(*body, "vnodes", map.vnodes, 1, cluster::kMaxVnodes);
   if (!vnodes.ok()) return ErrorResponse(vnodes.status());
   auto wanted = ParseReplicationSettings(*body, map);
   if (!wanted.ok()) return ErrorResponse(wanted.status());
@@ -103,10 +106,11 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   if (body->contains("health")) {
     const json& hj = (*body)["health"];
     if (!hj.is_object()) return HttpResponse::Error(400, "health must be an object");
-    for (auto [name, field] :
-         {std::pair{"interval_ms", &h.interval_ms}, std::pair{"timeout_ms", &h.timeout_ms},
-          std::pair{"failures", &h.failures}, std::pair{"successes", &h.successes}}) {
-      auto v = PositiveField(hj, name, *field, 3600000);
+    for (auto [name, field, min] :
+         {std::tuple{"interval_ms", &h.interval_ms, 1u}, std::tuple{"timeout_ms", &h.timeout_ms, 1u},
+          std::tuple{"failures", &h.failures, 1u}, std::tuple{"successes", &h.successes, 1u},
+          std::tuple{"replace_after_s", &h.replace_after_s, 0u}}) {
+      auto v = BoundedField(hj, name, *field, min, 3600000);
       if (!v.ok()) return HttpResponse::Error(400, "health." + v.status().message());
       *field = *v;
     }
@@ -129,6 +133,15 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   // the nodes like every map.
   // While keys move the map must stay the migration's: 409, nothing changed.
   const bool replication_change = !SameReplicationSettings(*wanted, map);
+  const bool copies_change = wanted->replication != map.replication;
+  if (copies_change && *vnodes != map.vnodes) {
+    return ErrorResponse(FailedPrecondition(
+        "replication and vnodes each move keys: change one of them per request"));
+  }
+  if (copies_change && ctx.migrator != nullptr && ctx.migrator->Running()) {
+    return ErrorResponse(Status(
+        StatusCode::kAborted, "a migration is in progress (id " + ctx.migrator->RunningId() + ")"));
+  }
   if (replication_change && ctx.migrator != nullptr && ctx.migrator->Running()) {
     return ErrorResponse(Status(
         StatusCode::kAborted, "migration " + ctx.migrator->RunningId() +
@@ -155,6 +168,15 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
     if (!r.ok()) return ErrorResponse(r.status());
     migration = MigrationField(*r);
   }
+  if (copies_change) {
+    const uint32_t copies = wanted->replication;
+    auto r = StartChange(
+        ctx.migrator, ctx.map_owner, cluster::MigrationKind::kReplication,
+        "replication " + std::to_string(copies),
+        [&](const cluster::ClusterMap& m) { return cluster::SetReplication(m, copies); });
+    if (!r.ok()) return ErrorResponse(r.status());
+    migration = MigrationField(*r);
+  }
   ctx.settings.set_health(h);
   if (level) {
     ctx.settings.set_log_level(*level);
@@ -162,7 +184,8 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   }
   HttpResponse out = GetConfig(ctx);
   json j = json::parse(out.body);
-  j["vnodes"] = *vnodes;  // the target, also while keys still move
+  j["vnodes"] = *vnodes;  // the targets, also while keys still move
+  j["replication"] = wanted->replication;
   j["migration"] = migration;
   return HttpResponse::Json(200, j.dump());
 }
