@@ -12,9 +12,13 @@ node n0, then alternates, round by round and in alternating order:
     (direct) and to n1 (every request forwarded to n0);
   - RESP: redis-benchmark GET of one key n0 owns, -c CLIENTS, REQUESTS
     requests, against n0 and against n1.
-Prints each run and the forwarded/direct ratios of throughput, p50 and p99.
+Prints each run and the forwarded/direct ratios of throughput, p50 and p99,
+and for RESP the CPU time the three nodes used per request (utime + stime
+from /proc/PID/stat), which a busy machine disturbs much less than
+throughput.
 Env: KEYS (1000), THREADS (8), SECONDS (3), CLIENTS (50), REQUESTS (100000),
-IO_THREADS (node RESP threads, 1), DHT_LOAD (path of dht_load).
+IO_THREADS (node RESP threads, 1), DHT_LOAD (path of dht_load), APIS
+("grpc resp").
 """
 import csv
 import io
@@ -38,6 +42,8 @@ SECONDS = os.environ.get("SECONDS", "3")
 CLIENTS = os.environ.get("CLIENTS", "50")
 REQUESTS = os.environ.get("REQUESTS", "100000")
 IO_THREADS = os.environ.get("IO_THREADS", "1")
+APIS = os.environ.get("APIS", "grpc resp").split()
+TICK = os.sysconf("SC_CLK_TCK")
 DHT_LOAD = os.environ.get("DHT_LOAD", os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(os.environ["RINGKV_BIN"]))), "bench",
     "dht_load"))
@@ -68,6 +74,15 @@ def resp_run(port, key):
         raise SystemExit(f"redis-benchmark printed no GET line: {out}")
     r = rows[0]
     return float(r[1]), float(r[4]), float(r[6])
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
 
 
 def main():
@@ -105,15 +120,25 @@ def main():
         forward = f"127.0.0.1:{nodes[1].grpc_port}"
         print(f"# {KEYS} keys of 100 bytes owned by n0; gRPC: {THREADS} threads x {SECONDS}s; "
               f"RESP: redis-benchmark -c {CLIENTS} -n {REQUESTS} GET {keys[0]}")
-        ratios = {"grpc": [], "resp": []}
+        pids = [n.proc.pid for n in nodes]
+        ratios = {api: [] for api in APIS}
+        cpu = {"direct": [], "forward": []}
         for rnd in range(ROUNDS):
             order = ["direct", "forward"] if rnd % 2 == 0 else ["forward", "direct"]
             res = {}
             for kind in order:
-                res[("grpc", kind)] = dht_run(direct if kind == "direct" else forward, keys_file)
-                port = nodes[0].resp_port if kind == "direct" else nodes[1].resp_port
-                res[("resp", kind)] = resp_run(port, keys[0])
-            for api in ("grpc", "resp"):
+                if "grpc" in APIS:
+                    res[("grpc", kind)] = dht_run(direct if kind == "direct" else forward,
+                                                  keys_file)
+                if "resp" in APIS:
+                    port = nodes[0].resp_port if kind == "direct" else nodes[1].resp_port
+                    before = cpu_seconds(pids)
+                    res[("resp", kind)] = resp_run(port, keys[0])
+                    cpu[kind].append((cpu_seconds(pids) - before) * 1e6 / int(REQUESTS))
+            if "resp" in APIS:
+                print(f"round {rnd + 1} resp node CPU per request: direct "
+                      f"{cpu['direct'][-1]:.1f} us, forwarded {cpu['forward'][-1]:.1f} us")
+            for api in APIS:
                 d, f = res[(api, "direct")], res[(api, "forward")]
                 ratio = (f[0] / d[0], f[1] / d[1] if d[1] else 0, f[2] / d[2] if d[2] else 0)
                 ratios[api].append(ratio)
@@ -122,7 +147,11 @@ def main():
                 print(f"round {rnd + 1} {api:4s} forward {f[0]:9.0f} req/s p50 {f[1]:.3f} ms "
                       f"p99 {f[2]:.3f} ms   (throughput x{ratio[0]:.2f}, p50 x{ratio[1]:.2f}, "
                       f"p99 x{ratio[2]:.2f})")
-        for api in ("grpc", "resp"):
+        if "resp" in APIS:
+            print(f"median resp node CPU per request: direct "
+                  f"{statistics.median(cpu['direct']):.1f} us, forwarded "
+                  f"{statistics.median(cpu['forward']):.1f} us")
+        for api in APIS:
             r = ratios[api]
             print(f"median {api}: forwarded/direct throughput "
                   f"{statistics.median(x[0] for x in r):.2f}, p50 "

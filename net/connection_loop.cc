@@ -44,12 +44,20 @@ struct LoopShard {
   std::unique_ptr<EventLoop> loop;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections;
   std::vector<std::unique_ptr<Connection>> closed;  // freed after the current round
+  std::vector<uint64_t> flush_soon;                 // flushed after the current round
   std::thread thread;
   bool stopping = false;  // connections handed over from now on are closed
 
   Connection* Find(uint64_t id) {
     auto it = connections.find(id);
     return it == connections.end() ? nullptr : it->second.get();
+  }
+  void FlushMarked() {
+    std::vector<uint64_t> ids;
+    ids.swap(flush_soon);
+    for (uint64_t id : ids) {
+      if (Connection* c = Find(id)) c->Flush();
+    }
   }
   void CloseAll() {
     std::vector<Connection*> all;
@@ -147,6 +155,12 @@ void Connection::Resume() {
   Pump();
 }
 
+void Connection::FlushSoon() {
+  if (flush_soon_ || closed_) return;
+  flush_soon_ = true;
+  shard_.flush_soon.push_back(id_);
+}
+
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
@@ -183,6 +197,7 @@ void Connection::Pump() {
     return;
   }
   pumping_ = true;
+  flush_soon_ = false;  // this round's flush happens here
   do {
     repump_ = false;
     if (writing_ && writable_) Send();
@@ -409,7 +424,10 @@ Status ConnectionLoop::Start() {
     if (!loop.ok()) return loop.status();
     auto shard = std::unique_ptr<LoopShard>(new LoopShard{s, i, std::move(*loop), {}, {}, {}});
     LoopShard* sp = shard.get();
-    sp->loop->OnRoundEnd([sp] { sp->closed.clear(); });
+    sp->loop->OnRoundEnd([sp] {
+      sp->FlushMarked();
+      sp->closed.clear();
+    });
     if (s.options.idle_timeout_s > 0) {
       sp->loop->Every(std::chrono::seconds(1), [&s, sp] { s.Sweep(*sp); });
     }

@@ -120,6 +120,10 @@ class Connection final : private IoHandler {
   // Sends out() now (the rest when the socket is writable again), then goes
   // on as the state allows: runs buffered requests, reads, or closes.
   void Flush() { Pump(); }
+  // Flush at the end of the loop's current round: replies completed one by
+  // one within a round (deferred ones, arriving through the mailbox) then
+  // leave in one send.
+  void FlushSoon();
 
   // Park: run no further request until Resume(), but keep reading (the
   // query buffer limit applies) — a reply deferred to another thread.
@@ -180,9 +184,10 @@ class Connection final : private IoHandler {
   bool closing_ = false;  // close once the replies are out
   bool closed_ = false;
   bool abandon_on_close_ = false;  // see AbandonOnClose
-  bool pumping_ = false;       // Pump is on the stack
-  bool repump_ = false;        // Pump was asked again meanwhile
-  bool run_buffered_ = false;  // set by Resume: run what was buffered while held
+  bool pumping_ = false;           // Pump is on the stack
+  bool repump_ = false;            // Pump was asked again meanwhile
+  bool run_buffered_ = false;      // set by Resume: run what was buffered while held
+  bool flush_soon_ = false;        // queued for the flush at the end of the round
 };
 
 class ConnectionLoop {

@@ -24,16 +24,23 @@ int64_t SecondsOf(EventLoop::Clock::time_point t) {
 bool Mailbox::Post(std::function<void()> fn) {
   MutexLock lock(mu_);
   if (!open_) return false;
+  // Only the first post since the loop's last Take wakes it: the loop reads
+  // the eventfd before it takes (RunPosted), so a burst of posts from one
+  // round of another thread costs one write and one wake-up.
+  const bool wake = posted_.empty();
   posted_.push_back(std::move(fn));
-  uint64_t one = 1;
-  ssize_t r = ::write(wakefd_, &one, sizeof one);
-  (void)r;
+  if (wake) {
+    uint64_t one = 1;
+    ssize_t r = ::write(wakefd_, &one, sizeof one);
+    (void)r;
+  }
   return true;
 }
 
-std::vector<std::function<void()>> Mailbox::Take() {
+void Mailbox::Take(std::vector<std::function<void()>>& into) {
+  into.clear();
   MutexLock lock(mu_);
-  return std::exchange(posted_, {});
+  posted_.swap(into);  // both vectors keep their capacity: no regrowth per round
 }
 
 std::vector<std::function<void()>> Mailbox::Close() {
@@ -91,7 +98,38 @@ void EventLoop::Every(std::chrono::milliseconds period, std::function<void()> fn
   });
 }
 
+namespace {
+thread_local EventLoop* current_loop = nullptr;
+
+// Marks `loop` as the thread's current loop for a scope.
+class CurrentLoop {
+ public:
+  explicit CurrentLoop(EventLoop* loop) : saved_(current_loop) { current_loop = loop; }
+  ~CurrentLoop() { current_loop = saved_; }
+  CurrentLoop(const CurrentLoop&) = delete;
+  CurrentLoop& operator=(const CurrentLoop&) = delete;
+
+ private:
+  EventLoop* saved_;
+};
+}  // namespace
+
+EventLoop* EventLoop::Current() {
+  return current_loop;
+}
+
+void EventLoop::EndRound() {
+  // A one-shot function may register another: run until none is left.
+  while (!once_.empty()) {
+    std::vector<std::function<void()>> once;
+    once.swap(once_);
+    for (auto& fn : once) fn();
+  }
+  for (auto& fn : round_end_) fn();
+}
+
 void EventLoop::Run() {
+  const CurrentLoop current(this);
   epoll_event events[kMaxEvents];
   Clock::time_point poll_until;  // before it, epoll_wait does not sleep
   while (running_) {
@@ -104,11 +142,12 @@ void EventLoop::Run() {
     now_s_ = SecondsOf(now);
     Dispatch(events, n);
     if (!timers_.empty()) RunTimers(Clock::now());
-    for (auto& fn : round_end_) fn();
+    EndRound();
   }
 }
 
 void EventLoop::Poll() {
+  const CurrentLoop current(this);
   epoll_event events[kMaxEvents];
   for (;;) {
     int n = epoll_wait(epfd_, events, kMaxEvents, 0);
@@ -116,7 +155,7 @@ void EventLoop::Poll() {
     now_s_ = SecondsOf(now);
     Dispatch(events, n);
     if (!timers_.empty()) RunTimers(now);
-    for (auto& fn : round_end_) fn();
+    EndRound();
     if (n < kMaxEvents) break;
   }
 }
@@ -140,14 +179,18 @@ void EventLoop::Quit() {
 
 void EventLoop::CloseMailbox() {
   for (auto& fn : mailbox_->Close()) fn();
-  for (auto& fn : round_end_) fn();
+  EndRound();
 }
 
 void EventLoop::RunPosted() {
   uint64_t n;
   ssize_t r = ::read(wakefd_, &n, sizeof n);
   (void)r;
-  for (auto& fn : mailbox_->Take()) fn();
+  // Index loop into a member: a posted function may post again (to the
+  // mailbox, not to `taken_`), and nothing reenters RunPosted.
+  mailbox_->Take(taken_);
+  for (auto& fn : taken_) fn();
+  taken_.clear();
 }
 
 void EventLoop::RunTimers(Clock::time_point now) {

@@ -50,7 +50,8 @@ class Mailbox {
 
  private:
   friend class EventLoop;
-  std::vector<std::function<void()>> Take();
+  // Moves what was posted into `into` (cleared first).
+  void Take(std::vector<std::function<void()>>& into);
   std::vector<std::function<void()>> Close();
 
   Mutex mu_;
@@ -81,6 +82,13 @@ class EventLoop {
   void OnRoundEnd(std::function<void()> fn) { round_end_.push_back(std::move(fn)); }
   // Runs `fn` when Quit() is called (a driving reactor stops there).
   void OnQuit(std::function<void()> fn) { quit_.push_back(std::move(fn)); }
+  // Runs `fn` once, at the end of the current round (before the OnRoundEnd
+  // functions): work a round produced piece by piece, done once for all of
+  // it. From the loop's thread only.
+  void AtRoundEnd(std::function<void()> fn) { once_.push_back(std::move(fn)); }
+  // The loop whose Run() or Poll() is on this thread's stack; null on any
+  // other thread.
+  static EventLoop* Current();
 
   // Waits for and handles events until Quit().
   void Run();
@@ -108,6 +116,7 @@ class EventLoop {
   void Dispatch(const epoll_event* events, int n);
   void RunPosted();
   void RunTimers(Clock::time_point now);
+  void EndRound();
   int Timeout(Clock::time_point now) const;  // for epoll_wait, in ms
 
   int epfd_;
@@ -115,7 +124,9 @@ class EventLoop {
   std::shared_ptr<Mailbox> mailbox_;
   std::chrono::microseconds busy_poll_;
   std::vector<Timer> timers_;
+  std::vector<std::function<void()>> taken_;  // RunPosted's, reused across rounds
   std::vector<std::function<void()>> round_end_;
+  std::vector<std::function<void()>> once_;  // AtRoundEnd's, for this round
   std::vector<std::function<void()>> quit_;
   int64_t now_s_ = 0;
   bool running_ = true;

@@ -75,6 +75,9 @@ class OutboundConnection final : private IoHandler {
   void Close();
 
   bool open() const { return fd_ >= 0; }
+  // The socket (-1 when closed): an owner that also writes to it from
+  // another thread dup()s it, under its own lock, while out() is empty.
+  int fd() const { return fd_; }
   bool connected() const { return fd_ >= 0 && connected_; }
   // Bytes received since this object was made (progress for a timeout).
   uint64_t bytes_read() const { return bytes_read_; }

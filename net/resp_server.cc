@@ -96,7 +96,7 @@ class NodeSession final : public RequestHandler, private ReplyDeferrer {
     if (c.held() && slots_.size() < max_deferred_) {
       c.Resume();
     } else {
-      c.Flush();
+      c.FlushSoon();  // with the other completions of this round
     }
   }
 
@@ -117,8 +117,8 @@ struct RespServer::Impl {
   Impl(RespServerOptions options, HandlerFactory factory, ConnectionObserver observer)
       : loop(
             options,
-            [factory = std::move(factory), max_deferred = std::max<size_t>(
-                                               1, options.max_deferred_replies)](
+            [factory = std::move(factory),
+             max_deferred = std::max<size_t>(1, options.max_deferred_replies)](
                 Connection& c) -> std::shared_ptr<RequestHandler> {
               return std::make_shared<NodeSession>(c, factory(), max_deferred);
             },

@@ -31,6 +31,15 @@ bool IsMoved(const LinkReply& r) {
   return r.status.ok() && r.reply.starts_with("-MOVED ");
 }
 
+// The lane of a command: by its first key (FNV-1a), so commands on one key share one.
+size_t LaneOf(std::span<const std::string_view> args, size_t lanes) {
+  uint64_t h = 14695981039346656037ull;
+  if (args.size() > 1) {
+    for (char c : args[1]) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  return static_cast<size_t>(h % lanes);
+}
+
 }  // namespace
 
 Forwarder::Forwarder(PeerLinks& links, PeerChannels& peers, ClusterView& view,
@@ -48,12 +57,11 @@ void Forwarder::SetSelfGrpc(std::string addr) {
 
 void Forwarder::Drain() {
   MutexLock lock(mu_);
-  idle_.Wait(mu_, [&]() REQUIRES(mu_) { return in_flight_ == 0; });
+  idle_.Wait(mu_, [&] { return in_flight_.load(std::memory_order_acquire) == 0; });
 }
 
 void Forwarder::Begin() {
-  MutexLock lock(mu_);
-  ++in_flight_;
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Forwarder::Finish(const Done& done, Outcome outcome, std::string reply) {
@@ -62,8 +70,9 @@ void Forwarder::Finish(const Done& done, Outcome outcome, std::string reply) {
 }
 
 void Forwarder::End() {
-  MutexLock lock(mu_);
-  if (--in_flight_ == 0) idle_.NotifyAll();
+  if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  MutexLock lock(mu_);  // a Drain between its check and its wait still hears this
+  idle_.NotifyAll();
 }
 
 bool Forwarder::RefreshFrom(const std::string& addr) {
@@ -97,6 +106,33 @@ void Forwarder::RefreshSoon(const std::string& addr, uint64_t epoch) {
     if (epoch <= started) return;
   } while (!refreshing_.compare_exchange_weak(started, epoch, std::memory_order_relaxed));
   slow_.Post([this, addr] { RefreshFrom(addr); });
+}
+
+void Forwarder::PostInOrder(size_t lane_index, std::function<void()> task) {
+  Lane& lane = lanes_[lane_index];
+  {
+    MutexLock lock(lane.mu);
+    lane.tasks.push_back(std::move(task));
+    if (lane.running) return;
+    lane.running = true;
+  }
+  slow_.Post([this, &lane] { RunLane(lane); });
+}
+
+void Forwarder::RunLane(Lane& lane) {
+  for (;;) {
+    std::function<void()> task;
+    {
+      MutexLock lock(lane.mu);
+      if (lane.tasks.empty()) {
+        lane.running = false;
+        return;
+      }
+      task = std::move(lane.tasks.front());
+      lane.tasks.pop_front();
+    }
+    task();
+  }
 }
 
 std::optional<Forwarder::Target> Forwarder::Aim(const ClusterSnapshot& view, uint32_t owner,
@@ -157,6 +193,7 @@ ForwardLink::Outcome Forwarder::Forward(const ClusterSnapshot& view, uint32_t ow
     wait->reply = std::move(r);
     wait->answered.NotifyAll();
   });
+  links_.SendPending();  // this thread waits: nothing may stay for the end of its round
   LinkReply r;
   {
     MutexLock lock(wait->mu);
@@ -178,28 +215,29 @@ void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
   if (GrpcOnly(t->grpc)) return ForwardGrpcAsync(*t, args, std::move(done));
   Begin();
   // Runs on the links' thread: nothing here may block.
-  links_.Send(LinkPeer{t->id, t->grpc}, t->epoch, args,
-              [this, t = *t, done = std::move(done)](LinkReply r) {
-                if (r.status.code() == StatusCode::kUnimplemented) {
-                  MarkGrpcOnly(t.grpc);
-                  StatusOr<std::vector<std::string_view>> args = DecodeLinkRequest(r.unsent);
-                  if (args.ok()) {
-                    ForwardGrpcAsync(t, *args, done);
-                    return End();
-                  }
-                }
-                if (IsMoved(r)) {
-                  slow_.Post([this, t, r = std::move(r), done]() mutable {
-                    std::string reply;
-                    const Outcome outcome = Conclude(t, r, reply, true);
-                    Finish(done, outcome, std::move(reply));
-                  });
-                  return;
-                }
-                std::string reply;
-                const Outcome outcome = Conclude(t, r, reply, false);
-                Finish(done, outcome, std::move(reply));
-              });
+  links_.Send(
+      LinkPeer{t->id, t->grpc}, t->epoch, args,
+      [this, t = *t, done = std::move(done), lane = LaneOf(args, lanes_.size())](LinkReply r) {
+        if (r.status.code() == StatusCode::kUnimplemented) {
+          MarkGrpcOnly(t.grpc);
+          StatusOr<std::vector<std::string_view>> args = DecodeLinkRequest(r.unsent);
+          if (args.ok()) {
+            ForwardGrpcAsync(t, *args, done);
+            return End();
+          }
+        }
+        if (IsMoved(r)) {
+          PostInOrder(lane, [this, t, r = std::move(r), done]() mutable {
+            std::string reply;
+            const Outcome outcome = Conclude(t, r, reply, true);
+            Finish(done, outcome, std::move(reply));
+          });
+          return;
+        }
+        std::string reply;
+        const Outcome outcome = Conclude(t, r, reply, false);
+        Finish(done, outcome, std::move(reply));
+      });
 }
 
 // --- The gRPC fallback ---

@@ -10,13 +10,18 @@
 // ForwardAsync does not wait: its continuation (`done`) runs on the links'
 // thread when the reply needs nothing more, and on the `slow` pool when it
 // does (a -MOVED: install or fetch a map, then place again — work that may
-// block); with the gRPC fallback, on a gRPC thread.
+// block), one at a time per lane of keys in the order the replies came, so
+// commands on one key are placed again in the order they were sent; with
+// the gRPC fallback, on a gRPC thread.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +52,7 @@ class Forwarder final : public ForwardLink {
                   std::span<const std::string_view> args, std::string& out) EXCLUDES(mu_) override;
   void ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
                     std::span<const std::string_view> args, Done done) EXCLUDES(mu_) override;
+  void SendPending() override { links_.SendPending(); }
 
   // Waits until every ForwardAsync call has run its `done` (each is bounded
   // by the peer deadline). The owner of what the continuations use (the
@@ -71,6 +77,8 @@ class Forwarder final : public ForwardLink {
   // `may_block`, else asks the slow pool to.
   Outcome Conclude(const Target& t, const LinkReply& reply, std::string& out, bool may_block);
   void RefreshSoon(const std::string& addr, uint64_t epoch);
+  // Runs `task` on slow_ after the tasks posted before it to lane `lane`.
+  void PostInOrder(size_t lane, std::function<void()> task);
   // A continuation that calls `done`, then counts the forward finished.
   void Finish(const Done& done, Outcome outcome, std::string reply) EXCLUDES(mu_);
   void Begin() EXCLUDES(mu_);
@@ -96,10 +104,19 @@ class Forwarder final : public ForwardLink {
   mutable Mutex mu_;
   CondVar idle_;  // in_flight_ reached 0
   std::string self_grpc_ GUARDED_BY(mu_);
-  uint64_t in_flight_ GUARDED_BY(mu_) = 0;  // ForwardAsync calls whose `done` has not returned
+  // ForwardAsync calls whose `done` has not returned; Drain waits on idle_.
+  std::atomic<uint64_t> in_flight_{0};
   std::map<std::string, int64_t> grpc_only_until_ GUARDED_BY(mu_);  // steady ms, by gRPC addr
   std::atomic<size_t> grpc_only_{0};     // grpc_only_until_.size(), read without the lock
   std::atomic<uint64_t> refreshing_{0};  // the newest epoch a background fetch was started for
+  // Lanes of slow_ work by key (a hash of the first argument after the name).
+  struct Lane {
+    Mutex mu;
+    std::deque<std::function<void()>> tasks GUARDED_BY(mu);
+    bool running GUARDED_BY(mu) = false;  // a pool task is draining `tasks`
+  };
+  std::array<Lane, 8> lanes_;
+  void RunLane(Lane& lane);
 };
 
 }  // namespace ringkv::node

@@ -48,6 +48,11 @@ class ForwardLink {
     const Outcome outcome = Forward(view, owner, args, out);
     done(outcome, std::move(out));
   }
+
+  // ForwardAsync may keep what an event loop's thread sends until the end
+  // of the loop's round, to send it all at once. A caller that waits for a
+  // `done` on the thread that called ForwardAsync calls this first.
+  virtual void SendPending() {}
 };
 
 }  // namespace ringkv::node

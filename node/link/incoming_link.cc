@@ -2,17 +2,30 @@
 
 #include <vector>
 
-namespace ringkv::node {
-namespace {
+#include "net/command/command_table.h"
 
-// A batch kept past its OnRequest (it waits for a map fetch).
-struct OwnedArgs {
+namespace ringkv::node {
+
+// Arguments kept past their OnRequest (a batch waiting for a map fetch, a
+// command waiting for one on its keys).
+struct IncomingLink::OwnedArgs {
   explicit OwnedArgs(std::span<const std::string_view> in) : args(in.begin(), in.end()) {
     views.assign(args.begin(), args.end());
   }
   std::vector<std::string> args;
   std::vector<std::string_view> views;  // into `args`, which never changes again
 };
+
+namespace {
+
+// The keys a command names (none when keyless or unknown).
+std::vector<std::string> KeysOf(std::span<const std::string_view> args) {
+  std::vector<std::string> keys;
+  const net::command::CommandSpec* spec = net::command::FindCommand(args[0]);
+  if (spec == nullptr || !net::command::ArityOk(*spec, args.size())) return keys;
+  net::command::ForEachKeyIndex(*spec, args.size(), [&](size_t i) { keys.emplace_back(args[i]); });
+  return keys;
+}
 
 // Compares in time independent of where the strings differ.
 bool SameToken(std::string_view a, std::string_view b) {
@@ -33,6 +46,8 @@ IncomingLink::IncomingLink(const IncomingLinkContext& ctx, const std::string& to
   // Set once: the command path calls it while RunBatch runs `current_`.
   session_.defer = [this] { return Defer(*current_.conn, current_.seq, current_.batch_epoch); };
 }
+
+IncomingLink::~IncomingLink() = default;
 
 void IncomingLink::OnRequest(net::Connection& conn, std::span<const std::string_view> args,
                              std::string_view /*raw*/) {
@@ -75,33 +90,50 @@ void IncomingLink::OnHello(net::Connection& conn, std::span<const std::string_vi
   conn.out().append("+OK\r\n");
 }
 
-void IncomingLink::RunBatch(net::Connection& conn, const LinkBatch& batch) {
-  if (batch.deadline_unix_ms > 0 && ctx_.clock != nullptr &&
-      ctx_.clock->NowMs() > batch.deadline_unix_ms) {
-    return RefuseLate(conn, batch);
-  }
-  const uint64_t epoch = ctx_.view->epoch();
-  current_.conn = &conn;
-  current_.batch_epoch = batch.epoch;
-  for (size_t i = 0; i < batch.requests.size(); ++i) {
-    current_.seq = batch.first_seq + i;
-    current_.deferred = false;
-    scratch_.clear();
-    ctx_.dispatcher->Execute(batch.requests[i], session_, scratch_);
-    if (!current_.deferred) AppendFrame(conn.out(), current_.seq, batch.epoch, epoch, scratch_);
-  }
-  current_.conn = nullptr;
-  ctx_.counters->forwards_served.fetch_add(batch.requests.size(), std::memory_order_relaxed);
+bool IncomingLink::Late(int64_t deadline_unix_ms) const {
+  return deadline_unix_ms > 0 && ctx_.clock != nullptr && ctx_.clock->NowMs() > deadline_unix_ms;
 }
 
-void IncomingLink::RefuseLate(net::Connection& conn, const LinkBatch& batch) {
-  const std::string reply = "-TRYAGAIN forward to node " + (ctx_.self_id ? ctx_.self_id() : "") +
-                            " failed: it arrived after its deadline (peer_timeout_ms); it did "
-                            "not run\r\n";
+std::string IncomingLink::LateReply() const {
+  return "-TRYAGAIN forward to node " + (ctx_.self_id ? ctx_.self_id() : "") +
+         " failed: it arrived after its deadline (peer_timeout_ms); it did not run\r\n";
+}
+
+void IncomingLink::RunBatch(net::Connection& conn, const LinkBatch& batch) {
   const uint64_t epoch = ctx_.view->epoch();
-  for (size_t i = 0; i < batch.requests.size(); ++i) {
-    AppendLinkReply(conn.out(), batch.first_seq + i, epoch, reply);
+  if (Late(batch.deadline_unix_ms)) {
+    const std::string reply = LateReply();
+    for (size_t i = 0; i < batch.requests.size(); ++i) {
+      AppendLinkReply(conn.out(), batch.first_seq + i, epoch, reply);
+    }
+    return;
   }
+  for (size_t i = 0; i < batch.requests.size(); ++i) {
+    const uint64_t seq = batch.first_seq + i;
+    std::span<const std::string_view> args = batch.requests[i];
+    // Behind a deferred command on one of its keys: wait for it.
+    if (!order_.idle() && !order_.Admit(seq, KeysOf(args))) {
+      waiting_.emplace(
+          seq, Waiting{std::make_unique<OwnedArgs>(args), batch.epoch, batch.deadline_unix_ms});
+      continue;
+    }
+    RunOne(conn, args, seq, batch.epoch, epoch);
+  }
+}
+
+bool IncomingLink::RunOne(net::Connection& conn, std::span<const std::string_view> args,
+                          uint64_t seq, uint64_t batch_epoch, uint64_t epoch) {
+  current_ = Running{&conn, seq, batch_epoch, false};
+  scratch_.clear();
+  ctx_.dispatcher->Execute(args, session_, scratch_);
+  current_.conn = nullptr;
+  ctx_.counters->forwards_served.fetch_add(1, std::memory_order_relaxed);
+  if (current_.deferred) {
+    order_.Running(seq, KeysOf(args));  // its keys wait for its answer
+    return true;
+  }
+  AppendFrame(conn.out(), seq, batch_epoch, epoch, scratch_);
+  return false;
 }
 
 ReplyCompletion IncomingLink::Defer(net::Connection& conn, uint64_t seq, uint64_t batch_epoch) {
@@ -112,9 +144,32 @@ ReplyCompletion IncomingLink::Defer(net::Connection& conn, uint64_t seq, uint64_
     ref.Post([self, seq, batch_epoch, reply = std::move(reply)](net::Connection& c) {
       --self->deferred_;
       self->AppendFrame(c.out(), seq, batch_epoch, self->ctx_.view->epoch(), reply);
-      c.Flush();
+      self->RunReady(c, self->order_.Done(seq));
+      c.FlushSoon();  // with the other replies completed this round
     });
   };
+}
+
+// Runs, oldest first, the waiting commands a deferred one's answer freed,
+// and those that frees in turn.
+void IncomingLink::RunReady(net::Connection& conn, std::vector<uint64_t> ready) {
+  for (size_t i = 0; i < ready.size(); ++i) {
+    const uint64_t seq = ready[i];
+    auto it = waiting_.find(seq);
+    if (it == waiting_.end()) continue;
+    Waiting w = std::move(it->second);
+    waiting_.erase(it);
+    bool answered = true;
+    if (Late(w.deadline_unix_ms)) {
+      AppendLinkReply(conn.out(), seq, ctx_.view->epoch(), LateReply());
+    } else {
+      answered = !RunOne(conn, w.args->views, seq, w.batch_epoch, ctx_.view->epoch());
+    }
+    if (answered) {
+      std::vector<uint64_t> more = order_.Done(seq);
+      ready.insert(ready.end(), more.begin(), more.end());
+    }
+  }
 }
 
 void IncomingLink::AppendFrame(std::string& out, uint64_t seq, uint64_t batch_epoch, uint64_t epoch,

@@ -67,6 +67,12 @@ class LinkWindow {
   // Queues `r` behind the others, taking it; returns false (leaving `r`
   // as it was) when the bounds are reached.
   bool Admit(LinkRequest& r);
+  // Whether `count` more requests of `bytes` in all would go into flight
+  // together now: nothing is queued and the window has room for them all.
+  bool Fits(size_t count, uint64_t bytes) const {
+    return queue_.empty() && inflight_count_ + count <= limits_.window &&
+           inflight_bytes_ + bytes <= limits_.window_bytes;
+  }
   // Moves queued requests into flight while the window has room, oldest
   // first, appending them to `out` as batches (one per run of requests of
   // one epoch). A batch's deadline is its first request's, plus

@@ -55,7 +55,7 @@ class WindowTest : public ::testing::Test {
     }
     return out;
   }
-  static void Answer(LinkCallback done, const std::string& reply) {
+  static void Answer(const LinkCallback& done, const std::string& reply) {
     ASSERT_TRUE(done);
     done(LinkReply{OkStatus(), reply, 5, ""});
   }
@@ -135,6 +135,19 @@ TEST_F(WindowTest, TheWindowBoundsWhatIsInFlightAndTheQueueWhatWaits) {
   EXPECT_EQ(Batches(out)[0].keys, (std::vector<std::string>{"c"}));
   EXPECT_TRUE(Admit(w, "f"));
   EXPECT_FALSE(Admit(w, "g"));
+}
+
+TEST_F(WindowTest, FitsOnlyWhatGoesIntoFlightAtOnceWithNothingQueued) {
+  LinkWindow w(LinkLimits{.window = 3, .window_bytes = 100, .queue = 8, .queue_bytes = 1 << 20});
+  EXPECT_TRUE(w.Fits(3, 100));
+  EXPECT_FALSE(w.Fits(4, 10));   // more than the window
+  EXPECT_FALSE(w.Fits(1, 101));  // more bytes than the window
+  ASSERT_TRUE(Admit(w, "a"));
+  EXPECT_FALSE(w.Fits(1, 1));  // "a" waits ahead
+  std::string out;
+  ASSERT_EQ(w.Fill(out, kUnixOffset), 1u);
+  EXPECT_TRUE(w.Fits(2, 1));
+  EXPECT_FALSE(w.Fits(3, 1));  // "a" holds a slot
 }
 
 TEST_F(WindowTest, BytesBoundTheWindowAndTheQueueButALargeRequestStillGoesAlone) {

@@ -1,8 +1,11 @@
 #include "node/link/outgoing_link.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <limits>
 #include <memory>
@@ -53,25 +56,95 @@ OutgoingLink::OutgoingLink(const Env& env, std::string peer_id, std::string peer
       conn_(*env.loop, *this),
       window_(env.limits) {}
 
+OutgoingLink::~OutgoingLink() {
+  MutexLock lock(mu_);
+  CloseDirect();
+}
+
+void OutgoingLink::Due(LinkCallback done, LinkReply reply) {
+  due_.emplace_back(std::move(done), std::move(reply));
+}
+
+void OutgoingLink::RunDue() {
+  std::vector<std::pair<LinkCallback, LinkReply>> due;
+  {
+    MutexLock lock(mu_);
+    if (due_.empty()) return;
+    due.swap(due_);
+  }
+  for (auto& [done, reply] : due) done(std::move(reply));
+}
+
+bool OutgoingLink::DirectOk() const {
+  return state_ == State::kOpen && hello_answered_ && direct_fd_ >= 0 && !conn_busy_ &&
+         spill_.empty() && window_.queued() == 0;
+}
+
+void OutgoingLink::CloseDirect() {
+  if (direct_fd_ >= 0) ::close(direct_fd_);
+  direct_fd_ = -1;
+  spill_.clear();
+  conn_busy_ = false;
+}
+
+void OutgoingLink::CloseConn() {
+  CloseDirect();
+  conn_.Close();
+}
+
 void OutgoingLink::Submit(LinkRequest r, int64_t now_ms) {
-  now_ms_ = now_ms;
-  if ((state_ == State::kBackoff || state_ == State::kNoLink) && now_ms >= retry_at_ms_) {
-    state_ = State::kIdle;
+  {
+    MutexLock lock(mu_);
+    now_ms_ = now_ms;
+    if ((state_ == State::kBackoff || state_ == State::kNoLink) && now_ms >= retry_at_ms_) {
+      state_ = State::kIdle;
+    }
+    if (state_ == State::kBackoff) {
+      Due(std::move(r.done), LinkReply{last_error_});
+    } else if (state_ == State::kNoLink) {
+      GiveBack(std::move(r));
+    } else if (!window_.Admit(r)) {
+      Due(std::move(r.done),
+          LinkReply{ResourceExhausted("the link to node " + peer_id_ +
+                                      " is full: " + std::to_string(window_.inflight()) +
+                                      " requests in flight, " + std::to_string(window_.queued()) +
+                                      " queued (peer_link_window, peer_link_queue)")});
+    } else if (state_ == State::kIdle) {
+      Dial();
+    } else if (state_ == State::kOpen) {
+      env_.mark_dirty(*this);
+    }
   }
-  if (state_ == State::kBackoff) return r.done(LinkReply{last_error_});
-  if (state_ == State::kNoLink) return GiveBack(std::move(r));
-  if (!window_.Admit(r)) {
-    r.done(LinkReply{ResourceExhausted("the link to node " + peer_id_ +
-                                       " is full: " + std::to_string(window_.inflight()) +
-                                       " requests in flight, " + std::to_string(window_.queued()) +
-                                       " queued (peer_link_window, peer_link_queue)")});
-    return;
+  RunDue();
+}
+
+bool OutgoingLink::SendDirect(std::vector<LinkRequest>& requests) {
+  thread_local std::string frame;  // reused: no allocation per round
+  MutexLock lock(mu_);
+  if (!DirectOk()) return false;
+  uint64_t bytes = 0;
+  for (const LinkRequest& r : requests) bytes += r.body.size();
+  if (!window_.Fits(requests.size(), bytes)) return false;
+  for (LinkRequest& r : requests) (void)window_.Admit(r);  // fits: nothing is refused
+  requests.clear();
+  if (window_.inflight() == 0) direct_started_ = true;
+  frame.clear();
+  window_.Fill(frame, UnixOffsetMs());
+  size_t sent = 0;
+  while (sent < frame.size()) {
+    const ssize_t n =
+        ::send(direct_fd_, frame.data() + sent, frame.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the socket is full, or failing (the links' thread hears of that)
+    sent += static_cast<size_t>(n);
   }
-  if (state_ == State::kIdle) {
-    Dial();
-  } else if (state_ == State::kOpen) {
-    env_.mark_dirty(*this);
+  if (sent < frame.size()) {
+    // The links' thread sends the rest, before anything else (DirectOk is
+    // false until then).
+    spill_.append(frame, sent, std::string::npos);
+    env_.loop->Post([this] { env_.mark_dirty(*this); });
   }
+  return true;
 }
 
 void OutgoingLink::Dial() {
@@ -86,76 +159,110 @@ void OutgoingLink::Dial() {
 }
 
 void OutgoingLink::OnGrant(uint64_t dial, StatusOr<LinkGrant> grant) {
-  if (dial != dials_ || state_ != State::kDialing) return;
-  if (!grant.ok() && grant.status().code() == StatusCode::kUnimplemented) {
-    spdlog::info("node {} at {} has no peer link; forwarding to it over gRPC", peer_id_,
-                 peer_grpc_);
-    state_ = State::kNoLink;
-    retry_at_ms_ = SteadyMs() + kNoLinkRetryMs;
-    last_error_ = Status(StatusCode::kUnimplemented, grant.status().message());
-    for (LinkRequest& r : window_.TakeQueued()) GiveBack(std::move(r));
-    return;
+  {
+    MutexLock lock(mu_);
+    if (dial != dials_ || state_ != State::kDialing) return;
+    if (!grant.ok() && grant.status().code() == StatusCode::kUnimplemented) {
+      spdlog::info("node {} at {} has no peer link; forwarding to it over gRPC", peer_id_,
+                   peer_grpc_);
+      state_ = State::kNoLink;
+      retry_at_ms_ = SteadyMs() + kNoLinkRetryMs;
+      last_error_ = Status(StatusCode::kUnimplemented, grant.status().message());
+      for (LinkRequest& r : window_.TakeQueued()) GiveBack(std::move(r));
+    } else if (!grant.ok()) {
+      Fail(Unavailable("cannot open the link: " + grant.status().message()), true);
+    } else if (Status s = conn_.Connect(grant->addr); !s.ok()) {
+      Fail(Unavailable("link to " + grant->addr_text + ": " + s.message()), true);
+    } else {
+      link_addr_ = grant->addr_text;
+      state_ = State::kOpen;
+      hello_answered_ = false;
+      CloseDirect();
+      seen_bytes_ = conn_.bytes_read();
+      quiet_since_ms_ = SteadyMs();
+      const auto [id, grpc] = env_.self();
+      conn_.out().append(EncodeLinkHello(LinkHello{grant->token, id, grpc}));
+      env_.mark_dirty(*this);
+    }
   }
-  if (!grant.ok()) {
-    return Fail(Unavailable("cannot open the link: " + grant.status().message()), true);
-  }
-  if (Status s = conn_.Connect(grant->addr); !s.ok()) {
-    return Fail(Unavailable("link to " + grant->addr_text + ": " + s.message()), true);
-  }
-  link_addr_ = grant->addr_text;
-  state_ = State::kOpen;
-  hello_answered_ = false;
-  seen_bytes_ = conn_.bytes_read();
-  quiet_since_ms_ = SteadyMs();
-  const auto [id, grpc] = env_.self();
-  conn_.out().append(EncodeLinkHello(LinkHello{grant->token, id, grpc}));
-  env_.mark_dirty(*this);
+  RunDue();
 }
 
 void OutgoingLink::Flush() {
   dirty = false;
-  if (state_ != State::kOpen) return;
-  const bool was_idle = window_.inflight() == 0;
-  window_.Fill(conn_.out(), UnixOffsetMs());
-  if (was_idle && window_.inflight() > 0) {
-    quiet_since_ms_ = SteadyMs();
-    seen_bytes_ = conn_.bytes_read();
+  {
+    MutexLock lock(mu_);
+    if (state_ != State::kOpen) return;
+    // What SendDirect could not send goes first: it is in flight already.
+    conn_.out().append(spill_);
+    spill_.clear();
+    const bool was_idle = window_.inflight() == 0;
+    window_.Fill(conn_.out(), UnixOffsetMs());
+    if (was_idle && window_.inflight() > 0) {
+      quiet_since_ms_ = SteadyMs();
+      seen_bytes_ = conn_.bytes_read();
+    }
+    if (conn_.unsent() == 0) return;
+    conn_busy_ = true;  // SendDirect keeps off the socket while this sends
   }
-  conn_.Flush();
+  conn_.Flush();  // unlocked: a failure calls OnClosed
+  {
+    MutexLock lock(mu_);
+    conn_busy_ = conn_.unsent() > 0;
+  }
+  RunDue();
 }
 
 void OutgoingLink::OnReply(std::string_view frame) {
-  if (!hello_answered_) {
-    if (frame == "+OK\r\n") {
-      hello_answered_ = true;
-      if (failures_ > 0) spdlog::info("link to node {} at {} is up again", peer_id_, link_addr_);
-      failures_ = 0;
-      return;
+  LinkCallback done;
+  LinkReply reply;
+  {
+    MutexLock lock(mu_);
+    if (!hello_answered_) {
+      if (frame == "+OK\r\n") {
+        hello_answered_ = true;
+        if (failures_ > 0) spdlog::info("link to node {} at {} is up again", peer_id_, link_addr_);
+        failures_ = 0;
+        // SendDirect writes to a dup of the socket: closing ours never
+        // hands its number to another file while a sender holds it.
+        if (conn_.unsent() == 0) conn_busy_ = false;
+        direct_fd_ = ::dup(conn_.fd());
+      } else {
+        Fail(Unavailable("node " + peer_id_ + " refused the link: " + FirstLine(frame)), true);
+      }
+    } else if (StatusOr<LinkReplyFrame> f = ParseLinkReply(frame); !f.ok()) {
+      Fail(Unavailable(f.status().message()), true);
+    } else {
+      LinkWindow::Completed c = window_.Complete(f->seq);
+      done = std::move(c.done);
+      if (done && SteadyMs() > c.deadline_ms) {
+        // Read after the deadline (this node stalled, its timer not run
+        // yet): the caller gave up then, as with an expired gRPC call, and
+        // must not act on an answer that old.
+        reply = LinkReply{NoReply(env_.timeout_ms, "")};
+      } else if (done) {
+        reply = LinkReply{OkStatus(), std::string(f->reply), f->epoch, std::string(f->map_json)};
+      }
+      if (window_.queued() > 0 || !spill_.empty()) env_.mark_dirty(*this);
+      if (conn_busy_ && conn_.unsent() == 0) conn_busy_ = false;
     }
-    return Fail(Unavailable("node " + peer_id_ + " refused the link: " + FirstLine(frame)), true);
   }
-  StatusOr<LinkReplyFrame> f = ParseLinkReply(frame);
-  if (!f.ok()) return Fail(Unavailable(f.status().message()), true);
-  LinkWindow::Completed c = window_.Complete(f->seq);
-  if (c.done && SteadyMs() > c.deadline_ms) {
-    // Read after the deadline (this node stalled, its timer not run yet):
-    // the caller gave up then, as with an expired gRPC call, and must not
-    // act on an answer that old.
-    c.done(LinkReply{NoReply(env_.timeout_ms, "")});
-  } else if (c.done) {
-    c.done(LinkReply{OkStatus(), std::string(f->reply), f->epoch, std::string(f->map_json)});
-  }
-  if (window_.queued() > 0) env_.mark_dirty(*this);
+  if (done) done(std::move(reply));
+  RunDue();
 }
 
 void OutgoingLink::OnClosed(const std::string& reason) {
-  // A link the peer took and later closed is dialled again at once for what
-  // is queued; one that failed before the hello was answered backs off.
-  Fail(Unavailable("link to " + link_addr_ + ": " + reason), !hello_answered_);
+  {
+    MutexLock lock(mu_);
+    // A link the peer took and later closed is dialled again at once for
+    // what is queued; one that failed before the hello was answered backs off.
+    Fail(Unavailable("link to " + link_addr_ + ": " + reason), !hello_answered_);
+  }
+  RunDue();
 }
 
 void OutgoingLink::Fail(const Status& why, bool backoff, bool keep_inflight) {
-  conn_.Close();
+  CloseConn();
   ++dials_;
   hello_answered_ = false;
   std::vector<LinkCallback> inflight;
@@ -175,52 +282,68 @@ void OutgoingLink::Fail(const Status& why, bool backoff, bool keep_inflight) {
   } else {
     state_ = State::kIdle;
   }
-  FailAll(inflight, why);
-  for (LinkRequest& r : queued) r.done(LinkReply{why});
+  FailAll(std::move(inflight), why);
+  for (LinkRequest& r : queued) Due(std::move(r.done), LinkReply{why});
   if (state_ == State::kIdle && window_.queued() > 0) Dial();
 }
 
-void OutgoingLink::FailAll(const std::vector<LinkCallback>& callbacks, const Status& why) {
-  for (const LinkCallback& done : callbacks) done(LinkReply{why});
+void OutgoingLink::FailAll(std::vector<LinkCallback> callbacks, const Status& why) {
+  for (LinkCallback& done : callbacks) Due(std::move(done), LinkReply{why});
 }
 
 void OutgoingLink::Tick(int64_t now_ms) {
-  now_ms_ = now_ms;
-  if ((state_ == State::kBackoff || state_ == State::kNoLink) && now_ms >= retry_at_ms_) {
-    state_ = State::kIdle;
+  {
+    MutexLock lock(mu_);
+    now_ms_ = now_ms;
+    if ((state_ == State::kBackoff || state_ == State::kNoLink) && now_ms >= retry_at_ms_) {
+      state_ = State::kIdle;
+    }
+    if (direct_started_) {
+      // SendDirect put requests in flight on an idle window: the quiet
+      // period starts now (at most one tick late, never early).
+      direct_started_ = false;
+      seen_bytes_ = conn_.bytes_read();
+      quiet_since_ms_ = now_ms;
+    }
+    // First what is due (requests a reset kept in flight included: they were
+    // sent before this connection opened, so none outlives its quiet period).
+    std::vector<LinkCallback> expired = window_.Expire(now_ms);
+    if (!expired.empty()) FailAll(std::move(expired), NoReply(env_.timeout_ms, ""));
+    if (state_ == State::kOpen && window_.inflight() > 0) {
+      if (conn_.bytes_read() != seen_bytes_) {
+        seen_bytes_ = conn_.bytes_read();
+        quiet_since_ms_ = now_ms;
+      } else if (now_ms - quiet_since_ms_ >= env_.timeout_ms) {
+        // The peer hangs: whatever is on this connection will not be
+        // answered. What was sent may still run if the peer wakes up before
+        // the deadlines (it drops what arrives later), so those requests
+        // fail at their deadlines, not now: a caller that retries elsewhere
+        // never races a late copy.
+        Fail(NoReply(env_.timeout_ms, "; the link is reset"), true, /*keep_inflight=*/true);
+      }
+    }
   }
-  // First what is due (requests a reset kept in flight included: they were
-  // sent before this connection opened, so none outlives its quiet period).
-  std::vector<LinkCallback> expired = window_.Expire(now_ms);
-  if (!expired.empty()) FailAll(expired, NoReply(env_.timeout_ms, ""));
-  if (state_ != State::kOpen || window_.inflight() == 0) return;
-  if (conn_.bytes_read() != seen_bytes_) {
-    seen_bytes_ = conn_.bytes_read();
-    quiet_since_ms_ = now_ms;
-  } else if (now_ms - quiet_since_ms_ >= env_.timeout_ms) {
-    // The peer hangs: whatever is on this connection will not be answered.
-    // What was sent may still run if the peer wakes up before the deadlines
-    // (it drops what arrives later), so those requests fail at their
-    // deadlines, not now: a caller that retries elsewhere never races a
-    // late copy.
-    Fail(NoReply(env_.timeout_ms, "; the link is reset"), true, /*keep_inflight=*/true);
-  }
+  RunDue();
 }
 
 void OutgoingLink::Shutdown(const Status& why) {
-  conn_.Close();
-  ++dials_;
-  state_ = State::kBackoff;
-  retry_at_ms_ = std::numeric_limits<int64_t>::max();
-  last_error_ = why;
-  FailAll(window_.TakeInflight(), why);
-  for (LinkRequest& r : window_.TakeQueued()) r.done(LinkReply{why});
+  {
+    MutexLock lock(mu_);
+    CloseConn();
+    ++dials_;
+    state_ = State::kBackoff;
+    retry_at_ms_ = std::numeric_limits<int64_t>::max();
+    last_error_ = why;
+    FailAll(window_.TakeInflight(), why);
+    for (LinkRequest& r : window_.TakeQueued()) Due(std::move(r.done), LinkReply{why});
+  }
+  RunDue();
 }
 
 void OutgoingLink::GiveBack(LinkRequest r) {
   LinkReply reply{last_error_};
   reply.unsent = std::move(r.body);
-  r.done(std::move(reply));
+  Due(std::move(r.done), std::move(reply));
 }
 
 }  // namespace ringkv::node

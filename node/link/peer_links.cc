@@ -30,12 +30,6 @@ LinkReply Stopping() {
 
 }  // namespace
 
-// A request on its way to the loop's thread.
-struct PeerLinks::Submission {
-  LinkPeer peer;
-  LinkRequest request;
-};
-
 PeerLinks::PeerLinks(PeerLinkOptions options, LinkDialer& dialer)
     : options_(std::move(options)), token_(RandomToken()) {
   env_.dialer = &dialer;
@@ -89,7 +83,8 @@ Status PeerLinks::Start(IncomingLinkContext incoming) {
   }
   env_.loop = &listener_->loop(0);
   port_.store(listener_->port(), std::memory_order_release);
-  loop_.store(env_.loop, std::memory_order_release);
+  MutexLock lock(inbox_mu_);
+  mailbox_ = env_.loop->mailbox();
   return OkStatus();
 }
 
@@ -104,27 +99,152 @@ void PeerLinks::RunThread(net::EventLoop& loop) {
 
 void PeerLinks::Stop() {
   if (!listener_) return;
-  loop_.store(nullptr, std::memory_order_release);
+  {
+    MutexLock lock(inbox_mu_);
+    mailbox_.reset();  // Send fails at once from now on
+  }
   listener_->Stop();  // quits the loop (ShutdownAll), joins, runs what was posted late
-  links_.clear();     // before the loop they were watched by
+  {
+    MutexLock lock(links_mu_);
+    links_.clear();  // before the loop they were watched by
+  }
   listener_.reset();
+}
+
+// The requests one thread sent in the current round of its event loop.
+struct PeerLinks::RoundSends {
+  PeerLinks* owner = nullptr;  // whose SendPending takes `pending`
+  std::vector<Submission> pending;
+  std::vector<Submission> spare;   // SendPending's, reused
+  std::vector<LinkRequest> group;  // one peer's, for SendDirect
+};
+
+PeerLinks::RoundSends& PeerLinks::ThisThreadsSends() {
+  thread_local RoundSends sends;
+  return sends;
 }
 
 void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::string_view> args,
                      LinkCallback done) {
-  net::EventLoop* loop = loop_.load(std::memory_order_acquire);
-  if (loop == nullptr) return done(LinkReply{Unavailable("the peer links are not running")});
   EncodedLinkRequest encoded = EncodeLinkRequest(args);
-  auto s = std::make_shared<Submission>(
-      Submission{peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks,
-                                   SteadyMs() + options_.timeout_ms, std::move(done)}});
-  if (!loop->Post([this, s] { Submit(*s); })) s->request.done(Stopping());
+  Submission s{peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks,
+                                 SteadyMs() + options_.timeout_ms, std::move(done)}};
+  net::EventLoop* here = net::EventLoop::Current();
+  if (here == nullptr || here == env_.loop) return HandOff(std::move(s));
+  // An event loop's thread: keep it for the end of the round.
+  RoundSends& sends = ThisThreadsSends();
+  if (sends.owner != this) {
+    // Another node's links in this process (tests): theirs go first. With
+    // nothing pending the old owner may be gone.
+    if (!sends.pending.empty()) sends.owner->SendPending();
+    sends.owner = this;
+  }
+  if (sends.pending.empty()) here->AtRoundEnd([this] { SendPending(); });
+  sends.pending.push_back(std::move(s));
+}
+
+void PeerLinks::SendPending() {
+  RoundSends& sends = ThisThreadsSends();
+  if (sends.owner != this || sends.pending.empty()) return;
+  // Taken out first: a callback run here (a hand-off refused while
+  // stopping) may Send again, into a new round's `pending`.
+  std::vector<Submission> batch;
+  batch.swap(sends.spare);
+  batch.swap(sends.pending);
+  bool direct;
+  {
+    MutexLock lock(inbox_mu_);
+    direct = undrained_ == 0;
+  }
+  // Peer by peer, in the order of their first request; each peer's in order.
+  for (size_t first = 0; first < batch.size(); ++first) {
+    if (!batch[first].request.done) continue;  // taken with an earlier peer
+    const std::string& addr = batch[first].peer.grpc_addr;
+    bool sent = false;
+    if (direct) {
+      sends.group.clear();
+      for (size_t i = first; i < batch.size(); ++i) {
+        Submission& p = batch[i];
+        if (p.request.done && p.peer.grpc_addr == addr) {
+          sends.group.push_back(std::move(p.request));
+          p.request.done = nullptr;  // marks it taken
+        }
+      }
+      {
+        MutexLock lock(links_mu_);
+        auto it = links_.find(addr);
+        sent = it != links_.end() && it->second->SendDirect(sends.group);
+      }
+      if (!sent) {
+        // Handed back untouched: put them back for the hand-off below.
+        size_t g = 0;
+        for (size_t i = first; i < batch.size(); ++i) {
+          Submission& p = batch[i];
+          if (!p.request.done && p.peer.grpc_addr == addr) p.request = std::move(sends.group[g++]);
+        }
+      }
+    }
+    if (sent) continue;
+    for (size_t i = first; i < batch.size(); ++i) {
+      Submission& p = batch[i];
+      if (p.request.done && p.peer.grpc_addr == addr) {
+        HandOff(std::move(p));
+        p.request.done = nullptr;
+      }
+    }
+  }
+  batch.clear();
+  sends.spare.swap(batch);  // keeps its capacity for the next round
+  sends.group.clear();
+}
+
+void PeerLinks::HandOff(Submission s) {
+  std::shared_ptr<net::Mailbox> wake;
+  {
+    MutexLock lock(inbox_mu_);
+    if (mailbox_ == nullptr) {
+      return s.request.done(LinkReply{Unavailable("the peer links are not running")});
+    }
+    if (inbox_.empty()) wake = mailbox_;
+    inbox_.push_back(std::move(s));
+    ++undrained_;
+  }
+  // The first request of a burst wakes the loop; the drain takes them all.
+  // Refused once the loop stopped: then nothing will drain, so fail them here.
+  if (wake && !wake->Post([this] { DrainInbox(); })) {
+    std::vector<Submission> left;
+    {
+      MutexLock lock(inbox_mu_);
+      left.swap(inbox_);
+      undrained_ = 0;
+    }
+    for (Submission& r : left) r.request.done(Stopping());
+  }
+}
+
+void PeerLinks::DrainInbox() {
+  draining_.clear();
+  {
+    MutexLock lock(inbox_mu_);
+    draining_.swap(inbox_);  // both keep their capacity
+  }
+  for (Submission& s : draining_) Submit(s);
+  {
+    MutexLock lock(inbox_mu_);
+    undrained_ -= std::min(undrained_, draining_.size());
+  }
+  draining_.clear();
 }
 
 void PeerLinks::Submit(Submission& s) {
   if (stopping_) return s.request.done(Stopping());
-  std::unique_ptr<OutgoingLink>& link = links_[s.peer.grpc_addr];
-  if (!link) link = std::make_unique<OutgoingLink>(env_, s.peer.id, s.peer.grpc_addr);
+  OutgoingLink* link;
+  {
+    MutexLock lock(links_mu_);
+    std::unique_ptr<OutgoingLink>& slot = links_[s.peer.grpc_addr];
+    if (!slot) slot = std::make_unique<OutgoingLink>(env_, s.peer.id, s.peer.grpc_addr);
+    link = slot.get();
+  }
   link->Submit(std::move(s.request), SteadyMs());
 }
 
@@ -137,15 +257,25 @@ void PeerLinks::FlushDirty() {
   }
 }
 
+std::vector<OutgoingLink*> PeerLinks::AllLinks() {
+  std::vector<OutgoingLink*> all;
+  MutexLock lock(links_mu_);
+  all.reserve(links_.size());
+  for (auto& [addr, link] : links_) all.push_back(link.get());
+  return all;
+}
+
+// Links are removed only by Stop, on this thread: the pointers stay valid,
+// and callbacks run without links_mu_ held.
 void PeerLinks::TickAll() {
   const int64_t now = SteadyMs();
-  for (auto& [addr, link] : links_) link->Tick(now);
+  for (OutgoingLink* link : AllLinks()) link->Tick(now);
 }
 
 void PeerLinks::ShutdownAll() {
   stopping_ = true;
   dirty_.clear();
-  for (auto& [addr, link] : links_) link->Shutdown(Unavailable("node stopping"));
+  for (OutgoingLink* link : AllLinks()) link->Shutdown(Unavailable("node stopping"));
 }
 
 }  // namespace ringkv::node

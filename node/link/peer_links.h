@@ -14,11 +14,18 @@
 //
 // One thread runs every link, outgoing and incoming: the first (only)
 // event loop of the listener's net::ConnectionLoop. Send never blocks: it
-// encodes the request on the caller's thread and posts it to that loop's
-// mailbox.
+// encodes the request on the caller's thread. On another event loop's
+// thread (a RESP I/O thread) it keeps the request until the end of that
+// loop's round (or SendPending), then writes all the round's requests for a
+// peer to its link's socket itself, in one non-blocking send
+// (OutgoingLink::SendDirect), when the link is open and nothing of the
+// links' thread waits ahead of them. Otherwise, and on any other thread, it
+// queues them for the links' thread, waking it (its mailbox) only when the
+// queue was empty: a burst of sends costs one wake-up. Requests sent from
+// one thread reach a peer in the order they were sent.
 //
-// Thread safety: Send, SetSelf, port() and token() from any thread; Start
-// and Stop from one.
+// Thread safety: Send, SendPending, SetSelf, port() and token() from any
+// thread; Start and Stop from one.
 #pragma once
 
 #include <atomic>
@@ -79,17 +86,31 @@ class PeerLinks {
   // (or on the caller's, before Send returns, when the links are not
   // running). `done` must not block. `args` need to live for this call only.
   void Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::string_view> args,
-            LinkCallback done);
+            LinkCallback done) EXCLUDES(inbox_mu_, links_mu_);
+  // Sends now what this thread's Send calls keep for the end of its event
+  // loop's round. A caller about to wait for a reply on such a thread must
+  // call it first, or it waits for a request not sent yet.
+  void SendPending() EXCLUDES(inbox_mu_, links_mu_);
 
   // The listener's port (after Start) and the token a hello must carry.
   uint16_t port() const { return port_.load(std::memory_order_acquire); }
   const std::string& token() const { return token_; }
 
  private:
-  struct Submission;
-  void Submit(Submission& s);  // on the loop's thread
+  // A request on its way to the loop's thread.
+  struct Submission {
+    LinkPeer peer;
+    LinkRequest request;
+  };
+  struct RoundSends;  // a thread's requests kept for the end of its round
+  static RoundSends& ThisThreadsSends();
+  // Queues `s` for the links' thread.
+  void HandOff(Submission s) EXCLUDES(inbox_mu_);
+  void Submit(Submission& s) EXCLUDES(links_mu_);  // on the loop's thread
+  void DrainInbox() EXCLUDES(inbox_mu_);           // on the loop's thread (or the stopping one)
   void RunThread(net::EventLoop& loop);
   void FlushDirty();
+  std::vector<OutgoingLink*> AllLinks() EXCLUDES(links_mu_);
   void TickAll();
   void ShutdownAll();
 
@@ -98,16 +119,27 @@ class PeerLinks {
   IncomingLinkContext incoming_;
   OutgoingLink::Env env_;
   std::unique_ptr<net::ConnectionLoop> listener_;
-  std::atomic<net::EventLoop*> loop_{nullptr};  // set while running
   std::atomic<uint16_t> port_{0};
 
   Mutex mu_;
   std::string self_id_ GUARDED_BY(mu_);
   std::string self_grpc_ GUARDED_BY(mu_);
 
+  // Requests on their way to the loop's thread.
+  Mutex inbox_mu_;
+  std::shared_ptr<net::Mailbox> mailbox_ GUARDED_BY(inbox_mu_);  // null unless running
+  std::vector<Submission> inbox_ GUARDED_BY(inbox_mu_);
+  // Requests handed off and not yet submitted to their link: while there
+  // are any, no request is sent directly (it could overtake them).
+  size_t undrained_ GUARDED_BY(inbox_mu_) = 0;
+
+  // Created on the loop's thread; looked up from others for SendDirect.
+  Mutex links_mu_;
+  std::unordered_map<std::string, std::unique_ptr<OutgoingLink>> links_
+      GUARDED_BY(links_mu_);  // by peer gRPC address
   // The loop's thread only (after it ended: the thread that stopped it).
-  std::unordered_map<std::string, std::unique_ptr<OutgoingLink>> links_;  // by peer gRPC address
   std::vector<OutgoingLink*> dirty_;
+  std::vector<Submission> draining_;  // DrainInbox's, reused
   bool stopping_ = false;
 };
 

@@ -15,7 +15,8 @@ with ports picked at run time:
   - map epochs checked per batch: a receiver with an older map fetches the
     sender's; a receiver with a newer one answers -MOVED with its map and
     the sender places the keys again; a map change while clients run
-    through a non-owner loses nothing.
+    through a non-owner loses nothing, and a client's pipelined commands on
+    one key keep their order while an owner defers one of them.
 """
 import json
 import os
@@ -349,6 +350,68 @@ class EpochTest(PeerLinkTestCase):
         self.assertEqual(c.keys(keys[0]), [keys[0].encode()])  # written on n1 itself (KEYS is local)
         # n0 forwards to n1 now; its own old copy was not touched.
         self.assertEqual(redis.Redis(port=self.n0.resp_port).get(keys[0]), b"on-n1")
+
+    def test_pipelined_commands_on_a_key_keep_their_order_while_keys_move(self):
+        # While keys move, an owner defers a command that calls the other
+        # owner of its key (write-through, pull on a miss); the commands
+        # behind it on the same key wait for it, the others do not. The
+        # client's node owns none of the keys checked, before or after, so
+        # every command on them goes over a link.
+        nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(3)]
+        router = self.start_router("--nodes", ",".join(f"127.0.0.1:{n.http_port}" for n in nodes))
+        wait_for(lambda: all(http_json("GET", f"{n.http}/neighbors")[1]["nodes"] == 3
+                             for n in nodes), timeout=30, what="maps")
+        client_node = nodes[1]
+        me = f"127.0.0.1:{client_node.resp_port}"
+
+        def owner(k):
+            status, data = http_json("POST", f"{router.http}/get-node", {"value": k})
+            self.assertEqual(status, 200, data)
+            return data["node"]
+        keys = [k for k in (f"ord:{i}" for i in range(200)) if owner(k) != me][:64]
+        stop = threading.Event()
+        bad, rounds = {}, [0]
+
+        def client(t):
+            c = redis.Redis(port=client_node.resp_port, socket_timeout=30)
+            mine = keys[t * 8:(t + 1) * 8]
+            i = 0
+            while not stop.is_set():
+                i += 1
+                pipe = c.pipeline(transaction=False)
+                for k in mine:
+                    pipe.set(k, f"{i}")
+                    pipe.append(k, "+")
+                    pipe.get(k)
+                got = pipe.execute(raise_on_error=False)
+                for j, k in enumerate(mine):
+                    if got[3 * j:3 * j + 3] != [True, len(f"{i}+"), f"{i}+".encode()]:
+                        bad.setdefault(k, (i, got[3 * j:3 * j + 3]))
+                rounds[0] += 1
+
+        threads = [threading.Thread(target=client, args=(t,)) for t in range(8)]
+        for th in threads:
+            th.start()
+        wait_for(lambda: rounds[0] > 50, timeout=30, what="pipelines")
+        n3 = self.start_node("--id", "n3", name="node3")
+        status, body = http_json("POST", f"{router.http}/add-node",
+                                 {"value": f"127.0.0.1:{n3.http_port}"})
+        self.assertEqual(status, 200, body)
+
+        def done():
+            m = http_json("GET", f"{router.http}/migrations")[1]
+            hist = m.get("history") or []
+            return m.get("current") is None and hist and hist[-1]
+        last = wait_for(done, timeout=120, what="the migration to n3")
+        stop.set()
+        for th in threads:
+            th.join(60)
+        self.assertEqual(last["state"], "done", last)
+        checked = [k for k in keys if owner(k) != me]  # never the client node's
+        self.assertGreater(len(checked), 30)
+        wrong = {k: v for k, v in bad.items() if k in checked}
+        self.assertEqual(wrong, {}, f"{len(wrong)} keys saw their commands out of order")
+        self.assertGreater(rounds[0], 100)
 
     def test_a_map_change_while_clients_run_through_a_non_owner_loses_nothing(self):
         nodes = [self.start_node("--id", f"n{i}", name=f"node{i}") for i in range(3)]

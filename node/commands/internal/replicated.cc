@@ -57,9 +57,9 @@ struct Job {
   ServerState& state;
   const DispatcherOptions& options;
   std::string_view run_id;
-  Session session;  // without `defer`
-  std::vector<std::string> args;
-  std::vector<std::string_view> views;
+  Session session;                      // without `defer`
+  std::string bytes;                    // the arguments, back to back
+  std::vector<std::string_view> views;  // each argument, into `bytes`
   int64_t now_ms;
 
   Job(const CommandSpec& s, const Context& ctx)
@@ -71,11 +71,22 @@ struct Job {
         options(ctx.options),
         run_id(ctx.run_id),
         session(ctx.session),
-        args(ctx.args.begin(), ctx.args.end()),
         now_ms(ctx.now_ms) {
     session.defer = nullptr;
-    views.assign(args.begin(), args.end());
+    // Two allocations, whatever the number of arguments.
+    size_t size = 0;
+    for (std::string_view a : ctx.args) size += a.size();
+    bytes.reserve(size);
+    for (std::string_view a : ctx.args) bytes.append(a);
+    views.reserve(ctx.args.size());
+    size_t at = 0;
+    for (std::string_view a : ctx.args) {
+      views.emplace_back(bytes.data() + at, a.size());
+      at += a.size();
+    }
   }
+  Job(const Job&) = delete;  // `views` point into `bytes`
+  Job& operator=(const Job&) = delete;
 
   // Runs the handler here, appending its reply to `out`.
   void RunHere(std::string& out) {
@@ -132,7 +143,9 @@ class Round : public std::enable_shared_from_this<Round> {
         link_(ctx.options.forward),
         replication_(ctx.options.replication) {
     keys_.resize(plans.size());
-    for (size_t k = 0; k < plans.size(); ++k) Plan(keys_[k], plans[k]);
+    for (size_t k = 0; k < plans.size(); ++k) Plan(keys_[k], plans[k], ctx);
+    if (access_ != Access::kBlindWrite && NeedsReadRound()) reads_ = GroupByPeer(/*reads=*/true);
+    if (access_ != Access::kRead) writes_ = GroupByPeer(/*reads=*/false);
   }
 
   void Start() {
@@ -142,7 +155,7 @@ class Round : public std::enable_shared_from_this<Round> {
         uint32_t need = ks.need_write[set];
         if (set == ks.ReadIndex()) need = std::max(need, ks.need_read);
         uint32_t live = 0;
-        for (size_t i = 0; i < ks.peers.size(); ++i) {
+        for (size_t i = 0; i < ks.npeers; ++i) {
           if ((ks.sets[i] & KeyState::Bit(set)) == 0) continue;
           live += Live(*view_, replication_, ks.peers[i]) ? 1 : 0;
         }
@@ -157,14 +170,24 @@ class Round : public std::enable_shared_from_this<Round> {
   }
 
  private:
+  // A key's replicas while sets move: the old set and the new one, this
+  // node possibly among them.
+  static constexpr size_t kMaxPeers = 2 * cluster::kMaxReplication;
+  static_assert(kMaxPeers >= std::tuple_size_v<decltype(KeyPlan::replicas)>);
+
   // Write counters are per replica set: [0] the old one, [1] the new one
   // (the same nodes without a replica move). A write is acknowledged once
   // write_consistency of each set holds it.
+  //
+  // Fixed-size parts, so that a round allocates little per key: a
+  // coordinator runs one per command, and at -P 16 allocations it shares
+  // with the links' thread were a fifth of its CPU time.
   struct KeyState {
-    std::string key;
-    std::vector<uint32_t> peers;  // the other replicas
-    std::vector<uint8_t> sets;    // per peer: kOldSet | kNewSet
-    uint8_t self_sets = 0;        // this node's sets (0: it coordinates from off the lists)
+    std::string_view key;                     // into job_.bytes
+    std::array<uint32_t, kMaxPeers> peers{};  // the other replicas, `npeers` of them
+    std::array<uint8_t, kMaxPeers> sets{};    // per peer: kOldSet | kNewSet
+    uint32_t npeers = 0;
+    uint8_t self_sets = 0;  // this node's sets (0: it coordinates from off the lists)
     uint8_t read_set = kNewSet;
     bool moving = false;                   // the old and the new set differ
     std::array<uint32_t, 2> size{};        // replicas in each set, this node included
@@ -172,33 +195,52 @@ class Round : public std::enable_shared_from_this<Round> {
     std::array<uint32_t, 2> need_write{};  // acknowledgements wanted from peers of each set
     uint32_t read_ok = 0, read_failed = 0;
     std::array<uint32_t, 2> acks{}, write_failed{};
-    std::vector<std::pair<uint32_t, uint64_t>> seen;  // (peer, version it holds; 0 = nothing)
+    // (peer, version it holds; 0 = nothing), `nseen` of them
+    std::array<std::pair<uint32_t, uint64_t>, kMaxPeers> seen{};
+    uint32_t nseen = 0;
 
     static uint8_t Bit(size_t set) { return set == 0 ? kOldSet : kNewSet; }
     size_t ReadIndex() const { return read_set == kOldSet ? 0 : 1; }
     uint32_t SelfIn(size_t set) const { return (self_sets & Bit(set)) != 0 ? 1 : 0; }
     uint32_t PeersIn(size_t set) const {
-      return static_cast<uint32_t>(
-          std::count_if(sets.begin(), sets.end(), [&](uint8_t s) { return (s & Bit(set)) != 0; }));
+      return static_cast<uint32_t>(std::count_if(sets.begin(), sets.begin() + npeers,
+                                                 [&](uint8_t s) { return (s & Bit(set)) != 0; }));
     }
     uint8_t SetsOf(uint32_t peer) const {
-      for (size_t i = 0; i < peers.size(); ++i) {
+      for (size_t i = 0; i < npeers; ++i) {
         if (peers[i] == peer) return sets[i];
       }
       return 0;
     }
   };
 
-  void Plan(KeyState& ks, const KeyPlan& p) const {
+  // The peers of a round's keys, in ascending order, each with the indices
+  // of its keys: keys[first, first + count).
+  struct PeerKeys {
+    uint32_t peer = 0;
+    uint32_t first = 0;
+    uint32_t count = 0;
+  };
+  struct PeerGroups {
+    std::vector<PeerKeys> peers;
+    std::vector<uint32_t> keys;
+
+    std::span<const uint32_t> KeysOf(size_t pi) const {
+      return {keys.data() + peers[pi].first, peers[pi].count};
+    }
+  };
+
+  void Plan(KeyState& ks, const KeyPlan& p, const Context& ctx) const {
     const cluster::ClusterMap& map = *view_->map;
-    ks.key = std::string(p.key);
+    ks.key = OwnedKey(ctx, p.key);
     for (uint32_t i = 0; i < p.n; ++i) {
       if (p.replicas[i] == view_->self) {
         ks.self_sets = p.sets[i];
         continue;
       }
-      ks.peers.push_back(p.replicas[i]);
-      ks.sets.push_back(p.sets[i]);
+      ks.peers[ks.npeers] = p.replicas[i];
+      ks.sets[ks.npeers] = p.sets[i];
+      ++ks.npeers;
     }
     ks.read_set = p.read_set;
     ks.moving =
@@ -215,13 +257,24 @@ class Round : public std::enable_shared_from_this<Round> {
     }
   }
 
+  // `key` (a plan's: it points into the caller's arguments) as job_'s copy.
+  std::string_view OwnedKey(const Context& ctx, std::string_view key) const {
+    for (size_t i = 0; i < ctx.args.size(); ++i) {
+      if (ctx.args[i].data() == key.data()) return job_.views[i];
+    }
+    for (std::string_view a : job_.views) {
+      if (a == key) return a;
+    }
+    return key;  // not reached: a plan's keys are the command's arguments
+  }
+
   // "'k' needs 2 of its 3 replicas (consistency quorum), 1 reachable", of
   // `set` (a KeyState index) while replica sets move.
   std::string NotEnough(const KeyState& ks, size_t set, uint32_t need, uint32_t got) const {
     const uint32_t self = ks.SelfIn(set);
-    return "'" + ks.key.substr(0, 64) + "' needs " + std::to_string(need + self) + " of its " +
-           std::to_string(ks.size[set]) + (ks.moving ? (set == 0 ? " old" : " new") : "") +
-           " replicas (consistency " +
+    return "'" + std::string(ks.key.substr(0, 64)) + "' needs " + std::to_string(need + self) +
+           " of its " + std::to_string(ks.size[set]) +
+           (ks.moving ? (set == 0 ? " old" : " new") : "") + " replicas (consistency " +
            std::string(cluster::ConsistencyName(access_ == Access::kRead
                                                     ? view_->map->read_consistency
                                                     : view_->map->write_consistency)) +
@@ -239,16 +292,30 @@ class Round : public std::enable_shared_from_this<Round> {
   }
 
   // The peers of the command's keys, each with the indices of its keys;
-  // `reads`: only the peers of each key's read set.
-  std::map<uint32_t, std::vector<size_t>> ByPeer(bool reads) const {
-    std::map<uint32_t, std::vector<size_t>> by;
-    for (size_t k = 0; k < keys_.size(); ++k) {
+  // `reads`: only the peers of each key's read set. Once per phase, in the
+  // constructor, in three allocations.
+  PeerGroups GroupByPeer(bool reads) const {
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;  // (peer, key index)
+    size_t total = 0;
+    for (const KeyState& ks : keys_) total += ks.npeers;
+    pairs.reserve(total);
+    for (uint32_t k = 0; k < keys_.size(); ++k) {
       const KeyState& ks = keys_[k];
-      for (size_t i = 0; i < ks.peers.size(); ++i) {
-        if (!reads || (ks.sets[i] & ks.read_set) != 0) by[ks.peers[i]].push_back(k);
+      for (size_t i = 0; i < ks.npeers; ++i) {
+        if (!reads || (ks.sets[i] & ks.read_set) != 0) pairs.emplace_back(ks.peers[i], k);
       }
     }
-    return by;
+    std::sort(pairs.begin(), pairs.end());
+    PeerGroups g;
+    g.keys.reserve(pairs.size());
+    for (const auto& [peer, k] : pairs) {
+      if (g.peers.empty() || g.peers.back().peer != peer) {
+        g.peers.push_back(PeerKeys{peer, static_cast<uint32_t>(g.keys.size()), 0});
+      }
+      g.keys.push_back(k);
+      ++g.peers.back().count;
+    }
+    return g;
   }
 
   void PeerFailed(uint32_t peer) {
@@ -260,22 +327,26 @@ class Round : public std::enable_shared_from_this<Round> {
   // need_read answers.
   void ReadRound() {
     Count(&ReplicationCounters::reads);
-    for (auto& [peer, ks] : ByPeer(/*reads=*/true)) {
+    std::vector<std::string_view> args;
+    for (size_t pi = 0; pi < reads_.peers.size(); ++pi) {
+      const uint32_t peer = reads_.peers[pi].peer;
       if (!Live(*view_, replication_, peer)) {
-        OnPeek(peer, ks, std::nullopt);
+        OnPeek(pi, std::nullopt);
         continue;
       }
-      std::vector<std::string_view> args{"ringkv.peek"};
-      for (size_t k : ks) args.push_back(keys_[k].key);
-      auto self = shared_from_this();
+      args.assign({"ringkv.peek"});
+      for (uint32_t k : reads_.KeysOf(pi)) args.push_back(keys_[k].key);
       link_->ForwardAsync(*view_, peer, args,
-                          [self, p = peer, ks = ks](ForwardLink::Outcome, std::string reply) {
-                            self->OnPeek(p, ks, std::move(reply));
+                          [self = shared_from_this(), pi](ForwardLink::Outcome, std::string reply) {
+                            self->OnPeek(pi, std::move(reply));
                           });
     }
   }
 
-  void OnPeek(uint32_t peer, const std::vector<size_t>& ks, std::optional<std::string> reply) {
+  // `pi`: an index of reads_.peers.
+  void OnPeek(size_t pi, std::optional<std::string> reply) {
+    const uint32_t peer = reads_.peers[pi].peer;
+    const std::span<const uint32_t> ks = reads_.KeysOf(pi);
     std::optional<std::vector<std::optional<ReplicaEntry>>> entries;
     if (reply) {
       auto decoded = DecodePeekReply(*reply, ks.size());
@@ -307,7 +378,7 @@ class Round : public std::enable_shared_from_this<Round> {
         if (entries) {
           ++s.read_ok;
           const std::optional<ReplicaEntry>& e = (*entries)[i];
-          s.seen.emplace_back(peer, e ? e->version() : 0);
+          if (s.nseen < s.seen.size()) s.seen[s.nseen++] = {peer, e ? e->version() : 0};
         } else {
           ++s.read_failed;
         }
@@ -355,10 +426,11 @@ class Round : public std::enable_shared_from_this<Round> {
     {
       MutexLock lock(mu_);
       for (const KeyState& s : keys_) {
-        if (s.seen.empty()) continue;
+        if (s.nseen == 0) continue;
         std::optional<ReplicaEntry> mine = PeekLocal(job_.engine, s.key, job_.now_ms);
         if (!mine) continue;
-        for (auto [peer, version] : s.seen) {
+        for (uint32_t i = 0; i < s.nseen; ++i) {
+          const auto [peer, version] = s.seen[i];
           if (version >= mine->version()) continue;
           std::vector<std::string>& args = to[peer];
           if (args.empty()) args.emplace_back("ringkv.apply");
@@ -396,42 +468,55 @@ class Round : public std::enable_shared_from_this<Round> {
         })) {
       Finish(std::move(reply_));  // consistency one: answered now, replicas follow
     }
-    for (auto& [peer, ks] : ByPeer(/*reads=*/false)) {
+    // Peers with the same keys (every peer of a one-key command) are sent
+    // the same arguments, encoded once.
+    std::vector<std::string> args;
+    std::vector<std::string_view> views;
+    std::span<const uint32_t> encoded;
+    bool have_encoded = false;
+    for (size_t pi = 0; pi < writes_.peers.size(); ++pi) {
+      const uint32_t peer = writes_.peers[pi].peer;
+      const std::span<const uint32_t> ks = writes_.KeysOf(pi);
       if (!Live(*view_, replication_, peer)) {
-        OnApplied(peer, ks, false);
+        OnApplied(pi, false);
         continue;
       }
-      std::vector<std::string> args{"ringkv.apply"};
-      for (size_t k : ks) {
-        if (result[k]) AppendApplyArgs(args, keys_[k].key, *result[k]);
+      if (!have_encoded || !std::equal(ks.begin(), ks.end(), encoded.begin(), encoded.end())) {
+        args.assign({"ringkv.apply"});
+        for (uint32_t k : ks) {
+          if (result[k]) AppendApplyArgs(args, keys_[k].key, *result[k]);
+        }
+        views.assign(args.begin(), args.end());
+        encoded = ks;
+        have_encoded = true;
       }
       if (args.size() == 1) {
-        OnApplied(peer, ks, true);
+        OnApplied(pi, true);
         continue;
       }
-      std::vector<std::string_view> views(args.begin(), args.end());
-      auto self = shared_from_this();
       link_->ForwardAsync(*view_, peer, views,
-                          [self, p = peer, ks = ks](ForwardLink::Outcome, std::string reply) {
-                            self->OnApplyReply(p, ks, reply);
+                          [self = shared_from_this(), pi](ForwardLink::Outcome, std::string reply) {
+                            self->OnApplyReply(pi, reply);
                           });
     }
   }
 
   // Out of line: GCC 12 sees a string moved into std::function's call as
   // maybe-uninitialized when this is inlined into the lambda.
-  [[gnu::noinline]] void OnApplyReply(uint32_t peer, const std::vector<size_t>& ks,
-                                      const std::string& reply) {
+  [[gnu::noinline]] void OnApplyReply(size_t pi, const std::string& reply) {
     const bool ok = reply.starts_with(':');
     if (!ok) {
-      if (Unreachable(reply)) PeerFailed(peer);
+      if (Unreachable(reply)) PeerFailed(writes_.peers[pi].peer);
       MutexLock lock(mu_);
       if (last_failure_.empty()) last_failure_ = reply.substr(1, reply.find('\r') - 1);
     }
-    OnApplied(peer, ks, ok);
+    OnApplied(pi, ok);
   }
 
-  void OnApplied(uint32_t peer, const std::vector<size_t>& ks, bool ok) {
+  // `pi`: an index of writes_.peers.
+  void OnApplied(size_t pi, bool ok) {
+    const uint32_t peer = writes_.peers[pi].peer;
+    const std::span<const uint32_t> ks = writes_.KeysOf(pi);
     const std::string& peer_id = view_->NodeId(peer);
     if (ok) {
       Count(&ReplicationCounters::replica_acks);
@@ -498,6 +583,8 @@ class Round : public std::enable_shared_from_this<Round> {
   Mutex mu_;
   Phase phase_ GUARDED_BY(mu_) = Phase::kReading;
   std::vector<KeyState> keys_;  // counters GUARDED_BY(mu_); the rest fixed after construction
+  PeerGroups reads_;            // the read round's peers; fixed after construction
+  PeerGroups writes_;           // the write round's peers; fixed after construction
   std::string reply_;           // the command's reply, held until the write round ends
   std::string last_failure_ GUARDED_BY(mu_);  // the first replica error, for the client
 };
@@ -511,7 +598,9 @@ void Coordinate(const CommandSpec& spec, Context& ctx, std::shared_ptr<const Clu
                        : std::make_shared<Sink>();
   auto round = std::make_shared<Round>(spec, ctx, std::move(view), std::move(plans), access, sink);
   round->Start();
-  if (!deferred) ctx.w.Raw(sink->Wait());
+  if (deferred) return;
+  ctx.options.forward->SendPending();  // before waiting on this thread
+  ctx.w.Raw(sink->Wait());
 }
 
 // Sends the command to the first live replica of `plan` and, when that one
@@ -577,7 +666,9 @@ void Forward(const CommandSpec& spec, Context& ctx, std::shared_ptr<const Cluste
   auto sink = deferred ? std::make_shared<Sink>(ctx.session.defer(), ctx.metrics)
                        : std::make_shared<Sink>();
   std::make_shared<Failover>(spec, ctx, std::move(view), plan, sink)->Start();
-  if (!deferred) ctx.w.Raw(sink->Wait());
+  if (deferred) return;
+  ctx.options.forward->SendPending();  // before waiting on this thread
+  ctx.w.Raw(sink->Wait());
 }
 
 // A command whose keys have different coordinators: split by coordinator,
