@@ -8,6 +8,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,6 +25,16 @@
 // clang-format on
 
 namespace ringkv::net {
+namespace {
+
+// CLOCK_MONOTONIC_COARSE: a few ns per read, a few ms of resolution.
+int64_t CoarseMonotonicMs() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -243,6 +254,7 @@ bool Connection::ReadOnce() {
   }
   end_ += static_cast<size_t>(n);
   last_active_s_ = shard_.loop->now_s();
+  if (abandon_on_close_) read_at_ms_ = CoarseMonotonicMs();
   if (hold_ == Hold::kNone) RunBuffered();
   const uint64_t limit = shard_.server.options.max_query_buffer;
   if (!closed_ && !closing_ && end_ - start_ > limit) {
@@ -259,9 +271,21 @@ bool Connection::ReadOnce() {
 }
 
 // Runs every complete request in the buffer until one holds the connection.
+bool Connection::AbandonStale() {
+  const int64_t now = CoarseMonotonicMs();
+  if (now - read_at_ms_ < kAbandonCheckMs) return false;
+  read_at_ms_ = now;  // checked: the next check is due kAbandonCheckMs later
+  pollfd p{fd_, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 void Connection::RunBuffered() {
   handler_->OnBatchStart(*this);
   while (start_ < end_ && hold_ == Hold::kNone && !closing_ && !closed_) {
+    if (abandon_on_close_ && AbandonStale()) {
+      Close();
+      return;
+    }
     std::string_view pending(rbuf_.data() + start_, end_ - start_);
     resp::ParseStatus st = parser_.Parse(pending);
     if (st == resp::ParseStatus::kIncomplete) break;

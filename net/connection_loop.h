@@ -141,8 +141,12 @@ class Connection final : private IoHandler {
   // From now on, when the peer closes, the requests still buffered are not
   // run: the connection closes at once. For peers that resend elsewhere what
   // they gave up on (the router's failover, a node's peer link), so a
-  // stalled process that resumes never runs a request twice or late.
+  // stalled process that resumes never runs a request twice or late. That
+  // includes the rest of a batch already read: a request about to run more
+  // than kAbandonCheckMs after its batch was read (the process was stopped,
+  // or the batch is long) first checks that the peer is still there.
   void AbandonOnClose() { abandon_on_close_ = true; }
+  static constexpr int64_t kAbandonCheckMs = 100;
   // Closes now, dropping unsent replies.
   void Close();
 
@@ -158,6 +162,9 @@ class Connection final : private IoHandler {
   bool CanRead() const;
   bool ReadOnce();  // false once the socket is drained, closed or must wait
   void RunBuffered();
+  // AbandonOnClose: whether the next buffered request must not run because
+  // it waited too long and the peer has hung up meanwhile.
+  bool AbandonStale();
   void Send();
   bool Finished() const;
   void MakeRoom();
@@ -184,6 +191,7 @@ class Connection final : private IoHandler {
   bool closing_ = false;  // close once the replies are out
   bool closed_ = false;
   bool abandon_on_close_ = false;  // see AbandonOnClose
+  int64_t read_at_ms_ = 0;         // coarse monotonic ms of the last read (AbandonOnClose)
   bool pumping_ = false;           // Pump is on the stack
   bool repump_ = false;            // Pump was asked again meanwhile
   bool run_buffered_ = false;      // set by Resume: run what was buffered while held

@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace ringkv::net {
 namespace {
@@ -36,24 +38,35 @@ class Deferred {
   std::deque<ReplyDeferrer::Completion> queue_;
 };
 
-// ECHO x answers +x at once; DEFER parks the connection until the test
-// completes it.
+// ECHO x answers +x at once (and records x in `ran`); DEFER parks the
+// connection until the test completes it; ABANDON sets AbandonOnClose;
+// STALL ms keeps the I/O thread busy, as a stopped process would.
 class TestHandler final : public ConnectionHandler {
  public:
-  explicit TestHandler(Deferred& deferred) : deferred_(deferred) {}
+  TestHandler(Deferred& deferred, std::vector<std::string>& ran, std::mutex& mu)
+      : deferred_(deferred), ran_(ran), mu_(mu) {}
   After Execute(std::span<const std::string_view> args, std::string& out,
                 ReplyDeferrer& deferrer) override {
     if (args[0] == "DEFER") {
       deferred_.Push(deferrer.Defer());
-    } else {
-      out.append("+").append(args.size() > 1 ? args[1] : "PONG").append("\r\n");
+      return {};
     }
-    return {};
+    if (args[0] == "STALL") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(std::string(args[1]))));
+    }
+    if (args.size() > 1) {
+      std::lock_guard lock(mu_);
+      ran_.emplace_back(args[1]);
+    }
+    out.append("+").append(args.size() > 1 ? args[1] : "PONG").append("\r\n");
+    return {.abandon_on_close = args[0] == "ABANDON"};
   }
   bool Authenticated() const override { return true; }
 
  private:
   Deferred& deferred_;
+  std::vector<std::string>& ran_;
+  std::mutex& mu_;
 };
 
 // A blocking client socket; reads time out after 10 s instead of hanging.
@@ -100,7 +113,7 @@ class RespServerDeferTest : public ::testing::Test {
   void StartServer(RespServerOptions o = {}) {
     o.port = 0;
     server_ = std::make_unique<RespServer>(
-        o, [this] { return std::make_unique<TestHandler>(deferred_); },
+        o, [this] { return std::make_unique<TestHandler>(deferred_, ran_, mu_); },
         [this](int64_t open, bool, bool) {
           std::lock_guard lock(mu_);
           open_ = open;
@@ -117,7 +130,13 @@ class RespServerDeferTest : public ::testing::Test {
     std::thread([&c, &reply] { c(std::move(reply)); }).join();
   }
 
+  std::vector<std::string> Ran() {
+    std::lock_guard lock(mu_);
+    return ran_;
+  }
+
   Deferred deferred_;
+  std::vector<std::string> ran_;
   std::mutex mu_;
   std::condition_variable cv_;
   int64_t open_ = 0;
@@ -231,6 +250,34 @@ TEST_F(RespServerDeferTest, ACompletionAfterStopIsDropped) {
   EXPECT_EQ(c.Read(1), "");  // closed, nothing sent
   server_.reset();
   CompleteElsewhere(done, "+later\r\n");  // the server is gone
+}
+
+// A process stopped in the middle of a pipelined batch (here: a request that
+// keeps the thread 300 ms) must not run the rest of the batch once it
+// resumes if the peer, which gave up and resent it elsewhere, has hung up.
+TEST_F(RespServerDeferTest, AnAbandoningConnectionDropsTheRestOfAStalledBatchOnceThePeerIsGone) {
+  StartServer();
+  Client c(server_->port());
+  ASSERT_TRUE(c.connected());
+  c.Send("*1\r\n$7\r\nABANDON\r\n");
+  ASSERT_EQ(c.Read(7), "+PONG\r\n");
+  c.Send("*2\r\n$5\r\nSTALL\r\n$3\r\n300\r\n*2\r\n$4\r\nECHO\r\n$4\r\nlate\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  c.Close();
+  ASSERT_TRUE(WaitOpen(0));
+  EXPECT_EQ(Ran(), std::vector<std::string>{"300"});
+}
+
+// The same batch on a connection whose peer stays runs to the end.
+TEST_F(RespServerDeferTest, AStalledBatchRunsToTheEndWhileThePeerStays) {
+  StartServer();
+  Client c(server_->port());
+  ASSERT_TRUE(c.connected());
+  c.Send("*1\r\n$7\r\nABANDON\r\n");
+  ASSERT_EQ(c.Read(7), "+PONG\r\n");
+  c.Send("*2\r\n$5\r\nSTALL\r\n$3\r\n300\r\n*2\r\n$4\r\nECHO\r\n$4\r\nlate\r\n");
+  EXPECT_EQ(c.Read(13), "+300\r\n+late\r\n");
+  EXPECT_EQ(Ran(), (std::vector<std::string>{"300", "late"}));
 }
 
 }  // namespace
