@@ -170,7 +170,7 @@ class ManyClientsTest(PeerLinkTestCase):
             finally:
                 c.close()
 
-        threads = [threading.Thread(target=client, args=(t,)) for t in range(CLIENTS)]
+        threads = [threading.Thread(target=client, args=(t,), daemon=True) for t in range(CLIENTS)]
         for th in threads:
             th.start()
         for th in threads:
@@ -214,7 +214,8 @@ class OwnerFailureTest(PeerLinkTestCase):
                 if outcome != "ok":
                     time.sleep(0.005)  # a client backs off a little, as clients do
 
-        threads = [threading.Thread(target=client, args=(t,)) for t in range(8)]
+        threads = [threading.Thread(target=client, args=(t,), daemon=True) for t in range(8)]
+        self.addCleanup(stop.set)  # a failed step must not leave the clients running
         for th in threads:
             th.start()
         wait_for(lambda: sum(1 for _, o in results if o == "ok") > 200, timeout=30,
@@ -291,7 +292,7 @@ class WindowTest(PeerLinkTestCase):
                 except redis.RedisError as e:
                     results[i] = (time.monotonic() - start, str(e))
 
-            threads = [threading.Thread(target=client, args=(i,)) for i in range(10)]
+            threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(10)]
             for th in threads:
                 th.start()
             for th in threads:
@@ -389,7 +390,7 @@ class EpochTest(PeerLinkTestCase):
                         bad.setdefault(k, (i, got[3 * j:3 * j + 3]))
                 rounds[0] += 1
 
-        threads = [threading.Thread(target=client, args=(t,)) for t in range(8)]
+        threads = [threading.Thread(target=client, args=(t,), daemon=True) for t in range(8)]
         for th in threads:
             th.start()
         wait_for(lambda: rounds[0] > 50, timeout=30, what="pipelines")
