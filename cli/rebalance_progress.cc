@@ -148,26 +148,26 @@ StatusOr<json> WaitForMigration(const std::string& router, uint32_t timeout_ms,
   }
 }
 
-int RunRebalanceStatus(const RebalanceStatusArgs& a, std::ostream& out, std::ostream& err) {
-  std::string router = a.router;
-  if (router.empty()) {
-    auto p = provider::NewLocalProvider(a.run_dir, "ringkv");
-    auto list = p->List();
-    if (!list.ok()) {
-      err << "error: " << list.status().message() << "\n";
-      return 1;
-    }
-    for (const auto& i : *list) {
-      if (i.name == "router" && i.alive && i.http_port != 0) {
-        router = i.host + ":" + std::to_string(i.http_port);
-      }
-    }
-    if (router.empty()) {
-      err << "error: no running router in " << a.run_dir
-          << "; start a cluster with `ringkv cluster up` or pass --router HOST:PORT\n";
-      return 1;
+std::string RouterAddr(const std::string& router, const std::string& run_dir, std::ostream& err) {
+  if (!router.empty()) return router;
+  auto list = provider::NewLocalProvider(run_dir, "ringkv")->List();
+  if (!list.ok()) {
+    err << "error: " << list.status().message() << "\n";
+    return "";
+  }
+  for (const auto& i : *list) {
+    if (i.name == "router" && i.alive && i.http_port != 0) {
+      return i.host + ":" + std::to_string(i.http_port);
     }
   }
+  err << "error: no running router in " << run_dir
+      << "; start a cluster with `ringkv cluster up` or pass --router HOST:PORT\n";
+  return "";
+}
+
+int RunRebalanceStatus(const RebalanceStatusArgs& a, std::ostream& out, std::ostream& err) {
+  const std::string router = RouterAddr(a.router, a.run_dir, err);
+  if (router.empty()) return 1;
   auto m = GetMigrations(router, "");
   if (!m.ok()) {
     err << "error: " << m.status().message() << "\n";

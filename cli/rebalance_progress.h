@@ -17,6 +17,11 @@ namespace ringkv::cli {
 // 1536 -> "1.5 KB": bytes for people (B, KB, MB, GB by powers of 1024).
 std::string HumanBytes(uint64_t bytes);
 
+// The router's HTTP "host:port": `router` when set, else that of the live
+// router of the local cluster in `run_dir`. Empty after writing the reason
+// to `err`.
+std::string RouterAddr(const std::string& router, const std::string& run_dir, std::ostream& err);
+
 // One migration object of GET /migrations as a line, e.g.
 //   add  copying   [##########..........]  50%  arcs 3/7  12034 keys  1.2 MB  8100 keys/s  ETA 2s
 // `width` is the bar's width in characters.

@@ -10,7 +10,6 @@
 
 #include "cli/rebalance_progress.h"
 #include "net/http_client.h"
-#include "provider/provider.h"
 
 namespace ringkv::cli {
 namespace {
@@ -68,22 +67,8 @@ std::string Differing(const json& j) {
 
 // StatusOr<json> of the router's answer to `method /repair`.
 int CallRouter(const RepairArgs& a, const std::string& method, json* out, std::ostream& err) {
-  std::string router = a.router;
-  if (router.empty()) {
-    auto list = provider::NewLocalProvider(a.run_dir, "ringkv")->List();
-    if (list.ok()) {
-      for (const auto& i : *list) {
-        if (i.name == "router" && i.alive && i.http_port != 0) {
-          router = i.host + ":" + std::to_string(i.http_port);
-        }
-      }
-    }
-    if (router.empty()) {
-      err << "error: no running router in " << a.run_dir
-          << "; start a cluster with `ringkv cluster up` or pass --router HOST:PORT\n";
-      return 1;
-    }
-  }
+  const std::string router = RouterAddr(a.router, a.run_dir, err);
+  if (router.empty()) return 1;
   net::HttpCallOptions o;
   o.timeout_ms = 30000;
   if (!a.admin_token.empty()) o.headers["Authorization"] = "Bearer " + a.admin_token;

@@ -290,14 +290,8 @@ TEST_F(RouterHttpTest, GetNodeAddsTheReplicas) {
   // Replication 1: the owner alone.
   json one = BodyOf(Call("POST", "/get-node", R"({"value": "user:1"})"));
   EXPECT_EQ(one["replicas"], json::array({one["node"]}));
-  ASSERT_TRUE(owner_
-                  ->Apply([](const ClusterMap& m) -> StatusOr<ClusterMap> {
-                    ClusterMap next = m;
-                    next.replication = 2;
-                    next.epoch = m.epoch + 1;
-                    return next;
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      owner_->Apply([](const ClusterMap& m) { return cluster::SetReplication(m, 2); }).ok());
   RouteTablePtr t = owner_->Current();
   for (std::string key : {"a", "user:42", "zzz"}) {
     json j = BodyOf(Call("POST", "/get-node", json({{"value", key}}).dump()));

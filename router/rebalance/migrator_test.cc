@@ -168,14 +168,8 @@ TEST_F(MigratorTest, AddRunsToDoneAndSettlesTheMap) {
 }
 
 TEST_F(MigratorTest, AReplicatedAddSwitchesReadsOnEveryNodeBeforeAnyEnds) {
-  ASSERT_TRUE(map_owner_
-                  ->Apply([](const ClusterMap& m) -> StatusOr<ClusterMap> {
-                    ClusterMap next = m;
-                    next.replication = 2;
-                    next.epoch = m.epoch + 1;
-                    return next;
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      map_owner_->Apply([](const ClusterMap& m) { return cluster::SetReplication(m, 2); }).ok());
   auto started = AddN2();
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   ASSERT_TRUE(started->migration);
@@ -200,14 +194,8 @@ TEST_F(MigratorTest, AReplicatedAddSwitchesReadsOnEveryNodeBeforeAnyEnds) {
 }
 
 TEST_F(MigratorTest, AReplicaMoveTellsARestartedNodeItsPartAgainWhileCopying) {
-  ASSERT_TRUE(map_owner_
-                  ->Apply([](const ClusterMap& m) -> StatusOr<ClusterMap> {
-                    ClusterMap next = m;
-                    next.replication = 2;
-                    next.epoch = m.epoch + 1;
-                    return next;
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      map_owner_->Apply([](const ClusterMap& m) { return cluster::SetReplication(m, 2); }).ok());
   mover_.block = true;
   ASSERT_TRUE(AddN2().ok());
   ASSERT_TRUE(WaitFor([&] {  // every part told, the copies under way

@@ -352,6 +352,19 @@ class EpochTest(PeerLinkTestCase):
         # n0 forwards to n1 now; its own old copy was not touched.
         self.assertEqual(redis.Redis(port=self.n0.resp_port).get(keys[0]), b"on-n1")
 
+    def add_n3_and_wait(self, router):
+        """Adds a node n3 through the router; returns the migration's record once done."""
+        n3 = self.start_node("--id", "n3", name="node3")
+        status, body = http_json("POST", f"{router.http}/add-node",
+                                 {"value": f"127.0.0.1:{n3.http_port}"})
+        self.assertEqual(status, 200, body)
+
+        def done():
+            m = http_json("GET", f"{router.http}/migrations")[1]
+            hist = m.get("history") or []
+            return m.get("current") is None and hist and hist[-1]
+        return wait_for(done, timeout=120, what="the migration to n3")
+
     def test_pipelined_commands_on_a_key_keep_their_order_while_keys_move(self):
         # While keys move, an owner defers a command that calls the other
         # owner of its key (write-through, pull on a miss); the commands
@@ -394,16 +407,7 @@ class EpochTest(PeerLinkTestCase):
         for th in threads:
             th.start()
         wait_for(lambda: rounds[0] > 50, timeout=30, what="pipelines")
-        n3 = self.start_node("--id", "n3", name="node3")
-        status, body = http_json("POST", f"{router.http}/add-node",
-                                 {"value": f"127.0.0.1:{n3.http_port}"})
-        self.assertEqual(status, 200, body)
-
-        def done():
-            m = http_json("GET", f"{router.http}/migrations")[1]
-            hist = m.get("history") or []
-            return m.get("current") is None and hist and hist[-1]
-        last = wait_for(done, timeout=120, what="the migration to n3")
+        last = self.add_n3_and_wait(router)
         stop.set()
         for th in threads:
             th.join(60)
@@ -423,16 +427,7 @@ class EpochTest(PeerLinkTestCase):
         checker.preload()
         checker.start()
         time.sleep(0.5)
-        n3 = self.start_node("--id", "n3", name="node3")
-        status, body = http_json("POST", f"{router.http}/add-node",
-                                 {"value": f"127.0.0.1:{n3.http_port}"})
-        self.assertEqual(status, 200, body)
-
-        def done():
-            m = http_json("GET", f"{router.http}/migrations")[1]
-            hist = m.get("history") or []
-            return m.get("current") is None and hist and hist[-1]
-        last = wait_for(done, timeout=120, what="the migration to n3")
+        last = self.add_n3_and_wait(router)
         self.assertEqual(last["state"], "done", last)
         time.sleep(0.5)
         checker.stop()
