@@ -622,6 +622,20 @@ int RunClusterRemoveNode(const ClusterRemoveNodeArgs& a, std::ostream& out, std:
   auto member = ResolveMember(a.target, inst, *nodes);
   if (!member.ok()) return Fail(err, member.status());
   std::string addr = StringOf(*member, "addr");
+  // A dead node's arcs are copied from its surviving replicas, which the
+  // router does only once its health checks have marked the node down.
+  if (inst && !inst->alive && StringOf(*member, "state") != "down") {
+    out << inst->name << " is not running; waiting for the router to mark it down\n";
+    auto down = WaitForNodes(
+        http, a.timeout_ms,
+        [&](const json& j) {
+          for (const auto& n : NodeList(j))
+            if (StringOf(n, "addr") == addr) return StringOf(n, "state") == "down";
+          return true;
+        },
+        "the router to mark " + inst->name + " down");
+    if (!down.ok()) return Fail(err, down.status());
+  }
   auto transfers =
       CallRouter("POST", http, "/remove-node/" + addr, "", a.timeout_ms, a.admin_token);
   if (!transfers.ok()) return Fail(err, transfers.status());

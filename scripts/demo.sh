@@ -2,8 +2,11 @@
 # Quick start (a): installs what is missing, builds, starts a local cluster
 # (a router and three ringkv nodes), writes and reads keys through it, and
 # shows which node holds each, then adds a fourth node live and shows the
-# keys that moved and that every key is still readable. The cluster keeps
-# running afterwards.
+# keys that moved and that every key is still readable. Last, a second
+# cluster of 4 nodes at replication 3 loses a node to kill -9: every key stays
+# readable, and `cluster remove-node` of the dead node copies its arcs again
+# until each key has 3 copies (DBSIZE of the live nodes). The first cluster
+# keeps running afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -84,26 +87,45 @@ for n in json.loads(sys.argv[1])["nodes"]:
     print(f"  {n['name']:8} GET user:1 -> {c.get('user:1').decode()}  ({'owner' if here else 'forwarded'})")
 PY
 
-step "Replicas: a second cluster with --replication 3 keeps serving when a node is killed (kill -9)"
+step "Replicas: a second cluster with --replication 3 keeps serving when a node is killed (kill -9), then restores 3 copies"
 R3_DIR=$RUN_DIR-r3
 "$RINGKV" cluster down --run-dir "$R3_DIR" >/dev/null 2>&1 || true
-"$RINGKV" cluster up --nodes 3 --replication 3 --run-dir "$R3_DIR" >/dev/null
+"$RINGKV" cluster up --nodes 4 --replication 3 --run-dir "$R3_DIR" >/dev/null
 r3=$("$RINGKV" cluster status --run-dir "$R3_DIR" --json)
-/usr/bin/python3 - "$r3" <<'PY'
+victim=$(/usr/bin/python3 - "$r3" <<'PY'
 import json, os, signal, sys, time, redis
 status = json.loads(sys.argv[1])
 router = redis.Redis(port=int(status["router"]["resp"].rsplit(":", 1)[1]), socket_timeout=5)
 keys = [f"r3:{i}" for i in range(1000)]
 router.mset({k: f"value-{k}" for k in keys})
 victim = status["nodes"][0]
-print(f"wrote 1000 keys at replication 3; killing {victim['name']} (pid {victim['pid']}) with SIGKILL")
+print(f"wrote 1000 keys at replication 3 on 4 nodes; killing {victim['name']} (pid {victim['pid']}) with SIGKILL", file=sys.stderr)
 os.kill(victim["pid"], signal.SIGKILL)
 time.sleep(0.2)
 ok = sum(1 for k, v in zip(keys, router.mget(keys)) if v == f"value-{k}".encode())
-print(f"readable through the router right after the kill, with the right value: {ok}/1000")
+print(f"readable through the router right after the kill, with the right value: {ok}/1000", file=sys.stderr)
 router.set("r3:after-kill", "written with a node dead")
-print("a write after the kill:", router.get("r3:after-kill").decode())
+print("a write after the kill:", router.get("r3:after-kill").decode(), file=sys.stderr)
+print(victim["name"])
 sys.exit(0 if ok == 1000 else 1)
+PY
+)
+echo "removing the dead $victim: its arcs are copied again from the surviving replicas"
+"$RINGKV" cluster remove-node "$victim" --run-dir "$R3_DIR" >/dev/null
+r3=$("$RINGKV" cluster status --run-dir "$R3_DIR" --json)
+/usr/bin/python3 - "$r3" "$victim" <<'PY'
+import json, sys, redis
+status, victim = json.loads(sys.argv[1]), sys.argv[2]
+total = 0
+for node in status["nodes"]:
+    if node["name"] == victim or not node["alive"]:
+        continue
+    host, port = node["addr"].rsplit(":", 1)
+    size = redis.Redis(host=host, port=int(port), socket_timeout=5).dbsize()
+    print(f"  {node['name']}: DBSIZE {size}")
+    total += size
+print(f"copies on the 3 live nodes: {total} = 3 x {total // 3} keys" if total == 3 * 1001 else f"copies: {total}, expected {3 * 1001}")
+sys.exit(0 if total == 3 * 1001 else 1)
 PY
 "$RINGKV" cluster down --run-dir "$R3_DIR" >/dev/null
 
