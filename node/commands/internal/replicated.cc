@@ -178,9 +178,14 @@ class ReplicaCalls {
     std::shared_ptr<const ClusterSnapshot> view;
     uint32_t peer = 0;
     std::vector<std::string_view> args;  // the command's name first
-    std::shared_ptr<std::vector<Part>> parts;
+    std::vector<Part> parts;
     size_t keys = 0;
     size_t bytes = 0;
+  };
+  // A call on its way: what its reply is handed to.
+  struct Sent {
+    std::vector<std::string_view> args;
+    std::vector<Part> parts;
   };
   struct Pending {
     std::vector<Call> calls;
@@ -194,7 +199,7 @@ class ReplicaCalls {
   static void Send(Call call);
   // Out of line: GCC 12 sees the reply string moved into std::function's call
   // as maybe-uninitialized when this is inlined into the lambda.
-  [[gnu::noinline]] static void Deliver(Kind kind, uint32_t peer, const std::vector<Part>& parts,
+  [[gnu::noinline]] static void Deliver(Kind kind, uint32_t peer, const Sent& sent,
                                         std::string_view reply);
 };
 
@@ -455,6 +460,8 @@ class Round : public std::enable_shared_from_this<Round> {
     RunHere();
   }
 
+  store::Engine& engine() { return job_.engine; }
+
   // Peer `peer` failed a call in transport: route around it for a while.
   void PeerFailed(uint32_t peer) {
     Count(&ReplicationCounters::replica_fails);
@@ -664,7 +671,6 @@ void ReplicaCalls::Add(Kind kind, ForwardLink& link, std::shared_ptr<Round> roun
     c.view = view;
     c.peer = peer;
     c.args.push_back(kind == Kind::kPeek ? "ringkv.peek" : "ringkv.apply");
-    c.parts = std::make_shared<std::vector<Part>>();
     here.calls.push_back(std::move(c));
     it = here.calls.end() - 1;
   }
@@ -672,7 +678,7 @@ void ReplicaCalls::Add(Kind kind, ForwardLink& link, std::shared_ptr<Round> roun
   call.args.insert(call.args.end(), args.begin(), args.end());
   for (std::string_view a : args) call.bytes += a.size();
   call.keys += nkeys;
-  call.parts->push_back(
+  call.parts.push_back(
       Part{std::move(round), static_cast<uint32_t>(pi), static_cast<uint32_t>(nkeys)});
   if (loop == nullptr || call.keys >= kMaxKeys || call.bytes >= kMaxBytes) {
     Call now = std::move(call);
@@ -694,18 +700,18 @@ void ReplicaCalls::Flush() {
 }
 
 void ReplicaCalls::Send(Call call) {
-  // `call.parts` keeps the rounds, and so what `call.args` points into,
-  // alive until the link has taken the arguments.
-  std::shared_ptr<std::vector<Part>> parts = call.parts;
+  // `sent` keeps the rounds, and so what the arguments point into, alive
+  // until the reply has been handed out.
+  auto sent = std::make_shared<Sent>(Sent{std::move(call.args), std::move(call.parts)});
   call.link->ForwardAsync(
-      *call.view, call.peer, call.args,
-      [kind = call.kind, peer = call.peer, parts](ForwardLink::Outcome, std::string reply) {
-        Deliver(kind, peer, *parts, reply);
+      *call.view, call.peer, sent->args,
+      [kind = call.kind, peer = call.peer, sent](ForwardLink::Outcome, std::string reply) {
+        Deliver(kind, peer, *sent, reply);
       });
 }
 
-void ReplicaCalls::Deliver(Kind kind, uint32_t peer, const std::vector<Part>& parts,
-                           std::string_view reply) {
+void ReplicaCalls::Deliver(Kind kind, uint32_t peer, const Sent& sent, std::string_view reply) {
+  const std::vector<Part>& parts = sent.parts;
   Round& first = *parts.front().round;
   if (kind == Kind::kApply) {
     const bool ok = reply.starts_with(':');
@@ -727,6 +733,9 @@ void ReplicaCalls::Deliver(Kind kind, uint32_t peer, const std::vector<Part>& pa
     return;
   }
   first.PeerAnswered(peer);
+  // Each round installs what is newer than its own copy: the keys' lookups
+  // here overlap.
+  first.engine().Prefetch(std::span(sent.args).subspan(1));
   const std::optional<ReplicaEntry>* at = decoded->data();
   for (const Part& p : parts) {
     p.round->OnPeek(p.pi, at);
@@ -883,6 +892,7 @@ void RunReplicated(const CommandSpec& spec, Context& ctx, std::string& /*out*/,
 
 void ReplicaPeekCommand(Context& ctx) {
   // Read-only, so also a client's local-only read: what this node holds.
+  ctx.engine.Prefetch(ctx.args.subspan(1));
   ctx.w.ArrayHeader(ctx.args.size() - 1);
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     WritePeekElement(ctx.w, PeekLocal(ctx.engine, ctx.args[i], ctx.now_ms));
@@ -899,6 +909,9 @@ void ReplicaApplyCommand(Context& ctx) {
     ctx.w.Error("ERR RINGKV.APPLY is internal to the cluster");
     return;
   }
+  std::vector<std::string_view> keys;
+  for (size_t i = 1; i < ctx.args.size(); i += kApplyArgsPerKey) keys.push_back(ctx.args[i]);
+  ctx.engine.Prefetch(keys);
   int64_t installed = 0;
   Status failed;
   Status parsed =
