@@ -21,7 +21,7 @@ Status CheckExposure(const Exposure& e, bool insecure) {
       "refusing to listen on " + std::string(e.host) + " (" + std::string(e.setting) +
       ") without authentication: anyone who reaches that address could use it. Set " +
       std::string(e.credential) + ", or bind " + std::string(e.setting) +
-      " to 127.0.0.1, or pass --insecure to accept the risk");
+      " to 127.0.0.1, or pass --insecure true to accept the risk");
 }
 
 }  // namespace ringkv::net

@@ -20,7 +20,7 @@ TEST(ExposureTest, BeyondLoopbackNeedsACredentialOrInsecure) {
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("cluster_bind"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("cluster_secret_file"), std::string::npos);
-  EXPECT_NE(s.message().find("--insecure"), std::string::npos);
+  EXPECT_NE(s.message().find("--insecure true"), std::string::npos);
   EXPECT_TRUE(CheckExposure(e, /*insecure=*/true).ok());
   e.has_credential = true;
   EXPECT_TRUE(CheckExposure(e, false).ok());
