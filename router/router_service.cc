@@ -226,6 +226,7 @@ Status RouterService::Impl::StartListeners() {
       [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }});
   jobs = std::make_unique<JobsApi>(JobsOptionsFrom(options), *map_owner, *kv);
   http_ctx->jobs = jobs.get();
+  http_ctx->requirepass = options.requirepass;
   http_ctx->migrator = migrator.get();
   net::HttpServerOptions ho;
   ho.bind = options.bind;
