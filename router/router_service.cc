@@ -76,6 +76,7 @@ std::unique_ptr<Autoscaler> StartAutoscaler(const RouterOptions& o, uint16_t htt
   a.worker_idle_exit = o.worker_idle_exit;
   a.worker_threads = o.worker_threads;
   a.router_url = "http://" + addr;
+  a.password_file = o.requirepass_file;
   std::unique_ptr<provider::Provider> p;
   if (a.enabled) p = provider::NewLocalProvider(o.run_dir, SelfExe());
   auto scaler = std::make_unique<Autoscaler>(std::move(a), jobs, std::move(p));

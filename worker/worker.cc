@@ -71,6 +71,7 @@ struct internal::WorkerState {
     o.headers["X-Worker-Id"] = options.id;
     o.headers["X-Worker-Pid"] = std::to_string(getpid());  // the autoscaler matches workers by pid
     o.headers["Content-Type"] = "application/json";
+    if (!options.password.empty()) o.headers["Authorization"] = "Bearer " + options.password;
     return o;
   }
 
