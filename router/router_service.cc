@@ -56,6 +56,7 @@ JobsOptions JobsOptionsFrom(const RouterOptions& o) {
   j.lease_ms = o.job_lease_ms;
   j.max_wait_ms = o.job_max_wait_ms;
   j.max_workers = o.max_workers;
+  j.require_worker_tokens = !o.requirepass.empty();
   // Room for every thread of max_workers workers to long-poll, within reason.
   j.long_poll_slots = std::clamp<uint32_t>(2 * o.max_workers * o.worker_threads, 8, 64);
   return j;
