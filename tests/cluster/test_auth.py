@@ -21,7 +21,7 @@ import grpc  # noqa: E402
 import redis  # noqa: E402
 from google.protobuf import empty_pb2  # noqa: E402
 import grpc_pb  # noqa: E402
-from harness import RINGKV, ClusterTestCase, http_json, wait_for  # noqa: E402
+from harness import RINGKV, ClusterTestCase, RingkvProcess, http_json, wait_for  # noqa: E402
 
 KEYS = 300
 SECRET_KEY = "ringkv-cluster-secret"
@@ -221,6 +221,56 @@ class AuthTest(ClusterTestCase):
                  what="n3 to become active")
         wait_for(lambda: self.node_status(n3).keys > 0, timeout=30, what="keys to reach n3")
         self.assert_keys_readable(self.client, "k", KEYS)
+
+    def jobs_call(self, method, target, body=None, worker=None, token=None, password=True):
+        headers = {}
+        if password:
+            headers["Authorization"] = f"Bearer {self.password}"
+        if worker:
+            headers["X-Worker-Id"] = worker
+        if token:
+            headers["X-Worker-Token"] = token
+        return http_json(method, f"{self.router.http}{target}", body, headers=headers)
+
+    def test_kv_and_jobs_need_the_password_and_workers_their_token(self):
+        status, _ = http_json("PUT", f"{self.router.http}/kv/h", {"value": "x"})
+        self.assertEqual(status, 401)
+        self.assertEqual(self.jobs_call("PUT", "/kv/h", {"value": "x"})[0], 201)
+        self.assertEqual(self.jobs_call("GET", "/getQueueLen", password=False)[0], 401)
+        status, body = self.jobs_call("PUT", "/enqueue?iterations=3", "payload")
+        self.assertEqual(status, 200, body)
+        work_id = body["work_id"]
+        # An id alone is not enough: a worker registers for a token first.
+        self.assertEqual(self.jobs_call("GET", "/getWork", worker="w1")[0], 401)
+        status, reg = self.jobs_call("POST", "/registerWorker", {}, worker="w1")
+        self.assertEqual(status, 200, reg)
+        token = reg["token"]
+        # Nobody can take over a live worker's id.
+        self.assertEqual(self.jobs_call("POST", "/registerWorker", {}, worker="w1")[0], 409)
+        status, job = self.jobs_call("GET", "/getWork", worker="w1", token=token)
+        self.assertEqual(status, 200, job)
+        self.assertEqual(job["work_id"], work_id)
+        done = {"work_id": work_id, "output": "00" * 64}
+        for forged in (None, token[:-1] + "0" if token[-1] != "0" else token[:-1] + "1"):
+            status, _ = self.jobs_call("POST", "/completeWork", done, worker="w1", token=forged)
+            self.assertEqual(status, 401, forged)
+            status, _ = self.jobs_call("POST", "/notifyKilled", {"worker": "w1"}, worker="w2",
+                                       token=forged)
+            self.assertEqual(status, 401)
+        status, body = self.jobs_call("POST", "/notifyKilled", {"worker": "w1"}, worker="w1",
+                                      token=token)
+        self.assertEqual(status, 200, body)  # its lease goes back to the queue
+        # A real worker, given the password through the environment, registers and computes it.
+        worker = RingkvProcess(self.workdir, "worker", "worker",
+                               ["--router", f"127.0.0.1:{self.router.http_port}", "--id", "w3",
+                                "--idle-exit", "0"], env={"RINGKV_REQUIREPASS": self.password})
+        self.processes.append(worker)
+
+        def done_job():
+            status, j = self.jobs_call("GET", f"/jobs/{work_id}")
+            return status == 200 and j.get("state") == "done" and j
+        j = wait_for(done_job, timeout=30, what="the worker to complete the job")
+        self.assertNotEqual(j.get("output"), "00" * 64)
 
     def test_a_node_without_the_secret_cannot_join(self):
         epoch = self.nodes_json()["epoch"]
