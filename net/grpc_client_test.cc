@@ -113,8 +113,7 @@ class GuardedServerTest : public ::testing::Test {
     return FromGrpc(Call(channels.Get(addr_), ctx, method, reply));
   }
 
-  GrpcServer server_{
-      GrpcServerOptions{.guards = {*ClusterGuard("ringkv.test.Guarded", "s3cret")}}};
+  GrpcServer server_{GrpcServerOptions{.guards = {*ClusterGuard("ringkv.test.Guarded", "s3cret")}}};
   std::string addr_;
 };
 
