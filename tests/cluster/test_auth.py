@@ -272,6 +272,16 @@ class AuthTest(ClusterTestCase):
         j = wait_for(done_job, timeout=30, what="the worker to complete the job")
         self.assertNotEqual(j.get("output"), "00" * 64)
 
+    def test_a_join_relayed_by_a_node_carries_the_secret(self):
+        self.write_keys()
+        # Node -> node (the relay) -> router, each call with the secret.
+        n3 = self.start_secure_node("n3", "--join", f"127.0.0.1:{self.nodes[0].grpc_port}")
+        self.nodes.append(n3)
+        wait_for(lambda: "n3" in [n["id"] for n in self.nodes_json()["nodes"]
+                                  if n["state"] == "active"], timeout=60,
+                 what="n3 to join through n0 and become active")
+        self.assert_keys_readable(self.client, "k", KEYS)
+
     def test_a_node_without_the_secret_cannot_join(self):
         epoch = self.nodes_json()["epoch"]
         intruder = self.start_node("--id", "intruder", "--join",
