@@ -436,7 +436,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                         .migration = impl->migration.get(),
                         .forward = impl->forwarder.get(),
                         .peer_work = impl->peer_work.get(),
-                        .replication = impl->replication.get()});
+                        .replication = impl->replication.get(),
+                        .speculative_read_ms = options.speculative_read_ms});
   impl->anti_entropy = std::make_unique<AntiEntropy>(
       *impl->view, *impl->engine, impl->hlc, *impl->forwarder, *impl->peers, *impl->replication,
       SystemClock::Instance(), impl->state.id,
