@@ -239,11 +239,7 @@ Status ValidateNodeOptions(const NodeOptions& o) {
       !s.ok()) {
     return s;
   }
-  return net::CheckExposure({.setting = "cluster_bind",
-                             .host = o.cluster_bind,
-                             .has_credential = !o.cluster_secret.empty(),
-                             .credential = "cluster_secret_file or RINGKV_CLUSTER_SECRET"},
-                            o.insecure);
+  return net::CheckClusterExposure(o.cluster_bind, !o.cluster_secret.empty(), o.insecure);
 }
 
 namespace {
