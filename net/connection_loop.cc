@@ -6,6 +6,7 @@
 // instead. Asio only parses the address and sets up the listening socket
 // (for its error messages).
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -23,6 +24,7 @@
 // clang-format off
 #include <boost/asio.hpp>
 // clang-format on
+#include <spdlog/spdlog.h>
 
 namespace ringkv::net {
 namespace {
@@ -42,7 +44,22 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kReadChunk = size_t{16} * 1024;
+// A read buffer larger than this is freed once it is consumed: only a large
+// request grows it so far, and the next one may never come.
+constexpr size_t kKeepReadBuffer = 4 * kReadChunk;
+// A connection idle this long gives its (empty) buffers back.
+constexpr int64_t kIdleBufferS = 2;
+constexpr int64_t kEmfileLogEveryS = 10;
 constexpr char kMaxClientsReply[] = "-ERR max number of clients reached\r\n";
+constexpr char kNoFdsReply[] = "-ERR server out of file descriptors, try again later\r\n";
+
+// Unsent reply bytes that stop a batch: the pause threshold, else the hard
+// limit (the connection is cut there), else never.
+size_t OutputStop(const ClientLimits& c) {
+  if (c.output_pause_bytes > 0) return c.output_pause_bytes;
+  if (c.output.hard_bytes > 0) return c.output.hard_bytes;
+  return SIZE_MAX;
+}
 
 }  // namespace
 
@@ -96,13 +113,24 @@ struct ConnectionLoop::Impl final : private IoHandler {
   size_t next_shard = 0;
   uint16_t port = 0;
   bool started = false;
+  ClientCounters own_counters;
+  ClientCounters* counters = &own_counters;
+  int spare_fd = -1;             // closed to accept-and-close when out of descriptors
+  bool listen_paused = false;    // out of descriptors and no spare: re-watched by the sweep
+  int64_t emfile_logged_s = -1;  // rate limit of the EMFILE warning
+  uint64_t emfile_unlogged = 0;
 
+  ~Impl() {
+    if (spare_fd >= 0) ::close(spare_fd);
+  }
   Status Listen();
   void OnIoEvents(uint32_t /*events*/) override { AcceptAll(); }
   void Watch() { shards[0]->loop->Watch(listen_fd, EPOLLIN, this); }
   void AcceptAll();
+  bool OnOutOfFds();
   void OnAccepted(int fd, LoopShard& shard);
   void Sweep(LoopShard& shard);
+  void EvictClients(LoopShard& shard);
   void Notify(bool accepted, bool rejected) {
     if (observer) observer(open.load(), accepted, rejected);
   }
@@ -123,7 +151,12 @@ bool ConnectionRef::Post(std::function<void(Connection&)> fn) const {
 // --- Connection ---
 
 Connection::Connection(LoopShard& shard, int fd, uint64_t id)
-    : shard_(shard), fd_(fd), id_(id), last_active_s_(shard.loop->now_s()) {}
+    : shard_(shard),
+      fd_(fd),
+      id_(id),
+      last_active_s_(shard.loop->now_s()),
+      out_stop_(OutputStop(shard.server.options.client)),
+      opened_s_(last_active_s_) {}
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
@@ -185,6 +218,8 @@ void Connection::Close() {
     shard_.connections.erase(it);
   }
   if (handler_) handler_->OnClose();
+  shard_.server.counters->buffer_bytes.fetch_sub(static_cast<int64_t>(accounted_));
+  accounted_ = 0;
   shard_.server.open.fetch_sub(1);
   shard_.server.Notify(false, false);
 }
@@ -220,12 +255,81 @@ void Connection::Pump() {
     }
     if (!closed_ && !writing_ && unsent() > 0) Send();
     if (!closed_ && Finished()) Close();
+    if (!closed_) AfterPump();
   } while (repump_ && !closed_);
   pumping_ = false;
 }
 
+void Connection::AfterPump() {
+  Account();
+  if (closed_) return;  // the largest client over maxmemory-clients
+  if (unsent() > 0 || soft_since_s_ >= 0) {
+    if (OverOutputLimit(shard_.loop->now_s())) {
+      shard_.server.counters->output_limit_disconnects.fetch_add(1);
+      return Close();
+    }
+  }
+  if (out_full_ && unsent() < out_stop_) {  // the client read: go on with the batch
+    out_full_ = false;
+    run_buffered_ = true;
+    repump_ = true;
+  }
+}
+
+// Redis's rule: at or above hard, or at or above soft for soft_seconds.
+bool Connection::OverOutputLimit(int64_t now_s) {
+  const OutputBufferLimit& l = shard_.server.options.client.output;
+  const size_t u = unsent();
+  if (l.hard_bytes > 0 && u >= l.hard_bytes) return true;
+  if (l.soft_bytes == 0 || u < l.soft_bytes) {
+    soft_since_s_ = -1;
+    return false;
+  }
+  if (soft_since_s_ < 0) soft_since_s_ = now_s;
+  return now_s - soft_since_s_ >= static_cast<int64_t>(l.soft_seconds);
+}
+
+// Keeps ClientCounters::buffer_bytes up to date (capacities change only when
+// a buffer grows, shrinks or is freed) and applies maxmemory-clients.
+void Connection::Account() {
+  const size_t now = rbuf_.capacity() + out_.capacity();
+  if (now == accounted_) return;
+  const int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(accounted_);
+  accounted_ = now;
+  ConnectionLoop::Impl& server = shard_.server;
+  const int64_t total = server.counters->buffer_bytes.fetch_add(delta) + delta;
+  const uint64_t cap = server.options.client.maxmemory_clients;
+  if (delta > 0 && cap > 0 && total > static_cast<int64_t>(cap)) server.EvictClients(shard_);
+}
+
+void Connection::ReleaseBuffers() {
+  std::vector<char>().swap(rbuf_);
+  start_ = end_ = 0;
+  std::string().swap(out_);
+  woff_ = 0;
+  Account();
+}
+
+void Connection::Sweep(int64_t now_s) {
+  if (closed_ || pumping_) return;
+  ClientCounters& counters = *shard_.server.counters;
+  const ClientLimits& c = shard_.server.options.client;
+  if (!authed_ && c.auth_timeout_s > 0 && now_s - opened_s_ >= c.auth_timeout_s) {
+    counters.auth_timeouts.fetch_add(1);
+    return Close();
+  }
+  // A client that stopped reading raises no event: its soft limit runs out here.
+  if (unsent() > 0 && OverOutputLimit(now_s)) {
+    counters.output_limit_disconnects.fetch_add(1);
+    return Close();
+  }
+  if (now_s - last_active_s_ >= kIdleBufferS && start_ == end_ && unsent() == 0 && accounted_ > 0) {
+    ReleaseBuffers();
+  }
+}
+
 bool Connection::CanRead() const {
-  return readable_ && !eof_ && !closing_ && !writing_ && hold_ != Hold::kPause;
+  return readable_ && !eof_ && !closing_ && !writing_ && !out_full_ && hold_ != Hold::kPause;
 }
 
 // Reads once and runs what completed; true if the socket may hold more now.
@@ -258,6 +362,7 @@ bool Connection::ReadOnce() {
   if (hold_ == Hold::kNone) RunBuffered();
   const uint64_t limit = shard_.server.options.max_query_buffer;
   if (!closed_ && !closing_ && end_ - start_ > limit) {
+    shard_.server.counters->query_limit_disconnects.fetch_add(1);
     handler_->OnLoopError(*this, "-ERR Protocol error: query buffer of " +
                                      std::to_string(end_ - start_) +
                                      " bytes exceeds the limit\r\n");
@@ -281,7 +386,7 @@ bool Connection::AbandonStale() {
 
 void Connection::RunBuffered() {
   handler_->OnBatchStart(*this);
-  while (start_ < end_ && hold_ == Hold::kNone && !closing_ && !closed_) {
+  while (start_ < end_ && hold_ == Hold::kNone && !out_full_ && !closing_ && !closed_) {
     if (abandon_on_close_ && AbandonStale()) {
       Close();
       return;
@@ -299,13 +404,17 @@ void Connection::RunBuffered() {
       handler_->OnRequest(*this, parser_.args(), pending.substr(0, consumed));
     }
     start_ += consumed;
+    if (unsent() >= out_stop_) out_full_ = true;  // see ClientLimits::output_pause_bytes
     if (auth_changed_) {
       auth_changed_ = false;
       const ConnectionLoopOptions& o = shard_.server.options;
       parser_ = resp::RequestParser(authed_ ? o.limits : o.unauth_limits);
     }
   }
-  if (start_ == end_) start_ = end_ = 0;
+  if (start_ == end_) {
+    start_ = end_ = 0;
+    if (rbuf_.size() > kKeepReadBuffer) std::vector<char>().swap(rbuf_);
+  }
   if (!closed_) handler_->OnBatchEnd(*this);
 }
 
@@ -356,12 +465,46 @@ void ConnectionLoop::Impl::AcceptAll() {
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or out of fds: retried on the next readiness
+      if ((errno == EMFILE || errno == ENFILE) && OnOutOfFds()) continue;
+      return;  // EAGAIN, or paused until the sweep
     }
     LoopShard& shard = *shards[next_shard];
     next_shard = (next_shard + 1) % shards.size();
     OnAccepted(fd, shard);
   }
+}
+
+// Out of descriptors, the listener stays readable: waiting would spin. The
+// spare descriptor makes room to accept the next connection and close it
+// with an error (the client learns at once, the queue drains); without a
+// spare the listener pauses until the next sweep. True: accept again.
+bool ConnectionLoop::Impl::OnOutOfFds() {
+  counters->emfile_events.fetch_add(1);
+  const int64_t now = shards[0]->loop->now_s();
+  ++emfile_unlogged;
+  if (emfile_logged_s < 0 || now - emfile_logged_s >= kEmfileLogEveryS) {
+    spdlog::warn(
+        "out of file descriptors accepting on port {} ({} times since the last warning); "
+        "connections are refused: raise ulimit -n or lower maxclients",
+        port, emfile_unlogged);
+    emfile_logged_s = now;
+    emfile_unlogged = 0;
+  }
+  if (spare_fd >= 0) {
+    ::close(spare_fd);
+    spare_fd = -1;
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t r = ::send(fd, kNoFdsReply, sizeof kNoFdsReply - 1, MSG_NOSIGNAL);
+      (void)r;
+      ::close(fd);
+    }
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && spare_fd >= 0) return true;
+  }
+  shards[0]->loop->Unwatch(listen_fd);
+  listen_paused = true;
+  return false;
 }
 
 void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
@@ -394,13 +537,44 @@ void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
   }
 }
 
+// Once a second on every loop: idle timeout, AUTH timeout, soft output
+// limits, idle buffers, maxmemory-clients; on the first loop, a listener
+// paused out of descriptors listens again.
 void ConnectionLoop::Impl::Sweep(LoopShard& shard) {
-  const int64_t cutoff = shard.loop->now_s() - options.idle_timeout_s;
-  std::vector<Connection*> idle;
-  for (auto& [id, c] : shard.connections) {
-    if (c->IdleSince(cutoff)) idle.push_back(c.get());
+  const int64_t now = shard.loop->now_s();
+  const int64_t cutoff = now - options.idle_timeout_s;
+  std::vector<Connection*> all;
+  all.reserve(shard.connections.size());
+  for (auto& [id, c] : shard.connections) all.push_back(c.get());
+  for (Connection* c : all) {
+    if (options.idle_timeout_s > 0 && c->IdleSince(cutoff)) {
+      c->Close();
+    } else {
+      c->Sweep(now);
+    }
   }
-  for (Connection* c : idle) c->Close();
+  const uint64_t cap = options.client.maxmemory_clients;
+  if (cap > 0 && counters->buffer_bytes.load() > static_cast<int64_t>(cap)) EvictClients(shard);
+  if (shard.index == 0 && listen_paused && !shard.stopping) {
+    listen_paused = false;
+    if (spare_fd < 0) spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    Watch();
+  }
+}
+
+// Cuts this loop's largest clients until the total is under
+// maxmemory-clients (other loops do the same at their next sweep).
+void ConnectionLoop::Impl::EvictClients(LoopShard& shard) {
+  const auto cap = static_cast<int64_t>(options.client.maxmemory_clients);
+  while (counters->buffer_bytes.load() > cap) {
+    Connection* largest = nullptr;
+    for (auto& [id, c] : shard.connections) {
+      if (largest == nullptr || c->buffer_bytes() > largest->buffer_bytes()) largest = c.get();
+    }
+    if (largest == nullptr || largest->buffer_bytes() == 0) return;
+    counters->memory_evictions.fetch_add(1);
+    largest->Close();
+  }
 }
 
 Status ConnectionLoop::Impl::Listen() {
@@ -431,6 +605,7 @@ ConnectionLoop::ConnectionLoop(ConnectionLoopOptions options, HandlerFactory fac
   impl_->factory = std::move(factory);
   impl_->observer = std::move(observer);
   impl_->body = std::move(body);
+  if (impl_->options.counters != nullptr) impl_->counters = impl_->options.counters;
 }
 
 ConnectionLoop::~ConnectionLoop() {
@@ -440,7 +615,12 @@ ConnectionLoop::~ConnectionLoop() {
 Status ConnectionLoop::Start() {
   Impl& s = *impl_;
   if (s.started) return FailedPrecondition("already started");
+  StatusOr<uint64_t> maxclients =
+      FitMaxClients(s.options.maxclients, s.options.client.reserved_fds);
+  if (!maxclients.ok()) return maxclients.status();
+  s.options.maxclients = *maxclients;
   if (Status st = s.Listen(); !st.ok()) return st;
+  if (s.spare_fd < 0) s.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const uint32_t threads = std::max<uint32_t>(1, s.options.threads);
   s.shards.clear();
   for (uint32_t i = 0; i < threads; ++i) {
@@ -452,9 +632,7 @@ Status ConnectionLoop::Start() {
       sp->FlushMarked();
       sp->closed.clear();
     });
-    if (s.options.idle_timeout_s > 0) {
-      sp->loop->Every(std::chrono::seconds(1), [&s, sp] { s.Sweep(*sp); });
-    }
+    sp->loop->Every(std::chrono::seconds(1), [&s, sp] { s.Sweep(*sp); });
     s.shards.push_back(std::move(shard));
   }
   s.Watch();
@@ -479,6 +657,7 @@ void ConnectionLoop::Stop() {
   s.started = false;
   s.shards[0]->loop->Post([&s] {
     s.shards[0]->loop->Unwatch(s.listen_fd);
+    s.listen_paused = false;
     boost::system::error_code ec;
     s.acceptor->close(ec);
   });
@@ -500,10 +679,20 @@ void ConnectionLoop::Stop() {
     shard->CloseAll();
     shard->closed.clear();
   }
+  if (s.spare_fd >= 0) ::close(s.spare_fd);
+  s.spare_fd = -1;
 }
 
 uint16_t ConnectionLoop::port() const {
   return impl_->port;
+}
+
+uint64_t ConnectionLoop::maxclients() const {
+  return impl_->options.maxclients;
+}
+
+const ClientCounters& ConnectionLoop::counters() const {
+  return *impl_->counters;
 }
 
 EventLoop& ConnectionLoop::loop(size_t index) {

@@ -151,6 +151,10 @@ uint16_t RespServer::port() const {
   return impl_->loop.port();
 }
 
+uint64_t RespServer::maxclients() const {
+  return impl_->loop.maxclients();
+}
+
 void RespServer::Every(uint32_t period_ms, std::function<void()> fn) {
   if (!impl_->started) return;
   impl_->loop.loop(0).Every(std::chrono::milliseconds(period_ms), std::move(fn));
