@@ -7,6 +7,7 @@
 // (for its error messages).
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -49,6 +50,9 @@ constexpr size_t kReadChunk = size_t{16} * 1024;
 constexpr size_t kKeepReadBuffer = 4 * kReadChunk;
 // A connection idle this long gives its (empty) buffers back.
 constexpr int64_t kIdleBufferS = 2;
+// Freed buffers go back to the kernel (malloc_trim) once a sweep freed this
+// much: small buffers freed one by one stay in the allocator otherwise.
+constexpr size_t kTrimAfterBytes = size_t{1} << 20;
 constexpr int64_t kEmfileLogEveryS = 10;
 constexpr char kMaxClientsReply[] = "-ERR max number of clients reached\r\n";
 constexpr char kNoFdsReply[] = "-ERR server out of file descriptors, try again later\r\n";
@@ -310,22 +314,27 @@ void Connection::ReleaseBuffers() {
   Account();
 }
 
-void Connection::Sweep(int64_t now_s) {
-  if (closed_ || pumping_) return;
+size_t Connection::Sweep(int64_t now_s) {
+  if (closed_ || pumping_) return 0;
   ClientCounters& counters = *shard_.server.counters;
   const ClientLimits& c = shard_.server.options.client;
   if (!authed_ && c.auth_timeout_s > 0 && now_s - opened_s_ >= c.auth_timeout_s) {
     counters.auth_timeouts.fetch_add(1);
-    return Close();
+    Close();
+    return 0;
   }
   // A client that stopped reading raises no event: its soft limit runs out here.
   if (unsent() > 0 && OverOutputLimit(now_s)) {
     counters.output_limit_disconnects.fetch_add(1);
-    return Close();
+    Close();
+    return 0;
   }
   if (now_s - last_active_s_ >= kIdleBufferS && start_ == end_ && unsent() == 0 && accounted_ > 0) {
+    const size_t held = accounted_;
     ReleaseBuffers();
+    return held - accounted_;
   }
+  return 0;
 }
 
 bool Connection::CanRead() const {
@@ -546,13 +555,15 @@ void ConnectionLoop::Impl::Sweep(LoopShard& shard) {
   std::vector<Connection*> all;
   all.reserve(shard.connections.size());
   for (auto& [id, c] : shard.connections) all.push_back(c.get());
+  size_t freed = 0;
   for (Connection* c : all) {
     if (options.idle_timeout_s > 0 && c->IdleSince(cutoff)) {
       c->Close();
     } else {
-      c->Sweep(now);
+      freed += c->Sweep(now);
     }
   }
+  if (freed >= kTrimAfterBytes) ::malloc_trim(0);
   const uint64_t cap = options.client.maxmemory_clients;
   if (cap > 0 && counters->buffer_bytes.load() > static_cast<int64_t>(cap)) EvictClients(shard);
   if (shard.index == 0 && listen_paused && !shard.stopping) {

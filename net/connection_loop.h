@@ -167,8 +167,9 @@ class Connection final : private IoHandler {
   void Start(std::shared_ptr<RequestHandler> handler);
   bool IdleSince(int64_t cutoff_s) const { return last_active_s_ < cutoff_s; }
   // For the loop's once-a-second sweep: the soft output limit of a client
-  // that sends nothing, the AUTH timeout, idle buffers.
-  void Sweep(int64_t now_s);
+  // that sends nothing, the AUTH timeout, idle buffers. Returns the buffer
+  // bytes it freed.
+  size_t Sweep(int64_t now_s);
   // Bytes of this connection's buffers, as last accounted.
   size_t buffer_bytes() const { return accounted_; }
 

@@ -1,5 +1,6 @@
 #include "net/http_server.h"
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -21,10 +22,13 @@ struct HttpServer::Impl {
   asio::io_context io;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
+  std::optional<asio::steady_timer> accept_pause;  // out of descriptors: accept again later
+  std::atomic<uint32_t> open{0};
   uint16_t port = 0;
   bool started = false;
 
   void Accept();
+  void OnAccepted(tcp::socket socket);
 };
 
 namespace {
@@ -53,7 +57,10 @@ HttpRequest ToRequest(const http::request<http::string_body>& req, const std::st
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(HttpServer::Impl& server, tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+      : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()) {
+    server_.open.fetch_add(1);
+  }
+  ~Session() { server_.open.fetch_sub(1); }
 
   void Start() {
     boost::system::error_code ec;
@@ -186,13 +193,41 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+namespace {
+
+constexpr char kBusyReply[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 30\r\n"
+    "Connection: close\r\n\r\ntoo many open HTTP connections";
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+
+}  // namespace
+
+// An accept error (EMFILE above all) would recur at once: pause, then go on.
 void HttpServer::Impl::Accept() {
   acceptor->async_accept(asio::make_strand(io),
                          [this](boost::system::error_code ec, tcp::socket socket) {
                            if (ec == asio::error::operation_aborted) return;
-                           if (!ec) std::make_shared<Session>(*this, std::move(socket))->Start();
-                           Accept();
+                           if (!ec) {
+                             OnAccepted(std::move(socket));
+                             return Accept();
+                           }
+                           accept_pause->expires_after(kAcceptPause);
+                           accept_pause->async_wait([this](boost::system::error_code e) {
+                             if (!e) Accept();
+                           });
                          });
+}
+
+void HttpServer::Impl::OnAccepted(tcp::socket socket) {
+  if (options.max_connections > 0 && open.load() >= options.max_connections) {
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    asio::write(socket, asio::buffer(kBusyReply, sizeof kBusyReply - 1), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+    return;
+  }
+  std::make_shared<Session>(*this, std::move(socket))->Start();
 }
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler)
@@ -221,6 +256,7 @@ Status HttpServer::Start() {
                        ": " + ec.message());
   }
   s.port = s.acceptor->local_endpoint().port();
+  s.accept_pause.emplace(s.io);
   s.Accept();
   for (uint32_t i = 0; i < std::max<uint32_t>(1, s.options.threads); ++i) {
     s.threads.emplace_back([&s] { s.io.run(); });

@@ -27,10 +27,10 @@
 #include "node/link/peer_links.h"
 #include "node/migration/migration_roles.h"
 #include "node/node_http.h"
-#include "node/replica_maintenance.h"
-#include "node/replication/replication.h"
 #include "node/peer_channels.h"
 #include "node/peer_service.h"
+#include "node/replica_maintenance.h"
+#include "node/replication/replication.h"
 #include "node/view/cluster_view.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
@@ -260,6 +260,8 @@ Status NodeService::Impl::StartListeners() {
   ro.max_query_buffer = options.max_query_buffer;
   ro.maxclients = options.maxclients;
   ro.idle_timeout_s = options.idle_timeout_s;
+  ro.client = options.client;
+  ro.counters = &state.clients;
   resp = std::make_unique<net::RespServer>(
       ro, [this] { return std::make_unique<NodeConnection>(*dispatcher, next_session++); },
       [this](int64_t open, bool accepted, bool rejected) {
@@ -269,6 +271,7 @@ Status NodeService::Impl::StartListeners() {
       });
   if (Status s = resp->Start(); !s.ok()) return s;
   state.resp_port = resp->port();
+  state.maxclients = resp->maxclients();  // as fitted to the open-file limit
   // Set before any port is published, so no client can read it half-written.
   state.id = options.id.empty() ? "node-" + std::to_string(state.resp_port) : options.id;
 
@@ -278,16 +281,19 @@ Status NodeService::Impl::StartListeners() {
   ho.body_limit = options.http_body_limit;
   ho.header_limit = options.http_header_limit;
   ho.read_timeout_ms = options.http_read_timeout_ms;
-  http_api = std::make_unique<NodeHttpApi>(
-      NodeHttpContext{*dispatcher, *engine, metrics, state, options.requirepass, view.get(),
-                      anti_entropy.get()});
+  ho.max_connections = options.http_max_connections;
+  http_api = std::make_unique<NodeHttpApi>(NodeHttpContext{
+      *dispatcher, *engine, metrics, state, options.requirepass, view.get(), anti_entropy.get()});
   http = std::make_unique<net::HttpServer>(
       ho, [this](const net::HttpRequest& r) { return http_api->Handle(r); });
   if (Status s = http->Start(); !s.ok()) return s;
   state.http_port = http->port();
 
   grpc = std::make_unique<net::GrpcServer>(
-      net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
+      net::GrpcServerOptions{.bind = options.bind,
+                             .port = options.grpc_port,
+                             .max_concurrent_streams = options.grpc_max_concurrent_streams,
+                             .keepalive_time_ms = options.grpc_keepalive_ms});
   peer_service = std::make_unique<PeerService>(*view, *migration, *engine, SystemClock::Instance(),
                                                metrics.cluster(), *peers, state.id);
   registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
@@ -369,6 +375,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.version = RINGKV_VERSION;
   impl->state.start_ms = SystemClock::Instance().NowMs();
   impl->state.maxclients = options.maxclients;
+  impl->state.client_limits = options.client;
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
       store::kEvictionPolicyNames, options.maxmemory_policy));
@@ -382,10 +389,9 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
   impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
                                                 impl->metrics.cluster(), *impl->peer_work);
-  impl->replication = std::make_unique<Replication>(SystemClock::Instance(),
-                                                    ReplicationOptions{.suspect_ms = options.suspect_ms},
-                                                    impl->engine->hints(),
-                                                    impl->metrics.replication());
+  impl->replication = std::make_unique<Replication>(
+      SystemClock::Instance(), ReplicationOptions{.suspect_ms = options.suspect_ms},
+      impl->engine->hints(), impl->metrics.replication());
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                          " and has no cluster map yet");

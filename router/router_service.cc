@@ -212,6 +212,7 @@ Status RouterService::Impl::StartListeners() {
   po.threads = options.io_threads;
   if (StatusOr<CpuList> cpus = ParseCpuList(options.io_cpus); cpus.ok()) po.cpus = *cpus;
   po.maxclients = options.maxclients;
+  po.client = options.client;
   po.requirepass = options.requirepass;
   po.backend_password = options.backend_password;
   po.backend_timeout_ms = options.backend_timeout_ms;
@@ -231,6 +232,7 @@ Status RouterService::Impl::StartListeners() {
   ho.port = options.http_port;
   ho.threads = 2 + jobs->options().long_poll_slots;  // a getWork long poll holds a thread
   ho.body_limit = options.http_body_limit;
+  ho.max_connections = options.http_max_connections;
   http = std::make_unique<net::HttpServer>(
       ho, [this](const net::HttpRequest& r) { return HandleRouterHttp(r, *http_ctx); });
   if (Status s = http->Start(); !s.ok()) return s;
@@ -245,7 +247,10 @@ Status RouterService::Impl::StartGrpc() {
       migrator.get(), *peers);
   registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
   grpc = std::make_unique<net::GrpcServer>(
-      net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
+      net::GrpcServerOptions{.bind = options.bind,
+                             .port = options.grpc_port,
+                             .max_concurrent_streams = options.grpc_max_concurrent_streams,
+                             .keepalive_time_ms = options.grpc_keepalive_ms});
   registry_service->RegisterWith(*grpc);
   if (Status s = grpc->Start(); !s.ok()) return s;
   peers->set_registry(options.bind + ":" + std::to_string(grpc->port()));

@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "base/hlc.h"
+#include "net/client_limits.h"
 #include "node/commands/metrics.h"
 #include "store/engine.h"
 
@@ -49,7 +50,7 @@ struct Session {
   // RINGKV.ABANDON-ON-CLOSE: requests still buffered when the peer closes
   // are not run (net::Connection::AbandonOnClose).
   bool abandon_on_close = false;
-  std::string name;                // CLIENT SETNAME
+  std::string name;  // CLIENT SETNAME
   // A command another node forwarded here: it is never forwarded again (a
   // key this node does not own either answers -MOVED, and the sender retries).
   bool forwarded = false;
@@ -74,6 +75,8 @@ struct ServerState {
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> rejected_connections{0};
   uint64_t maxclients = 10000;
+  net::ClientLimits client_limits;     // as configured, for CONFIG GET
+  net::ClientCounters clients;         // updated by the RESP server's loops
   std::string engine_name = "memory";  // "memory" or "rocksdb"
   std::string eviction_policy = "allkeys-lru";
 };
