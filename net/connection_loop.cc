@@ -103,19 +103,37 @@ struct LoopShard {
 
 using internal::LoopShard;
 
-struct ConnectionLoop::Impl final : private IoHandler {
+namespace internal {
+
+// One listening socket (the plain port, or the TLS port), watched by the
+// first loop.
+struct Listener final : IoHandler {
+  ConnectionLoop::Impl* server = nullptr;
+  const TlsContext* tls = nullptr;  // null: plaintext
+  std::optional<tcp::acceptor> acceptor;
+  int fd = -1;
+  uint16_t port = 0;
+
+  void OnIoEvents(uint32_t /*events*/) override;
+};
+
+}  // namespace internal
+
+using internal::Listener;
+
+struct ConnectionLoop::Impl final {
   ConnectionLoopOptions options;
   HandlerFactory factory;
   ConnectionObserver observer;
   ThreadBody body;
   std::vector<std::unique_ptr<LoopShard>> shards;
-  asio::io_context setup_io{1};  // owns the acceptor object only; never run
-  std::optional<tcp::acceptor> acceptor;
-  int listen_fd = -1;
+  asio::io_context setup_io{1};  // owns the acceptor objects only; never run
+  Listener plain;
+  Listener secure;  // options.tls.port; fd -1 without TLS
+  std::shared_ptr<const TlsContext> tls;
   std::atomic<int64_t> open{0};
   std::atomic<uint64_t> next_id{1};
   size_t next_shard = 0;
-  uint16_t port = 0;
   bool started = false;
   ClientCounters own_counters;
   ClientCounters* counters = &own_counters;
@@ -127,12 +145,20 @@ struct ConnectionLoop::Impl final : private IoHandler {
   ~Impl() {
     if (spare_fd >= 0) ::close(spare_fd);
   }
-  Status Listen();
-  void OnIoEvents(uint32_t /*events*/) override { AcceptAll(); }
-  void Watch() { shards[0]->loop->Watch(listen_fd, EPOLLIN, this); }
-  void AcceptAll();
-  bool OnOutOfFds();
-  void OnAccepted(int fd, LoopShard& shard);
+  Status Listen(Listener& l, uint16_t port);
+  void Watch() {
+    for (Listener* l : {&plain, &secure}) {
+      if (l->fd >= 0) shards[0]->loop->Watch(l->fd, EPOLLIN, l);
+    }
+  }
+  void Unwatch() {
+    for (Listener* l : {&plain, &secure}) {
+      if (l->fd >= 0) shards[0]->loop->Unwatch(l->fd);
+    }
+  }
+  void AcceptAll(Listener& l);
+  bool OnOutOfFds(Listener& l);
+  void OnAccepted(int fd, LoopShard& shard, const TlsContext* tls);
   void Sweep(LoopShard& shard);
   void EvictClients(LoopShard& shard);
   void Notify(bool accepted, bool rejected) {
@@ -178,15 +204,40 @@ ConnectionRef Connection::Ref() const {
   return ConnectionRef(shard_.loop->mailbox(), &shard_, id_);
 }
 
-void Connection::Start(std::shared_ptr<RequestHandler> handler) {
+void Connection::Start(std::shared_ptr<RequestHandler> handler, const TlsContext* tls) {
   handler_ = std::move(handler);
+  if (tls != nullptr) tls_ = std::make_unique<TlsStream>(*tls, fd_);
   const ConnectionLoopOptions& o = shard_.server.options;
   parser_ = resp::RequestParser(authed_ ? o.limits : o.unauth_limits);
   auth_changed_ = false;
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (!shard_.loop->Watch(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this)) return Close();
-  Pump();
+  if (Handshake()) Pump();
+}
+
+// TLS: advances the handshake; true once it is done (always without TLS).
+bool Connection::Handshake() {
+  if (tls_ == nullptr || tls_->handshaken()) return true;
+  switch (tls_->Handshake()) {
+    case TlsStream::Step::kDone:
+      readable_ = writable_ = true;
+      return true;
+    case TlsStream::Step::kAgain:
+      return false;
+    case TlsStream::Step::kFailed:
+      break;
+  }
+  Close();
+  return false;
+}
+
+ssize_t Connection::RecvSome(char* data, size_t size) {
+  return tls_ ? tls_->Read(data, size) : ::recv(fd_, data, size, 0);
+}
+
+ssize_t Connection::SendSome(const char* data, size_t size) {
+  return tls_ ? tls_->Write(data, size) : ::send(fd_, data, size, MSG_NOSIGNAL);
 }
 
 void Connection::SetAuthenticated(bool authenticated) {
@@ -213,6 +264,7 @@ void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   shard_.loop->Unwatch(fd_);
+  tls_.reset();
   ::shutdown(fd_, SHUT_RDWR);
   ::close(fd_);
   fd_ = -1;
@@ -233,6 +285,11 @@ void Connection::OnIoEvents(uint32_t events) {
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) writable_ = true;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) readable_ = true;
   if (events & EPOLLRDHUP) hup_ = true;
+  // OpenSSL may need to read to write and the reverse: any event may unblock either.
+  if (tls_ != nullptr) {
+    if (!Handshake()) return;
+    writable_ = readable_ = true;
+  }
   if (abandon_on_close_ && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return Close();
   Pump();
 }
@@ -318,7 +375,8 @@ size_t Connection::Sweep(int64_t now_s) {
   if (closed_ || pumping_) return 0;
   ClientCounters& counters = *shard_.server.counters;
   const ClientLimits& c = shard_.server.options.client;
-  if (!authed_ && c.auth_timeout_s > 0 && now_s - opened_s_ >= c.auth_timeout_s) {
+  const bool shaking = tls_ != nullptr && !tls_->handshaken();
+  if ((!authed_ || shaking) && c.auth_timeout_s > 0 && now_s - opened_s_ >= c.auth_timeout_s) {
     counters.auth_timeouts.fetch_add(1);
     Close();
     return 0;
@@ -347,7 +405,7 @@ bool Connection::CanRead() const {
 bool Connection::ReadOnce() {
   if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
   const size_t space = rbuf_.size() - end_;
-  ssize_t n = ::recv(fd_, rbuf_.data() + end_, space, 0);
+  ssize_t n = RecvSome(rbuf_.data() + end_, space);
   if (n < 0) {
     if (errno == EINTR) return true;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -377,7 +435,8 @@ bool Connection::ReadOnce() {
                                      " bytes exceeds the limit\r\n");
     closing_ = true;
   }
-  if (static_cast<size_t>(n) < space && !hup_) {
+  // A short read drains a plain socket; TLS reads one record at a time.
+  if (static_cast<size_t>(n) < space && !hup_ && tls_ == nullptr) {
     readable_ = false;
     return false;
   }
@@ -431,7 +490,7 @@ void Connection::RunBuffered() {
 // that fits the socket buffer (the usual case) goes out here.
 void Connection::Send() {
   while (woff_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + woff_, out_.size() - woff_, MSG_NOSIGNAL);
+    ssize_t n = SendSome(out_.data() + woff_, out_.size() - woff_);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -469,17 +528,21 @@ void Connection::MakeRoom() {
 
 // --- ConnectionLoop ---
 
-void ConnectionLoop::Impl::AcceptAll() {
+void Listener::OnIoEvents(uint32_t /*events*/) {
+  server->AcceptAll(*this);
+}
+
+void ConnectionLoop::Impl::AcceptAll(Listener& l) {
   for (;;) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if ((errno == EMFILE || errno == ENFILE) && OnOutOfFds()) continue;
+      if ((errno == EMFILE || errno == ENFILE) && OnOutOfFds(l)) continue;
       return;  // EAGAIN, or paused until the sweep
     }
     LoopShard& shard = *shards[next_shard];
     next_shard = (next_shard + 1) % shards.size();
-    OnAccepted(fd, shard);
+    OnAccepted(fd, shard, l.tls);
   }
 }
 
@@ -487,7 +550,7 @@ void ConnectionLoop::Impl::AcceptAll() {
 // spare descriptor makes room to accept the next connection and close it
 // with an error (the client learns at once, the queue drains); without a
 // spare the listener pauses until the next sweep. True: accept again.
-bool ConnectionLoop::Impl::OnOutOfFds() {
+bool ConnectionLoop::Impl::OnOutOfFds(Listener& l) {
   counters->emfile_events.fetch_add(1);
   const int64_t now = shards[0]->loop->now_s();
   ++emfile_unlogged;
@@ -495,30 +558,31 @@ bool ConnectionLoop::Impl::OnOutOfFds() {
     spdlog::warn(
         "out of file descriptors accepting on port {} ({} times since the last warning); "
         "connections are refused: raise ulimit -n or lower maxclients",
-        port, emfile_unlogged);
+        l.port, emfile_unlogged);
     emfile_logged_s = now;
     emfile_unlogged = 0;
   }
   if (spare_fd >= 0) {
     ::close(spare_fd);
     spare_fd = -1;
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      ssize_t r = ::send(fd, kNoFdsReply, sizeof kNoFdsReply - 1, MSG_NOSIGNAL);
+      // Over TLS the client expects a handshake: it sees a closed connection.
+      ssize_t r = l.tls ? 0 : ::send(fd, kNoFdsReply, sizeof kNoFdsReply - 1, MSG_NOSIGNAL);
       (void)r;
       ::close(fd);
     }
     spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && spare_fd >= 0) return true;
   }
-  shards[0]->loop->Unwatch(listen_fd);
+  Unwatch();
   listen_paused = true;
   return false;
 }
 
-void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
+void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard, const TlsContext* tls) {
   if (static_cast<uint64_t>(open.load()) >= options.maxclients) {
-    ssize_t r = ::send(fd, kMaxClientsReply, sizeof kMaxClientsReply - 1, MSG_NOSIGNAL);
+    ssize_t r = tls ? 0 : ::send(fd, kMaxClientsReply, sizeof kMaxClientsReply - 1, MSG_NOSIGNAL);
     (void)r;
     ::close(fd);
     Notify(false, true);
@@ -527,7 +591,7 @@ void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
   open.fetch_add(1);
   Notify(true, false);
   const uint64_t id = next_id.fetch_add(1);
-  auto start = [this, &shard, id, fd] {
+  auto start = [this, &shard, id, fd, tls] {
     if (shard.stopping) {  // handed over while stopping
       ::close(fd);
       open.fetch_sub(1);
@@ -537,7 +601,7 @@ void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
     auto owned = std::make_unique<Connection>(shard, fd, id);
     Connection& c = *owned;
     shard.connections.emplace(id, std::move(owned));
-    c.Start(factory(c));
+    c.Start(factory(c), tls);
   };
   if (&shard == shards[0].get()) {
     start();  // the accepting thread
@@ -588,11 +652,13 @@ void ConnectionLoop::Impl::EvictClients(LoopShard& shard) {
   }
 }
 
-Status ConnectionLoop::Impl::Listen() {
+Status ConnectionLoop::Impl::Listen(Listener& l, uint16_t port) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options.bind, ec);
   if (ec) return InvalidArgument("bad bind address '" + options.bind + "': " + ec.message());
-  tcp::endpoint endpoint(address, options.port);
+  tcp::endpoint endpoint(address, port);
+  l.server = this;
+  std::optional<tcp::acceptor>& acceptor = l.acceptor;
   acceptor.emplace(setup_io);
   acceptor->open(endpoint.protocol(), ec);
   if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -601,11 +667,11 @@ Status ConnectionLoop::Impl::Listen() {
   if (!ec) acceptor->non_blocking(true, ec);
   if (ec) {
     acceptor.reset();
-    return Unavailable("cannot listen on " + options.bind + ":" + std::to_string(options.port) +
-                       ": " + ec.message());
+    return Unavailable("cannot listen on " + options.bind + ":" + std::to_string(port) + ": " +
+                       ec.message());
   }
-  port = acceptor->local_endpoint().port();
-  listen_fd = acceptor->native_handle();
+  l.port = acceptor->local_endpoint().port();
+  l.fd = acceptor->native_handle();
   return OkStatus();
 }
 
@@ -630,7 +696,16 @@ Status ConnectionLoop::Start() {
       FitMaxClients(s.options.maxclients, s.options.client.reserved_fds);
   if (!maxclients.ok()) return maxclients.status();
   s.options.maxclients = *maxclients;
-  if (Status st = s.Listen(); !st.ok()) return st;
+  if (s.options.tls.enabled()) {
+    StatusOr<std::shared_ptr<const TlsContext>> tls = TlsContext::CreateServer(s.options.tls);
+    if (!tls.ok()) return tls.status();
+    s.tls = *tls;
+    s.secure.tls = s.tls.get();
+  }
+  if (Status st = s.Listen(s.plain, s.options.port); !st.ok()) return st;
+  if (s.tls != nullptr) {
+    if (Status st = s.Listen(s.secure, s.options.tls.port); !st.ok()) return st;
+  }
   if (s.spare_fd < 0) s.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const uint32_t threads = std::max<uint32_t>(1, s.options.threads);
   s.shards.clear();
@@ -667,10 +742,12 @@ void ConnectionLoop::Stop() {
   if (!s.started) return;
   s.started = false;
   s.shards[0]->loop->Post([&s] {
-    s.shards[0]->loop->Unwatch(s.listen_fd);
+    s.Unwatch();
     s.listen_paused = false;
     boost::system::error_code ec;
-    s.acceptor->close(ec);
+    for (Listener* l : {&s.plain, &s.secure}) {
+      if (l->acceptor) l->acceptor->close(ec);
+    }
   });
   for (auto& shard : s.shards) {
     shard->loop->Post([sp = shard.get()] {
@@ -695,7 +772,11 @@ void ConnectionLoop::Stop() {
 }
 
 uint16_t ConnectionLoop::port() const {
-  return impl_->port;
+  return impl_->plain.port;
+}
+
+uint16_t ConnectionLoop::tls_port() const {
+  return impl_->secure.port;
 }
 
 uint64_t ConnectionLoop::maxclients() const {

@@ -40,6 +40,7 @@
 #include "net/client_limits.h"
 #include "net/event_loop.h"
 #include "net/resp/resp_parser.h"
+#include "net/tls.h"
 
 namespace ringkv::net {
 
@@ -60,6 +61,9 @@ struct ConnectionLoopOptions {
   uint32_t max_deferred_replies = 1024;
   int backlog = 511;
   ClientLimits client;  // output, total memory, AUTH timeout, descriptors
+  // A second listener on tls.port whose connections speak TLS (Redis's
+  // tls-port); same threads, handlers and limits.
+  TlsOptions tls;
   // Where the loop counts cut connections and buffer bytes; not owned, must
   // outlive the loop. Null: the loop keeps its own (see counters()).
   ClientCounters* counters = nullptr;
@@ -163,8 +167,9 @@ class Connection final : private IoHandler {
   // Closes now, dropping unsent replies.
   void Close();
 
-  // For the loop: starts serving with `handler`.
-  void Start(std::shared_ptr<RequestHandler> handler);
+  // For the loop: starts serving with `handler`; over TLS with `tls`
+  // (handshake first).
+  void Start(std::shared_ptr<RequestHandler> handler, const TlsContext* tls = nullptr);
   bool IdleSince(int64_t cutoff_s) const { return last_active_s_ < cutoff_s; }
   // For the loop's once-a-second sweep: the soft output limit of a client
   // that sends nothing, the AUTH timeout, idle buffers. Returns the buffer
@@ -177,6 +182,9 @@ class Connection final : private IoHandler {
   enum class Hold : uint8_t { kNone, kPark, kPause };
 
   void OnIoEvents(uint32_t events) override;
+  bool Handshake();  // false while the TLS handshake is not done
+  ssize_t RecvSome(char* data, size_t size);
+  ssize_t SendSome(const char* data, size_t size);
   void Pump();
   bool CanRead() const;
   bool ReadOnce();  // false once the socket is drained, closed or must wait
@@ -215,17 +223,18 @@ class Connection final : private IoHandler {
   bool eof_ = false;      // the peer closed its side
   bool closing_ = false;  // close once the replies are out
   bool closed_ = false;
-  bool abandon_on_close_ = false;  // see AbandonOnClose
-  int64_t read_at_ms_ = 0;         // coarse monotonic ms of the last read (AbandonOnClose)
-  bool pumping_ = false;           // Pump is on the stack
-  bool repump_ = false;            // Pump was asked again meanwhile
-  bool run_buffered_ = false;      // set by Resume: run what was buffered while held
-  bool flush_soon_ = false;        // queued for the flush at the end of the round
-  bool out_full_ = false;          // output_pause_bytes reached: run and read nothing
-  size_t out_stop_;                // unsent bytes that stop a batch (see ClientLimits)
-  int64_t soft_since_s_ = -1;      // since when unsent >= the soft limit; -1 = below
-  int64_t opened_s_;               // for the AUTH timeout
-  size_t accounted_ = 0;           // buffer bytes counted in ClientCounters::buffer_bytes
+  bool abandon_on_close_ = false;   // see AbandonOnClose
+  int64_t read_at_ms_ = 0;          // coarse monotonic ms of the last read (AbandonOnClose)
+  bool pumping_ = false;            // Pump is on the stack
+  bool repump_ = false;             // Pump was asked again meanwhile
+  bool run_buffered_ = false;       // set by Resume: run what was buffered while held
+  bool flush_soon_ = false;         // queued for the flush at the end of the round
+  bool out_full_ = false;           // output_pause_bytes reached: run and read nothing
+  size_t out_stop_;                 // unsent bytes that stop a batch (see ClientLimits)
+  int64_t soft_since_s_ = -1;       // since when unsent >= the soft limit; -1 = below
+  int64_t opened_s_;                // for the AUTH timeout
+  size_t accounted_ = 0;            // buffer bytes counted in ClientCounters::buffer_bytes
+  std::unique_ptr<TlsStream> tls_;  // null: plaintext
 };
 
 class ConnectionLoop {
@@ -250,6 +259,8 @@ class ConnectionLoop {
   // threads. Idempotent.
   void Stop();
   uint16_t port() const;
+  // After Start: the TLS port (options.tls.port), 0 without TLS.
+  uint16_t tls_port() const;
   // After Start: maxclients as fitted to the open-file limit.
   uint64_t maxclients() const;
   const ClientCounters& counters() const;

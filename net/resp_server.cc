@@ -151,6 +151,10 @@ uint16_t RespServer::port() const {
   return impl_->loop.port();
 }
 
+uint16_t RespServer::tls_port() const {
+  return impl_->loop.tls_port();
+}
+
 uint64_t RespServer::maxclients() const {
   return impl_->loop.maxclients();
 }

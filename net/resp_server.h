@@ -90,6 +90,8 @@ class RespServer {
   // Stops accepting, closes connections, joins the threads. Idempotent.
   void Stop();
   uint16_t port() const;
+  // After Start: the TLS port (options.tls.port), 0 without TLS.
+  uint16_t tls_port() const;
   // After Start: maxclients as fitted to the open-file limit.
   uint64_t maxclients() const;
 

@@ -262,6 +262,7 @@ Status NodeService::Impl::StartListeners() {
   ro.idle_timeout_s = options.idle_timeout_s;
   ro.client = options.client;
   ro.counters = &state.clients;
+  ro.tls = options.tls;
   resp = std::make_unique<net::RespServer>(
       ro, [this] { return std::make_unique<NodeConnection>(*dispatcher, next_session++); },
       [this](int64_t open, bool accepted, bool rejected) {

@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "net/client_limits.h"
+#include "net/tls.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
 
@@ -46,6 +47,7 @@ struct NodeOptions {
   uint32_t http_read_timeout_ms = 10000;
   // Memory and descriptor limits of client connections (docs/security.md).
   net::ClientLimits client;
+  net::TlsOptions tls;  // RESP over TLS (tls-port etc.)
   uint32_t http_max_connections = 1024;
   uint32_t grpc_max_concurrent_streams = 1000;
   uint32_t grpc_keepalive_ms = 60000;

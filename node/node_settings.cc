@@ -59,6 +59,18 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("reserved_fds", &O::client, &ClientLimits::reserved_fds, Uint{.max = 1000000},
            "descriptors kept beyond maxclients for files, peers, HTTP and gRPC: the open-file "
            "limit is raised to maxclients + this at start, or maxclients lowered to fit"),
+      // TLS on the RESP port, with Redis's names (docs/security.md, "TLS").
+      Bind("tls_port", &O::tls, &net::TlsOptions::port, Uint{.max = 65535},
+           "RESP over TLS on this port (Redis's tls-port); 0 = no TLS"),
+      Bind("tls_cert_file", &O::tls, &net::TlsOptions::cert_file, String{},
+           "PEM certificate (chain) of the TLS port"),
+      Bind("tls_key_file", &O::tls, &net::TlsOptions::key_file, String{},
+           "PEM private key of tls_cert_file"),
+      Bind("tls_ca_cert_file", &O::tls, &net::TlsOptions::ca_cert_file, String{},
+           "PEM CA bundle client certificates must chain to"),
+      Bind("tls_auth_clients", &O::tls, &net::TlsOptions::auth_clients,
+           settings::Enum<net::TlsAuthClients>{net::kTlsAuthClientsNames},
+           "client certificates: yes (required), optional (checked when given) or no"),
       Bind("http_max_connections", &O::http_max_connections, Uint{.max = 1000000},
            "open HTTP connections; more get 503; 0 = no cap"),
       Bind("grpc_max_concurrent_streams", &O::grpc_max_concurrent_streams, Uint{.max = 1u << 30},

@@ -14,6 +14,7 @@
 #include "cluster/cluster_map.h"
 #include "cluster/health.h"
 #include "net/client_limits.h"
+#include "net/tls.h"
 #include "ring/hash.h"
 
 namespace ringkv::router {
@@ -53,6 +54,7 @@ struct RouterOptions {
   uint64_t maxclients = 10000;
   // Memory and descriptor limits of client connections (docs/security.md).
   net::ClientLimits client;
+  net::TlsOptions tls;  // the proxy's RESP over TLS (tls-port etc.)
   uint32_t http_max_connections = 1024;
   uint32_t grpc_max_concurrent_streams = 1000;
   uint32_t grpc_keepalive_ms = 60000;

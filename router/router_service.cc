@@ -213,6 +213,7 @@ Status RouterService::Impl::StartListeners() {
   if (StatusOr<CpuList> cpus = ParseCpuList(options.io_cpus); cpus.ok()) po.cpus = *cpus;
   po.maxclients = options.maxclients;
   po.client = options.client;
+  po.tls = options.tls;
   po.requirepass = options.requirepass;
   po.backend_password = options.backend_password;
   po.backend_timeout_ms = options.backend_timeout_ms;

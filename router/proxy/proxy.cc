@@ -30,6 +30,7 @@ struct Proxy::Impl {
     o.limits = options.limits;
     o.maxclients = options.maxclients;
     o.client = options.client;
+    o.tls = options.tls;
     o.counters = &stats.clients;
     return o;
   }

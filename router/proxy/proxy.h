@@ -22,6 +22,7 @@
 #include "base/status.h"
 #include "net/client_limits.h"
 #include "net/resp/resp_parser.h"
+#include "net/tls.h"
 #include "router/proxy/route_table.h"
 
 namespace ringkv::router {
@@ -34,6 +35,7 @@ struct ProxyOptions {
   net::resp::Limits limits;  // client request limits
   uint64_t maxclients = 10000;
   net::ClientLimits client;            // client memory and descriptor limits
+  net::TlsOptions tls;                 // RESP over TLS on tls.port when set
   std::string requirepass;             // clients must AUTH when set
   std::string backend_password;        // AUTH sent to back ends when set
   uint32_t backend_timeout_ms = 1000;  // a reply slower than this -> -ERR, connection reset
