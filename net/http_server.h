@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
 #include "net/http.h"
+#include "net/tls.h"
 
 namespace ringkv::net {
 
@@ -30,6 +32,9 @@ struct HttpServerOptions {
   // Open connections at most; a further one gets 503 and is closed. 0 = no cap.
   uint32_t max_connections = 1024;
   std::string server_name = "ringkv";
+  // Set: HTTPS, with these certificate, key and client-certificate rules
+  // (tls.port is not used: the HTTP port itself speaks TLS).
+  std::optional<TlsOptions> tls;
 };
 
 class HttpServer {

@@ -117,6 +117,8 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("tls_auth_clients", &O::tls, &net::TlsOptions::auth_clients,
            settings::Enum<net::TlsAuthClients>{net::kTlsAuthClientsNames},
            "client certificates: yes (required), optional (checked when given) or no"),
+      Bind("http_tls", &O::http_tls, Bool{},
+           "serve the HTTP API as HTTPS with tls_cert_file, tls_key_file and tls_auth_clients"),
       Bind("http_max_connections", &O::http_max_connections, Uint{.max = 1000000},
            "open HTTP connections; more get 503; 0 = no cap"),
       Bind("grpc_max_concurrent_streams", &O::grpc_max_concurrent_streams, Uint{.max = 1u << 30},

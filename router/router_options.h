@@ -54,7 +54,8 @@ struct RouterOptions {
   uint64_t maxclients = 10000;
   // Memory and descriptor limits of client connections (docs/security.md).
   net::ClientLimits client;
-  net::TlsOptions tls;  // the proxy's RESP over TLS (tls-port etc.)
+  net::TlsOptions tls;    // the proxy's RESP over TLS (tls-port etc.)
+  bool http_tls = false;  // the HTTP API over TLS with tls's certificate files
   uint32_t http_max_connections = 1024;
   uint32_t grpc_max_concurrent_streams = 1000;
   uint32_t grpc_keepalive_ms = 60000;

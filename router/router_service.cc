@@ -234,6 +234,7 @@ Status RouterService::Impl::StartListeners() {
   ho.threads = 2 + jobs->options().long_poll_slots;  // a getWork long poll holds a thread
   ho.body_limit = options.http_body_limit;
   ho.max_connections = options.http_max_connections;
+  if (options.http_tls) ho.tls = options.tls;
   http = std::make_unique<net::HttpServer>(
       ho, [this](const net::HttpRequest& r) { return HandleRouterHttp(r, *http_ctx); });
   if (Status s = http->Start(); !s.ok()) return s;

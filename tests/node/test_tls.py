@@ -129,6 +129,24 @@ class RouterTlsTest(TlsTestCase):
         r.set("big", big)
         self.assertEqual(r.get("big"), big)
 
+    def test_https_api_with_curl(self):
+        node = self.start_node("--id", "n0", name="node0")
+        router = self.start_router("--nodes", f"127.0.0.1:{node.http_port}", "--http-tls", "true",
+                                   *self.tls_flags(free_port()))
+        c = self.certs
+        url = f"https://127.0.0.1:{router.http_port}/nodes"
+        ok = subprocess.run(["curl", "-sS", "--cacert", c["ca"], "--cert", c["client_cert"],
+                             "--key", c["client_key"], url], capture_output=True, text=True,
+                            timeout=30)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("127.0.0.1:%d" % node.resp_port, ok.stdout)
+        no_cert = subprocess.run(["curl", "-sS", "--cacert", c["ca"], url], capture_output=True,
+                                 text=True, timeout=30)
+        self.assertNotEqual(no_cert.returncode, 0)  # tls_auth_clients yes
+        plain = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{router.http_port}/nodes"],
+                               capture_output=True, text=True, timeout=30)
+        self.assertNotIn("127.0.0.1:%d" % node.resp_port, plain.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
