@@ -273,9 +273,9 @@ void Connection::Close() {
     shard_.closed.push_back(std::move(it->second));  // events of this round may still name it
     shard_.connections.erase(it);
   }
-  if (handler_) handler_->OnClose();
   shard_.server.counters->buffer_bytes.fetch_sub(static_cast<int64_t>(accounted_));
   accounted_ = 0;
+  if (handler_) handler_->OnClose();
   shard_.server.open.fetch_sub(1);
   shard_.server.Notify(false, false);
 }
