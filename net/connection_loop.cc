@@ -6,6 +6,8 @@
 // instead. Asio only parses the address and sets up the listening socket
 // (for its error messages).
 
+#include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -23,6 +25,7 @@
 // clang-format off
 #include <boost/asio.hpp>
 // clang-format on
+#include <spdlog/spdlog.h>
 
 namespace ringkv::net {
 namespace {
@@ -42,7 +45,25 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kReadChunk = size_t{16} * 1024;
+// A read buffer larger than this is freed once it is consumed: only a large
+// request grows it so far, and the next one may never come.
+constexpr size_t kKeepReadBuffer = 4 * kReadChunk;
+// A connection idle this long gives its (empty) buffers back.
+constexpr int64_t kIdleBufferS = 2;
+// Freed buffers go back to the kernel (malloc_trim) once a sweep freed this
+// much: small buffers freed one by one stay in the allocator otherwise.
+constexpr size_t kTrimAfterBytes = size_t{1} << 20;
+constexpr int64_t kEmfileLogEveryS = 10;
 constexpr char kMaxClientsReply[] = "-ERR max number of clients reached\r\n";
+constexpr char kNoFdsReply[] = "-ERR server out of file descriptors, try again later\r\n";
+
+// Unsent reply bytes that stop a batch: the pause threshold, else the hard
+// limit (the connection is cut there), else never.
+size_t OutputStop(const ClientLimits& c) {
+  if (c.output_pause_bytes > 0) return c.output_pause_bytes;
+  if (c.output.hard_bytes > 0) return c.output.hard_bytes;
+  return SIZE_MAX;
+}
 
 }  // namespace
 
@@ -82,27 +103,64 @@ struct LoopShard {
 
 using internal::LoopShard;
 
-struct ConnectionLoop::Impl final : private IoHandler {
+namespace internal {
+
+// One listening socket (the plain port, or the TLS port), watched by the
+// first loop.
+struct Listener final : IoHandler {
+  ConnectionLoop::Impl* server = nullptr;
+  const TlsContext* tls = nullptr;  // null: plaintext
+  std::optional<tcp::acceptor> acceptor;
+  int fd = -1;
+  uint16_t port = 0;
+
+  void OnIoEvents(uint32_t /*events*/) override;
+};
+
+}  // namespace internal
+
+using internal::Listener;
+
+struct ConnectionLoop::Impl final {
   ConnectionLoopOptions options;
   HandlerFactory factory;
   ConnectionObserver observer;
   ThreadBody body;
   std::vector<std::unique_ptr<LoopShard>> shards;
-  asio::io_context setup_io{1};  // owns the acceptor object only; never run
-  std::optional<tcp::acceptor> acceptor;
-  int listen_fd = -1;
+  asio::io_context setup_io{1};  // owns the acceptor objects only; never run
+  Listener plain;
+  Listener secure;  // options.tls.port; fd -1 without TLS
+  std::shared_ptr<const TlsContext> tls;
   std::atomic<int64_t> open{0};
   std::atomic<uint64_t> next_id{1};
   size_t next_shard = 0;
-  uint16_t port = 0;
   bool started = false;
+  ClientCounters own_counters;
+  ClientCounters* counters = &own_counters;
+  int spare_fd = -1;             // closed to accept-and-close when out of descriptors
+  bool listen_paused = false;    // out of descriptors and no spare: re-watched by the sweep
+  int64_t emfile_logged_s = -1;  // rate limit of the EMFILE warning
+  uint64_t emfile_unlogged = 0;
 
-  Status Listen();
-  void OnIoEvents(uint32_t /*events*/) override { AcceptAll(); }
-  void Watch() { shards[0]->loop->Watch(listen_fd, EPOLLIN, this); }
-  void AcceptAll();
-  void OnAccepted(int fd, LoopShard& shard);
+  ~Impl() {
+    if (spare_fd >= 0) ::close(spare_fd);
+  }
+  Status Listen(Listener& l, uint16_t port);
+  void Watch() {
+    for (Listener* l : {&plain, &secure}) {
+      if (l->fd >= 0) shards[0]->loop->Watch(l->fd, EPOLLIN, l);
+    }
+  }
+  void Unwatch() {
+    for (Listener* l : {&plain, &secure}) {
+      if (l->fd >= 0) shards[0]->loop->Unwatch(l->fd);
+    }
+  }
+  void AcceptAll(Listener& l);
+  bool OnOutOfFds(Listener& l);
+  void OnAccepted(int fd, LoopShard& shard, const TlsContext* tls);
   void Sweep(LoopShard& shard);
+  void EvictClients(LoopShard& shard);
   void Notify(bool accepted, bool rejected) {
     if (observer) observer(open.load(), accepted, rejected);
   }
@@ -123,7 +181,12 @@ bool ConnectionRef::Post(std::function<void(Connection&)> fn) const {
 // --- Connection ---
 
 Connection::Connection(LoopShard& shard, int fd, uint64_t id)
-    : shard_(shard), fd_(fd), id_(id), last_active_s_(shard.loop->now_s()) {}
+    : shard_(shard),
+      fd_(fd),
+      id_(id),
+      last_active_s_(shard.loop->now_s()),
+      out_stop_(OutputStop(shard.server.options.client)),
+      opened_s_(last_active_s_) {}
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
@@ -141,15 +204,40 @@ ConnectionRef Connection::Ref() const {
   return ConnectionRef(shard_.loop->mailbox(), &shard_, id_);
 }
 
-void Connection::Start(std::shared_ptr<RequestHandler> handler) {
+void Connection::Start(std::shared_ptr<RequestHandler> handler, const TlsContext* tls) {
   handler_ = std::move(handler);
+  if (tls != nullptr) tls_ = std::make_unique<TlsStream>(*tls, fd_);
   const ConnectionLoopOptions& o = shard_.server.options;
   parser_ = resp::RequestParser(authed_ ? o.limits : o.unauth_limits);
   auth_changed_ = false;
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (!shard_.loop->Watch(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this)) return Close();
-  Pump();
+  if (Handshake()) Pump();
+}
+
+// TLS: advances the handshake; true once it is done (always without TLS).
+bool Connection::Handshake() {
+  if (tls_ == nullptr || tls_->handshaken()) return true;
+  switch (tls_->Handshake()) {
+    case TlsStream::Step::kDone:
+      readable_ = writable_ = true;
+      return true;
+    case TlsStream::Step::kAgain:
+      return false;
+    case TlsStream::Step::kFailed:
+      break;
+  }
+  Close();
+  return false;
+}
+
+ssize_t Connection::RecvSome(char* data, size_t size) {
+  return tls_ ? tls_->Read(data, size) : ::recv(fd_, data, size, 0);
+}
+
+ssize_t Connection::SendSome(const char* data, size_t size) {
+  return tls_ ? tls_->Write(data, size) : ::send(fd_, data, size, MSG_NOSIGNAL);
 }
 
 void Connection::SetAuthenticated(bool authenticated) {
@@ -176,6 +264,7 @@ void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   shard_.loop->Unwatch(fd_);
+  tls_.reset();
   ::shutdown(fd_, SHUT_RDWR);
   ::close(fd_);
   fd_ = -1;
@@ -184,6 +273,8 @@ void Connection::Close() {
     shard_.closed.push_back(std::move(it->second));  // events of this round may still name it
     shard_.connections.erase(it);
   }
+  shard_.server.counters->buffer_bytes.fetch_sub(static_cast<int64_t>(accounted_));
+  accounted_ = 0;
   if (handler_) handler_->OnClose();
   shard_.server.open.fetch_sub(1);
   shard_.server.Notify(false, false);
@@ -194,6 +285,11 @@ void Connection::OnIoEvents(uint32_t events) {
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) writable_ = true;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) readable_ = true;
   if (events & EPOLLRDHUP) hup_ = true;
+  // OpenSSL may need to read to write and the reverse: any event may unblock either.
+  if (tls_ != nullptr) {
+    if (!Handshake()) return;
+    writable_ = readable_ = true;
+  }
   if (abandon_on_close_ && (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return Close();
   Pump();
 }
@@ -220,12 +316,87 @@ void Connection::Pump() {
     }
     if (!closed_ && !writing_ && unsent() > 0) Send();
     if (!closed_ && Finished()) Close();
+    if (!closed_) AfterPump();
   } while (repump_ && !closed_);
   pumping_ = false;
 }
 
+void Connection::AfterPump() {
+  Account();
+  if (closed_) return;  // the largest client over maxmemory-clients
+  if (unsent() > 0 || soft_since_s_ >= 0) {
+    if (OverOutputLimit(shard_.loop->now_s())) {
+      shard_.server.counters->output_limit_disconnects.fetch_add(1);
+      return Close();
+    }
+  }
+  if (out_full_ && unsent() < out_stop_) {  // the client read: go on with the batch
+    out_full_ = false;
+    run_buffered_ = true;
+    repump_ = true;
+  }
+}
+
+// Redis's rule: at or above hard, or at or above soft for soft_seconds.
+bool Connection::OverOutputLimit(int64_t now_s) {
+  const OutputBufferLimit& l = shard_.server.options.client.output;
+  const size_t u = unsent();
+  if (l.hard_bytes > 0 && u >= l.hard_bytes) return true;
+  if (l.soft_bytes == 0 || u < l.soft_bytes) {
+    soft_since_s_ = -1;
+    return false;
+  }
+  if (soft_since_s_ < 0) soft_since_s_ = now_s;
+  return now_s - soft_since_s_ >= static_cast<int64_t>(l.soft_seconds);
+}
+
+// Keeps ClientCounters::buffer_bytes up to date (capacities change only when
+// a buffer grows, shrinks or is freed) and applies maxmemory-clients.
+void Connection::Account() {
+  const size_t now = rbuf_.capacity() + out_.capacity();
+  if (now == accounted_) return;
+  const int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(accounted_);
+  accounted_ = now;
+  ConnectionLoop::Impl& server = shard_.server;
+  const int64_t total = server.counters->buffer_bytes.fetch_add(delta) + delta;
+  const uint64_t cap = server.options.client.maxmemory_clients;
+  if (delta > 0 && cap > 0 && total > static_cast<int64_t>(cap)) server.EvictClients(shard_);
+}
+
+void Connection::ReleaseBuffers() {
+  std::vector<char>().swap(rbuf_);
+  start_ = end_ = 0;
+  std::string().swap(out_);
+  woff_ = 0;
+  Account();
+}
+
+size_t Connection::Sweep(int64_t now_s) {
+  if (closed_ || pumping_) return 0;
+  ClientCounters& counters = *shard_.server.counters;
+  const ClientLimits& c = shard_.server.options.client;
+  const bool shaking = tls_ != nullptr && !tls_->handshaken();
+  if ((!authed_ || shaking) && c.auth_timeout_s > 0 && now_s - opened_s_ >= c.auth_timeout_s) {
+    counters.auth_timeouts.fetch_add(1);
+    Close();
+    return 0;
+  }
+  // A client that stopped reading raises no event: its soft limit runs out here.
+  if (unsent() > 0 && OverOutputLimit(now_s)) {
+    counters.output_limit_disconnects.fetch_add(1);
+    Close();
+    return 0;
+  }
+  if (now_s - last_active_s_ >= kIdleBufferS && start_ == end_ && unsent() == 0 && accounted_ > 0) {
+    const size_t held = accounted_;
+    ReleaseBuffers();
+    return held - accounted_;
+  }
+  return 0;
+}
+
 bool Connection::CanRead() const {
-  return readable_ && !eof_ && !closing_ && !writing_ && hold_ != Hold::kPause;
+  return readable_ && !eof_ && !closing_ && !writing_ && !out_full_ && hold_ != Hold::kPause;
 }
 
 // Reads once and runs what completed; true if the socket may hold more now.
@@ -234,7 +405,7 @@ bool Connection::CanRead() const {
 bool Connection::ReadOnce() {
   if (rbuf_.size() - end_ < kReadChunk) MakeRoom();
   const size_t space = rbuf_.size() - end_;
-  ssize_t n = ::recv(fd_, rbuf_.data() + end_, space, 0);
+  ssize_t n = RecvSome(rbuf_.data() + end_, space);
   if (n < 0) {
     if (errno == EINTR) return true;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -258,12 +429,14 @@ bool Connection::ReadOnce() {
   if (hold_ == Hold::kNone) RunBuffered();
   const uint64_t limit = shard_.server.options.max_query_buffer;
   if (!closed_ && !closing_ && end_ - start_ > limit) {
+    shard_.server.counters->query_limit_disconnects.fetch_add(1);
     handler_->OnLoopError(*this, "-ERR Protocol error: query buffer of " +
                                      std::to_string(end_ - start_) +
                                      " bytes exceeds the limit\r\n");
     closing_ = true;
   }
-  if (static_cast<size_t>(n) < space && !hup_) {
+  // A short read drains a plain socket; TLS reads one record at a time.
+  if (static_cast<size_t>(n) < space && !hup_ && tls_ == nullptr) {
     readable_ = false;
     return false;
   }
@@ -281,7 +454,7 @@ bool Connection::AbandonStale() {
 
 void Connection::RunBuffered() {
   handler_->OnBatchStart(*this);
-  while (start_ < end_ && hold_ == Hold::kNone && !closing_ && !closed_) {
+  while (start_ < end_ && hold_ == Hold::kNone && !out_full_ && !closing_ && !closed_) {
     if (abandon_on_close_ && AbandonStale()) {
       Close();
       return;
@@ -299,13 +472,17 @@ void Connection::RunBuffered() {
       handler_->OnRequest(*this, parser_.args(), pending.substr(0, consumed));
     }
     start_ += consumed;
+    if (unsent() >= out_stop_) out_full_ = true;  // see ClientLimits::output_pause_bytes
     if (auth_changed_) {
       auth_changed_ = false;
       const ConnectionLoopOptions& o = shard_.server.options;
       parser_ = resp::RequestParser(authed_ ? o.limits : o.unauth_limits);
     }
   }
-  if (start_ == end_) start_ = end_ = 0;
+  if (start_ == end_) {
+    start_ = end_ = 0;
+    if (rbuf_.size() > kKeepReadBuffer) std::vector<char>().swap(rbuf_);
+  }
   if (!closed_) handler_->OnBatchEnd(*this);
 }
 
@@ -313,7 +490,7 @@ void Connection::RunBuffered() {
 // that fits the socket buffer (the usual case) goes out here.
 void Connection::Send() {
   while (woff_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + woff_, out_.size() - woff_, MSG_NOSIGNAL);
+    ssize_t n = SendSome(out_.data() + woff_, out_.size() - woff_);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -351,22 +528,61 @@ void Connection::MakeRoom() {
 
 // --- ConnectionLoop ---
 
-void ConnectionLoop::Impl::AcceptAll() {
+void Listener::OnIoEvents(uint32_t /*events*/) {
+  server->AcceptAll(*this);
+}
+
+void ConnectionLoop::Impl::AcceptAll(Listener& l) {
   for (;;) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or out of fds: retried on the next readiness
+      if ((errno == EMFILE || errno == ENFILE) && OnOutOfFds(l)) continue;
+      return;  // EAGAIN, or paused until the sweep
     }
     LoopShard& shard = *shards[next_shard];
     next_shard = (next_shard + 1) % shards.size();
-    OnAccepted(fd, shard);
+    OnAccepted(fd, shard, l.tls);
   }
 }
 
-void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
+// Out of descriptors, the listener stays readable: waiting would spin. The
+// spare descriptor makes room to accept the next connection and close it
+// with an error (the client learns at once, the queue drains); without a
+// spare the listener pauses until the next sweep. True: accept again.
+bool ConnectionLoop::Impl::OnOutOfFds(Listener& l) {
+  counters->emfile_events.fetch_add(1);
+  const int64_t now = shards[0]->loop->now_s();
+  ++emfile_unlogged;
+  if (emfile_logged_s < 0 || now - emfile_logged_s >= kEmfileLogEveryS) {
+    spdlog::warn(
+        "out of file descriptors accepting on port {} ({} times since the last warning); "
+        "connections are refused: raise ulimit -n or lower maxclients",
+        l.port, emfile_unlogged);
+    emfile_logged_s = now;
+    emfile_unlogged = 0;
+  }
+  if (spare_fd >= 0) {
+    ::close(spare_fd);
+    spare_fd = -1;
+    int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      // Over TLS the client expects a handshake: it sees a closed connection.
+      ssize_t r = l.tls ? 0 : ::send(fd, kNoFdsReply, sizeof kNoFdsReply - 1, MSG_NOSIGNAL);
+      (void)r;
+      ::close(fd);
+    }
+    spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && spare_fd >= 0) return true;
+  }
+  Unwatch();
+  listen_paused = true;
+  return false;
+}
+
+void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard, const TlsContext* tls) {
   if (static_cast<uint64_t>(open.load()) >= options.maxclients) {
-    ssize_t r = ::send(fd, kMaxClientsReply, sizeof kMaxClientsReply - 1, MSG_NOSIGNAL);
+    ssize_t r = tls ? 0 : ::send(fd, kMaxClientsReply, sizeof kMaxClientsReply - 1, MSG_NOSIGNAL);
     (void)r;
     ::close(fd);
     Notify(false, true);
@@ -375,7 +591,7 @@ void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
   open.fetch_add(1);
   Notify(true, false);
   const uint64_t id = next_id.fetch_add(1);
-  auto start = [this, &shard, id, fd] {
+  auto start = [this, &shard, id, fd, tls] {
     if (shard.stopping) {  // handed over while stopping
       ::close(fd);
       open.fetch_sub(1);
@@ -385,7 +601,7 @@ void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
     auto owned = std::make_unique<Connection>(shard, fd, id);
     Connection& c = *owned;
     shard.connections.emplace(id, std::move(owned));
-    c.Start(factory(c));
+    c.Start(factory(c), tls);
   };
   if (&shard == shards[0].get()) {
     start();  // the accepting thread
@@ -394,20 +610,55 @@ void ConnectionLoop::Impl::OnAccepted(int fd, LoopShard& shard) {
   }
 }
 
+// Once a second on every loop: idle timeout, AUTH timeout, soft output
+// limits, idle buffers, maxmemory-clients; on the first loop, a listener
+// paused out of descriptors listens again.
 void ConnectionLoop::Impl::Sweep(LoopShard& shard) {
-  const int64_t cutoff = shard.loop->now_s() - options.idle_timeout_s;
-  std::vector<Connection*> idle;
-  for (auto& [id, c] : shard.connections) {
-    if (c->IdleSince(cutoff)) idle.push_back(c.get());
+  const int64_t now = shard.loop->now_s();
+  const int64_t cutoff = now - options.idle_timeout_s;
+  std::vector<Connection*> all;
+  all.reserve(shard.connections.size());
+  for (auto& [id, c] : shard.connections) all.push_back(c.get());
+  size_t freed = 0;
+  for (Connection* c : all) {
+    if (options.idle_timeout_s > 0 && c->IdleSince(cutoff)) {
+      c->Close();
+    } else {
+      freed += c->Sweep(now);
+    }
   }
-  for (Connection* c : idle) c->Close();
+  if (freed >= kTrimAfterBytes) ::malloc_trim(0);
+  const uint64_t cap = options.client.maxmemory_clients;
+  if (cap > 0 && counters->buffer_bytes.load() > static_cast<int64_t>(cap)) EvictClients(shard);
+  if (shard.index == 0 && listen_paused && !shard.stopping) {
+    listen_paused = false;
+    if (spare_fd < 0) spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    Watch();
+  }
 }
 
-Status ConnectionLoop::Impl::Listen() {
+// Cuts this loop's largest clients until the total is under
+// maxmemory-clients (other loops do the same at their next sweep).
+void ConnectionLoop::Impl::EvictClients(LoopShard& shard) {
+  const auto cap = static_cast<int64_t>(options.client.maxmemory_clients);
+  while (counters->buffer_bytes.load() > cap) {
+    Connection* largest = nullptr;
+    for (auto& [id, c] : shard.connections) {
+      if (largest == nullptr || c->buffer_bytes() > largest->buffer_bytes()) largest = c.get();
+    }
+    if (largest == nullptr || largest->buffer_bytes() == 0) return;
+    counters->memory_evictions.fetch_add(1);
+    largest->Close();
+  }
+}
+
+Status ConnectionLoop::Impl::Listen(Listener& l, uint16_t port) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(options.bind, ec);
   if (ec) return InvalidArgument("bad bind address '" + options.bind + "': " + ec.message());
-  tcp::endpoint endpoint(address, options.port);
+  tcp::endpoint endpoint(address, port);
+  l.server = this;
+  std::optional<tcp::acceptor>& acceptor = l.acceptor;
   acceptor.emplace(setup_io);
   acceptor->open(endpoint.protocol(), ec);
   if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -416,11 +667,11 @@ Status ConnectionLoop::Impl::Listen() {
   if (!ec) acceptor->non_blocking(true, ec);
   if (ec) {
     acceptor.reset();
-    return Unavailable("cannot listen on " + options.bind + ":" + std::to_string(options.port) +
-                       ": " + ec.message());
+    return Unavailable("cannot listen on " + options.bind + ":" + std::to_string(port) + ": " +
+                       ec.message());
   }
-  port = acceptor->local_endpoint().port();
-  listen_fd = acceptor->native_handle();
+  l.port = acceptor->local_endpoint().port();
+  l.fd = acceptor->native_handle();
   return OkStatus();
 }
 
@@ -431,6 +682,7 @@ ConnectionLoop::ConnectionLoop(ConnectionLoopOptions options, HandlerFactory fac
   impl_->factory = std::move(factory);
   impl_->observer = std::move(observer);
   impl_->body = std::move(body);
+  if (impl_->options.counters != nullptr) impl_->counters = impl_->options.counters;
 }
 
 ConnectionLoop::~ConnectionLoop() {
@@ -440,7 +692,21 @@ ConnectionLoop::~ConnectionLoop() {
 Status ConnectionLoop::Start() {
   Impl& s = *impl_;
   if (s.started) return FailedPrecondition("already started");
-  if (Status st = s.Listen(); !st.ok()) return st;
+  StatusOr<uint64_t> maxclients =
+      FitMaxClients(s.options.maxclients, s.options.client.reserved_fds);
+  if (!maxclients.ok()) return maxclients.status();
+  s.options.maxclients = *maxclients;
+  if (s.options.tls.enabled()) {
+    StatusOr<std::shared_ptr<const TlsContext>> tls = TlsContext::CreateServer(s.options.tls);
+    if (!tls.ok()) return tls.status();
+    s.tls = *tls;
+    s.secure.tls = s.tls.get();
+  }
+  if (Status st = s.Listen(s.plain, s.options.port); !st.ok()) return st;
+  if (s.tls != nullptr) {
+    if (Status st = s.Listen(s.secure, s.options.tls.port); !st.ok()) return st;
+  }
+  if (s.spare_fd < 0) s.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   const uint32_t threads = std::max<uint32_t>(1, s.options.threads);
   s.shards.clear();
   for (uint32_t i = 0; i < threads; ++i) {
@@ -452,9 +718,7 @@ Status ConnectionLoop::Start() {
       sp->FlushMarked();
       sp->closed.clear();
     });
-    if (s.options.idle_timeout_s > 0) {
-      sp->loop->Every(std::chrono::seconds(1), [&s, sp] { s.Sweep(*sp); });
-    }
+    sp->loop->Every(std::chrono::seconds(1), [&s, sp] { s.Sweep(*sp); });
     s.shards.push_back(std::move(shard));
   }
   s.Watch();
@@ -478,9 +742,12 @@ void ConnectionLoop::Stop() {
   if (!s.started) return;
   s.started = false;
   s.shards[0]->loop->Post([&s] {
-    s.shards[0]->loop->Unwatch(s.listen_fd);
+    s.Unwatch();
+    s.listen_paused = false;
     boost::system::error_code ec;
-    s.acceptor->close(ec);
+    for (Listener* l : {&s.plain, &s.secure}) {
+      if (l->acceptor) l->acceptor->close(ec);
+    }
   });
   for (auto& shard : s.shards) {
     shard->loop->Post([sp = shard.get()] {
@@ -500,10 +767,24 @@ void ConnectionLoop::Stop() {
     shard->CloseAll();
     shard->closed.clear();
   }
+  if (s.spare_fd >= 0) ::close(s.spare_fd);
+  s.spare_fd = -1;
 }
 
 uint16_t ConnectionLoop::port() const {
-  return impl_->port;
+  return impl_->plain.port;
+}
+
+uint16_t ConnectionLoop::tls_port() const {
+  return impl_->secure.port;
+}
+
+uint64_t ConnectionLoop::maxclients() const {
+  return impl_->options.maxclients;
+}
+
+const ClientCounters& ConnectionLoop::counters() const {
+  return *impl_->counters;
 }
 
 EventLoop& ConnectionLoop::loop(size_t index) {

@@ -15,6 +15,14 @@
 // answer -ERR, then close once the replies are out. A peer that closes its
 // side gets the replies still owed, then the connection closes.
 //
+// Memory (net/client_limits.h, docs/security.md): a batch stops running
+// requests once output_pause_bytes of replies wait, and goes on as the client
+// reads; a client over client-output-buffer-limit is cut; a read buffer
+// grown by a large request is freed once it is consumed, and an idle
+// connection's buffers after a few seconds; above maxmemory-clients the
+// largest clients are cut. Accepting out of descriptors (EMFILE) accepts and
+// closes with a spare descriptor instead of spinning.
+//
 // Thread safety: Start/Stop from one thread; handlers run on I/O threads;
 // ConnectionRef::Post from any thread.
 #pragma once
@@ -29,8 +37,10 @@
 
 #include "base/cpus.h"
 #include "base/status.h"
+#include "net/client_limits.h"
 #include "net/event_loop.h"
 #include "net/resp/resp_parser.h"
+#include "net/tls.h"
 
 namespace ringkv::net {
 
@@ -50,6 +60,13 @@ struct ConnectionLoopOptions {
   // forward, a replica round) before it stops running further requests.
   uint32_t max_deferred_replies = 1024;
   int backlog = 511;
+  ClientLimits client;  // output, total memory, AUTH timeout, descriptors
+  // A second listener on tls.port whose connections speak TLS (Redis's
+  // tls-port); same threads, handlers and limits.
+  TlsOptions tls;
+  // Where the loop counts cut connections and buffer bytes; not owned, must
+  // outlive the loop. Null: the loop keeps its own (see counters()).
+  ClientCounters* counters = nullptr;
 };
 
 class Connection;
@@ -150,14 +167,24 @@ class Connection final : private IoHandler {
   // Closes now, dropping unsent replies.
   void Close();
 
-  // For the loop: starts serving with `handler`.
-  void Start(std::shared_ptr<RequestHandler> handler);
+  // For the loop: starts serving with `handler`; over TLS with `tls`
+  // (handshake first).
+  void Start(std::shared_ptr<RequestHandler> handler, const TlsContext* tls = nullptr);
   bool IdleSince(int64_t cutoff_s) const { return last_active_s_ < cutoff_s; }
+  // For the loop's once-a-second sweep: the soft output limit of a client
+  // that sends nothing, the AUTH timeout, idle buffers. Returns the buffer
+  // bytes it freed.
+  size_t Sweep(int64_t now_s);
+  // Bytes of this connection's buffers, as last accounted.
+  size_t buffer_bytes() const { return accounted_; }
 
  private:
   enum class Hold : uint8_t { kNone, kPark, kPause };
 
   void OnIoEvents(uint32_t events) override;
+  bool Handshake();  // false while the TLS handshake is not done
+  ssize_t RecvSome(char* data, size_t size);
+  ssize_t SendSome(const char* data, size_t size);
   void Pump();
   bool CanRead() const;
   bool ReadOnce();  // false once the socket is drained, closed or must wait
@@ -168,6 +195,12 @@ class Connection final : private IoHandler {
   void Send();
   bool Finished() const;
   void MakeRoom();
+  // After a pump: accounts buffer memory, applies the output limits, and
+  // runs on a batch stopped for output once the client has read.
+  void AfterPump();
+  bool OverOutputLimit(int64_t now_s);
+  void Account();
+  void ReleaseBuffers();
 
   internal::LoopShard& shard_;
   int fd_;
@@ -190,12 +223,18 @@ class Connection final : private IoHandler {
   bool eof_ = false;      // the peer closed its side
   bool closing_ = false;  // close once the replies are out
   bool closed_ = false;
-  bool abandon_on_close_ = false;  // see AbandonOnClose
-  int64_t read_at_ms_ = 0;         // coarse monotonic ms of the last read (AbandonOnClose)
-  bool pumping_ = false;           // Pump is on the stack
-  bool repump_ = false;            // Pump was asked again meanwhile
-  bool run_buffered_ = false;      // set by Resume: run what was buffered while held
-  bool flush_soon_ = false;        // queued for the flush at the end of the round
+  bool abandon_on_close_ = false;   // see AbandonOnClose
+  int64_t read_at_ms_ = 0;          // coarse monotonic ms of the last read (AbandonOnClose)
+  bool pumping_ = false;            // Pump is on the stack
+  bool repump_ = false;             // Pump was asked again meanwhile
+  bool run_buffered_ = false;       // set by Resume: run what was buffered while held
+  bool flush_soon_ = false;         // queued for the flush at the end of the round
+  bool out_full_ = false;           // output_pause_bytes reached: run and read nothing
+  size_t out_stop_;                 // unsent bytes that stop a batch (see ClientLimits)
+  int64_t soft_since_s_ = -1;       // since when unsent >= the soft limit; -1 = below
+  int64_t opened_s_;                // for the AUTH timeout
+  size_t accounted_ = 0;            // buffer bytes counted in ClientCounters::buffer_bytes
+  std::unique_ptr<TlsStream> tls_;  // null: plaintext
 };
 
 class ConnectionLoop {
@@ -220,6 +259,11 @@ class ConnectionLoop {
   // threads. Idempotent.
   void Stop();
   uint16_t port() const;
+  // After Start: the TLS port (options.tls.port), 0 without TLS.
+  uint16_t tls_port() const;
+  // After Start: maxclients as fitted to the open-file limit.
+  uint64_t maxclients() const;
+  const ClientCounters& counters() const;
   // After Start: the loop of I/O thread `index` (< options.threads).
   EventLoop& loop(size_t index);
 

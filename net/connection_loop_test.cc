@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ringkv::net {
@@ -78,6 +79,15 @@ class Client {
   bool connected() const { return connected_; }
   void Send(std::string_view s) {
     ASSERT_EQ(::send(fd_, s.data(), s.size(), MSG_NOSIGNAL), static_cast<ssize_t>(s.size()));
+  }
+  // Sends what the server takes before it closes; false if it closed first.
+  bool TrySend(std::string_view s) {
+    for (size_t off = 0; off < s.size();) {
+      ssize_t r = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+      if (r <= 0) return false;
+      off += static_cast<size_t>(r);
+    }
+    return true;
   }
   // Reads until `n` bytes arrived, the server closed, or the timeout.
   std::string Read(size_t n) {
@@ -190,6 +200,70 @@ TEST_F(ConnectionLoopTest, ASlowReaderGetsEveryByteAndIsNotReadMeanwhile) {
   std::lock_guard lock(log_.mu);
   ASSERT_EQ(log_.unsent.size(), 2u);
   EXPECT_EQ(log_.unsent[1], 0u);
+}
+
+TEST_F(ConnectionLoopTest, RequestsRunOnlyWhileFewRepliesWaitToBeSent) {
+  ConnectionLoopOptions o;
+  o.threads = 1;
+  o.client.output_pause_bytes = size_t{1} << 20;
+  Start(o);
+  Client c(loop_->port(), 4096);
+  c.Send("BIG\r\nBIG\r\nBIG\r\n");
+  const std::string header = "$" + std::to_string(kBigReply) + "\r\n";
+  const size_t reply = header.size() + kBigReply + 2;
+  EXPECT_EQ(c.Read(3 * reply).size(), 3 * reply);
+  std::lock_guard lock(log_.mu);
+  ASSERT_EQ(log_.unsent.size(), 3u);
+  for (size_t u : log_.unsent) EXPECT_LT(u, o.client.output_pause_bytes);
+}
+
+TEST_F(ConnectionLoopTest, AClientAtTheHardOutputLimitIsClosed) {
+  ClientCounters counters;
+  ConnectionLoopOptions o;
+  o.client.output_pause_bytes = 0;
+  o.client.output = {.hard_bytes = 8u << 20, .soft_bytes = 0, .soft_seconds = 0};
+  o.counters = &counters;
+  Start(o);
+  Client c(loop_->port(), 4096);
+  c.Send("BIG\r\nECHO never\r\n");
+  ASSERT_TRUE(log_.WaitFor([&] { return log_.closed == 1; }));
+  EXPECT_EQ(counters.output_limit_disconnects.load(), 1u);
+  std::lock_guard lock(log_.mu);
+  EXPECT_EQ(log_.raw.size(), 1u);
+}
+
+TEST_F(ConnectionLoopTest, AClientThatStopsReadingMeetsTheSoftLimit) {
+  ClientCounters counters;
+  ConnectionLoopOptions o;
+  o.client.output = {.hard_bytes = 0, .soft_bytes = 1u << 20, .soft_seconds = 1};
+  o.counters = &counters;
+  Start(o);
+  Client c(loop_->port(), 4096);
+  c.Send("BIG\r\n");
+  ASSERT_TRUE(log_.WaitFor([&] { return log_.closed == 1; }));
+  EXPECT_EQ(counters.output_limit_disconnects.load(), 1u);
+  EXPECT_EQ(counters.buffer_bytes.load(), 0);
+}
+
+TEST_F(ConnectionLoopTest, OverMaxmemoryClientsTheLargestClientIsClosed) {
+  ClientCounters counters;
+  ConnectionLoopOptions o;
+  o.threads = 1;
+  o.client.maxmemory_clients = 6u << 20;
+  o.counters = &counters;
+  Start(o);
+  Client small(loop_->port());
+  small.Send("*2\r\n$4\r\nECHO\r\n$100000000\r\n" + std::string(size_t{1} << 20, 'x'));
+  ASSERT_TRUE(log_.WaitFor([&] { return log_.open == 1; }));
+  while (counters.buffer_bytes.load() < (int64_t{1} << 20)) std::this_thread::yield();
+  Client large(loop_->port());
+  // Closed while it sends: the send may stop short.
+  (void)large.TrySend("*2\r\n$4\r\nECHO\r\n$100000000\r\n" + std::string(size_t{8} << 20, 'x'));
+  ASSERT_TRUE(log_.WaitFor([&] { return log_.closed == 1; }));
+  EXPECT_EQ(counters.memory_evictions.load(), 1u);
+  EXPECT_TRUE(large.ReadsEnd());
+  small.Send("x");  // still open
+  EXPECT_LE(counters.buffer_bytes.load(), int64_t{6} << 20);
 }
 
 TEST_F(ConnectionLoopTest, StopClosesOpenConnections) {

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace ringkv::net {
@@ -115,6 +116,13 @@ Status GrpcServer::Start() {
   builder.AddListeningPort(address, creds, &impl_->port);
   builder.SetMaxReceiveMessageSize(impl_->options.max_message_bytes);
   builder.SetMaxSendMessageSize(impl_->options.max_message_bytes);
+  // Stream cap and keepalive (docs/security.md, "Memory limits"); 0 = gRPC's default.
+  for (auto [name, value] :
+       {std::pair{GRPC_ARG_MAX_CONCURRENT_STREAMS, impl_->options.max_concurrent_streams},
+        std::pair{GRPC_ARG_KEEPALIVE_TIME_MS, impl_->options.keepalive_time_ms},
+        std::pair{GRPC_ARG_KEEPALIVE_TIMEOUT_MS, impl_->options.keepalive_timeout_ms}}) {
+    if (value > 0) builder.AddChannelArgument(name, static_cast<int>(value));
+  }
   for (grpc::Service* s : impl_->services) builder.RegisterService(s);
   builder.RegisterCallbackGenericService(&impl_->unimplemented);
   impl_->server = builder.BuildAndStart();

@@ -28,6 +28,12 @@ struct GrpcServerOptions {
   int max_message_bytes = 64 << 20;  // per message, both directions
   // Checked on every call's metadata; empty = every service is open.
   std::vector<GrpcServiceGuard> guards;
+  // Streams (calls) open at once per connection; more wait. 0 = gRPC's default.
+  uint32_t max_concurrent_streams = 1000;
+  // A connection is pinged after this long without traffic and closed if the
+  // ping is not answered within keepalive_timeout_ms. 0 = gRPC's defaults.
+  uint32_t keepalive_time_ms = 60000;
+  uint32_t keepalive_timeout_ms = 20000;
 };
 
 class GrpcServer {

@@ -1,10 +1,13 @@
 #include "net/http_server.h"
 
+#include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <utility>  // before asio: Boost 1.74 with g++ 12 needs std::exchange declared
 #include <vector>
 
@@ -21,10 +24,14 @@ struct HttpServer::Impl {
   asio::io_context io;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
+  std::optional<asio::steady_timer> accept_pause;  // out of descriptors: accept again later
+  std::atomic<uint32_t> open{0};
+  std::optional<asio::ssl::context> ssl;  // options.tls: HTTPS
   uint16_t port = 0;
   bool started = false;
 
   void Accept();
+  void OnAccepted(tcp::socket socket);
 };
 
 namespace {
@@ -50,16 +57,34 @@ HttpRequest ToRequest(const http::request<http::string_body>& req, const std::st
   return out;
 }
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection over Stream: tcp::socket, or an ssl::stream of one (HTTPS,
+// handshake first).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(HttpServer::Impl& server, tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
+  Session(HttpServer::Impl& server, Stream stream)
+      : server_(server), socket_(std::move(stream)), timer_(socket_.get_executor()) {
+    server_.open.fetch_add(1);
+  }
+  ~Session() { server_.open.fetch_sub(1); }
 
   void Start() {
     boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = Raw().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-    ReadRequest(server_.options.idle_timeout_ms);
+    if constexpr (kTls) {
+      ArmTimer(server_.options.read_timeout_ms);
+      socket_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](boost::system::error_code ec) {
+                                self->timer_.cancel();
+                                if (ec || self->timed_out_) return self->Close();
+                                self->ReadRequest(self->server_.options.idle_timeout_ms);
+                              });
+    } else {
+      ReadRequest(server_.options.idle_timeout_ms);
+    }
   }
 
  private:
@@ -71,35 +96,44 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options.body_limit);
     timed_out_ = false;
     if (buffer_.size() > 0) return ReadBody();
-    ArmTimer(idle_timeout_ms);
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this()](boost::system::error_code ec) {
-                         self->timer_.cancel();
-                         if (ec || self->timed_out_) return self->Close();
-                         self->ReadBody();
-                       });
+    if constexpr (kTls) {
+      // Bytes may wait decrypted inside OpenSSL, where a readiness wait on
+      // the socket would miss them: the idle timeout bounds the whole read.
+      ReadBody(idle_timeout_ms);
+    } else {
+      ArmTimer(idle_timeout_ms);
+      socket_.async_wait(tcp::socket::wait_read,
+                         [self = this->shared_from_this()](boost::system::error_code ec) {
+                           self->timer_.cancel();
+                           if (ec || self->timed_out_) return self->Close();
+                           self->ReadBody();
+                         });
+    }
   }
 
-  void ReadBody() {
-    ArmTimer(server_.options.read_timeout_ms);
-    http::async_read(
-        socket_, buffer_, *parser_,
-        [self = shared_from_this()](boost::system::error_code ec, size_t) { self->OnRead(ec); });
+  void ReadBody() { ReadBody(server_.options.read_timeout_ms); }
+  void ReadBody(uint32_t timeout_ms) {
+    ArmTimer(timeout_ms);
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
   }
 
   void ArmTimer(uint32_t ms) {
     timer_.expires_after(std::chrono::milliseconds(ms));
-    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    timer_.async_wait([self = this->shared_from_this()](boost::system::error_code ec) {
       if (ec) return;
       self->timed_out_ = true;
       boost::system::error_code ignored;
-      self->socket_.cancel(ignored);
+      self->Raw().cancel(ignored);
     });
   }
 
   void OnRead(boost::system::error_code ec) {
     timer_.cancel();
     if (ec == http::error::end_of_stream) return Close();
+    if (timed_out_ && !parser_->got_some() && buffer_.size() == 0) return Close();  // idle
     if (timed_out_) {  // the request had started: ReadRequest waited for its first byte
       return Reply(
           HttpResponse::Error(408, "request timeout: the request did not arrive within " +
@@ -141,7 +175,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ArmTimer(server_.options.read_timeout_ms);
     http::async_write(
         socket_, *res,
-        [self = shared_from_this(), res, keep_alive](boost::system::error_code ec, size_t) {
+        [self = this->shared_from_this(), res, keep_alive](boost::system::error_code ec, size_t) {
           self->timer_.cancel();
           if (ec) return self->Close();
           if (!keep_alive) return self->LingeringClose();
@@ -149,10 +183,12 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
+  tcp::socket& Raw() { return beast::get_lowest_layer(socket_); }
+
   void Close() {
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    socket_.close(ec);
+    Raw().shutdown(tcp::socket::shutdown_send, ec);
+    Raw().close(ec);
   }
 
   // After an error reply the client may still be sending (e.g. the rest of an
@@ -160,22 +196,22 @@ class Session : public std::enable_shared_from_this<Session> {
   // the client sees the reply instead of a reset.
   void LingeringClose() {
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    Raw().shutdown(tcp::socket::shutdown_send, ec);
     ArmTimer(1000);
     Drain();
   }
 
   void Drain() {
     drain_.resize(size_t{64} * 1024);
-    socket_.async_read_some(asio::buffer(drain_),
-                            [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                              if (ec || self->timed_out_) return self->Close();
-                              self->Drain();
-                            });
+    socket_.async_read_some(asio::buffer(drain_), [self = this->shared_from_this()](
+                                                      boost::system::error_code ec, size_t) {
+      if (ec || self->timed_out_) return self->Close();
+      self->Drain();
+    });
   }
 
   HttpServer::Impl& server_;
-  tcp::socket socket_;
+  Stream socket_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -186,13 +222,46 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+namespace {
+
+constexpr char kBusyReply[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 30\r\n"
+    "Connection: close\r\n\r\ntoo many open HTTP connections";
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+
+}  // namespace
+
+// An accept error (EMFILE above all) would recur at once: pause, then go on.
 void HttpServer::Impl::Accept() {
   acceptor->async_accept(asio::make_strand(io),
                          [this](boost::system::error_code ec, tcp::socket socket) {
                            if (ec == asio::error::operation_aborted) return;
-                           if (!ec) std::make_shared<Session>(*this, std::move(socket))->Start();
-                           Accept();
+                           if (!ec) {
+                             OnAccepted(std::move(socket));
+                             return Accept();
+                           }
+                           accept_pause->expires_after(kAcceptPause);
+                           accept_pause->async_wait([this](boost::system::error_code e) {
+                             if (!e) Accept();
+                           });
                          });
+}
+
+void HttpServer::Impl::OnAccepted(tcp::socket socket) {
+  if (options.max_connections > 0 && open.load() >= options.max_connections) {
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    asio::write(socket, asio::buffer(kBusyReply, sizeof kBusyReply - 1), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+    return;
+  }
+  if (ssl) {
+    using TlsSocket = asio::ssl::stream<tcp::socket>;
+    std::make_shared<Session<TlsSocket>>(*this, TlsSocket(std::move(socket), *ssl))->Start();
+  } else {
+    std::make_shared<Session<tcp::socket>>(*this, std::move(socket))->Start();
+  }
 }
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler)
@@ -221,6 +290,14 @@ Status HttpServer::Start() {
                        ": " + ec.message());
   }
   s.port = s.acceptor->local_endpoint().port();
+  s.accept_pause.emplace(s.io);
+  if (s.options.tls) {
+    StatusOr<std::shared_ptr<const TlsContext>> tls = TlsContext::CreateServer(*s.options.tls);
+    if (!tls.ok()) return tls.status();
+    // asio's context takes ownership of an SSL_CTX: give it its own reference.
+    SSL_CTX_up_ref((*tls)->ctx());
+    s.ssl.emplace((*tls)->ctx());
+  }
   s.Accept();
   for (uint32_t i = 0; i < std::max<uint32_t>(1, s.options.threads); ++i) {
     s.threads.emplace_back([&s] { s.io.run(); });

@@ -151,6 +151,14 @@ uint16_t RespServer::port() const {
   return impl_->loop.port();
 }
 
+uint16_t RespServer::tls_port() const {
+  return impl_->loop.tls_port();
+}
+
+uint64_t RespServer::maxclients() const {
+  return impl_->loop.maxclients();
+}
+
 void RespServer::Every(uint32_t period_ms, std::function<void()> fn) {
   if (!impl_->started) return;
   impl_->loop.loop(0).Every(std::chrono::milliseconds(period_ms), std::move(fn));

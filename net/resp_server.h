@@ -59,8 +59,8 @@ class ConnectionHandler {
   // The connection's state after a command (one return value, not two more
   // virtual calls per request).
   struct After {
-    bool close = false;         // close once the pending replies are out
-    bool authenticated = true;  // false while the client must still AUTH
+    bool close = false;             // close once the pending replies are out
+    bool authenticated = true;      // false while the client must still AUTH
     bool abandon_on_close = false;  // see Connection::AbandonOnClose
   };
   // Executes one command and appends its reply to `out`, or defers the reply
@@ -90,6 +90,10 @@ class RespServer {
   // Stops accepting, closes connections, joins the threads. Idempotent.
   void Stop();
   uint16_t port() const;
+  // After Start: the TLS port (options.tls.port), 0 without TLS.
+  uint16_t tls_port() const;
+  // After Start: maxclients as fitted to the open-file limit.
+  uint64_t maxclients() const;
 
   // Runs `fn` every `period_ms` on the first I/O thread until Stop (e.g. active expiry).
   void Every(uint32_t period_ms, std::function<void()> fn);

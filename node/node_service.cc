@@ -295,6 +295,9 @@ Status NodeService::Impl::StartListeners() {
   ro.max_query_buffer = options.max_query_buffer;
   ro.maxclients = options.maxclients;
   ro.idle_timeout_s = options.idle_timeout_s;
+  ro.client = options.client;
+  ro.counters = &state.clients;
+  ro.tls = options.tls;
   resp = std::make_unique<net::RespServer>(
       ro, [this] { return std::make_unique<NodeConnection>(*dispatcher, next_session++); },
       [this](int64_t open, bool accepted, bool rejected) {
@@ -304,6 +307,7 @@ Status NodeService::Impl::StartListeners() {
       });
   if (Status s = resp->Start(); !s.ok()) return s;
   state.resp_port = resp->port();
+  state.maxclients = resp->maxclients();  // as fitted to the open-file limit
   // Set before any port is published, so no client can read it half-written.
   state.id = options.id.empty() ? "node-" + std::to_string(state.resp_port) : options.id;
 
@@ -313,6 +317,7 @@ Status NodeService::Impl::StartListeners() {
   ho.body_limit = options.http_body_limit;
   ho.header_limit = options.http_header_limit;
   ho.read_timeout_ms = options.http_read_timeout_ms;
+  ho.max_connections = options.http_max_connections;
   http_api = std::make_unique<NodeHttpApi>(NodeHttpContext{
       *dispatcher, *engine, metrics, state, options.requirepass, view.get(), anti_entropy.get()});
   http = std::make_unique<net::HttpServer>(
@@ -320,8 +325,12 @@ Status NodeService::Impl::StartListeners() {
   if (Status s = http->Start(); !s.ok()) return s;
   state.http_port = http->port();
 
-  grpc = std::make_unique<net::GrpcServer>(net::GrpcServerOptions{
-      .bind = options.cluster_bind, .port = options.grpc_port, .guards = GrpcGuards(options)});
+  grpc = std::make_unique<net::GrpcServer>(
+      net::GrpcServerOptions{.bind = options.cluster_bind,
+                             .port = options.grpc_port,
+                             .guards = GrpcGuards(options),
+                             .max_concurrent_streams = options.grpc_max_concurrent_streams,
+                             .keepalive_time_ms = options.grpc_keepalive_ms});
   peer_service = std::make_unique<PeerService>(*view, *migration, *engine, SystemClock::Instance(),
                                                metrics.cluster(), *peers, state.id);
   registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
@@ -404,6 +413,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.version = RINGKV_VERSION;
   impl->state.start_ms = SystemClock::Instance().NowMs();
   impl->state.maxclients = options.maxclients;
+  impl->state.client_limits = options.client;
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
       store::kEvictionPolicyNames, options.maxmemory_policy));

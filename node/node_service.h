@@ -10,6 +10,8 @@
 #include <string>
 
 #include "base/status.h"
+#include "net/client_limits.h"
+#include "net/tls.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
 
@@ -58,6 +60,12 @@ struct NodeOptions {
   uint64_t http_body_limit = 512ull << 20;
   uint32_t http_header_limit = 16 * 1024;
   uint32_t http_read_timeout_ms = 10000;
+  // Memory and descriptor limits of client connections (docs/security.md).
+  net::ClientLimits client;
+  net::TlsOptions tls;  // RESP over TLS (tls-port etc.)
+  uint32_t http_max_connections = 1024;
+  uint32_t grpc_max_concurrent_streams = 1000;
+  uint32_t grpc_keepalive_ms = 60000;
   uint32_t expire_interval_ms = 100;  // active expiry period
   uint32_t expire_budget = 200;       // entries examined per period
   // Jobs (the cloud-ex2 jobs API): kept in their own engine, memory or RocksDB under

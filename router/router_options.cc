@@ -106,6 +106,44 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("background_cpus", &O::background_cpus, String{},
            "CPUs for every other thread: HTTP, gRPC, migrations, health checks; empty = all"),
       Bind("maxclients", &O::maxclients, Uint{.max = 1000000}, "max RESP client connections"),
+      // Memory and descriptor limits (docs/security.md, "Memory limits").
+      Bind("client_output_buffer_limit", &O::client, &net::ClientLimits::output,
+           net::OutputBufferLimitSetting{},
+           "Redis's 'normal <hard> <soft> <soft seconds>': a client whose unsent replies reach "
+           "hard, or stay at or above soft that long, is disconnected; 0 = no limit"),
+      Bind("client_output_pause", &O::client, &net::ClientLimits::output_pause_bytes, Bytes{},
+           "a client runs and reads nothing more while this many reply bytes wait to be sent; "
+           "0 = never pause"),
+      Bind("maxmemory_clients", &O::client, &net::ClientLimits::maxmemory_clients, Bytes{},
+           "input and output buffers of all RESP clients together; above it the largest are "
+           "disconnected; 0 = no limit"),
+      Bind("auth_timeout", &O::client, &net::ClientLimits::auth_timeout_s, Uint{.max = 1000000},
+           "with requirepass, close a RESP client that has not authenticated within this many "
+           "seconds; 0 = never"),
+      Bind("reserved_fds", &O::client, &net::ClientLimits::reserved_fds, Uint{.max = 1000000},
+           "descriptors kept beyond maxclients for nodes, HTTP and gRPC: the open-file limit is "
+           "raised to maxclients + this at start, or maxclients lowered to fit"),
+      // TLS on the RESP port, with Redis's names (docs/security.md, "TLS").
+      Bind("tls_port", &O::tls, &net::TlsOptions::port, Uint{.max = 65535},
+           "RESP over TLS on this port (Redis's tls-port); 0 = no TLS"),
+      Bind("tls_cert_file", &O::tls, &net::TlsOptions::cert_file, String{},
+           "PEM certificate (chain) of the TLS port"),
+      Bind("tls_key_file", &O::tls, &net::TlsOptions::key_file, String{},
+           "PEM private key of tls_cert_file"),
+      Bind("tls_ca_cert_file", &O::tls, &net::TlsOptions::ca_cert_file, String{},
+           "PEM CA bundle client certificates must chain to"),
+      Bind("tls_auth_clients", &O::tls, &net::TlsOptions::auth_clients,
+           settings::Enum<net::TlsAuthClients>{net::kTlsAuthClientsNames},
+           "client certificates: yes (required), optional (checked when given) or no"),
+      Bind("http_tls", &O::http_tls, Bool{},
+           "serve the HTTP API as HTTPS with tls_cert_file, tls_key_file and tls_auth_clients"),
+      Bind("http_max_connections", &O::http_max_connections, Uint{.max = 1000000},
+           "open HTTP connections; more get 503; 0 = no cap"),
+      Bind("grpc_max_concurrent_streams", &O::grpc_max_concurrent_streams, Uint{.max = 1u << 30},
+           "gRPC calls open at once per connection; more wait"),
+      Bind("grpc_keepalive_ms", &O::grpc_keepalive_ms, Uint{.max = 86400000},
+           "gRPC connections are pinged after this long without traffic, closed if the ping "
+           "is not answered in 20 s"),
       Bind("http_body_limit", &O::http_body_limit, Bytes{},
            "max HTTP request body, larger gets 413"),
       Bind("config_poll_ms", &O::config_poll_ms, Uint{.max = 3600000},

@@ -13,6 +13,8 @@
 #include "base/status.h"
 #include "cluster/cluster_map.h"
 #include "cluster/health.h"
+#include "net/client_limits.h"
+#include "net/tls.h"
 #include "ring/hash.h"
 
 namespace ringkv::router {
@@ -66,6 +68,13 @@ struct RouterOptions {
   std::string io_cpus;
   std::string background_cpus;
   uint64_t maxclients = 10000;
+  // Memory and descriptor limits of client connections (docs/security.md).
+  net::ClientLimits client;
+  net::TlsOptions tls;    // the proxy's RESP over TLS (tls-port etc.)
+  bool http_tls = false;  // the HTTP API over TLS with tls's certificate files
+  uint32_t http_max_connections = 1024;
+  uint32_t grpc_max_concurrent_streams = 1000;
+  uint32_t grpc_keepalive_ms = 60000;
   uint64_t http_body_limit = 64ull << 20;
   uint32_t config_poll_ms = 1000;  // how often the config file's mtime is checked
   std::string log_level = "info";

@@ -215,6 +215,8 @@ Status RouterService::Impl::StartListeners() {
   po.threads = options.io_threads;
   if (StatusOr<CpuList> cpus = ParseCpuList(options.io_cpus); cpus.ok()) po.cpus = *cpus;
   po.maxclients = options.maxclients;
+  po.client = options.client;
+  po.tls = options.tls;
   po.requirepass = options.requirepass;
   po.backend_password = options.backend_password;
   po.backend_timeout_ms = options.backend_timeout_ms;
@@ -235,6 +237,8 @@ Status RouterService::Impl::StartListeners() {
   ho.port = options.http_port;
   ho.threads = 2 + jobs->options().long_poll_slots;  // a getWork long poll holds a thread
   ho.body_limit = options.http_body_limit;
+  ho.max_connections = options.http_max_connections;
+  if (options.http_tls) ho.tls = options.tls;
   http = std::make_unique<net::HttpServer>(
       ho, [this](const net::HttpRequest& r) { return HandleRouterHttp(r, *http_ctx); });
   if (Status s = http->Start(); !s.ok()) return s;
@@ -250,7 +254,10 @@ Status RouterService::Impl::StartGrpc() {
   registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
   // Every registry (ringkv's and crustyring's) changes the membership: the
   // cluster secret guards them all.
-  net::GrpcServerOptions go{.bind = options.cluster_bind, .port = options.grpc_port};
+  net::GrpcServerOptions go{.bind = options.cluster_bind,
+                            .port = options.grpc_port,
+                            .max_concurrent_streams = options.grpc_max_concurrent_streams,
+                            .keepalive_time_ms = options.grpc_keepalive_ms};
   for (const char* service : {"ringkv.v1.Registry", "dht.Registry", "registry.Registry"}) {
     if (auto g = net::ClusterGuard(service, options.cluster_secret)) go.guards.push_back(*g);
   }

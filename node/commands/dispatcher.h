@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "base/hlc.h"
+#include "net/client_limits.h"
 #include "node/commands/metrics.h"
 #include "store/engine.h"
 
@@ -74,6 +75,8 @@ struct ServerState {
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> rejected_connections{0};
   uint64_t maxclients = 10000;
+  net::ClientLimits client_limits;     // as configured, for CONFIG GET
+  net::ClientCounters clients;         // updated by the RESP server's loops
   std::string engine_name = "memory";  // "memory" or "rocksdb"
   std::string eviction_policy = "allkeys-lru";
 };

@@ -400,7 +400,10 @@ TEST_F(ServerCommandsTest, ConfigGet) {
   EXPECT_EQ(Run({"config", "get", "databases"}), Arr({Bulk("databases"), Bulk("1")}));
   EXPECT_EQ(Run({"config", "get", "max*"}),
             Arr({Bulk("maxmemory"), Bulk("0"), Bulk("maxmemory-policy"), Bulk("allkeys-lru"),
-                 Bulk("maxclients"), Bulk("10000")}));
+                 Bulk("maxclients"), Bulk("10000"), Bulk("maxmemory-clients"),
+                 Bulk("2147483648")}));
+  EXPECT_EQ(Run({"config", "get", "client-output-buffer-limit"}),
+            Arr({Bulk("client-output-buffer-limit"), Bulk("normal 1073741824 8388608 60")}));
   EXPECT_EQ(Run({"config", "get", "save", "sa*"}), Arr({Bulk("save"), Bulk("")}));
   EXPECT_EQ(Run({"config", "get", "nosuch"}), "*0\r\n");
   Reply all = Decode(Run({"config", "get", "*"}));

@@ -1,5 +1,6 @@
 #include "node/commands/metrics.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -41,6 +42,22 @@ std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const Se
       {"rejected_connections_total", "counter", "Client connections refused (maxclients).",
        s.rejected_connections.load(std::memory_order_relaxed)},
       {"max_clients", "gauge", "Configured client connection limit.", s.maxclients},
+      {"client_buffer_bytes", "gauge", "Input and output buffers of all client connections.",
+       static_cast<uint64_t>(std::max<int64_t>(0, s.clients.buffer_bytes.load()))},
+      {"client_output_limit_disconnects_total", "counter",
+       "Clients disconnected at client-output-buffer-limit.",
+       Load(s.clients.output_limit_disconnects)},
+      {"client_query_buffer_limit_disconnects_total", "counter",
+       "Clients disconnected for a query buffer over max_query_buffer.",
+       Load(s.clients.query_limit_disconnects)},
+      {"evicted_clients_total", "counter", "Clients disconnected at maxmemory-clients.",
+       Load(s.clients.memory_evictions)},
+      {"client_auth_timeouts_total", "counter",
+       "Clients disconnected for not authenticating within auth_timeout.",
+       Load(s.clients.auth_timeouts)},
+      {"accept_out_of_fds_total", "counter",
+       "Accepts that failed for want of file descriptors (EMFILE); the client is refused.",
+       Load(s.clients.emfile_events)},
       {"cluster_epoch", "gauge", "Epoch of the cluster map the node holds (0 = none).",
        Load(mig.epoch)},
       {"migration_active", "gauge", "1 while the node holds migration roles.", Load(mig.active)},

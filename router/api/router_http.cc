@@ -1,5 +1,6 @@
 #include "router/api/router_http.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -382,6 +383,23 @@ HttpResponse Metrics(RouterHttpContext& ctx) {
          p.failovers.load());
   metric("ringkv_router_connected_clients", "gauge", "Open RESP client connections.",
          p.connected_clients.load());
+  metric("ringkv_router_client_buffer_bytes", "gauge",
+         "Input and output buffers of all RESP client connections.",
+         std::max<int64_t>(0, p.clients.buffer_bytes.load()));
+  metric("ringkv_router_client_output_limit_disconnects_total", "counter",
+         "Clients disconnected at client-output-buffer-limit.",
+         p.clients.output_limit_disconnects.load());
+  metric("ringkv_router_client_query_buffer_limit_disconnects_total", "counter",
+         "Clients disconnected for a query buffer over max_query_buffer.",
+         p.clients.query_limit_disconnects.load());
+  metric("ringkv_router_evicted_clients_total", "counter",
+         "Clients disconnected at maxmemory-clients.", p.clients.memory_evictions.load());
+  metric("ringkv_router_client_auth_timeouts_total", "counter",
+         "Clients disconnected for not authenticating within auth_timeout.",
+         p.clients.auth_timeouts.load());
+  metric("ringkv_router_accept_out_of_fds_total", "counter",
+         "Accepts that failed for want of file descriptors (EMFILE); the client is refused.",
+         p.clients.emfile_events.load());
   if (ctx.jobs) out += ctx.jobs->MetricsText();
   HttpResponse r = HttpResponse::Text(200, std::move(out));
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

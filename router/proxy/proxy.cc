@@ -29,6 +29,9 @@ struct Proxy::Impl {
     o.cpus = options.cpus;
     o.limits = options.limits;
     o.maxclients = options.maxclients;
+    o.client = options.client;
+    o.tls = options.tls;
+    o.counters = &stats.clients;
     return o;
   }
 };

@@ -20,7 +20,9 @@
 
 #include "base/cpus.h"
 #include "base/status.h"
+#include "net/client_limits.h"
 #include "net/resp/resp_parser.h"
+#include "net/tls.h"
 #include "router/proxy/route_table.h"
 
 namespace ringkv::router {
@@ -32,6 +34,8 @@ struct ProxyOptions {
   CpuList cpus;              // where the I/O threads run; empty = anywhere
   net::resp::Limits limits;  // client request limits
   uint64_t maxclients = 10000;
+  net::ClientLimits client;            // client memory and descriptor limits
+  net::TlsOptions tls;                 // RESP over TLS on tls.port when set
   std::string requirepass;             // clients must AUTH when set
   std::string backend_password;        // AUTH sent to back ends when set
   uint32_t backend_timeout_ms = 1000;  // a reply slower than this -> -ERR, connection reset
@@ -47,6 +51,7 @@ struct ProxyStats {
   std::atomic<uint64_t> failovers{0};         // commands re-sent to the next replica of their keys
   std::atomic<int64_t> connected_clients{0};
   std::atomic<uint64_t> total_connections{0};
+  net::ClientCounters clients;  // cut connections, buffer bytes, EMFILE
 };
 
 class Proxy {

@@ -2,6 +2,7 @@
 // and client libraries.
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ std::vector<ConfigParam> ConfigParams(const Context& ctx) {
       {"maxmemory", std::to_string(ctx.engine.Stats().max_memory)},
       {"maxmemory-policy", ctx.state.eviction_policy},
       {"maxclients", std::to_string(ctx.state.maxclients)},
+      {"maxmemory-clients", std::to_string(ctx.state.client_limits.maxmemory_clients)},
+      {"client-output-buffer-limit",
+       "normal " + std::to_string(ctx.state.client_limits.output.hard_bytes) + " " +
+           std::to_string(ctx.state.client_limits.output.soft_bytes) + " " +
+           std::to_string(ctx.state.client_limits.output.soft_seconds)},
       {"save", ""},
       {"appendonly", "no"},
       {"databases", "1"},
@@ -120,6 +126,9 @@ void InfoMemory(const store::EngineStats& st, const Context& ctx, std::string& s
   AppendField(s, "maxmemory", st.max_memory);
   AppendField(s, "maxmemory_human", HumanBytes(st.max_memory));
   AppendField(s, "maxmemory_policy", ctx.state.eviction_policy);
+  AppendField(s, "mem_clients_normal",
+              static_cast<uint64_t>(std::max<int64_t>(0, ctx.state.clients.buffer_bytes.load())));
+  AppendField(s, "maxmemory_clients", ctx.state.client_limits.maxmemory_clients);
 }
 
 void InfoStats(const store::EngineStats& st, const Context& ctx, std::string& s) {
@@ -127,6 +136,11 @@ void InfoStats(const store::EngineStats& st, const Context& ctx, std::string& s)
   AppendField(s, "total_connections_received", ctx.state.total_connections.load());
   AppendField(s, "total_commands_processed", ctx.metrics.commands_total());
   AppendField(s, "rejected_connections", ctx.state.rejected_connections.load());
+  AppendField(s, "evicted_clients", ctx.state.clients.memory_evictions.load());
+  AppendField(s, "client_query_buffer_limit_disconnections",
+              ctx.state.clients.query_limit_disconnects.load());
+  AppendField(s, "client_output_buffer_limit_disconnections",
+              ctx.state.clients.output_limit_disconnects.load());
   AppendField(s, "expired_keys", st.expired_keys);
   AppendField(s, "evicted_keys", st.evicted_keys);
   AppendField(s, "keyspace_hits", ctx.metrics.hits());

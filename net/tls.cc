@@ -1,0 +1,141 @@
+#include "net/tls.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+
+namespace ringkv::net {
+namespace {
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();  // NOLINT(google-runtime-int): OpenSSL's type
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+Status Load(bool ok, std::string_view what, const std::string& file) {
+  if (ok) return OkStatus();
+  return InvalidArgument("TLS: cannot load " + std::string(what) + " '" + file +
+                         "': " + OpenSslError());
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const TlsContext>> TlsContext::CreateServer(const TlsOptions& o) {
+  if (o.cert_file.empty() || o.key_file.empty()) {
+    return InvalidArgument("TLS: tls-port needs tls-cert-file and tls-key-file");
+  }
+  if (o.auth_clients != TlsAuthClients::kNo && o.ca_cert_file.empty()) {
+    return InvalidArgument(
+        "TLS: tls-auth-clients yes or optional needs tls-ca-cert-file (or tls-auth-clients no)");
+  }
+  // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a peer gone
+  // mid-reply must be an EPIPE, not a signal that ends the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) return Internal("TLS: SSL_CTX_new: " + OpenSslError());
+  std::shared_ptr<const TlsContext> owned(new TlsContext(ctx));
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // A peer that closes without close_notify has closed, like a TCP FIN.
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Replies are appended to a buffer that may move between retries, and a
+  // partial write is progress like a short send().
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  static const unsigned char kSessionId[] = "ringkv";
+  SSL_CTX_set_session_id_context(ctx, kSessionId, sizeof kSessionId - 1);
+  Status s = Load(SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) == 1, "certificate",
+                  o.cert_file);
+  if (s.ok()) {
+    s = Load(SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) == 1,
+             "private key", o.key_file);
+  }
+  if (s.ok()) {
+    s = Load(SSL_CTX_check_private_key(ctx) == 1, "private key (does not match the certificate)",
+             o.key_file);
+  }
+  if (s.ok() && !o.ca_cert_file.empty()) {
+    s = Load(SSL_CTX_load_verify_locations(ctx, o.ca_cert_file.c_str(), nullptr) == 1,
+             "CA certificates", o.ca_cert_file);
+  }
+  if (!s.ok()) return s;
+  switch (o.auth_clients) {
+    case TlsAuthClients::kYes:
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+      break;
+    case TlsAuthClients::kOptional:
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+      break;
+    case TlsAuthClients::kNo:
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+      break;
+  }
+  return owned;
+}
+
+TlsContext::~TlsContext() {
+  SSL_CTX_free(ctx_);
+}
+
+TlsStream::TlsStream(const TlsContext& context, int fd) : ssl_(SSL_new(context.ctx())) {
+  if (ssl_ != nullptr) {
+    SSL_set_fd(ssl_, fd);
+    SSL_set_accept_state(ssl_);
+  }
+}
+
+TlsStream::~TlsStream() {
+  SSL_free(ssl_);
+}
+
+TlsStream::Step TlsStream::Handshake() {
+  if (ssl_ == nullptr) return Step::kFailed;
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    handshaken_ = true;
+    return Step::kDone;
+  }
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Step::kAgain;
+  ERR_clear_error();
+  return Step::kFailed;
+}
+
+ssize_t TlsStream::Fail(int ret) {
+  int e = SSL_get_error(ssl_, ret);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (e == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify: the peer closed
+  ERR_clear_error();
+  if (e != SSL_ERROR_SYSCALL || errno == 0 || errno == EAGAIN) errno = ECONNRESET;
+  return -1;
+}
+
+ssize_t TlsStream::Read(char* data, size_t size) {
+  ERR_clear_error();
+  int n = SSL_read(ssl_, data, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+  return n > 0 ? n : Fail(n);
+}
+
+ssize_t TlsStream::Write(const char* data, size_t size) {
+  ERR_clear_error();
+  int n = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(size, INT32_MAX)));
+  return n > 0 ? n : Fail(n);
+}
+
+bool TlsStream::HasPending() const {
+  return SSL_pending(ssl_) > 0;
+}
+
+}  // namespace ringkv::net

@@ -1,0 +1,152 @@
+"""RESP over TLS (Redis's tls-port and friends) on `ringkv node` and on the
+router's proxy, checked with redis-cli --tls, redis-benchmark --tls and
+redis-py over ssl. A test CA and certificates are made with openssl in the
+test's directory."""
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import redis  # noqa: E402
+from harness import RINGKV, ClusterTestCase, free_port  # noqa: E402
+
+
+def make_certs(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+        "-days", "2", "-subj", "/CN=ringkv test CA")
+    with open(os.path.join(d, "san.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, extra in (("server", ["-extfile", "san.cnf"]), ("client", [])):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+            f"{name}.csr", "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", *extra)
+    return {k: os.path.join(d, f) for k, f in
+            (("ca", "ca.crt"), ("cert", "server.crt"), ("key", "server.key"),
+             ("client_cert", "client.crt"), ("client_key", "client.key"))}
+
+
+class TlsTestCase(ClusterTestCase):
+    def setUp(self):
+        super().setUp()
+        self.certs = make_certs(self.workdir)
+
+    def tls_flags(self, port, *extra):
+        c = self.certs
+        return ["--tls-port", str(port), "--tls-cert-file", c["cert"], "--tls-key-file", c["key"],
+                "--tls-ca-cert-file", c["ca"], *extra]
+
+    def cli(self, port, *args, cert=True):
+        c = self.certs
+        argv = ["redis-cli", "--tls", "--cacert", c["ca"], "-p", str(port)]
+        if cert:
+            argv += ["--cert", c["client_cert"], "--key", c["client_key"]]
+        return subprocess.run(argv + list(args), capture_output=True, text=True, timeout=30)
+
+    def tls_client(self, port):
+        c = self.certs
+        r = redis.Redis(port=port, ssl=True, ssl_ca_certs=c["ca"], ssl_certfile=c["client_cert"],
+                        ssl_keyfile=c["client_key"], socket_timeout=30)
+        self.addCleanup(r.close)
+        return r
+
+
+class NodeTlsTest(TlsTestCase):
+    def test_redis_cli_over_tls_sees_the_plain_port_data(self):
+        port = free_port()
+        node = self.start_node(*self.tls_flags(port))
+        self.assertEqual(self.cli(port, "SET", "k", "over-tls").stdout.strip(), "OK")
+        self.assertEqual(redis.Redis(port=node.resp_port).get("k"), b"over-tls")
+        self.assertEqual(self.cli(port, "GET", "k").stdout.strip(), "over-tls")
+
+    def test_client_certificate_required_by_default(self):
+        port = free_port()
+        self.start_node(*self.tls_flags(port))
+        self.assertNotIn("PONG", self.cli(port, "PING", cert=False).stdout)
+        self.assertEqual(self.cli(port, "PING").stdout.strip(), "PONG")
+
+    def test_tls_auth_clients_no_takes_clients_without_certificates(self):
+        port = free_port()
+        self.start_node(*self.tls_flags(port, "--tls-auth-clients", "no"))
+        self.assertEqual(self.cli(port, "PING", cert=False).stdout.strip(), "PONG")
+
+    def test_large_values_and_pipelines_over_tls(self):
+        port = free_port()
+        self.start_node(*self.tls_flags(port))
+        r = self.tls_client(port)
+        big = os.urandom(3 << 20)
+        r.set("big", big)
+        self.assertEqual(r.get("big"), big)
+        p = r.pipeline(transaction=False)
+        for i in range(2000):
+            p.set(f"k{i}", i)
+            p.get(f"k{i}")
+        got = p.execute()
+        self.assertEqual(got[1::2], [str(i).encode() for i in range(2000)])
+        p = r.pipeline(transaction=False)
+        for _ in range(20):
+            p.get("big")
+        self.assertEqual(p.execute(), [big] * 20)
+
+    def test_redis_benchmark_over_tls(self):
+        port = free_port()
+        self.start_node(*self.tls_flags(port))
+        c = self.certs
+        out = subprocess.run(
+            ["redis-benchmark", "--tls", "--cacert", c["ca"], "--cert", c["client_cert"], "--key",
+             c["client_key"], "-p", str(port), "-t", "set,get", "-n", "20000", "-P", "16", "-q"],
+            capture_output=True, text=True, timeout=120)
+        self.assertIn("GET:", out.stdout, out.stderr)
+        self.assertEqual(self.cli(port, "DBSIZE").stdout.strip(), "1")  # key:__rand_int__
+
+    def test_bad_certificate_file_is_a_clear_error(self):
+        port = free_port()
+        r = subprocess.run([RINGKV, "node", "--resp-port", "0", "--http-port", "0", "--grpc-port",
+                            "0", "--tls-port", str(port), "--tls-cert-file",
+                            os.path.join(self.workdir, "missing.crt"), "--tls-key-file",
+                            self.certs["key"], "--tls-ca-cert-file", self.certs["ca"]],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("missing.crt", r.stdout + r.stderr)
+
+
+class RouterTlsTest(TlsTestCase):
+    def test_redis_cli_over_tls_through_the_router(self):
+        node = self.start_node("--id", "n0", name="node0")
+        port = free_port()
+        router = self.start_router("--nodes", f"127.0.0.1:{node.http_port}",
+                                   *self.tls_flags(port))
+        self.assertEqual(self.cli(port, "SET", "k", "routed").stdout.strip(), "OK")
+        self.assertEqual(redis.Redis(port=node.resp_port).get("k"), b"routed")
+        self.assertEqual(redis.Redis(port=router.resp_port).get("k"), b"routed")
+        r = self.tls_client(port)
+        big = os.urandom(2 << 20)
+        r.set("big", big)
+        self.assertEqual(r.get("big"), big)
+
+    def test_https_api_with_curl(self):
+        node = self.start_node("--id", "n0", name="node0")
+        router = self.start_router("--nodes", f"127.0.0.1:{node.http_port}", "--http-tls", "true",
+                                   *self.tls_flags(free_port()))
+        c = self.certs
+        url = f"https://127.0.0.1:{router.http_port}/nodes"
+        ok = subprocess.run(["curl", "-sS", "--cacert", c["ca"], "--cert", c["client_cert"],
+                             "--key", c["client_key"], url], capture_output=True, text=True,
+                            timeout=30)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("127.0.0.1:%d" % node.resp_port, ok.stdout)
+        no_cert = subprocess.run(["curl", "-sS", "--cacert", c["ca"], url], capture_output=True,
+                                 text=True, timeout=30)
+        self.assertNotEqual(no_cert.returncode, 0)  # tls_auth_clients yes
+        plain = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{router.http_port}/nodes"],
+                               capture_output=True, text=True, timeout=30)
+        self.assertNotIn("127.0.0.1:%d" % node.resp_port, plain.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
