@@ -185,7 +185,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   tcp::socket& Raw() { return beast::get_lowest_layer(socket_); }
 
+  // Ends the session at once: a timer still armed (LingeringClose's) would
+  // keep it, and its place under max_connections, for the rest of its time.
   void Close() {
+    timer_.cancel();
     boost::system::error_code ec;
     Raw().shutdown(tcp::socket::shutdown_send, ec);
     Raw().close(ec);

@@ -95,6 +95,14 @@ class NodeHttpTest(ClusterTestCase):
         self.assertEqual(status, 413)
         self.assertEqual(http("GET", self.node.http + "/kv/big")[0], 404)
 
+    def test_closed_connections_leave_room_under_the_connection_cap(self):
+        node = self.start_node("--id", "capped", "--http-max-connections", "4")
+        # Each request closes its connection (Connection: close): many more
+        # requests than the cap, one after another, all get through.
+        for i in range(40):
+            status, _, _ = http("GET", node.http + "/check-alive")
+            self.assertEqual(status, 200, f"request {i}")
+
     def test_oversized_headers_get_431(self):
         reply = raw_http(self.node.http_port,
                          b"GET /check-alive HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n")
