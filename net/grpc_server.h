@@ -3,13 +3,17 @@
 // (grpc.reflection.v1alpha) and whatever services are
 // registered before Start(). Calls to a guarded service (`guards`,
 // net/grpc_auth.h) without the right credential get UNAUTHENTICATED before
-// any handler runs, so they change nothing.
+// any handler runs, so they change nothing. With `tls` set the listener
+// speaks only TLS and takes only clients whose certificate the CA signed
+// (the handshake fails otherwise, before any call); the guards still run
+// on every call.
 //
 // Thread safety: Start/Stop from one thread.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +32,8 @@ struct GrpcServerOptions {
   int max_message_bytes = 64 << 20;  // per message, both directions
   // Checked on every call's metadata; empty = every service is open.
   std::vector<GrpcServiceGuard> guards;
+  // Mutual TLS (net/grpc_auth.h); nullopt = plaintext.
+  std::optional<GrpcTls> tls;
 };
 
 class GrpcServer {

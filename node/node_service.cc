@@ -239,11 +239,12 @@ Status ValidateNodeOptions(const NodeOptions& o) {
       !s.ok()) {
     return s;
   }
-  return net::CheckExposure({.setting = "cluster_bind",
-                             .host = o.cluster_bind,
-                             .has_credential = !o.cluster_secret.empty(),
-                             .credential = "cluster_secret_file or RINGKV_CLUSTER_SECRET"},
-                            o.insecure);
+  return net::CheckExposure(
+      {.setting = "cluster_bind",
+       .host = o.cluster_bind,
+       .has_credential = !o.cluster_secret.empty() || o.cluster_tls.has_value(),
+       .credential = "cluster_secret_file, RINGKV_CLUSTER_SECRET or the cluster_tls_* files"},
+      o.insecure);
 }
 
 namespace {
@@ -258,6 +259,12 @@ std::vector<net::GrpcServiceGuard> GrpcGuards(const NodeOptions& o) {
   }
   if (auto g = net::PasswordGuard("dht.DhtNode", o.requirepass)) guards.push_back(*g);
   return guards;
+}
+
+// How the cluster plane is guarded, for the start-up line.
+std::string ClusterAuthName(const NodeOptions& o) {
+  if (!o.cluster_tls) return o.cluster_secret.empty() ? "open" : "cluster secret";
+  return o.cluster_secret.empty() ? "mutual TLS" : "mutual TLS + cluster secret";
 }
 
 }  // namespace
@@ -287,7 +294,11 @@ Status NodeService::Impl::StartLinks() {
 }
 
 Status NodeService::Impl::StartListeners() {
-  if (Status s = StartLinks(); !s.ok()) return s;
+  // The peer link is plaintext: with cluster TLS it is not started, and
+  // forwards go as Peer/Forward calls over the TLS channels instead.
+  if (!options.cluster_tls) {
+    if (Status s = StartLinks(); !s.ok()) return s;
+  }
   net::RespServerOptions ro;
   ro.bind = options.bind;
   ro.port = options.resp_port;
@@ -324,8 +335,10 @@ Status NodeService::Impl::StartListeners() {
   if (Status s = http->Start(); !s.ok()) return s;
   state.http_port = http->port();
 
-  grpc = std::make_unique<net::GrpcServer>(net::GrpcServerOptions{
-      .bind = options.cluster_bind, .port = options.grpc_port, .guards = GrpcGuards(options)});
+  grpc = std::make_unique<net::GrpcServer>(net::GrpcServerOptions{.bind = options.cluster_bind,
+                                                                  .port = options.grpc_port,
+                                                                  .guards = GrpcGuards(options),
+                                                                  .tls = options.cluster_tls});
   peer_service = std::make_unique<PeerService>(*view, *migration, *engine, SystemClock::Instance(),
                                                metrics.cluster(), *peers, state.id);
   registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
@@ -411,7 +424,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
       store::kEvictionPolicyNames, options.maxmemory_policy));
-  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms, options.cluster_secret);
+  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms, options.cluster_secret,
+                                               options.cluster_tls);
   impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
                                              impl->state.id);
   impl->migration = std::make_unique<MigrationRoles>(
@@ -419,8 +433,9 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
   impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
   impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
-  impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
-                                                impl->metrics.cluster(), *impl->peer_work);
+  impl->forwarder =
+      std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view, impl->metrics.cluster(),
+                                  *impl->peer_work, /*use_links=*/!options.cluster_tls);
   impl->replication = std::make_unique<Replication>(
       SystemClock::Instance(), ReplicationOptions{.suspect_ms = options.suspect_ms},
       impl->engine->hints(), impl->metrics.replication());
@@ -456,7 +471,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       impl->state.id, options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
       options.cluster_bind, impl->state.grpc_port, options.cluster_bind, impl->links->port(),
       impl->state.engine_name, options.requirepass.empty() ? "open" : "requirepass",
-      options.cluster_secret.empty() ? "open" : "cluster secret");
+      ClusterAuthName(options));
   if (!options.ports_file.empty()) {
     if (Status s = WriteFileAtomically(options.ports_file, impl->PortsJson() + "\n"); !s.ok())
       return s;
