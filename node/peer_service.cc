@@ -221,8 +221,8 @@ grpc::Status PeerService::OpenLink(grpc::ServerContext*, const ringkv::v1::OpenL
   // Forwarding has started but no link listener runs: cluster TLS is on and
   // the link is plaintext. UNIMPLEMENTED sends the peer to Peer/Forward.
   if (links_->port() == 0) {
-    return net::ToGrpc(
-        Status(StatusCode::kUnimplemented, "no peer link here (cluster TLS): use Peer/Forward"));
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "no peer link here (cluster TLS): use Peer/Forward");
   }
   reply->set_port(links_->port());
   reply->set_token(links_->token());
