@@ -297,7 +297,7 @@ class ClusterUpTlsTest(ClusterTestCase):
                 status_call(ch, [(SECRET_KEY, secret)])
             self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNAVAILABLE)
         # add-node issues the new node's certificate from the same CA.
-        self.cli("add-node", "--log-level", "warn")
+        self.cli("add-node")
         self.assertTrue(os.path.exists(os.path.join(tls, "cluster", "node-3.key")))
         st = json.loads(self.cli("status", "--json").stdout)
         self.assertEqual(sorted(n["state"] for n in st["nodes"]), ["active"] * 3)
