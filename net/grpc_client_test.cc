@@ -150,7 +150,7 @@ class TlsServerTest : public ::testing::Test {
         << "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
     for (const char* ca : {"good", "rogue"}) {
       const std::string sh =
-          "cd " + *dir_ + " && " +
+          "(cd " + *dir_ + " && " +
           "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 " + "-nodes -keyout " +
           ca + "-ca.key -out " + ca + "-ca.crt -days 1 -subj /CN=" + ca +
           " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + ca +
