@@ -261,7 +261,9 @@ class ClusterUpTlsTest(ClusterTestCase):
             return f.read()
 
     def test_cluster_up_tls_makes_certificates_and_the_cluster_works(self):
-        out = self.cli("up", "--nodes", "2", "--tls", "--log-level", "warn").stdout
+        # Two replicas of each key: the copies travel node to node as Peer/Forward calls.
+        out = self.cli("up", "--nodes", "2", "--replication", "2", "--tls",
+                       "--log-level", "warn").stdout
         tls = os.path.join(self.run_dir, "tls")
         self.assertIn(os.path.join(tls, "cluster", "ca.crt"), out)
         self.assertIn(os.path.join(tls, "clients", "client.crt"), out)
@@ -284,6 +286,10 @@ class ClusterUpTlsTest(ClusterTestCase):
         for i in range(100):
             client.set(f"k:{i}", f"v{i}")
         self.assert_keys_readable(client, "k", 100)
+        for n in st["nodes"]:
+            h, p = n["addr"].rsplit(":", 1)
+            node = redis.Redis(host=h, port=int(p), password=password, socket_timeout=10)
+            self.assertEqual(node.dbsize(), 100, n["name"])
         # The operator's certificate and the secret reach a node's Peer/Status.
         creds = grpc.ssl_channel_credentials(
             root_certificates=self.read("tls", "cluster", "ca.crt"),
