@@ -24,4 +24,12 @@ Status CheckExposure(const Exposure& e, bool insecure) {
       " to 127.0.0.1, or pass --insecure true to accept the risk");
 }
 
+Status CheckClusterExposure(std::string_view cluster_bind, bool has_secret, bool insecure) {
+  return CheckExposure({.setting = "cluster_bind",
+                        .host = cluster_bind,
+                        .has_credential = has_secret,
+                        .credential = "cluster_secret_file or RINGKV_CLUSTER_SECRET"},
+                       insecure);
+}
+
 }  // namespace ringkv::net

@@ -29,4 +29,8 @@ struct Exposure {
 // otherwise InvalidArgument saying why and the three ways out.
 Status CheckExposure(const Exposure& e, bool insecure);
 
+// CheckExposure of a node's or router's cluster listener (gRPC and the peer
+// link), whose credential is the cluster secret.
+Status CheckClusterExposure(std::string_view cluster_bind, bool has_secret, bool insecure);
+
 }  // namespace ringkv::net

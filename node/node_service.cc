@@ -239,12 +239,9 @@ Status ValidateNodeOptions(const NodeOptions& o) {
       !s.ok()) {
     return s;
   }
-  return net::CheckExposure(
-      {.setting = "cluster_bind",
-       .host = o.cluster_bind,
-       .has_credential = !o.cluster_secret.empty() || o.cluster_tls.has_value(),
-       .credential = "cluster_secret_file, RINGKV_CLUSTER_SECRET or the cluster_tls_* files"},
-      o.insecure);
+  // Mutual TLS guards the cluster listener as the secret does.
+  return net::CheckClusterExposure(
+      o.cluster_bind, !o.cluster_secret.empty() || o.cluster_tls.has_value(), o.insecure);
 }
 
 namespace {
@@ -451,7 +448,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                         .migration = impl->migration.get(),
                         .forward = impl->forwarder.get(),
                         .peer_work = impl->peer_work.get(),
-                        .replication = impl->replication.get()});
+                        .replication = impl->replication.get(),
+                        .speculative_read_ms = options.speculative_read_ms});
   impl->anti_entropy = std::make_unique<AntiEntropy>(
       *impl->view, *impl->engine, impl->hlc, *impl->forwarder, *impl->peers, *impl->replication,
       SystemClock::Instance(), impl->state.id,

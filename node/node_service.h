@@ -86,6 +86,7 @@ struct NodeOptions {
   uint64_t max_hints = 1'000'000;
   uint64_t max_hint_bytes = 64ull << 20;
   uint32_t suspect_ms = 1000;
+  uint32_t speculative_read_ms = 5;  // DispatcherOptions::speculative_read_ms
   // Anti-entropy (docs/replication.md): a pass compares this node's replicas
   // with its peers' every this many seconds, and when a peer believed down
   // answers again; 0 = only on request (POST /repair). Repaired keys (pushed

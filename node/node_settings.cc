@@ -85,6 +85,9 @@ std::vector<settings::Setting<O>> Rows() {
            "bytes of hints (replica id + key + 8 each), all together; 0 = unlimited"),
       Bind("suspect_ms", &O::suspect_ms, Uint{.max = 3600000},
            "a replica that failed a request is routed around (and hinted) this long"),
+      Bind("speculative_read_ms", &O::speculative_read_ms, Uint{.max = 60000},
+           "a quorum read asks only the replicas it needs, and the others once one of "
+           "those fails or has not answered after this long; 0 = all at once"),
       Bind("anti_entropy_interval_s", &O::anti_entropy_interval_s, Uint{.max = 30 * 86400},
            "anti-entropy pass every this many seconds, and when a replica believed down "
            "answers again; 0 = only on request (POST /repair)"),

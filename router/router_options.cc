@@ -241,12 +241,9 @@ Status CheckRouterExposure(const RouterOptions& o) {
       !s.ok()) {
     return s;
   }
-  return net::CheckExposure(
-      {.setting = "cluster_bind",
-       .host = o.cluster_bind,
-       .has_credential = !o.cluster_secret.empty() || o.cluster_tls.has_value(),
-       .credential = "cluster_secret_file, RINGKV_CLUSTER_SECRET or the cluster_tls_* files"},
-      o.insecure);
+  // Mutual TLS guards the cluster listener as the secret does.
+  return net::CheckClusterExposure(
+      o.cluster_bind, !o.cluster_secret.empty() || o.cluster_tls.has_value(), o.insecure);
 }
 
 cluster::ClusterMap ReplicationSettings(const RouterOptions& o) {

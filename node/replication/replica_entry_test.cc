@@ -17,14 +17,19 @@ ReplicaEntry Tombstone(uint64_t version) {
   return ReplicaEntry{true, store::Entry{{}, version, 0}};
 }
 
+// The RINGKV.PEEK reply that holds `entries`.
+std::string PeekReplyOf(const std::vector<std::optional<ReplicaEntry>>& entries) {
+  std::string reply;
+  net::resp::ReplyWriter w(reply);
+  w.ArrayHeader(entries.size());
+  for (const auto& e : entries) WritePeekElement(w, e);
+  return reply;
+}
+
 TEST(ReplicaEntryTest, PeekReplyRoundTrip) {
   std::vector<std::optional<ReplicaEntry>> in = {Value(std::string("a\r\nb\0c", 6), 7, 99),
                                                  std::nullopt, Tombstone(12), Value("", 3)};
-  std::string reply;
-  net::resp::ReplyWriter w(reply);
-  w.ArrayHeader(in.size());
-  for (const auto& e : in) WritePeekElement(w, e);
-  auto out = DecodePeekReply(reply, in.size());
+  auto out = DecodePeekReply(PeekReplyOf(in), in.size());
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*out, in);
 }
@@ -56,10 +61,7 @@ TEST(ReplicaEntryTest, PeekReplyRandomRoundTripsAndPrefixesFail) {
                     static_cast<int64_t>(rng() % 5));
       }
     }
-    std::string reply;
-    net::resp::ReplyWriter w(reply);
-    w.ArrayHeader(in.size());
-    for (const auto& e : in) WritePeekElement(w, e);
+    const std::string reply = PeekReplyOf(in);
     auto out = DecodePeekReply(reply, in.size());
     ASSERT_TRUE(out.ok()) << out.status().ToString();
     EXPECT_EQ(*out, in);

@@ -11,6 +11,7 @@ secret never goes on a command line; `env` adds environment variables
 (RINGKV_REQUIREPASS, RINGKV_CLUSTER_SECRET, ...) to a process.
 """
 import json
+import re
 import urllib.error
 import urllib.request
 import os
@@ -55,6 +56,15 @@ def http_json(method, url, body=None, timeout=10, headers=None):
         return status, json.loads(raw)
     except ValueError:
         return status, raw
+
+
+def metric(process, name):
+    """The value of counter or gauge `ringkv_<name>` (no labels) in the
+    /metrics of a node or router; 0 when absent."""
+    _, raw = http_json("GET", f"{process.http}/metrics")
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    m = re.search(rf"^ringkv_{name} (\d+)", text, re.M)
+    return int(m.group(1)) if m else 0
 
 
 class Process:

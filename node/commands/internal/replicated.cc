@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -203,6 +204,33 @@ class ReplicaCalls {
                                         std::string_view reply);
 };
 
+// The read rounds of one event-loop thread that asked only some of their
+// replicas: once `delay` has passed without their answers, the rest are
+// asked (a stalled replica then delays a read by the delay, not by the peer
+// link's timeout). A timer of the loop checks them every kTickMs.
+//
+// Thread safety: each thread has its own list, used on that thread only.
+class SpeculativeReads {
+ public:
+  static void Watch(std::shared_ptr<Round> round, uint32_t delay_ms);
+
+ private:
+  static constexpr std::chrono::milliseconds kTickMs{5};
+  struct Watched {
+    std::chrono::steady_clock::time_point due;
+    std::weak_ptr<Round> round;
+  };
+  struct Here {
+    std::vector<Watched> rounds;
+    bool ticking = false;  // the loop's timer is set
+  };
+  static Here& Mine() {
+    thread_local Here here;
+    return here;
+  }
+  static void Tick();
+};
+
 // One coordinated command: optional read round, the command here, optional
 // write round. Callbacks arrive on any thread; each phase starts once.
 class Round : public std::enable_shared_from_this<Round> {
@@ -391,12 +419,51 @@ class Round : public std::enable_shared_from_this<Round> {
     return g;
   }
 
-  // --- Read round: RINGKV.PEEK to every live peer; go on once each key has
-  // need_read answers.
+  // --- Read round: RINGKV.PEEK to the replicas each key needs (need_read of
+  // its live peers, in preference order), and to the others once one of
+  // those fails or is slow (AskTheRest); go on once each key has need_read
+  // answers. Without a delay for the rest (or off an event loop, where
+  // nothing would wake this round up) every live peer is asked at once.
   void ReadRound() {
     Count(&ReplicationCounters::reads);
+    const uint32_t delay_ms = job_.options.speculative_read_ms;
+    const bool partial = delay_ms > 0 && net::EventLoop::Current() != nullptr;
+    std::vector<uint32_t> now;
+    bool rest = false;
+    {
+      MutexLock lock(mu_);
+      asked_.assign(reads_.peers.size(), 0);
+      if (partial) {
+        for (const KeyState& ks : keys_) {
+          uint32_t chosen = 0;
+          for (size_t i = 0; i < ks.npeers && chosen < ks.need_read; ++i) {
+            if ((ks.sets[i] & ks.read_set) == 0 || !Live(*view_, replication_, ks.peers[i])) {
+              continue;
+            }
+            asked_[ReadGroupOf(ks.peers[i])] = 1;
+            ++chosen;
+          }
+        }
+      }
+      for (size_t pi = 0; pi < reads_.peers.size(); ++pi) {
+        const bool live = Live(*view_, replication_, reads_.peers[pi].peer);
+        if (!live || !partial || asked_[pi] != 0) {
+          asked_[pi] = 1;
+          now.push_back(static_cast<uint32_t>(pi));
+        } else {
+          rest = true;
+        }
+      }
+    }
+    if (rest) SpeculativeReads::Watch(shared_from_this(), delay_ms);
+    Ask(now);
+  }
+
+  // Sends the read round's RINGKV.PEEK to each group in `groups` (indices of
+  // reads_.peers); one not believed live fails at once.
+  void Ask(std::span<const uint32_t> groups) {
     std::vector<std::string_view> keys;
-    for (size_t pi = 0; pi < reads_.peers.size(); ++pi) {
+    for (uint32_t pi : groups) {
       const uint32_t peer = reads_.peers[pi].peer;
       if (!Live(*view_, replication_, peer)) {
         OnPeek(pi, nullptr);
@@ -409,6 +476,14 @@ class Round : public std::enable_shared_from_this<Round> {
     }
   }
 
+  // The index of reads_.peers that holds `peer`.
+  size_t ReadGroupOf(uint32_t peer) const {
+    for (size_t pi = 0; pi < reads_.peers.size(); ++pi) {
+      if (reads_.peers[pi].peer == peer) return pi;
+    }
+    return 0;  // not reached: every read-set peer has a group
+  }
+
  public:
   // What peer `pi` (an index of reads_.peers) holds of its keys, in order:
   // `entries` has one element per key; nullptr when it did not answer.
@@ -416,6 +491,7 @@ class Round : public std::enable_shared_from_this<Round> {
     const uint32_t peer = reads_.peers[pi].peer;
     const std::span<const uint32_t> ks = reads_.KeysOf(pi);
     std::string failure;
+    bool more = false;
     {
       MutexLock lock(mu_);
       if (phase_ != Phase::kReading) return;  // late: the command ran already
@@ -450,14 +526,36 @@ class Round : public std::enable_shared_from_this<Round> {
           failure = NotEnough(s, s.ReadIndex(), s.need_read, s.read_ok);
         }
       }
-      if (!all && failure.empty()) return;  // more answers to wait for
-      phase_ = Phase::kRunning;
+      if (!all && failure.empty()) {
+        more = entries == nullptr;  // an asked replica failed: ask the others now
+        if (!more) return;          // more answers to wait for
+      } else {
+        phase_ = Phase::kRunning;
+      }
     }
+    if (more) return AskTheRest();
     if (!failure.empty()) {
       Count(&ReplicationCounters::no_quorum);
       return Finish(ErrorLine("TRYAGAIN ", failure));
     }
     RunHere();
+  }
+
+  // Asks the read round's peers not asked yet (one asked failed, or is slow).
+  void AskTheRest() {
+    std::vector<uint32_t> rest;
+    {
+      MutexLock lock(mu_);
+      if (phase_ != Phase::kReading) return;
+      for (size_t pi = 0; pi < asked_.size(); ++pi) {
+        if (asked_[pi] != 0) continue;
+        asked_[pi] = 1;
+        rest.push_back(static_cast<uint32_t>(pi));
+      }
+    }
+    if (rest.empty()) return;
+    Count(&ReplicationCounters::speculative_reads);
+    Ask(rest);
   }
 
   store::Engine& engine() { return job_.engine; }
@@ -650,11 +748,36 @@ class Round : public std::enable_shared_from_this<Round> {
   Phase phase_ GUARDED_BY(mu_) = Phase::kReading;
   std::vector<KeyState> keys_;  // counters GUARDED_BY(mu_); the rest fixed after construction
   PeerGroups reads_;            // the read round's peers; fixed after construction
-  PeerGroups writes_;           // the write round's peers; fixed after construction
-  std::string reply_;           // the command's reply, held until the write round ends
-  std::vector<std::string> apply_args_;       // the write round's RINGKV.APPLY arguments
+  std::vector<uint8_t> asked_ GUARDED_BY(mu_);  // per reads_ group: its PEEK was sent
+  PeerGroups writes_;                           // the write round's peers; fixed after construction
+  std::string reply_;                    // the command's reply, held until the write round ends
+  std::vector<std::string> apply_args_;  // the write round's RINGKV.APPLY arguments
   std::string last_failure_ GUARDED_BY(mu_);  // the first replica error, for the client
 };
+
+void SpeculativeReads::Watch(std::shared_ptr<Round> round, uint32_t delay_ms) {
+  net::EventLoop* loop = net::EventLoop::Current();
+  Here& here = Mine();
+  here.rounds.push_back(
+      Watched{std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms), round});
+  if (!here.ticking) {
+    here.ticking = true;
+    loop->Every(kTickMs, [] { Tick(); });
+  }
+}
+
+void SpeculativeReads::Tick() {
+  Here& here = Mine();
+  if (here.rounds.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<Round>> due;
+  std::erase_if(here.rounds, [&](const Watched& w) {
+    if (w.due > now) return false;
+    if (auto r = w.round.lock()) due.push_back(std::move(r));
+    return true;
+  });
+  for (const auto& r : due) r->AskTheRest();
+}
 
 void ReplicaCalls::Add(Kind kind, ForwardLink& link, std::shared_ptr<Round> round,
                        const std::shared_ptr<const ClusterSnapshot>& view, uint32_t peer, size_t pi,
