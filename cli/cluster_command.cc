@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/secret.h"
+#include "cli/cluster_tls.h"
 #include "cli/rebalance_progress.h"
 #include "cluster/cluster_map.h"
 #include "net/http_client.h"
@@ -219,8 +220,20 @@ StatusOr<Instance> RunningRouter(Provider& p, const std::string& run_dir,
   return *router;
 }
 
-provider::LaunchSpec NodeSpec(const std::string& backend, int index, const std::string& log_level,
-                              uint32_t timeout_ms, const std::string& run_dir) {
+// The cluster_tls_* flags of process `name`, its certificates issued now;
+// none for a run directory without TLS (cluster up without --tls).
+StatusOr<std::vector<std::string>> TlsArgs(const std::string& run_dir, const std::string& name) {
+  if (!HasLocalTls(run_dir)) return std::vector<std::string>{};
+  auto files = IssueProcessTls(run_dir, name);
+  if (!files.ok()) return files.status();
+  return std::vector<std::string>{"--cluster-tls-cert-file", files->cert,
+                                  "--cluster-tls-key-file",  files->key,
+                                  "--cluster-tls-ca-file",   files->ca};
+}
+
+StatusOr<provider::LaunchSpec> NodeSpec(const std::string& backend, int index,
+                                        const std::string& log_level, uint32_t timeout_ms,
+                                        const std::string& run_dir) {
   provider::LaunchSpec spec;
   spec.ready_timeout_ms = timeout_ms;
   if (backend == "redis") {
@@ -233,6 +246,9 @@ provider::LaunchSpec NodeSpec(const std::string& backend, int index, const std::
   spec.args = {"--resp-port", "0",    "--http-port", "0",           "--grpc-port",
                "0",           "--id", spec.name,     "--log-level", log_level};
   for (std::string& a : NodeSecretArgs(run_dir)) spec.args.push_back(std::move(a));
+  auto tls = TlsArgs(run_dir, spec.name);
+  if (!tls.ok()) return tls.status();
+  spec.args.insert(spec.args.end(), tls->begin(), tls->end());
   return spec;
 }
 
@@ -273,7 +289,8 @@ Status CheckRunDirFree(Provider& p, const std::string& run_dir, std::ostream& er
   return OkStatus();
 }
 
-std::vector<std::string> RouterArgs(const ClusterUpArgs& a, const std::vector<Instance>& nodes) {
+StatusOr<std::vector<std::string>> RouterArgs(const ClusterUpArgs& a,
+                                              const std::vector<Instance>& nodes) {
   fs::path run_dir = fs::absolute(a.run_dir);
   std::string addrs;
   for (const auto& n : nodes) addrs += (addrs.empty() ? "" : ",") + AddAddr(n);
@@ -297,6 +314,9 @@ std::vector<std::string> RouterArgs(const ClusterUpArgs& a, const std::vector<In
     args.insert(args.end(), {"--write-consistency", a.write_consistency});
   if (!a.read_consistency.empty())
     args.insert(args.end(), {"--read-consistency", a.read_consistency});
+  auto tls = TlsArgs(a.run_dir, kRouter);
+  if (!tls.ok()) return tls.status();
+  args.insert(args.end(), tls->begin(), tls->end());
   return args;
 }
 
@@ -331,8 +351,9 @@ Status CheckReplicationArgs(const ClusterUpArgs& a) {
 Status LaunchCluster(Provider& p, const ClusterUpArgs& a, std::vector<Instance>& launched) {
   std::vector<Instance> nodes;
   for (uint32_t i = 1; i <= a.nodes; ++i) {
-    auto inst =
-        p.Launch(NodeSpec(a.backend, static_cast<int>(i), a.log_level, a.timeout_ms, a.run_dir));
+    auto spec = NodeSpec(a.backend, static_cast<int>(i), a.log_level, a.timeout_ms, a.run_dir);
+    if (!spec.ok()) return spec.status();
+    auto inst = p.Launch(*spec);
     if (!inst.ok()) return inst.status();
     launched.push_back(*inst);
     nodes.push_back(*inst);
@@ -347,7 +368,9 @@ Status LaunchCluster(Provider& p, const ClusterUpArgs& a, std::vector<Instance>&
   provider::LaunchSpec spec;
   spec.name = kRouter;
   spec.kind = "router";
-  spec.args = RouterArgs(a, nodes);
+  auto args = RouterArgs(a, nodes);
+  if (!args.ok()) return args.status();
+  spec.args = std::move(*args);
   spec.ready_timeout_ms = a.timeout_ms;
   auto router = p.Launch(spec);
   if (!router.ok()) return router.status();
@@ -357,6 +380,19 @@ Status LaunchCluster(Provider& p, const ClusterUpArgs& a, std::vector<Instance>&
       http, a.timeout_ms, [&](const json& j) { return CountActive(j) == a.nodes; },
       "the router to list " + std::to_string(a.nodes) + " active nodes");
   return ready.ok() ? OkStatus() : ready.status();
+}
+
+// Where `cluster up --tls` put the certificates (cli/cluster_tls.h).
+void PrintTls(const std::string& run_dir, std::ostream& out) {
+  if (!HasLocalTls(run_dir)) return;
+  const TlsFiles op = TlsFilesOf(ClusterTlsDir(run_dir), "operator");
+  const TlsFiles client = TlsFilesOf(ClientTlsDir(run_dir), "client");
+  out << "cluster TLS (gRPC, mutual): CA " << op.ca << "\n"
+      << "   process certificates: " << ClusterTlsDir(run_dir) << "/<name>.crt, .key (0600)\n"
+      << "   operator certificate: " << op.cert << ", key " << op.key << "\n"
+      << "client TLS files: CA " << client.ca << "\n"
+      << "   server certificates: " << ClientTlsDir(run_dir) << "/<name>.crt, .key (0600)\n"
+      << "   client certificate: " << client.cert << ", key " << client.key << "\n";
 }
 
 // How to reach the cluster with its generated secrets (never printing them).
@@ -375,6 +411,7 @@ void PrintConnect(const Instance& router, const std::string& run_dir, std::ostre
       << Addr(router.host, router.http_port) << "/kv/hello\n"
       << "  admin: curl -H \"Authorization: Bearer $(cat " << token << ")\" -X POST http://"
       << Addr(router.host, router.http_port) << "/add-node ...\n";
+  PrintTls(run_dir, out);
 }
 
 // ---- status ----
@@ -562,6 +599,9 @@ int RunClusterUp(const ClusterUpArgs& a, std::ostream& out, std::ostream& err) {
   auto p = MakeProvider(a.run_dir, a.ringkv_binary);
   if (Status s = CheckRunDirFree(*p, a.run_dir, err); !s.ok()) return Fail(err, s);
   if (Status s = WriteClusterSecrets(a.run_dir, a.admin_token); !s.ok()) return Fail(err, s);
+  if (Status s = a.tls ? MakeLocalTls(a.run_dir) : RemoveLocalTls(a.run_dir); !s.ok()) {
+    return Fail(err, s);
+  }
   std::vector<Instance> launched;
   if (Status s = LaunchCluster(*p, a, launched); !s.ok()) {
     err << "error: " << s.message() << "\n";
@@ -655,7 +695,9 @@ int RunClusterAddNode(const ClusterAddNodeArgs& a, std::ostream& out, std::ostre
     backend = redis ? "redis" : "ringkv";
   }
   int index = NextIndex(all, backend == "redis" ? "redis" : "node");
-  auto inst = p->Launch(NodeSpec(backend, index, a.log_level, a.timeout_ms, a.run_dir));
+  auto spec = NodeSpec(backend, index, a.log_level, a.timeout_ms, a.run_dir);
+  if (!spec.ok()) return Fail(err, spec.status());
+  auto inst = p->Launch(*spec);
   if (!inst.ok()) return Fail(err, inst.status());
   json body = {{"addr", AddAddr(*inst)}, {"kind", backend}};
   if (backend == "ringkv") body["id"] = inst->name;

@@ -15,7 +15,7 @@
 namespace ringkv::cli {
 
 // `ringkv cluster up --nodes N [--backend ringkv|redis] [--run-dir DIR] [--vnodes V]
-//                   [--replication R] [--write-consistency C] [--read-consistency C]`
+//                   [--replication R] [--write-consistency C] [--read-consistency C] [--tls]`
 // Starts N nodes (node-1..node-N, or redis-1..redis-N) and a router named
 // "router" over them; waits until the router lists N active nodes; prints the
 // endpoints. Refuses if anything already runs in the run directory, and
@@ -24,6 +24,10 @@ namespace ringkv::cli {
 // secret into <run_dir>/requirepass, admin-token and cluster-secret (mode
 // 0600) and hands the processes those paths, never the values; it prints how
 // to connect with them. redis-server back ends run without a password.
+// --tls: makes a cluster CA and a client CA with a certificate per process
+// in <run_dir>/tls (cli/cluster_tls.h; keys 0600) and starts every ringkv
+// process with cluster TLS (mutual TLS on gRPC); add-node issues the new
+// node's certificates from the same CAs.
 struct ClusterUpArgs {
   uint32_t nodes = 3;              // --nodes: number of back ends, >= 1
   std::string backend = "ringkv";  // --backend: "ringkv" (ringkv nodes) or "redis" (redis-server)
@@ -35,6 +39,7 @@ struct ClusterUpArgs {
   std::string log_level = "info";  // --log-level: passed to every ringkv process
   uint32_t timeout_ms = 30000;     // --timeout-ms: per process start-up and for the router
   std::string admin_token;    // --admin-token: written to <run_dir>/admin-token; empty = random
+  bool tls = false;           // --tls: certificates in <run_dir>/tls, cluster TLS on
   std::string ringkv_binary;  // empty = /proc/self/exe (not a user flag)
 };
 int RunClusterUp(const ClusterUpArgs& args, std::ostream& out, std::ostream& err);

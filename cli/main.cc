@@ -5,10 +5,10 @@
 #include <iostream>
 
 #include "cli/cluster_command.h"
-#include "cli/repair_command.h"
 #include "cli/job_command.h"
 #include "cli/node_command.h"
 #include "cli/rebalance_progress.h"
+#include "cli/repair_command.h"
 #include "cli/ring_commands.h"
 #include "cli/router_command.h"
 #include "cli/worker_command.h"
@@ -148,6 +148,9 @@ void AddClusterCommands(CLI::App& app, int& exit_code) {
   u->add_option("--timeout-ms", up.timeout_ms, "How long to wait for the cluster")
       ->capture_default_str();
   u->add_option("--admin-token", up.admin_token, "Admin token the router will require");
+  u->add_flag("--tls", up.tls,
+              "Make a local CA and certificates in <run-dir>/tls and run the cluster plane "
+              "(gRPC) with mutual TLS");
   u->callback([&exit_code] { exit_code = RunClusterUp(up, std::cout, std::cerr); });
 
   static ClusterStatusArgs st;
@@ -199,7 +202,8 @@ void AddClusterCommands(CLI::App& app, int& exit_code) {
   static RepairArgs ra;
   auto repair_flags = [&run_dir](CLI::App* s) {
     run_dir(s, ra.run_dir);
-    s->add_option("--router", ra.router, "The router's HTTP address (default: the run dir's router)");
+    s->add_option("--router", ra.router,
+                  "The router's HTTP address (default: the run dir's router)");
     s->add_flag("--json", ra.json, "Print the router's answer as it is");
   };
   CLI::App* rps = rp->add_subcommand("start", "Start a pass on every node (POST /repair)");

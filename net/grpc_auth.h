@@ -8,8 +8,12 @@
 //     plane (ringkv.v1.Peer, ringkv.v1.Registry and crustyring's registries);
 //   - a client password, `authorization: Bearer <requirepass>`, on the
 //     client-facing dht.DhtNode, as RESP's AUTH.
-// Health (grpc.health.v1) and reflection are never guarded. TLS can add a
-// third credential later (a verified client certificate) beside these.
+// Health (grpc.health.v1) and reflection are never guarded.
+//
+// A third credential sits under both: with cluster TLS (GrpcTls below) the
+// listener takes only connections whose client certificate the cluster CA
+// signed, and the metadata checks still run on every call over them
+// (docs/security.md, "TLS on the cluster plane").
 //
 // Thread safety: the functions are pure.
 #pragma once
@@ -52,5 +56,24 @@ using MetadataLookup = std::function<std::optional<std::string_view>(std::string
 // otherwise.
 Status CheckGrpcCall(std::span<const GrpcServiceGuard> guards, std::string_view path,
                      const MetadataLookup& metadata);
+
+// Mutual TLS on a gRPC listener or channel: this process's certificate
+// chain and private key, and the CA that signs every certificate of the
+// cluster (PEM text, not paths). A listener requires and verifies the
+// client's certificate against `ca_pem`; a channel presents its own and
+// verifies the server's, including the host name against its SANs.
+struct GrpcTls {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string ca_pem;
+};
+
+// The three files of the cluster_tls_* settings, read: nullopt when all
+// three are empty (plaintext). Errors (InvalidArgument, naming the setting
+// and the file): only some set; a file missing, empty or not PEM; the key
+// file readable by group or others (chmod 600, as for a secret file).
+StatusOr<std::optional<GrpcTls>> LoadGrpcTls(const std::string& cert_file,
+                                             const std::string& key_file,
+                                             const std::string& ca_file);
 
 }  // namespace ringkv::net

@@ -43,6 +43,15 @@ class AddMetadataFactory final : public grpc::experimental::ClientInterceptorFac
   const std::vector<std::pair<std::string, std::string>> md_;
 };
 
+std::shared_ptr<grpc::ChannelCredentials> Credentials(const std::optional<GrpcTls>& tls) {
+  if (!tls) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls->ca_pem;
+  ssl.pem_private_key = tls->key_pem;
+  ssl.pem_cert_chain = tls->cert_pem;
+  return grpc::SslCredentials(ssl);
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> ClusterSecretMetadata(
@@ -64,13 +73,14 @@ std::shared_ptr<grpc::Channel> GrpcChannels::Get(const std::string& addr) {
     if (options_.max_reconnect_backoff_ms > 0) {
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_reconnect_backoff_ms);
     }
+    std::shared_ptr<grpc::ChannelCredentials> creds = Credentials(options_.tls);
     if (options_.metadata.empty()) {
-      channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+      channel = grpc::CreateCustomChannel(addr, creds, args);
     } else {
       std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> chain;
       chain.push_back(std::make_unique<AddMetadataFactory>(options_.metadata));
-      channel = grpc::experimental::CreateCustomChannelWithInterceptors(
-          addr, grpc::InsecureChannelCredentials(), args, std::move(chain));
+      channel = grpc::experimental::CreateCustomChannelWithInterceptors(addr, creds, args,
+                                                                        std::move(chain));
     }
   }
   return channel;

@@ -2,7 +2,8 @@
 // "host:port", a deadline on a call's context, and the conversions between a
 // ringkv Status and a grpc::Status (the codes are gRPC's, value for value, so
 // nothing is lost either way). A channel may carry credentials: metadata
-// added to every call on it (the cluster secret, net/grpc_auth.h).
+// added to every call on it (the cluster secret, net/grpc_auth.h), and a
+// client certificate for mutual TLS.
 //
 // Thread safety: GrpcChannels may be used from any thread; the functions are
 // pure.
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +20,7 @@
 
 #include "base/status.h"
 #include "base/thread_annotations.h"
+#include "net/grpc_auth.h"
 
 namespace grpc {
 class Channel;
@@ -38,14 +41,19 @@ struct GrpcChannelOptions {
   // Sent as metadata with every call on the channel, e.g. the cluster secret
   // (ClusterSecretMetadata); empty = none.
   std::vector<std::pair<std::string, std::string>> metadata;
+  // Mutual TLS (net/grpc_auth.h): the channel presents tls->cert_pem and
+  // accepts a server whose certificate tls->ca_pem signed for the host of
+  // the address it dials (a SAN: IP:127.0.0.1, DNS:localhost, ...);
+  // nullopt = plaintext.
+  std::optional<GrpcTls> tls;
 };
 
 // The metadata carrying `cluster_secret`; empty when the secret is empty.
 std::vector<std::pair<std::string, std::string>> ClusterSecretMetadata(
     const std::string& cluster_secret);
 
-// One plaintext channel per address, created on first use and kept for the
-// life of the cache (gRPC reconnects a channel by itself).
+// One channel per address (TLS or plaintext, as the options say), created on first use and kept for
+// the life of the cache (gRPC reconnects a channel by itself).
 class GrpcChannels {
  public:
   explicit GrpcChannels(GrpcChannelOptions options = {}) : options_(std::move(options)) {}

@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -132,6 +136,92 @@ TEST_F(GuardedServerTest, TheSecretPassesAndOtherServicesStayOpen) {
   GrpcChannels none;
   EXPECT_TRUE(CallOn(none, "/grpc.health.v1.Health/Check").ok());
   EXPECT_EQ(CallOn(none, "/ringkv.test.Open/Call").code(), StatusCode::kUnimplemented);
+}
+
+// Mutual TLS: certificates made once with the openssl CLI (a cluster CA and
+// a certificate it signs for 127.0.0.1, and a second CA with its own).
+class TlsServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/ringkv-grpc-tls-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = new std::string(tmpl);
+    std::ofstream(*dir_ + "/ext.cnf")
+        << "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
+    for (const char* ca : {"good", "rogue"}) {
+      const std::string sh =
+          "(cd " + *dir_ + " && " +
+          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 " + "-nodes -keyout " +
+          ca + "-ca.key -out " + ca + "-ca.crt -days 1 -subj /CN=" + ca +
+          " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + ca +
+          ".key -out " + ca + ".csr -subj /CN=" + ca + " && openssl x509 -req -in " + ca +
+          ".csr -CA " + ca + "-ca.crt -CAkey " + ca + "-ca.key -CAcreateserial -days 1 " +
+          "-extfile ext.cnf -out " + ca + ".crt) >/dev/null 2>&1";
+      ASSERT_EQ(std::system(sh.c_str()), 0) << sh;
+    }
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string Read(const std::string& name) {
+    std::ifstream in(*dir_ + "/" + name);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  // `who`'s certificate and key, trusting the good CA.
+  static GrpcTls Tls(const std::string& who) {
+    return GrpcTls{Read(who + ".crt"), Read(who + ".key"), Read("good-ca.crt")};
+  }
+
+  void SetUp() override {
+    server_ = std::make_unique<GrpcServer>(GrpcServerOptions{
+        .guards = {*ClusterGuard("ringkv.test.Guarded", "s3cret")}, .tls = Tls("good")});
+    ASSERT_TRUE(server_->Start().ok());
+    addr_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+  Status CallOn(GrpcChannels& channels, const std::string& method) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, 10000);
+    grpc::ByteBuffer reply;
+    return FromGrpc(Call(channels.Get(addr_), ctx, method, reply));
+  }
+
+  static std::string* dir_;
+  std::unique_ptr<GrpcServer> server_;
+  std::string addr_;
+};
+
+std::string* TlsServerTest::dir_ = nullptr;
+
+TEST_F(TlsServerTest, ACertificateFromTheCaAndTheSecretPass) {
+  GrpcChannels right(
+      GrpcChannelOptions{.metadata = ClusterSecretMetadata("s3cret"), .tls = Tls("good")});
+  EXPECT_TRUE(CallOn(right, "/grpc.health.v1.Health/Check").ok());
+  EXPECT_EQ(CallOn(right, "/ringkv.test.Guarded/Call").code(), StatusCode::kUnimplemented);
+}
+
+TEST_F(TlsServerTest, TheSecretIsStillCheckedOverTls) {
+  GrpcChannels no_secret(GrpcChannelOptions{.tls = Tls("good")});
+  EXPECT_EQ(CallOn(no_secret, "/ringkv.test.Guarded/Call").code(), StatusCode::kUnauthenticated);
+}
+
+TEST_F(TlsServerTest, PlaintextOrACertificateFromAnotherCaFailsTheHandshake) {
+  GrpcChannels plain(GrpcChannelOptions{.metadata = ClusterSecretMetadata("s3cret")});
+  EXPECT_EQ(CallOn(plain, "/grpc.health.v1.Health/Check").code(), StatusCode::kUnavailable);
+  GrpcChannels rogue(
+      GrpcChannelOptions{.metadata = ClusterSecretMetadata("s3cret"), .tls = Tls("rogue")});
+  EXPECT_EQ(CallOn(rogue, "/grpc.health.v1.Health/Check").code(), StatusCode::kUnavailable);
+}
+
+TEST_F(TlsServerTest, AKeyThatIsNotPemFailsTheStart) {
+  GrpcTls bad = Tls("good");
+  bad.key_pem = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n";
+  GrpcServer server(GrpcServerOptions{.tls = bad});
+  Status s = server.Start();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("TLS"), std::string::npos) << s.message();
 }
 
 }  // namespace

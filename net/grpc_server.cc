@@ -56,28 +56,42 @@ void ProcessAuthMetadata(void* state, grpc_auth_context* /*context*/, const grpc
   }
 }
 
-// Plaintext listening ports whose calls pass through ProcessAuthMetadata.
-// (gRPC C++'s InsecureServerCredentials() refuses a metadata processor; the
-// core credentials under it accept one.) TLS credentials take the same
-// processor through SetAuthMetadataProcessor.
-class GuardedInsecureCredentials final : public grpc::ServerCredentials {
+// The core credentials of a listener: TLS requiring a client certificate the
+// CA signed, or plaintext.
+grpc_server_credentials* CoreCredentials(const std::optional<GrpcTls>& tls) {
+  if (!tls) return grpc_insecure_server_credentials_create();
+  grpc_ssl_pem_key_cert_pair pair{tls->key_pem.c_str(), tls->cert_pem.c_str()};
+  grpc_ssl_server_certificate_config* config =
+      grpc_ssl_server_certificate_config_create(tls->ca_pem.c_str(), &pair, 1);
+  grpc_ssl_server_credentials_options* options =
+      grpc_ssl_server_credentials_create_options_using_config(
+          GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY, config);
+  return grpc_ssl_server_credentials_create_with_options(options);  // takes `options`
+}
+
+// Listening ports whose calls pass through ProcessAuthMetadata, plaintext or
+// TLS. (gRPC C++'s InsecureServerCredentials() refuses a metadata processor;
+// the core credentials under it accept one, as the TLS ones do: one
+// processor serves both.)
+class GuardedCredentials final : public grpc::ServerCredentials {
  public:
-  explicit GuardedInsecureCredentials(const std::vector<GrpcServiceGuard>* guards)
-      : guards_(guards) {}
+  explicit GuardedCredentials(const GrpcServerOptions* options) : options_(options) {}
   void SetAuthMetadataProcessor(const std::shared_ptr<grpc::AuthMetadataProcessor>&) override {}
 
  private:
   int AddPortToServer(const std::string& addr, grpc_server* server) override {
-    grpc_server_credentials* creds = grpc_insecure_server_credentials_create();
-    grpc_auth_metadata_processor processor{};
-    processor.process = ProcessAuthMetadata;
-    processor.state = const_cast<std::vector<GrpcServiceGuard>*>(guards_);
-    grpc_server_credentials_set_auth_metadata_processor(creds, processor);
+    grpc_server_credentials* creds = CoreCredentials(options_->tls);
+    if (!options_->guards.empty()) {
+      grpc_auth_metadata_processor processor{};
+      processor.process = ProcessAuthMetadata;
+      processor.state = const_cast<std::vector<GrpcServiceGuard>*>(&options_->guards);
+      grpc_server_credentials_set_auth_metadata_processor(creds, processor);
+    }
     int port = grpc_server_add_http2_port(server, addr.c_str(), creds);
     grpc_server_credentials_release(creds);
     return port;
   }
-  const std::vector<GrpcServiceGuard>* guards_;
+  const GrpcServerOptions* options_;  // owned by the server's Impl
 };
 
 }  // namespace
@@ -110,9 +124,9 @@ Status GrpcServer::Start() {
   grpc::ServerBuilder builder;
   std::string address = impl_->options.bind + ":" + std::to_string(impl_->options.port);
   std::shared_ptr<grpc::ServerCredentials> creds =
-      impl_->options.guards.empty()
+      impl_->options.guards.empty() && !impl_->options.tls
           ? grpc::InsecureServerCredentials()
-          : std::make_shared<GuardedInsecureCredentials>(&impl_->options.guards);
+          : std::make_shared<GuardedCredentials>(&impl_->options);
   builder.AddListeningPort(address, creds, &impl_->port);
   builder.SetMaxReceiveMessageSize(impl_->options.max_message_bytes);
   builder.SetMaxSendMessageSize(impl_->options.max_message_bytes);
@@ -128,7 +142,10 @@ Status GrpcServer::Start() {
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0) {
     impl_->server.reset();
-    return Unavailable("cannot listen for gRPC on " + address);
+    return Unavailable("cannot listen for gRPC on " + address +
+                       (impl_->options.tls ? " (or the cluster TLS certificate, key or CA is "
+                                             "not valid PEM, or the key does not match)"
+                                           : ""));
   }
   return OkStatus();
 }

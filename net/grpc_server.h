@@ -3,13 +3,17 @@
 // (grpc.reflection.v1alpha) and whatever services are
 // registered before Start(). Calls to a guarded service (`guards`,
 // net/grpc_auth.h) without the right credential get UNAUTHENTICATED before
-// any handler runs, so they change nothing.
+// any handler runs, so they change nothing. With `tls` set the listener
+// speaks only TLS and takes only clients whose certificate the CA signed
+// (the handshake fails otherwise, before any call); the guards still run
+// on every call.
 //
 // Thread safety: Start/Stop from one thread.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,8 @@ struct GrpcServerOptions {
   // ping is not answered within keepalive_timeout_ms. 0 = gRPC's defaults.
   uint32_t keepalive_time_ms = 60000;
   uint32_t keepalive_timeout_ms = 20000;
+  // Mutual TLS (net/grpc_auth.h); nullopt = plaintext.
+  std::optional<GrpcTls> tls;
 };
 
 class GrpcServer {

@@ -239,7 +239,9 @@ Status ValidateNodeOptions(const NodeOptions& o) {
       !s.ok()) {
     return s;
   }
-  return net::CheckClusterExposure(o.cluster_bind, !o.cluster_secret.empty(), o.insecure);
+  // Mutual TLS guards the cluster listener as the secret does.
+  return net::CheckClusterExposure(
+      o.cluster_bind, !o.cluster_secret.empty() || o.cluster_tls.has_value(), o.insecure);
 }
 
 namespace {
@@ -254,6 +256,12 @@ std::vector<net::GrpcServiceGuard> GrpcGuards(const NodeOptions& o) {
   }
   if (auto g = net::PasswordGuard("dht.DhtNode", o.requirepass)) guards.push_back(*g);
   return guards;
+}
+
+// How the cluster plane is guarded, for the start-up line.
+std::string ClusterAuthName(const NodeOptions& o) {
+  if (!o.cluster_tls) return o.cluster_secret.empty() ? "open" : "cluster secret";
+  return o.cluster_secret.empty() ? "mutual TLS" : "mutual TLS + cluster secret";
 }
 
 }  // namespace
@@ -283,7 +291,11 @@ Status NodeService::Impl::StartLinks() {
 }
 
 Status NodeService::Impl::StartListeners() {
-  if (Status s = StartLinks(); !s.ok()) return s;
+  // The peer link is plaintext: with cluster TLS it is not started, and
+  // forwards go as Peer/Forward calls over the TLS channels instead.
+  if (!options.cluster_tls) {
+    if (Status s = StartLinks(); !s.ok()) return s;
+  }
   net::RespServerOptions ro;
   ro.bind = options.bind;
   ro.port = options.resp_port;
@@ -330,7 +342,8 @@ Status NodeService::Impl::StartListeners() {
                              .port = options.grpc_port,
                              .guards = GrpcGuards(options),
                              .max_concurrent_streams = options.grpc_max_concurrent_streams,
-                             .keepalive_time_ms = options.grpc_keepalive_ms});
+                             .keepalive_time_ms = options.grpc_keepalive_ms,
+                             .tls = options.cluster_tls});
   peer_service = std::make_unique<PeerService>(*view, *migration, *engine, SystemClock::Instance(),
                                                metrics.cluster(), *peers, state.id);
   registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
@@ -417,7 +430,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
       store::kEvictionPolicyNames, options.maxmemory_policy));
-  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms, options.cluster_secret);
+  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms, options.cluster_secret,
+                                               options.cluster_tls);
   impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
                                              impl->state.id);
   impl->migration = std::make_unique<MigrationRoles>(
@@ -425,8 +439,9 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
   impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
   impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
-  impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
-                                                impl->metrics.cluster(), *impl->peer_work);
+  impl->forwarder =
+      std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view, impl->metrics.cluster(),
+                                  *impl->peer_work, /*use_links=*/!options.cluster_tls);
   impl->replication = std::make_unique<Replication>(
       SystemClock::Instance(), ReplicationOptions{.suspect_ms = options.suspect_ms},
       impl->engine->hints(), impl->metrics.replication());
@@ -463,7 +478,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       impl->state.id, options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
       options.cluster_bind, impl->state.grpc_port, options.cluster_bind, impl->links->port(),
       impl->state.engine_name, options.requirepass.empty() ? "open" : "requirepass",
-      options.cluster_secret.empty() ? "open" : "cluster secret");
+      ClusterAuthName(options));
   if (!options.ports_file.empty()) {
     if (Status s = WriteFileAtomically(options.ports_file, impl->PortsJson() + "\n"); !s.ok())
       return s;

@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
 #include "net/client_limits.h"
+#include "net/grpc_auth.h"
 #include "net/tls.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
@@ -45,6 +47,17 @@ struct NodeOptions {
   // open (loopback only, unless insecure). Not a setting: from
   // cluster_secret_file or RINGKV_CLUSTER_SECRET.
   std::string cluster_secret;
+  // Mutual TLS on the cluster plane (docs/security.md, "TLS on the cluster
+  // plane"): PEM files of this node's certificate, its key (mode 0600) and
+  // the cluster CA; all three or none (plaintext). With them the gRPC
+  // listener takes only clients the CA signed, every channel to another
+  // node or the router presents the certificate, and forwards travel as
+  // Peer/Forward calls (the peer link, plaintext, is not started).
+  std::string cluster_tls_cert_file;
+  std::string cluster_tls_key_file;
+  std::string cluster_tls_ca_file;
+  // Not a setting: the three files read by LoadNodeSecrets.
+  std::optional<net::GrpcTls> cluster_tls;
   uint32_t io_threads = 1;  // RESP I/O threads
   // CPU lists ("0-3,8"; empty = all): the RESP I/O threads run on io_cpus,
   // every other thread (migration copy/install/drop, gRPC, HTTP, peer work)

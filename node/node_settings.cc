@@ -44,6 +44,14 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("cluster_secret_file", &O::cluster_secret_file, String{},
            "file (mode 0600) holding the cluster secret every Peer and Registry call carries; "
            "else env RINGKV_CLUSTER_SECRET; none = cluster plane open"),
+      // Cluster TLS (docs/security.md, "TLS on the cluster plane").
+      Bind("cluster_tls_cert_file", &O::cluster_tls_cert_file, String{},
+           "PEM certificate this node presents on the cluster plane (gRPC), signed by "
+           "cluster_tls_ca_file; all three cluster_tls_* or none (plaintext)"),
+      Bind("cluster_tls_key_file", &O::cluster_tls_key_file, String{},
+           "PEM private key (mode 0600) of cluster_tls_cert_file"),
+      Bind("cluster_tls_ca_file", &O::cluster_tls_ca_file, String{},
+           "PEM CA the cluster's certificates are signed by; peers and routers must present one"),
       Bind("io_threads", &O::io_threads, Uint{.max = 64}, "RESP I/O threads"),
       Bind("io_cpus", &O::io_cpus, String{},
            "CPUs for the threads serving client requests, e.g. 0 or 0-3; empty = all"),
@@ -167,6 +175,10 @@ StatusOr<NodeOptions> LoadNodeSecrets(NodeOptions o) {
   auto secret = ResolveSecret("cluster_secret", "", o.cluster_secret_file, "RINGKV_CLUSTER_SECRET");
   if (!secret.ok()) return secret.status();
   o.cluster_secret = *secret;
+  auto tls =
+      net::LoadGrpcTls(o.cluster_tls_cert_file, o.cluster_tls_key_file, o.cluster_tls_ca_file);
+  if (!tls.ok()) return tls.status();
+  o.cluster_tls = std::move(*tls);
   return o;
 }
 

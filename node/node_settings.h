@@ -12,8 +12,9 @@ const settings::Table<NodeOptions>& NodeSettings();
 
 // `options` with its secrets loaded: requirepass from requirepass_file, else
 // RINGKV_REQUIREPASS, else the setting; cluster_secret from
-// cluster_secret_file, else RINGKV_CLUSTER_SECRET. Errors (InvalidArgument)
-// name the file and why it is refused (base/secret.h).
+// cluster_secret_file, else RINGKV_CLUSTER_SECRET; cluster_tls from the
+// cluster_tls_* files (net::LoadGrpcTls). Errors (InvalidArgument) name the
+// file and why it is refused (base/secret.h, net/grpc_auth.h).
 StatusOr<NodeOptions> LoadNodeSecrets(NodeOptions options);
 
 }  // namespace ringkv::node

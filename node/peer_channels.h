@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/thread_annotations.h"
@@ -24,7 +25,9 @@ class PeerChannels final : public PeerLink, public LinkDialer {
  public:
   // `timeout_ms`: the deadline of each Fetch and Apply call.
   // `cluster_secret`: sent with every call (net/grpc_auth.h); empty = none.
-  explicit PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret = "");
+  // `tls`: the cluster's mutual TLS for every channel; nullopt = plaintext.
+  explicit PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret = "",
+                        std::optional<net::GrpcTls> tls = std::nullopt);
 
   // The stub for `addr` ("host:port"), created on first use and kept.
   std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr) EXCLUDES(mu_);

@@ -95,6 +95,14 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("cluster_secret_file", &O::cluster_secret_file, String{},
            "file (mode 0600) holding the cluster secret the gRPC registry requires and calls to "
            "nodes carry; else env RINGKV_CLUSTER_SECRET; none = cluster plane open"),
+      // Cluster TLS (docs/security.md, "TLS on the cluster plane").
+      Bind("cluster_tls_cert_file", &O::cluster_tls_cert_file, String{},
+           "PEM certificate the router presents on the cluster plane (gRPC), signed by "
+           "cluster_tls_ca_file; all three cluster_tls_* or none (plaintext)"),
+      Bind("cluster_tls_key_file", &O::cluster_tls_key_file, String{},
+           "PEM private key (mode 0600) of cluster_tls_cert_file"),
+      Bind("cluster_tls_ca_file", &O::cluster_tls_ca_file, String{},
+           "PEM CA the cluster's certificates are signed by; nodes must present one"),
       Bind("backend_timeout_ms", &O::backend_timeout_ms, Uint{.max = 3600000},
            "a back end slower than this yields -ERR"),
       Bind("discovery_timeout_ms", &O::discovery_timeout_ms, Uint{.max = 3600000},
@@ -253,6 +261,10 @@ StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions o) {
     if (!v.ok()) return v.status();
     *s.value = *v;
   }
+  auto tls =
+      net::LoadGrpcTls(o.cluster_tls_cert_file, o.cluster_tls_key_file, o.cluster_tls_ca_file);
+  if (!tls.ok()) return tls.status();
+  o.cluster_tls = std::move(*tls);
   return o;
 }
 
@@ -267,7 +279,9 @@ Status CheckRouterExposure(const RouterOptions& o) {
       !s.ok()) {
     return s;
   }
-  return net::CheckClusterExposure(o.cluster_bind, !o.cluster_secret.empty(), o.insecure);
+  // Mutual TLS guards the cluster listener as the secret does.
+  return net::CheckClusterExposure(
+      o.cluster_bind, !o.cluster_secret.empty() || o.cluster_tls.has_value(), o.insecure);
 }
 
 cluster::ClusterMap ReplicationSettings(const RouterOptions& o) {

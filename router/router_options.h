@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "cluster/cluster_map.h"
 #include "cluster/health.h"
 #include "net/client_limits.h"
+#include "net/grpc_auth.h"
 #include "net/tls.h"
 #include "ring/hash.h"
 
@@ -59,6 +61,16 @@ struct RouterOptions {
   // a node's ringkv.v1.Peer; empty = the cluster plane is open. Not a
   // setting: from cluster_secret_file or RINGKV_CLUSTER_SECRET.
   std::string cluster_secret;
+  // Mutual TLS on the cluster plane (docs/security.md, "TLS on the cluster
+  // plane"): PEM files of the router's certificate, its key (mode 0600) and
+  // the cluster CA; all three or none (plaintext). With them the gRPC
+  // registry takes only clients the CA signed and every call to a node
+  // presents the certificate. Read at start-up only.
+  std::string cluster_tls_cert_file;
+  std::string cluster_tls_key_file;
+  std::string cluster_tls_ca_file;
+  // Not a setting: the three files read by LoadRouterSecrets.
+  std::optional<net::GrpcTls> cluster_tls;
   uint32_t backend_timeout_ms = 1000;
   uint32_t discovery_timeout_ms = 2000;
   uint32_t io_threads = 1;  // one thread beats two on a 2-core box shared with back ends
@@ -123,12 +135,13 @@ Status ValidateRouterOptions(const RouterOptions& options);
 
 // `options` with its secrets loaded, each from its *_file setting, else its
 // environment variable (RINGKV_ADMIN_TOKEN, RINGKV_REQUIREPASS,
-// RINGKV_BACKEND_PASSWORD, RINGKV_CLUSTER_SECRET), else the setting itself.
+// RINGKV_BACKEND_PASSWORD, RINGKV_CLUSTER_SECRET), else the setting itself;
+// cluster_tls from the cluster_tls_* files (net::LoadGrpcTls).
 StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions options);
 
 // The refusal to listen beyond loopback without credentials (net/exposure.h):
 // `bind` needs requirepass and admin_token, `cluster_bind` the cluster
-// secret, unless `insecure`. Call after LoadRouterSecrets.
+// secret or cluster TLS, unless `insecure`. Call after LoadRouterSecrets.
 Status CheckRouterExposure(const RouterOptions& options);
 
 // A cluster map holding the replication settings of `options` (no nodes):

@@ -168,7 +168,8 @@ void PushToNodes(NodeClient& peers, const cluster::ClusterMap& map, uint32_t tim
 
 // Resumes an unfinished migration from <data_dir>/migration.json.
 Status RouterService::Impl::OpenMigrator() {
-  peers = std::make_unique<NodeClient>(options.rebalance_rpc_timeout_ms, options.cluster_secret);
+  peers = std::make_unique<NodeClient>(options.rebalance_rpc_timeout_ms, options.cluster_secret,
+                                       options.cluster_tls);
   // Every new map reaches the nodes before the router routes by it.
   map_owner->set_pre_publish([this](const cluster::ClusterMap& map) {
     PushToNodes(*peers, map, std::min<uint32_t>(options.backend_timeout_ms, 1000));
@@ -257,7 +258,8 @@ Status RouterService::Impl::StartGrpc() {
   net::GrpcServerOptions go{.bind = options.cluster_bind,
                             .port = options.grpc_port,
                             .max_concurrent_streams = options.grpc_max_concurrent_streams,
-                            .keepalive_time_ms = options.grpc_keepalive_ms};
+                            .keepalive_time_ms = options.grpc_keepalive_ms,
+                            .tls = options.cluster_tls};
   for (const char* service : {"ringkv.v1.Registry", "dht.Registry", "registry.Registry"}) {
     if (auto g = net::ClusterGuard(service, options.cluster_secret)) go.guards.push_back(*g);
   }
@@ -316,7 +318,9 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
       impl->grpc->port(), map.epoch, map.nodes.size(), map.InService(),
       options.requirepass.empty() ? "open" : "requirepass",
       options.admin_token.empty() ? "open" : "token",
-      options.cluster_secret.empty() ? "open" : "cluster secret");
+      !options.cluster_tls ? (options.cluster_secret.empty() ? "open" : "cluster secret")
+      : options.cluster_secret.empty() ? "mutual TLS"
+                                       : "mutual TLS + cluster secret");
   return std::unique_ptr<RouterService>(new RouterService(std::move(impl)));
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
@@ -33,13 +34,15 @@ struct PeerStatus {
 class NodeClient {
  public:
   // `rpc_timeout_ms`: deadline of each unary call. `cluster_secret`: sent
-  // with every call (net/grpc_auth.h); empty = none.
-  explicit NodeClient(uint32_t rpc_timeout_ms, const std::string& cluster_secret = "")
+  // with every call (net/grpc_auth.h); empty = none. `tls`: the cluster's
+  // mutual TLS for every channel; nullopt = plaintext.
+  explicit NodeClient(uint32_t rpc_timeout_ms, const std::string& cluster_secret = "",
+                      std::optional<net::GrpcTls> tls = std::nullopt)
       : rpc_timeout_ms_(rpc_timeout_ms),
         channels_(net::GrpcChannelOptions{.initial_reconnect_backoff_ms = 100,
                                           .max_reconnect_backoff_ms = 1000,
-                                          .metadata = net::ClusterSecretMetadata(cluster_secret)}) {
-  }
+                                          .metadata = net::ClusterSecretMetadata(cluster_secret),
+                                          .tls = std::move(tls)}) {}
   NodeClient(const NodeClient&) = delete;
   NodeClient& operator=(const NodeClient&) = delete;
 
