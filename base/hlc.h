@@ -15,8 +15,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "base/clock.h"
+#include "base/status.h"
 
 namespace ringkv {
 
@@ -40,13 +45,27 @@ class HybridClock {
   }
 
   // Whether `seen` is within the drift bound (see Ceiling); only then is it
-  // merged. A refused timestamp leaves the clock as it was.
+  // merged. A refused timestamp leaves the clock as it was and is reported
+  // to the refusal hook, if any.
   [[nodiscard]] bool Observe(uint64_t seen) {
-    if (seen > Ceiling()) return false;
+    if (seen > Ceiling()) {
+      if (on_refused_) on_refused_(seen);
+      return false;
+    }
     uint64_t last = last_.load(std::memory_order_relaxed);
     while (seen > last && !last_.compare_exchange_weak(last, seen, std::memory_order_relaxed)) {
     }
     return true;
+  }
+
+  // Observe, as a Status: OutOfRange, naming the version of `key` and the
+  // bound, when the clock refuses it.
+  Status Admit(uint64_t seen, std::string_view key) {
+    if (Observe(seen)) return OkStatus();
+    return OutOfRange("version " + std::to_string(seen) + " of key '" +
+                      std::string(key.substr(0, 64)) + "' is more than max_clock_drift (" +
+                      std::to_string(max_drift_ms_) +
+                      " ms) ahead of this node's clock; refused (are the clocks in sync?)");
   }
 
   // The largest timestamp Observe accepts now: the last one of the
@@ -58,7 +77,10 @@ class HybridClock {
     return (limit_ms << 16) | 0xffff;
   }
 
-  void set_max_drift_ms(uint64_t ms) { max_drift_ms_ = ms; }  // before serving
+  // Before serving: the drift bound, and what to call (from any thread)
+  // with each refused timestamp.
+  void set_max_drift_ms(uint64_t ms) { max_drift_ms_ = ms; }
+  void set_refusal_hook(std::function<void(uint64_t seen)> hook) { on_refused_ = std::move(hook); }
   uint64_t max_drift_ms() const { return max_drift_ms_; }
 
   static int64_t PhysicalMs(uint64_t ts) { return static_cast<int64_t>(ts >> 16); }
@@ -66,6 +88,7 @@ class HybridClock {
  private:
   const Clock& clock_;
   uint64_t max_drift_ms_;
+  std::function<void(uint64_t)> on_refused_;
   std::atomic<uint64_t> last_{0};
 };
 

@@ -32,9 +32,12 @@ TEST(HybridClockTest, ObserveOrdersLaterWritesAfterRemoteOnes) {
 TEST(HybridClockTest, RefusesTimestampsBeyondTheDrift) {
   FakeClock clock(1'000'000);
   HybridClock hlc(clock, /*max_drift_ms=*/60'000);
+  int refused = 0;
+  hlc.set_refusal_hook([&](uint64_t) { ++refused; });
   const uint64_t before = hlc.Next();
   EXPECT_FALSE(hlc.Observe(uint64_t{1'060'001} << 16));
   EXPECT_FALSE(hlc.Observe(UINT64_MAX));
+  EXPECT_EQ(refused, 2);
   EXPECT_EQ(HybridClock::PhysicalMs(hlc.Next()), HybridClock::PhysicalMs(before));
   EXPECT_TRUE(hlc.Observe((uint64_t{1'060'000} << 16) | 0xffff));
   EXPECT_EQ(HybridClock::PhysicalMs(hlc.Next()), 1'060'001);  // the counter carried

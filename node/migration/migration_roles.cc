@@ -156,7 +156,7 @@ void MigrationRoles::End(std::string_view id, bool cancelled, uint32_t drop_afte
       }
     }
     hash = current.hash;
-    recently_ended_.push_back(current.migration_id);
+    recently_ended_.push_back(CurrentLocked());
     if (recently_ended_.size() > kRecentlyEnded) recently_ended_.erase(recently_ended_.begin());
     Publish(std::make_shared<RoleSnapshot>());
     tombstones_->Clear();
@@ -177,21 +177,42 @@ Status MigrationRoles::CheckId(std::string_view id) const {
 Status MigrationRoles::CheckIdOrRecent(std::string_view id) const {
   {
     MutexLock lock(mu_);
-    for (const std::string& ended : recently_ended_) {
-      if (ended == id) return OkStatus();
+    for (const std::shared_ptr<const RoleSnapshot>& ended : recently_ended_) {
+      if (ended->migration_id == id) return OkStatus();
     }
   }
   return CheckId(id);
 }
 
+bool MigrationRoles::PlacedHere(std::string_view key) const {
+  if (cell_.Peek().RoleOfKey(key) != nullptr || view_.OwnsByMap(key)) return true;
+  MutexLock lock(mu_);
+  for (const std::shared_ptr<const RoleSnapshot>& ended : recently_ended_) {
+    if (ended->RoleOfKey(key) != nullptr) return true;
+  }
+  return false;
+}
+
+Status MigrationRoles::CheckArrival(std::string_view key, uint64_t version, int64_t now_ms) {
+  if (!PlacedHere(key)) {
+    Status s(StatusCode::kPermissionDenied,
+             "key '" + std::string(key.substr(0, 64)) +
+                 "' is in no arc of a migration under way here, and the map does not place it "
+                 "here; refused");
+    counters_.refused.Count(Refusal::kOutsideArcs, s.message(), now_ms);
+    return s;
+  }
+  return hlc_.Admit(version, key);  // a refusal is counted by the clock's hook
+}
+
 Status MigrationRoles::Install(std::string_view key, std::string_view value, uint64_t version,
                                int64_t expire_at_ms, bool tombstone, int64_t now_ms, Tally& tally) {
+  if (Status s = CheckArrival(key, version, now_ms); !s.ok()) return s;
   if (!tombstone && expire_at_ms != 0 && expire_at_ms <= now_ms) {
     ++tally.skipped;
     Bump(counters_.skipped);
     return OkStatus();
   }
-  hlc_.Observe(version);
   if (cell_.Peek().replicas) {
     // Replicas keep their tombstones in the store (docs/replication.md).
     StatusOr<bool> stored = store::InstallIfNewer(
