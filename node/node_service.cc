@@ -210,6 +210,10 @@ Status ValidateNodeOptions(const NodeOptions& o) {
     return InvalidArgument("peer-link-window and peer-link-window-bytes must be >= 1");
   }
   if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
+  if (o.max_epoch_step == 0) return InvalidArgument("max-epoch-step must be >= 1");
+  if (o.max_clock_drift_ms < 1000 || o.max_clock_drift_ms > 86400000) {
+    return InvalidArgument("max-clock-drift must be in [1s, 24h]");
+  }
   if (!o.join.empty()) {
     if (o.join.find(':') == std::string::npos) {
       return InvalidArgument("--join takes the gRPC host:port of the router or of a node, got '" +
@@ -374,7 +378,14 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       store::kEvictionPolicyNames, options.maxmemory_policy));
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
   impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
-                                             impl->state.id);
+                                             impl->state.id, options.max_epoch_step);
+  impl->hlc.set_max_drift_ms(options.max_clock_drift_ms);
+  impl->hlc.set_refusal_hook([&counters = impl->metrics.cluster()](uint64_t seen) {
+    counters.refused.Count(Refusal::kClockDrift,
+                           "a version (" + std::to_string(seen) +
+                               ") beyond now + max_clock_drift arrived from a peer",
+                           SystemClock::Instance().NowMs());
+  });
   impl->migration = std::make_unique<MigrationRoles>(
       *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));

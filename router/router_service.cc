@@ -226,6 +226,7 @@ Status RouterService::Impl::StartListeners() {
   jobs = std::make_unique<JobsApi>(JobsOptionsFrom(options), *map_owner, *kv);
   http_ctx->jobs = jobs.get();
   http_ctx->migrator = migrator.get();
+  http_ctx->limits = options.limits;
   net::HttpServerOptions ho;
   ho.bind = options.bind;
   ho.port = options.http_port;
@@ -241,7 +242,8 @@ Status RouterService::Impl::StartListeners() {
 
 Status RouterService::Impl::StartGrpc() {
   admission = std::make_unique<JoinAdmission>(
-      JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password}, *map_owner,
+      JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password, options.limits},
+      *map_owner,
       migrator.get(), *peers);
   registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
   grpc = std::make_unique<net::GrpcServer>(

@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 
+#include "cluster/membership.h"
 #include "net/http.h"
 #include "router/map/live_settings.h"
 #include "router/map/map_owner.h"
@@ -38,6 +39,8 @@ struct RouterHttpContext {
   // Live rebalancing: every ring change goes through it. Null: changes apply
   // at once (cache remap) and /migrations answers 503.
   Migrator* migrator = nullptr;
+  // Bounds on node weights and vnodes (settings max_weight, max_vnodes).
+  cluster::MembershipLimits limits;
 };
 
 net::HttpResponse HandleRouterHttp(const net::HttpRequest& request, RouterHttpContext& ctx);
