@@ -49,6 +49,8 @@ constexpr uint32_t kJobTickMs = 100;
 
 // Deadline of a Join (the router probes the node before it answers).
 constexpr uint32_t kJoinTimeoutMs = 30000;
+// The largest max_bulk_len: a value must fit one gRPC message (< 2 GB) between nodes.
+constexpr uint64_t kMaxBulkLen = 1ull << 30;
 
 // The wait after `failed` failed --join attempts: 250 ms, doubling up to 5 s.
 std::chrono::milliseconds JoinBackoff(int failed) {
@@ -98,6 +100,18 @@ PeerLinkOptions LinkOptions(const NodeOptions& o) {
                        .max_inline_len = o.max_inline_len};
   lo.max_query_buffer = o.max_query_buffer;
   return lo;
+}
+
+// The largest gRPC message between nodes: one entry of the largest value a
+// node stores (a SET of max_bulk_len, or a string grown by APPEND/SETRANGE
+// to the 512 MB Redis caps strings at) plus its batch's other entries, so
+// a migration, a fetch or a write-through moves any value
+// (docs/security.md, "Validation at the boundary"). ValidateNodeOptions
+// keeps it below 2 GB.
+int PeerMessageBytes(const NodeOptions& o) {
+  constexpr uint64_t kMaxString = 512ull << 20;
+  constexpr uint64_t kBatchSlack = 16ull << 20;  // an EntryBatch's other entries (1 MiB) and framing
+  return static_cast<int>(std::max(o.max_bulk_len, kMaxString) + kBatchSlack);
 }
 
 StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
@@ -190,6 +204,11 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.maxclients == 0) return InvalidArgument("maxclients must be >= 1");
   if (o.max_args == 0 || o.max_bulk_len == 0 || o.max_inline_len == 0) {
     return InvalidArgument("max-args, max-bulk-len and max-inline-len must be >= 1");
+  }
+  if (o.max_bulk_len > kMaxBulkLen) {
+    return InvalidArgument("max-bulk-len must be at most 1gb (a value moves between nodes in one "
+                           "gRPC message), got " +
+                           std::to_string(o.max_bulk_len));
   }
   if (o.expire_interval_ms == 0) return InvalidArgument("expire-interval-ms must be >= 1");
   if (o.job_retention_ms == 0 || o.job_retention_ms > (uint64_t{1} << 52)) {
@@ -291,7 +310,9 @@ Status NodeService::Impl::StartListeners() {
   state.http_port = http->port();
 
   grpc = std::make_unique<net::GrpcServer>(
-      net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
+      net::GrpcServerOptions{.bind = options.bind,
+                             .port = options.grpc_port,
+                             .max_message_bytes = PeerMessageBytes(options)});
   peer_service = std::make_unique<PeerService>(*view, *migration, *engine, SystemClock::Instance(),
                                                metrics.cluster(), *peers, state.id);
   registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
@@ -376,7 +397,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
       store::kEvictionPolicyNames, options.maxmemory_policy));
-  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
+  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms, PeerMessageBytes(options));
   impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
                                              impl->state.id, options.max_epoch_step);
   impl->hlc.set_max_drift_ms(options.max_clock_drift_ms);

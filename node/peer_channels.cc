@@ -13,9 +13,10 @@ constexpr int kMaxReconnectBackoffMs = 1000;
 
 }  // namespace
 
-PeerChannels::PeerChannels(uint32_t timeout_ms)
+PeerChannels::PeerChannels(uint32_t timeout_ms, int max_message_bytes)
     : timeout_ms_(timeout_ms),
-      channels_(net::GrpcChannelOptions{.initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
+      channels_(net::GrpcChannelOptions{.max_message_bytes = max_message_bytes,
+                                        .initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
                                         .max_reconnect_backoff_ms = kMaxReconnectBackoffMs}) {}
 
 std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {

@@ -172,17 +172,17 @@ std::string PeerService::TargetMismatch(const MigrationRole& role,
   return "";
 }
 
-ringkv::Status PeerService::InstallBatch(const ringkv::v1::EntryBatch& batch,
+ringkv::Status PeerService::InstallBatch(ringkv::v1::EntryBatch& batch,
                                          MigrationRoles::Tally& tally, bool recent_ok,
                                          CpuYielder* yielder) {
   ringkv::Status id = recent_ok ? migration_.CheckIdOrRecent(batch.migration_id())
                                 : migration_.CheckId(batch.migration_id());
   if (!id.ok()) return id;
   const int64_t now = clock_.NowMs();
-  for (const ringkv::v1::Entry& e : batch.entries()) {
+  for (ringkv::v1::Entry& e : *batch.mutable_entries()) {
     if (yielder != nullptr) yielder->MaybeYield();
-    ringkv::Status s = migration_.Install(e.key(), e.value(), e.version(), e.expire_at_ms(),
-                                          e.tombstone(), now, tally);
+    ringkv::Status s = migration_.Install(e.key(), std::move(*e.mutable_value()), e.version(),
+                                          e.expire_at_ms(), e.tombstone(), now, tally);
     if (!s.ok()) return s;
   }
   return OkStatus();
@@ -206,7 +206,9 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
 grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBatch* req,
                                 ringkv::v1::ApplySummary* reply) {
   MigrationRoles::Tally tally;
-  if (ringkv::Status s = InstallBatch(*req, tally, /*recent_ok=*/true); !s.ok())
+  // The request is gRPC's to free; its values are moved out, not copied.
+  auto& batch = const_cast<ringkv::v1::EntryBatch&>(*req);
+  if (ringkv::Status s = InstallBatch(batch, tally, /*recent_ok=*/true); !s.ok())
     return net::ToGrpc(s);
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);

@@ -77,7 +77,8 @@ class PeerService final : public ringkv::v1::Peer::Service {
   // Installs a batch keep-newer into `tally`.
   // recent_ok: also for a migration this node ended recently (Apply; see CheckIdOrRecent).
   // yielder: bulk streams (Transfer) yield the CPU between entries; null on request paths.
-  ringkv::Status InstallBatch(const ringkv::v1::EntryBatch& batch, MigrationRoles::Tally& tally,
+  // The values of `batch` are moved into the store.
+  ringkv::Status InstallBatch(ringkv::v1::EntryBatch& batch, MigrationRoles::Tally& tally,
                               bool recent_ok = false, CpuYielder* yielder = nullptr);
 
   // Boundary checks (docs/security.md, "Validation at the boundary"); each

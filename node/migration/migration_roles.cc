@@ -205,7 +205,7 @@ Status MigrationRoles::CheckArrival(std::string_view key, uint64_t version, int6
   return hlc_.Admit(version, key);  // a refusal is counted by the clock's hook
 }
 
-Status MigrationRoles::Install(std::string_view key, std::string_view value, uint64_t version,
+Status MigrationRoles::Install(std::string_view key, std::string value, uint64_t version,
                                int64_t expire_at_ms, bool tombstone, int64_t now_ms, Tally& tally) {
   if (Status s = CheckArrival(key, version, now_ms); !s.ok()) return s;
   if (!tombstone && expire_at_ms != 0 && expire_at_ms <= now_ms) {
@@ -217,7 +217,7 @@ Status MigrationRoles::Install(std::string_view key, std::string_view value, uin
     // Replicas keep their tombstones in the store (docs/replication.md).
     StatusOr<bool> stored = store::InstallIfNewer(
         engine_, key, now_ms,
-        store::VersionedEntry{store::Entry{std::string(value), version, expire_at_ms}, tombstone});
+        store::VersionedEntry{store::Entry{std::move(value), version, expire_at_ms}, tombstone});
     if (!stored.ok()) return stored.status();
     ++(*stored ? tally.applied : tally.skipped);
     Bump(*stored ? counters_.applied : counters_.skipped);
@@ -236,7 +236,7 @@ Status MigrationRoles::Install(std::string_view key, std::string_view value, uin
       if (record && tombstones_->Raise(key, version)) Bump(counters_.tombstones);
       return cur != nullptr ? store::Mutation::Delete() : store::Mutation::Keep();
     }
-    return store::Mutation::Put(store::Entry{std::string(value), version, expire_at_ms});
+    return store::Mutation::Put(store::Entry{std::move(value), version, expire_at_ms});
   });
   if (!s.ok()) return s;
   ++(applied ? tally.applied : tally.skipped);
@@ -310,9 +310,9 @@ Status MigrationRoles::PullMissing(const RoleSnapshot& roles,
     auto got = UntilPeerBegins([&] { return link_.Fetch(peer, roles.migration_id, keys); });
     if (!got.ok()) return PeerError(role->role.peer_grpc, got.status());
     Tally tally;
-    for (const WireEntry& e : *got) {
-      Status s = Install(e.key, e.entry.value, e.entry.version, e.entry.expire_at_ms, e.tombstone,
-                         now_ms, tally);
+    for (WireEntry& e : *got) {
+      Status s = Install(e.key, std::move(e.entry.value), e.entry.version, e.entry.expire_at_ms,
+                         e.tombstone, now_ms, tally);
       if (!s.ok()) return s;
     }
     Bump(counters_.fetched, got->size());

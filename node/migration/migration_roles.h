@@ -155,9 +155,10 @@ class MigrationRoles {
   // the boundary"): PermissionDenied for a key in no role arc of the current
   // or a recently ended migration that the map does not place here either;
   // OutOfRange for a version beyond the clock's drift bound (HybridClock).
-  // Errors: the engine's (e.g. kResourceExhausted).
-  Status Install(std::string_view key, std::string_view value, uint64_t version,
-                 int64_t expire_at_ms, bool tombstone, int64_t now_ms, Tally& tally);
+  // Errors: the engine's (e.g. kResourceExhausted). `value` is taken (moved
+  // into the store when installed): a large value is not copied again.
+  Status Install(std::string_view key, std::string value, uint64_t version, int64_t expire_at_ms,
+                 bool tombstone, int64_t now_ms, Tally& tally);
   // Fetch: the live entry or the tombstone of `key`, or nullopt.
   std::optional<WireEntry> Read(std::string_view key, int64_t now_ms);
 
