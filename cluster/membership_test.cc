@@ -289,9 +289,10 @@ TEST(MembershipTest, SetVnodes) {
   Status s = ExpectFails(m, [](const ClusterMap& m) { return SetVnodes(m, 0); });
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("vnodes"), std::string::npos);
-  EXPECT_EQ(ExpectFails(m, [&](const ClusterMap& m) { return SetVnodes(m, kMaxVnodes + 1, widest); })
-                .code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ExpectFails(m, [&](const ClusterMap& m) { return SetVnodes(m, kMaxVnodes + 1, widest); })
+          .code(),
+      StatusCode::kInvalidArgument);
 }
 
 }  // namespace

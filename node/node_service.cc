@@ -110,7 +110,8 @@ PeerLinkOptions LinkOptions(const NodeOptions& o) {
 // keeps it below 2 GB.
 int PeerMessageBytes(const NodeOptions& o) {
   constexpr uint64_t kMaxString = 512ull << 20;
-  constexpr uint64_t kBatchSlack = 16ull << 20;  // an EntryBatch's other entries (1 MiB) and framing
+  // An EntryBatch's other entries (1 MiB at most) and its framing.
+  constexpr uint64_t kBatchSlack = 16ull << 20;
   return static_cast<int>(std::max(o.max_bulk_len, kMaxString) + kBatchSlack);
 }
 
@@ -206,9 +207,9 @@ Status ValidateNodeOptions(const NodeOptions& o) {
     return InvalidArgument("max-args, max-bulk-len and max-inline-len must be >= 1");
   }
   if (o.max_bulk_len > kMaxBulkLen) {
-    return InvalidArgument("max-bulk-len must be at most 1gb (a value moves between nodes in one "
-                           "gRPC message), got " +
-                           std::to_string(o.max_bulk_len));
+    return InvalidArgument(
+        "max-bulk-len must be at most 1gb (a value moves between nodes in one gRPC message), got " +
+        std::to_string(o.max_bulk_len));
   }
   if (o.expire_interval_ms == 0) return InvalidArgument("expire-interval-ms must be >= 1");
   if (o.job_retention_ms == 0 || o.job_retention_ms > (uint64_t{1} << 52)) {
@@ -402,10 +403,10 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                                              impl->state.id, options.max_epoch_step);
   impl->hlc.set_max_drift_ms(options.max_clock_drift_ms);
   impl->hlc.set_refusal_hook([&counters = impl->metrics.cluster()](uint64_t seen) {
-    counters.refused.Count(Refusal::kClockDrift,
-                           "a version (" + std::to_string(seen) +
-                               ") beyond now + max_clock_drift arrived from a peer",
-                           SystemClock::Instance().NowMs());
+    counters.refused.Count(
+        Refusal::kClockDrift,
+        "a version (" + std::to_string(seen) + ") beyond now + max_clock_drift arrived from a peer",
+        SystemClock::Instance().NowMs());
   });
   impl->migration = std::make_unique<MigrationRoles>(
       *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),

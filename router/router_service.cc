@@ -243,8 +243,7 @@ Status RouterService::Impl::StartListeners() {
 Status RouterService::Impl::StartGrpc() {
   admission = std::make_unique<JoinAdmission>(
       JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password, options.limits},
-      *map_owner,
-      migrator.get(), *peers);
+      *map_owner, migrator.get(), *peers);
   registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
   grpc = std::make_unique<net::GrpcServer>(
       net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});

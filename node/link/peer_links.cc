@@ -129,8 +129,8 @@ void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::
   EncodedLinkRequest encoded = EncodeLinkRequest(args);
   const int64_t deadline =
       SteadyMs() + static_cast<int64_t>(LinkTimeoutMs(options_.timeout_ms, encoded.body.size()));
-  Submission s{peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks, deadline,
-                                 std::move(done)}};
+  Submission s{
+      peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks, deadline, std::move(done)}};
   net::EventLoop* here = net::EventLoop::Current();
   if (here == nullptr || here == env_.loop) return HandOff(std::move(s));
   // An event loop's thread: keep it for the end of the round.

@@ -13,8 +13,7 @@ ReplicaEntry FromStore(const store::VersionedEntry& v) {
 
 }  // namespace
 
-std::optional<ReplicaEntry> PeekLocal(store::Engine& engine, std::string_view key,
-                                      int64_t now_ms) {
+std::optional<ReplicaEntry> PeekLocal(store::Engine& engine, std::string_view key, int64_t now_ms) {
   std::optional<store::VersionedEntry> v = engine.Peek(key, now_ms);
   if (!v) return std::nullopt;
   return FromStore(*v);

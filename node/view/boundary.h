@@ -20,12 +20,12 @@
 namespace ringkv::node {
 
 enum class Refusal : uint8_t {
-  kEpochStep,     // a map more than max_epoch_step epochs ahead
-  kMapSource,     // a map not from this node's registry, or fetched from a non-member
-  kClockDrift,    // a version beyond now + max_clock_drift
-  kOutsideArcs,   // an arrival for a key no migration role or replica set places here
-  kMoveTarget,    // a copy to a node that is not the migration's target
-  kMembership,    // a weight or vnode count beyond its bound
+  kEpochStep,    // a map more than max_epoch_step epochs ahead
+  kMapSource,    // a map not from this node's registry, or fetched from a non-member
+  kClockDrift,   // a version beyond now + max_clock_drift
+  kOutsideArcs,  // an arrival for a key no migration role or replica set places here
+  kMoveTarget,   // a copy to a node that is not the migration's target
+  kMembership,   // a weight or vnode count beyond its bound
   kCount,
 };
 

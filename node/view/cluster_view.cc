@@ -1,11 +1,11 @@
 #include "node/view/cluster_view.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <optional>
 #include <utility>
-
-#include <spdlog/spdlog.h>
 
 namespace ringkv::node {
 
@@ -121,9 +121,9 @@ StatusOr<uint64_t> ClusterView::SetMap(std::string_view map_json, std::string_vi
   {
     MutexLock lock(mu_);
     if (Status s = CheckOfferLocked(map->epoch, registry, from); !s.ok()) {
-      counters_.refused.Count(s.code() == StatusCode::kPermissionDenied ? Refusal::kMapSource
-                                                                        : Refusal::kEpochStep,
-                              s.message(), clock_.NowMs());
+      counters_.refused.Count(
+          s.code() == StatusCode::kPermissionDenied ? Refusal::kMapSource : Refusal::kEpochStep,
+          s.message(), clock_.NowMs());
       return s;
     }
     if (!registry.empty() && registry != registry_) {

@@ -246,12 +246,11 @@ HttpResponse PutNode(const HttpRequest& req, const std::string& name, RouterHttp
   auto i = map.Find(target);
   if (!i) return HttpResponse::Error(404, "no node " + name + " in the cluster");
   target = map.nodes[*i].id;
-  auto started = StartChange(
-      ctx.migrator, ctx.map_owner, cluster::MigrationKind::kWeight,
-      target + " weight " + std::to_string(weight),
-      [&](const cluster::ClusterMap& m) {
-        return cluster::SetWeight(m, target, weight, ctx.limits);
-      });
+  auto started =
+      StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kWeight,
+                  target + " weight " + std::to_string(weight), [&](const cluster::ClusterMap& m) {
+                    return cluster::SetWeight(m, target, weight, ctx.limits);
+                  });
   if (!started.ok()) return ErrorResponse(started.status());
   return HttpResponse::Json(200, ChangeJson(*started, target).dump());
 }
