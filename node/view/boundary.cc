@@ -30,7 +30,9 @@ Status CheckEpochStep(uint64_t held, uint64_t offered, uint64_t max_step) {
   if (held == 0 || offered <= held || offered - held <= max_step) return OkStatus();
   return FailedPrecondition("cluster map epoch " + std::to_string(offered) + " is more than " +
                             std::to_string(max_step) + " (max_epoch_step) ahead of epoch " +
-                            std::to_string(held) + " held here; refused");
+                            std::to_string(held) +
+                            " held here; refused (a node that missed more changes than that takes "
+                            "the map once restarted)");
 }
 
 void Refusals::Count(Refusal r, std::string_view why, int64_t now_ms) {
