@@ -18,8 +18,6 @@ std::string_view RefusalReason(Refusal r) {
       return "outside_arcs";
     case Refusal::kMoveTarget:
       return "move_target";
-    case Refusal::kMembership:
-      return "membership";
     case Refusal::kCount:
       break;
   }

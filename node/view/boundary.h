@@ -25,7 +25,6 @@ enum class Refusal : uint8_t {
   kClockDrift,   // a version beyond now + max_clock_drift
   kOutsideArcs,  // an arrival for a key no migration role or replica set places here
   kMoveTarget,   // a copy to a node that is not the migration's target
-  kMembership,   // a weight or vnode count beyond its bound
   kCount,
 };
 
