@@ -6,6 +6,8 @@
 // (removing the last node in service).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string_view>
 
 #include "base/status.h"
@@ -23,6 +25,22 @@ struct MembershipLimits {
   uint32_t max_weight = 256;   // at most ring::kMaxNodeWeight
   uint32_t max_vnodes = 1024;  // at most kMaxVnodes
 };
+// Counts what was refused for going beyond MembershipLimits (the router's
+// ringkv_router_refused_total{reason="membership"}). Count() answers
+// whether to log this one: the 1st, 2nd, 4th, 8th, ..., so a flood of bad
+// requests cannot flood the log. Thread safety: lock-free.
+class LimitRefusals {
+ public:
+  bool Count() {
+    const uint64_t n = count_.fetch_add(1, std::memory_order_relaxed) + 1;
+    return (n & (n - 1)) == 0;
+  }
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> count_{0};
+};
+
 // InvalidArgument unless both bounds are >= 1 and within the ring's own limits.
 Status ValidateLimits(const MembershipLimits& limits);
 // InvalidArgument "weight must be in [1, <max_weight>] (max_weight), got w".

@@ -97,6 +97,7 @@ struct RouterService::Impl {
   std::unique_ptr<KvGateway> kv;
   ProxyStats proxy_stats;
   std::unique_ptr<Proxy> proxy;
+  cluster::LimitRefusals membership_refusals;  // before the services that count into it
   std::unique_ptr<RouterHttpContext> http_ctx;
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<HealthChecker> health;
@@ -227,6 +228,7 @@ Status RouterService::Impl::StartListeners() {
   http_ctx->jobs = jobs.get();
   http_ctx->migrator = migrator.get();
   http_ctx->limits = options.limits;
+  http_ctx->refusals = &membership_refusals;
   net::HttpServerOptions ho;
   ho.bind = options.bind;
   ho.port = options.http_port;
@@ -242,7 +244,8 @@ Status RouterService::Impl::StartListeners() {
 
 Status RouterService::Impl::StartGrpc() {
   admission = std::make_unique<JoinAdmission>(
-      JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password, options.limits},
+      JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password, options.limits,
+                           &membership_refusals},
       *map_owner, migrator.get(), *peers);
   registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
   grpc = std::make_unique<net::GrpcServer>(

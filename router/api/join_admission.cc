@@ -97,8 +97,10 @@ StatusOr<JoinResult> JoinAdmission::Join(const JoinRequest& request) {
     return InvalidArgument("addr: " + s.message());
   }
   if (request.weight > options_.limits.max_weight) {
-    spdlog::warn("registry: join of {} refused: weight {} is beyond max_weight {}", request.addr,
-                 request.weight, options_.limits.max_weight);
+    if (options_.refusals == nullptr || options_.refusals->Count()) {
+      spdlog::warn("registry: join of {} refused: weight {} is beyond max_weight {}", request.addr,
+                   request.weight, options_.limits.max_weight);
+    }
     return InvalidArgument("weight must be in [0, " + std::to_string(options_.limits.max_weight) +
                            "] (0 = 1; max_weight), got " + std::to_string(request.weight));
   }

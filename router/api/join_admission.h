@@ -73,9 +73,10 @@ struct JoinResult {
 };
 
 struct JoinAdmissionOptions {
-  uint32_t discovery_timeout_ms = 2000;  // to reach a joining node (HTTP, RESP or gRPC)
-  std::string backend_password;          // AUTH for the RESP probe
-  cluster::MembershipLimits limits;      // a weight beyond max_weight is refused
+  uint32_t discovery_timeout_ms = 2000;        // to reach a joining node (HTTP, RESP or gRPC)
+  std::string backend_password;                // AUTH for the RESP probe
+  cluster::MembershipLimits limits;            // a weight beyond max_weight is refused
+  cluster::LimitRefusals* refusals = nullptr;  // counts those refusals; not owned, may be null
 };
 
 class JoinAdmission {

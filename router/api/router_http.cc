@@ -165,6 +165,10 @@ StatusOr<cluster::NodeInfo> ParseAddNode(const std::string& body_text, RouterHtt
   if (b.contains("weight") &&
       (!b["weight"].is_number_unsigned() || b["weight"].get<uint64_t>() == 0 ||
        b["weight"].get<uint64_t>() > ctx.limits.max_weight)) {
+    if (ctx.refusals != nullptr && b["weight"].is_number_unsigned() &&
+        b["weight"].get<uint64_t>() > ctx.limits.max_weight) {
+      ctx.refusals->Count();
+    }
     return InvalidArgument("weight must be an integer in [1, " +
                            std::to_string(ctx.limits.max_weight) + "] (max_weight)");
   }
@@ -237,6 +241,10 @@ HttpResponse PutNode(const HttpRequest& req, const std::string& name, RouterHttp
   const json& w = (*body)["weight"];
   if (!body->contains("weight") || !w.is_number_unsigned() || w.get<uint64_t>() == 0 ||
       w.get<uint64_t>() > ctx.limits.max_weight) {
+    if (ctx.refusals != nullptr && w.is_number_unsigned() &&
+        w.get<uint64_t>() > ctx.limits.max_weight) {
+      ctx.refusals->Count();
+    }
     return HttpResponse::Error(400, "body must be {\"weight\": N} with N in [1, " +
                                         std::to_string(ctx.limits.max_weight) + "] (max_weight)");
   }
@@ -356,6 +364,11 @@ HttpResponse Metrics(RouterHttpContext& ctx) {
   };
   metric("ringkv_router_epoch", "gauge", "Epoch of the cluster map.", map.epoch);
   metric("ringkv_router_vnodes", "gauge", "Virtual nodes per unit of weight.", map.vnodes);
+  // Weights and vnodes beyond max_weight / max_vnodes (docs/security.md).
+  out += "# HELP ringkv_router_refused_total Requests refused at the boundary, by reason.\n";
+  out += "# TYPE ringkv_router_refused_total counter\n";
+  out += "ringkv_router_refused_total{reason=\"membership\"} " +
+         std::to_string(ctx.refusals != nullptr ? ctx.refusals->count() : 0) + "\n";
   out +=
       "# HELP ringkv_router_nodes Nodes in the cluster map by state.\n# TYPE ringkv_router_nodes "
       "gauge\n";

@@ -39,8 +39,10 @@ struct RouterHttpContext {
   // Live rebalancing: every ring change goes through it. Null: changes apply
   // at once (cache remap) and /migrations answers 503.
   Migrator* migrator = nullptr;
-  // Bounds on node weights and vnodes (settings max_weight, max_vnodes).
+  // Bounds on node weights and vnodes (settings max_weight, max_vnodes), and
+  // the count of requests refused for them (null: not counted).
   cluster::MembershipLimits limits;
+  cluster::LimitRefusals* refusals = nullptr;
 };
 
 net::HttpResponse HandleRouterHttp(const net::HttpRequest& request, RouterHttpContext& ctx);

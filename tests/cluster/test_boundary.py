@@ -195,6 +195,9 @@ class ClusterBoundaryTest(BoundaryTestCase):
         self.assertEqual(status, 400, body)
         status, body = http_json("PUT", f"{self.router.http}/config", {"vnodes": 1025})
         self.assertEqual(status, 400, body)
+        raw = http_json("GET", f"{self.router.http}/metrics")[1]
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        self.assertIn('ringkv_router_refused_total{reason="membership"} 4\n', text)
         self.assertEqual(http_json("GET", f"{self.router.http}/nodes")[1]["epoch"],
                          self.map.epoch)
         self.assert_unchanged()

@@ -99,7 +99,14 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   if (!body) return HttpResponse::Error(400, error);
   cluster::ClusterMap map = ctx.map_owner.Map();
   auto vnodes = BoundedField(*body, "vnodes", map.vnodes, 1, ctx.limits.max_vnodes);
-  if (!vnodes.ok()) return ErrorResponse(vnodes.status());
+  if (!vnodes.ok()) {
+    const json& v = (*body)["vnodes"];
+    if (ctx.refusals != nullptr && v.is_number_unsigned() &&
+        v.get<uint64_t>() > ctx.limits.max_vnodes) {
+      ctx.refusals->Count();
+    }
+    return ErrorResponse(vnodes.status());
+  }
   auto wanted = ParseReplicationSettings(*body, map);
   if (!wanted.ok()) return ErrorResponse(wanted.status());
   cluster::HealthOptions h = ctx.settings.health();
