@@ -13,11 +13,13 @@ constexpr int kMaxReconnectBackoffMs = 1000;
 
 }  // namespace
 
-PeerChannels::PeerChannels(uint32_t timeout_ms, int max_message_bytes)
+PeerChannels::PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret,
+                           int max_message_bytes)
     : timeout_ms_(timeout_ms),
       channels_(net::GrpcChannelOptions{.max_message_bytes = max_message_bytes,
                                         .initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
-                                        .max_reconnect_backoff_ms = kMaxReconnectBackoffMs}) {}
+                                        .max_reconnect_backoff_ms = kMaxReconnectBackoffMs,
+                                        .metadata = net::ClusterSecretMetadata(cluster_secret)}) {}
 
 std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {
   MutexLock lock(mu_);

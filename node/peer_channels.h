@@ -23,9 +23,11 @@ namespace ringkv::node {
 class PeerChannels final : public PeerLink, public LinkDialer {
  public:
   // `timeout_ms`: the deadline of each Fetch and Apply call.
+  // `cluster_secret`: sent with every call (net/grpc_auth.h); empty = none.
   // `max_message_bytes`: the largest message sent or received (it bounds the
   // largest value that can move between nodes; see PeerMessageBytes).
-  explicit PeerChannels(uint32_t timeout_ms, int max_message_bytes = 64 << 20);
+  explicit PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret = "",
+                        int max_message_bytes = 64 << 20);
 
   // The stub for `addr` ("host:port"), created on first use and kept.
   std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr) EXCLUDES(mu_);
