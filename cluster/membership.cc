@@ -20,14 +20,6 @@ Status NotInCluster(std::string_view name) {
   return NotFound("no node " + std::string(name) + " in the cluster");
 }
 
-Status CheckWeight(uint32_t weight) {
-  if (weight < 1 || weight > ring::kMaxNodeWeight) {
-    return InvalidArgument("weight must be in [1, " + std::to_string(ring::kMaxNodeWeight) +
-                           "], got " + std::to_string(weight));
-  }
-  return OkStatus();
-}
-
 // The copy every successful change starts from.
 ClusterMap Next(const ClusterMap& map) {
   ClusterMap next = map;
@@ -36,6 +28,34 @@ ClusterMap Next(const ClusterMap& map) {
 }
 
 }  // namespace
+
+Status ValidateLimits(const MembershipLimits& limits) {
+  if (limits.max_weight < 1 || limits.max_weight > ring::kMaxNodeWeight) {
+    return InvalidArgument("max_weight must be in [1, " + std::to_string(ring::kMaxNodeWeight) +
+                           "], got " + std::to_string(limits.max_weight));
+  }
+  if (limits.max_vnodes < 1 || limits.max_vnodes > kMaxVnodes) {
+    return InvalidArgument("max_vnodes must be in [1, " + std::to_string(kMaxVnodes) + "], got " +
+                           std::to_string(limits.max_vnodes));
+  }
+  return OkStatus();
+}
+
+Status CheckWeight(uint32_t weight, const MembershipLimits& limits) {
+  if (weight < 1 || weight > limits.max_weight) {
+    return InvalidArgument("weight must be in [1, " + std::to_string(limits.max_weight) +
+                           "] (max_weight), got " + std::to_string(weight));
+  }
+  return OkStatus();
+}
+
+Status CheckVnodes(uint32_t vnodes, const MembershipLimits& limits) {
+  if (vnodes < 1 || vnodes > limits.max_vnodes) {
+    return InvalidArgument("vnodes must be in [1, " + std::to_string(limits.max_vnodes) +
+                           "] (max_vnodes), got " + std::to_string(vnodes));
+  }
+  return OkStatus();
+}
 
 Status ValidateAddr(std::string_view addr) {
   auto bad = [&](std::string_view why) {
@@ -59,7 +79,7 @@ Status ValidateAddr(std::string_view addr) {
   return OkStatus();
 }
 
-StatusOr<ClusterMap> AddNode(const ClusterMap& map, NodeInfo node) {
+StatusOr<ClusterMap> AddNode(const ClusterMap& map, NodeInfo node, const MembershipLimits& limits) {
   if (node.id.empty()) node.id = node.addr;
   if (Status s = ValidateAddr(node.addr); !s.ok()) return s;
   for (const std::string* a : {&node.http_addr, &node.grpc_addr}) {
@@ -72,7 +92,7 @@ StatusOr<ClusterMap> AddNode(const ClusterMap& map, NodeInfo node) {
                              "\": contains a space or control character");
     }
   }
-  if (Status s = CheckWeight(node.weight); !s.ok()) return s;
+  if (Status s = CheckWeight(node.weight, limits); !s.ok()) return s;
   for (const std::string* name : {&node.addr, &node.id}) {
     if (map.Find(*name)) return AlreadyExists("node " + *name + " is already in the cluster");
   }
@@ -107,10 +127,11 @@ StatusOr<ClusterMap> MarkLeaving(const ClusterMap& map, std::string_view name) {
   return next;
 }
 
-StatusOr<ClusterMap> SetWeight(const ClusterMap& map, std::string_view name, uint32_t weight) {
+StatusOr<ClusterMap> SetWeight(const ClusterMap& map, std::string_view name, uint32_t weight,
+                               const MembershipLimits& limits) {
   std::optional<size_t> i = map.Find(name);
   if (!i) return NotInCluster(name);
-  if (Status s = CheckWeight(weight); !s.ok()) return s;
+  if (Status s = CheckWeight(weight, limits); !s.ok()) return s;
   ClusterMap next = Next(map);
   next.nodes[*i].weight = weight;
   return next;
@@ -139,11 +160,9 @@ StatusOr<ClusterMap> Reinstate(const ClusterMap& map, const NodeInfo& fresh, Nod
   return next;
 }
 
-StatusOr<ClusterMap> SetVnodes(const ClusterMap& map, uint32_t vnodes) {
-  if (vnodes < 1 || vnodes > kMaxVnodes) {
-    return InvalidArgument("vnodes must be in [1, " + std::to_string(kMaxVnodes) + "], got " +
-                           std::to_string(vnodes));
-  }
+StatusOr<ClusterMap> SetVnodes(const ClusterMap& map, uint32_t vnodes,
+                               const MembershipLimits& limits) {
+  if (Status s = CheckVnodes(vnodes, limits); !s.ok()) return s;
   ClusterMap next = Next(map);
   next.vnodes = vnodes;
   return next;

@@ -135,8 +135,35 @@ TEST(MembershipTest, AddNodeValidates) {
   EXPECT_EQ(add(spaced).code(), StatusCode::kInvalidArgument);
 
   NodeInfo max_weight = Node("h:1");
-  max_weight.weight = 65536;
+  max_weight.weight = MembershipLimits{}.max_weight;
   EXPECT_TRUE(AddNode(m, max_weight).ok());
+}
+
+TEST(MembershipTest, WeightAndVnodesAreBoundedByTheLimits) {
+  ClusterMap m = ThreeNodes();
+  const MembershipLimits limits{.max_weight = 8, .max_vnodes = 64};
+  NodeInfo heavy = Node("h:1");
+  heavy.weight = 9;
+  Status s = AddNode(m, heavy, limits).status();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("max_weight"), std::string::npos) << s.message();
+  heavy.weight = 8;
+  EXPECT_TRUE(AddNode(m, heavy, limits).ok());
+  EXPECT_EQ(SetWeight(m, "127.0.0.1:7001", 9, limits).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(SetWeight(m, "127.0.0.1:7001", 8, limits).ok());
+  EXPECT_EQ(SetVnodes(m, 65, limits).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(SetVnodes(m, 64, limits).ok());
+  // The defaults bound every caller that passes none.
+  EXPECT_FALSE(SetWeight(m, "127.0.0.1:7001", 65536).ok());
+  EXPECT_FALSE(SetVnodes(m, 4096).ok());
+}
+
+TEST(MembershipTest, LimitsStayWithinTheRingsOwn) {
+  EXPECT_TRUE(ValidateLimits({}).ok());
+  EXPECT_FALSE(ValidateLimits({.max_weight = 0}).ok());
+  EXPECT_FALSE(ValidateLimits({.max_weight = 65537}).ok());
+  EXPECT_FALSE(ValidateLimits({.max_vnodes = 4097}).ok());
 }
 
 TEST(MembershipTest, RemoveNodeKeepsTheOrderOfTheOthers) {
@@ -252,7 +279,8 @@ TEST(MembershipTest, SetStateAllowsMarkingTheLastNodeDown) {
 
 TEST(MembershipTest, SetVnodes) {
   ClusterMap m = ThreeNodes();
-  StatusOr<ClusterMap> next = SetVnodes(m, kMaxVnodes);
+  const MembershipLimits widest{.max_vnodes = kMaxVnodes};
+  StatusOr<ClusterMap> next = SetVnodes(m, kMaxVnodes, widest);
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->epoch, 11u);
   EXPECT_EQ(next->vnodes, kMaxVnodes);
@@ -261,8 +289,10 @@ TEST(MembershipTest, SetVnodes) {
   Status s = ExpectFails(m, [](const ClusterMap& m) { return SetVnodes(m, 0); });
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("vnodes"), std::string::npos);
-  EXPECT_EQ(ExpectFails(m, [](const ClusterMap& m) { return SetVnodes(m, kMaxVnodes + 1); }).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ExpectFails(m, [&](const ClusterMap& m) { return SetVnodes(m, kMaxVnodes + 1, widest); })
+          .code(),
+      StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -51,6 +51,8 @@ constexpr uint32_t kJobTickMs = 100;
 
 // Deadline of a Join (the router probes the node before it answers).
 constexpr uint32_t kJoinTimeoutMs = 30000;
+// The largest max_bulk_len: a value must fit one gRPC message (< 2 GB) between nodes.
+constexpr uint64_t kMaxBulkLen = 1ull << 30;
 
 // The wait after `failed` failed --join attempts: 250 ms, doubling up to 5 s.
 std::chrono::milliseconds JoinBackoff(int failed) {
@@ -100,6 +102,19 @@ PeerLinkOptions LinkOptions(const NodeOptions& o) {
                        .max_inline_len = o.max_inline_len};
   lo.max_query_buffer = o.max_query_buffer;
   return lo;
+}
+
+// The largest gRPC message between nodes: one entry of the largest value a
+// node stores (a SET of max_bulk_len, or a string grown by APPEND/SETRANGE
+// to the 512 MB Redis caps strings at) plus its batch's other entries, so
+// a migration, a fetch or a write-through moves any value
+// (docs/security.md, "Validation at the boundary"). ValidateNodeOptions
+// keeps it below 2 GB.
+int PeerMessageBytes(const NodeOptions& o) {
+  constexpr uint64_t kMaxString = 512ull << 20;
+  // An EntryBatch's other entries (1 MiB at most) and its framing.
+  constexpr uint64_t kBatchSlack = 16ull << 20;
+  return static_cast<int>(std::max(o.max_bulk_len, kMaxString) + kBatchSlack);
 }
 
 StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
@@ -199,6 +214,11 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.max_args == 0 || o.max_bulk_len == 0 || o.max_inline_len == 0) {
     return InvalidArgument("max-args, max-bulk-len and max-inline-len must be >= 1");
   }
+  if (o.max_bulk_len > kMaxBulkLen) {
+    return InvalidArgument(
+        "max-bulk-len must be at most 1gb (a value moves between nodes in one gRPC message), got " +
+        std::to_string(o.max_bulk_len));
+  }
   if (o.expire_interval_ms == 0) return InvalidArgument("expire-interval-ms must be >= 1");
   if (o.job_retention_ms == 0 || o.job_retention_ms > (uint64_t{1} << 52)) {
     return InvalidArgument("job-retention must be in [1ms, 2^52 ms]");
@@ -218,6 +238,10 @@ Status ValidateNodeOptions(const NodeOptions& o) {
     return InvalidArgument("peer-link-window and peer-link-window-bytes must be >= 1");
   }
   if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
+  if (o.max_epoch_step == 0) return InvalidArgument("max-epoch-step must be >= 1");
+  if (o.max_clock_drift_ms < 1000 || o.max_clock_drift_ms > 86400000) {
+    return InvalidArgument("max-clock-drift must be in [1s, 24h]");
+  }
   if (!o.join.empty()) {
     if (o.join.find(':') == std::string::npos) {
       return InvalidArgument("--join takes the gRPC host:port of the router or of a node, got '" +
@@ -340,6 +364,7 @@ Status NodeService::Impl::StartListeners() {
   grpc = std::make_unique<net::GrpcServer>(
       net::GrpcServerOptions{.bind = options.cluster_bind,
                              .port = options.grpc_port,
+                             .max_message_bytes = PeerMessageBytes(options),
                              .guards = GrpcGuards(options),
                              .max_concurrent_streams = options.grpc_max_concurrent_streams,
                              .keepalive_time_ms = options.grpc_keepalive_ms,
@@ -431,9 +456,16 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
       store::kEvictionPolicyNames, options.maxmemory_policy));
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms, options.cluster_secret,
-                                               options.cluster_tls);
+                                               PeerMessageBytes(options), options.cluster_tls);
   impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
-                                             impl->state.id);
+                                             impl->state.id, options.max_epoch_step);
+  impl->hlc.set_max_drift_ms(options.max_clock_drift_ms);
+  impl->hlc.set_refusal_hook([&counters = impl->metrics.cluster()](uint64_t seen) {
+    counters.refused.Count(
+        Refusal::kClockDrift,
+        "a version (" + std::to_string(seen) + ") beyond now + max_clock_drift arrived from a peer",
+        SystemClock::Instance().NowMs());
+  });
   impl->migration = std::make_unique<MigrationRoles>(
       *impl->view, *impl->engine, SystemClock::Instance(), impl->hlc, impl->metrics.cluster(),
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));

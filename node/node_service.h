@@ -133,6 +133,12 @@ struct NodeOptions {
   uint32_t weight = 1;             // asked for when joining
   std::string ports_file;          // if set, the chosen ports are written here as JSON once serving
   std::string log_level = "info";  // applied by `ringkv node`, not by NodeService
+
+  // Validation at the boundary (docs/security.md): how far ahead of the map
+  // held a new map may be, and how far ahead of this node's clock a version
+  // arriving from a peer may be (beyond: refused, counted in /metrics).
+  uint64_t max_epoch_step = 1000;
+  uint64_t max_clock_drift_ms = 60'000;
 };
 
 // Validates options (clear InvalidArgument messages), including the refusal

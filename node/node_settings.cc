@@ -158,6 +158,13 @@ std::vector<settings::Setting<O>> Rows() {
            "write the chosen ports here as JSON once serving"),
       Bind("log_level", &O::log_level, OneOf{settings::kLogLevels},
            "trace, debug, info, warn, error, critical or off"),
+
+      // Validation at the boundary (docs/security.md).
+      Bind("max_epoch_step", &O::max_epoch_step, Uint{.max = uint64_t{1} << 32},
+           "a cluster map more than this many epochs ahead of the one held is refused"),
+      Bind("max_clock_drift", &O::max_clock_drift_ms, Duration{.max_ms = 86400000},
+           "a version from a peer more than this far ahead of this node's clock is refused, "
+           "e.g. 60s"),
   };
 }
 

@@ -14,9 +14,10 @@ constexpr int kMaxReconnectBackoffMs = 1000;
 }  // namespace
 
 PeerChannels::PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret,
-                           std::optional<net::GrpcTls> tls)
+                           int max_message_bytes, std::optional<net::GrpcTls> tls)
     : timeout_ms_(timeout_ms),
-      channels_(net::GrpcChannelOptions{.initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
+      channels_(net::GrpcChannelOptions{.max_message_bytes = max_message_bytes,
+                                        .initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
                                         .max_reconnect_backoff_ms = kMaxReconnectBackoffMs,
                                         .metadata = net::ClusterSecretMetadata(cluster_secret),
                                         .tls = std::move(tls)}) {}

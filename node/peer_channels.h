@@ -25,8 +25,11 @@ class PeerChannels final : public PeerLink, public LinkDialer {
  public:
   // `timeout_ms`: the deadline of each Fetch and Apply call.
   // `cluster_secret`: sent with every call (net/grpc_auth.h); empty = none.
-  // `tls`: the cluster's mutual TLS for every channel; nullopt = plaintext.
+  // `max_message_bytes`: the largest message sent or received (it bounds the
+  // largest value that can move between nodes; see PeerMessageBytes). `tls`:
+  // the cluster's mutual TLS for every channel; nullopt = plaintext.
   explicit PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret = "",
+                        int max_message_bytes = 64 << 20,
                         std::optional<net::GrpcTls> tls = std::nullopt);
 
   // The stub for `addr` ("host:port"), created on first use and kept.

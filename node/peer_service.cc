@@ -42,7 +42,31 @@ StatusOr<MigrationPlan> ToPlan(const ringkv::v1::BeginMigrationRequest& req) {
   return plan;
 }
 
+// The gRPC address the map (or, while replica sets move, the old map) gives
+// node `id`, or nullopt when neither holds it.
+std::optional<std::string> MapAddrOf(const ClusterSnapshot& view, const std::string& id) {
+  for (const cluster::ClusterMap* map :
+       {view.map.get(), view.move ? view.move->from_map.get() : nullptr}) {
+    if (map == nullptr) continue;
+    if (std::optional<size_t> i = map->Find(id)) return map->nodes[*i].grpc_addr;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+bool PeerService::MayServeMap(const std::string& grpc_addr) {
+  std::shared_ptr<const ClusterSnapshot> view = view_.Snapshot();
+  if (view->epoch == 0 || grpc_addr == view_.registry()) return true;
+  for (const std::string& a : view->grpc_addrs) {
+    if (a == grpc_addr) return true;
+  }
+  counters_.refused.Count(Refusal::kMapSource,
+                          "a map offered by " + grpc_addr +
+                              ", which is neither a node of the map held nor the registry",
+                          clock_.NowMs());
+  return false;
+}
 
 PeerService::PeerService(ClusterView& view, MigrationRoles& migration, store::Engine& engine,
                          const Clock& clock, ClusterCounters& counters, PeerChannels& peers,
@@ -55,13 +79,15 @@ PeerService::PeerService(ClusterView& view, MigrationRoles& migration, store::En
           engine, clock, counters, [&peers](const std::string& addr) { return peers.Stub(addr); },
           kStallTimeouts * peers.timeout_ms(), migration.bulk_yield()),
       self_id_(self_id),
-      counters_(counters) {}
+      counters_(counters),
+      peers_(peers) {}
 
 grpc::Status PeerService::BeginMigration(grpc::ServerContext*,
                                          const ringkv::v1::BeginMigrationRequest* req,
                                          ringkv::v1::BeginMigrationReply* reply) {
   StatusOr<MigrationPlan> plan = ToPlan(*req);
   if (!plan.ok()) return net::ToGrpc(plan.status());
+  if (ringkv::Status s = CheckPlanEpochs(*plan); !s.ok()) return net::ToGrpc(s);
   const size_t roles = plan->roles.size();
   if (ringkv::Status s = migration_.Begin(std::move(*plan)); !s.ok()) return net::ToGrpc(s);
   spdlog::info("migration {} (epoch {}): {} role(s){}", req->migration_id(), req->epoch(), roles,
@@ -88,22 +114,75 @@ grpc::Status PeerService::MoveArcs(grpc::ServerContext* ctx, const ringkv::v1::M
   if (roles->migration_id != req->migration_id()) {
     return net::ToGrpc(migration_.CheckId(req->migration_id()));  // ended meanwhile
   }
+  if (ringkv::Status s = CheckMoveTargets(*roles); !s.ok()) return net::ToGrpc(s);
   ringkv::Status s = exporter_.Run(ctx, *roles, *req, writer);
   if (!s.ok()) spdlog::warn("MoveArcs {}: {}", req->migration_id(), s.message());
   return net::ToGrpc(s);
 }
 
-ringkv::Status PeerService::InstallBatch(const ringkv::v1::EntryBatch& batch,
+ringkv::Status PeerService::CheckPlanEpochs(const MigrationPlan& plan) {
+  if (ringkv::Status s = view_.CheckEpoch(plan.epoch); !s.ok()) {
+    return FailedPrecondition("migration " + plan.id + ": " + s.message());
+  }
+  if (plan.from_map != nullptr) {
+    if (ringkv::Status s = view_.CheckEpoch(plan.from_map->epoch); !s.ok()) {
+      return FailedPrecondition("migration " + plan.id + " (from_map_json): " + s.message());
+    }
+  }
+  return OkStatus();
+}
+
+// A target the map holds must be at the address the map gives it; one it
+// does not hold yet (a joining node) must be the node the role names and
+// must have begun this migration, which only the registry begins.
+ringkv::Status PeerService::CheckMoveTargets(const RoleSnapshot& roles) {
+  std::shared_ptr<const ClusterSnapshot> view = view_.Snapshot();
+  for (const RoleSnapshot::Role& r : roles.roles) {
+    if (r.role.kind != MigrationRole::Kind::kExport) continue;
+    std::optional<std::string> addr = MapAddrOf(*view, r.role.peer_id);
+    std::string why;
+    if (addr && *addr != r.role.peer_grpc) {
+      why = "the map places node " + r.role.peer_id + " at " + *addr + ", not " + r.role.peer_grpc;
+    } else if (!addr) {
+      why = TargetMismatch(r.role, roles.migration_id);
+    }
+    if (why.empty()) continue;
+    ringkv::Status s(StatusCode::kPermissionDenied, "migration " + roles.migration_id +
+                                                        ": will not copy arcs to " +
+                                                        r.role.peer_grpc + ": " + why);
+    counters_.refused.Count(Refusal::kMoveTarget, s.message(), clock_.NowMs());
+    return s;
+  }
+  return OkStatus();
+}
+
+std::string PeerService::TargetMismatch(const MigrationRole& role,
+                                        const std::string& migration_id) {
+  ringkv::v1::StatusReply status;
+  grpc::ClientContext ctx;
+  net::SetDeadline(ctx, peers_.timeout_ms());
+  grpc::Status s = peers_.Stub(role.peer_grpc)->Status(&ctx, {}, &status);
+  if (!s.ok()) return "it does not answer Peer/Status (" + s.error_message() + ")";
+  if (status.id() != role.peer_id) {
+    return "it is node '" + status.id() + "', not '" + role.peer_id + "'";
+  }
+  if (status.migration_id() != migration_id) {
+    return "it has not begun this migration (its migration: '" + status.migration_id() + "')";
+  }
+  return "";
+}
+
+ringkv::Status PeerService::InstallBatch(ringkv::v1::EntryBatch& batch,
                                          MigrationRoles::Tally& tally, bool recent_ok,
                                          CpuYielder* yielder) {
   ringkv::Status id = recent_ok ? migration_.CheckIdOrRecent(batch.migration_id())
                                 : migration_.CheckId(batch.migration_id());
   if (!id.ok()) return id;
   const int64_t now = clock_.NowMs();
-  for (const ringkv::v1::Entry& e : batch.entries()) {
+  for (ringkv::v1::Entry& e : *batch.mutable_entries()) {
     if (yielder != nullptr) yielder->MaybeYield();
-    ringkv::Status s = migration_.Install(e.key(), e.value(), e.version(), e.expire_at_ms(),
-                                          e.tombstone(), now, tally);
+    ringkv::Status s = migration_.Install(e.key(), std::move(*e.mutable_value()), e.version(),
+                                          e.expire_at_ms(), e.tombstone(), now, tally);
     if (!s.ok()) return s;
   }
   return OkStatus();
@@ -127,7 +206,9 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
 grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBatch* req,
                                 ringkv::v1::ApplySummary* reply) {
   MigrationRoles::Tally tally;
-  if (ringkv::Status s = InstallBatch(*req, tally, /*recent_ok=*/true); !s.ok())
+  // The request is gRPC's to free; its values are moved out, not copied.
+  auto& batch = const_cast<ringkv::v1::EntryBatch&>(*req);
+  if (ringkv::Status s = InstallBatch(batch, tally, /*recent_ok=*/true); !s.ok())
     return net::ToGrpc(s);
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
@@ -156,7 +237,8 @@ grpc::Status PeerService::Fetch(grpc::ServerContext*, const ringkv::v1::FetchReq
 grpc::Status PeerService::SetMap(grpc::ServerContext*, const ringkv::v1::SetMapRequest* req,
                                  ringkv::v1::SetMapReply* reply) {
   const uint64_t before = view_.epoch();
-  StatusOr<uint64_t> epoch = view_.SetMap(req->map_json(), req->registry());
+  StatusOr<uint64_t> epoch =
+      view_.SetMap(req->map_json(), req->registry(), ClusterView::MapFrom::kPush);
   if (!epoch.ok()) return net::ToGrpc(epoch.status());
   if (*epoch > before) spdlog::info("cluster map: epoch {} -> {}", before, *epoch);
   reply->set_epoch(*epoch);
@@ -192,8 +274,10 @@ grpc::Status PeerService::Forward(grpc::ServerContext*, const ringkv::v1::Forwar
                                           std::to_string(req->hops()) + ")"));
   }
   if (req->args_size() == 0) return net::ToGrpc(InvalidArgument("no command in args"));
-  // The sender knows a newer map: take it before placing the keys.
-  if (req->epoch() > view_.epoch() && !req->from_grpc().empty()) {
+  // The sender knows a newer map: take it before placing the keys (from a
+  // member of the map held, within the epoch step).
+  if (req->epoch() > view_.epoch() && !req->from_grpc().empty() &&
+      view_.CheckEpoch(req->epoch()).ok() && MayServeMap(req->from_grpc())) {
     forwarder_->RefreshFrom(req->from_grpc());
   }
   std::vector<std::string_view> args;

@@ -77,8 +77,23 @@ class PeerService final : public ringkv::v1::Peer::Service {
   // Installs a batch keep-newer into `tally`.
   // recent_ok: also for a migration this node ended recently (Apply; see CheckIdOrRecent).
   // yielder: bulk streams (Transfer) yield the CPU between entries; null on request paths.
-  ringkv::Status InstallBatch(const ringkv::v1::EntryBatch& batch, MigrationRoles::Tally& tally,
+  // The values of `batch` are moved into the store.
+  ringkv::Status InstallBatch(ringkv::v1::EntryBatch& batch, MigrationRoles::Tally& tally,
                               bool recent_ok = false, CpuYielder* yielder = nullptr);
+
+  // Boundary checks (docs/security.md, "Validation at the boundary"); each
+  // refusal is counted in counters_.refused.
+  // BeginMigration: the target epoch and the old map within the epoch step.
+  ringkv::Status CheckPlanEpochs(const MigrationPlan& plan);
+  // MoveArcs: each target is where the map puts it or, not in the map yet,
+  // is the node its role names and has begun this migration.
+  ringkv::Status CheckMoveTargets(const RoleSnapshot& roles);
+  // Why `role`'s target (asked over Peer/Status) is not the node the role
+  // names in migration `migration_id`; empty when it is.
+  std::string TargetMismatch(const MigrationRole& role, const std::string& migration_id);
+  // Whether a newer map may be fetched from `grpc_addr`: a node of the map
+  // held, or the registry (anyone while no map is held).
+  bool MayServeMap(const std::string& grpc_addr);
 
   ClusterView& view_;
   MigrationRoles& migration_;
@@ -87,6 +102,7 @@ class PeerService final : public ringkv::v1::Peer::Service {
   ArcExporter exporter_;
   const std::string& self_id_;
   ClusterCounters& counters_;
+  PeerChannels& peers_;
   Dispatcher* dispatcher_ = nullptr;
   Forwarder* forwarder_ = nullptr;
   const PeerLinks* links_ = nullptr;

@@ -192,6 +192,14 @@ std::vector<settings::Setting<O>> Rows() {
            "0 = max(1000, 2 x backend_timeout_ms)"),
       Bind("rebalance_rpc_timeout_ms", &O::rebalance_rpc_timeout_ms, Uint{.max = 3600000},
            "deadline of each gRPC call to a node while rebalancing"),
+
+      // Validation at the boundary (docs/security.md).
+      Bind("max_weight", &O::limits, &cluster::MembershipLimits::max_weight,
+           Uint{.max = ring::kMaxNodeWeight},
+           "largest node weight accepted from add-node, PUT /nodes and Registry/Join"),
+      Bind("max_vnodes", &O::limits, &cluster::MembershipLimits::max_vnodes,
+           Uint{.max = cluster::kMaxVnodes},
+           "largest vnodes per unit of weight accepted from the config and PUT /config"),
   };
 }
 
@@ -221,7 +229,8 @@ StatusOr<RouterOptions> LoadRouterConfig(const std::string& path, RouterOptions 
 }
 
 Status ValidateRouterOptions(const RouterOptions& o) {
-  if (o.vnodes == 0) return InvalidArgument("vnodes must be in [1, 4096]");
+  if (Status s = cluster::ValidateLimits(o.limits); !s.ok()) return s;
+  if (Status s = cluster::CheckVnodes(o.vnodes, o.limits); !s.ok()) return s;
   if (o.tombstone_ttl_s == 0 || o.hint_ttl_s == 0)
     return InvalidArgument("tombstone_ttl_s and hint_ttl_s must be >= 1");
   if (Status s = cluster::CheckReplication(ReplicationSettings(o)); !s.ok()) return s;

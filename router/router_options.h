@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "cluster/cluster_map.h"
 #include "cluster/health.h"
+#include "cluster/membership.h"
 #include "net/client_limits.h"
 #include "net/grpc_auth.h"
 #include "net/tls.h"
@@ -113,6 +114,11 @@ struct RouterOptions {
   uint32_t rebalance_grace_ms = 0;           // 0 = max(1000, 2 x backend_timeout_ms)
   uint32_t rebalance_parallel_copies = 1;    // sources copying at once; 0 = all
   uint32_t rebalance_rpc_timeout_ms = 5000;  // deadline of each unary call to a node
+
+  // Validation at the boundary (docs/security.md): the largest node weight
+  // (add-node, PUT /nodes, Registry/Join) and vnodes per unit of weight
+  // (vnodes, PUT /config) the router accepts.
+  cluster::MembershipLimits limits;
 };
 
 // The grace period of a migration: wait after publishing a map (so no proxy

@@ -100,6 +100,7 @@ struct RouterService::Impl {
   std::unique_ptr<KvGateway> kv;
   ProxyStats proxy_stats;
   std::unique_ptr<Proxy> proxy;
+  cluster::LimitRefusals membership_refusals;  // before the services that count into it
   std::unique_ptr<RouterHttpContext> http_ctx;
   std::unique_ptr<net::HttpServer> http;
   std::unique_ptr<HealthChecker> health;
@@ -233,6 +234,8 @@ Status RouterService::Impl::StartListeners() {
   http_ctx->jobs = jobs.get();
   http_ctx->requirepass = options.requirepass;
   http_ctx->migrator = migrator.get();
+  http_ctx->limits = options.limits;
+  http_ctx->refusals = &membership_refusals;
   net::HttpServerOptions ho;
   ho.bind = options.bind;
   ho.port = options.http_port;
@@ -250,8 +253,9 @@ Status RouterService::Impl::StartListeners() {
 
 Status RouterService::Impl::StartGrpc() {
   admission = std::make_unique<JoinAdmission>(
-      JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password}, *map_owner,
-      migrator.get(), *peers);
+      JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password, options.limits,
+                           &membership_refusals},
+      *map_owner, migrator.get(), *peers);
   registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
   // Every registry (ringkv's and crustyring's) changes the membership: the
   // cluster secret guards them all.

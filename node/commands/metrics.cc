@@ -203,6 +203,13 @@ std::string Metrics::RenderPrometheus(const store::EngineStats& stats,
     AppendHeader(out, f.name, f.type, f.help);
     out.append("ringkv_").append(f.name).append(" ").append(std::to_string(f.value)).append("\n");
   }
+  AppendHeader(out, "refused_total", "counter",
+               "Requests from other processes refused at the boundary, by reason.");
+  for (size_t i = 0; i < static_cast<size_t>(Refusal::kCount); ++i) {
+    const auto r = static_cast<Refusal>(i);
+    out.append("ringkv_refused_total{reason=\"").append(RefusalReason(r)).append("\"} ");
+    out.append(std::to_string(cluster_.refused.count(r))).append("\n");
+  }
   AppendHeader(out, "info", "gauge", "Constant 1, labelled with the node's identity.");
   out.append("ringkv_info{node_id=\"").append(EscapeLabel(state.id));
   out.append("\",version=\"").append(EscapeLabel(state.version));
@@ -218,6 +225,12 @@ std::string Metrics::RenderJson(const store::EngineStats& stats, const ServerSta
   }
   j["commands"] = std::move(commands);
   j["commands_total"] = commands_total();
+  nlohmann::json refused = nlohmann::json::object();
+  for (size_t i = 0; i < static_cast<size_t>(Refusal::kCount); ++i) {
+    const auto r = static_cast<Refusal>(i);
+    refused[std::string(RefusalReason(r))] = cluster_.refused.count(r);
+  }
+  j["refused"] = std::move(refused);
   for (const Fact& f : Facts(*this, stats, state)) j[std::string(f.name)] = f.value;
   j["node_id"] = state.id;
   j["version"] = state.version;

@@ -55,9 +55,10 @@ void IncomingLink::OnRequest(net::Connection& conn, std::span<const std::string_
   StatusOr<LinkBatch> batch = ParseLinkBatch(args);
   if (!batch.ok()) return Refuse(conn, batch.status().message());
   // The sender holds a newer map: fetch it before placing these keys, off
-  // this thread; the batches behind this one wait with it.
+  // this thread; the batches behind this one wait with it. An epoch beyond
+  // the step bound is not believed (counted; the map held places the keys).
   if (batch->epoch > refreshed_for_ && batch->epoch > ctx_.view->epoch() && !from_grpc_.empty() &&
-      ctx_.pool != nullptr && ctx_.refresh) {
+      ctx_.pool != nullptr && ctx_.refresh && ctx_.view->CheckEpoch(batch->epoch).ok()) {
     refreshed_for_ = batch->epoch;
     conn.Pause();
     auto owned = std::make_shared<OwnedArgs>(args);

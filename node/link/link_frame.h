@@ -53,6 +53,14 @@ struct EncodedLinkRequest {
   uint32_t bulks = 0;  // bulk strings in `body`
 };
 EncodedLinkRequest EncodeLinkRequest(std::span<const std::string_view> args);
+// How long a request of `body_bytes` may take: `timeout_ms` (the small
+// request's peer_timeout_ms) plus the time to carry its bytes at
+// kLinkMinBytesPerMs, several times over (a forwarded large write is also
+// sent on to its replicas), so a large value is not timed out for its size.
+inline constexpr uint64_t kLinkMinBytesPerMs = 10'000;  // 10 MB/s
+inline uint64_t LinkTimeoutMs(uint32_t timeout_ms, uint64_t body_bytes) {
+  return timeout_ms + 4 * body_bytes / kLinkMinBytesPerMs;
+}
 // The arguments of an encoded request; the views point into `body`.
 // Errors (InvalidArgument): not EncodeLinkRequest's output.
 StatusOr<std::vector<std::string_view>> DecodeLinkRequest(std::string_view body);

@@ -152,5 +152,11 @@ TEST(LinkFrameTest, FramesOfOtherShapesAreRefused) {
   }
 }
 
+TEST(LinkFrameTest, ALargeRequestGetsTimeForItsBytes) {
+  EXPECT_EQ(LinkTimeoutMs(2000, 100), 2000u);  // small requests: peer_timeout_ms
+  // 100 MB at 10 MB/s, four times over: 40 s more.
+  EXPECT_EQ(LinkTimeoutMs(2000, 100'000'000), 2000u + 40'000u);
+}
+
 }  // namespace
 }  // namespace ringkv::node

@@ -127,8 +127,10 @@ PeerLinks::RoundSends& PeerLinks::ThisThreadsSends() {
 void PeerLinks::Send(const LinkPeer& peer, uint64_t epoch, std::span<const std::string_view> args,
                      LinkCallback done) {
   EncodedLinkRequest encoded = EncodeLinkRequest(args);
-  Submission s{peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks,
-                                 SteadyMs() + options_.timeout_ms, std::move(done)}};
+  const int64_t deadline =
+      SteadyMs() + static_cast<int64_t>(LinkTimeoutMs(options_.timeout_ms, encoded.body.size()));
+  Submission s{
+      peer, LinkRequest{epoch, std::move(encoded.body), encoded.bulks, deadline, std::move(done)}};
   net::EventLoop* here = net::EventLoop::Current();
   if (here == nullptr || here == env_.loop) return HandOff(std::move(s));
   // An event loop's thread: keep it for the end of the round.

@@ -176,6 +176,13 @@ bool Pass::Send(Target& t) {
   keys_sent_.fetch_add(n, std::memory_order_relaxed);
   bytes_sent_.fetch_add(t.batch_bytes, std::memory_order_relaxed);
   counters_.sent.fetch_add(n, std::memory_order_relaxed);
+  if (t.batch_bytes > 2 * batch_bytes_) {
+    // A large value: free it now rather than keep its buffer for reuse.
+    ringkv::v1::EntryBatch fresh;
+    fresh.set_migration_id(t.batch.migration_id());
+    fresh.set_epoch(t.batch.epoch());
+    t.batch.Swap(&fresh);
+  }
   t.batch.mutable_entries()->Clear();
   t.batch_bytes = 0;
   Throttle();

@@ -156,7 +156,7 @@ void MigrationRoles::End(std::string_view id, bool cancelled, uint32_t drop_afte
       }
     }
     hash = current.hash;
-    recently_ended_.push_back(current.migration_id);
+    recently_ended_.push_back(CurrentLocked());
     if (recently_ended_.size() > kRecentlyEnded) recently_ended_.erase(recently_ended_.begin());
     Publish(std::make_shared<RoleSnapshot>());
     tombstones_->Clear();
@@ -177,26 +177,47 @@ Status MigrationRoles::CheckId(std::string_view id) const {
 Status MigrationRoles::CheckIdOrRecent(std::string_view id) const {
   {
     MutexLock lock(mu_);
-    for (const std::string& ended : recently_ended_) {
-      if (ended == id) return OkStatus();
+    for (const std::shared_ptr<const RoleSnapshot>& ended : recently_ended_) {
+      if (ended->migration_id == id) return OkStatus();
     }
   }
   return CheckId(id);
 }
 
-Status MigrationRoles::Install(std::string_view key, std::string_view value, uint64_t version,
+bool MigrationRoles::PlacedHere(std::string_view key) const {
+  if (cell_.Peek().RoleOfKey(key) != nullptr || view_.OwnsByMap(key)) return true;
+  MutexLock lock(mu_);
+  for (const std::shared_ptr<const RoleSnapshot>& ended : recently_ended_) {
+    if (ended->RoleOfKey(key) != nullptr) return true;
+  }
+  return false;
+}
+
+Status MigrationRoles::CheckArrival(std::string_view key, uint64_t version, int64_t now_ms) {
+  if (!PlacedHere(key)) {
+    Status s(StatusCode::kPermissionDenied,
+             "key '" + std::string(key.substr(0, 64)) +
+                 "' is in no arc of a migration under way here, and the map does not place it "
+                 "here; refused");
+    counters_.refused.Count(Refusal::kOutsideArcs, s.message(), now_ms);
+    return s;
+  }
+  return hlc_.Admit(version, key);  // a refusal is counted by the clock's hook
+}
+
+Status MigrationRoles::Install(std::string_view key, std::string value, uint64_t version,
                                int64_t expire_at_ms, bool tombstone, int64_t now_ms, Tally& tally) {
+  if (Status s = CheckArrival(key, version, now_ms); !s.ok()) return s;
   if (!tombstone && expire_at_ms != 0 && expire_at_ms <= now_ms) {
     ++tally.skipped;
     Bump(counters_.skipped);
     return OkStatus();
   }
-  hlc_.Observe(version);
   if (cell_.Peek().replicas) {
     // Replicas keep their tombstones in the store (docs/replication.md).
     StatusOr<bool> stored = store::InstallIfNewer(
         engine_, key, now_ms,
-        store::VersionedEntry{store::Entry{std::string(value), version, expire_at_ms}, tombstone});
+        store::VersionedEntry{store::Entry{std::move(value), version, expire_at_ms}, tombstone});
     if (!stored.ok()) return stored.status();
     ++(*stored ? tally.applied : tally.skipped);
     Bump(*stored ? counters_.applied : counters_.skipped);
@@ -215,7 +236,7 @@ Status MigrationRoles::Install(std::string_view key, std::string_view value, uin
       if (record && tombstones_->Raise(key, version)) Bump(counters_.tombstones);
       return cur != nullptr ? store::Mutation::Delete() : store::Mutation::Keep();
     }
-    return store::Mutation::Put(store::Entry{std::string(value), version, expire_at_ms});
+    return store::Mutation::Put(store::Entry{std::move(value), version, expire_at_ms});
   });
   if (!s.ok()) return s;
   ++(applied ? tally.applied : tally.skipped);
@@ -289,9 +310,9 @@ Status MigrationRoles::PullMissing(const RoleSnapshot& roles,
     auto got = UntilPeerBegins([&] { return link_.Fetch(peer, roles.migration_id, keys); });
     if (!got.ok()) return PeerError(role->role.peer_grpc, got.status());
     Tally tally;
-    for (const WireEntry& e : *got) {
-      Status s = Install(e.key, e.entry.value, e.entry.version, e.entry.expire_at_ms, e.tombstone,
-                         now_ms, tally);
+    for (WireEntry& e : *got) {
+      Status s = Install(e.key, std::move(e.entry.value), e.entry.version, e.entry.expire_at_ms,
+                         e.tombstone, now_ms, tally);
       if (!s.ok()) return s;
     }
     Bump(counters_.fetched, got->size());

@@ -151,9 +151,14 @@ class MigrationRoles {
   // those arrivals safe, and an old owner's drop removes what it no longer owns.
   Status CheckIdOrRecent(std::string_view id) const EXCLUDES(mu_);
   // Installs one arrival keep-newer (expired live entries are dropped).
-  // Errors: the engine's (e.g. kResourceExhausted).
-  Status Install(std::string_view key, std::string_view value, uint64_t version,
-                 int64_t expire_at_ms, bool tombstone, int64_t now_ms, Tally& tally);
+  // Refused, counted and nothing installed (docs/security.md, "Validation at
+  // the boundary"): PermissionDenied for a key in no role arc of the current
+  // or a recently ended migration that the map does not place here either;
+  // OutOfRange for a version beyond the clock's drift bound (HybridClock).
+  // Errors: the engine's (e.g. kResourceExhausted). `value` is taken (moved
+  // into the store when installed): a large value is not copied again.
+  Status Install(std::string_view key, std::string value, uint64_t version, int64_t expire_at_ms,
+                 bool tombstone, int64_t now_ms, Tally& tally);
   // Fetch: the live entry or the tombstone of `key`, or nullopt.
   std::optional<WireEntry> Read(std::string_view key, int64_t now_ms);
 
@@ -184,6 +189,10 @@ class MigrationRoles {
   }
   void Publish(std::shared_ptr<const RoleSnapshot> next) REQUIRES(mu_);  // Replace()s cell_
   bool KeepOnDrop(std::string_view key) const;
+  // Whether a role arc (current or recently ended) or the map places `key` here.
+  bool PlacedHere(std::string_view key) const EXCLUDES(mu_);
+  // Install's boundary checks; the clock observes `version` when it passes.
+  Status CheckArrival(std::string_view key, uint64_t version, int64_t now_ms);
   // Whether `key` has an entry or a tombstone here.
   bool HeldHere(std::string_view key, int64_t now_ms);
 
@@ -197,7 +206,8 @@ class MigrationRoles {
 
   mutable Mutex mu_;
   SnapshotCell<RoleSnapshot> cell_;  // current(), Replace(): CurrentLocked(), Publish()
-  std::vector<std::string> recently_ended_ GUARDED_BY(mu_);  // the last few ids
+  // The last few ended migrations (their ids and arcs).
+  std::vector<std::shared_ptr<const RoleSnapshot>> recently_ended_ GUARDED_BY(mu_);
   std::unique_ptr<internal::TombstoneTable> tombstones_;
   std::unique_ptr<internal::ArcDropper> dropper_;  // last: its thread uses the rest
 };

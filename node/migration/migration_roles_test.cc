@@ -32,7 +32,11 @@ struct RolesNode {
   RolesNode(FakeClock& clock, PeerLink& link)
       : hlc(clock),
         view(clock, counters, id),
-        migration(view, *engine, clock, hlc, counters, link) {}
+        migration(view, *engine, clock, hlc, counters, link) {
+    hlc.set_refusal_hook([this, &clock](uint64_t) {
+      counters.refused.Count(Refusal::kClockDrift, "version too new", clock.NowMs());
+    });
+  }
 
   std::string id = "b";
   std::unique_ptr<store::Engine> engine = store::NewMemoryEngine({});
@@ -199,6 +203,70 @@ TEST_F(ReplicaMoveRolesTest, ALeavingNodeDropsEverything) {
   b_.migration.End("m1", false, 0);
   FinishDrops();
   EXPECT_EQ(b_.engine->Stats().keys, 0u);
+}
+
+}  // namespace
+}  // namespace ringkv::node
+
+namespace ringkv::node {
+namespace {
+
+TEST_F(MigrationRolesTest, RefusesArrivalsOutsideTheArcsOfTheMigration) {
+  const int64_t now = clock_.NowMs();
+  MigrationRoles::Tally t;
+  // No migration and no map: nothing may be installed.
+  Status none = b_.migration.Install("k", "v", 10, 0, false, now, t);
+  EXPECT_EQ(none.code(), StatusCode::kPermissionDenied);
+  // A migration of half the ring: keys of the other half are refused.
+  const uint64_t half = uint64_t{1} << 63;
+  MigrationPlan plan;
+  plan.id = "m1";
+  plan.roles.push_back(MigrationRole{MigrationRole::Kind::kImport, "a", "a:grpc", {{0, half}}});
+  ASSERT_TRUE(b_.migration.Begin(std::move(plan)).ok());
+  int in = 0, out = 0;
+  for (int i = 0; i < 64; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    const uint64_t pos = ring::HashKey(ring::HashKind::kXxh3, key);
+    Status s = b_.migration.Install(key, "v", 10, 0, false, now, t);
+    if (pos > 0 && pos <= half) {
+      EXPECT_TRUE(s.ok()) << key << ": " << s.message();
+      ++in;
+    } else {
+      EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << key;
+      EXPECT_FALSE(b_.engine->Get(key, now).has_value()) << key;
+      ++out;
+    }
+  }
+  EXPECT_GT(in, 0);
+  EXPECT_GT(out, 0);
+  EXPECT_EQ(b_.counters.refused.count(Refusal::kOutsideArcs), static_cast<uint64_t>(out) + 1);
+  // After End the ended migration's arcs still take late write-throughs.
+  b_.migration.End("m1", false, 60000);
+  for (int i = 0; i < 64; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    const uint64_t pos = ring::HashKey(ring::HashKind::kXxh3, key);
+    if (pos > 0 && pos <= half) {
+      EXPECT_TRUE(b_.migration.Install(key, "v2", 11, 0, false, now, t).ok()) << key;
+      break;
+    }
+  }
+}
+
+TEST_F(MigrationRolesTest, RefusesVersionsBeyondTheClockDrift) {
+  BeginWholeRing();
+  const int64_t now = clock_.NowMs();
+  MigrationRoles::Tally t;
+  const uint64_t ahead = static_cast<uint64_t>(now + 61'000) << 16;
+  Status s = b_.migration.Install("k", "future", ahead, 0, false, now, t);
+  EXPECT_EQ(s.code(), StatusCode::kOutOfRange);
+  EXPECT_NE(s.message().find("max_clock_drift"), std::string::npos) << s.message();
+  EXPECT_EQ(b_.migration.Install("k", "max", UINT64_MAX, 0, false, now, t).code(),
+            StatusCode::kOutOfRange);
+  EXPECT_FALSE(b_.engine->Get("k", now).has_value());
+  EXPECT_EQ(b_.counters.refused.count(Refusal::kClockDrift), 2u);
+  EXPECT_LT(HybridClock::PhysicalMs(b_.hlc.Next()), now + 1000);  // the clock did not move
+  const uint64_t near = static_cast<uint64_t>(now + 59'000) << 16;
+  EXPECT_TRUE(b_.migration.Install("k", "soon", near, 0, false, now, t).ok());
 }
 
 }  // namespace

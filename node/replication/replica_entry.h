@@ -62,7 +62,8 @@ Status ParseApplyArgs(std::span<const std::string_view> args,
 // The live entry or the tombstone of `key` here, or nullopt.
 std::optional<ReplicaEntry> PeekLocal(store::Engine& engine, std::string_view key, int64_t now_ms);
 // Installs `e` if it is newer than what is here (entry or tombstone); the
-// clock observes its version. Sets *installed. Errors: the engine's.
+// clock observes its version. Sets *installed. Errors: the engine's, and
+// HybridClock::Admit's when the clock refuses the version (nothing installed).
 Status InstallIfNewer(store::Engine& engine, HybridClock& hlc, std::string_view key,
                       const ReplicaEntry& e, int64_t now_ms, bool* installed);
 

@@ -13,8 +13,7 @@ ReplicaEntry FromStore(const store::VersionedEntry& v) {
 
 }  // namespace
 
-std::optional<ReplicaEntry> PeekLocal(store::Engine& engine, std::string_view key,
-                                      int64_t now_ms) {
+std::optional<ReplicaEntry> PeekLocal(store::Engine& engine, std::string_view key, int64_t now_ms) {
   std::optional<store::VersionedEntry> v = engine.Peek(key, now_ms);
   if (!v) return std::nullopt;
   return FromStore(*v);
@@ -23,7 +22,7 @@ std::optional<ReplicaEntry> PeekLocal(store::Engine& engine, std::string_view ke
 Status InstallIfNewer(store::Engine& engine, HybridClock& hlc, std::string_view key,
                       const ReplicaEntry& e, int64_t now_ms, bool* installed) {
   *installed = false;
-  hlc.Observe(e.version());
+  if (Status s = hlc.Admit(e.version(), key); !s.ok()) return s;
   if (!e.tombstone && e.entry.expire_at_ms != 0 && e.entry.expire_at_ms <= now_ms) {
     return OkStatus();  // expired on arrival: nothing to keep
   }

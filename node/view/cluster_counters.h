@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "node/view/boundary.h"
+
 namespace ringkv::node {
 
 struct ClusterCounters {
@@ -28,6 +30,8 @@ struct ClusterCounters {
   std::atomic<uint64_t> forward_retries{0};  // forwards retried after a newer map arrived
   std::atomic<uint64_t> forwards_served{0};  // commands other nodes forwarded here
   std::atomic<uint64_t> map_refreshes{0};    // newer maps fetched because a request showed one
+  // What the node refused at its boundary (node/view/boundary.h).
+  Refusals refused;
 };
 
 }  // namespace ringkv::node

@@ -1,5 +1,7 @@
 #include "node/view/cluster_view.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <optional>
@@ -61,10 +63,12 @@ size_t ClusterSnapshot::ReplicasOf(uint64_t pos, std::span<uint32_t> out) const 
   return ring->Owners(pos, out.first(std::min<size_t>(replication, out.size())));
 }
 
-ClusterView::ClusterView(const Clock& clock, ClusterCounters& counters, const std::string& self_id)
+ClusterView::ClusterView(const Clock& clock, ClusterCounters& counters, const std::string& self_id,
+                         uint64_t max_epoch_step)
     : clock_(clock),
       counters_(counters),
       self_id_(self_id),
+      max_epoch_step_(max_epoch_step),
       cell_(std::make_shared<ClusterSnapshot>()) {}
 
 std::shared_ptr<const ClusterSnapshot> ClusterView::Snapshot() const {
@@ -87,12 +91,45 @@ void ClusterView::UpdateMode() {
   counters_.epoch.store(s.epoch, std::memory_order_relaxed);
 }
 
-StatusOr<uint64_t> ClusterView::SetMap(std::string_view map_json, std::string_view registry) {
+Status ClusterView::CheckOfferLocked(uint64_t offered, std::string_view registry,
+                                     MapFrom from) const {
+  // The registry always names itself; a push that names none once one is
+  // known comes from something else. (A router restarted on another address
+  // names a new one: without the cluster secret a forged name cannot be told
+  // from that, so the epoch step is what bounds a map from anywhere.)
+  if (from == MapFrom::kPush && registry.empty() && !registry_.empty()) {
+    return Status(StatusCode::kPermissionDenied,
+                  "cluster map epoch " + std::to_string(offered) +
+                      " pushed without naming its registry; this node takes pushed maps only "
+                      "from its registry (" +
+                      registry_ + ")");
+  }
+  if (offered <= CurrentLocked()->epoch) return OkStatus();
+  return CheckEpochStep(CurrentLocked()->epoch, offered, max_epoch_step_);
+}
+
+Status ClusterView::CheckEpoch(uint64_t offered) const {
+  Status s = CheckEpochStep(epoch(), offered, max_epoch_step_);
+  if (!s.ok()) counters_.refused.Count(Refusal::kEpochStep, s.message(), clock_.NowMs());
+  return s;
+}
+
+StatusOr<uint64_t> ClusterView::SetMap(std::string_view map_json, std::string_view registry,
+                                       MapFrom from) {
   StatusOr<cluster::ClusterMap> map = cluster::ClusterMapFromJson(map_json);
   if (!map.ok()) return InvalidArgument("bad cluster map: " + map.status().message());
   {
     MutexLock lock(mu_);
-    if (!registry.empty()) registry_ = std::string(registry);
+    if (Status s = CheckOfferLocked(map->epoch, registry, from); !s.ok()) {
+      counters_.refused.Count(
+          s.code() == StatusCode::kPermissionDenied ? Refusal::kMapSource : Refusal::kEpochStep,
+          s.message(), clock_.NowMs());
+      return s;
+    }
+    if (!registry.empty() && registry != registry_) {
+      if (!registry_.empty()) spdlog::info("registry: {} -> {}", registry_, registry);
+      registry_ = std::string(registry);
+    }
     if (map->epoch <= CurrentLocked()->epoch) return CurrentLocked()->epoch;
   }
   StatusOr<ring::RingPtr> ring = cluster::BuildRing(*map);

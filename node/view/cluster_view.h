@@ -126,9 +126,13 @@ class ClusterView {
   // may come back holding keys deleted meanwhile (MigrationKind::kReturn).
   static constexpr uint32_t kTombstones = 16;
 
+  static constexpr uint64_t kDefaultMaxEpochStep = 1000;
+
   // None of the references is owned; all must outlive the view. `self_id` is
   // read when a map arrives (the node sets it before serving).
-  ClusterView(const Clock& clock, ClusterCounters& counters, const std::string& self_id);
+  // `max_epoch_step`: how far ahead of the held epoch a new map may be.
+  ClusterView(const Clock& clock, ClusterCounters& counters, const std::string& self_id,
+              uint64_t max_epoch_step = kDefaultMaxEpochStep);
 
   uint32_t mode() const { return mode_.load(std::memory_order_relaxed); }
   std::shared_ptr<const ClusterSnapshot> Snapshot() const EXCLUDES(mu_);
@@ -142,11 +146,24 @@ class ClusterView {
   bool OwnsByMap(std::string_view key) const { return cell_.Peek().OwnsByMap(key); }
   uint64_t epoch() const EXCLUDES(mu_);
 
+  // Where a map comes from: pushed to this node (Peer/SetMap, as the
+  // registry does), or fetched or relayed by a peer (GetMap, a forward's
+  // reply, a Join's answer).
+  enum class MapFrom : uint8_t { kPush, kPeer };
   // Keeps the map if its epoch is newer. Returns the epoch held after the
   // call; InvalidArgument for a malformed map. A non-empty `registry` (the
   // router's gRPC address) is remembered, whatever the epoch.
-  StatusOr<uint64_t> SetMap(std::string_view map_json, std::string_view registry = {})
-      EXCLUDES(mu_);
+  // Refused (docs/security.md, "Validation at the boundary"), counted in
+  // ClusterCounters::refused, nothing changed:
+  //  - PermissionDenied: once the node knows its registry, a map pushed
+  //    (kPush) naming none;
+  //  - FailedPrecondition: a map more than max_epoch_step epochs ahead of
+  //    the one held (CheckEpochStep).
+  StatusOr<uint64_t> SetMap(std::string_view map_json, std::string_view registry = {},
+                            MapFrom from = MapFrom::kPeer) EXCLUDES(mu_);
+  // CheckEpochStep against the epoch held, counted when refused.
+  Status CheckEpoch(uint64_t offered) const EXCLUDES(mu_);
+  uint64_t max_epoch_step() const { return max_epoch_step_; }
   // The router's gRPC address, as learned from SetMap or --join ("" = unknown).
   std::string registry() const EXCLUDES(mu_);
   void SetRegistry(std::string addr) EXCLUDES(mu_);
@@ -167,6 +184,9 @@ class ClusterView {
 
  private:
   void UpdateMode() REQUIRES(mu_);
+  // The source and step checks of SetMap.
+  Status CheckOfferLocked(uint64_t offered, std::string_view registry, MapFrom from) const
+      REQUIRES(mu_);
   // A snapshot of `map` (its ring built) with the replica move held, if any.
   std::shared_ptr<ClusterSnapshot> BuildLocked(std::shared_ptr<const cluster::ClusterMap> map,
                                                ring::RingPtr ring) const REQUIRES(mu_);
@@ -184,6 +204,7 @@ class ClusterView {
   const Clock& clock_;
   ClusterCounters& counters_;
   const std::string& self_id_;
+  const uint64_t max_epoch_step_;
 
   std::atomic<uint32_t> mode_{0};
   mutable Mutex mu_;

@@ -45,6 +45,31 @@ TEST_F(ClusterViewTest, PlaceOfFollowsTheMapAndTheRoles) {
   }
 }
 
+TEST_F(ClusterViewTest, RefusesAMapTooFarAheadAndKeepsTheOneHeld) {
+  ASSERT_TRUE(view_.SetMap(TwoNodeMap(2)).ok());
+  StatusOr<uint64_t> far = view_.SetMap(TwoNodeMap(uint64_t{1} << 62));
+  EXPECT_EQ(far.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(view_.epoch(), 2u);
+  EXPECT_EQ(counters_.refused.count(Refusal::kEpochStep), 1u);
+  StatusOr<uint64_t> next = view_.SetMap(TwoNodeMap(2 + ClusterView::kDefaultMaxEpochStep));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, 2 + ClusterView::kDefaultMaxEpochStep);
+}
+
+TEST_F(ClusterViewTest, APushNamingNoRegistryIsRefusedOnceOneIsKnown) {
+  ASSERT_TRUE(view_.SetMap(TwoNodeMap(2), "", ClusterView::MapFrom::kPush).ok());  // none known
+  ASSERT_TRUE(view_.SetMap(TwoNodeMap(3), "router:1", ClusterView::MapFrom::kPush).ok());
+  StatusOr<uint64_t> anon = view_.SetMap(TwoNodeMap(4), "", ClusterView::MapFrom::kPush);
+  EXPECT_EQ(anon.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(view_.epoch(), 3u);
+  EXPECT_EQ(counters_.refused.count(Refusal::kMapSource), 1u);
+  // A map a peer relays names no registry; the step bounds it.
+  EXPECT_EQ(*view_.SetMap(TwoNodeMap(4)), 4u);
+  // A router restarted elsewhere names its new address.
+  EXPECT_EQ(*view_.SetMap(TwoNodeMap(5), "router:2", ClusterView::MapFrom::kPush), 5u);
+  EXPECT_EQ(view_.registry(), "router:2");
+}
+
 TEST_F(ClusterViewTest, HeldArcsAreServedHereWhateverTheMapSays) {
   ASSERT_TRUE(view_.SetMap(TwoNodeMap(2)).ok());
   std::shared_ptr<const ClusterSnapshot> v = view_.Snapshot();

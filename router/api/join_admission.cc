@@ -96,7 +96,14 @@ StatusOr<JoinResult> JoinAdmission::Join(const JoinRequest& request) {
   if (Status s = cluster::ValidateAddr(request.addr); !s.ok()) {
     return InvalidArgument("addr: " + s.message());
   }
-  if (request.weight > 65536) return InvalidArgument("weight must be in [0, 65536] (0 = 1)");
+  if (request.weight > options_.limits.max_weight) {
+    if (options_.refusals == nullptr || options_.refusals->Count()) {
+      spdlog::warn("registry: join of {} refused: weight {} is beyond max_weight {}", request.addr,
+                   request.weight, options_.limits.max_weight);
+    }
+    return InvalidArgument("weight must be in [0, " + std::to_string(options_.limits.max_weight) +
+                           "] (0 = 1; max_weight), got " + std::to_string(request.weight));
+  }
   ClusterMap map = map_owner_.Map();
   if (auto i = FindMember(map, {request.addr, "", request.id})) return Member(map, *i);
   auto node = Discover(request.addr);
@@ -136,7 +143,7 @@ StatusOr<JoinResult> JoinAdmission::Add(NodeInfo node, const JoinRequest& reques
                              [&](const ClusterMap& m) {
                                NodeInfo joining = node;
                                joining.state = cluster::NodeState::kJoining;
-                               return cluster::AddNode(m, joining);
+                               return cluster::AddNode(m, joining, options_.limits);
                              });
   if (!started.ok()) {
     if (started.status().code() != StatusCode::kAborted) return started.status();

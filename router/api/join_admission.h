@@ -22,6 +22,7 @@
 
 #include "base/status.h"
 #include "cluster/cluster_map.h"
+#include "cluster/membership.h"
 
 namespace ringkv::router {
 
@@ -72,8 +73,10 @@ struct JoinResult {
 };
 
 struct JoinAdmissionOptions {
-  uint32_t discovery_timeout_ms = 2000;  // to reach a joining node (HTTP, RESP or gRPC)
-  std::string backend_password;          // AUTH for the RESP probe
+  uint32_t discovery_timeout_ms = 2000;        // to reach a joining node (HTTP, RESP or gRPC)
+  std::string backend_password;                // AUTH for the RESP probe
+  cluster::MembershipLimits limits;            // a weight beyond max_weight is refused
+  cluster::LimitRefusals* refusals = nullptr;  // counts those refusals; not owned, may be null
 };
 
 class JoinAdmission {

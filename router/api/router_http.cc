@@ -169,8 +169,13 @@ StatusOr<cluster::NodeInfo> ParseAddNode(const std::string& body_text, RouterHtt
   }
   if (b.contains("weight") &&
       (!b["weight"].is_number_unsigned() || b["weight"].get<uint64_t>() == 0 ||
-       b["weight"].get<uint64_t>() > 65536)) {
-    return InvalidArgument("weight must be an integer in [1, 65536]");
+       b["weight"].get<uint64_t>() > ctx.limits.max_weight)) {
+    if (ctx.refusals != nullptr && b["weight"].is_number_unsigned() &&
+        b["weight"].get<uint64_t>() > ctx.limits.max_weight) {
+      ctx.refusals->Count();
+    }
+    return InvalidArgument("weight must be an integer in [1, " +
+                           std::to_string(ctx.limits.max_weight) + "] (max_weight)");
   }
   if (b.contains("id") && (!b["id"].is_string() || b["id"].get<std::string>().empty())) {
     return InvalidArgument("id must be a non-empty string");
@@ -215,7 +220,7 @@ HttpResponse AddNode(const HttpRequest& req, RouterHttpContext& ctx) {
                              [&](const cluster::ClusterMap& m) {
                                cluster::NodeInfo joining = *node;
                                joining.state = cluster::NodeState::kJoining;
-                               return cluster::AddNode(m, joining);
+                               return cluster::AddNode(m, joining, ctx.limits);
                              });
   if (!started.ok()) return ErrorResponse(started.status());
   std::string id = node->id.empty() ? node->addr : node->id;
@@ -240,9 +245,13 @@ HttpResponse PutNode(const HttpRequest& req, const std::string& name, RouterHttp
   if (!body) return HttpResponse::Error(400, error);
   const json& w = (*body)["weight"];
   if (!body->contains("weight") || !w.is_number_unsigned() || w.get<uint64_t>() == 0 ||
-      w.get<uint64_t>() > ring::kMaxNodeWeight) {
+      w.get<uint64_t>() > ctx.limits.max_weight) {
+    if (ctx.refusals != nullptr && w.is_number_unsigned() &&
+        w.get<uint64_t>() > ctx.limits.max_weight) {
+      ctx.refusals->Count();
+    }
     return HttpResponse::Error(400, "body must be {\"weight\": N} with N in [1, " +
-                                        std::to_string(ring::kMaxNodeWeight) + "]");
+                                        std::to_string(ctx.limits.max_weight) + "] (max_weight)");
   }
   uint32_t weight = w.get<uint32_t>();
   cluster::ClusterMap map = ctx.map_owner.Map();
@@ -250,10 +259,11 @@ HttpResponse PutNode(const HttpRequest& req, const std::string& name, RouterHttp
   auto i = map.Find(target);
   if (!i) return HttpResponse::Error(404, "no node " + name + " in the cluster");
   target = map.nodes[*i].id;
-  auto started = StartChange(
-      ctx.migrator, ctx.map_owner, cluster::MigrationKind::kWeight,
-      target + " weight " + std::to_string(weight),
-      [&](const cluster::ClusterMap& m) { return cluster::SetWeight(m, target, weight); });
+  auto started =
+      StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kWeight,
+                  target + " weight " + std::to_string(weight), [&](const cluster::ClusterMap& m) {
+                    return cluster::SetWeight(m, target, weight, ctx.limits);
+                  });
   if (!started.ok()) return ErrorResponse(started.status());
   return HttpResponse::Json(200, ChangeJson(*started, target).dump());
 }
@@ -359,6 +369,11 @@ HttpResponse Metrics(RouterHttpContext& ctx) {
   };
   metric("ringkv_router_epoch", "gauge", "Epoch of the cluster map.", map.epoch);
   metric("ringkv_router_vnodes", "gauge", "Virtual nodes per unit of weight.", map.vnodes);
+  // Weights and vnodes beyond max_weight / max_vnodes (docs/security.md).
+  out += "# HELP ringkv_router_refused_total Requests refused at the boundary, by reason.\n";
+  out += "# TYPE ringkv_router_refused_total counter\n";
+  out += "ringkv_router_refused_total{reason=\"membership\"} " +
+         std::to_string(ctx.refusals != nullptr ? ctx.refusals->count() : 0) + "\n";
   out +=
       "# HELP ringkv_router_nodes Nodes in the cluster map by state.\n# TYPE ringkv_router_nodes "
       "gauge\n";

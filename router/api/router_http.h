@@ -13,6 +13,7 @@
 #include <functional>
 #include <string>
 
+#include "cluster/membership.h"
 #include "net/http.h"
 #include "router/map/live_settings.h"
 #include "router/map/map_owner.h"
@@ -42,6 +43,10 @@ struct RouterHttpContext {
   // The clients' password: when set, /kv/... and the jobs API need
   // Authorization: Bearer <requirepass> (or the admin token). Empty: open.
   std::string requirepass;
+  // Bounds on node weights and vnodes (settings max_weight, max_vnodes), and
+  // the count of requests refused for them (null: not counted).
+  cluster::MembershipLimits limits;
+  cluster::LimitRefusals* refusals = nullptr;
 };
 
 net::HttpResponse HandleRouterHttp(const net::HttpRequest& request, RouterHttpContext& ctx);

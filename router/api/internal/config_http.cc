@@ -98,8 +98,15 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   auto body = ParseObject(req.body, error);
   if (!body) return HttpResponse::Error(400, error);
   cluster::ClusterMap map = ctx.map_owner.Map();
-  auto vnodes = BoundedField(*body, "vnodes", map.vnodes, 1, cluster::kMaxVnodes);
-  if (!vnodes.ok()) return ErrorResponse(vnodes.status());
+  auto vnodes = BoundedField(*body, "vnodes", map.vnodes, 1, ctx.limits.max_vnodes);
+  if (!vnodes.ok()) {
+    const json& v = (*body)["vnodes"];
+    if (ctx.refusals != nullptr && v.is_number_unsigned() &&
+        v.get<uint64_t>() > ctx.limits.max_vnodes) {
+      ctx.refusals->Count();
+    }
+    return ErrorResponse(vnodes.status());
+  }
   auto wanted = ParseReplicationSettings(*body, map);
   if (!wanted.ok()) return ErrorResponse(wanted.status());
   cluster::HealthOptions h = ctx.settings.health();
@@ -164,7 +171,7 @@ HttpResponse PutConfig(const HttpRequest& req, RouterHttpContext& ctx) {
   if (*vnodes != map.vnodes) {
     auto r = StartChange(ctx.migrator, ctx.map_owner, cluster::MigrationKind::kVnodes,
                          "vnodes " + std::to_string(*vnodes), [&](const cluster::ClusterMap& m) {
-                           return cluster::SetVnodes(m, *vnodes);
+                           return cluster::SetVnodes(m, *vnodes, ctx.limits);
                          });
     if (!r.ok()) return ErrorResponse(r.status());
     migration = MigrationField(*r);

@@ -1,0 +1,121 @@
+"""Large values move everywhere: a value far beyond one default gRPC message
+(64 MB) is moved to a new owner by a migration, and written to every
+replica at replication 3; a value over the node's max_bulk_len (Redis's
+proto-max-bulk-len) is refused when it is written, with a clear error.
+
+Placement is fixed by the node ids (--id), so the key that moves is found
+with `ringkv ring locate` before the node is added.
+
+Size: LARGE_VALUE_MB (default 100).
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from harness import RINGKV, ClusterTestCase, RawClient, http_json, wait_for  # noqa: E402
+
+import redis  # noqa: E402
+
+SIZE = int(os.environ.get("LARGE_VALUE_MB", "100")) << 20
+# The router waits for a 100 MB reply longer than for a small one, and so
+# does a node reading the other replicas at quorum: a request's deadline
+# grows with its own size, not with its reply's (docs/security.md).
+SLOW_BACKENDS = ("--backend-timeout-ms", "30000")
+SLOW_PEERS = ("--peer-timeout-ms", "15000")
+
+
+def owner(key, nodes, replication=1):
+    """The preference list of `key` on a ring of node ids `nodes` (default vnodes and hash)."""
+    out = subprocess.run([RINGKV, "ring", "locate", "--nodes", ",".join(nodes),
+                          "--replication", str(replication), "--json", key],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def big_value():
+    # Not one repeated byte: a copy that loses or reorders a chunk shows.
+    block = hashlib.sha256(b"ringkv").digest() * 32768  # 1 MiB
+    return (block * (SIZE // len(block) + 1))[:SIZE]
+
+
+def client(node):
+    return redis.Redis(host="127.0.0.1", port=node.resp_port, socket_timeout=120)
+
+
+def local(node, key):
+    """What `node` itself holds for `key` (RINGKV.PEEK is a local read): its value or None."""
+    e = client(node).execute_command("RINGKV.PEEK", key)[0]
+    return None if e is None or e[1] == 1 else e[3]
+
+
+class LargeValueTest(ClusterTestCase):
+    def wait_migration(self, router):
+        def done():
+            m = http_json("GET", f"{router.http}/migrations")[1]
+            hist = m.get("history") or []
+            return m.get("current") is None and hist and hist[-1]
+        return wait_for(done, timeout=300, what="the migration")
+
+    def test_a_value_beyond_one_grpc_message_survives_a_move(self):
+        key = next(k for k in (f"big:{i}" for i in range(1000))
+                   if owner(k, ["n0", "n1"])["owner"] == "n0"
+                   and owner(k, ["n0", "n1", "n2"])["owner"] == "n2")
+        n0 = self.start_node("--id", "n0", name="node0")
+        n1 = self.start_node("--id", "n1", name="node1")
+        router = self.start_router("--nodes", f"127.0.0.1:{n0.http_port},127.0.0.1:{n1.http_port}",
+                                   "--rebalance-grace-ms", "300", *SLOW_BACKENDS)
+        value = big_value()
+        self.assertTrue(client(n0).set(key, value))
+        del value
+        n2 = self.start_node("--id", "n2", name="node2")
+        status, body = http_json("POST", f"{router.http}/add-node",
+                                 {"value": f"127.0.0.1:{n2.http_port}"})
+        self.assertEqual(status, 200, body)
+        record = self.wait_migration(router)
+        self.assertEqual(record.get("state"), "done", record)
+        held = local(n2, key)
+        self.assertIsNotNone(held, "the new owner does not hold the large value")
+        self.assertEqual(len(held), SIZE)
+        self.assertEqual(hashlib.sha256(held).digest(), hashlib.sha256(big_value()).digest())
+        got = redis.Redis(port=router.resp_port, socket_timeout=120).get(key)
+        self.assertEqual(len(got), SIZE)
+
+    def test_a_value_beyond_one_grpc_message_reaches_every_replica(self):
+        nodes = [self.start_node("--id", f"n{i}", *SLOW_PEERS, name=f"node{i}") for i in range(3)]
+        router = self.start_router("--nodes", ",".join(f"127.0.0.1:{n.http_port}" for n in nodes),
+                                   "--replication", "3", *SLOW_BACKENDS)
+        value = big_value()
+        # Written through a node that forwards it to the key's coordinator.
+        key = "big:replicated"
+        first = owner(key, ["n0", "n1", "n2"], replication=3)["owner"]
+        other = next(n for n in nodes if n.id != first)
+        self.assertTrue(client(other).set(key, value))
+        digest = hashlib.sha256(value).digest()
+        del value
+        for n in nodes:
+            held = wait_for(lambda n=n: local(n, key), timeout=60, what=f"the value on {n.id}")
+            self.assertEqual(len(held), SIZE, n.id)
+            self.assertEqual(hashlib.sha256(held).digest(), digest, n.id)
+        self.assertEqual(len(redis.Redis(port=router.resp_port, socket_timeout=120).get(key)), SIZE)
+
+    def test_a_value_over_the_limit_is_refused_when_written(self):
+        node = self.start_node("--id", "n0", "--max-bulk-len", "1mb")
+        c = client(node)
+        self.assertTrue(c.set("fits", b"x" * (1 << 20)))
+        # The node answers the header of a bulk over the limit, before its bytes.
+        raw = RawClient(node.resp_port)
+        raw.send(b"*3\r\n$3\r\nSET\r\n$7\r\ntoo-big\r\n$%d\r\n" % ((1 << 20) + 1))
+        reply = raw.recv_exactly_reply()
+        raw.close()
+        self.assertTrue(reply.startswith(b"-ERR Protocol error"), reply)
+        self.assertIn(b"bulk length", reply)
+        self.assertIsNone(c.get("too-big"))
+        self.assertEqual(len(c.get("fits")), 1 << 20)
+
+
+if __name__ == "__main__":
+    unittest.main()
