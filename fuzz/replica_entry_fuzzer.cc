@@ -30,6 +30,7 @@ void CheckValid(const ReplicaEntry& e) {
 
 // Sends `entries` through RINGKV.APPLY's encoding and parser.
 void CheckApplyRoundTrip(const std::vector<std::pair<std::string, ReplicaEntry>>& entries) {
+  if (entries.empty()) return;  // RINGKV.APPLY takes at least one key
   std::vector<std::string> args;
   for (const auto& [key, e] : entries) AppendApplyArgs(args, key, e);
   std::vector<std::string_view> views(args.begin(), args.end());

@@ -50,6 +50,12 @@ StatusOr<std::vector<std::optional<ReplicaEntry>>> DecodePeekReply(std::string_v
         el.elements[2].type != Type::kInteger || el.elements[3].type != Type::kBulk) {
       return InvalidArgument("RINGKV.PEEK: malformed element");
     }
+    // What RINGKV.APPLY accepts: a version of 0 would never be repaired, and a
+    // negative one would become a version past any clock's.
+    if (el.elements[0].integer <= 0 || (el.elements[1].integer & ~int64_t{1}) != 0 ||
+        el.elements[2].integer < 0) {
+      return InvalidArgument("RINGKV.PEEK: bad version, kind or expiry");
+    }
     ReplicaEntry e;
     e.entry.version = static_cast<uint64_t>(el.elements[0].integer);
     e.tombstone = el.elements[1].integer == 1;

@@ -36,6 +36,20 @@ TEST(ReplicaEntryTest, PeekReplyOfAnotherShapeIsAnError) {
   EXPECT_FALSE(DecodePeekReply("*1\r\n", 1).ok());  // incomplete
 }
 
+// Found by the replica_entry fuzzer: a peer's version 0 (or a negative one,
+// read as a version past any clock's), a kind other than 0 and 1, and a
+// negative expiry were taken; RINGKV.APPLY refuses all three.
+TEST(ReplicaEntryTest, PeekReplyWithAnEntryApplyWouldRefuseIsAnError) {
+  for (const char* element :
+       {"*4\r\n:0\r\n:0\r\n:0\r\n$1\r\nv\r\n", "*4\r\n:-1\r\n:0\r\n:0\r\n$1\r\nv\r\n",
+        "*4\r\n:5\r\n:2\r\n:0\r\n$1\r\nv\r\n", "*4\r\n:5\r\n:0\r\n:-7\r\n$1\r\nv\r\n"}) {
+    auto out = DecodePeekReply(std::string("*1\r\n") + element, 1);
+    ASSERT_FALSE(out.ok()) << element;
+    EXPECT_EQ(out.status().message(), "RINGKV.PEEK: bad version, kind or expiry");
+  }
+  EXPECT_TRUE(DecodePeekReply("*1\r\n*4\r\n:5\r\n:1\r\n:0\r\n$0\r\n\r\n", 1).ok());
+}
+
 TEST(ReplicaEntryTest, ApplyArgsRoundTrip) {
   std::vector<std::string> args;
   AppendApplyArgs(args, "k1", Value("v", 5, 1000));
@@ -85,7 +99,8 @@ TEST(ReplicaEntryTest, InstallsConvergeOnTheNewestInAnyOrder) {
     // timestamp): the winner is the same in every order.
     const int n2 = static_cast<int>(arrivals.size());
     for (int i = 0; i < n2; ++i) {
-      if (rng() % 4 == 0) arrivals.push_back(Value("w" + std::to_string(rng() % 3), arrivals[i].version()));
+      if (rng() % 4 == 0)
+        arrivals.push_back(Value("w" + std::to_string(rng() % 3), arrivals[i].version()));
     }
     uint64_t newest = 0;
     for (const ReplicaEntry& e : arrivals) newest = std::max(newest, e.version());
@@ -116,7 +131,8 @@ TEST(ReplicaEntryTest, ExpiredArrivalsAreNotInstalled) {
   auto engine = store::NewMemoryEngine({});
   HybridClock hlc(clock);
   bool installed = true;
-  ASSERT_TRUE(InstallIfNewer(*engine, hlc, "k", Value("v", 9, 4'000), clock.NowMs(), &installed).ok());
+  ASSERT_TRUE(
+      InstallIfNewer(*engine, hlc, "k", Value("v", 9, 4'000), clock.NowMs(), &installed).ok());
   EXPECT_FALSE(installed);
   EXPECT_FALSE(PeekLocal(*engine, "k", clock.NowMs()).has_value());
 }
