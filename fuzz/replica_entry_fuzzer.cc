@@ -66,10 +66,11 @@ void Apply(std::string_view stream) {
   RequestParser parser;
   if (parser.Parse(stream) != ParseStatus::kComplete) return;
   std::vector<std::pair<std::string, ReplicaEntry>> entries;
-  ringkv::Status s = ParseApplyArgs(parser.args(), [&](std::string_view key, const ReplicaEntry& e) {
-    CheckValid(e);
-    entries.emplace_back(std::string(key), e);
-  });
+  ringkv::Status s =
+      ParseApplyArgs(parser.args(), [&](std::string_view key, const ReplicaEntry& e) {
+        CheckValid(e);
+        entries.emplace_back(std::string(key), e);
+      });
   if (!s.ok()) {
     FUZZ_CHECK(entries.empty());  // nothing called for a malformed list
     return;

@@ -37,8 +37,8 @@ bool WriteFile(const std::string& path, const uint8_t* data, size_t size) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string& path = ConfigPath();
   FUZZ_CHECK(WriteFile(path, data, size));
-  auto options = ringkv::config::LoadYaml(ringkv::node::NodeSettings(), path,
-                                          ringkv::node::NodeOptions{});
+  auto options =
+      ringkv::config::LoadYaml(ringkv::node::NodeSettings(), path, ringkv::node::NodeOptions{});
   if (!options.ok()) FUZZ_CHECK(options.status().message().rfind("config " + path + ": ", 0) == 0);
   std::remove(path.c_str());
   return 0;
