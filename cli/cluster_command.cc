@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/secret.h"
 #include "cli/rebalance_progress.h"
 #include "cluster/cluster_map.h"
 #include "net/http_client.h"
@@ -32,6 +33,59 @@ using provider::Provider;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kRouter[] = "router";
+
+// The secrets `cluster up` generates, each in a 0600 file of the run
+// directory; processes get the file's path, never the value (a command line
+// is readable by every user of the machine).
+constexpr char kRequirepassFile[] = "requirepass";
+constexpr char kAdminTokenFile[] = "admin-token";
+constexpr char kClusterSecretFile[] = "cluster-secret";
+
+std::string SecretPath(const std::string& run_dir, const char* name) {
+  return (fs::absolute(run_dir) / name).string();
+}
+
+// Writes the three secrets (the admin token given with --admin-token, or
+// random ones). The run directory is created 0700 when new.
+Status WriteClusterSecrets(const std::string& run_dir, const std::string& admin_token) {
+  std::error_code ec;
+  if (fs::create_directories(run_dir, ec)) {
+    fs::permissions(run_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  }
+  for (const char* name : {kRequirepassFile, kAdminTokenFile, kClusterSecretFile}) {
+    std::string value = std::string_view(name) == kAdminTokenFile ? admin_token : "";
+    if (value.empty()) {
+      auto random = RandomSecret();
+      if (!random.ok()) return random.status();
+      value = *random;
+    }
+    if (Status s = WriteSecretFile(SecretPath(run_dir, name), value); !s.ok()) return s;
+  }
+  return OkStatus();
+}
+
+// The admin token for a command on a running cluster: --admin-token, else
+// RINGKV_ADMIN_TOKEN, else the run directory's file (none for a cluster
+// started before `cluster up` made one).
+std::string AdminToken(const std::string& given, const std::string& run_dir) {
+  auto token = ResolveSecret("admin_token", given, "", "RINGKV_ADMIN_TOKEN");
+  if (token.ok() && !token->empty()) return *token;
+  auto from_file = ReadSecretFile(SecretPath(run_dir, kAdminTokenFile));
+  return from_file.ok() ? *from_file : "";
+}
+
+// The flags naming a node's secret files (ringkv nodes only; redis-servers
+// run without a password, on loopback). Empty for a run directory without
+// secrets.
+std::vector<std::string> NodeSecretArgs(const std::string& run_dir) {
+  std::vector<std::string> args;
+  for (auto [flag, name] : {std::pair{"--requirepass-file", kRequirepassFile},
+                            std::pair{"--cluster-secret-file", kClusterSecretFile}}) {
+    const std::string path = SecretPath(run_dir, name);
+    if (fs::exists(path)) args.insert(args.end(), {flag, path});
+  }
+  return args;
+}
 
 std::string SelfExe() {
   std::error_code ec;
@@ -166,7 +220,7 @@ StatusOr<Instance> RunningRouter(Provider& p, const std::string& run_dir,
 }
 
 provider::LaunchSpec NodeSpec(const std::string& backend, int index, const std::string& log_level,
-                              uint32_t timeout_ms) {
+                              uint32_t timeout_ms, const std::string& run_dir) {
   provider::LaunchSpec spec;
   spec.ready_timeout_ms = timeout_ms;
   if (backend == "redis") {
@@ -178,6 +232,7 @@ provider::LaunchSpec NodeSpec(const std::string& backend, int index, const std::
   spec.kind = "node";
   spec.args = {"--resp-port", "0",    "--http-port", "0",           "--grpc-port",
                "0",           "--id", spec.name,     "--log-level", log_level};
+  for (std::string& a : NodeSecretArgs(run_dir)) spec.args.push_back(std::move(a));
   return spec;
 }
 
@@ -230,7 +285,13 @@ std::vector<std::string> RouterArgs(const ClusterUpArgs& a, const std::vector<In
                                    "--nodes",     addrs,
                                    "--log-level", a.log_level};
   if (a.vnodes > 0) args.insert(args.end(), {"--config", (run_dir / "router.yaml").string()});
-  if (!a.admin_token.empty()) args.insert(args.end(), {"--admin-token", a.admin_token});
+  args.insert(args.end(), {"--requirepass-file", SecretPath(a.run_dir, kRequirepassFile),
+                           "--admin-token-file", SecretPath(a.run_dir, kAdminTokenFile),
+                           "--cluster-secret-file", SecretPath(a.run_dir, kClusterSecretFile)});
+  // The nodes' password; redis-servers run without one.
+  if (a.backend == "ringkv") {
+    args.insert(args.end(), {"--backend-password-file", SecretPath(a.run_dir, kRequirepassFile)});
+  }
   if (a.replication != 1) args.insert(args.end(), {"--replication", std::to_string(a.replication)});
   if (!a.write_consistency.empty())
     args.insert(args.end(), {"--write-consistency", a.write_consistency});
@@ -270,7 +331,8 @@ Status CheckReplicationArgs(const ClusterUpArgs& a) {
 Status LaunchCluster(Provider& p, const ClusterUpArgs& a, std::vector<Instance>& launched) {
   std::vector<Instance> nodes;
   for (uint32_t i = 1; i <= a.nodes; ++i) {
-    auto inst = p.Launch(NodeSpec(a.backend, static_cast<int>(i), a.log_level, a.timeout_ms));
+    auto inst =
+        p.Launch(NodeSpec(a.backend, static_cast<int>(i), a.log_level, a.timeout_ms, a.run_dir));
     if (!inst.ok()) return inst.status();
     launched.push_back(*inst);
     nodes.push_back(*inst);
@@ -295,6 +357,24 @@ Status LaunchCluster(Provider& p, const ClusterUpArgs& a, std::vector<Instance>&
       http, a.timeout_ms, [&](const json& j) { return CountActive(j) == a.nodes; },
       "the router to list " + std::to_string(a.nodes) + " active nodes");
   return ready.ok() ? OkStatus() : ready.status();
+}
+
+// How to reach the cluster with its generated secrets (never printing them).
+void PrintConnect(const Instance& router, const std::string& run_dir, std::ostream& out) {
+  const std::string pass = SecretPath(run_dir, kRequirepassFile);
+  if (!fs::exists(pass)) {
+    out << "connect: redis-cli -p " << router.resp_port << "\n";
+    return;
+  }
+  const std::string token = SecretPath(run_dir, kAdminTokenFile);
+  out << "secrets (mode 0600): " << pass << ", " << token << ", "
+      << SecretPath(run_dir, kClusterSecretFile) << "\n"
+      << "connect: REDISCLI_AUTH=$(cat " << pass << ") redis-cli -p " << router.resp_port << "\n"
+      << "     or: redis-cli -p " << router.resp_port << " --askpass\n"
+      << "   HTTP: curl -H \"Authorization: Bearer $(cat " << pass << ")\" http://"
+      << Addr(router.host, router.http_port) << "/kv/hello\n"
+      << "  admin: curl -H \"Authorization: Bearer $(cat " << token << ")\" -X POST http://"
+      << Addr(router.host, router.http_port) << "/add-node ...\n";
 }
 
 // ---- status ----
@@ -481,6 +561,7 @@ int RunClusterUp(const ClusterUpArgs& a, std::ostream& out, std::ostream& err) {
   if (Status s = CheckReplicationArgs(a); !s.ok()) return Fail(err, s);
   auto p = MakeProvider(a.run_dir, a.ringkv_binary);
   if (Status s = CheckRunDirFree(*p, a.run_dir, err); !s.ok()) return Fail(err, s);
+  if (Status s = WriteClusterSecrets(a.run_dir, a.admin_token); !s.ok()) return Fail(err, s);
   std::vector<Instance> launched;
   if (Status s = LaunchCluster(*p, a, launched); !s.ok()) {
     err << "error: " << s.message() << "\n";
@@ -494,7 +575,7 @@ int RunClusterUp(const ClusterUpArgs& a, std::ostream& out, std::ostream& err) {
   if (a.replication > 1) out << ", " << a.replication << " replicas of each key";
   out << "\n";
   PrintEndpoints(router, launched, out);
-  out << "try: redis-cli -p " << router.resp_port << " set hello world\n";
+  PrintConnect(router, a.run_dir, out);
   return 0;
 }
 
@@ -525,6 +606,10 @@ int RunClusterStatus(const ClusterStatusArgs& a, std::ostream& out, std::ostream
     out << StatusJson(r, nodes, rows).dump(2) << "\n";
   } else {
     PrintStatusTable(r, nodes, rows, out);
+    if (r != nullptr) {
+      out << "\n";
+      PrintConnect(*r, a.run_dir, out);
+    }
   }
   return rc;
 }
@@ -570,12 +655,13 @@ int RunClusterAddNode(const ClusterAddNodeArgs& a, std::ostream& out, std::ostre
     backend = redis ? "redis" : "ringkv";
   }
   int index = NextIndex(all, backend == "redis" ? "redis" : "node");
-  auto inst = p->Launch(NodeSpec(backend, index, a.log_level, a.timeout_ms));
+  auto inst = p->Launch(NodeSpec(backend, index, a.log_level, a.timeout_ms, a.run_dir));
   if (!inst.ok()) return Fail(err, inst.status());
   json body = {{"addr", AddAddr(*inst)}, {"kind", backend}};
   if (backend == "ringkv") body["id"] = inst->name;
   std::string http = Addr(router->host, router->http_port);
-  auto answer = CallRouter("POST", http, "/add-node", body.dump(), a.timeout_ms, a.admin_token);
+  const std::string token = AdminToken(a.admin_token, a.run_dir);
+  auto answer = CallRouter("POST", http, "/add-node", body.dump(), a.timeout_ms, token);
   if (answer.ok() && !answer->is_object()) {
     answer = Internal("router: POST /add-node answered " + answer->dump() + ", not an object");
   }
@@ -592,7 +678,7 @@ int RunClusterAddNode(const ClusterAddNodeArgs& a, std::ostream& out, std::ostre
   if (answer->contains("note")) out << " (" << StringOf(*answer, "note") << ")";
   out << "\n";
   PrintTransfers((*answer)["transfers"], out);
-  if (auto moved = WaitForMigration(http, a.timeout_ms, a.admin_token, err); !moved.ok()) {
+  if (auto moved = WaitForMigration(http, a.timeout_ms, token, err); !moved.ok()) {
     return Fail(err, moved.status());
   }
   const Instance added = *inst;
@@ -622,13 +708,27 @@ int RunClusterRemoveNode(const ClusterRemoveNodeArgs& a, std::ostream& out, std:
   auto member = ResolveMember(a.target, inst, *nodes);
   if (!member.ok()) return Fail(err, member.status());
   std::string addr = StringOf(*member, "addr");
-  auto transfers =
-      CallRouter("POST", http, "/remove-node/" + addr, "", a.timeout_ms, a.admin_token);
+  // A dead node's arcs are copied from its surviving replicas, which the
+  // router does only once its health checks have marked the node down.
+  if (inst && !inst->alive && StringOf(*member, "state") != "down") {
+    out << inst->name << " is not running; waiting for the router to mark it down\n";
+    auto down = WaitForNodes(
+        http, a.timeout_ms,
+        [&](const json& j) {
+          for (const auto& n : NodeList(j))
+            if (StringOf(n, "addr") == addr) return StringOf(n, "state") == "down";
+          return true;
+        },
+        "the router to mark " + inst->name + " down");
+    if (!down.ok()) return Fail(err, down.status());
+  }
+  const std::string token = AdminToken(a.admin_token, a.run_dir);
+  auto transfers = CallRouter("POST", http, "/remove-node/" + addr, "", a.timeout_ms, token);
   if (!transfers.ok()) return Fail(err, transfers.status());
   out << "removing " << (inst ? inst->name + " (" + addr + ")" : addr) << "\n";
   PrintTransfers(*transfers, out);
   // Stopping the process before its keys have moved would lose them.
-  if (auto moved = WaitForMigration(http, a.timeout_ms, a.admin_token, err); !moved.ok()) {
+  if (auto moved = WaitForMigration(http, a.timeout_ms, token, err); !moved.ok()) {
     err << "error: " << moved.status().message()
         << "\nthe process keeps running so no key is lost; check `ringkv cluster status`\n";
     return 1;

@@ -20,6 +20,10 @@ namespace ringkv::cli {
 // "router" over them; waits until the router lists N active nodes; prints the
 // endpoints. Refuses if anything already runs in the run directory, and
 // replication >= 2 over redis-servers (they keep no versions).
+// Safe by default: it generates requirepass, the admin token and the cluster
+// secret into <run_dir>/requirepass, admin-token and cluster-secret (mode
+// 0600) and hands the processes those paths, never the values; it prints how
+// to connect with them. redis-server back ends run without a password.
 struct ClusterUpArgs {
   uint32_t nodes = 3;              // --nodes: number of back ends, >= 1
   std::string backend = "ringkv";  // --backend: "ringkv" (ringkv nodes) or "redis" (redis-server)
@@ -30,8 +34,8 @@ struct ClusterUpArgs {
   std::string read_consistency;    // --read-consistency: one|quorum|all; empty = router default
   std::string log_level = "info";  // --log-level: passed to every ringkv process
   uint32_t timeout_ms = 30000;     // --timeout-ms: per process start-up and for the router
-  std::string admin_token;         // --admin-token: the router requires it on mutating endpoints
-  std::string ringkv_binary;       // empty = /proc/self/exe (not a user flag)
+  std::string admin_token;    // --admin-token: written to <run_dir>/admin-token; empty = random
+  std::string ringkv_binary;  // empty = /proc/self/exe (not a user flag)
 };
 int RunClusterUp(const ClusterUpArgs& args, std::ostream& out, std::ostream& err);
 
@@ -40,7 +44,7 @@ int RunClusterUp(const ClusterUpArgs& args, std::ostream& out, std::ostream& err
 // JSON: {"router": {"http", "resp", "pid", "alive"}, "epoch",
 //        "nodes": [{"name","kind","pid","alive","addr","http_addr","state","share"}]}
 // Exit 1 when no cluster is recorded or the router does not answer (the
-// table is printed anyway).
+// table is printed anyway). The table ends with how to connect.
 struct ClusterStatusArgs {
   std::string run_dir = "./run";  // --run-dir
   bool json = false;              // --json: print JSON instead of a table
@@ -64,8 +68,10 @@ struct ClusterAddNodeArgs {
   std::string backend;             // --backend: "ringkv" or "redis"; empty = as the running nodes
   std::string log_level = "info";  // --log-level: for a ringkv node
   uint32_t timeout_ms = 60000;     // --timeout-ms: start-up, and the wait for "active"
-  std::string admin_token;         // --admin-token: sent as "Authorization: Bearer <token>"
-  std::string ringkv_binary;       // empty = /proc/self/exe (not a user flag)
+  // --admin-token: sent as "Authorization: Bearer <token>"; empty =
+  // RINGKV_ADMIN_TOKEN, else <run_dir>/admin-token.
+  std::string admin_token;
+  std::string ringkv_binary;  // empty = /proc/self/exe (not a user flag)
 };
 int RunClusterAddNode(const ClusterAddNodeArgs& args, std::ostream& out, std::ostream& err);
 
@@ -77,7 +83,7 @@ struct ClusterRemoveNodeArgs {
   std::string target;             // positional: instance name (node-2) or address (127.0.0.1:6380)
   std::string run_dir = "./run";  // --run-dir
   uint32_t timeout_ms = 120000;   // --timeout-ms: wait for the keys to move before stopping
-  std::string admin_token;        // --admin-token: sent as "Authorization: Bearer <token>"
+  std::string admin_token;        // --admin-token: as for add-node
 };
 int RunClusterRemoveNode(const ClusterRemoveNodeArgs& args, std::ostream& out, std::ostream& err);
 

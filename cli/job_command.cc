@@ -1,6 +1,7 @@
 #include "cli/job_command.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -37,6 +38,11 @@ std::variant<json, Failure> Call(const std::string& method, const std::string& u
   net::HttpCallOptions options;
   options.timeout_ms = kTimeoutMs;
   options.headers["Content-Type"] = content_type;
+  // The router's password (its /kv and jobs API need it when set), from the
+  // environment so it stays off the command line.
+  if (const char* pass = std::getenv("RINGKV_REQUIREPASS"); pass != nullptr && *pass != '\0') {
+    options.headers["Authorization"] = std::string("Bearer ") + pass;
+  }
   auto res = net::HttpCall(method, *addr, target, body, options);
   if (!res.ok()) return Failure{"router " + url + ": " + res.status().message(), 1};
   json j = json::parse(res->body, nullptr, /*allow_exceptions=*/false);

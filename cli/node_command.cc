@@ -18,7 +18,12 @@ int RunNode(const std::string& config_path, const FlagValues& flags, std::ostrea
     err << "error: " << loaded.status().message() << "\n";
     return 2;
   }
-  const node::NodeOptions& options = *loaded;
+  auto with_secrets = node::LoadNodeSecrets(*loaded);
+  if (!with_secrets.ok()) {
+    err << "error: " << with_secrets.status().message() << "\n";
+    return 2;
+  }
+  const node::NodeOptions& options = *with_secrets;
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   if (Status s = node::ValidateNodeOptions(options); !s.ok()) {
     err << "error: " << s.message() << "\n";

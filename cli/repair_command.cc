@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <iomanip>
 #include <iterator>
 #include <ostream>
 #include <sstream>
 
+#include "base/secret.h"
 #include "cli/rebalance_progress.h"
 #include "net/http_client.h"
 
@@ -71,7 +73,15 @@ int CallRouter(const RepairArgs& a, const std::string& method, json* out, std::o
   if (router.empty()) return 1;
   net::HttpCallOptions o;
   o.timeout_ms = 30000;
-  if (!a.admin_token.empty()) o.headers["Authorization"] = "Bearer " + a.admin_token;
+  // --admin-token, else RINGKV_ADMIN_TOKEN, else the one `cluster up` kept in the run directory.
+  std::string token = a.admin_token;
+  if (const char* env = std::getenv("RINGKV_ADMIN_TOKEN"); token.empty() && env != nullptr) {
+    token = env;
+  }
+  if (auto kept = ReadSecretFile(a.run_dir + "/admin-token"); token.empty() && kept.ok()) {
+    token = *kept;
+  }
+  if (!token.empty()) o.headers["Authorization"] = "Bearer " + token;
   auto res = net::HttpCall(method, router, "/repair", "", o);
   if (!res.ok()) {
     err << "error: router " << router << ": " << res.status().message() << "\n";

@@ -34,6 +34,12 @@ int RunRouter(const std::string& config_path, const std::map<std::string, std::s
     err << "error: " << s.message() << "\n";
     return 2;
   }
+  auto with_secrets = router::LoadRouterSecrets(options);
+  if (!with_secrets.ok()) {
+    err << "error: " << with_secrets.status().message() << "\n";
+    return 2;
+  }
+  options = *std::move(with_secrets);
   spdlog::set_level(spdlog::level::from_str(options.log_level));
   StatusOr<std::string> pinned = PinBackgroundThreads(options.io_cpus, options.background_cpus);
   if (!pinned.ok()) {

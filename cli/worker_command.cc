@@ -10,6 +10,7 @@
 #include <ostream>
 
 #include "base/process.h"
+#include "base/secret.h"
 #include "config/yaml_settings.h"
 #include "worker/worker.h"
 #include "worker/worker_settings.h"
@@ -51,6 +52,14 @@ int RunWorker(const std::string& config_path, const std::map<std::string, std::s
   if (options.ok() && options->id.empty()) options->id = worker::DefaultWorkerId();
   if (options.ok()) {
     if (Status s = worker::ValidateWorkerOptions(*options); !s.ok()) options = s;
+  }
+  if (options.ok()) {
+    auto password = ResolveSecret("password", "", options->password_file, "RINGKV_REQUIREPASS");
+    if (password.ok()) {
+      options->password = *password;
+    } else {
+      options = password.status();
+    }
   }
   if (!options.ok()) {
     err << "error: " << options.status().message() << "\n";

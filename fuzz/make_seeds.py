@@ -146,12 +146,14 @@ def seeds():
             "anchors": b"defaults: &d\n  port: 1\nnode:\n  <<: *d\n  port: 2\n",
         },
         "link_frame": {
-            "hello_batch": b"\x00" + command(b"RINGKV.LINK", b"1", b"tok", b"a", b"127.0.0.1:7080") +
+            "hello_batch": b"\x00" + command(b"RINGKV.LINK", b"2", b"tok", b"a", b"127.0.0.1:7080") +
                            b"*10\r\n" + bulk(b"RINGKV.BATCH") + bulk(b"3") + bulk(b"10") +
                            bulk(b"1700000000000") + bulk(b"2") + bulk(b"GET") + bulk(b"k") +
                            bulk(b"2") + bulk(b"DEL") + bulk(b"k"),
-            "replies": b"\x01*3\r\n:10\r\n:3\r\n$1\r\nv\r\n*4\r\n:11\r\n:4\r\n"
-                       b"-MOVED 4 127.0.0.1:6381\r\n" + bulk(MAP) + b"*3\r\n:12\r\n:4\r\n*1\r\n:1\r\n",
+            # Each reply travels as a bulk string holding one RESP2 reply.
+            "replies": b"\x01*3\r\n:10\r\n:3\r\n" + bulk(b"$1\r\nv\r\n") +
+                       b"*4\r\n:11\r\n:4\r\n" + bulk(b"-MOVED 4 127.0.0.1:6381\r\n") + bulk(MAP) +
+                       b"*3\r\n:12\r\n:4\r\n" + bulk(b"*1\r\n:1\r\n"),
         },
         "replica_entry": {
             "peek": bytes([3 * 2]) + b"*3\r\n$-1\r\n*4\r\n:1700000000000000\r\n:0\r\n:0\r\n$1\r\nv\r\n"

@@ -3,8 +3,53 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <map>
+
+#include "net/grpc_auth.h"
 
 namespace ringkv::net {
+
+namespace {
+
+// Adds fixed metadata to every call of the channel it is installed on.
+class AddMetadataInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit AddMetadataInterceptor(const std::vector<std::pair<std::string, std::string>>& md)
+      : md_(md) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      std::multimap<std::string, std::string>* sent = methods->GetSendInitialMetadata();
+      for (const auto& [k, v] : md_) sent->emplace(k, v);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::vector<std::pair<std::string, std::string>>& md_;
+};
+
+// Owned by its channel, so the metadata lives as long as any call on it.
+class AddMetadataFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit AddMetadataFactory(std::vector<std::pair<std::string, std::string>> md)
+      : md_(std::move(md)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new AddMetadataInterceptor(md_);
+  }
+
+ private:
+  const std::vector<std::pair<std::string, std::string>> md_;
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ClusterSecretMetadata(
+    const std::string& cluster_secret) {
+  if (cluster_secret.empty()) return {};
+  return {{std::string(kClusterSecretMetadata), cluster_secret}};
+}
 
 std::shared_ptr<grpc::Channel> GrpcChannels::Get(const std::string& addr) {
   MutexLock lock(mu_);
@@ -19,7 +64,14 @@ std::shared_ptr<grpc::Channel> GrpcChannels::Get(const std::string& addr) {
     if (options_.max_reconnect_backoff_ms > 0) {
       args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_reconnect_backoff_ms);
     }
-    channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+    if (options_.metadata.empty()) {
+      channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+    } else {
+      std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> chain;
+      chain.push_back(std::make_unique<AddMetadataFactory>(options_.metadata));
+      channel = grpc::experimental::CreateCustomChannelWithInterceptors(
+          addr, grpc::InsecureChannelCredentials(), args, std::move(chain));
+    }
   }
   return channel;
 }

@@ -1,7 +1,8 @@
 // The client side of ringkv's gRPC, written once: a cache of channels by
 // "host:port", a deadline on a call's context, and the conversions between a
 // ringkv Status and a grpc::Status (the codes are gRPC's, value for value, so
-// nothing is lost either way).
+// nothing is lost either way). A channel may carry credentials: metadata
+// added to every call on it (the cluster secret, net/grpc_auth.h).
 //
 // Thread safety: GrpcChannels may be used from any thread; the functions are
 // pure.
@@ -12,6 +13,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "base/thread_annotations.h"
@@ -32,13 +35,20 @@ struct GrpcChannelOptions {
   // (1 s initial, 120 s max).
   int initial_reconnect_backoff_ms = 0;
   int max_reconnect_backoff_ms = 0;
+  // Sent as metadata with every call on the channel, e.g. the cluster secret
+  // (ClusterSecretMetadata); empty = none.
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
-// One insecure channel per address, created on first use and kept for the
+// The metadata carrying `cluster_secret`; empty when the secret is empty.
+std::vector<std::pair<std::string, std::string>> ClusterSecretMetadata(
+    const std::string& cluster_secret);
+
+// One plaintext channel per address, created on first use and kept for the
 // life of the cache (gRPC reconnects a channel by itself).
 class GrpcChannels {
  public:
-  explicit GrpcChannels(GrpcChannelOptions options = {}) : options_(options) {}
+  explicit GrpcChannels(GrpcChannelOptions options = {}) : options_(std::move(options)) {}
   GrpcChannels(const GrpcChannels&) = delete;
   GrpcChannels& operator=(const GrpcChannels&) = delete;
 

@@ -97,5 +97,42 @@ TEST_F(GrpcClientServerTest, APassedDeadlineFailsTheCall) {
   EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
 }
 
+// A server guarding "ringkv.test.Guarded" with a cluster secret: the guard
+// runs before the (unimplemented) handler, health stays open, and a channel
+// carrying the secret as metadata passes.
+class GuardedServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.Start().ok());
+    addr_ = "127.0.0.1:" + std::to_string(server_.port());
+  }
+  Status CallOn(GrpcChannels& channels, const std::string& method) {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, 30000);
+    grpc::ByteBuffer reply;
+    return FromGrpc(Call(channels.Get(addr_), ctx, method, reply));
+  }
+
+  GrpcServer server_{GrpcServerOptions{.guards = {*ClusterGuard("ringkv.test.Guarded", "s3cret")}}};
+  std::string addr_;
+};
+
+TEST_F(GuardedServerTest, ACallWithoutTheSecretIsUnauthenticated) {
+  GrpcChannels none;
+  EXPECT_EQ(CallOn(none, "/ringkv.test.Guarded/Call").code(), StatusCode::kUnauthenticated);
+  GrpcChannels wrong(GrpcChannelOptions{.metadata = ClusterSecretMetadata("s3cre")});
+  Status s = CallOn(wrong, "/ringkv.test.Guarded/Call");
+  EXPECT_EQ(s.code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(s.message().find("s3cret"), std::string::npos) << "the secret leaked: " << s.message();
+}
+
+TEST_F(GuardedServerTest, TheSecretPassesAndOtherServicesStayOpen) {
+  GrpcChannels right(GrpcChannelOptions{.metadata = ClusterSecretMetadata("s3cret")});
+  EXPECT_EQ(CallOn(right, "/ringkv.test.Guarded/Call").code(), StatusCode::kUnimplemented);
+  GrpcChannels none;
+  EXPECT_TRUE(CallOn(none, "/grpc.health.v1.Health/Check").ok());
+  EXPECT_EQ(CallOn(none, "/ringkv.test.Open/Call").code(), StatusCode::kUnimplemented);
+}
+
 }  // namespace
 }  // namespace ringkv::net

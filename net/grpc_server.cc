@@ -1,10 +1,13 @@
 #include "net/grpc_server.h"
 
+#include <grpc/grpc_security.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <optional>
+#include <string_view>
 #include <vector>
 
 namespace ringkv::net {
@@ -25,6 +28,55 @@ class UnimplementedService final : public grpc::CallbackGenericService {
     };
     return new Reactor(ctx->method());
   }
+};
+
+std::string_view View(const grpc_slice& s) {
+  return {reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(s)), GRPC_SLICE_LENGTH(s)};
+}
+
+// gRPC core's auth metadata processor over CheckGrpcCall: runs on every call
+// before any handler, with the call's metadata including ":path". `state` is
+// the guards, owned by the server's Impl, which outlives every listener.
+void ProcessAuthMetadata(void* state, grpc_auth_context* /*context*/, const grpc_metadata* md,
+                         size_t num_md, grpc_process_auth_metadata_done_cb done, void* user_data) {
+  const auto& guards = *static_cast<const std::vector<GrpcServiceGuard>*>(state);
+  auto lookup = [&](std::string_view key) -> std::optional<std::string_view> {
+    for (size_t i = 0; i < num_md; ++i) {
+      if (View(md[i].key) == key) return View(md[i].value);
+    }
+    return std::nullopt;
+  };
+  std::optional<std::string_view> path = lookup(":path");
+  Status s = CheckGrpcCall(guards, path.value_or(""), lookup);
+  if (s.ok()) {
+    done(user_data, nullptr, 0, nullptr, 0, GRPC_STATUS_OK, nullptr);
+  } else {
+    done(user_data, nullptr, 0, nullptr, 0, GRPC_STATUS_UNAUTHENTICATED, s.message().c_str());
+  }
+}
+
+// Plaintext listening ports whose calls pass through ProcessAuthMetadata.
+// (gRPC C++'s InsecureServerCredentials() refuses a metadata processor; the
+// core credentials under it accept one.) TLS credentials take the same
+// processor through SetAuthMetadataProcessor.
+class GuardedInsecureCredentials final : public grpc::ServerCredentials {
+ public:
+  explicit GuardedInsecureCredentials(const std::vector<GrpcServiceGuard>* guards)
+      : guards_(guards) {}
+  void SetAuthMetadataProcessor(const std::shared_ptr<grpc::AuthMetadataProcessor>&) override {}
+
+ private:
+  int AddPortToServer(const std::string& addr, grpc_server* server) override {
+    grpc_server_credentials* creds = grpc_insecure_server_credentials_create();
+    grpc_auth_metadata_processor processor{};
+    processor.process = ProcessAuthMetadata;
+    processor.state = const_cast<std::vector<GrpcServiceGuard>*>(guards_);
+    grpc_server_credentials_set_auth_metadata_processor(creds, processor);
+    int port = grpc_server_add_http2_port(server, addr.c_str(), creds);
+    grpc_server_credentials_release(creds);
+    return port;
+  }
+  const std::vector<GrpcServiceGuard>* guards_;
 };
 
 }  // namespace
@@ -56,7 +108,11 @@ Status GrpcServer::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::string address = impl_->options.bind + ":" + std::to_string(impl_->options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl_->port);
+  std::shared_ptr<grpc::ServerCredentials> creds =
+      impl_->options.guards.empty()
+          ? grpc::InsecureServerCredentials()
+          : std::make_shared<GuardedInsecureCredentials>(&impl_->options.guards);
+  builder.AddListeningPort(address, creds, &impl_->port);
   builder.SetMaxReceiveMessageSize(impl_->options.max_message_bytes);
   builder.SetMaxSendMessageSize(impl_->options.max_message_bytes);
   for (grpc::Service* s : impl_->services) builder.RegisterService(s);

@@ -15,6 +15,8 @@
 #include "base/settings.h"
 #include "base/worker_pool.h"
 #include "jobs/queue_shard.h"
+#include "net/exposure.h"
+#include "net/grpc_auth.h"
 #include "net/grpc_client.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
@@ -27,10 +29,10 @@
 #include "node/link/peer_links.h"
 #include "node/migration/migration_roles.h"
 #include "node/node_http.h"
-#include "node/replica_maintenance.h"
-#include "node/replication/replication.h"
 #include "node/peer_channels.h"
 #include "node/peer_service.h"
+#include "node/replica_maintenance.h"
+#include "node/replication/replication.h"
 #include "node/view/cluster_view.h"
 #include "store/memory_engine.h"
 #include "store/rocksdb_engine.h"
@@ -84,7 +86,7 @@ class NodeConnection final : public net::ConnectionHandler {
 
 PeerLinkOptions LinkOptions(const NodeOptions& o) {
   PeerLinkOptions lo;
-  lo.bind = o.bind;
+  lo.bind = o.cluster_bind;  // the cluster plane; OpenLink (gRPC, guarded) hands out its token
   lo.port = o.peer_link_port;
   lo.limits = {.window = o.peer_link_window,
                .window_bytes = o.peer_link_window_bytes,
@@ -168,8 +170,14 @@ struct NodeService::Impl {
     if (links) links->Stop();
   }
 
+  // Where others reach a client listener (RESP, HTTP) and a cluster one
+  // (gRPC, the peer link).
   std::string Advertised(uint16_t port) const {
     return (options.advertise_host.empty() ? options.bind : options.advertise_host) + ":" +
+           std::to_string(port);
+  }
+  std::string AdvertisedCluster(uint16_t port) const {
+    return (options.advertise_host.empty() ? options.cluster_bind : options.advertise_host) + ":" +
            std::to_string(port);
   }
   // One registration attempt; false once there is nothing left to retry.
@@ -215,13 +223,40 @@ Status ValidateNodeOptions(const NodeOptions& o) {
       return InvalidArgument("--join takes the gRPC host:port of the router or of a node, got '" +
                              o.join + "'");
     }
-    const std::string& host = o.advertise_host.empty() ? o.bind : o.advertise_host;
-    if (host == "0.0.0.0" || host == "::" || host.empty()) {
-      return InvalidArgument("--join needs --advertise-host when --bind is a wildcard address");
+    for (const std::string* bind : {&o.bind, &o.cluster_bind}) {
+      const std::string& host = o.advertise_host.empty() ? *bind : o.advertise_host;
+      if (host == "0.0.0.0" || host == "::" || host.empty()) {
+        return InvalidArgument(
+            "--join needs --advertise-host when --bind or --cluster-bind is a wildcard address");
+      }
     }
   }
-  return OkStatus();
+  if (Status s = net::CheckExposure({.setting = "bind",
+                                     .host = o.bind,
+                                     .has_credential = !o.requirepass.empty(),
+                                     .credential = "requirepass_file or RINGKV_REQUIREPASS"},
+                                    o.insecure);
+      !s.ok()) {
+    return s;
+  }
+  return net::CheckClusterExposure(o.cluster_bind, !o.cluster_secret.empty(), o.insecure);
 }
+
+namespace {
+
+// Peer and Registry (the cluster plane) need the cluster secret; dht.DhtNode
+// (clients) needs requirepass, as RESP's AUTH does; health and reflection
+// stay open.
+std::vector<net::GrpcServiceGuard> GrpcGuards(const NodeOptions& o) {
+  std::vector<net::GrpcServiceGuard> guards;
+  for (const char* service : {"ringkv.v1.Peer", "ringkv.v1.Registry"}) {
+    if (auto g = net::ClusterGuard(service, o.cluster_secret)) guards.push_back(*g);
+  }
+  if (auto g = net::PasswordGuard("dht.DhtNode", o.requirepass)) guards.push_back(*g);
+  return guards;
+}
+
+}  // namespace
 
 Status NodeService::Impl::OpenJobs() {
   auto e = OpenJobEngine(options);
@@ -278,16 +313,15 @@ Status NodeService::Impl::StartListeners() {
   ho.body_limit = options.http_body_limit;
   ho.header_limit = options.http_header_limit;
   ho.read_timeout_ms = options.http_read_timeout_ms;
-  http_api = std::make_unique<NodeHttpApi>(
-      NodeHttpContext{*dispatcher, *engine, metrics, state, options.requirepass, view.get(),
-                      anti_entropy.get()});
+  http_api = std::make_unique<NodeHttpApi>(NodeHttpContext{
+      *dispatcher, *engine, metrics, state, options.requirepass, view.get(), anti_entropy.get()});
   http = std::make_unique<net::HttpServer>(
       ho, [this](const net::HttpRequest& r) { return http_api->Handle(r); });
   if (Status s = http->Start(); !s.ok()) return s;
   state.http_port = http->port();
 
-  grpc = std::make_unique<net::GrpcServer>(
-      net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
+  grpc = std::make_unique<net::GrpcServer>(net::GrpcServerOptions{
+      .bind = options.cluster_bind, .port = options.grpc_port, .guards = GrpcGuards(options)});
   peer_service = std::make_unique<PeerService>(*view, *migration, *engine, SystemClock::Instance(),
                                                metrics.cluster(), *peers, state.id);
   registry_relay = std::make_unique<RegistryRelay>(*view, *peers, kJoinTimeoutMs);
@@ -298,8 +332,8 @@ Status NodeService::Impl::StartListeners() {
   grpc->Register(dht.get());
   if (Status s = grpc->Start(); !s.ok()) return s;
   state.grpc_port = grpc->port();
-  forwarder->SetSelfGrpc(Advertised(state.grpc_port));
-  links->SetSelf(state.id, Advertised(state.grpc_port));
+  forwarder->SetSelfGrpc(AdvertisedCluster(state.grpc_port));
+  links->SetSelf(state.id, AdvertisedCluster(state.grpc_port));
   peer_service->EnableForwarding(*dispatcher, *forwarder, *links, Advertised(state.resp_port),
                                  Advertised(state.http_port));
 
@@ -350,6 +384,7 @@ bool NodeService::Impl::TryJoin(int attempt) {
 std::string NodeService::Impl::PortsJson() const {
   nlohmann::json j = {{"id", state.id},
                       {"bind", options.bind},
+                      {"cluster_bind", options.cluster_bind},
                       {"resp_port", state.resp_port},
                       {"http_port", state.http_port},
                       {"grpc_port", state.grpc_port},
@@ -372,7 +407,7 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.engine_name = options.data_dir.empty() ? "memory" : "rocksdb";
   impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
       store::kEvictionPolicyNames, options.maxmemory_policy));
-  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms);
+  impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms, options.cluster_secret);
   impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
                                              impl->state.id);
   impl->migration = std::make_unique<MigrationRoles>(
@@ -382,10 +417,9 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
   impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
                                                 impl->metrics.cluster(), *impl->peer_work);
-  impl->replication = std::make_unique<Replication>(SystemClock::Instance(),
-                                                    ReplicationOptions{.suspect_ms = options.suspect_ms},
-                                                    impl->engine->hints(),
-                                                    impl->metrics.replication());
+  impl->replication = std::make_unique<Replication>(
+      SystemClock::Instance(), ReplicationOptions{.suspect_ms = options.suspect_ms},
+      impl->engine->hints(), impl->metrics.replication());
   if (!options.join.empty()) {
     impl->view->AwaitMap("this node is joining the cluster through " + options.join +
                          " and has no cluster map yet");
@@ -398,7 +432,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
                         .migration = impl->migration.get(),
                         .forward = impl->forwarder.get(),
                         .peer_work = impl->peer_work.get(),
-                        .replication = impl->replication.get()});
+                        .replication = impl->replication.get(),
+                        .speculative_read_ms = options.speculative_read_ms});
   impl->anti_entropy = std::make_unique<AntiEntropy>(
       *impl->view, *impl->engine, impl->hlc, *impl->forwarder, *impl->peers, *impl->replication,
       SystemClock::Instance(), impl->state.id,
@@ -412,9 +447,13 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       *impl->view, *impl->engine, *impl->forwarder, *impl->replication, SystemClock::Instance());
   impl->replica_maintenance->Start();
   impl->anti_entropy->Start();
-  spdlog::info("ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} engine={}", impl->state.id,
-               options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
-               options.bind, impl->state.grpc_port, impl->state.engine_name);
+  spdlog::info(
+      "ringkv node {} serving: resp={}:{} http={}:{} grpc={}:{} link={}:{} engine={} auth: "
+      "clients {}, cluster {}",
+      impl->state.id, options.bind, impl->state.resp_port, options.bind, impl->state.http_port,
+      options.cluster_bind, impl->state.grpc_port, options.cluster_bind, impl->links->port(),
+      impl->state.engine_name, options.requirepass.empty() ? "open" : "requirepass",
+      options.cluster_secret.empty() ? "open" : "cluster secret");
   if (!options.ports_file.empty()) {
     if (Status s = WriteFileAtomically(options.ports_file, impl->PortsJson() + "\n"); !s.ok())
       return s;

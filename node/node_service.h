@@ -19,7 +19,13 @@ namespace ringkv::node {
 // the YAML file and --help, and docs/configuration.md documents them.
 struct NodeOptions {
   std::string id;  // empty: "node-<resp port>"
+  // Two planes, two addresses (docs/security.md, "Authentication and
+  // listeners"): clients (RESP, HTTP) on `bind`; the cluster (peer gRPC, the
+  // peer link listener) on `cluster_bind`. Either beyond loopback needs its
+  // credential (requirepass; cluster_secret) unless `insecure`.
   std::string bind = "127.0.0.1";
+  std::string cluster_bind = "127.0.0.1";
+  bool insecure = false;
   uint16_t resp_port = 6380;   // 0 = pick a free port
   uint16_t http_port = 7000;   // 0 = pick a free port
   uint16_t grpc_port = 50051;  // 0 = pick a free port
@@ -28,6 +34,15 @@ struct NodeOptions {
   uint64_t max_memory = 0;                                   // bytes, memory engine; 0 = unlimited
   store::EvictionPolicy maxmemory_policy = store::EvictionPolicy::kAllKeysLru;
   std::string requirepass;  // empty: no AUTH
+  // Read by LoadNodeSecrets (node/node_settings.h) into requirepass and
+  // cluster_secret; never given on the command line.
+  std::string requirepass_file;
+  std::string cluster_secret_file;
+  // Carried by every ringkv.v1.Peer and ringkv.v1.Registry call this node
+  // makes and required of every one it serves; empty = the cluster plane is
+  // open (loopback only, unless insecure). Not a setting: from
+  // cluster_secret_file or RINGKV_CLUSTER_SECRET.
+  std::string cluster_secret;
   uint32_t io_threads = 1;  // RESP I/O threads
   // CPU lists ("0-3,8"; empty = all): the RESP I/O threads run on io_cpus,
   // every other thread (migration copy/install/drop, gRPC, HTTP, peer work)
@@ -58,6 +73,7 @@ struct NodeOptions {
   uint64_t max_hints = 1'000'000;
   uint64_t max_hint_bytes = 64ull << 20;
   uint32_t suspect_ms = 1000;
+  uint32_t speculative_read_ms = 5;  // DispatcherOptions::speculative_read_ms
   // Anti-entropy (docs/replication.md): a pass compares this node's replicas
   // with its peers' every this many seconds, and when a peer believed down
   // answers again; 0 = only on request (POST /repair). Repaired keys (pushed
@@ -90,13 +106,16 @@ struct NodeOptions {
   // the cluster map arrives; its keys reach it through the rebalancing
   // migration.
   std::string join;
-  std::string advertise_host;  // empty: `bind` (must be set when bind is a wildcard and join is)
-  uint32_t weight = 1;         // asked for when joining
-  std::string ports_file;      // if set, the chosen ports are written here as JSON once serving
+  // Empty: `bind` for client addresses, `cluster_bind` for cluster ones
+  // (must be set when either is a wildcard and join is).
+  std::string advertise_host;
+  uint32_t weight = 1;             // asked for when joining
+  std::string ports_file;          // if set, the chosen ports are written here as JSON once serving
   std::string log_level = "info";  // applied by `ringkv node`, not by NodeService
 };
 
-// Validates options (clear InvalidArgument messages).
+// Validates options (clear InvalidArgument messages), including the refusal
+// to listen beyond loopback without a credential (as Redis's protected mode).
 Status ValidateNodeOptions(const NodeOptions& options);
 
 class NodeService {

@@ -2,11 +2,14 @@
 
 #include <cstdint>
 
+#include "base/secret.h"
+
 namespace ringkv::node {
 
 namespace {
 
 using settings::Bind;
+using settings::Bool;
 using settings::Bytes;
 using settings::Duration;
 using settings::Enum;
@@ -18,7 +21,12 @@ using O = NodeOptions;
 std::vector<settings::Setting<O>> Rows() {
   return {
       Bind("id", &O::id, String{}, "node id; empty = node-<resp port>"),
-      Bind("bind", &O::bind, String{}, "address of every listener"),
+      Bind("bind", &O::bind, String{}, "address of the client listeners (RESP, HTTP)"),
+      Bind("cluster_bind", &O::cluster_bind, String{},
+           "address of the cluster listeners (peer gRPC, peer link)"),
+      Bind("insecure", &O::insecure, Bool{},
+           "allow listening beyond loopback without requirepass (bind) or a cluster secret "
+           "(cluster_bind)"),
       Bind("resp_port", &O::resp_port, Uint{}, "RESP port, 0 = any free port"),
       Bind("http_port", &O::http_port, Uint{}, "HTTP port, 0 = any free port"),
       Bind("grpc_port", &O::grpc_port, Uint{}, "gRPC port, 0 = any free port"),
@@ -28,7 +36,13 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("max_memory", &O::max_memory, Bytes{}, "memory engine limit, e.g. 100mb; 0 = none"),
       Bind("maxmemory_policy", &O::maxmemory_policy,
            Enum<store::EvictionPolicy>{store::kEvictionPolicyNames}, "allkeys-lru | noeviction"),
-      Bind("requirepass", &O::requirepass, String{}, "password for AUTH and /kv; empty = none"),
+      Bind("requirepass", &O::requirepass, String{},
+           "password for AUTH, /kv and dht.DhtNode; empty = none (prefer requirepass_file)"),
+      Bind("requirepass_file", &O::requirepass_file, String{},
+           "file (mode 0600) holding requirepass; else env RINGKV_REQUIREPASS"),
+      Bind("cluster_secret_file", &O::cluster_secret_file, String{},
+           "file (mode 0600) holding the cluster secret every Peer and Registry call carries; "
+           "else env RINGKV_CLUSTER_SECRET; none = cluster plane open"),
       Bind("io_threads", &O::io_threads, Uint{.max = 64}, "RESP I/O threads"),
       Bind("io_cpus", &O::io_cpus, String{},
            "CPUs for the threads serving client requests, e.g. 0 or 0-3; empty = all"),
@@ -63,6 +77,9 @@ std::vector<settings::Setting<O>> Rows() {
            "bytes of hints (replica id + key + 8 each), all together; 0 = unlimited"),
       Bind("suspect_ms", &O::suspect_ms, Uint{.max = 3600000},
            "a replica that failed a request is routed around (and hinted) this long"),
+      Bind("speculative_read_ms", &O::speculative_read_ms, Uint{.max = 60000},
+           "a quorum read asks only the replicas it needs, and the others once one of "
+           "those fails or has not answered after this long; 0 = all at once"),
       Bind("anti_entropy_interval_s", &O::anti_entropy_interval_s, Uint{.max = 30 * 86400},
            "anti-entropy pass every this many seconds, and when a replica believed down "
            "answers again; 0 = only on request (POST /repair)"),
@@ -89,7 +106,8 @@ std::vector<settings::Setting<O>> Rows() {
            "gRPC host:port of the router or of any node: register with the cluster and receive "
            "this node's keys before serving them; empty = none"),
       Bind("advertise_host", &O::advertise_host, String{},
-           "host other processes reach this node at; empty = --bind"),
+           "host other processes reach this node at; empty = --bind (clients), --cluster-bind "
+           "(cluster)"),
       Bind("weight", &O::weight, Uint{.max = 65536}, "ring weight asked for with --join"),
       Bind("ports_file", &O::ports_file, String{},
            "write the chosen ports here as JSON once serving"),
@@ -103,6 +121,16 @@ std::vector<settings::Setting<O>> Rows() {
 const settings::Table<NodeOptions>& NodeSettings() {
   static const settings::Table<NodeOptions> table("node", Rows());
   return table;
+}
+
+StatusOr<NodeOptions> LoadNodeSecrets(NodeOptions o) {
+  auto pass = ResolveSecret("requirepass", o.requirepass, o.requirepass_file, "RINGKV_REQUIREPASS");
+  if (!pass.ok()) return pass.status();
+  o.requirepass = *pass;
+  auto secret = ResolveSecret("cluster_secret", "", o.cluster_secret_file, "RINGKV_CLUSTER_SECRET");
+  if (!secret.ok()) return secret.status();
+  o.cluster_secret = *secret;
+  return o;
 }
 
 }  // namespace ringkv::node

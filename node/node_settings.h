@@ -10,4 +10,10 @@ namespace ringkv::node {
 
 const settings::Table<NodeOptions>& NodeSettings();
 
+// `options` with its secrets loaded: requirepass from requirepass_file, else
+// RINGKV_REQUIREPASS, else the setting; cluster_secret from
+// cluster_secret_file, else RINGKV_CLUSTER_SECRET. Errors (InvalidArgument)
+// name the file and why it is refused (base/secret.h).
+StatusOr<NodeOptions> LoadNodeSecrets(NodeOptions options);
+
 }  // namespace ringkv::node

@@ -13,10 +13,11 @@ constexpr int kMaxReconnectBackoffMs = 1000;
 
 }  // namespace
 
-PeerChannels::PeerChannels(uint32_t timeout_ms)
+PeerChannels::PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret)
     : timeout_ms_(timeout_ms),
       channels_(net::GrpcChannelOptions{.initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
-                                        .max_reconnect_backoff_ms = kMaxReconnectBackoffMs}) {}
+                                        .max_reconnect_backoff_ms = kMaxReconnectBackoffMs,
+                                        .metadata = net::ClusterSecretMetadata(cluster_secret)}) {}
 
 std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {
   MutexLock lock(mu_);

@@ -23,7 +23,8 @@ namespace ringkv::node {
 class PeerChannels final : public PeerLink, public LinkDialer {
  public:
   // `timeout_ms`: the deadline of each Fetch and Apply call.
-  explicit PeerChannels(uint32_t timeout_ms);
+  // `cluster_secret`: sent with every call (net/grpc_auth.h); empty = none.
+  explicit PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret = "");
 
   // The stub for `addr` ("host:port"), created on first use and kept.
   std::shared_ptr<ringkv::v1::Peer::Stub> Stub(const std::string& addr) EXCLUDES(mu_);

@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include "base/cpus.h"
+#include "base/secret.h"
 #include "cluster/membership.h"
 #include "config/yaml_settings.h"
+#include "net/exposure.h"
 #include "router/map/live_settings.h"
 
 namespace ringkv::router {
@@ -34,12 +36,18 @@ using H = cluster::HealthOptions;
 
 std::vector<settings::Setting<O>> Rows() {
   return {
-      Bind("bind", &O::bind, String{}, "address of the HTTP, RESP and gRPC listeners"),
+      Bind("bind", &O::bind, String{},
+           "address of the HTTP and RESP listeners (clients, operator)"),
+      Bind("cluster_bind", &O::cluster_bind, String{},
+           "address of the gRPC registry listener (the cluster plane)"),
+      Bind("insecure", &O::insecure, Bool{},
+           "allow listening beyond loopback without requirepass and admin_token (bind) or a "
+           "cluster secret (cluster_bind)"),
       Bind("http_port", &O::http_port, Uint{}, "HTTP API port, 0 = any free port"),
       Bind("resp_port", &O::resp_port, Uint{}, "RESP proxy port, 0 = any free port"),
       Bind("grpc_port", &O::grpc_port, Uint{},
            "gRPC port of the registry (ringkv.v1.Registry, crustyring's dht.Registry), 0 = any "
-           "free port; no admin token: keep it on a private interface"),
+           "free port; guarded by the cluster secret"),
       Bind("data_dir", &O::data_dir, String{}, "directory of the persisted cluster map"),
       Bind("nodes", &O::nodes, List{.check = cluster::ValidateAddr},
            "comma-separated node addresses added at start-up: a ringkv node's HTTP address or a "
@@ -72,11 +80,21 @@ std::vector<settings::Setting<O>> Rows() {
            "replication > 1: remove a node down this many seconds and re-replicate its keys "
            "from the other replicas; 0 = never; live"),
       Bind("admin_token", &O::admin_token, String{},
-           "Bearer token required by mutating endpoints; empty = none"),
+           "Bearer token required by mutating endpoints; empty = none (prefer admin_token_file)"),
+      Bind("admin_token_file", &O::admin_token_file, String{},
+           "file (mode 0600) holding admin_token; else env RINGKV_ADMIN_TOKEN"),
       Bind("requirepass", &O::requirepass, String{},
-           "password RESP clients must AUTH with; empty = none"),
+           "password RESP clients must AUTH with, and /kv and jobs callers send as Bearer; "
+           "empty = none (prefer requirepass_file)"),
+      Bind("requirepass_file", &O::requirepass_file, String{},
+           "file (mode 0600) holding requirepass; else env RINGKV_REQUIREPASS"),
       Bind("backend_password", &O::backend_password, String{},
-           "AUTH password sent to back ends; empty = none"),
+           "AUTH password sent to back ends; empty = none (prefer backend_password_file)"),
+      Bind("backend_password_file", &O::backend_password_file, String{},
+           "file (mode 0600) holding backend_password; else env RINGKV_BACKEND_PASSWORD"),
+      Bind("cluster_secret_file", &O::cluster_secret_file, String{},
+           "file (mode 0600) holding the cluster secret the gRPC registry requires and calls to "
+           "nodes carry; else env RINGKV_CLUSTER_SECRET; none = cluster plane open"),
       Bind("backend_timeout_ms", &O::backend_timeout_ms, Uint{.max = 3600000},
            "a back end slower than this yields -ERR"),
       Bind("discovery_timeout_ms", &O::discovery_timeout_ms, Uint{.max = 3600000},
@@ -175,6 +193,43 @@ Status ValidateRouterOptions(const RouterOptions& o) {
   if (o.rebalance_rpc_timeout_ms == 0)
     return InvalidArgument("rebalance.rpc_timeout_ms must be >= 1");
   return OkStatus();
+}
+
+StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions o) {
+  struct Secret {
+    const char* name;
+    std::string* value;
+    const std::string* file;
+    const char* env;
+  };
+  const std::string no_inline_value;
+  for (const Secret& s : {
+           Secret{"admin_token", &o.admin_token, &o.admin_token_file, "RINGKV_ADMIN_TOKEN"},
+           Secret{"requirepass", &o.requirepass, &o.requirepass_file, "RINGKV_REQUIREPASS"},
+           Secret{"backend_password", &o.backend_password, &o.backend_password_file,
+                  "RINGKV_BACKEND_PASSWORD"},
+           Secret{"cluster_secret", &o.cluster_secret, &o.cluster_secret_file,
+                  "RINGKV_CLUSTER_SECRET"},
+       }) {
+    auto v = ResolveSecret(s.name, *s.value, *s.file, s.env);
+    if (!v.ok()) return v.status();
+    *s.value = *v;
+  }
+  return o;
+}
+
+Status CheckRouterExposure(const RouterOptions& o) {
+  if (Status s = net::CheckExposure(
+          {.setting = "bind",
+           .host = o.bind,
+           .has_credential = !o.requirepass.empty() && !o.admin_token.empty(),
+           .credential = "requirepass_file and admin_token_file (or RINGKV_REQUIREPASS and "
+                         "RINGKV_ADMIN_TOKEN)"},
+          o.insecure);
+      !s.ok()) {
+    return s;
+  }
+  return net::CheckClusterExposure(o.cluster_bind, !o.cluster_secret.empty(), o.insecure);
 }
 
 cluster::ClusterMap ReplicationSettings(const RouterOptions& o) {

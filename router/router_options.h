@@ -18,11 +18,18 @@
 namespace ringkv::router {
 
 struct RouterOptions {
+  // Two planes, two addresses (docs/security.md, "Authentication and
+  // listeners"): clients and the operator (HTTP, RESP) on `bind`; the
+  // cluster (gRPC registry) on `cluster_bind`. Beyond loopback each needs
+  // its credentials (requirepass and admin_token; cluster_secret) unless
+  // `insecure`.
   std::string bind = "127.0.0.1";
+  std::string cluster_bind = "127.0.0.1";
+  bool insecure = false;
   uint16_t http_port = 8080;  // 0 = pick a free port
   uint16_t resp_port = 6379;  // 0 = pick a free port
   // gRPC: ringkv.v1.Registry and crustyring's registry (dht.Registry); 0 = pick
-  // a free port. Not covered by admin_token: bind it to a private interface.
+  // a free port. Guarded by cluster_secret, not by admin_token.
   uint16_t grpc_port = 50000;
   std::string data_dir = "ringkv-router";  // the persisted cluster map lives here
   std::vector<std::string> nodes;          // addresses added at start-up (and on config reload)
@@ -41,6 +48,15 @@ struct RouterOptions {
   std::string admin_token;       // required as Bearer token by mutating endpoints when set
   std::string requirepass;       // RESP clients must AUTH when set
   std::string backend_password;  // AUTH sent to back ends
+  // Read by LoadRouterSecrets into the three above; never on the command line.
+  std::string admin_token_file;
+  std::string requirepass_file;
+  std::string backend_password_file;
+  std::string cluster_secret_file;
+  // Required of every call to the gRPC registry and sent with every call to
+  // a node's ringkv.v1.Peer; empty = the cluster plane is open. Not a
+  // setting: from cluster_secret_file or RINGKV_CLUSTER_SECRET.
+  std::string cluster_secret;
   uint32_t backend_timeout_ms = 1000;
   uint32_t discovery_timeout_ms = 2000;
   uint32_t io_threads = 1;  // one thread beats two on a 2-core box shared with back ends
@@ -95,6 +111,16 @@ Status ApplyRouterSetting(RouterOptions& options, const std::string& name,
 StatusOr<RouterOptions> LoadRouterConfig(const std::string& path, RouterOptions options);
 
 Status ValidateRouterOptions(const RouterOptions& options);
+
+// `options` with its secrets loaded, each from its *_file setting, else its
+// environment variable (RINGKV_ADMIN_TOKEN, RINGKV_REQUIREPASS,
+// RINGKV_BACKEND_PASSWORD, RINGKV_CLUSTER_SECRET), else the setting itself.
+StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions options);
+
+// The refusal to listen beyond loopback without credentials (net/exposure.h):
+// `bind` needs requirepass and admin_token, `cluster_bind` the cluster
+// secret, unless `insecure`. Call after LoadRouterSecrets.
+Status CheckRouterExposure(const RouterOptions& options);
 
 // A cluster map holding the replication settings of `options` (no nodes):
 // the start of a new cluster, and what cluster::CheckReplication checks.

@@ -262,5 +262,44 @@ TEST(RouterOptionsTest, ReplicationSettingsParseAndAreCheckedTogether) {
   ttl.hint_ttl_s = 60;
   EXPECT_TRUE(FailsMentioning(ValidateRouterOptions(ttl), "tombstone_ttl_s"));
 }
+TEST(RouterOptionsTest, SecretsComeFromFilesThenTheEnvironment) {
+  char dir[] = "/tmp/ringkv-router-secrets-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/token";
+  { std::ofstream(file) << "from-file\n"; }
+  std::filesystem::permissions(
+      file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  RouterOptions o;
+  ASSERT_TRUE(ApplyRouterSetting(o, "admin_token_file", file).ok());
+  ::setenv("RINGKV_CLUSTER_SECRET", "from-env", 1);
+  auto loaded = LoadRouterSecrets(o);
+  ::unsetenv("RINGKV_CLUSTER_SECRET");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(loaded->admin_token, "from-file");
+  EXPECT_EQ(loaded->cluster_secret, "from-env");
+  EXPECT_EQ(loaded->requirepass, "");
+  o.admin_token = "inline";  // both a value and a file: which one was meant?
+  EXPECT_TRUE(FailsMentioning(LoadRouterSecrets(o).status(), "admin_token_file"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RouterOptionsTest, ListeningBeyondLoopbackNeedsCredentials) {
+  RouterOptions o;
+  EXPECT_TRUE(CheckRouterExposure(o).ok());  // loopback: open is fine
+  o.bind = "0.0.0.0";
+  EXPECT_TRUE(FailsMentioning(CheckRouterExposure(o), "requirepass_file"));
+  o.requirepass = "pw";
+  EXPECT_TRUE(FailsMentioning(CheckRouterExposure(o), "admin_token_file"));
+  o.admin_token = "t";
+  EXPECT_TRUE(CheckRouterExposure(o).ok());
+  o.cluster_bind = "10.0.0.1";
+  EXPECT_TRUE(FailsMentioning(CheckRouterExposure(o), "cluster_secret_file"));
+  o.insecure = true;
+  EXPECT_TRUE(CheckRouterExposure(o).ok());
+  o.insecure = false;
+  o.cluster_secret = "s";
+  EXPECT_TRUE(CheckRouterExposure(o).ok());
+}
+
 }  // namespace
 }  // namespace ringkv::router

@@ -11,6 +11,7 @@
 
 #include "base/process.h"
 #include "cluster/membership.h"
+#include "net/grpc_auth.h"
 #include "net/grpc_server.h"
 #include "net/http_server.h"
 #include "provider/provider.h"
@@ -55,6 +56,7 @@ JobsOptions JobsOptionsFrom(const RouterOptions& o) {
   j.lease_ms = o.job_lease_ms;
   j.max_wait_ms = o.job_max_wait_ms;
   j.max_workers = o.max_workers;
+  j.require_worker_tokens = !o.requirepass.empty();
   // Room for every thread of max_workers workers to long-poll, within reason.
   j.long_poll_slots = std::clamp<uint32_t>(2 * o.max_workers * o.worker_threads, 8, 64);
   return j;
@@ -75,6 +77,7 @@ std::unique_ptr<Autoscaler> StartAutoscaler(const RouterOptions& o, uint16_t htt
   a.worker_idle_exit = o.worker_idle_exit;
   a.worker_threads = o.worker_threads;
   a.router_url = "http://" + addr;
+  a.password_file = o.requirepass_file;
   std::unique_ptr<provider::Provider> p;
   if (a.enabled) p = provider::NewLocalProvider(o.run_dir, SelfExe());
   auto scaler = std::make_unique<Autoscaler>(std::move(a), jobs, std::move(p));
@@ -165,7 +168,7 @@ void PushToNodes(NodeClient& peers, const cluster::ClusterMap& map, uint32_t tim
 
 // Resumes an unfinished migration from <data_dir>/migration.json.
 Status RouterService::Impl::OpenMigrator() {
-  peers = std::make_unique<NodeClient>(options.rebalance_rpc_timeout_ms);
+  peers = std::make_unique<NodeClient>(options.rebalance_rpc_timeout_ms, options.cluster_secret);
   // Every new map reaches the nodes before the router routes by it.
   map_owner->set_pre_publish([this](const cluster::ClusterMap& map) {
     PushToNodes(*peers, map, std::min<uint32_t>(options.backend_timeout_ms, 1000));
@@ -225,6 +228,7 @@ Status RouterService::Impl::StartListeners() {
       [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }});
   jobs = std::make_unique<JobsApi>(JobsOptionsFrom(options), *map_owner, *kv);
   http_ctx->jobs = jobs.get();
+  http_ctx->requirepass = options.requirepass;
   http_ctx->migrator = migrator.get();
   net::HttpServerOptions ho;
   ho.bind = options.bind;
@@ -244,11 +248,16 @@ Status RouterService::Impl::StartGrpc() {
       JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password}, *map_owner,
       migrator.get(), *peers);
   registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
-  grpc = std::make_unique<net::GrpcServer>(
-      net::GrpcServerOptions{.bind = options.bind, .port = options.grpc_port});
+  // Every registry (ringkv's and crustyring's) changes the membership: the
+  // cluster secret guards them all.
+  net::GrpcServerOptions go{.bind = options.cluster_bind, .port = options.grpc_port};
+  for (const char* service : {"ringkv.v1.Registry", "dht.Registry", "registry.Registry"}) {
+    if (auto g = net::ClusterGuard(service, options.cluster_secret)) go.guards.push_back(*g);
+  }
+  grpc = std::make_unique<net::GrpcServer>(std::move(go));
   registry_service->RegisterWith(*grpc);
   if (Status s = grpc->Start(); !s.ok()) return s;
-  peers->set_registry(options.bind + ":" + std::to_string(grpc->port()));
+  peers->set_registry(options.cluster_bind + ":" + std::to_string(grpc->port()));
   // Nodes added before the gRPC server ran learn its address (and the map).
   PushToNodes(*peers, map_owner->Map(), std::min<uint32_t>(options.backend_timeout_ms, 1000));
   return OkStatus();
@@ -265,6 +274,7 @@ Status RouterService::Impl::WritePortsFile() const {
 
 StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOptions& options) {
   if (Status s = ValidateRouterOptions(options); !s.ok()) return s;
+  if (Status s = CheckRouterExposure(options); !s.ok()) return s;
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->settings.set_health(options.health);
@@ -293,9 +303,13 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
   if (Status s = impl->WritePortsFile(); !s.ok()) return s;
   cluster::ClusterMap map = impl->map_owner->Map();
   spdlog::info(
-      "ringkv router serving: http={}:{} resp={}:{} grpc={}:{} epoch={} nodes={} in service={}",
-      options.bind, impl->http->port(), options.bind, impl->proxy->port(), options.bind,
-      impl->grpc->port(), map.epoch, map.nodes.size(), map.InService());
+      "ringkv router serving: http={}:{} resp={}:{} grpc={}:{} epoch={} nodes={} in service={} "
+      "auth: clients {}, admin {}, cluster {}",
+      options.bind, impl->http->port(), options.bind, impl->proxy->port(), options.cluster_bind,
+      impl->grpc->port(), map.epoch, map.nodes.size(), map.InService(),
+      options.requirepass.empty() ? "open" : "requirepass",
+      options.admin_token.empty() ? "open" : "token",
+      options.cluster_secret.empty() ? "open" : "cluster secret");
   return std::unique_ptr<RouterService>(new RouterService(std::move(impl)));
 }
 

@@ -59,7 +59,7 @@ run_tsan() {
   local dir=${BUILD_DIR:-build-tsan} start=$SECONDS
   # shellcheck disable=SC2206
   local tests=($TSAN_TESTS)
-  configure "$dir" RelWithDebInfo -DRINGKV_TSAN=ON
+  configure "$dir" RelWithDebInfo -DRINGKV_TSAN=ON -DRINGKV_JEMALLOC=OFF
   cmake --build "$dir" --target "${tests[@]}" -- -j "$JOBS"
   echo "sanitize: tsan build in $((SECONDS - start)) s"
   export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}

@@ -7,7 +7,7 @@ PACKAGES=(
   cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config git
   libboost-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libxxhash-dev
-  nlohmann-json3-dev libcli11-dev libssl-dev openssl
+  nlohmann-json3-dev libcli11-dev libssl-dev openssl libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   redis-server redis-tools nutcracker curl python3 python3-redis python3-grpcio grpc-proto
 )

@@ -110,6 +110,11 @@ class Engine {
   // version comparisons: does not mark the entry recently used.
   virtual std::optional<VersionedEntry> Peek(std::string_view key, int64_t now_ms) = 0;
 
+  // A hint that `keys` are about to be read or written: an engine may start
+  // loading where they live so that the lookups that follow overlap their
+  // memory waits. Changes nothing; the default does nothing.
+  virtual void Prefetch(std::span<const std::string_view> /*keys*/) {}
+
   // Reads the live entry (nullptr if absent, expired or a tombstone), calls
   // `fn` exactly once with it, and applies the returned decision atomically.
   // Errors: kResourceExhausted when a put would exceed max memory and the

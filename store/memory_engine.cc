@@ -7,6 +7,7 @@
 #include "store/memory_engine.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <memory>
@@ -45,6 +46,7 @@ class MemoryEngine final : public Engine {
 
   std::optional<Entry> Get(std::string_view key, int64_t now_ms) override;
   std::optional<VersionedEntry> Peek(std::string_view key, int64_t now_ms) override;
+  void Prefetch(std::span<const std::string_view> keys) override;
   Status Mutate(std::string_view key, int64_t now_ms,
                 FunctionRef<Mutation(const Entry* current)> fn) override;
   Status MutateVersioned(std::string_view key, int64_t now_ms,
@@ -142,6 +144,29 @@ std::optional<VersionedEntry> MemoryEngine::Peek(std::string_view key, int64_t n
   const Node* n = s.FindStored(hash, key, now_ms);
   if (n == nullptr) return std::nullopt;
   return VersionedEntry{internal::ToEntry(n), internal::IsTombstone(n)};
+}
+
+// Two passes over the keys, each touching one level of the chained table
+// (the bucket slot, then the first node of its chain) for all keys before
+// the next level, so that the cache misses of a batch overlap instead of
+// coming one after another. The locks are only for reading the table's
+// arrays; what is prefetched may be stale by the time it is read.
+void MemoryEngine::Prefetch(std::span<const std::string_view> keys) {
+  constexpr size_t kMaxKeys = 64;
+  if (keys.size() < 2) return;  // nothing to overlap
+  std::array<uint64_t, kMaxKeys> hashes;
+  const size_t n = std::min(keys.size(), kMaxKeys);
+  for (size_t i = 0; i < n; ++i) {
+    hashes[i] = internal::KeyHash(keys[i]);
+    Shard& s = *shards_[ShardIndex(hashes[i])];
+    MutexLock lock(s.mu);
+    __builtin_prefetch(s.table().SlotOf(hashes[i]));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    Shard& s = *shards_[ShardIndex(hashes[i])];
+    MutexLock lock(s.mu);
+    if (const internal::Node* head = s.table().HeadOf(hashes[i])) __builtin_prefetch(head);
+  }
 }
 
 Status MemoryEngine::Mutate(std::string_view key, int64_t now_ms,

@@ -65,12 +65,59 @@ struct internal::WorkerState {
     return !cv.WaitFor(mu, std::chrono::milliseconds(ms), [&] { return Quitting(); });
   }
 
+  // Registration (POST /registerWorker): the token this worker presents as
+  // X-Worker-Token, so no one else can act under its id. A router that does
+  // not know the call (404/405) needs no token.
+  Mutex register_mu;  // one registration at a time; never held with token_mu by others
+  mutable Mutex token_mu;
+  bool registered GUARDED_BY(token_mu) = false;
+  std::string token GUARDED_BY(token_mu);
+
+  // True once registered; false (and logged by the caller) on failure.
+  StatusOr<bool> EnsureRegistered() {
+    MutexLock serial(register_mu);
+    {
+      MutexLock lock(token_mu);
+      if (registered) return true;
+    }
+    auto res = net::HttpCall("POST", options.router, "/registerWorker", "{}",
+                             CallOptions(options.http_timeout_ms));
+    if (!res.ok()) return res.status();
+    std::string token;
+    if (res->status == 200) {
+      json j = json::parse(res->body, nullptr, false);
+      if (!j.is_object() || !j.contains("token") || !j["token"].is_string()) {
+        return Internal("POST /registerWorker answered without a token");
+      }
+      token = j["token"].get<std::string>();
+    } else if (res->status != 404 && res->status != 405) {
+      return Unavailable("POST /registerWorker answered " + std::to_string(res->status) + " " +
+                         res->body.substr(0, 200));
+    }
+    MutexLock lock(token_mu);
+    registered = true;
+    this->token = std::move(token);
+    return true;
+  }
+  // The router no longer knows the token (it restarted, or forgot this
+  // worker): register again before the next call.
+  void ForgetRegistration() {
+    MutexLock lock(token_mu);
+    registered = false;
+    token.clear();
+  }
+
   net::HttpCallOptions CallOptions(uint32_t timeout_ms) const {
     net::HttpCallOptions o;
     o.timeout_ms = timeout_ms;
     o.headers["X-Worker-Id"] = options.id;
+    {
+      MutexLock lock(token_mu);
+      if (!token.empty()) o.headers["X-Worker-Token"] = token;
+    }
     o.headers["X-Worker-Pid"] = std::to_string(getpid());  // the autoscaler matches workers by pid
     o.headers["Content-Type"] = "application/json";
+    if (!options.password.empty()) o.headers["Authorization"] = "Bearer " + options.password;
     return o;
   }
 
@@ -207,6 +254,15 @@ void PollLoop(std::shared_ptr<State> s, uint32_t slot) {
   Backoff backoff(s->options, static_cast<uint32_t>(getpid()) * 31 + slot);
   ErrorLog log;
   while (!s->Quitting()) {
+    if (auto registered = s->EnsureRegistered(); !registered.ok()) {
+      {
+        MutexLock lock(s->mu);
+        ++s->stats.errors;
+      }
+      log.Failed("register: " + registered.status().message());
+      s->SleepFor(backoff.Next());
+      continue;
+    }
     uint32_t wait = PollWaitS(*s);
     auto res = net::HttpCall("GET", s->options.router, "/getWork?wait=" + std::to_string(wait), "",
                              s->CallOptions(wait * 1000 + s->options.http_timeout_ms));
@@ -215,6 +271,7 @@ void PollLoop(std::shared_ptr<State> s, uint32_t slot) {
         MutexLock lock(s->mu);
         ++s->stats.errors;
       }
+      if (res.ok() && res->status == 401) s->ForgetRegistration();
       log.Failed(Describe(res, "GET /getWork"));
       s->SleepFor(backoff.Next());
       continue;

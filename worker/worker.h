@@ -41,6 +41,11 @@ struct WorkerOptions {
   uint32_t backoff_max_ms = 5000;     // retry delays double up to this
   uint64_t slice_iterations = 20000;  // hash rounds between checks for a lost lease
   uint32_t http_timeout_ms = 5000;    // for calls other than the long poll
+  // The router's requirepass, sent as Authorization: Bearer with every call;
+  // empty = none. Not a setting: `ringkv worker` reads it from password_file
+  // or RINGKV_REQUIREPASS.
+  std::string password;
+  std::string password_file;
   // Used by `ringkv worker`, not by Worker:
   std::string ports_file;          // JSON {"pid", "id"} written here once running
   std::string log_level = "info";  // spdlog level name

@@ -23,6 +23,8 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("id", &O::id, String{}, "worker id; empty = worker-<hostname>-<pid>"),
       Bind("lease_ms", &O::lease_ms, Uint{},
            "renew leases every lease-ms/3; 0 = the router's lease"),
+      Bind("password_file", &O::password_file, String{},
+           "file (mode 0600) holding the router's requirepass; else env RINGKV_REQUIREPASS"),
       Bind("ports_file", &O::ports_file, String{}, "write {\"pid\", \"id\"} here once running"),
       Bind("log_level", &O::log_level, OneOf{settings::kLogLevels},
            "trace, debug, info, warn, error, critical or off"),

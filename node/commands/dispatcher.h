@@ -49,7 +49,7 @@ struct Session {
   // RINGKV.ABANDON-ON-CLOSE: requests still buffered when the peer closes
   // are not run (net::Connection::AbandonOnClose).
   bool abandon_on_close = false;
-  std::string name;                // CLIENT SETNAME
+  std::string name;  // CLIENT SETNAME
   // A command another node forwarded here: it is never forwarded again (a
   // key this node does not own either answers -MOVED, and the sender retries).
   bool forwarded = false;
@@ -102,6 +102,10 @@ struct DispatcherOptions {
   // Replicas (node/replication/replication.h): suspects, hints, counters.
   // Not owned. Null: replicas are still written, nothing is remembered.
   Replication* replication = nullptr;
+  // A replicated read first asks only as many other replicas as its read
+  // consistency needs; the rest are asked too when one of those fails, or
+  // has not answered after this long. 0: every replica at once.
+  uint32_t speculative_read_ms = 5;
 };
 
 class Dispatcher {

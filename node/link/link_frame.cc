@@ -162,7 +162,7 @@ void AppendLinkReply(std::string& out, uint64_t seq, uint64_t epoch, std::string
   AppendHeader(out, '*', map_json.empty() ? 3 : 4);
   AppendHeader(out, ':', seq);
   AppendHeader(out, ':', epoch);
-  out.append(reply);
+  AppendBulk(out, reply);
   if (!map_json.empty()) AppendBulk(out, map_json);
 }
 
@@ -174,10 +174,18 @@ StatusOr<LinkReplyFrame> ParseLinkReply(std::string_view frame) {
   if (!ReadLine(frame, pos, ':', f.seq) || !ReadLine(frame, pos, ':', f.epoch)) {
     return BadFrame("seq, epoch");
   }
-  const int64_t len = net::resp::CompleteReplyLength(frame.substr(pos));
-  if (len <= 0) return BadFrame("reply");
-  f.reply = frame.substr(pos, static_cast<size_t>(len));
-  pos += static_cast<size_t>(len);
+  uint64_t len = 0;
+  if (!ReadLine(frame, pos, '$', len) || len == 0 || len > frame.size() - pos ||
+      frame.size() - pos - len < 2 || frame.substr(pos + len, 2) != "\r\n") {
+    return BadFrame("reply");
+  }
+  f.reply = frame.substr(pos, len);
+  // One whole reply: it may go straight to a client. (The frame around it
+  // was found without scanning the reply: it is a bulk string.)
+  if (net::resp::CompleteReplyLength(f.reply) != static_cast<int64_t>(len)) {
+    return BadFrame("reply");
+  }
+  pos += len + 2;
   if (count == 4) {
     uint64_t n = 0;
     if (!ReadLine(frame, pos, '$', n) || n > frame.size() - pos || frame.size() - pos - n != 2 ||

@@ -10,11 +10,12 @@
 //                   placed with map `epoch`; request i has seq first + i;
 //                   none may start after `deadline` (Unix ms), when the
 //                   sender gives up on it
-//   receiver        *3 :<seq> :<epoch> <reply>
+//   receiver        *3 :<seq> :<epoch> $<length> <reply>
 //                   one array per request, in any order: the receiver's map
-//                   epoch and the command's own RESP2 reply; *4 adds a bulk
-//                   with the receiver's map (JSON) to a -MOVED reply when
-//                   that map is newer than the batch's
+//                   epoch and the command's own RESP2 reply, carried as a
+//                   bulk string so that neither side scans it to find its
+//                   end; *4 adds a bulk with the receiver's map (JSON) to a
+//                   -MOVED reply when that map is newer than the batch's
 //
 // Pure: no sockets, no threads.
 #pragma once
@@ -31,7 +32,7 @@ namespace ringkv::node {
 
 inline constexpr std::string_view kLinkHelloCommand = "RINGKV.LINK";
 inline constexpr std::string_view kLinkBatchCommand = "RINGKV.BATCH";
-inline constexpr uint32_t kLinkVersion = 1;
+inline constexpr uint32_t kLinkVersion = 2;  // 2: replies carried as bulk strings
 
 // The first command on a link: who sends, and the token the receiver handed
 // out over gRPC (ringkv.v1.Peer/OpenLink), which proves the sender may talk

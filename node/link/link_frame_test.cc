@@ -42,7 +42,8 @@ std::string Batch(uint64_t epoch, uint64_t first,
 TEST(LinkFrameTest, AHelloRoundTripsAndNamesItsVersion) {
   const std::string bytes = EncodeLinkHello(LinkHello{"t0k", "n1", "10.0.0.1:50051"});
   const std::vector<std::string> args = ParseRequest(bytes);
-  EXPECT_EQ(args, (std::vector<std::string>{"RINGKV.LINK", "1", "t0k", "n1", "10.0.0.1:50051"}));
+  EXPECT_EQ(args, (std::vector<std::string>{"RINGKV.LINK", std::to_string(kLinkVersion), "t0k",
+                                            "n1", "10.0.0.1:50051"}));
   StatusOr<LinkHello> hello = ParseLinkHello(Views(args));
   ASSERT_TRUE(hello.ok()) << hello.status().message();
   EXPECT_EQ(hello->token, "t0k");
@@ -51,11 +52,11 @@ TEST(LinkFrameTest, AHelloRoundTripsAndNamesItsVersion) {
 }
 
 TEST(LinkFrameTest, AHelloOfAnotherVersionOrShapeIsRefused) {
-  std::vector<std::string_view> v2 = {"ringkv.link", "2", "t", "n", "g"};
-  EXPECT_FALSE(ParseLinkHello(v2).ok());
+  std::vector<std::string_view> v1 = {"ringkv.link", "1", "t", "n", "g"};
+  EXPECT_FALSE(ParseLinkHello(v1).ok());
   std::vector<std::string_view> get = {"GET", "k"};
   EXPECT_FALSE(ParseLinkHello(get).ok());
-  std::vector<std::string_view> short_hello = {"RINGKV.LINK", "1", "t"};
+  std::vector<std::string_view> short_hello = {"RINGKV.LINK", "2", "t"};
   EXPECT_FALSE(ParseLinkHello(short_hello).ok());
 }
 
@@ -146,7 +147,10 @@ TEST(LinkFrameTest, AMovedReplyMayCarryTheReceiversMap) {
 TEST(LinkFrameTest, FramesOfOtherShapesAreRefused) {
   for (std::string bad :
        {"+OK\r\n", "*2\r\n:1\r\n:2\r\n", "*3\r\n:1\r\n:2\r\n", "*3\r\n$1\r\n1\r\n:2\r\n+OK\r\n",
-        "*3\r\n:1\r\n:2\r\n+OK\r\n+OK\r\n", "*4\r\n:1\r\n:2\r\n+OK\r\n:5\r\n"}) {
+        "*3\r\n:1\r\n:2\r\n+OK\r\n", "*3\r\n:1\r\n:2\r\n$4\r\n+OK\r\r\n",
+        "*3\r\n:1\r\n:2\r\n$10\r\n+OK\r\n+OK\r\n\r\n", "*3\r\n:1\r\n:2\r\n$5\r\n+OK\r\n",
+        "*3\r\n:1\r\n:2\r\n$0\r\n\r\n", "*3\r\n:1\r\n:2\r\n$5\r\n+OK\r\n\r\n+OK\r\n",
+        "*4\r\n:1\r\n:2\r\n$5\r\n+OK\r\n\r\n:5\r\n"}) {
     EXPECT_FALSE(ParseLinkReply(bad).ok()) << bad;
   }
 }

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "net/resp/resp_parser.h"
+#include "net/resp/resp_writer.h"
 
 namespace ringkv::node {
 namespace {
@@ -29,40 +29,80 @@ void WritePeekElement(net::resp::ReplyWriter& w, const std::optional<ReplicaEntr
   w.Bulk(e->tombstone ? std::string_view() : std::string_view(e->entry.value));
 }
 
+namespace {
+
+// A one-pass reader of RINGKV.PEEK's reply: the shape is fixed, so it is
+// read straight into entries, without a generic reply tree (the coordinator
+// decodes one per peer for every replicated read).
+class PeekReader {
+ public:
+  explicit PeekReader(std::string_view in) : in_(in) {}
+
+  // "<type><number>\r\n": the number after `type`.
+  bool Header(char type, int64_t* n) {
+    if (at_ >= in_.size() || in_[at_] != type) return false;
+    const size_t eol = in_.find("\r\n", at_ + 1);
+    if (eol == std::string_view::npos) return false;
+    if (!ParseNumber(in_.substr(at_ + 1, eol - at_ - 1), n)) return false;
+    at_ = eol + 2;
+    return true;
+  }
+  bool Peek(char type) const { return at_ < in_.size() && in_[at_] == type; }
+  // A bulk string of `len` bytes and its "\r\n".
+  bool Bulk(int64_t len, std::string_view* out) {
+    if (len < 0 || in_.size() - at_ < static_cast<uint64_t>(len) + 2) return false;
+    *out = in_.substr(at_, static_cast<size_t>(len));
+    if (in_.substr(at_ + static_cast<size_t>(len), 2) != "\r\n") return false;
+    at_ += static_cast<size_t>(len) + 2;
+    return true;
+  }
+  bool AtEnd() const { return at_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
 StatusOr<std::vector<std::optional<ReplicaEntry>>> DecodePeekReply(std::string_view reply,
                                                                    size_t keys) {
-  using Type = net::resp::Reply::Type;
-  std::optional<net::resp::Reply> r = net::resp::DecodeReply(reply);
-  if (!r) return InvalidArgument("RINGKV.PEEK: malformed reply");
-  if (r->type == Type::kError) return Unavailable("RINGKV.PEEK: " + r->str);
-  if (r->type != Type::kArray || r->elements.size() != keys) {
+  if (reply.starts_with('-')) {
+    return Unavailable("RINGKV.PEEK: " + std::string(reply.substr(1, reply.find('\r') - 1)));
+  }
+  PeekReader r(reply);
+  int64_t n = 0;
+  if (!r.Header('*', &n)) return InvalidArgument("RINGKV.PEEK: malformed reply");
+  if (n < 0 || static_cast<uint64_t>(n) != keys) {
     return InvalidArgument("RINGKV.PEEK: expected an array of " + std::to_string(keys));
   }
   std::vector<std::optional<ReplicaEntry>> out;
   out.reserve(keys);
-  for (net::resp::Reply& el : r->elements) {
-    if (el.type == Type::kNull || el.type == Type::kNullArray) {
+  for (size_t i = 0; i < keys; ++i) {
+    int64_t len = 0;
+    if ((r.Peek('$') && r.Header('$', &len) && len == -1) ||
+        (r.Peek('*') && r.Header('*', &len) && len == -1)) {
       out.emplace_back();
       continue;
     }
-    if (el.type != Type::kArray || el.elements.size() != 4 ||
-        el.elements[0].type != Type::kInteger || el.elements[1].type != Type::kInteger ||
-        el.elements[2].type != Type::kInteger || el.elements[3].type != Type::kBulk) {
+    int64_t version = 0, kind = 0, expire_at_ms = 0;
+    std::string_view value;
+    if (len != 4 || !r.Header(':', &version) || !r.Header(':', &kind) ||
+        !r.Header(':', &expire_at_ms) || !r.Header('$', &len) || !r.Bulk(len, &value)) {
       return InvalidArgument("RINGKV.PEEK: malformed element");
     }
     // What RINGKV.APPLY accepts: a version of 0 would never be repaired, and a
     // negative one would become a version past any clock's.
-    if (el.elements[0].integer <= 0 || (el.elements[1].integer & ~int64_t{1}) != 0 ||
-        el.elements[2].integer < 0) {
+    if (version <= 0 || (kind & ~int64_t{1}) != 0 || expire_at_ms < 0) {
       return InvalidArgument("RINGKV.PEEK: bad version, kind or expiry");
     }
-    ReplicaEntry e;
-    e.entry.version = static_cast<uint64_t>(el.elements[0].integer);
-    e.tombstone = el.elements[1].integer == 1;
-    e.entry.expire_at_ms = el.elements[2].integer;
-    if (!e.tombstone) e.entry.value = std::move(el.elements[3].str);
-    out.emplace_back(std::move(e));
+    ReplicaEntry& e = out.emplace_back().emplace();
+    e.entry.version = static_cast<uint64_t>(version);
+    e.tombstone = kind == 1;
+    e.entry.expire_at_ms = expire_at_ms;
+    if (!e.tombstone) e.entry.value = std::string(value);
   }
+  if (!r.AtEnd()) return InvalidArgument("RINGKV.PEEK: trailing bytes after the reply");
   return out;
 }
 

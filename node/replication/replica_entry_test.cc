@@ -17,14 +17,19 @@ ReplicaEntry Tombstone(uint64_t version) {
   return ReplicaEntry{true, store::Entry{{}, version, 0}};
 }
 
+// The RINGKV.PEEK reply that holds `entries`.
+std::string PeekReplyOf(const std::vector<std::optional<ReplicaEntry>>& entries) {
+  std::string reply;
+  net::resp::ReplyWriter w(reply);
+  w.ArrayHeader(entries.size());
+  for (const auto& e : entries) WritePeekElement(w, e);
+  return reply;
+}
+
 TEST(ReplicaEntryTest, PeekReplyRoundTrip) {
   std::vector<std::optional<ReplicaEntry>> in = {Value(std::string("a\r\nb\0c", 6), 7, 99),
                                                  std::nullopt, Tombstone(12), Value("", 3)};
-  std::string reply;
-  net::resp::ReplyWriter w(reply);
-  w.ArrayHeader(in.size());
-  for (const auto& e : in) WritePeekElement(w, e);
-  auto out = DecodePeekReply(reply, in.size());
+  auto out = DecodePeekReply(PeekReplyOf(in), in.size());
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(*out, in);
 }
@@ -33,7 +38,38 @@ TEST(ReplicaEntryTest, PeekReplyOfAnotherShapeIsAnError) {
   EXPECT_FALSE(DecodePeekReply("*1\r\n$-1\r\n", 2).ok());
   EXPECT_FALSE(DecodePeekReply("-ERR nope\r\n", 1).ok());
   EXPECT_FALSE(DecodePeekReply("*1\r\n*2\r\n:1\r\n:0\r\n", 1).ok());
-  EXPECT_FALSE(DecodePeekReply("*1\r\n", 1).ok());  // incomplete
+  EXPECT_FALSE(DecodePeekReply("*1\r\n", 1).ok());               // incomplete
+  EXPECT_FALSE(DecodePeekReply("*1\r\n$-1\r\n:1\r\n", 1).ok());  // trailing bytes
+  EXPECT_FALSE(DecodePeekReply("*1\r\n*4\r\n:1\r\n:0\r\n:0\r\n$5\r\nab\r\n", 1).ok());
+}
+
+// Random replies decode to what was written, and every strict prefix of one
+// (a reply cut short) is an error, never a shorter answer.
+TEST(ReplicaEntryTest, PeekReplyRandomRoundTripsAndPrefixesFail) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::optional<ReplicaEntry>> in(rng() % 6);
+    for (auto& e : in) {
+      switch (rng() % 3) {
+        case 0:
+          break;
+        case 1:
+          e = Tombstone(1 + rng() % 1000);
+          break;
+        default:
+          e = Value(std::string(rng() % 40, static_cast<char>('\r' + rng() % 3)), 1 + rng(),
+                    static_cast<int64_t>(rng() % 5));
+      }
+    }
+    const std::string reply = PeekReplyOf(in);
+    auto out = DecodePeekReply(reply, in.size());
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(*out, in);
+    for (size_t cut = 0; cut < reply.size(); ++cut) {
+      EXPECT_FALSE(DecodePeekReply(std::string_view(reply).substr(0, cut), in.size()).ok())
+          << "a prefix of " << cut << " bytes of " << reply.size();
+    }
+  }
 }
 
 // Found by the replica_entry fuzzer: a peer's version 0 (or a negative one,

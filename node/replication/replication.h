@@ -33,8 +33,11 @@ struct ReplicationCounters {
   std::atomic<uint64_t> replica_acks{0};   // RINGKV.APPLY answered by a replica
   std::atomic<uint64_t> replica_fails{0};  // RINGKV.APPLY or PEEK failed or timed out
   std::atomic<uint64_t> read_repairs{0};   // newer entries sent to (or taken from) a stale replica
-  std::atomic<uint64_t> no_quorum{0};      // requests answered -NOREPLICAS / -TRYAGAIN for want of replicas
-  std::atomic<uint64_t> failovers{0};      // forwards retried on the next replica
+  std::atomic<uint64_t> no_quorum{
+      0};  // requests answered -NOREPLICAS / -TRYAGAIN for want of replicas
+  std::atomic<uint64_t> failovers{0};  // forwards retried on the next replica
+  std::atomic<uint64_t> speculative_reads{
+      0};  // reads that asked more replicas: one failed or was slow
   std::atomic<uint64_t> hints_stored{0};
   std::atomic<uint64_t> hints_dropped{0};  // refused by the hint store's bounds
   std::atomic<uint64_t> hints_replayed{0};

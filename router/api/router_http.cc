@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/secret.h"
 #include "cluster/membership.h"
 #include "net/http_status.h"
 #include "ring/balance.h"
@@ -113,12 +114,15 @@ json MapJson(const cluster::ClusterMap& map) {
 
 bool Authorized(const HttpRequest& req, const RouterHttpContext& ctx) {
   if (ctx.admin_token.empty()) return true;
+  return SecretEquals(req.Header("authorization"), "Bearer " + ctx.admin_token);
+}
+
+// The data and jobs paths: the clients' password, or the admin token.
+bool ClientAuthorized(const HttpRequest& req, const RouterHttpContext& ctx) {
+  if (ctx.requirepass.empty()) return true;
   std::string_view h = req.Header("authorization");
-  std::string expected = "Bearer " + ctx.admin_token;
-  if (h.size() != expected.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < h.size(); ++i) diff |= static_cast<unsigned char>(h[i] ^ expected[i]);
-  return diff == 0;
+  return SecretEquals(h, "Bearer " + ctx.requirepass) ||
+         (!ctx.admin_token.empty() && SecretEquals(h, "Bearer " + ctx.admin_token));
 }
 
 HttpResponse GetNode(const HttpRequest& req, RouterHttpContext& ctx) {
@@ -398,13 +402,15 @@ std::string ValidateHealth(const cluster::HealthOptions& h) {
 HttpResponse HandleRouterHttp(const HttpRequest& req, RouterHttpContext& ctx) {
   const std::string& path = req.path;
   const std::string& m = req.method;
+  const bool kv = path.rfind(kKvPrefix, 0) == 0;
+  if ((kv || JobsApi::Serves(path)) && !ClientAuthorized(req, ctx)) {
+    return HttpResponse::Error(401, "this endpoint needs Authorization: Bearer <requirepass>");
+  }
   if (JobsApi::Serves(path)) return HandleJobsHttp(req, ctx.jobs);
-  if (path.rfind(kKvPrefix, 0) == 0)
-    return Kv(req, std::string_view(path).substr(kKvPrefix.size()), ctx);
+  if (kv) return Kv(req, std::string_view(path).substr(kKvPrefix.size()), ctx);
   bool mutating = (path == "/add-node" || path.rfind(kRemovePrefix, 0) == 0 ||
                    (path == "/config" && m == "PUT") || (path == "/repair" && m == "POST") ||
-                   IsMigrationsMutation(req) ||
-                   (path.rfind(kNodesPrefix, 0) == 0 && m != "GET"));
+                   IsMigrationsMutation(req) || (path.rfind(kNodesPrefix, 0) == 0 && m != "GET"));
   if (mutating && !Authorized(req, ctx)) {
     return HttpResponse::Error(401, "this endpoint needs Authorization: Bearer <admin token>");
   }

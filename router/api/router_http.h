@@ -1,4 +1,5 @@
-// The router's HTTP API: the consistent_hashing_server's (get-node, add-node, remove-node), the FastAPI cache balancer's
+// The router's HTTP API: the consistent_hashing_server's (get-node, add-node, remove-node), the
+// FastAPI cache balancer's
 // (/kv/{key} with X-CacheServer-* headers), the cluster map, live config,
 // health, metrics and live rebalancing (/migrations). See docs/api.md for every endpoint with an
 // example.
@@ -38,6 +39,9 @@ struct RouterHttpContext {
   // Live rebalancing: every ring change goes through it. Null: changes apply
   // at once (cache remap) and /migrations answers 503.
   Migrator* migrator = nullptr;
+  // The clients' password: when set, /kv/... and the jobs API need
+  // Authorization: Bearer <requirepass> (or the admin token). Empty: open.
+  std::string requirepass;
 };
 
 net::HttpResponse HandleRouterHttp(const net::HttpRequest& request, RouterHttpContext& ctx);

@@ -348,6 +348,24 @@ TEST_F(RouterHttpTest, PutConfigRefusesBadReplicationAndConsistency) {
   EXPECT_EQ(owner_->Map().epoch, 4u);
 }
 
+TEST_F(RouterHttpTest, DataAndJobsNeedThePasswordWhenSet) {
+  ctx_->admin_token = "admin";
+  ctx_->requirepass = "pw";
+  for (const char* path : {"/kv/k", "/getQueueLen", "/jobs/abc"}) {
+    HttpRequest r = Request("GET", path);
+    EXPECT_EQ(Call(r).status, 401) << path;
+    r.headers["authorization"] = "Bearer wrong";
+    EXPECT_EQ(Call(r).status, 401) << path;
+    r.headers["authorization"] = "Bearer pw";
+    EXPECT_NE(Call(r).status, 401) << path;
+    r.headers["authorization"] = "Bearer admin";  // the admin token also serves
+    EXPECT_NE(Call(r).status, 401) << path;
+  }
+  EXPECT_EQ(Call("GET", "/nodes").status, 200);  // the map needs neither
+  ctx_->requirepass.clear();                     // no password: open, as before
+  EXPECT_NE(Call("GET", "/kv/k").status, 401);
+}
+
 TEST_F(RouterHttpTest, MutatingEndpointsNeedTheAdminToken) {
   ctx_->admin_token = "s3cret";
   struct Case {

@@ -133,6 +133,9 @@ void Autoscaler::Launch(const std::string& reason,
                "--idle-exit", options_.worker_idle_exit,
                "--threads",   std::to_string(options_.worker_threads),
                "--id",        spec.name};
+  if (!options_.password_file.empty()) {
+    spec.args.insert(spec.args.end(), {"--password-file", options_.password_file});
+  }
   std::string decision = reason + ": launching " + spec.name;
   spdlog::info("autoscaler: {}", decision);
   // Known before it starts: the worker may poll before Launch returns.

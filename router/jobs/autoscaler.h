@@ -35,6 +35,10 @@ struct AutoscalerOptions {
   std::string worker_idle_exit = "10m";  // passed to the worker as --idle-exit
   uint32_t worker_threads = 1;           // passed to the worker as --threads
   std::string router_url;                // passed as --router, e.g. http://127.0.0.1:8080
+  // Passed as --password-file: the router's requirepass_file; empty = none
+  // (a password from RINGKV_REQUIREPASS reaches workers through the
+  // environment they inherit).
+  std::string password_file;
 };
 
 struct ScaleInputs {

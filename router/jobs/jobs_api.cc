@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "base/secret.h"
 #include "jobs/protocol.h"
 #include "net/http_status.h"
 
@@ -87,11 +88,36 @@ void WorkerRegistry::Touch(const std::string& id, int pid, int64_t now_ms, bool 
 void WorkerRegistry::Remove(const std::string& id) {
   MutexLock lock(mu_);
   workers_.erase(id);
+  tokens_.erase(id);
+}
+
+StatusOr<std::string> WorkerRegistry::Register(const std::string& id, int pid, int64_t now_ms) {
+  auto token = RandomSecret(16);
+  if (!token.ok()) return token.status();
+  {
+    MutexLock lock(mu_);
+    PruneLocked(now_ms);
+    if (workers_.count(id) && tokens_.count(id)) {
+      return AlreadyExists("worker id " + id +
+                           " is registered and alive; choose another id (X-Worker-Id)");
+    }
+    tokens_[id] = *token;
+    left_.erase(id);
+  }
+  Touch(id, pid, now_ms);
+  return token;
+}
+
+bool WorkerRegistry::CheckToken(const std::string& id, std::string_view token) {
+  MutexLock lock(mu_);
+  auto it = tokens_.find(id);
+  return it != tokens_.end() && SecretEquals(token, it->second);
 }
 
 void WorkerRegistry::MarkLeft(const std::string& id, int64_t now_ms) {
   MutexLock lock(mu_);
   workers_.erase(id);
+  tokens_.erase(id);
   left_[id] = now_ms;
   std::erase_if(left_, [&](const auto& kv) { return now_ms - kv.second > expire_ms_; });
 }
@@ -120,6 +146,7 @@ bool WorkerRegistry::LaunchedLocked(const Worker& w) const {
 void WorkerRegistry::PruneLocked(int64_t now_ms) {
   std::erase_if(workers_,
                 [&](const auto& kv) { return now_ms - kv.second.last_seen_ms > expire_ms_; });
+  std::erase_if(tokens_, [&](const auto& kv) { return !workers_.count(kv.first); });
 }
 
 std::vector<WorkerRegistry::Worker> WorkerRegistry::List(int64_t now_ms) {
@@ -140,9 +167,10 @@ JobsApi::JobsApi(JobsOptions options, MapOwner& map_owner, KvGateway& kv)
       self_http_addr_(options_.self_http_addr) {}
 
 bool JobsApi::Serves(const std::string& path) {
-  static const char* kPaths[] = {
-      "/enqueue",           "/getWork",     "/renewLease",   "/completeWork", "/pullCompleted",
-      "/pullCompletedNode", "/getQueueLen", "/notifyKilled", "/ip",           "/workers"};
+  static const char* kPaths[] = {"/enqueue",      "/getWork",       "/renewLease",
+                                 "/completeWork", "/pullCompleted", "/pullCompletedNode",
+                                 "/getQueueLen",  "/notifyKilled",  "/ip",
+                                 "/workers",      "/registerWorker"};
   for (const char* p : kPaths) {
     if (path == p) return true;
   }
@@ -214,10 +242,28 @@ StatusOr<net::resp::Reply> JobsApi::CallForJob(const std::string& id,
   return NotFound("no job " + id);
 }
 
+Status JobsApi::CheckWorkerToken(const HttpRequest& req, const std::string& worker) {
+  if (!options_.require_worker_tokens) return OkStatus();
+  if (workers_.CheckToken(worker, req.Header("x-worker-token"))) return OkStatus();
+  return Unauthenticated("worker " + worker +
+                         " is not registered, or X-Worker-Token is not its token: POST "
+                         "/registerWorker first");
+}
+
 StatusOr<std::string> JobsApi::Identify(const HttpRequest& req) {
   auto id = codec::WorkerIdOf(req);
-  if (id.ok()) workers_.Touch(*id, PidOf(req, *id), WallMs());
+  if (!id.ok()) return id;
+  if (Status s = CheckWorkerToken(req, *id); !s.ok()) return s;
+  workers_.Touch(*id, PidOf(req, *id), WallMs());
   return id;
+}
+
+HttpResponse JobsApi::RegisterWorker(const HttpRequest& req) {
+  auto id = codec::WorkerIdOf(req);
+  if (!id.ok()) return ErrorResponse(id.status());
+  auto token = workers_.Register(*id, PidOf(req, *id), WallMs());
+  if (!token.ok()) return ErrorResponse(token.status());
+  return HttpResponse::Json(200, json{{"worker_id", *id}, {"token", *token}}.dump());
 }
 
 // --- handlers ---
@@ -435,6 +481,7 @@ HttpResponse JobsApi::NotifyKilled(const HttpRequest& req) {
     if (!self.ok()) return ErrorResponse(self.status());
     worker = *self;
   }
+  if (Status s = CheckWorkerToken(req, worker); !s.ok()) return ErrorResponse(s);
   if (JobNodes().empty()) return ErrorResponse(NoNodes());
   workers_.MarkLeft(worker, WallMs());
   int64_t released = ReleaseLeases(worker);
@@ -527,6 +574,7 @@ HttpResponse JobsApi::Handle(const HttpRequest& req) {
   if (p.rfind(kJobsPrefix, 0) == 0 && m == "GET") return GetJob(p.substr(kJobsPrefix.size()));
   if (p == "/getQueueLen" && m == "GET") return QueueLen();
   if (p == "/notifyKilled" && m == "POST") return NotifyKilled(req);
+  if (p == "/registerWorker" && m == "POST") return RegisterWorker(req);
   if (p == "/ip" && (m == "GET" || m == "POST")) return Ip(req);
   if (p == "/workers" && m == "GET") return Workers();
   return HttpResponse::Error(405, "method " + m + " not allowed on " + p);

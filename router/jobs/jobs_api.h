@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/thread_annotations.h"
@@ -46,6 +47,13 @@ class WorkerRegistry {
 
   // Records contact; `pid` (0 = unknown) comes from X-Worker-Pid.
   void Touch(const std::string& id, int pid, int64_t now_ms, bool completed = false);
+  // POST /registerWorker: a new random token for `id`, which it presents as
+  // X-Worker-Token from then on. AlreadyExists while a worker registered
+  // under `id` is alive (seen within expire_ms), so no one can take over a
+  // live worker's id; the token is forgotten with the worker.
+  StatusOr<std::string> Register(const std::string& id, int pid, int64_t now_ms);
+  // True if `token` is the one `id` registered with (constant time).
+  bool CheckToken(const std::string& id, std::string_view token);
   void Remove(const std::string& id);
   // The worker said it left (POST /notifyKilled) at `now_ms`. Long polls it
   // started before then must not lease jobs any more.
@@ -66,6 +74,7 @@ class WorkerRegistry {
   std::map<std::string, Worker> workers_ GUARDED_BY(mu_);
   std::map<std::string, int> launched_names_ GUARDED_BY(mu_);  // name -> pid
   std::map<std::string, int64_t> left_ GUARDED_BY(mu_);        // id -> when it left
+  std::map<std::string, std::string> tokens_ GUARDED_BY(mu_);  // id -> its token
 };
 
 struct JobsOptions {
@@ -78,6 +87,11 @@ struct JobsOptions {
   uint32_t long_poll_slots = 8;
   uint32_t poll_interval_ms = 20;  // how often a long poll asks the nodes again
   std::string self_http_addr;      // "host:port" of this router, for /ip
+  // Workers must register (POST /registerWorker) and present their token
+  // (X-Worker-Token) on getWork, renewLease, completeWork and notifyKilled,
+  // so an id alone cannot act for a worker. On when the router has a
+  // requirepass (docs/jobs.md, "Worker tokens").
+  bool require_worker_tokens = false;
 };
 
 // What the autoscaler reports in /workers and /metrics.
@@ -144,7 +158,11 @@ class JobsApi {
   int64_t ReleaseLeases(const std::string& worker);
   net::HttpResponse Ip(const net::HttpRequest& req);
   net::HttpResponse Workers();
+  // The calling worker's id; with require_worker_tokens, Unauthenticated
+  // unless the request carries that worker's token.
   StatusOr<std::string> Identify(const net::HttpRequest& req);
+  Status CheckWorkerToken(const net::HttpRequest& req, const std::string& worker);
+  net::HttpResponse RegisterWorker(const net::HttpRequest& req);
 
   JobsOptions options_;
   MapOwner& map_owner_;

@@ -228,6 +228,27 @@ TEST(Workers, RegistryExpiresAndMarksLaunched) {
   EXPECT_TRUE(reg.List(1500).empty());
 }
 
+TEST(Workers, ATokenBelongsToOneLiveWorker) {
+  WorkerRegistry reg(1000);
+  auto a = reg.Register("a", 0, 100);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_TRUE(reg.CheckToken("a", *a));
+  EXPECT_FALSE(reg.CheckToken("a", ""));
+  EXPECT_FALSE(reg.CheckToken("a", *a + "x"));
+  EXPECT_FALSE(reg.CheckToken("b", *a));  // another id, the same token: refused
+  // While "a" lives nobody else can register as "a" and take its token.
+  EXPECT_EQ(reg.Register("a", 0, 500).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(reg.CheckToken("a", *a));
+  // Once it left (or expired), its token is gone and the id is free again.
+  reg.MarkLeft("a", 600);
+  EXPECT_FALSE(reg.CheckToken("a", *a));
+  auto again = reg.Register("a", 0, 700);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(*again, *a);
+  reg.List(5000);  // prunes: expired
+  EXPECT_FALSE(reg.CheckToken("a", *again));
+}
+
 TEST(Autoscaler, Decide) {
   using Kind = ScaleDecision::Kind;
   EXPECT_EQ(DecideScale({0, 0, 0, 4, 15000}).kind, Kind::kNoQueue);

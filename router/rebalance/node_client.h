@@ -32,8 +32,14 @@ struct PeerStatus {
 
 class NodeClient {
  public:
-  // `rpc_timeout_ms`: deadline of each unary call.
-  explicit NodeClient(uint32_t rpc_timeout_ms) : rpc_timeout_ms_(rpc_timeout_ms) {}
+  // `rpc_timeout_ms`: deadline of each unary call. `cluster_secret`: sent
+  // with every call (net/grpc_auth.h); empty = none.
+  explicit NodeClient(uint32_t rpc_timeout_ms, const std::string& cluster_secret = "")
+      : rpc_timeout_ms_(rpc_timeout_ms),
+        channels_(net::GrpcChannelOptions{.initial_reconnect_backoff_ms = 100,
+                                          .max_reconnect_backoff_ms = 1000,
+                                          .metadata = net::ClusterSecretMetadata(cluster_secret)}) {
+  }
   NodeClient(const NodeClient&) = delete;
   NodeClient& operator=(const NodeClient&) = delete;
 
@@ -57,8 +63,7 @@ class NodeClient {
   const uint32_t rpc_timeout_ms_;
   // A node that restarts is reached again within a second, not gRPC's
   // default back-off of up to two minutes.
-  net::GrpcChannels channels_{net::GrpcChannelOptions{.initial_reconnect_backoff_ms = 100,
-                                                      .max_reconnect_backoff_ms = 1000}};
+  net::GrpcChannels channels_;
   mutable Mutex mu_;
   std::string registry_ GUARDED_BY(mu_);
 };

@@ -67,6 +67,11 @@ class NodeTable {
   // The bucket that holds shard-local position `pos`.
   size_t BucketAt(uint64_t pos) const { return static_cast<size_t>(pos >> shift_); }
 
+  // Where a lookup of `hash` starts: its bucket slot, and the first node in
+  // it (a hint for prefetching; stale as soon as the table changes).
+  const void* SlotOf(uint64_t hash) const { return &buckets_[Index(hash)]; }
+  const Node* HeadOf(uint64_t hash) const { return buckets_[Index(hash)]; }
+
   // The link (bucket slot or predecessor's `next`) that points at the node
   // holding `key`, or nullptr. Invalidated by any other change to the table.
   Node** FindLink(uint64_t hash, std::string_view key) {

@@ -59,9 +59,33 @@ class ClusterCliTest(ClusterTestCase):
     def status(self):
         return json.loads(self.cli("status", "--json").stdout)
 
+    def secret(self, name):
+        """One of the secrets `cluster up` generated in the run directory."""
+        path = os.path.join(self.run_dir, name)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, path)
+        with open(path) as f:
+            return f.read().strip()
+
     def router_client(self, st):
         host, port = st["router"]["resp"].rsplit(":", 1)
-        return redis.Redis(host=host, port=int(port), socket_timeout=10)
+        return redis.Redis(host=host, port=int(port), socket_timeout=10,
+                           password=self.secret("requirepass"))
+
+    def check_secrets_stay_off_command_lines(self, st):
+        """No secret appears in the command line of any process `cluster up`
+        started (anyone on the machine can read /proc/<pid>/cmdline), and
+        the router refuses a client without the password."""
+        secrets = [self.secret(n) for n in ("requirepass", "admin-token", "cluster-secret")]
+        self.assertEqual(len(set(secrets)), 3)
+        pids = [st["router"]["pid"]] + [n["pid"] for n in st["nodes"]]
+        for pid in pids:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+            for s in secrets:
+                self.assertNotIn(s, cmdline, f"a secret is on the command line of pid {pid}")
+        host, port = st["router"]["resp"].rsplit(":", 1)
+        with self.assertRaises(redis.exceptions.AuthenticationError):
+            redis.Redis(host=host, port=int(port), socket_timeout=10).get("k")
 
     def readable(self, r, keys):
         values = r.mget(keys)
@@ -102,6 +126,9 @@ class ClusterCliTest(ClusterTestCase):
         table = self.cli("status").stdout
         for i in (1, 2, 3):
             self.assertIn(f"{prefix}-{i}", table)
+        self.assertIn("redis-cli -p", table)
+        self.assertIn(os.path.join(self.run_dir, "requirepass"), table)
+        self.check_secrets_stay_off_command_lines(st)
 
         r = self.router_client(st)
         keys = [f"key:{i}" for i in range(KEYS)]
@@ -111,7 +138,9 @@ class ClusterCliTest(ClusterTestCase):
         # The keys are spread over every back end.
         for n in st["nodes"]:
             host, port = n["addr"].rsplit(":", 1)
-            self.assertGreater(redis.Redis(host=host, port=int(port)).dbsize(), 0, n)
+            password = self.secret("requirepass") if backend == "ringkv" else None
+            self.assertGreater(redis.Redis(host=host, port=int(port), password=password).dbsize(),
+                               0, n)
 
         added = self.cli("add-node")
         self.assertIn(f"{prefix}-4", added.stdout)

@@ -10,7 +10,6 @@ the services.
 """
 import json
 import os
-import re
 import sys
 import time
 import unittest
@@ -22,7 +21,7 @@ import grpc  # noqa: E402
 import redis  # noqa: E402
 import grpc_pb  # noqa: E402
 from checker import Checker  # noqa: E402
-from harness import ClusterTestCase, wait_for  # noqa: E402
+from harness import ClusterTestCase, metric, wait_for  # noqa: E402
 
 STEP_TIMEOUT = 120
 
@@ -69,12 +68,6 @@ class Dht:
 
     def close(self):
         self.channel.close()
-
-
-def metric(node, name):
-    status, raw = http("GET", f"{node.http}/metrics")
-    m = re.search(rf"^ringkv_{name} (\d+)", raw.decode(), re.M)
-    return int(m.group(1)) if m else 0
 
 
 def local_keys(node):

@@ -20,7 +20,6 @@ with ports picked at run time:
 """
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -32,16 +31,9 @@ import grpc  # noqa: E402
 import redis  # noqa: E402
 import grpc_pb  # noqa: E402
 from checker import Checker  # noqa: E402
-from harness import ClusterTestCase, RingkvProcess, http_json, wait_for  # noqa: E402
+from harness import ClusterTestCase, RingkvProcess, http_json, metric, wait_for  # noqa: E402
 
 CLIENTS = 50
-
-
-def metric(node, name):
-    status, raw = http_json("GET", f"{node.http}/metrics")
-    text = raw.decode() if isinstance(raw, bytes) else str(raw)
-    m = re.search(rf"^ringkv_{name} (\d+)", text, re.M)
-    return int(m.group(1)) if m else 0
 
 
 def sigstop(proc):

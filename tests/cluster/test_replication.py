@@ -18,7 +18,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from checker import Checker  # noqa: E402
-from harness import ClusterTestCase, http_json, wait_for  # noqa: E402
+from harness import ClusterTestCase, http_json, metric, wait_for  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -130,6 +130,10 @@ class QuorumTest(ReplicationTestCase):
             os.kill(victim.proc.pid, signal.SIGCONT)
 
         checker = self.run_checker_around(router, stall)
+        # Reads that had asked only the stalled replica asked the others
+        # after speculative_read_ms, not after the peer link's timeout.
+        self.assertGreater(sum(metric(n, "replica_speculative_reads_total")
+                               for n in nodes if n is not victim), 0)
         # The returned node holds the newest value of each of its keys, once
         # its hints are replayed: read its own copy, not a quorum.
         self.assert_caught_up(router, victim, checker)

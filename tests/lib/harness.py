@@ -3,8 +3,15 @@ with ports chosen at run time, and talk to them.
 
 Processes bind port 0 and report the ports they got through --ports-file, so
 tests never guess a free port. Every process is killed when the test ends.
+
+Secrets: on loopback a cluster runs without any (local development), so the
+helpers start processes without credentials unless a test passes them, e.g.
+`--cluster-secret-file` with a file from ClusterTestCase.secret_file(). A
+secret never goes on a command line; `env` adds environment variables
+(RINGKV_REQUIREPASS, RINGKV_CLUSTER_SECRET, ...) to a process.
 """
 import json
+import re
 import urllib.error
 import urllib.request
 import os
@@ -51,14 +58,24 @@ def http_json(method, url, body=None, timeout=10, headers=None):
         return status, raw
 
 
+def metric(process, name):
+    """The value of counter or gauge `ringkv_<name>` (no labels) in the
+    /metrics of a node or router; 0 when absent."""
+    _, raw = http_json("GET", f"{process.http}/metrics")
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    m = re.search(rf"^ringkv_{name} (\d+)", text, re.M)
+    return int(m.group(1)) if m else 0
+
+
 class Process:
     """A child process with a log file; killed on stop()."""
 
-    def __init__(self, argv, log_path):
+    def __init__(self, argv, log_path, env=None):
         self.argv = argv
         self.log_path = log_path
         self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **env} if env else None)
 
     def alive(self):
         return self.proc.poll() is None
@@ -87,13 +104,13 @@ class Process:
 class RingkvProcess(Process):
     """A `ringkv <subcommand>` that reports its run-time ports in a ports file."""
 
-    def __init__(self, workdir, name, subcommand, argv_tail, timeout=10.0):
+    def __init__(self, workdir, name, subcommand, argv_tail, timeout=10.0, env=None):
         self.ports_file = os.path.join(workdir, f"{name}.ports.json")
         if os.path.exists(self.ports_file):
             os.unlink(self.ports_file)
         self.subcommand = subcommand
         argv = [RINGKV, subcommand, "--ports-file", self.ports_file, *argv_tail]
-        super().__init__(argv, os.path.join(workdir, f"{name}.log"))
+        super().__init__(argv, os.path.join(workdir, f"{name}.log"), env=env)
         self.info = wait_for(self._read_ports, timeout=timeout,
                              what=f"{name} to start (log: {self.log_path})")
 
@@ -116,10 +133,11 @@ class Node(RingkvProcess):
     """A `ringkv node` on run-time ports (RESP, HTTP, gRPC), or on given ones
     (a restart that the cluster knows by its addresses)."""
 
-    def __init__(self, workdir, *extra, name="node", resp_port=0, http_port=0, grpc_port=0):
+    def __init__(self, workdir, *extra, name="node", resp_port=0, http_port=0, grpc_port=0,
+                 env=None):
         super().__init__(workdir, name, "node",
                          ["--resp-port", str(resp_port), "--http-port", str(http_port),
-                          "--grpc-port", str(grpc_port), "--log-level", "warn", *extra])
+                          "--grpc-port", str(grpc_port), "--log-level", "warn", *extra], env=env)
         self.resp_port = self.info["resp_port"]
         self.http_port = self.info["http_port"]
         self.grpc_port = self.info["grpc_port"]
@@ -135,12 +153,12 @@ class Router(RingkvProcess):
     """
 
     def __init__(self, workdir, *extra, name="router", data_dir=None, http_port=0, resp_port=0,
-                 grpc_port=0):
+                 grpc_port=0, env=None):
         self.data_dir = data_dir or os.path.join(workdir, f"{name}.data")
         super().__init__(workdir, name, "router",
                          ["--http-port", str(http_port), "--resp-port", str(resp_port),
                           "--grpc-port", str(grpc_port), "--data-dir", self.data_dir, *extra],
-                         timeout=20)
+                         timeout=20, env=env)
         self.http_port = self.info["http_port"]
         self.resp_port = self.info["resp_port"]
         self.grpc_port = self.info["grpc_port"]
@@ -247,8 +265,18 @@ class ClusterTestCase(unittest.TestCase):
         missing = [f"{prefix}:{i}" for i, v in enumerate(got) if v != f"v{i}".encode()]
         self.assertEqual(missing[:10], [], f"{len(missing)} keys unreadable through the router")
 
-    def start_node(self, *extra, name="node", **ports):
-        n = Node(self.workdir, *extra, name=name, **ports)
+    def secret_file(self, name, value=None):
+        """A file holding `value` (random when None), mode 0600 as ringkv
+        requires; returns (path, value)."""
+        value = value or os.urandom(16).hex()
+        path = os.path.join(self.workdir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value + "\n")
+        return path, value
+
+    def start_node(self, *extra, name="node", **kw):
+        n = Node(self.workdir, *extra, name=name, **kw)
         self.processes.append(n)
         return n
 
@@ -257,7 +285,7 @@ class ClusterTestCase(unittest.TestCase):
         self.processes.append(r)
         return r
 
-    def start_router(self, *extra, name="router", data_dir=None):
-        r = Router(self.workdir, *extra, name=name, data_dir=data_dir)
+    def start_router(self, *extra, name="router", data_dir=None, env=None):
+        r = Router(self.workdir, *extra, name=name, data_dir=data_dir, env=env)
         self.processes.append(r)
         return r

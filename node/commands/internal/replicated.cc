@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "base/thread_annotations.h"
 #include "cluster/cluster_map.h"
+#include "net/event_loop.h"
 #include "net/resp/resp_writer.h"
 #include "node/commands/forward_link.h"
 #include "node/commands/internal/placement.h"
@@ -128,6 +130,105 @@ class Sink {
   CondVar cv_;
   bool done_ GUARDED_BY(mu_) = false;
   std::string reply_ GUARDED_BY(mu_);
+};
+
+// RINGKV.APPLY's arguments per key (AppendApplyArgs): key version kind
+// expire_at_ms value.
+constexpr size_t kApplyArgsPerKey = 5;
+
+class Round;
+
+// The RINGKV.PEEKs and RINGKV.APPLYs that the commands coordinated on one
+// event-loop thread send to one peer during one turn of the loop, sent as one
+// command per peer and kind at the end of the turn (docs/replication.md,
+// "How a request runs"). Each key costs what it did; what a command costs on the
+// link (its request and reply on the wire, its dispatch on the peer, the
+// reply's decoding and the callback) is paid once per peer and turn instead
+// of once per client command. Off an event loop (a worker thread) a call is
+// sent at once.
+//
+// Thread safety: each thread has its own pending calls; replies arrive on
+// any thread.
+class ReplicaCalls {
+ public:
+  enum class Kind : uint8_t { kPeek, kApply };
+
+  // Adds `args` (`nkeys` keys, or their RINGKV.APPLY arguments) to this
+  // thread's call of `kind` to `peer`. Its part of the reply goes to
+  // round->OnPeek or round->OnApplyReply with `pi`. `args` must stay valid
+  // while `round` lives.
+  static void Add(Kind kind, ForwardLink& link, std::shared_ptr<Round> round,
+                  const std::shared_ptr<const ClusterSnapshot>& view, uint32_t peer, size_t pi,
+                  std::span<const std::string_view> args, size_t nkeys);
+  // Sends what this thread holds (before it waits for a reply itself).
+  static void Flush();
+
+ private:
+  // A call is sent early when it grows past either bound.
+  static constexpr size_t kMaxKeys = 512;
+  static constexpr size_t kMaxBytes = 1 << 20;
+
+  struct Part {
+    std::shared_ptr<Round> round;
+    uint32_t pi = 0;
+    uint32_t nkeys = 0;
+  };
+  struct Call {
+    Kind kind = Kind::kPeek;
+    ForwardLink* link = nullptr;
+    std::shared_ptr<const ClusterSnapshot> view;
+    uint32_t peer = 0;
+    std::vector<std::string_view> args;  // the command's name first
+    std::vector<Part> parts;
+    size_t keys = 0;
+    size_t bytes = 0;
+  };
+  // A call on its way: what its reply is handed to.
+  struct Sent {
+    std::vector<std::string_view> args;
+    std::vector<Part> parts;
+  };
+  struct Pending {
+    std::vector<Call> calls;
+    bool scheduled = false;  // a Flush waits for the end of the loop's turn
+  };
+
+  static Pending& Here() {
+    thread_local Pending pending;
+    return pending;
+  }
+  static void Send(Call call);
+  // Out of line: GCC 12 sees the reply string moved into std::function's call
+  // as maybe-uninitialized when this is inlined into the lambda.
+  [[gnu::noinline]] static void Deliver(Kind kind, uint32_t peer, const Sent& sent,
+                                        std::string_view reply);
+};
+
+// The read rounds of one event-loop thread that asked only some of their
+// replicas: once `delay` has passed without their answers, the rest are
+// asked (a stalled replica then delays a read by the delay, not by the peer
+// link's timeout). A timer of the loop checks them every kTickMs.
+//
+// Thread safety: each thread has its own list, used on that thread only.
+class SpeculativeReads {
+ public:
+  static void Watch(std::shared_ptr<Round> round, uint32_t delay_ms);
+
+ private:
+  static constexpr std::chrono::milliseconds kTickMs{5};
+  struct Watched {
+    std::chrono::steady_clock::time_point due;
+    std::weak_ptr<Round> round;
+  };
+  struct Here {
+    std::vector<Watched> rounds;
+    bool ticking = false;  // the loop's timer is set
+  };
+  static Here& Mine() {
+    thread_local Here here;
+    return here;
+  }
+  static void Tick();
 };
 
 // One coordinated command: optional read round, the command here, optional
@@ -318,53 +419,86 @@ class Round : public std::enable_shared_from_this<Round> {
     return g;
   }
 
-  void PeerFailed(uint32_t peer) {
-    Count(&ReplicationCounters::replica_fails);
-    if (replication_ != nullptr) replication_->Suspect(view_->NodeId(peer));
-  }
-
-  // --- Read round: RINGKV.PEEK to every live peer; go on once each key has
-  // need_read answers.
+  // --- Read round: RINGKV.PEEK to the replicas each key needs (need_read of
+  // its live peers, in preference order), and to the others once one of
+  // those fails or is slow (AskTheRest); go on once each key has need_read
+  // answers. Without a delay for the rest (or off an event loop, where
+  // nothing would wake this round up) every live peer is asked at once.
   void ReadRound() {
     Count(&ReplicationCounters::reads);
-    std::vector<std::string_view> args;
-    for (size_t pi = 0; pi < reads_.peers.size(); ++pi) {
+    const uint32_t delay_ms = job_.options.speculative_read_ms;
+    const bool partial = delay_ms > 0 && net::EventLoop::Current() != nullptr;
+    std::vector<uint32_t> now;
+    bool rest = false;
+    {
+      MutexLock lock(mu_);
+      asked_.assign(reads_.peers.size(), 0);
+      if (partial) {
+        for (const KeyState& ks : keys_) {
+          uint32_t chosen = 0;
+          for (size_t i = 0; i < ks.npeers && chosen < ks.need_read; ++i) {
+            if ((ks.sets[i] & ks.read_set) == 0 || !Live(*view_, replication_, ks.peers[i])) {
+              continue;
+            }
+            asked_[ReadGroupOf(ks.peers[i])] = 1;
+            ++chosen;
+          }
+        }
+      }
+      for (size_t pi = 0; pi < reads_.peers.size(); ++pi) {
+        const bool live = Live(*view_, replication_, reads_.peers[pi].peer);
+        if (!live || !partial || asked_[pi] != 0) {
+          asked_[pi] = 1;
+          now.push_back(static_cast<uint32_t>(pi));
+        } else {
+          rest = true;
+        }
+      }
+    }
+    if (rest) SpeculativeReads::Watch(shared_from_this(), delay_ms);
+    Ask(now);
+  }
+
+  // Sends the read round's RINGKV.PEEK to each group in `groups` (indices of
+  // reads_.peers); one not believed live fails at once.
+  void Ask(std::span<const uint32_t> groups) {
+    std::vector<std::string_view> keys;
+    for (uint32_t pi : groups) {
       const uint32_t peer = reads_.peers[pi].peer;
       if (!Live(*view_, replication_, peer)) {
-        OnPeek(pi, std::nullopt);
+        OnPeek(pi, nullptr);
         continue;
       }
-      args.assign({"ringkv.peek"});
-      for (uint32_t k : reads_.KeysOf(pi)) args.push_back(keys_[k].key);
-      link_->ForwardAsync(*view_, peer, args,
-                          [self = shared_from_this(), pi](ForwardLink::Outcome, std::string reply) {
-                            self->OnPeek(pi, std::move(reply));
-                          });
+      keys.clear();
+      for (uint32_t k : reads_.KeysOf(pi)) keys.push_back(keys_[k].key);
+      ReplicaCalls::Add(ReplicaCalls::Kind::kPeek, *link_, shared_from_this(), view_, peer, pi,
+                        keys, keys.size());
     }
   }
 
-  // `pi`: an index of reads_.peers.
-  void OnPeek(size_t pi, std::optional<std::string> reply) {
+  // The index of reads_.peers that holds `peer`.
+  size_t ReadGroupOf(uint32_t peer) const {
+    for (size_t pi = 0; pi < reads_.peers.size(); ++pi) {
+      if (reads_.peers[pi].peer == peer) return pi;
+    }
+    return 0;  // not reached: every read-set peer has a group
+  }
+
+ public:
+  // What peer `pi` (an index of reads_.peers) holds of its keys, in order:
+  // `entries` has one element per key; nullptr when it did not answer.
+  void OnPeek(size_t pi, const std::optional<ReplicaEntry>* entries) {
     const uint32_t peer = reads_.peers[pi].peer;
     const std::span<const uint32_t> ks = reads_.KeysOf(pi);
-    std::optional<std::vector<std::optional<ReplicaEntry>>> entries;
-    if (reply) {
-      auto decoded = DecodePeekReply(*reply, ks.size());
-      if (decoded.ok()) {
-        entries = *std::move(decoded);
-        if (replication_ != nullptr) replication_->Clear(view_->NodeId(peer));
-      } else if (Unreachable(*reply)) {
-        PeerFailed(peer);
-      }
-    }
     std::string failure;
+    bool more = false;
     {
       MutexLock lock(mu_);
       if (phase_ != Phase::kReading) return;  // late: the command ran already
       // Take what is newer than this node's copy (this node's own read
       // repair), under the lock: nothing lands once the command runs.
-      for (size_t i = 0; entries && i < ks.size(); ++i) {
-        const std::optional<ReplicaEntry>& e = (*entries)[i];
+      for (size_t i = 0; entries != nullptr && i < ks.size(); ++i) {
+        const std::optional<ReplicaEntry>& e = entries[i];
         if (!e) continue;
         bool installed = false;
         if (InstallIfNewer(job_.engine, job_.hlc, keys_[ks[i]].key, *e, job_.now_ms, &installed)
@@ -375,9 +509,9 @@ class Round : public std::enable_shared_from_this<Round> {
       }
       for (size_t i = 0; i < ks.size(); ++i) {
         KeyState& s = keys_[ks[i]];
-        if (entries) {
+        if (entries != nullptr) {
           ++s.read_ok;
-          const std::optional<ReplicaEntry>& e = (*entries)[i];
+          const std::optional<ReplicaEntry>& e = entries[i];
           if (s.nseen < s.seen.size()) s.seen[s.nseen++] = {peer, e ? e->version() : 0};
         } else {
           ++s.read_failed;
@@ -392,9 +526,14 @@ class Round : public std::enable_shared_from_this<Round> {
           failure = NotEnough(s, s.ReadIndex(), s.need_read, s.read_ok);
         }
       }
-      if (!all && failure.empty()) return;  // more answers to wait for
-      phase_ = Phase::kRunning;
+      if (!all && failure.empty()) {
+        more = entries == nullptr;  // an asked replica failed: ask the others now
+        if (!more) return;          // more answers to wait for
+      } else {
+        phase_ = Phase::kRunning;
+      }
     }
+    if (more) return AskTheRest();
     if (!failure.empty()) {
       Count(&ReplicationCounters::no_quorum);
       return Finish(ErrorLine("TRYAGAIN ", failure));
@@ -402,6 +541,36 @@ class Round : public std::enable_shared_from_this<Round> {
     RunHere();
   }
 
+  // Asks the read round's peers not asked yet (one asked failed, or is slow).
+  void AskTheRest() {
+    std::vector<uint32_t> rest;
+    {
+      MutexLock lock(mu_);
+      if (phase_ != Phase::kReading) return;
+      for (size_t pi = 0; pi < asked_.size(); ++pi) {
+        if (asked_[pi] != 0) continue;
+        asked_[pi] = 1;
+        rest.push_back(static_cast<uint32_t>(pi));
+      }
+    }
+    if (rest.empty()) return;
+    Count(&ReplicationCounters::speculative_reads);
+    Ask(rest);
+  }
+
+  store::Engine& engine() { return job_.engine; }
+
+  // Peer `peer` failed a call in transport: route around it for a while.
+  void PeerFailed(uint32_t peer) {
+    Count(&ReplicationCounters::replica_fails);
+    if (replication_ != nullptr) replication_->Suspect(view_->NodeId(peer));
+  }
+  // Peer `peer` answered a call.
+  void PeerAnswered(uint32_t peer) {
+    if (replication_ != nullptr) replication_->Clear(view_->NodeId(peer));
+  }
+
+ private:
   // --- The command, here, once.
   void RunHere() {
     {
@@ -468,51 +637,47 @@ class Round : public std::enable_shared_from_this<Round> {
         })) {
       Finish(std::move(reply_));  // consistency one: answered now, replicas follow
     }
-    // Peers with the same keys (every peer of a one-key command) are sent
-    // the same arguments, encoded once.
-    std::vector<std::string> args;
-    std::vector<std::string_view> views;
-    std::span<const uint32_t> encoded;
-    bool have_encoded = false;
+    // Each key's RINGKV.APPLY arguments, encoded once for all its peers; the
+    // calls point into apply_args_ (this round outlives them).
+    std::vector<size_t> at(keys_.size(), SIZE_MAX);
+    for (size_t k = 0; k < keys_.size(); ++k) {
+      if (!result[k]) continue;
+      at[k] = apply_args_.size();
+      AppendApplyArgs(apply_args_, keys_[k].key, *result[k]);
+    }
+    std::vector<std::string_view> args;
     for (size_t pi = 0; pi < writes_.peers.size(); ++pi) {
       const uint32_t peer = writes_.peers[pi].peer;
-      const std::span<const uint32_t> ks = writes_.KeysOf(pi);
       if (!Live(*view_, replication_, peer)) {
         OnApplied(pi, false);
         continue;
       }
-      if (!have_encoded || !std::equal(ks.begin(), ks.end(), encoded.begin(), encoded.end())) {
-        args.assign({"ringkv.apply"});
-        for (uint32_t k : ks) {
-          if (result[k]) AppendApplyArgs(args, keys_[k].key, *result[k]);
-        }
-        views.assign(args.begin(), args.end());
-        encoded = ks;
-        have_encoded = true;
+      args.clear();
+      for (uint32_t k : writes_.KeysOf(pi)) {
+        if (at[k] == SIZE_MAX) continue;
+        for (size_t i = at[k]; i < at[k] + kApplyArgsPerKey; ++i) args.push_back(apply_args_[i]);
       }
-      if (args.size() == 1) {
+      if (args.empty()) {
         OnApplied(pi, true);
         continue;
       }
-      link_->ForwardAsync(*view_, peer, views,
-                          [self = shared_from_this(), pi](ForwardLink::Outcome, std::string reply) {
-                            self->OnApplyReply(pi, reply);
-                          });
+      ReplicaCalls::Add(ReplicaCalls::Kind::kApply, *link_, shared_from_this(), view_, peer, pi,
+                        args, args.size() / kApplyArgsPerKey);
     }
   }
 
-  // Out of line: GCC 12 sees a string moved into std::function's call as
-  // maybe-uninitialized when this is inlined into the lambda.
-  [[gnu::noinline]] void OnApplyReply(size_t pi, const std::string& reply) {
-    const bool ok = reply.starts_with(':');
+ public:
+  // Peer `pi` (an index of writes_.peers) answered the RINGKV.APPLY that
+  // carried its keys: `ok`, or the failure `why`.
+  void OnApplyReply(size_t pi, bool ok, std::string_view why) {
     if (!ok) {
-      if (Unreachable(reply)) PeerFailed(writes_.peers[pi].peer);
       MutexLock lock(mu_);
-      if (last_failure_.empty()) last_failure_ = reply.substr(1, reply.find('\r') - 1);
+      if (last_failure_.empty()) last_failure_ = std::string(why);
     }
     OnApplied(pi, ok);
   }
 
+ private:
   // `pi`: an index of writes_.peers.
   void OnApplied(size_t pi, bool ok) {
     const uint32_t peer = writes_.peers[pi].peer;
@@ -520,7 +685,6 @@ class Round : public std::enable_shared_from_this<Round> {
     const std::string& peer_id = view_->NodeId(peer);
     if (ok) {
       Count(&ReplicationCounters::replica_acks);
-      if (replication_ != nullptr) replication_->Clear(peer_id);
     } else if (replication_ != nullptr) {
       for (size_t k : ks) replication_->AddHint(peer_id, keys_[k].key);
     }
@@ -584,10 +748,123 @@ class Round : public std::enable_shared_from_this<Round> {
   Phase phase_ GUARDED_BY(mu_) = Phase::kReading;
   std::vector<KeyState> keys_;  // counters GUARDED_BY(mu_); the rest fixed after construction
   PeerGroups reads_;            // the read round's peers; fixed after construction
-  PeerGroups writes_;           // the write round's peers; fixed after construction
-  std::string reply_;           // the command's reply, held until the write round ends
+  std::vector<uint8_t> asked_ GUARDED_BY(mu_);  // per reads_ group: its PEEK was sent
+  PeerGroups writes_;                           // the write round's peers; fixed after construction
+  std::string reply_;                    // the command's reply, held until the write round ends
+  std::vector<std::string> apply_args_;  // the write round's RINGKV.APPLY arguments
   std::string last_failure_ GUARDED_BY(mu_);  // the first replica error, for the client
 };
+
+void SpeculativeReads::Watch(std::shared_ptr<Round> round, uint32_t delay_ms) {
+  net::EventLoop* loop = net::EventLoop::Current();
+  Here& here = Mine();
+  here.rounds.push_back(
+      Watched{std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms), round});
+  if (!here.ticking) {
+    here.ticking = true;
+    loop->Every(kTickMs, [] { Tick(); });
+  }
+}
+
+void SpeculativeReads::Tick() {
+  Here& here = Mine();
+  if (here.rounds.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<Round>> due;
+  std::erase_if(here.rounds, [&](const Watched& w) {
+    if (w.due > now) return false;
+    if (auto r = w.round.lock()) due.push_back(std::move(r));
+    return true;
+  });
+  for (const auto& r : due) r->AskTheRest();
+}
+
+void ReplicaCalls::Add(Kind kind, ForwardLink& link, std::shared_ptr<Round> round,
+                       const std::shared_ptr<const ClusterSnapshot>& view, uint32_t peer, size_t pi,
+                       std::span<const std::string_view> args, size_t nkeys) {
+  net::EventLoop* loop = net::EventLoop::Current();
+  Pending& here = Here();
+  auto it = std::find_if(here.calls.begin(), here.calls.end(), [&](const Call& c) {
+    return c.kind == kind && c.link == &link && c.view == view && c.peer == peer;
+  });
+  if (it == here.calls.end()) {
+    Call c;
+    c.kind = kind;
+    c.link = &link;
+    c.view = view;
+    c.peer = peer;
+    c.args.push_back(kind == Kind::kPeek ? "ringkv.peek" : "ringkv.apply");
+    here.calls.push_back(std::move(c));
+    it = here.calls.end() - 1;
+  }
+  Call& call = *it;
+  call.args.insert(call.args.end(), args.begin(), args.end());
+  for (std::string_view a : args) call.bytes += a.size();
+  call.keys += nkeys;
+  call.parts.push_back(
+      Part{std::move(round), static_cast<uint32_t>(pi), static_cast<uint32_t>(nkeys)});
+  if (loop == nullptr || call.keys >= kMaxKeys || call.bytes >= kMaxBytes) {
+    Call now = std::move(call);
+    here.calls.erase(it);
+    return Send(std::move(now));
+  }
+  if (!here.scheduled) {
+    here.scheduled = true;
+    loop->AtRoundEnd([] { Flush(); });
+  }
+}
+
+void ReplicaCalls::Flush() {
+  Pending& here = Here();
+  here.scheduled = false;
+  std::vector<Call> calls;
+  calls.swap(here.calls);  // a reply delivered while sending may add calls
+  for (Call& c : calls) Send(std::move(c));
+}
+
+void ReplicaCalls::Send(Call call) {
+  // `sent` keeps the rounds, and so what the arguments point into, alive
+  // until the reply has been handed out.
+  auto sent = std::make_shared<Sent>(Sent{std::move(call.args), std::move(call.parts)});
+  call.link->ForwardAsync(
+      *call.view, call.peer, sent->args,
+      [kind = call.kind, peer = call.peer, sent](ForwardLink::Outcome, std::string reply) {
+        Deliver(kind, peer, *sent, reply);
+      });
+}
+
+void ReplicaCalls::Deliver(Kind kind, uint32_t peer, const Sent& sent, std::string_view reply) {
+  const std::vector<Part>& parts = sent.parts;
+  Round& first = *parts.front().round;
+  if (kind == Kind::kApply) {
+    const bool ok = reply.starts_with(':');
+    if (ok) {
+      first.PeerAnswered(peer);
+    } else if (Unreachable(reply)) {
+      first.PeerFailed(peer);
+    }
+    const std::string_view why = ok ? "" : reply.substr(1, reply.find('\r') - 1);
+    for (const Part& p : parts) p.round->OnApplyReply(p.pi, ok, why);
+    return;
+  }
+  size_t keys = 0;
+  for (const Part& p : parts) keys += p.nkeys;
+  auto decoded = DecodePeekReply(reply, keys);
+  if (!decoded.ok()) {
+    if (Unreachable(reply)) first.PeerFailed(peer);
+    for (const Part& p : parts) p.round->OnPeek(p.pi, nullptr);
+    return;
+  }
+  first.PeerAnswered(peer);
+  // Each round installs what is newer than its own copy: the keys' lookups
+  // here overlap.
+  first.engine().Prefetch(std::span(sent.args).subspan(1));
+  const std::optional<ReplicaEntry>* at = decoded->data();
+  for (const Part& p : parts) {
+    p.round->OnPeek(p.pi, at);
+    at += p.nkeys;
+  }
+}
 
 // Coordinates here: deferred when the shell allows (depth 0), else waits.
 void Coordinate(const CommandSpec& spec, Context& ctx, std::shared_ptr<const ClusterSnapshot> view,
@@ -599,7 +876,8 @@ void Coordinate(const CommandSpec& spec, Context& ctx, std::shared_ptr<const Clu
   auto round = std::make_shared<Round>(spec, ctx, std::move(view), std::move(plans), access, sink);
   round->Start();
   if (deferred) return;
-  ctx.options.forward->SendPending();  // before waiting on this thread
+  ReplicaCalls::Flush();  // before waiting on this thread
+  ctx.options.forward->SendPending();
   ctx.w.Raw(sink->Wait());
 }
 
@@ -737,6 +1015,7 @@ void RunReplicated(const CommandSpec& spec, Context& ctx, std::string& /*out*/,
 
 void ReplicaPeekCommand(Context& ctx) {
   // Read-only, so also a client's local-only read: what this node holds.
+  ctx.engine.Prefetch(ctx.args.subspan(1));
   ctx.w.ArrayHeader(ctx.args.size() - 1);
   for (size_t i = 1; i < ctx.args.size(); ++i) {
     WritePeekElement(ctx.w, PeekLocal(ctx.engine, ctx.args[i], ctx.now_ms));
@@ -753,6 +1032,9 @@ void ReplicaApplyCommand(Context& ctx) {
     ctx.w.Error("ERR RINGKV.APPLY is internal to the cluster");
     return;
   }
+  std::vector<std::string_view> keys;
+  for (size_t i = 1; i < ctx.args.size(); i += kApplyArgsPerKey) keys.push_back(ctx.args[i]);
+  ctx.engine.Prefetch(keys);
   int64_t installed = 0;
   Status failed;
   Status parsed =
