@@ -6,29 +6,45 @@ namespace ringkv::config {
 
 namespace {
 
-// Appends the entries under `node`, named with `prefix`; false when a value
-// has a shape no setting takes (a map inside a sequence, a null).
-bool Flatten(const YAML::Node& node, const std::string& prefix, std::vector<YamlEntry>& out) {
+// Settings nest two or three maps deep. These bounds stop an alias that
+// refers to its own anchor (a cycle: unbounded recursion) and aliases that
+// multiply one another (a "billion laughs" file) from growing without end.
+constexpr int kMaxNesting = 8;
+constexpr size_t kMaxEntries = 4096;
+
+// Appends the entries under `node`, named with `prefix`. Returns "" or, for a
+// value of a shape no setting takes (a map inside a sequence, a null) or past
+// the bounds above, what is wrong with it.
+std::string Flatten(const YAML::Node& node, const std::string& prefix, int depth,
+                    std::vector<YamlEntry>& out) {
+  if (out.size() >= kMaxEntries) {
+    return "makes more than " + std::to_string(kMaxEntries) + " settings";
+  }
   if (node.IsScalar()) {
     out.push_back({prefix, node.as<std::string>(), false});
-    return true;
+    return "";
   }
   if (node.IsSequence()) {
     YamlEntry e{prefix, "", true};
     for (const auto& item : node) {
-      if (!item.IsScalar()) return false;
+      if (!item.IsScalar()) return "has the wrong shape";
       e.value += (e.value.empty() ? "" : ",") + item.as<std::string>();
     }
     out.push_back(std::move(e));
-    return true;
+    return "";
   }
   if (node.IsMap()) {
-    for (const auto& kv : node) {
-      if (!Flatten(kv.second, prefix + "_" + kv.first.as<std::string>(), out)) return false;
+    if (depth >= kMaxNesting) {
+      return "nests maps deeper than " + std::to_string(kMaxNesting) + " levels";
     }
-    return true;
+    for (const auto& kv : node) {
+      std::string wrong =
+          Flatten(kv.second, prefix + "_" + kv.first.as<std::string>(), depth + 1, out);
+      if (!wrong.empty()) return wrong;
+    }
+    return "";
   }
-  return false;
+  return "has the wrong shape";
 }
 
 }  // namespace
@@ -44,9 +60,9 @@ StatusOr<std::vector<YamlEntry>> ReadYamlSection(const std::string& path,
     if (!s.IsMap()) return InvalidArgument(where + "'" + std::string(section) + "' must be a map");
     for (const auto& kv : s) {
       const std::string name = kv.first.as<std::string>();
-      if (!Flatten(kv.second, name, out)) {
+      if (std::string wrong = Flatten(kv.second, name, 1, out); !wrong.empty()) {
         std::string message = where;
-        message.append(section).append(".").append(name).append(" has the wrong shape");
+        message.append(section).append(".").append(name).append(" ").append(wrong);
         return InvalidArgument(std::move(message));
       }
     }

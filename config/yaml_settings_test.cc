@@ -95,6 +95,33 @@ TEST(ConfigYamlTest, ErrorsNameTheFileTheSettingAndTheValue) {
   EXPECT_FALSE(LoadYaml(TestTable(), testing::TempDir() + "/no-such.yaml", Opts{}).ok());
 }
 
+// Found by the yaml_config fuzzer: an alias inside its own anchor made a
+// cycle that recursed until the stack overflowed.
+TEST(ConfigYamlTest, ASelfReferencingAliasIsRefused) {
+  const std::string path =
+      WriteConfig("cycle", "defaults: &d\n  : 6\n  : *d\nsvc:\n  health: *d\n  port: 2\n");
+  auto loaded = LoadYaml(TestTable(), path, Opts{});
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().message(),
+            "config " + path + ": svc.health nests maps deeper than 8 levels");
+}
+
+// Aliases that multiply one another (16^4 settings here) stop at a bound.
+TEST(ConfigYamlTest, MultiplyingAliasesAreRefused) {
+  auto map_of = [](const std::string& value) {
+    std::string m = "{";
+    for (int i = 0; i < 16; ++i) m += (i ? ", k" : "k") + std::to_string(i) + ": " + value;
+    return m + "}";
+  };
+  const std::string text = "a: &a " + map_of("1") + "\nb: &b " + map_of("*a") + "\nc: &c " +
+                           map_of("*b") + "\nd: &d " + map_of("*c") + "\nsvc:\n  health: *d\n";
+  const std::string path = WriteConfig("laughs", text);
+  auto loaded = LoadYaml(TestTable(), path, Opts{});
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().message(),
+            "config " + path + ": svc.health makes more than 4096 settings");
+}
+
 TEST(ConfigYamlTest, FlagsWinOverTheFile) {
   std::string path = WriteConfig("flags", "svc:\n  port: 7\n  name: file\n");
   auto o = Load(TestTable(), path, {{"name", "flag"}});

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  cmake ninja-build ccache g++ clang pkg-config git
+  cmake ninja-build ccache g++ clang libclang-rt-14-dev pkg-config git
   libboost-dev libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libxxhash-dev
   nlohmann-json3-dev libcli11-dev libssl-dev openssl libjemalloc-dev

@@ -65,7 +65,9 @@ TEST(LinkFrameTest, ABatchCarriesItsEpochSequenceDeadlineAndEveryRequestIntact) 
   const std::string bytes =
       Batch(7, 41, {{"GET", "k1"}, {"SET", binary, ""}, {"PING"}, {"MSET", "a", "1", "b", "2"}});
   const std::vector<std::string> args = ParseRequest(bytes);
-  StatusOr<LinkBatch> batch = ParseLinkBatch(Views(args));
+  // The batch's requests are spans into `views`, which must outlive it.
+  const std::vector<std::string_view> views = Views(args);
+  StatusOr<LinkBatch> batch = ParseLinkBatch(views);
   ASSERT_TRUE(batch.ok()) << batch.status().message();
   EXPECT_EQ(batch->epoch, 7u);
   EXPECT_EQ(batch->first_seq, 41u);
@@ -82,7 +84,8 @@ TEST(LinkFrameTest, ABatchCarriesItsEpochSequenceDeadlineAndEveryRequestIntact) 
 
 TEST(LinkFrameTest, AnEmptyBatchIsValid) {
   const std::vector<std::string> args = ParseRequest(Batch(1, 1, {}));
-  StatusOr<LinkBatch> batch = ParseLinkBatch(Views(args));
+  const std::vector<std::string_view> views = Views(args);
+  StatusOr<LinkBatch> batch = ParseLinkBatch(views);
   ASSERT_TRUE(batch.ok());
   EXPECT_TRUE(batch->requests.empty());
 }

@@ -91,6 +91,11 @@ StatusOr<std::vector<std::optional<ReplicaEntry>>> DecodePeekReply(std::string_v
         !r.Header(':', &expire_at_ms) || !r.Header('$', &len) || !r.Bulk(len, &value)) {
       return InvalidArgument("RINGKV.PEEK: malformed element");
     }
+    // What RINGKV.APPLY accepts: a version of 0 (a reply element carries a
+    // version as its int64 bits) would never be repaired.
+    if (version == 0 || (kind & ~int64_t{1}) != 0 || expire_at_ms < 0) {
+      return InvalidArgument("RINGKV.PEEK: bad version, kind or expiry");
+    }
     ReplicaEntry& e = out.emplace_back().emplace();
     e.entry.version = static_cast<uint64_t>(version);
     e.tombstone = kind == 1;

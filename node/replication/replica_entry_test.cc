@@ -72,6 +72,19 @@ TEST(ReplicaEntryTest, PeekReplyRandomRoundTripsAndPrefixesFail) {
   }
 }
 
+// Found by the replica_entry fuzzer: a peer's version 0, a kind other than
+// 0 and 1, and a negative expiry were taken; RINGKV.APPLY refuses all three.
+TEST(ReplicaEntryTest, PeekReplyWithAnEntryApplyWouldRefuseIsAnError) {
+  for (const char* element :
+       {"*4\r\n:0\r\n:0\r\n:0\r\n$1\r\nv\r\n", "*4\r\n:5\r\n:2\r\n:0\r\n$1\r\nv\r\n",
+        "*4\r\n:5\r\n:0\r\n:-7\r\n$1\r\nv\r\n"}) {
+    auto out = DecodePeekReply(std::string("*1\r\n") + element, 1);
+    ASSERT_FALSE(out.ok()) << element;
+    EXPECT_EQ(out.status().message(), "RINGKV.PEEK: bad version, kind or expiry");
+  }
+  EXPECT_TRUE(DecodePeekReply("*1\r\n*4\r\n:5\r\n:1\r\n:0\r\n$0\r\n\r\n", 1).ok());
+}
+
 TEST(ReplicaEntryTest, ApplyArgsRoundTrip) {
   std::vector<std::string> args;
   AppendApplyArgs(args, "k1", Value("v", 5, 1000));
