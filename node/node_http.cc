@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/secret.h"
 #include "cluster/neighbors.h"
 #include "net/http_status.h"
 #include "net/resp/resp_parser.h"
@@ -91,20 +92,13 @@ HttpResponse Kv(const HttpRequest& req, std::string_view key, const NodeHttpCont
   return r;
 }
 
-// Constant-time comparison, so response timing does not reveal the password.
-bool SameSecret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
+// The password is compared in constant time, so response timing does not reveal it.
 bool Authorized(const HttpRequest& req, const NodeHttpContext& ctx) {
   if (ctx.password.empty()) return true;
   std::string_view h = req.Header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (h.rfind(kBearer, 0) != 0) return false;
-  return SameSecret(h.substr(kBearer.size()), ctx.password);
+  return SecretEquals(h.substr(kBearer.size()), ctx.password);
 }
 
 nlohmann::json PlacedJson(const cluster::ClusterMap& map, const cluster::PlacedNode& p) {

@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 
+#include "base/secret.h"
 #include "node/commands/internal/handlers.h"
 #include "node/commands/internal/parse.h"
 
@@ -12,7 +13,7 @@ namespace {
 // default user accepts any password ("nopass").
 bool CheckPassword(const Context& ctx, std::string_view user, std::string_view pass) {
   if (user != "default") return false;
-  return ctx.options.requirepass.empty() || pass == ctx.options.requirepass;
+  return ctx.options.requirepass.empty() || SecretEquals(pass, ctx.options.requirepass);
 }
 
 // CLIENT SETNAME / HELLO SETNAME: printable ASCII without spaces.

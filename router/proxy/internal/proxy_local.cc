@@ -1,6 +1,7 @@
 // The replies of the commands the proxy answers itself.
 #include <cctype>
 
+#include "base/secret.h"
 #include "net/command/command_table.h"
 #include "net/command/glob.h"
 #include "net/resp/resp_writer.h"
@@ -84,7 +85,7 @@ std::string AuthReply(std::span<const std::string_view> args, LocalState& st) {
            "Are you sure your configuration is correct?\r\n";
   }
   bool user_ok = args.size() == 2 || args[1] == "default";
-  if (user_ok && args.back() == *st.requirepass) {
+  if (user_ok && SecretEquals(args.back(), *st.requirepass)) {
     st.authenticated = true;
     return "+OK\r\n";
   }
