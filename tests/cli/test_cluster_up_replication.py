@@ -10,26 +10,10 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from harness import RINGKV, ClusterTestCase  # noqa: E402
+from harness import RINGKV, ClusterCliTestCase  # noqa: E402
 
 
-class ClusterUpReplicationTest(ClusterTestCase):
-    def setUp(self):
-        super().setUp()
-        self.run_dir = os.path.join(self.workdir, "run")
-
-    def tearDown(self):
-        self.cli("down", check=False)
-        super().tearDown()
-
-    def cli(self, *args, check=True):
-        argv = [RINGKV, "cluster", *args, "--run-dir", self.run_dir]
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=180)
-        if check and p.returncode != 0:
-            self.fail(f"{' '.join(argv)} exited {p.returncode}\nstdout:\n{p.stdout}\n"
-                      f"stderr:\n{p.stderr}")
-        return p
-
+class ClusterUpReplicationTest(ClusterCliTestCase):
     def test_up_passes_replication_and_consistency_to_the_router(self):
         out = self.cli("up", "--nodes", "3", "--replication", "3", "--write-consistency", "all",
                        "--read-consistency", "one", "--timeout-ms", "60000").stdout

@@ -10,7 +10,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import redis  # noqa: E402
-from harness import RINGKV, ClusterTestCase  # noqa: E402
+from harness import RINGKV, ClusterCliTestCase  # noqa: E402
 
 KEYS = 300
 
@@ -39,23 +39,7 @@ def pid_alive(pid):
 
 
 @unittest.skipUnless(router_available(), f"{RINGKV} has no `router` subcommand yet")
-class ClusterCliTest(ClusterTestCase):
-    def setUp(self):
-        super().setUp()
-        self.run_dir = os.path.join(self.workdir, "run")
-
-    def tearDown(self):
-        self.cli("down", check=False)
-        super().tearDown()
-
-    def cli(self, *args, check=True):
-        argv = [RINGKV, "cluster", *args, "--run-dir", self.run_dir]
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=180)
-        if check and p.returncode != 0:
-            self.fail(f"{' '.join(argv)} exited {p.returncode}\nstdout:\n{p.stdout}\n"
-                      f"stderr:\n{p.stderr}")
-        return p
-
+class ClusterCliTest(ClusterCliTestCase):
     def status(self):
         return json.loads(self.cli("status", "--json").stdout)
 

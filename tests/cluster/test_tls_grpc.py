@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import grpc  # noqa: E402
 import redis  # noqa: E402
 import grpc_pb  # noqa: E402
-from harness import RINGKV, ClusterTestCase, http_json, wait_for  # noqa: E402
+from harness import RINGKV, ClusterCliTestCase, ClusterTestCase, http_json, wait_for  # noqa: E402
 
 KEYS = 300
 SECRET_KEY = "ringkv-cluster-secret"
@@ -240,22 +240,7 @@ class ClusterTlsTest(ClusterTestCase):
                 self.assertIn(words, r.stderr + r.stdout, f"{sub} {args}")
 
 
-class ClusterUpTlsTest(ClusterTestCase):
-    def setUp(self):
-        super().setUp()
-        self.run_dir = os.path.join(self.workdir, "run")
-
-    def tearDown(self):
-        self.cli("down", check=False)
-        super().tearDown()
-
-    def cli(self, *args, check=True):
-        argv = [RINGKV, "cluster", *args, "--run-dir", self.run_dir]
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=180)
-        if check and p.returncode != 0:
-            self.fail(f"{' '.join(argv)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
-        return p
-
+class ClusterUpTlsTest(ClusterCliTestCase):
     def read(self, *parts):
         with open(os.path.join(self.run_dir, *parts), "rb") as f:
             return f.read()

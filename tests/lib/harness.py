@@ -289,3 +289,26 @@ class ClusterTestCase(unittest.TestCase):
         r = Router(self.workdir, *extra, name=name, data_dir=data_dir, env=env)
         self.processes.append(r)
         return r
+
+
+class ClusterCliTestCase(ClusterTestCase):
+    """A test of `ringkv cluster ...` on a run directory of its own, taken
+    down after the test."""
+
+    def setUp(self):
+        super().setUp()
+        self.run_dir = os.path.join(self.workdir, "run")
+
+    def tearDown(self):
+        self.cli("down", check=False)
+        super().tearDown()
+
+    def cli(self, *args, check=True):
+        """Runs `ringkv cluster <args> --run-dir <run dir>`; with `check`, a
+        non-zero exit fails the test with both outputs."""
+        argv = [RINGKV, "cluster", *args, "--run-dir", self.run_dir]
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+        if check and p.returncode != 0:
+            self.fail(f"{' '.join(argv)} exited {p.returncode}\nstdout:\n{p.stdout}\n"
+                      f"stderr:\n{p.stderr}")
+        return p
