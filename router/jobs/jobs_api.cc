@@ -146,7 +146,9 @@ bool WorkerRegistry::LaunchedLocked(const Worker& w) const {
 void WorkerRegistry::PruneLocked(int64_t now_ms) {
   std::erase_if(workers_,
                 [&](const auto& kv) { return now_ms - kv.second.last_seen_ms > expire_ms_; });
-  std::erase_if(tokens_, [&](const auto& kv) { return !workers_.count(kv.first); });
+  for (auto it = tokens_.begin(); it != tokens_.end();) {
+    it = workers_.count(it->first) ? std::next(it) : tokens_.erase(it);
+  }
 }
 
 std::vector<WorkerRegistry::Worker> WorkerRegistry::List(int64_t now_ms) {
