@@ -106,7 +106,7 @@ class AuthTest(ClusterTestCase):
             "--rebalance-grace-ms", "300")
         self.client = redis.Redis(host="127.0.0.1", port=self.router.resp_port,
                                   password=self.password, socket_timeout=10)
-        wait_for(lambda: self.active() == 3, timeout=30, what="three active nodes")
+        wait_for(lambda: self.active_count(self.router) == 3, timeout=30, what="three active nodes")
 
     def tearDown(self):
         for c in self.channels:
@@ -122,14 +122,6 @@ class AuthTest(ClusterTestCase):
         self.channels.append(c)
         return c
 
-    def nodes_json(self):
-        status, data = http_json("GET", f"{self.router.http}/nodes")
-        self.assertEqual(status, 200, data)
-        return data
-
-    def active(self):
-        return sum(n["state"] == "active" for n in self.nodes_json()["nodes"])
-
     def node_status(self, node):
         pb = v1()
         return call(self.channel(node.grpc_port), "/ringkv.v1.Peer/Status", "unary",
@@ -141,7 +133,7 @@ class AuthTest(ClusterTestCase):
         pipe = self.client.pipeline(transaction=False)
         for i in range(KEYS):
             pipe.get(f"k:{i}")
-        return self.nodes_json()["epoch"], epochs, pipe.execute()
+        return self.nodes_of(self.router)["epoch"], epochs, pipe.execute()
 
     def write_keys(self):
         pipe = self.client.pipeline(transaction=False)
@@ -210,14 +202,14 @@ class AuthTest(ClusterTestCase):
                              password=self.password, socket_timeout=10)
         self.assertEqual([direct.get(f"k:{i}") for i in range(KEYS)],
                          [f"v{i}".encode() for i in range(KEYS)])
-        epoch = self.nodes_json()["epoch"]
+        epoch = self.nodes_of(self.router)["epoch"]
         n3 = self.start_secure_node("n3")
         self.nodes.append(n3)
         status, data = http_json("POST", f"{self.router.http}/add-node",
                                  {"addr": f"127.0.0.1:{n3.http_port}", "id": "n3"},
                                  headers={"Authorization": f"Bearer {self.token}"})
         self.assertEqual(status, 200, data)
-        wait_for(lambda: self.active() == 4 and self.nodes_json()["epoch"] > epoch, timeout=60,
+        wait_for(lambda: self.active_count(self.router) == 4 and self.nodes_of(self.router)["epoch"] > epoch, timeout=60,
                  what="n3 to become active")
         wait_for(lambda: self.node_status(n3).keys > 0, timeout=30, what="keys to reach n3")
         self.assert_keys_readable(self.client, "k", KEYS)
@@ -277,19 +269,19 @@ class AuthTest(ClusterTestCase):
         # Node -> node (the relay) -> router, each call with the secret.
         n3 = self.start_secure_node("n3", "--join", f"127.0.0.1:{self.nodes[0].grpc_port}")
         self.nodes.append(n3)
-        wait_for(lambda: "n3" in [n["id"] for n in self.nodes_json()["nodes"]
+        wait_for(lambda: "n3" in [n["id"] for n in self.nodes_of(self.router)["nodes"]
                                   if n["state"] == "active"], timeout=60,
                  what="n3 to join through n0 and become active")
         self.assert_keys_readable(self.client, "k", KEYS)
 
     def test_a_node_without_the_secret_cannot_join(self):
-        epoch = self.nodes_json()["epoch"]
+        epoch = self.nodes_of(self.router)["epoch"]
         intruder = self.start_node("--id", "intruder", "--join",
                                    f"127.0.0.1:{self.router.grpc_port}", name="intruder")
         wait_for(lambda: "UNAUTHENTICATED" in intruder.read_log()
                  or "cluster secret" in intruder.read_log(), timeout=20,
                  what="the intruder's join to be refused")
-        after = self.nodes_json()
+        after = self.nodes_of(self.router)
         self.assertEqual(after["epoch"], epoch)
         self.assertNotIn("intruder", [n["id"] for n in after["nodes"]])
 

@@ -114,7 +114,7 @@ class ClusterTlsTest(ClusterTestCase):
             "--cluster-secret-file", self.secret_path, "--rebalance-grace-ms", "300",
             *self.pki.flags("router"))
         self.client = redis.Redis(host="127.0.0.1", port=self.router.resp_port, socket_timeout=10)
-        wait_for(lambda: self.active() == 3, timeout=30, what="three active nodes")
+        wait_for(lambda: self.active_count(self.router) == 3, timeout=30, what="three active nodes")
 
     def tearDown(self):
         for c in self.channels:
@@ -131,14 +131,6 @@ class ClusterTlsTest(ClusterTestCase):
         self.channels.append(c)
         return c
 
-    def nodes_json(self):
-        status, data = http_json("GET", f"{self.router.http}/nodes")
-        self.assertEqual(status, 200, data)
-        return data
-
-    def active(self):
-        return sum(n["state"] == "active" for n in self.nodes_json()["nodes"])
-
     def node_status(self, node):
         ch = self.channel(node.grpc_port, self.pki.credentials("operator"))
         return status_call(ch, [(SECRET_KEY, self.secret)])
@@ -154,7 +146,7 @@ class ClusterTlsTest(ClusterTestCase):
         pipe = self.client.pipeline(transaction=False)
         for i in range(KEYS):
             pipe.get(f"k:{i}")
-        return (self.nodes_json()["epoch"],
+        return (self.nodes_of(self.router)["epoch"],
                 [(self.node_status(n).epoch, self.node_status(n).keys) for n in self.nodes],
                 pipe.execute())
 
@@ -170,13 +162,13 @@ class ClusterTlsTest(ClusterTestCase):
         direct.set("via-node", "1")
         self.assertEqual(self.client.get("via-node"), b"1")
         # A move: keys stream node to node over TLS.
-        epoch = self.nodes_json()["epoch"]
+        epoch = self.nodes_of(self.router)["epoch"]
         n3 = self.start_tls_node("n3")
         self.nodes.append(n3)
         status, data = http_json("POST", f"{self.router.http}/add-node",
                                  {"addr": f"127.0.0.1:{n3.http_port}", "id": "n3"})
         self.assertEqual(status, 200, data)
-        wait_for(lambda: self.active() == 4 and self.nodes_json()["epoch"] > epoch, timeout=60,
+        wait_for(lambda: self.active_count(self.router) == 4 and self.nodes_of(self.router)["epoch"] > epoch, timeout=60,
                  what="n3 to become active")
         wait_for(lambda: self.node_status(n3).keys > 0, timeout=30, what="keys to reach n3")
         self.assert_keys_readable(self.client, "k", KEYS)
@@ -211,13 +203,13 @@ class ClusterTlsTest(ClusterTestCase):
         self.assertEqual(self.snapshot(), before)
 
     def test_a_node_with_a_certificate_from_another_ca_cannot_join(self):
-        epoch = self.nodes_json()["epoch"]
+        epoch = self.nodes_of(self.router)["epoch"]
         intruder = self.start_node("--id", "intruder", "--cluster-secret-file", self.secret_path,
                                    "--join", f"127.0.0.1:{self.router.grpc_port}",
                                    *self.rogue.flags("intruder"), name="intruder")
         wait_for(lambda: "join through" in intruder.read_log(), timeout=20,
                  what="the intruder's join to fail")
-        after = self.nodes_json()
+        after = self.nodes_of(self.router)
         self.assertEqual(after["epoch"], epoch)
         self.assertNotIn("intruder", [n["id"] for n in after["nodes"]])
 

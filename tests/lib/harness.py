@@ -290,6 +290,15 @@ class ClusterTestCase(unittest.TestCase):
         self.processes.append(r)
         return r
 
+    def nodes_of(self, router):
+        """The router's GET /nodes: the map's epoch and its nodes."""
+        status, data = http_json("GET", f"{router.http}/nodes")
+        self.assertEqual(status, 200, data)
+        return data
+
+    def active_count(self, router):
+        """How many of the router's nodes are active."""
+        return sum(n["state"] == "active" for n in self.nodes_of(router)["nodes"])
 
 class ClusterCliTestCase(ClusterTestCase):
     """A test of `ringkv cluster ...` on a run directory of its own, taken
