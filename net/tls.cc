@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -26,7 +27,54 @@ Status Load(bool ok, std::string_view what, const std::string& file) {
                          "': " + OpenSslError());
 }
 
+// Settings both sides share.
+void SetCommonOptions(SSL_CTX* ctx) {
+  // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a peer gone
+  // mid-reply must be an EPIPE, not a signal that ends the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  // A peer that closes without close_notify has closed, like a TCP FIN.
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Output is appended to a buffer that may move between retries, and a
+  // partial write is progress like a short send().
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                            SSL_MODE_RELEASE_BUFFERS);
+}
+
+Status LoadKeyPair(SSL_CTX* ctx, const std::string& cert_file, const std::string& key_file) {
+  Status s = Load(SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) == 1, "certificate",
+                  cert_file);
+  if (s.ok()) {
+    s = Load(SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) == 1,
+             "private key", key_file);
+  }
+  if (s.ok()) {
+    s = Load(SSL_CTX_check_private_key(ctx) == 1, "private key (does not match the certificate)",
+             key_file);
+  }
+  return s;
+}
+
 }  // namespace
+
+StatusOr<std::shared_ptr<const TlsContext>> TlsContext::CreateClient(const TlsClientOptions& o) {
+  if (o.ca_cert_file.empty()) {
+    return InvalidArgument("TLS: a client needs a CA file to verify the server's certificate");
+  }
+  if (o.cert_file.empty() != o.key_file.empty()) {
+    return InvalidArgument("TLS: a client certificate needs both a certificate and a key file");
+  }
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (ctx == nullptr) return Internal("TLS: SSL_CTX_new: " + OpenSslError());
+  std::shared_ptr<const TlsContext> owned(new TlsContext(ctx));
+  SetCommonOptions(ctx);
+  Status s = Load(SSL_CTX_load_verify_locations(ctx, o.ca_cert_file.c_str(), nullptr) == 1,
+                  "CA certificates", o.ca_cert_file);
+  if (s.ok() && !o.cert_file.empty()) s = LoadKeyPair(ctx, o.cert_file, o.key_file);
+  if (!s.ok()) return s;
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  return owned;
+}
 
 StatusOr<std::shared_ptr<const TlsContext>> TlsContext::CreateServer(const TlsOptions& o) {
   if (o.cert_file.empty() || o.key_file.empty()) {
@@ -36,32 +84,14 @@ StatusOr<std::shared_ptr<const TlsContext>> TlsContext::CreateServer(const TlsOp
     return InvalidArgument(
         "TLS: tls-auth-clients yes or optional needs tls-ca-cert-file (or tls-auth-clients no)");
   }
-  // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a peer gone
-  // mid-reply must be an EPIPE, not a signal that ends the process.
-  std::signal(SIGPIPE, SIG_IGN);
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) return Internal("TLS: SSL_CTX_new: " + OpenSslError());
   std::shared_ptr<const TlsContext> owned(new TlsContext(ctx));
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  // A peer that closes without close_notify has closed, like a TCP FIN.
-  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
-  // Replies are appended to a buffer that may move between retries, and a
-  // partial write is progress like a short send().
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+  SetCommonOptions(ctx);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
   static const unsigned char kSessionId[] = "ringkv";
   SSL_CTX_set_session_id_context(ctx, kSessionId, sizeof kSessionId - 1);
-  Status s = Load(SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str()) == 1, "certificate",
-                  o.cert_file);
-  if (s.ok()) {
-    s = Load(SSL_CTX_use_PrivateKey_file(ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) == 1,
-             "private key", o.key_file);
-  }
-  if (s.ok()) {
-    s = Load(SSL_CTX_check_private_key(ctx) == 1, "private key (does not match the certificate)",
-             o.key_file);
-  }
+  Status s = LoadKeyPair(ctx, o.cert_file, o.key_file);
   if (s.ok() && !o.ca_cert_file.empty()) {
     s = Load(SSL_CTX_load_verify_locations(ctx, o.ca_cert_file.c_str(), nullptr) == 1,
              "CA certificates", o.ca_cert_file);
@@ -89,6 +119,24 @@ TlsStream::TlsStream(const TlsContext& context, int fd) : ssl_(SSL_new(context.c
   if (ssl_ != nullptr) {
     SSL_set_fd(ssl_, fd);
     SSL_set_accept_state(ssl_);
+  }
+}
+
+TlsStream::TlsStream(const TlsContext& context, int fd, const std::string& server_name)
+    : ssl_(SSL_new(context.ctx())) {
+  if (ssl_ == nullptr) return;
+  SSL_set_fd(ssl_, fd);
+  SSL_set_connect_state(ssl_);
+  // An IP address is matched against the certificate's IP SANs; a name
+  // against its DNS SANs, and sent as SNI. A failed setting fails the
+  // handshake (no name is ever "anything").
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+  if (X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str()) != 1) {
+    SSL_set_tlsext_host_name(ssl_, server_name.c_str());
+    if (SSL_set1_host(ssl_, server_name.c_str()) != 1) {
+      SSL_free(ssl_);
+      ssl_ = nullptr;
+    }
   }
 }
 

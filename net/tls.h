@@ -3,8 +3,10 @@
 // tls-auth-clients), so `redis-cli --tls` and `redis-benchmark --tls` connect
 // as they do to redis-server. See docs/security.md, "TLS".
 //
-// TlsContext wraps one server SSL_CTX: certificate, key, and the CA that
-// client certificates must chain to. TlsStream runs one connection's
+// TlsContext wraps one SSL_CTX: for a server, its certificate, key, and the
+// CA that client certificates must chain to; for a client (a router's or a
+// node's connections to other nodes), the CA the server's certificate must
+// chain to and the certificate it presents. TlsStream runs one connection's
 // non-blocking handshake, reads and writes on a socket the caller polls;
 // every call maps OpenSSL's WANT_READ/WANT_WRITE to "try again on the next
 // readiness event".
@@ -46,12 +48,24 @@ struct TlsOptions {
   bool enabled() const { return port != 0; }
 };
 
+// The client side: connections this process opens to a TLS listener.
+struct TlsClientOptions {
+  std::string cert_file;     // PEM certificate presented to the server; empty = none
+  std::string key_file;      // its PEM private key
+  std::string ca_cert_file;  // PEM CA bundle the server's certificate must chain to
+
+  bool enabled() const { return !ca_cert_file.empty(); }
+};
+
 class TlsContext {
  public:
   // Loads the certificate, key and CA. Errors name the file and OpenSSL's
   // reason (missing file, key not matching the certificate, ...). Ignores
   // SIGPIPE in the process (OpenSSL writes without MSG_NOSIGNAL).
   static StatusOr<std::shared_ptr<const TlsContext>> CreateServer(const TlsOptions& options);
+  // A client context: the server's certificate is always verified against
+  // options.ca_cert_file (required), and the stream's server name against it.
+  static StatusOr<std::shared_ptr<const TlsContext>> CreateClient(const TlsClientOptions& options);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -63,10 +77,15 @@ class TlsContext {
   SSL_CTX* ctx_;
 };
 
-// One server-side TLS connection over a non-blocking socket it does not own.
+// One TLS connection over a non-blocking socket it does not own.
 class TlsStream {
  public:
+  // The server side (accepted connections) of a server context.
   TlsStream(const TlsContext& context, int fd);
+  // The client side of a client context: `server_name` ("host" or an IP
+  // address, no port) must match the server certificate's subject
+  // alternative names, and is sent as SNI when it is a host name.
+  TlsStream(const TlsContext& context, int fd, const std::string& server_name);
   ~TlsStream();
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
