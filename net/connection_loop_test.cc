@@ -134,6 +134,9 @@ class ConnectionLoopTest : public ::testing::Test {
   }
 
   Log log_;
+  // Outlives loop_: the connections still open when the test body ends
+  // update the counters as the loop's destructor closes them.
+  ClientCounters counters_;
   std::unique_ptr<ConnectionLoop> loop_;
 };
 
@@ -218,7 +221,7 @@ TEST_F(ConnectionLoopTest, RequestsRunOnlyWhileFewRepliesWaitToBeSent) {
 }
 
 TEST_F(ConnectionLoopTest, AClientAtTheHardOutputLimitIsClosed) {
-  ClientCounters counters;
+  ClientCounters& counters = counters_;
   ConnectionLoopOptions o;
   o.client.output_pause_bytes = 0;
   o.client.output = {.hard_bytes = 8u << 20, .soft_bytes = 0, .soft_seconds = 0};
@@ -233,7 +236,7 @@ TEST_F(ConnectionLoopTest, AClientAtTheHardOutputLimitIsClosed) {
 }
 
 TEST_F(ConnectionLoopTest, AClientThatStopsReadingMeetsTheSoftLimit) {
-  ClientCounters counters;
+  ClientCounters& counters = counters_;
   ConnectionLoopOptions o;
   o.client.output = {.hard_bytes = 0, .soft_bytes = 1u << 20, .soft_seconds = 1};
   o.counters = &counters;
@@ -246,7 +249,7 @@ TEST_F(ConnectionLoopTest, AClientThatStopsReadingMeetsTheSoftLimit) {
 }
 
 TEST_F(ConnectionLoopTest, OverMaxmemoryClientsTheLargestClientIsClosed) {
-  ClientCounters counters;
+  ClientCounters& counters = counters_;
   ConnectionLoopOptions o;
   o.threads = 1;
   o.client.maxmemory_clients = 6u << 20;
