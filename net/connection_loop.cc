@@ -435,8 +435,9 @@ bool Connection::ReadOnce() {
                                      " bytes exceeds the limit\r\n");
     closing_ = true;
   }
-  // A short read drains a plain socket; TLS reads one record at a time.
-  if (static_cast<size_t>(n) < space && !hup_ && tls_ == nullptr) {
+  // A short read drains a plain socket; a TLS one once OpenSSL's last read
+  // from it was short and it holds nothing more.
+  if (static_cast<size_t>(n) < space && !hup_ && (tls_ == nullptr || tls_->Drained())) {
     readable_ = false;
     return false;
   }

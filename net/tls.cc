@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -27,11 +28,58 @@ Status Load(bool ok, std::string_view what, const std::string& file) {
                          "': " + OpenSslError());
 }
 
+// OpenSSL's view of a socket: recv and send, noting whether the last recv
+// was short. With read-ahead, OpenSSL asks for a whole buffer, so a reader
+// of many small records makes one recv for all of them, and learns that the
+// socket is empty without another recv that fails with EAGAIN.
+int SocketRead(BIO* bio, char* out, int size) {
+  auto* io = static_cast<TlsStream::SocketIo*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  ssize_t n;
+  do {
+    n = ::recv(io->fd, out, static_cast<size_t>(size), 0);
+  } while (n < 0 && errno == EINTR);
+  io->drained = n < size;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(bio);
+  return static_cast<int>(n);
+}
+
+int SocketWrite(BIO* bio, const char* in, int size) {
+  auto* io = static_cast<TlsStream::SocketIo*>(BIO_get_data(bio));
+  BIO_clear_retry_flags(bio);
+  ssize_t n;
+  do {
+    n = ::send(io->fd, in, static_cast<size_t>(size), MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_write(bio);
+  return static_cast<int>(n);
+}
+
+long SocketCtrl(BIO*, int cmd, long, void*) {  // NOLINT(google-runtime-int): OpenSSL's type
+  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+const BIO_METHOD* SocketMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ringkv socket");
+    BIO_meth_set_read(m, SocketRead);
+    BIO_meth_set_write(m, SocketWrite);
+    BIO_meth_set_ctrl(m, SocketCtrl);
+    BIO_meth_set_create(m, [](BIO* b) {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    return m;
+  }();
+  return method;
+}
+
 // Settings both sides share.
 void SetCommonOptions(SSL_CTX* ctx) {
-  // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a peer gone
-  // mid-reply must be an EPIPE, not a signal that ends the process.
+  // The library's own socket writes would raise SIGPIPE at a peer gone
+  // mid-reply; ours send with MSG_NOSIGNAL, and this covers the rest.
   std::signal(SIGPIPE, SIG_IGN);
+  SSL_CTX_set_read_ahead(ctx, 1);
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // A peer that closes without close_notify has closed, like a TCP FIN.
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -116,16 +164,27 @@ TlsContext::~TlsContext() {
 }
 
 TlsStream::TlsStream(const TlsContext& context, int fd) : ssl_(SSL_new(context.ctx())) {
-  if (ssl_ != nullptr) {
-    SSL_set_fd(ssl_, fd);
-    SSL_set_accept_state(ssl_);
+  AttachSocket(fd);
+  if (ssl_ != nullptr) SSL_set_accept_state(ssl_);
+}
+
+void TlsStream::AttachSocket(int fd) {
+  if (ssl_ == nullptr) return;
+  io_.fd = fd;
+  BIO* bio = BIO_new(SocketMethod());
+  if (bio == nullptr) {
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+    return;
   }
+  BIO_set_data(bio, &io_);
+  SSL_set_bio(ssl_, bio, bio);
 }
 
 TlsStream::TlsStream(const TlsContext& context, int fd, const std::string& server_name)
     : ssl_(SSL_new(context.ctx())) {
+  AttachSocket(fd);
   if (ssl_ == nullptr) return;
-  SSL_set_fd(ssl_, fd);
   SSL_set_connect_state(ssl_);
   // An IP address is matched against the certificate's IP SANs; a name
   // against its DNS SANs, and sent as SNI. A failed setting fails the
@@ -184,6 +243,10 @@ ssize_t TlsStream::Write(const char* data, size_t size) {
 
 bool TlsStream::HasPending() const {
   return SSL_pending(ssl_) > 0;
+}
+
+bool TlsStream::Drained() const {
+  return io_.drained && SSL_has_pending(ssl_) == 0;
 }
 
 }  // namespace ringkv::net

@@ -102,10 +102,23 @@ class TlsStream {
   ssize_t Write(const char* data, size_t size);
   // Decrypted bytes OpenSSL holds that the socket will not signal again.
   bool HasPending() const;
+  // The last read from the socket came back short (it was empty then) and
+  // OpenSSL holds no bytes of it: with an edge-triggered socket, the next
+  // bytes raise a new event, so a reader may stop until then.
+  bool Drained() const;
+
+  // The socket as OpenSSL's BIO sees it: read ahead in large reads, and
+  // whether the last one drained the socket.
+  struct SocketIo {
+    int fd = -1;
+    bool drained = false;
+  };
 
  private:
+  void AttachSocket(int fd);
   ssize_t Fail(int ret);
   SSL* ssl_;
+  SocketIo io_;
   bool handshaken_ = false;
 };
 
