@@ -113,7 +113,8 @@ class HealthCheckerTest : public ::testing::Test {
     ASSERT_TRUE(owner.ok()) << owner.status().ToString();
     owner_ = std::move(*owner);
     settings_.set_health({.interval_ms = 1000, .timeout_ms = 500, .failures = 3, .successes = 2});
-    checker_ = std::make_unique<HealthChecker>(*owner_, settings_, "", nodes_.Calls());
+    checker_ =
+        std::make_unique<HealthChecker>(*owner_, settings_, net::RespCredentials{}, nodes_.Calls());
     checker_->set_migration_hooks({[this] { return migrating_.load(); },
                                    [this](const NodeInfo& n) {
                                      MutexLock lock(mu_);
