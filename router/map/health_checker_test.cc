@@ -279,7 +279,7 @@ TEST_F(HealthCheckerTest, WithReplicasADownNodeStaysInTheRingAndIsNeverFlushed) 
   m.nodes = {Node("n0", 7000), Node("n1", 7001), Node("n2", 7002)};
   auto owner = MapOwner::Open(cluster::NewFileMapStore(dir), m);
   ASSERT_TRUE(owner.ok()) << owner.status().ToString();
-  HealthChecker checker(**owner, settings_, "", nodes_.Calls());
+  HealthChecker checker(**owner, settings_, net::RespCredentials{}, nodes_.Calls());
   auto index_of = [&](const std::string& id) { return (*owner)->Current()->ring->IndexOf(id); };
 
   (*owner)->Current()->SetSuspect(index_of("n2"), true);  // a request failed on it

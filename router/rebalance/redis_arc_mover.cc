@@ -175,7 +175,7 @@ class KindArcMover final : public ArcMover {
 }  // namespace
 
 std::unique_ptr<ArcMover> NewRedisArcMover(net::RespCredentials backend, uint32_t timeout_ms) {
-  return std::make_unique<RedisArcMover>(std::move(password), timeout_ms);
+  return std::make_unique<RedisArcMover>(std::move(backend), timeout_ms);
 }
 
 std::unique_ptr<ArcMover> NewKindArcMover(ArcMover& ringkv, ArcMover& redis) {
