@@ -416,6 +416,8 @@ void PrintTls(const std::string& run_dir, std::ostream& out) {
       << "client TLS files: CA " << client.ca << "\n"
       << "   server certificates: " << ClientTlsDir(run_dir) << "/<name>.crt, .key (0600)\n"
       << "   client certificate: " << client.cert << ", key " << client.key << "\n";
+  out << "nodes' RESP ports speak TLS only: redis-cli --tls --cacert " << client.ca << " --cert "
+      << client.cert << " --key " << client.key << " -p <port>\n";
 }
 
 // How to reach the cluster with its generated secrets (never printing them).
