@@ -134,6 +134,12 @@ class BackendTlsTest(ClusterTestCase):
             if name == "rogue-ca":
                 wait_for(lambda: "TLS handshake failed" in router.read_log(), timeout=10,
                          what="the handshake failure in the log")
+                # Its health probes fail the same way: the nodes go down.
+                wait_for(lambda: all(n["state"] == "down"
+                                     for n in self.nodes_of(router)["nodes"]),
+                         timeout=30, what="the nodes to be down")
+                with self.assertRaises(redis.exceptions.ResponseError):
+                    client.get("secret-key")
             router.stop()
         self.assertEqual(good.get("secret-key"), b"secret-value")
 
