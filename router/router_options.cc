@@ -111,7 +111,7 @@ std::vector<settings::Setting<O>> Rows() {
            "PEM certificate the router presents to back ends (their tls_ca_cert_file must "
            "trust it); empty = none"),
       Bind("backend_tls_key_file", &O::backend_tls_key_file, String{},
-           "PEM private key (mode 0600) of backend_tls_cert_file"),
+           "PEM private key of backend_tls_cert_file"),
       Bind("backend_timeout_ms", &O::backend_timeout_ms, Uint{.max = 3600000},
            "a back end slower than this yields -ERR"),
       Bind("discovery_timeout_ms", &O::discovery_timeout_ms, Uint{.max = 3600000},
