@@ -93,6 +93,9 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("tls_auth_clients", &O::tls, &net::TlsOptions::auth_clients,
            settings::Enum<net::TlsAuthClients>{net::kTlsAuthClientsNames},
            "client certificates: yes (required), optional (checked when given) or no"),
+      Bind("resp_tls_only", &O::resp_tls_only, Bool{},
+           "resp_port speaks TLS only (tls_cert_file, ...; tls_port 0): no plaintext RESP port, "
+           "as Redis with port 0 and a tls-port"),
       Bind("http_max_connections", &O::http_max_connections, Uint{.max = 1000000},
            "open HTTP connections; more get 503; 0 = no cap"),
       Bind("grpc_max_concurrent_streams", &O::grpc_max_concurrent_streams, Uint{.max = 1u << 30},
