@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -70,5 +71,41 @@ class EntryAssembler {
   std::optional<WireEntry> pending_;  // the value being joined
   uint64_t total_ = 0;                // its announced size
 };
+
+// The gRPC message cap between nodes for pieces of `chunk_bytes`: a message
+// holds about one chunk of values plus a last entry of up to one chunk, and
+// its keys; the rest is headroom for keys, maps and key lists. It does not
+// grow with max_bulk_len (docs/configuration.md, transfer_chunk_bytes).
+constexpr uint64_t kMessageHeadroomBytes = 4ull << 20;
+constexpr uint64_t MessageCapForChunks(uint64_t chunk_bytes) {
+  return 4 * chunk_bytes + kMessageHeadroomBytes;
+}
+
+// Sends `entries` as messages of type Msg (EntryBatch, FetchReply: any with
+// `repeated Entry entries`), about chunk_bytes of keys and values in each, a
+// large value as pieces; `msg`'s other fields go in every message. `send`
+// writes one message and returns false when the stream broke, which stops
+// the sending (false). At least one message is sent, empty when `entries` is.
+template <typename Msg, typename Send>
+bool SendInPieces(const EntrySplitter& splitter, std::span<const WireEntry> entries, Msg& msg,
+                  Send send) {
+  uint64_t bytes = 0;
+  bool sent = false;
+  for (const WireEntry& w : entries) {
+    const uint64_t pieces = w.tombstone ? 1 : splitter.Pieces(w.entry.value.size());
+    for (uint64_t i = 0; i < pieces; ++i) {
+      ringkv::v1::Entry* e = msg.add_entries();
+      splitter.Piece(w.key, w.entry, w.tombstone, i, *e);
+      bytes += w.key.size() + e->value().size();
+      if (bytes < splitter.chunk_bytes()) continue;
+      if (!send(msg)) return false;
+      msg.clear_entries();
+      bytes = 0;
+      sent = true;
+    }
+  }
+  if (msg.entries_size() > 0 || !sent) return send(msg);
+  return true;
+}
 
 }  // namespace ringkv::node

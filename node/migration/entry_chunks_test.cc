@@ -77,8 +77,7 @@ void ExpectRefused(std::vector<ringkv::v1::Entry> pieces, const std::string& why
   StatusOr<std::vector<WireEntry>> joined = Join(std::move(pieces), max_value);
   ASSERT_FALSE(joined.ok()) << why;
   EXPECT_EQ(joined.status().code(), StatusCode::kInvalidArgument) << why;
-  EXPECT_NE(joined.status().message().find(why), std::string::npos)
-      << joined.status().message();
+  EXPECT_NE(joined.status().message().find(why), std::string::npos) << joined.status().message();
 }
 
 TEST(EntryChunksTest, OutOfOrderPiecesAreRefused) {
