@@ -94,7 +94,7 @@ TEST(EntryChunksTest, DuplicatePiecesAreRefused) {
   ExpectRefused(pieces, "offset 0, expected 8");
 }
 
-TEST(EntryChunksTest, OversizeValuesArePiecesPastTheTotalAreRefused) {
+TEST(EntryChunksTest, OversizeValuesAndPiecesPastTheTotalAreRefused) {
   ExpectRefused(Split("k", {ValueOf(30), 1, 0}), "over max_bulk_len (29)", 29);
   ExpectRefused(Split("k", {ValueOf(5), 1, 0}), "over max_bulk_len (4)", 4);
   std::vector<ringkv::v1::Entry> pieces = Split("k", {ValueOf(30), 1, 0});
@@ -131,6 +131,57 @@ TEST(EntryChunksTest, AHalfReceivedValueIsDroppedAfterARefusal) {
   EXPECT_FALSE(assembler.Add(stray).ok());
   EXPECT_FALSE(assembler.pending());
   EXPECT_TRUE(assembler.Finish().ok());
+}
+
+TEST(EntryChunksTest, SendInPiecesKeepsEveryMessageNearOneChunkAndRoundTrips) {
+  std::vector<WireEntry> entries;
+  for (size_t n : {3, 40, 0, 9, 8, 100}) {
+    entries.push_back(WireEntry{"key" + std::to_string(n), store::Entry{ValueOf(n), n + 1, 0}});
+  }
+  entries.push_back(WireEntry{"gone", store::Entry{"", 99, 0}, /*tombstone=*/true});
+  ringkv::v1::EntryBatch batch;
+  batch.set_migration_id("m1");
+  std::vector<ringkv::v1::EntryBatch> sent;
+  ASSERT_TRUE(
+      SendInPieces(EntrySplitter(kChunk), entries, batch, [&](const ringkv::v1::EntryBatch& b) {
+        sent.push_back(b);
+        return true;
+      }));
+  std::vector<ringkv::v1::Entry> pieces;
+  for (const ringkv::v1::EntryBatch& b : sent) {
+    EXPECT_EQ(b.migration_id(), "m1");
+    uint64_t values = 0;
+    for (const ringkv::v1::Entry& e : b.entries()) values += e.value().size();
+    EXPECT_LE(values, 2 * kChunk);  // below a chunk, plus the entry that filled it
+    for (const ringkv::v1::Entry& e : b.entries()) pieces.push_back(e);
+  }
+  StatusOr<std::vector<WireEntry>> joined = Join(pieces);
+  ASSERT_TRUE(joined.ok()) << joined.status().message();
+  ASSERT_EQ(joined->size(), entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ((*joined)[i].key, entries[i].key);
+    EXPECT_EQ((*joined)[i].entry.value, entries[i].entry.value);
+    EXPECT_EQ((*joined)[i].tombstone, entries[i].tombstone);
+  }
+}
+
+TEST(EntryChunksTest, SendInPiecesSendsOneMessageForNothingAndStopsOnABrokenStream) {
+  ringkv::v1::FetchReply reply;
+  int sends = 0;
+  EXPECT_TRUE(SendInPieces(EntrySplitter(kChunk), {}, reply, [&](const ringkv::v1::FetchReply& r) {
+    EXPECT_EQ(r.entries_size(), 0);
+    return ++sends > 0;
+  }));
+  EXPECT_EQ(sends, 1);
+  std::vector<WireEntry> big{WireEntry{"k", store::Entry{ValueOf(100), 1, 0}}};
+  sends = 0;
+  EXPECT_FALSE(SendInPieces(EntrySplitter(kChunk), big, reply,
+                            [&](const ringkv::v1::FetchReply&) { return ++sends < 2; }));
+  EXPECT_EQ(sends, 2);
+}
+
+TEST(EntryChunksTest, TheMessageCapDoesNotGrowWithTheValue) {
+  EXPECT_EQ(MessageCapForChunks(1 << 20), (4u << 20) + kMessageHeadroomBytes);
 }
 
 }  // namespace
