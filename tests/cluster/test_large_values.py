@@ -144,10 +144,12 @@ class LargeValueTest(ClusterTestCase):
         for n in nodes:
             wait_for(lambda n=n: local(n, key), timeout=60, what=f"the value on {n.id}")
 
-        # n2 loses everything: killed and restarted empty on the same ports.
+        # n2 loses everything: killed and restarted empty on the same ports;
+        # it takes the map by joining (it is a member already).
         lost = nodes[2]
         lost.kill9()
-        lost = self.start_node("--id", "n2", *extra, name="node2-restarted",
+        lost = self.start_node("--id", "n2", *extra, "--join", f"127.0.0.1:{router.grpc_port}",
+                               name="node2-restarted",
                                resp_port=lost.resp_port, http_port=lost.http_port,
                                grpc_port=lost.grpc_port)
         wait_for(lambda: http_json("GET", lost.http + "/neighbors")[1].get("epoch", 0) > 0,
@@ -158,6 +160,13 @@ class LargeValueTest(ClusterTestCase):
         self.assertEqual(status, 202, body)
         wait_for(lambda: local(lost, key), timeout=180, what="the repaired replica")
         self.assert_holds(lost, key, digest, "after the repair pass")
+
+        def totals():
+            _, agg = http_json("GET", router.http + "/repair")
+            return agg["totals"] if agg["state"] == "idle" and agg["totals"]["passes"] >= 3 else None
+        t = wait_for(totals, timeout=60, what="the repair passes to end")
+        self.assertGreaterEqual(t["keys_pushed"] + t["keys_pulled"], 1, t)
+        self.assertGreaterEqual(t["bytes"], SIZE, t)
 
     def test_a_node_refuses_a_chunk_size_out_of_range(self):
         for bad in ("1kb", "128mb"):
