@@ -108,6 +108,47 @@ class LargeValueTest(ClusterTestCase):
         got = redis.Redis(port=router.resp_port, socket_timeout=120).get(key)
         self.assertEqual(hashlib.sha256(got).digest(), digest)
 
+    def test_pull_on_miss_and_write_through_carry_values_beyond_one_grpc_message(self):
+        # While keys move from n0 to n2 (slowly: one key a second), a read on
+        # n2 of a key it lacks pulls it from n0 (Fetch), and a write on n0 of
+        # a moving key reaches n2 before the reply (Apply).
+        size = 20 << 20  # still four messages' worth
+        moving = [k for k in (f"mid:{i}" for i in range(200))
+                  if owner(k, ["n0", "n1"])["owner"] == "n0"
+                  and owner(k, ["n0", "n1", "n2"])["owner"] == "n2"][:4]
+        self.assertEqual(len(moving), 4)
+        n0 = self.start_node("--id", "n0", *SLOW_PEERS, *CHUNKED, name="node0")
+        n1 = self.start_node("--id", "n1", *SLOW_PEERS, *CHUNKED, name="node1")
+        router = self.start_router("--nodes", f"127.0.0.1:{n0.http_port},127.0.0.1:{n1.http_port}",
+                                   "--rebalance-max-keys-per-sec", "1", *SLOW_BACKENDS)
+        values = {k: big_value()[i:i + size] for i, k in enumerate(moving[:3])}
+        for k, v in values.items():
+            self.assertTrue(client(n0).set(k, v))
+        r = redis.Redis(port=router.resp_port, socket_timeout=120)
+        p = r.pipeline(transaction=False)
+        for i in range(600):  # keys enough to keep the copy busy for minutes
+            p.set(f"filler:{i}", "x")
+        p.execute()
+        n2 = self.start_node("--id", "n2", *SLOW_PEERS, *CHUNKED, name="node2")
+        status, body = http_json("POST", f"{router.http}/add-node",
+                                 {"value": f"127.0.0.1:{n2.http_port}"})
+        self.assertEqual(status, 200, body)
+        wait_for(lambda: client(n2).execute_command("RINGKV.PEEK", "filler:0") is not None
+                 and http_json("GET", f"{router.http}/migrations")[1].get("current"),
+                 timeout=30, what="the migration to begin")
+
+        lacking = [k for k in values if local(n2, k) is None]
+        self.assertTrue(lacking, "the slow copy already moved every large value")
+        got = client(n2).get(lacking[0])
+        self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(values[lacking[0]]).digest())
+        self.assertEqual(local(n2, lacking[0]), values[lacking[0]], "pulled, not only read")
+
+        written = big_value()[5:5 + size]
+        self.assertTrue(client(n0).set(moving[3], written))
+        self.assertIsNotNone(http_json("GET", f"{router.http}/migrations")[1].get("current"),
+                             "the migration ended before the write: nothing was written through")
+        self.assertEqual(local(n2, moving[3]), written, "not written through to the new owner")
+
     def test_a_value_beyond_one_grpc_message_reaches_every_replica(self):
         nodes = [self.start_node("--id", f"n{i}", *SLOW_PEERS, *CHUNKED, name=f"node{i}")
                  for i in range(3)]
