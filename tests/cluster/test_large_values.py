@@ -204,7 +204,8 @@ class LargeValueTest(ClusterTestCase):
 
         def totals():
             _, agg = http_json("GET", router.http + "/repair")
-            return agg["totals"] if agg["state"] == "idle" and agg["totals"]["passes"] >= 3 else None
+            done = agg["state"] == "idle" and agg["totals"]["passes"] >= 3
+            return agg["totals"] if done else None
         t = wait_for(totals, timeout=60, what="the repair passes to end")
         self.assertGreaterEqual(t["keys_pushed"] + t["keys_pulled"], 1, t)
         self.assertGreaterEqual(t["bytes"], SIZE, t)
@@ -235,7 +236,8 @@ class LargeValueTest(ClusterTestCase):
         self.assertEqual(local(n1, key), fits)
         with self.assertRaises(redis.ResponseError) as ctx:
             client(n0).set(key, b"b" * (2 << 20))
-        self.assertIn("over what one Peer/Forward message between nodes carries", str(ctx.exception))
+        self.assertIn("over what one Peer/Forward message between nodes carries",
+                      str(ctx.exception))
         self.assertIn("transfer_chunk_bytes", str(ctx.exception))
         self.assertEqual(local(n1, key), fits, "the refused write changed nothing")
         # A reply beyond one message: stored on the owner directly, read through n0.
