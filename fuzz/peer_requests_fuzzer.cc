@@ -125,17 +125,26 @@ void Call(Node& node, uint8_t method, std::string_view bytes) {
       if (Parse(bytes, req)) (void)node.migration.CheckId(req.migration_id());
       break;
     }
-    case kTransfer:  // a stream of the batches Apply takes, installed the same way
+    case kTransfer:  // Transfer and Apply: a stream of batches, here of one
     case kApply: {
       v1::EntryBatch req;
-      v1::ApplySummary reply;
-      if (Parse(bytes, req)) (void)node.peer.Apply(&ctx, &req, &reply);
+      if (!Parse(bytes, req)) break;
+      bool read = false;
+      PeerService::BatchReader next = [&](v1::EntryBatch& b) {
+        if (read) return false;
+        read = true;
+        b = req;
+        return true;
+      };
+      MigrationRoles::Tally tally;
+      (void)node.peer.InstallStream(next, tally, /*recent_ok=*/true, nullptr);
       break;
     }
     case kFetch: {
       v1::FetchRequest req;
-      v1::FetchReply reply;
-      if (Parse(bytes, req)) (void)node.peer.Fetch(&ctx, &req, &reply);
+      if (Parse(bytes, req)) {
+        (void)node.peer.ServeFetch(req, [](const v1::FetchReply&) { return true; });
+      }
       break;
     }
     case kSetMap: {

@@ -265,6 +265,24 @@ void Forwarder::MarkGrpcOnly(const std::string& grpc) {
   grpc_only_.store(grpc_only_until_.size(), std::memory_order_relaxed);
 }
 
+namespace {
+
+// A Peer/Forward call is one message, capped between nodes (docs/dht.md,
+// "Large values on the wire"): a command beyond the cap's chunk share is
+// refused here with an error naming the setting, before it is sent.
+std::optional<std::string> OverForwardCap(std::span<const std::string_view> args,
+                                          uint64_t cap_bytes) {
+  uint64_t bytes = 0;
+  for (std::string_view a : args) bytes += a.size();
+  if (bytes <= cap_bytes) return std::nullopt;
+  return "-ERR command of " + std::to_string(bytes) +
+         " bytes is over what one Peer/Forward message between nodes carries (4 x "
+         "transfer_chunk_bytes); send it to the node that owns the key, or use the peer "
+         "link\r\n";
+}
+
+}  // namespace
+
 // One Peer/Forward call: the gRPC objects live here until the owner answers.
 struct Forwarder::GrpcCall {
   grpc::ClientContext ctx;
@@ -298,6 +316,10 @@ LinkReply Forwarder::FromGrpc(const GrpcCall& call, const grpc::Status& s) {
 
 ForwardLink::Outcome Forwarder::ForwardGrpc(const Target& t, std::span<const std::string_view> args,
                                             std::string& out) {
+  if (std::optional<std::string> refused = OverForwardCap(args, ForwardCapBytes())) {
+    out.append(*refused);
+    return Outcome::kDone;
+  }
   std::unique_ptr<GrpcCall> call = PrepareGrpc(t, args);
   grpc::Status s = call->stub->Forward(&call->ctx, call->req, &call->reply);
   return Conclude(t, FromGrpc(*call, s), out, /*may_block=*/true);
@@ -305,6 +327,9 @@ ForwardLink::Outcome Forwarder::ForwardGrpc(const Target& t, std::span<const std
 
 void Forwarder::ForwardGrpcAsync(const Target& t, std::span<const std::string_view> args,
                                  Done done) {
+  if (std::optional<std::string> refused = OverForwardCap(args, ForwardCapBytes())) {
+    return done(Outcome::kDone, std::move(*refused));
+  }
   std::unique_ptr<GrpcCall> call = PrepareGrpc(t, args);
   call->done = std::move(done);
   Begin();

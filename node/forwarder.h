@@ -96,6 +96,8 @@ class Forwarder final : public ForwardLink {
   void ForwardGrpcAsync(const Target& t, std::span<const std::string_view> args, Done done)
       EXCLUDES(mu_);
   struct GrpcCall;
+  // The most argument bytes one Peer/Forward call carries.
+  uint64_t ForwardCapBytes() const { return peers_.max_message_bytes() - kMessageHeadroomBytes; }
   std::unique_ptr<GrpcCall> PrepareGrpc(const Target& t, std::span<const std::string_view> args)
       EXCLUDES(mu_);
   static LinkReply FromGrpc(const GrpcCall& call, const grpc::Status& s);

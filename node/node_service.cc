@@ -51,8 +51,12 @@ constexpr uint32_t kJobTickMs = 100;
 
 // Deadline of a Join (the router probes the node before it answers).
 constexpr uint32_t kJoinTimeoutMs = 30000;
-// The largest max_bulk_len: a value must fit one gRPC message (< 2 GB) between nodes.
+// The largest max_bulk_len: twice Redis's largest string.
 constexpr uint64_t kMaxBulkLen = 1ull << 30;
+// transfer_chunk_bytes: pieces small enough to interleave, and a message cap
+// (4x plus headroom) far below gRPC's 2 GB.
+constexpr uint64_t kMinChunkBytes = 64ull << 10;
+constexpr uint64_t kMaxChunkBytes = 64ull << 20;
 
 // The wait after `failed` failed --join attempts: 250 ms, doubling up to 5 s.
 std::chrono::milliseconds JoinBackoff(int failed) {
@@ -104,17 +108,11 @@ PeerLinkOptions LinkOptions(const NodeOptions& o) {
   return lo;
 }
 
-// The largest gRPC message between nodes: one entry of the largest value a
-// node stores (a SET of max_bulk_len, or a string grown by APPEND/SETRANGE
-// to the 512 MB Redis caps strings at) plus its batch's other entries, so
-// a migration, a fetch or a write-through moves any value
-// (docs/security.md, "Validation at the boundary"). ValidateNodeOptions
-// keeps it below 2 GB.
+// The largest gRPC message between nodes. It does not grow with
+// max_bulk_len: values move in pieces of transfer_chunk_bytes (docs/dht.md,
+// "Large values on the wire").
 int PeerMessageBytes(const NodeOptions& o) {
-  constexpr uint64_t kMaxString = 512ull << 20;
-  // An EntryBatch's other entries (1 MiB at most) and its framing.
-  constexpr uint64_t kBatchSlack = 16ull << 20;
-  return static_cast<int>(std::max(o.max_bulk_len, kMaxString) + kBatchSlack);
+  return static_cast<int>(MessageCapForChunks(o.transfer_chunk_bytes));
 }
 
 StatusOr<std::unique_ptr<store::Engine>> OpenEngine(const NodeOptions& o) {
@@ -216,8 +214,12 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   }
   if (o.max_bulk_len > kMaxBulkLen) {
     return InvalidArgument(
-        "max-bulk-len must be at most 1gb (a value moves between nodes in one gRPC message), got " +
+        "max-bulk-len must be at most 1gb, got " +
         std::to_string(o.max_bulk_len));
+  }
+  if (o.transfer_chunk_bytes < kMinChunkBytes || o.transfer_chunk_bytes > kMaxChunkBytes) {
+    return InvalidArgument("transfer-chunk-bytes must be in [64kb, 64mb], got " +
+                           std::to_string(o.transfer_chunk_bytes));
   }
   if (o.expire_interval_ms == 0) return InvalidArgument("expire-interval-ms must be >= 1");
   if (o.job_retention_ms == 0 || o.job_retention_ms > (uint64_t{1} << 52)) {
@@ -461,7 +463,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
   impl->state.eviction_policy = std::string(settings::EnumName<store::EvictionPolicy>(
       store::kEvictionPolicyNames, options.maxmemory_policy));
   impl->peers = std::make_unique<PeerChannels>(options.peer_timeout_ms, options.cluster_secret,
-                                               PeerMessageBytes(options), options.cluster_tls);
+                                               options.transfer_chunk_bytes, options.max_bulk_len,
+                                               options.cluster_tls);
   impl->view = std::make_unique<ClusterView>(SystemClock::Instance(), impl->metrics.cluster(),
                                              impl->state.id, options.max_epoch_step);
   impl->hlc.set_max_drift_ms(options.max_clock_drift_ms);

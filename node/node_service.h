@@ -91,6 +91,10 @@ struct NodeOptions {
   // Live rebalancing: deadline of each call to another node (Fetch, Apply);
   // a MoveArcs target that takes no data for 5x this fails the copy.
   uint32_t peer_timeout_ms = 2000;
+  // A value larger than this crosses gRPC between nodes (MoveArcs, Apply,
+  // Fetch) in pieces of this size, and every gRPC message between nodes is
+  // capped at 4x this plus 4 MiB (docs/dht.md, "Large values on the wire").
+  uint64_t transfer_chunk_bytes = 1ull << 20;
   // Replicas (docs/replication.md): hints held for replicas that missed
   // writes, all together (0 = unlimited), and how long a peer that failed a
   // request is routed around.

@@ -118,6 +118,9 @@ std::vector<settings::Setting<O>> Rows() {
            "queued + leased + retained jobs; enqueue fails beyond"),
       Bind("peer_timeout_ms", &O::peer_timeout_ms, Uint{.max = 3600000},
            "deadline of each call to another node while keys move"),
+      Bind("transfer_chunk_bytes", &O::transfer_chunk_bytes, Bytes{},
+           "values larger than this move between nodes over gRPC in pieces of this size; "
+           "gRPC messages between nodes are capped at 4x this + 4mb (64kb..64mb)"),
       Bind("max_hints", &O::max_hints, Uint{},
            "hints kept for replicas that missed writes, all together; more are dropped "
            "(a quorum read repairs those keys), 0 = unlimited"),

@@ -14,13 +14,17 @@ constexpr int kMaxReconnectBackoffMs = 1000;
 }  // namespace
 
 PeerChannels::PeerChannels(uint32_t timeout_ms, const std::string& cluster_secret,
-                           int max_message_bytes, std::optional<net::GrpcTls> tls)
+                           uint64_t chunk_bytes, uint64_t max_value_bytes,
+                           std::optional<net::GrpcTls> tls)
     : timeout_ms_(timeout_ms),
-      channels_(net::GrpcChannelOptions{.max_message_bytes = max_message_bytes,
-                                        .initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
-                                        .max_reconnect_backoff_ms = kMaxReconnectBackoffMs,
-                                        .metadata = net::ClusterSecretMetadata(cluster_secret),
-                                        .tls = std::move(tls)}) {}
+      splitter_(chunk_bytes),
+      max_value_bytes_(max_value_bytes),
+      channels_(net::GrpcChannelOptions{
+          .max_message_bytes = static_cast<int>(MessageCapForChunks(chunk_bytes)),
+          .initial_reconnect_backoff_ms = kInitialReconnectBackoffMs,
+          .max_reconnect_backoff_ms = kMaxReconnectBackoffMs,
+          .metadata = net::ClusterSecretMetadata(cluster_secret),
+          .tls = std::move(tls)}) {}
 
 std::shared_ptr<ringkv::v1::Peer::Stub> PeerChannels::Stub(const std::string& addr) {
   MutexLock lock(mu_);
@@ -42,17 +46,29 @@ StatusOr<std::vector<WireEntry>> PeerChannels::Fetch(const std::string& peer_grp
   ringkv::v1::FetchRequest req;
   req.set_migration_id(migration_id);
   for (std::string_view k : keys) req.add_keys(k.data(), k.size());
-  ringkv::v1::FetchReply reply;
   grpc::ClientContext ctx;
   net::SetDeadline(ctx, timeout_ms_);
-  if (Status s = net::FromGrpc(Stub(peer_grpc)->Fetch(&ctx, req, &reply)); !s.ok()) return s;
+  std::unique_ptr<grpc::ClientReader<ringkv::v1::FetchReply>> reader =
+      Stub(peer_grpc)->Fetch(&ctx, req);
+  EntryAssembler assembler(max_value_bytes_);
   std::vector<WireEntry> out;
-  out.reserve(static_cast<size_t>(reply.entries_size()));
-  for (ringkv::v1::Entry& e : *reply.mutable_entries()) {
-    out.push_back(WireEntry{
-        std::move(*e.mutable_key()),
-        store::Entry{std::move(*e.mutable_value()), e.version(), e.expire_at_ms()}, e.tombstone()});
+  Status refused;
+  ringkv::v1::FetchReply reply;
+  while (refused.ok() && reader->Read(&reply)) {
+    for (ringkv::v1::Entry& e : *reply.mutable_entries()) {
+      StatusOr<std::optional<WireEntry>> got = assembler.Add(e);
+      if (!got.ok()) {
+        refused = got.status();
+        ctx.TryCancel();
+        break;
+      }
+      if (*got) out.push_back(std::move(**got));
+    }
   }
+  Status s = net::FromGrpc(reader->Finish());
+  if (!refused.ok()) return refused;
+  if (!s.ok()) return s;
+  if (Status whole = assembler.Finish(); !whole.ok()) return whole;
   return out;
 }
 
@@ -61,18 +77,17 @@ Status PeerChannels::Apply(const std::string& peer_grpc, const std::string& migr
   ringkv::v1::EntryBatch batch;
   batch.set_migration_id(migration_id);
   batch.set_epoch(epoch);
-  for (const WireEntry& w : entries) {
-    ringkv::v1::Entry* e = batch.add_entries();
-    e->set_key(w.key);
-    if (!w.tombstone) e->set_value(w.entry.value);
-    e->set_version(w.entry.version);
-    e->set_expire_at_ms(w.entry.expire_at_ms);
-    e->set_tombstone(w.tombstone);
-  }
   ringkv::v1::ApplySummary summary;
   grpc::ClientContext ctx;
   net::SetDeadline(ctx, timeout_ms_);
-  return net::FromGrpc(Stub(peer_grpc)->Apply(&ctx, batch, &summary));
+  std::unique_ptr<grpc::ClientWriter<ringkv::v1::EntryBatch>> writer =
+      Stub(peer_grpc)->Apply(&ctx, &summary);
+  // A broken stream says why in Finish.
+  if (SendInPieces(splitter_, entries, batch,
+                   [&](const ringkv::v1::EntryBatch& b) { return writer->Write(b); })) {
+    writer->WritesDone();
+  }
+  return net::FromGrpc(writer->Finish());
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include "base/process.h"
 #include "net/grpc_client.h"
 #include "node/link/link_frame.h"
+#include "node/migration/entry_chunks.h"
 
 namespace ringkv::node {
 namespace {
@@ -77,7 +78,7 @@ PeerService::PeerService(ClusterView& view, MigrationRoles& migration, store::En
       clock_(clock),
       exporter_(
           engine, clock, counters, [&peers](const std::string& addr) { return peers.Stub(addr); },
-          kStallTimeouts * peers.timeout_ms(), migration.bulk_yield()),
+          kStallTimeouts * peers.timeout_ms(), peers.chunk_bytes(), migration.bulk_yield()),
       self_id_(self_id),
       counters_(counters),
       peers_(peers) {}
@@ -172,20 +173,27 @@ std::string PeerService::TargetMismatch(const MigrationRole& role,
   return "";
 }
 
-ringkv::Status PeerService::InstallBatch(ringkv::v1::EntryBatch& batch,
-                                         MigrationRoles::Tally& tally, bool recent_ok,
-                                         CpuYielder* yielder) {
-  ringkv::Status id = recent_ok ? migration_.CheckIdOrRecent(batch.migration_id())
-                                : migration_.CheckId(batch.migration_id());
-  if (!id.ok()) return id;
-  const int64_t now = clock_.NowMs();
-  for (ringkv::v1::Entry& e : *batch.mutable_entries()) {
-    if (yielder != nullptr) yielder->MaybeYield();
-    ringkv::Status s = migration_.Install(e.key(), std::move(*e.mutable_value()), e.version(),
-                                          e.expire_at_ms(), e.tombstone(), now, tally);
-    if (!s.ok()) return s;
+ringkv::Status PeerService::InstallStream(const BatchReader& next, MigrationRoles::Tally& tally,
+                                          bool recent_ok, CpuYielder* yielder) {
+  EntryAssembler assembler(peers_.max_value_bytes());
+  ringkv::v1::EntryBatch batch;
+  while (next(batch)) {
+    ringkv::Status id = recent_ok ? migration_.CheckIdOrRecent(batch.migration_id())
+                                  : migration_.CheckId(batch.migration_id());
+    if (!id.ok()) return id;
+    const int64_t now = clock_.NowMs();
+    for (ringkv::v1::Entry& piece : *batch.mutable_entries()) {
+      if (yielder != nullptr) yielder->MaybeYield();
+      StatusOr<std::optional<WireEntry>> e = assembler.Add(piece);
+      if (!e.ok()) return e.status();
+      if (!*e) continue;  // a piece: the value is not whole yet
+      WireEntry& w = **e;
+      ringkv::Status s = migration_.Install(w.key, std::move(w.entry.value), w.entry.version,
+                                            w.entry.expire_at_ms, w.tombstone, now, tally);
+      if (!s.ok()) return s;
+    }
   }
-  return OkStatus();
+  return assembler.Finish();
 }
 
 grpc::Status PeerService::Transfer(grpc::ServerContext*,
@@ -193,45 +201,45 @@ grpc::Status PeerService::Transfer(grpc::ServerContext*,
                                    ringkv::v1::ApplySummary* reply) {
   MigrationRoles::Tally tally;
   CpuYielder yielder(migration_.bulk_yield());  // arrivals share the CPU with request threads
-  ringkv::v1::EntryBatch batch;
-  while (reader->Read(&batch)) {
-    ringkv::Status s = InstallBatch(batch, tally, /*recent_ok=*/false, &yielder);
-    if (!s.ok()) return net::ToGrpc(s);
-  }
+  ringkv::Status s = InstallStream([reader](ringkv::v1::EntryBatch& b) { return reader->Read(&b); },
+                                   tally, /*recent_ok=*/false, &yielder);
+  if (!s.ok()) return net::ToGrpc(s);
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
   return grpc::Status::OK;
 }
 
-grpc::Status PeerService::Apply(grpc::ServerContext*, const ringkv::v1::EntryBatch* req,
+grpc::Status PeerService::Apply(grpc::ServerContext*,
+                                grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
                                 ringkv::v1::ApplySummary* reply) {
   MigrationRoles::Tally tally;
-  // The request is gRPC's to free; its values are moved out, not copied.
-  auto& batch = const_cast<ringkv::v1::EntryBatch&>(*req);
-  if (ringkv::Status s = InstallBatch(batch, tally, /*recent_ok=*/true); !s.ok())
-    return net::ToGrpc(s);
+  ringkv::Status s = InstallStream([reader](ringkv::v1::EntryBatch& b) { return reader->Read(&b); },
+                                   tally, /*recent_ok=*/true, nullptr);
+  if (!s.ok()) return net::ToGrpc(s);
   reply->set_applied(tally.applied);
   reply->set_skipped(tally.skipped);
   return grpc::Status::OK;
+}
+
+ringkv::Status PeerService::ServeFetch(const ringkv::v1::FetchRequest& req,
+                                       const FetchWriter& write) {
+  if (ringkv::Status s = migration_.CheckIdOrRecent(req.migration_id()); !s.ok()) return s;
+  const int64_t now = clock_.NowMs();
+  std::vector<WireEntry> entries;
+  for (const std::string& key : req.keys()) {
+    if (std::optional<WireEntry> w = migration_.Read(key, now)) entries.push_back(std::move(*w));
+  }
+  ringkv::v1::FetchReply reply;
+  if (!SendInPieces(EntrySplitter(peers_.chunk_bytes()), entries, reply, write)) {
+    return ringkv::Status(StatusCode::kCancelled, "the Fetch stream broke");
+  }
+  return OkStatus();
 }
 
 grpc::Status PeerService::Fetch(grpc::ServerContext*, const ringkv::v1::FetchRequest* req,
-                                ringkv::v1::FetchReply* reply) {
-  if (ringkv::Status s = migration_.CheckIdOrRecent(req->migration_id()); !s.ok()) {
-    return net::ToGrpc(s);
-  }
-  const int64_t now = clock_.NowMs();
-  for (const std::string& key : req->keys()) {
-    std::optional<WireEntry> w = migration_.Read(key, now);
-    if (!w) continue;
-    ringkv::v1::Entry* e = reply->add_entries();
-    e->set_key(key);
-    e->set_value(std::move(w->entry.value));
-    e->set_version(w->entry.version);
-    e->set_expire_at_ms(w->entry.expire_at_ms);
-    e->set_tombstone(w->tombstone);
-  }
-  return grpc::Status::OK;
+                                grpc::ServerWriter<ringkv::v1::FetchReply>* writer) {
+  return net::ToGrpc(
+      ServeFetch(*req, [writer](const ringkv::v1::FetchReply& r) { return writer->Write(r); }));
 }
 
 grpc::Status PeerService::SetMap(grpc::ServerContext*, const ringkv::v1::SetMapRequest* req,
@@ -289,6 +297,12 @@ grpc::Status PeerService::Forward(grpc::ServerContext*, const ringkv::v1::Forwar
   std::string out;
   dispatcher_->Execute(args, session, out);
   counters_.forwards_served.fetch_add(1, std::memory_order_relaxed);
+  if (out.size() > peers_.max_message_bytes() - kMessageHeadroomBytes) {
+    out = "-ERR reply of " + std::to_string(out.size()) +
+          " bytes is over what one Peer/Forward message between nodes carries (4 x "
+          "transfer_chunk_bytes); read it from the node that holds the key, or over the peer "
+          "link\r\n";
+  }
   std::shared_ptr<const ClusterSnapshot> view = view_.Snapshot();
   reply->set_epoch(view->epoch);
   if (out.rfind("-MOVED ", 0) == 0) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "base/clock.h"
@@ -43,15 +44,16 @@ class PeerService final : public ringkv::v1::Peer::Service {
   grpc::Status Transfer(grpc::ServerContext* ctx,
                         grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
                         ringkv::v1::ApplySummary* reply) override;
-  grpc::Status Apply(grpc::ServerContext* ctx, const ringkv::v1::EntryBatch* req,
+  grpc::Status Apply(grpc::ServerContext* ctx, grpc::ServerReader<ringkv::v1::EntryBatch>* reader,
                      ringkv::v1::ApplySummary* reply) override;
   grpc::Status Fetch(grpc::ServerContext* ctx, const ringkv::v1::FetchRequest* req,
-                     ringkv::v1::FetchReply* reply) override;
+                     grpc::ServerWriter<ringkv::v1::FetchReply>* writer) override;
   grpc::Status SetMap(grpc::ServerContext* ctx, const ringkv::v1::SetMapRequest* req,
                       ringkv::v1::SetMapReply* reply) override;
   grpc::Status Status(grpc::ServerContext* ctx, const ringkv::v1::StatusRequest* req,
                       ringkv::v1::StatusReply* reply) override;
-  // Runs a command another node forwarded (never forwarded again).
+  // Runs a command another node forwarded (never forwarded again). A reply
+  // over the gRPC message cap becomes an error naming transfer_chunk_bytes.
   grpc::Status Forward(grpc::ServerContext* ctx, const ringkv::v1::ForwardRequest* req,
                        ringkv::v1::ForwardReply* reply) override;
   // Where this node's peer link listener is, and the token of its hello.
@@ -64,6 +66,21 @@ class PeerService final : public ringkv::v1::Peer::Service {
                              ringkv::v1::RepairDigestsReply* reply) override;
   grpc::Status RepairKeys(grpc::ServerContext* ctx, const ringkv::v1::RepairKeysRequest* req,
                           ringkv::v1::RepairKeysReply* reply) override;
+  // The body of Transfer and Apply: installs, keep-newer into `tally`, the
+  // entries of the batches `next` reads (false at the end of the stream),
+  // joining the pieces of large values (node/migration/entry_chunks.h). A
+  // value not whole when the stream ends is dropped, and refused.
+  // recent_ok: also for a migration this node ended recently (Apply; see
+  // CheckIdOrRecent). yielder: bulk streams (Transfer) yield the CPU between
+  // entries; null on request paths.
+  using BatchReader = std::function<bool(ringkv::v1::EntryBatch&)>;
+  ringkv::Status InstallStream(const BatchReader& next, MigrationRoles::Tally& tally,
+                               bool recent_ok, CpuYielder* yielder);
+  // The body of Fetch: the requested keys' entries, a large value in pieces,
+  // as messages `write` sends (false: the stream broke).
+  using FetchWriter = std::function<bool(const ringkv::v1::FetchReply&)>;
+  ringkv::Status ServeFetch(const ringkv::v1::FetchRequest& req, const FetchWriter& write);
+
   // Call before serving: the repair calls go to `repair`.
   void EnableRepair(AntiEntropy& repair) { repair_ = &repair; }
 
@@ -74,13 +91,6 @@ class PeerService final : public ringkv::v1::Peer::Service {
                         std::string resp_addr, std::string http_addr);
 
  private:
-  // Installs a batch keep-newer into `tally`.
-  // recent_ok: also for a migration this node ended recently (Apply; see CheckIdOrRecent).
-  // yielder: bulk streams (Transfer) yield the CPU between entries; null on request paths.
-  // The values of `batch` are moved into the store.
-  ringkv::Status InstallBatch(ringkv::v1::EntryBatch& batch, MigrationRoles::Tally& tally,
-                              bool recent_ok = false, CpuYielder* yielder = nullptr);
-
   // Boundary checks (docs/security.md, "Validation at the boundary"); each
   // refusal is counted in counters_.refused.
   // BeginMigration: the target epoch and the old map within the epoch step.

@@ -12,6 +12,7 @@
 #include "base/periodic_task.h"
 #include "base/process.h"
 #include "net/grpc_client.h"
+#include "node/migration/entry_chunks.h"
 
 namespace ringkv::node {
 namespace {
@@ -42,23 +43,27 @@ struct Target {
   std::unique_ptr<grpc::ClientWriter<EntryBatch>> writer;
   EntryBatch batch;  // cleared after each send; its entries are reused, not reallocated
   size_t batch_bytes = 0;
+  uint64_t batch_keys = 0;  // whole entries in `batch` (a large value is several pieces)
 };
 
 // The state of one MoveArcs call.
 class Pass {
  public:
   Pass(store::Engine& engine, const Clock& clock, ClusterCounters& counters, const PeerStubs& peers,
-       uint32_t stall_ms, std::chrono::microseconds yield, const RoleSnapshot& roles,
-       const MoveRequest& req)
+       uint32_t stall_ms, uint64_t chunk_bytes, std::chrono::microseconds yield,
+       const RoleSnapshot& roles, const MoveRequest& req)
       : engine_(engine),
         clock_(clock),
         counters_(counters),
         stall_ms_(stall_ms),
+        splitter_(chunk_bytes),
         roles_(roles),
         req_(req),
         yielder_(yield) {
     batch_keys_ = req.batch_keys() != 0 ? req.batch_keys() : kDefaultBatchKeys;
     batch_bytes_ = req.batch_bytes() != 0 ? req.batch_bytes() : kDefaultBatchBytes;
+    // A batch stays within a few chunks, so it fits the bounded gRPC message.
+    batch_bytes_ = std::min(batch_bytes_, chunk_bytes);
     // Rate-limited: batches of about 1/10 s of budget, so the pace is smooth.
     if (req.max_keys_per_sec() != 0) {
       batch_keys_ = std::clamp<uint64_t>(req.max_keys_per_sec() / 10, 1, batch_keys_);
@@ -113,6 +118,7 @@ class Pass {
   const Clock& clock_;
   ClusterCounters& counters_;
   const uint32_t stall_ms_;
+  const EntrySplitter splitter_;
   const RoleSnapshot& roles_;
   const MoveRequest& req_;
   uint64_t batch_keys_;
@@ -146,17 +152,19 @@ bool Pass::Visit(std::string_view key, const store::Entry& entry, bool tombstone
   return true;
 }
 
+// A value larger than a chunk goes as pieces, a full batch sent between them.
 bool Pass::Add(Target& t, std::string_view key, const store::Entry& entry, bool tombstone) {
-  ringkv::v1::Entry* e = t.batch.add_entries();
-  e->set_key(key.data(), key.size());
-  e->set_value(entry.value);
-  e->set_version(entry.version);
-  e->set_expire_at_ms(entry.expire_at_ms);
-  e->set_tombstone(tombstone);
-  t.batch_bytes += key.size() + entry.value.size();
-  if (static_cast<uint64_t>(t.batch.entries_size()) >= batch_keys_ ||
-      t.batch_bytes >= batch_bytes_) {
-    return Send(t);
+  const uint64_t pieces = tombstone ? 1 : splitter_.Pieces(entry.value.size());
+  for (uint64_t i = 0; i < pieces; ++i) {
+    ringkv::v1::Entry* e = t.batch.add_entries();
+    splitter_.Piece(key, entry, tombstone, i, *e);
+    t.batch_bytes += key.size() + e->value().size();
+    if (i + 1 == pieces) ++t.batch_keys;
+    if ((static_cast<uint64_t>(t.batch.entries_size()) >= batch_keys_ ||
+         t.batch_bytes >= batch_bytes_) &&
+        !Send(t)) {
+      return false;
+    }
   }
   return true;
 }
@@ -172,7 +180,7 @@ bool Pass::Send(Target& t) {
     failed_ = &t;
     return false;
   }
-  const uint64_t n = static_cast<uint64_t>(t.batch.entries_size());
+  const uint64_t n = t.batch_keys;
   keys_sent_.fetch_add(n, std::memory_order_relaxed);
   bytes_sent_.fetch_add(t.batch_bytes, std::memory_order_relaxed);
   counters_.sent.fetch_add(n, std::memory_order_relaxed);
@@ -185,6 +193,7 @@ bool Pass::Send(Target& t) {
   }
   t.batch.mutable_entries()->Clear();
   t.batch_bytes = 0;
+  t.batch_keys = 0;
   Throttle();
   return !stop_.load(std::memory_order_relaxed);
 }
@@ -300,7 +309,7 @@ Status Pass::Run(grpc::ServerContext* ctx, grpc::ServerWriter<MoveProgress>* wri
 
 Status ArcExporter::Run(grpc::ServerContext* ctx, const RoleSnapshot& roles,
                         const MoveRequest& request, grpc::ServerWriter<MoveProgress>* writer) {
-  Pass pass(engine_, clock_, counters_, peers_, stall_ms_, yield_, roles, request);
+  Pass pass(engine_, clock_, counters_, peers_, stall_ms_, chunk_bytes_, yield_, roles, request);
   return pass.Run(ctx, writer);
 }
 

@@ -76,7 +76,8 @@ class Peer:
                                    pb.EndMigrationReply)
         self.MoveArcs = method("unary_stream", "MoveArcs", pb.MoveRequest, pb.MoveProgress)
         self.Transfer = method("stream_unary", "Transfer", pb.EntryBatch, pb.ApplySummary)
-        self.Apply = method("unary_unary", "Apply", pb.EntryBatch, pb.ApplySummary)
+        apply_stream = method("stream_unary", "Apply", pb.EntryBatch, pb.ApplySummary)
+        self.Apply = lambda batch, **kw: apply_stream(iter([batch]), **kw)  # a stream of batches
         self.Forward = method("unary_unary", "Forward", pb.ForwardRequest, pb.ForwardReply)
 
     def role(self, kind, peer_id, peer_grpc, arcs):

@@ -66,8 +66,13 @@ class Peer:
                                    pb.EndMigrationReply)
         self.MoveArcs = method("unary_stream", "MoveArcs", pb.MoveRequest, pb.MoveProgress)
         self.Transfer = method("stream_unary", "Transfer", pb.EntryBatch, pb.ApplySummary)
-        self.Apply = method("unary_unary", "Apply", pb.EntryBatch, pb.ApplySummary)
-        self.Fetch = method("unary_unary", "Fetch", pb.FetchRequest, pb.FetchReply)
+        # Apply and Fetch are streams (large values go in pieces): one batch
+        # in, and the replies merged into one.
+        apply_stream = method("stream_unary", "Apply", pb.EntryBatch, pb.ApplySummary)
+        self.Apply = lambda batch, **kw: apply_stream(iter([batch]), **kw)
+        fetch_stream = method("unary_stream", "Fetch", pb.FetchRequest, pb.FetchReply)
+        self.Fetch = lambda req, **kw: pb.FetchReply(
+            entries=[e for r in fetch_stream(req, **kw) for e in r.entries])
         self.SetMap = method("unary_unary", "SetMap", pb.SetMapRequest, pb.SetMapReply)
         self.Status = method("unary_unary", "Status", pb.StatusRequest, pb.StatusReply)
 
