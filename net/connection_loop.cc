@@ -696,14 +696,14 @@ Status ConnectionLoop::Start() {
       FitMaxClients(s.options.maxclients, s.options.client.reserved_fds);
   if (!maxclients.ok()) return maxclients.status();
   s.options.maxclients = *maxclients;
-  if (s.options.tls.enabled()) {
+  if (s.options.tls.enabled() || s.options.tls_only) {
     StatusOr<std::shared_ptr<const TlsContext>> tls = TlsContext::CreateServer(s.options.tls);
     if (!tls.ok()) return tls.status();
     s.tls = *tls;
-    s.secure.tls = s.tls.get();
+    (s.options.tls_only ? s.plain : s.secure).tls = s.tls.get();
   }
   if (Status st = s.Listen(s.plain, s.options.port); !st.ok()) return st;
-  if (s.tls != nullptr) {
+  if (s.tls != nullptr && !s.options.tls_only) {
     if (Status st = s.Listen(s.secure, s.options.tls.port); !st.ok()) return st;
   }
   if (s.spare_fd < 0) s.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

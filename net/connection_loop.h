@@ -64,6 +64,9 @@ struct ConnectionLoopOptions {
   // A second listener on tls.port whose connections speak TLS (Redis's
   // tls-port); same threads, handlers and limits.
   TlsOptions tls;
+  // Instead: the one listener, on `port`, speaks TLS with tls's certificate,
+  // key, CA and auth_clients (tls.port unused) — a port with no plaintext.
+  bool tls_only = false;
   // Where the loop counts cut connections and buffer bytes; not owned, must
   // outlive the loop. Null: the loop keeps its own (see counters()).
   ClientCounters* counters = nullptr;
