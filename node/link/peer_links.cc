@@ -164,8 +164,9 @@ void PeerLinks::SendPending() {
   std::vector<Submission> batch;
   batch.swap(sends.spare);
   batch.swap(sends.pending);
-  bool direct;
-  {
+  // Over TLS only the links' thread writes to a link (SendDirect declines).
+  bool direct = env_.tls == nullptr;
+  if (direct) {
     MutexLock lock(inbox_mu_);
     direct = undrained_ == 0;
   }
