@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace ringkv::net {
 
@@ -53,7 +54,8 @@ OutboundConnection::~OutboundConnection() {
   Close();
 }
 
-Status OutboundConnection::Connect(const SocketAddress& addr) {
+Status OutboundConnection::Connect(const SocketAddress& addr, std::shared_ptr<const TlsContext> tls,
+                                   const std::string& server_name) {
   Close();
   const auto* sa = reinterpret_cast<const sockaddr*>(&addr.storage);
   int fd = ::socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -73,6 +75,8 @@ Status OutboundConnection::Connect(const SocketAddress& addr) {
     return Unavailable(Errno("epoll", err));
   }
   fd_ = fd;
+  tls_ = std::move(tls);
+  server_name_ = server_name;
   connected_ = false;
   writable_ = false;
   return OkStatus();
@@ -81,6 +85,8 @@ Status OutboundConnection::Connect(const SocketAddress& addr) {
 void OutboundConnection::Close() {
   if (fd_ < 0) return;
   loop_.Unwatch(fd_);
+  tls_stream_.reset();  // before its socket goes
+  tls_.reset();
   ::close(fd_);
   fd_ = -1;
   ++generation_;
@@ -100,9 +106,21 @@ void OutboundConnection::OnIoEvents(uint32_t events) {
   if (fd_ < 0) return;
   const uint64_t gen = generation_;
   if (!connected_) {
-    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
-    FinishConnect();
-    if (gen != generation_ || fd_ < 0) return;
+    if (tls_stream_ != nullptr) {
+      Handshake();
+    } else {
+      if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
+      FinishConnect();
+    }
+    if (gen != generation_ || !connected_) return;
+    // Over TLS, what arrived with the handshake's last bytes raises no event.
+    if (tls_stream_ != nullptr) return ReadAll(true);
+  } else if (tls_stream_ != nullptr) {
+    // OpenSSL may need to read to write and the reverse: any event may unblock either.
+    writable_ = true;
+    if (unsent() > 0) Flush();
+    if (gen != generation_) return;
+    return ReadAll(true);
   } else if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
     writable_ = true;
     if (unsent() > 0) Flush();
@@ -118,6 +136,25 @@ void OutboundConnection::FinishConnect() {
   socklen_t len = sizeof err;
   if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
   if (err != 0) return Fail(Errno("connect", err));
+  if (tls_ != nullptr) {
+    tls_stream_ = std::make_unique<TlsStream>(*tls_, fd_, server_name_);
+    return Handshake();
+  }
+  Connected();
+}
+
+void OutboundConnection::Handshake() {
+  switch (tls_stream_->Handshake()) {
+    case TlsStream::Step::kAgain:
+      return;
+    case TlsStream::Step::kFailed:
+      return Fail("TLS handshake with " + server_name_ + " failed: " + tls_stream_->failure());
+    case TlsStream::Step::kDone:
+      return Connected();
+  }
+}
+
+void OutboundConnection::Connected() {
   connected_ = true;
   writable_ = true;
   const uint64_t gen = generation_;
@@ -128,7 +165,7 @@ void OutboundConnection::FinishConnect() {
 void OutboundConnection::Flush() {
   if (!connected_ || !writable_) return;
   while (woff_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + woff_, out_.size() - woff_, MSG_NOSIGNAL);
+    ssize_t n = SendSome(out_.data() + woff_, out_.size() - woff_);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -145,9 +182,10 @@ void OutboundConnection::Flush() {
 }
 
 // Reads until the socket is drained (edge-triggered), delivering replies
-// after every read. A short read drains it, unless the peer also closed
-// (`hup`): then reading goes on to the end of the stream, which no further
-// event would announce.
+// after every read. A short read drains a plain socket, unless the peer also
+// closed (`hup`): then reading goes on to the end of the stream, which no
+// further event would announce. TLS reads one record at a time (and may hold
+// decrypted bytes): it reads until OpenSSL says "again".
 void OutboundConnection::ReadAll(bool hup) {
   const uint64_t gen = generation_;
   for (;;) {
@@ -160,7 +198,7 @@ void OutboundConnection::ReadAll(bool hup) {
       rbuf_.resize(std::max(rbuf_.size() * 2, rend_ + kReadChunk));
     }
     const size_t space = rbuf_.size() - rend_;
-    ssize_t n = ::recv(fd_, rbuf_.data() + rend_, space, 0);
+    ssize_t n = RecvSome(rbuf_.data() + rend_, space);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -170,8 +208,16 @@ void OutboundConnection::ReadAll(bool hup) {
     rend_ += static_cast<size_t>(n);
     bytes_read_ += static_cast<uint64_t>(n);
     if (!Deliver() || gen != generation_) return;
-    if (static_cast<size_t>(n) < space && !hup) return;
+    if (static_cast<size_t>(n) < space && !hup && tls_stream_ == nullptr) return;
   }
+}
+
+ssize_t OutboundConnection::RecvSome(char* data, size_t size) {
+  return tls_stream_ ? tls_stream_->Read(data, size) : ::recv(fd_, data, size, 0);
+}
+
+ssize_t OutboundConnection::SendSome(const char* data, size_t size) {
+  return tls_stream_ ? tls_stream_->Write(data, size) : ::send(fd_, data, size, MSG_NOSIGNAL);
 }
 
 bool OutboundConnection::Deliver() {

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +14,7 @@
 
 #include "net/connection_loop.h"
 #include "net/resp/resp_parser.h"
+#include "net/tls.h"
 
 namespace ringkv::net {
 namespace {
@@ -150,6 +154,169 @@ TEST_F(OutboundConnectionTest, ARefusedConnectIsReported) {
   ASSERT_TRUE(c.WaitFor([&] { return !c.closed.empty(); }));
   EXPECT_NE(c.closed[0].find("connect"), std::string::npos) << c.closed[0];
   EXPECT_EQ(c.connected, 0);
+}
+
+// TLS: certificates made once with the openssl CLI — a "good" and a
+// "rogue" CA, each signing one certificate for 127.0.0.1 / localhost that
+// serves as both a server and a client certificate.
+class OutboundTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/ringkv-outbound-tls-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = new std::string(tmpl);
+    std::ofstream(*dir_ + "/ext.cnf")
+        << "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
+    for (const std::string ca : {"good", "rogue"}) {
+      const std::string sh =
+          "(cd " + *dir_ + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256" +
+          " -nodes -keyout " + ca + "-ca.key -out " + ca + "-ca.crt -days 1 -subj /CN=" + ca +
+          " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + ca +
+          ".key -out " + ca + ".csr -subj /CN=" + ca + " && openssl x509 -req -in " + ca +
+          ".csr -CA " + ca + "-ca.crt -CAkey " + ca + "-ca.key -CAcreateserial -days 1" +
+          " -extfile ext.cnf -out " + ca + ".crt) >/dev/null 2>&1";
+      ASSERT_EQ(std::system(sh.c_str()), 0) << sh;
+    }
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string File(const std::string& name) { return *dir_ + "/" + name; }
+
+  // A TLS-only server with `who`'s certificate, asking for a client
+  // certificate from the good CA.
+  void StartServer(const std::string& who) {
+    ConnectionLoopOptions o{.port = 0, .threads = 1};
+    o.tls_only = true;
+    o.tls = TlsOptions{.cert_file = File(who + ".crt"),
+                       .key_file = File(who + ".key"),
+                       .ca_cert_file = File("good-ca.crt"),
+                       .auth_clients = TlsAuthClients::kYes};
+    server_ =
+        std::make_unique<ConnectionLoop>(o, [](Connection&) { return std::make_shared<Server>(); });
+    ASSERT_TRUE(server_->Start().ok());
+    addr_ = *ResolveTcp("127.0.0.1:" + std::to_string(server_->port()));
+  }
+  // A client context trusting `ca`, presenting `who`'s certificate (none: "").
+  static std::shared_ptr<const TlsContext> ClientTls(const std::string& ca,
+                                                     const std::string& who) {
+    TlsClientOptions o{.ca_cert_file = File(ca + "-ca.crt")};
+    if (!who.empty()) {
+      o.cert_file = File(who + ".crt");
+      o.key_file = File(who + ".key");
+    }
+    StatusOr<std::shared_ptr<const TlsContext>> ctx = TlsContext::CreateClient(o);
+    EXPECT_TRUE(ctx.ok()) << ctx.status().message();
+    return ctx.ok() ? *ctx : nullptr;
+  }
+  // Connects over TLS and sends ECHO hello; the client's events tell the rest.
+  void ConnectAndEcho(Client& c, std::shared_ptr<const TlsContext> tls, const std::string& name) {
+    c.Do([this, tls, name](OutboundConnection& conn) {
+      ASSERT_TRUE(conn.Connect(addr_, tls, name).ok());
+      conn.out() += Command({"ECHO", "hello"});
+      conn.Flush();
+    });
+  }
+
+  static std::string* dir_;
+  std::unique_ptr<ConnectionLoop> server_;
+  SocketAddress addr_;
+};
+
+std::string* OutboundTlsTest::dir_ = nullptr;
+
+TEST_F(OutboundTlsTest, PipelinedRepliesArriveWholeAndInOrderOverMutualTls) {
+  StartServer("good");
+  Client c;
+  const size_t big = size_t{8} << 20;  // many TLS records, more than a socket buffer holds
+  auto tls = ClientTls("good", "good");
+  c.Do([&](OutboundConnection& conn) {
+    ASSERT_TRUE(conn.Connect(addr_, tls, "127.0.0.1").ok());
+    EXPECT_TRUE(conn.tls());
+    // Appended before either handshake ends: sent once both are done.
+    conn.out() +=
+        Command({"ECHO", "a"}) + Command({"BIG", std::to_string(big)}) + Command({"ECHO", "c\r\n"});
+    conn.Flush();
+  });
+  ASSERT_TRUE(c.WaitFor([&] { return c.replies.size() == 3; }));
+  EXPECT_EQ(c.connected, 1);
+  EXPECT_EQ(c.replies[0], "$1\r\na\r\n");
+  EXPECT_EQ(c.replies[1].size(), big + std::to_string(big).size() + 5);
+  EXPECT_EQ(c.replies[2], "$3\r\nc\r\n\r\n");
+  // Many small requests, each answered: decrypted bytes OpenSSL holds are read too.
+  c.Do([&](OutboundConnection& conn) {
+    for (int i = 0; i < 1000; ++i) conn.out() += Command({"ECHO", std::to_string(i)});
+    conn.Flush();
+  });
+  ASSERT_TRUE(c.WaitFor([&] { return c.replies.size() == 1003; }));
+  EXPECT_EQ(c.replies[1002], "$3\r\n999\r\n");
+  EXPECT_TRUE(c.closed.empty());
+}
+
+TEST_F(OutboundTlsTest, AServerClosingAfterItsRepliesIsReportedAndTheConnectionRedials) {
+  StartServer("good");
+  Client c;
+  auto tls = ClientTls("good", "good");
+  c.Do([&](OutboundConnection& conn) {
+    ASSERT_TRUE(conn.Connect(addr_, tls, "localhost").ok());
+    conn.out() += Command({"ECHO", "x"}) + Command({"BYE"});
+    conn.Flush();
+  });
+  ASSERT_TRUE(c.WaitFor([&] { return !c.closed.empty(); }));
+  EXPECT_EQ(c.replies, (std::vector<std::string>{"$1\r\nx\r\n", "+BYE\r\n"}));
+  EXPECT_NE(c.closed[0].find("closed"), std::string::npos) << c.closed[0];
+  ConnectAndEcho(c, tls, "127.0.0.1");
+  ASSERT_TRUE(c.WaitFor([&] { return c.replies.size() == 3; }));
+  EXPECT_EQ(c.replies[2], "$5\r\nhello\r\n");
+  EXPECT_EQ(c.connected, 2);
+}
+
+TEST_F(OutboundTlsTest, AServerCertificateFromAnotherCaFailsNamingTheReason) {
+  StartServer("rogue");
+  Client c;
+  ConnectAndEcho(c, ClientTls("good", "good"), "127.0.0.1");
+  ASSERT_TRUE(c.WaitFor([&] { return !c.closed.empty(); }));
+  EXPECT_NE(c.closed[0].find("TLS handshake with 127.0.0.1 failed"), std::string::npos)
+      << c.closed[0];
+  EXPECT_NE(c.closed[0].find("certificate verify failed"), std::string::npos) << c.closed[0];
+  EXPECT_EQ(c.connected, 0);
+  EXPECT_TRUE(c.replies.empty());
+}
+
+TEST_F(OutboundTlsTest, AServerCertificateForAnotherNameFails) {
+  StartServer("good");
+  Client c;
+  ConnectAndEcho(c, ClientTls("good", "good"), "node-9.example");
+  ASSERT_TRUE(c.WaitFor([&] { return !c.closed.empty(); }));
+  EXPECT_NE(c.closed[0].find("certificate verify failed"), std::string::npos) << c.closed[0];
+  EXPECT_NE(c.closed[0].find("mismatch"), std::string::npos) << c.closed[0];
+  EXPECT_EQ(c.connected, 0);
+}
+
+TEST_F(OutboundTlsTest, AServerAskingForAClientCertificateRefusesNoneOrAnotherCas) {
+  StartServer("good");
+  for (const std::string who : {"", "rogue"}) {
+    Client c;
+    ConnectAndEcho(c, ClientTls("good", who), "127.0.0.1");
+    ASSERT_TRUE(c.WaitFor([&] { return !c.closed.empty(); })) << who;
+    EXPECT_TRUE(c.replies.empty()) << who;
+    EXPECT_FALSE(c.closed[0].empty()) << who;
+  }
+}
+
+TEST_F(OutboundTlsTest, APlaintextClientGetsNoReplyFromATlsOnlyPort) {
+  StartServer("good");
+  Client c;
+  c.Do([&](OutboundConnection& conn) {
+    ASSERT_TRUE(conn.Connect(addr_).ok());
+    conn.out() += Command({"ECHO", "hello"});
+    conn.Flush();
+  });
+  // The server reads our bytes as a broken ClientHello and closes (or sends
+  // an alert, which is no RESP reply either).
+  ASSERT_TRUE(c.WaitFor([&] { return !c.closed.empty(); }));
+  EXPECT_TRUE(c.replies.empty());
 }
 
 TEST(ResolveTcpTest, TakesIpv4Ipv6AndNamesAndRefusesTheRest) {

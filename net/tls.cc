@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
+#include <cstring>
 
 namespace ringkv::net {
 namespace {
@@ -204,8 +205,12 @@ TlsStream::~TlsStream() {
 }
 
 TlsStream::Step TlsStream::Handshake() {
-  if (ssl_ == nullptr) return Step::kFailed;
+  if (ssl_ == nullptr) {
+    failure_ = "no TLS session (SSL_new, or a server name OpenSSL refused)";
+    return Step::kFailed;
+  }
   ERR_clear_error();
+  errno = 0;
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
     handshaken_ = true;
@@ -213,7 +218,15 @@ TlsStream::Step TlsStream::Handshake() {
   }
   int e = SSL_get_error(ssl_, r);
   if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return Step::kAgain;
-  ERR_clear_error();
+  if (const long v = SSL_get_verify_result(ssl_); v != X509_V_OK) {  // NOLINT(google-runtime-int)
+    failure_ = std::string("certificate verify failed: ") + X509_verify_cert_error_string(v);
+    ERR_clear_error();
+  } else if (e == SSL_ERROR_SSL) {
+    failure_ = OpenSslError();
+  } else {
+    failure_ = errno != 0 ? std::strerror(errno) : "the peer closed the connection";
+    ERR_clear_error();
+  }
   return Step::kFailed;
 }
 

@@ -95,6 +95,9 @@ class TlsStream {
   // next readiness event).
   Step Handshake();
   bool handshaken() const { return handshaken_; }
+  // After Handshake returned kFailed: why, in OpenSSL's words (a
+  // certificate that did not verify names the verification error).
+  const std::string& failure() const { return failure_; }
   // As recv/send on a non-blocking socket: bytes moved; 0 = the peer closed
   // (read); -1 with errno EAGAIN = try again on the next event, any other
   // errno = the connection failed.
@@ -120,6 +123,7 @@ class TlsStream {
   SSL* ssl_;
   SocketIo io_;
   bool handshaken_ = false;
+  std::string failure_;
 };
 
 }  // namespace ringkv::net

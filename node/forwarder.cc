@@ -43,13 +43,8 @@ size_t LaneOf(std::span<const std::string_view> args, size_t lanes) {
 }  // namespace
 
 Forwarder::Forwarder(PeerLinks& links, PeerChannels& peers, ClusterView& view,
-                     ClusterCounters& counters, WorkerPool& slow, bool use_links)
-    : links_(links),
-      use_links_(use_links),
-      peers_(peers),
-      view_(view),
-      counters_(counters),
-      slow_(slow) {}
+                     ClusterCounters& counters, WorkerPool& slow)
+    : links_(links), peers_(peers), view_(view), counters_(counters), slow_(slow) {}
 
 Forwarder::~Forwarder() {
   Drain();
@@ -248,7 +243,6 @@ void Forwarder::ForwardAsync(const ClusterSnapshot& view, uint32_t owner,
 // --- The gRPC fallback ---
 
 bool Forwarder::GrpcOnly(const std::string& grpc) {
-  if (!use_links_) return true;
   if (grpc_only_.load(std::memory_order_relaxed) == 0) return false;
   MutexLock lock(mu_);
   auto it = grpc_only_until_.find(grpc);

@@ -4,11 +4,10 @@
 // connection per peer, the batch carrying this node's map epoch); installs
 // the newer map an owner sends back with a -MOVED answer (the caller then
 // places the keys again), and fetches the owner's map when a reply shows a
-// newer epoch. A peer without a link listener (an older ringkv, or a node
-// with cluster TLS, whose OpenLink answers UNIMPLEMENTED) is sent
-// ringkv.v1.Peer/Forward calls instead, as before the links; a Forwarder
-// built with `use_links` false (cluster TLS: the link is plaintext) sends
-// every forward that way, over the TLS channels of PeerChannels.
+// newer epoch. A peer without a link listener (an older ringkv, whose
+// OpenLink answers UNIMPLEMENTED) is sent ringkv.v1.Peer/Forward calls
+// instead, as before the links. With cluster TLS the links are mutual TLS
+// too (PeerLinkOptions::tls), so forwards take them all the same.
 //
 // ForwardAsync does not wait: its continuation (`done`) runs on the links'
 // thread when the reply needs nothing more, and on the `slow` pool when it
@@ -42,10 +41,9 @@ namespace ringkv::node {
 
 class Forwarder final : public ForwardLink {
  public:
-  // Not owned; all must outlive the Forwarder. `use_links` false: never
-  // send over `links`, only Peer/Forward calls.
+  // Not owned; all must outlive the Forwarder.
   Forwarder(PeerLinks& links, PeerChannels& peers, ClusterView& view, ClusterCounters& counters,
-            WorkerPool& slow, bool use_links = true);
+            WorkerPool& slow);
   ~Forwarder() override;  // waits for the forwards in flight
 
   // This node's advertised gRPC "host:port" (receivers fetch a newer map
@@ -103,7 +101,6 @@ class Forwarder final : public ForwardLink {
   static LinkReply FromGrpc(const GrpcCall& call, const grpc::Status& s);
 
   PeerLinks& links_;
-  const bool use_links_;
   PeerChannels& peers_;
   ClusterView& view_;
   ClusterCounters& counters_;

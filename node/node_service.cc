@@ -105,6 +105,12 @@ PeerLinkOptions LinkOptions(const NodeOptions& o) {
                        .max_args = size_t{1} << 30,
                        .max_inline_len = o.max_inline_len};
   lo.max_query_buffer = o.max_query_buffer;
+  // Cluster TLS covers the link too: mutual TLS with the cluster CA.
+  if (o.cluster_tls) {
+    lo.tls = {.cert_file = o.cluster_tls_cert_file,
+              .key_file = o.cluster_tls_key_file,
+              .ca_cert_file = o.cluster_tls_ca_file};
+  }
   return lo;
 }
 
@@ -321,11 +327,7 @@ Status NodeService::Impl::StartLinks() {
 }
 
 Status NodeService::Impl::StartListeners() {
-  // The peer link is plaintext: with cluster TLS it is not started, and
-  // forwards go as Peer/Forward calls over the TLS channels instead.
-  if (!options.cluster_tls) {
-    if (Status s = StartLinks(); !s.ok()) return s;
-  }
+  if (Status s = StartLinks(); !s.ok()) return s;
   net::RespServerOptions ro;
   ro.bind = options.bind;
   ro.port = options.resp_port;
@@ -479,9 +481,8 @@ StatusOr<std::unique_ptr<NodeService>> NodeService::Start(const NodeOptions& opt
       *impl->peers, std::chrono::microseconds(options.migration_yield_us));
   impl->peer_work = std::make_unique<WorkerPool>(options.peer_workers, "peer-work");
   impl->links = std::make_unique<PeerLinks>(LinkOptions(options), *impl->peers);
-  impl->forwarder =
-      std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view, impl->metrics.cluster(),
-                                  *impl->peer_work, /*use_links=*/!options.cluster_tls);
+  impl->forwarder = std::make_unique<Forwarder>(*impl->links, *impl->peers, *impl->view,
+                                                impl->metrics.cluster(), *impl->peer_work);
   impl->replication = std::make_unique<Replication>(
       SystemClock::Instance(), ReplicationOptions{.suspect_ms = options.suspect_ms},
       impl->engine->hints(), impl->metrics.replication());

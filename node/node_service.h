@@ -51,8 +51,8 @@ struct NodeOptions {
   // plane"): PEM files of this node's certificate, its key (mode 0600) and
   // the cluster CA; all three or none (plaintext). With them the gRPC
   // listener takes only clients the CA signed, every channel to another
-  // node or the router presents the certificate, and forwards travel as
-  // Peer/Forward calls (the peer link, plaintext, is not started).
+  // node or the router presents the certificate, and the peer link is
+  // mutual TLS with the same files (PeerLinkOptions::tls).
   std::string cluster_tls_cert_file;
   std::string cluster_tls_key_file;
   std::string cluster_tls_ca_file;

@@ -115,11 +115,14 @@ void PeerChannels::Open(const std::string& peer_grpc, uint32_t timeout_ms, Done 
         std::unique_ptr<OpenLinkCall> owned(call);
         if (!s.ok()) return owned->done(net::FromGrpc(s, "OpenLink on " + owned->peer_grpc));
         const std::string& grpc_addr = owned->peer_grpc;
-        const std::string addr =
-            grpc_addr.substr(0, grpc_addr.rfind(':')) + ":" + std::to_string(owned->reply.port());
+        std::string host = grpc_addr.substr(0, grpc_addr.rfind(':'));
+        const std::string addr = host + ":" + std::to_string(owned->reply.port());
         StatusOr<net::SocketAddress> resolved = net::ResolveTcp(addr);
         if (!resolved.ok()) return owned->done(resolved.status());
-        owned->done(LinkGrant{*resolved, addr, owned->reply.token()});
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+          host = host.substr(1, host.size() - 2);
+        }
+        owned->done(LinkGrant{*resolved, addr, owned->reply.token(), std::move(host)});
       });
 }
 

@@ -52,7 +52,8 @@ class PeerChannels final : public PeerLink, public LinkDialer {
   Status Apply(const std::string& peer_grpc, const std::string& migration_id, uint64_t epoch,
                std::span<const WireEntry> entries) override;
   // Peer/OpenLink on gRPC's callback API; `done` runs on a gRPC thread,
-  // after resolving the link's address (the peer's gRPC host, its port).
+  // after resolving the link's address (the peer's gRPC host, its port;
+  // that host is also the name the link's TLS certificate must carry).
   void Open(const std::string& peer_grpc, uint32_t timeout_ms, Done done) override;
 
  private:

@@ -316,11 +316,10 @@ grpc::Status PeerService::Forward(grpc::ServerContext*, const ringkv::v1::Forwar
 grpc::Status PeerService::OpenLink(grpc::ServerContext*, const ringkv::v1::OpenLinkRequest*,
                                    ringkv::v1::OpenLinkReply* reply) {
   if (links_ == nullptr) return net::ToGrpc(Unavailable("node is starting"));
-  // Forwarding has started but no link listener runs: cluster TLS is on and
-  // the link is plaintext. UNIMPLEMENTED sends the peer to Peer/Forward.
+  // Forwarding has started but no link listener runs. UNIMPLEMENTED sends
+  // the peer to Peer/Forward.
   if (links_->port() == 0) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "no peer link here (cluster TLS): use Peer/Forward");
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no peer link here: use Peer/Forward");
   }
   reply->set_port(links_->port());
   reply->set_token(links_->token());

@@ -171,7 +171,7 @@ void OutgoingLink::OnGrant(uint64_t dial, StatusOr<LinkGrant> grant) {
       for (LinkRequest& r : window_.TakeQueued()) GiveBack(std::move(r));
     } else if (!grant.ok()) {
       Fail(Unavailable("cannot open the link: " + grant.status().message()), true);
-    } else if (Status s = conn_.Connect(grant->addr); !s.ok()) {
+    } else if (Status s = conn_.Connect(grant->addr, env_.tls, grant->host); !s.ok()) {
       Fail(Unavailable("link to " + grant->addr_text + ": " + s.message()), true);
     } else {
       link_addr_ = grant->addr_text;
@@ -224,9 +224,10 @@ void OutgoingLink::OnReply(std::string_view frame) {
         if (failures_ > 0) spdlog::info("link to node {} at {} is up again", peer_id_, link_addr_);
         failures_ = 0;
         // SendDirect writes to a dup of the socket: closing ours never
-        // hands its number to another file while a sender holds it.
+        // hands its number to another file while a sender holds it. Not
+        // over TLS: only the TLS session may write to its socket.
         if (conn_.unsent() == 0) conn_busy_ = false;
-        direct_fd_ = ::dup(conn_.fd());
+        if (!conn_.tls()) direct_fd_ = ::dup(conn_.fd());
       } else {
         Fail(Unavailable("node " + peer_id_ + " refused the link: " + FirstLine(frame)), true);
       }

@@ -22,12 +22,18 @@
 // A connection the peer closed fails what it carried at once: the peer
 // dropped it unread.
 //
+// Over TLS (Env::tls: the cluster's certificates) the connection is mutual
+// TLS: the peer's certificate must chain to the cluster CA and name the
+// host of its gRPC address, and this node presents its own.
+//
 // Sending from other threads: an event-loop thread (a RESP I/O thread)
 // that forwarded commands in its round hands them to SendDirect at the end
 // of the round, which writes them to the socket itself, with one
 // non-blocking send, when the link is open, nothing waits ahead of them and
 // the window takes them all; a rest the socket does not take is sent by the
-// links' thread. Otherwise the requests go the usual way (Submit).
+// links' thread. Otherwise the requests go the usual way (Submit). Over TLS
+// SendDirect always declines: the TLS session is the links' thread's, and a
+// second writer on the socket would corrupt it.
 //
 // Thread safety: lives on the links' loop thread, where every method but
 // SendDirect runs. SendDirect may run on any thread; the state both touch
@@ -37,6 +43,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +52,7 @@
 #include "base/thread_annotations.h"
 #include "net/event_loop.h"
 #include "net/outbound_connection.h"
+#include "net/tls.h"
 #include "node/link/link_window.h"
 
 namespace ringkv::node {
@@ -54,6 +62,7 @@ struct LinkGrant {
   net::SocketAddress addr;
   std::string addr_text;  // "host:port", for messages
   std::string token;
+  std::string host;  // its host (no brackets): the name its TLS certificate must carry
 };
 
 // Asks a peer for a LinkGrant (ringkv.v1.Peer/OpenLink).
@@ -75,6 +84,8 @@ class OutgoingLink final : private net::OutboundConnection::Handler {
     LinkDialer* dialer = nullptr;
     LinkLimits limits;
     uint32_t timeout_ms = 2000;
+    // Client side of the link's mutual TLS; null: plaintext.
+    std::shared_ptr<const net::TlsContext> tls;
     // This node's id and gRPC address, for the hello.
     std::function<std::pair<std::string, std::string>()> self;
     // Marks a link to Flush at the end of the loop's round.

@@ -70,6 +70,17 @@ Status PeerLinks::Start(IncomingLinkContext incoming) {
   o.cpus = options_.cpus;
   o.limits = options_.request_limits;
   o.max_query_buffer = options_.max_query_buffer;
+  if (options_.tls.enabled()) {
+    StatusOr<std::shared_ptr<const net::TlsContext>> client =
+        net::TlsContext::CreateClient(options_.tls);
+    if (!client.ok()) return client.status();
+    env_.tls = *client;
+    o.tls_only = true;
+    o.tls = net::TlsOptions{.cert_file = options_.tls.cert_file,
+                            .key_file = options_.tls.key_file,
+                            .ca_cert_file = options_.tls.ca_cert_file,
+                            .auth_clients = net::TlsAuthClients::kYes};
+  }
   listener_ = std::make_unique<net::ConnectionLoop>(
       o,
       [this](net::Connection&) -> std::shared_ptr<net::RequestHandler> {
@@ -153,8 +164,9 @@ void PeerLinks::SendPending() {
   std::vector<Submission> batch;
   batch.swap(sends.spare);
   batch.swap(sends.pending);
-  bool direct;
-  {
+  // Over TLS only the links' thread writes to a link (SendDirect declines).
+  bool direct = env_.tls == nullptr;
+  if (direct) {
     MutexLock lock(inbox_mu_);
     direct = undrained_ == 0;
   }

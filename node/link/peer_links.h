@@ -24,6 +24,12 @@
 // queue was empty: a burst of sends costs one wake-up. Requests sent from
 // one thread reach a peer in the order they were sent.
 //
+// With PeerLinkOptions::tls (the cluster's certificates) every link is
+// mutual TLS: the listener speaks only TLS and takes only clients whose
+// certificate the cluster CA signed; outgoing links verify the peer's
+// certificate against the same CA and present this node's. The hello's
+// token is checked either way.
+//
 // Thread safety: Send, SendPending, SetSelf, port() and token() from any
 // thread; Start and Stop from one.
 #pragma once
@@ -42,6 +48,7 @@
 #include "base/thread_annotations.h"
 #include "net/connection_loop.h"
 #include "net/resp/resp_parser.h"
+#include "net/tls.h"
 #include "node/link/incoming_link.h"
 #include "node/link/link_window.h"
 #include "node/link/outgoing_link.h"
@@ -56,6 +63,9 @@ struct PeerLinkOptions {
   CpuList cpus;                    // where the links' thread runs; empty = where Start's caller may
   net::resp::Limits request_limits;        // what an incoming batch may hold
   uint64_t max_query_buffer = 1ull << 30;  // unprocessed bytes per incoming link
+  // Mutual TLS with the cluster's certificate, key and CA (PEM files), both
+  // ways; an empty ca_cert_file = plaintext.
+  net::TlsClientOptions tls;
 };
 
 // Who a request goes to: a node of the map.
@@ -73,7 +83,8 @@ class PeerLinks {
   PeerLinks& operator=(const PeerLinks&) = delete;
 
   // Starts the listener and the links' thread; incoming links run their
-  // commands with `incoming`. Errors: the port is taken, out of fds.
+  // commands with `incoming`. Errors: the port is taken, out of fds, a TLS
+  // file that does not load (InvalidArgument, naming it).
   Status Start(IncomingLinkContext incoming);
   // Fails every request not answered yet (kUnavailable, "node stopping"),
   // closes the links and joins the thread. Idempotent.

@@ -3,8 +3,8 @@ plane").
 
 A router and three nodes run with cluster TLS (a CA made here with the
 openssl CLI, one certificate per process) and the cluster secret. Data
-flows through the router, between nodes (forwards, which go as Peer/Forward
-calls: no plaintext peer link runs) and in a move when a node is added. A
+flows through the router, between nodes (forwards, over the peer link, which
+is mutual TLS too: see test_tls_link.py) and in a move when a node is added. A
 Python gRPC client with the CA, a client certificate and the secret calls
 Peer/Status; without a client certificate, with one from another CA, or in
 plaintext, the handshake fails and nothing changes. `ringkv cluster up --tls`
@@ -153,9 +153,9 @@ class ClusterTlsTest(ClusterTestCase):
     def test_data_forwards_and_a_move_work_over_tls(self):
         self.write_keys()
         self.assert_keys_readable(self.client, "k", KEYS)
-        # No plaintext peer link runs: forwards between nodes are gRPC calls.
+        # The peer link runs (over TLS): forwards between nodes take it.
         for n in self.nodes:
-            self.assertEqual(n.info["link_port"], 0, n.id)
+            self.assertNotEqual(n.info["link_port"], 0, n.id)
         direct = redis.Redis(host="127.0.0.1", port=self.nodes[0].resp_port, socket_timeout=10)
         self.assertEqual([direct.get(f"k:{i}") for i in range(KEYS)],
                          [f"v{i}".encode() for i in range(KEYS)])
@@ -238,7 +238,7 @@ class ClusterUpTlsTest(ClusterCliTestCase):
             return f.read()
 
     def test_cluster_up_tls_makes_certificates_and_the_cluster_works(self):
-        # Two replicas of each key: the copies travel node to node as Peer/Forward calls.
+        # Two replicas of each key: the copies travel node to node over the TLS peer link.
         out = self.cli("up", "--nodes", "2", "--replication", "2", "--tls",
                        "--log-level", "warn").stdout
         tls = os.path.join(self.run_dir, "tls")
