@@ -41,6 +41,7 @@ int SocketRead(BIO* bio, char* out, int size) {
     n = ::recv(io->fd, out, static_cast<size_t>(size), 0);
   } while (n < 0 && errno == EINTR);
   io->drained = n < size;
+  io->eof = n == 0;
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) BIO_set_retry_read(bio);
   return static_cast<int>(n);
 }
@@ -56,8 +57,17 @@ int SocketWrite(BIO* bio, const char* in, int size) {
   return static_cast<int>(n);
 }
 
-long SocketCtrl(BIO*, int cmd, long, void*) {  // NOLINT(google-runtime-int): OpenSSL's type
-  return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+// OpenSSL asks BIO_eof whether a read of 0 was the peer's FIN (a clean
+// close under SSL_OP_IGNORE_UNEXPECTED_EOF) or an error.
+long SocketCtrl(BIO* bio, int cmd, long, void*) {  // NOLINT(google-runtime-int): OpenSSL's type
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_EOF:
+      return static_cast<TlsStream::SocketIo*>(BIO_get_data(bio))->eof ? 1 : 0;
+    default:
+      return 0;
+  }
 }
 
 const BIO_METHOD* SocketMethod() {

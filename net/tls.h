@@ -115,6 +115,7 @@ class TlsStream {
   struct SocketIo {
     int fd = -1;
     bool drained = false;
+    bool eof = false;  // the last recv returned 0: the peer sent FIN
   };
 
  private:
