@@ -184,8 +184,9 @@ void OutboundConnection::Flush() {
 // Reads until the socket is drained (edge-triggered), delivering replies
 // after every read. A short read drains a plain socket, unless the peer also
 // closed (`hup`): then reading goes on to the end of the stream, which no
-// further event would announce. TLS reads one record at a time (and may hold
-// decrypted bytes): it reads until OpenSSL says "again".
+// further event would announce. A TLS read is short per record: it has
+// drained the socket once OpenSSL's last recv was short and OpenSSL holds
+// nothing more (TlsStream::Drained).
 void OutboundConnection::ReadAll(bool hup) {
   const uint64_t gen = generation_;
   for (;;) {
@@ -208,7 +209,7 @@ void OutboundConnection::ReadAll(bool hup) {
     rend_ += static_cast<size_t>(n);
     bytes_read_ += static_cast<uint64_t>(n);
     if (!Deliver() || gen != generation_) return;
-    if (static_cast<size_t>(n) < space && !hup && tls_stream_ == nullptr) return;
+    if (static_cast<size_t>(n) < space && !hup && (!tls_stream_ || tls_stream_->Drained())) return;
   }
 }
 
