@@ -75,7 +75,8 @@ struct NodeOptions {
   uint32_t http_read_timeout_ms = 10000;
   // Memory and descriptor limits of client connections (docs/security.md).
   net::ClientLimits client;
-  net::TlsOptions tls;  // RESP over TLS (tls-port etc.)
+  net::TlsOptions tls;    // RESP over TLS (tls-port etc.)
+  bool http_tls = false;  // the HTTP API over TLS with tls's certificate files
   uint32_t http_max_connections = 1024;
   uint32_t grpc_max_concurrent_streams = 1000;
   uint32_t grpc_keepalive_ms = 60000;
