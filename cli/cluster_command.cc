@@ -231,6 +231,25 @@ StatusOr<std::vector<std::string>> TlsArgs(const std::string& run_dir, const std
                                   "--cluster-tls-ca-file",   files->ca};
 }
 
+// With --tls the router reaches ringkv nodes over TLS only (docs/security.md,
+// "TLS between router and nodes"): a node's RESP port speaks TLS with its
+// client-plane certificate and takes client certificates from the client CA,
+// which also signs the router's; the router verifies the nodes against the
+// same CA. Its certificates must be issued first (TlsArgs).
+std::vector<std::string> NodeRespTlsArgs(const std::string& run_dir, const std::string& name) {
+  if (!HasLocalTls(run_dir)) return {};
+  const TlsFiles f = TlsFilesOf(ClientTlsDir(run_dir), name);
+  return {"--resp-tls-only", "true", "--tls-cert-file",    f.cert,
+          "--tls-key-file",  f.key,  "--tls-ca-cert-file", f.ca};
+}
+
+std::vector<std::string> RouterBackendTlsArgs(const std::string& run_dir) {
+  if (!HasLocalTls(run_dir)) return {};
+  const TlsFiles f = TlsFilesOf(ClientTlsDir(run_dir), kRouter);
+  return {"--backend-tls-ca-cert-file", f.ca, "--backend-tls-cert-file", f.cert,
+          "--backend-tls-key-file",     f.key};
+}
+
 StatusOr<provider::LaunchSpec> NodeSpec(const std::string& backend, int index,
                                         const std::string& log_level, uint32_t timeout_ms,
                                         const std::string& run_dir) {
@@ -249,6 +268,7 @@ StatusOr<provider::LaunchSpec> NodeSpec(const std::string& backend, int index,
   auto tls = TlsArgs(run_dir, spec.name);
   if (!tls.ok()) return tls.status();
   spec.args.insert(spec.args.end(), tls->begin(), tls->end());
+  for (std::string& a : NodeRespTlsArgs(run_dir, spec.name)) spec.args.push_back(std::move(a));
   return spec;
 }
 
@@ -317,6 +337,9 @@ StatusOr<std::vector<std::string>> RouterArgs(const ClusterUpArgs& a,
   auto tls = TlsArgs(a.run_dir, kRouter);
   if (!tls.ok()) return tls.status();
   args.insert(args.end(), tls->begin(), tls->end());
+  if (a.backend == "ringkv") {
+    for (std::string& arg : RouterBackendTlsArgs(a.run_dir)) args.push_back(std::move(arg));
+  }
   return args;
 }
 
@@ -393,6 +416,8 @@ void PrintTls(const std::string& run_dir, std::ostream& out) {
       << "client TLS files: CA " << client.ca << "\n"
       << "   server certificates: " << ClientTlsDir(run_dir) << "/<name>.crt, .key (0600)\n"
       << "   client certificate: " << client.cert << ", key " << client.key << "\n";
+  out << "nodes' RESP ports speak TLS only: redis-cli --tls --cacert " << client.ca << " --cert "
+      << client.cert << " --key " << client.key << " -p <port>\n";
 }
 
 // How to reach the cluster with its generated secrets (never printing them).

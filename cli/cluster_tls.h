@@ -7,7 +7,9 @@
 //   tls/cluster/<name>.crt, .key      router, node-1, ...: cluster_tls_*
 //   tls/cluster/operator.crt, .key    for tools calling Peer/Registry
 //   tls/clients/ca.crt, ca.key        the client CA (RESP and HTTP TLS)
-//   tls/clients/<name>.crt, .key      each process's server certificate
+//   tls/clients/<name>.crt, .key      each process's client-plane certificate
+//                                     (a node's TLS-only RESP port, the router's
+//                                     certificate towards the nodes)
 //   tls/clients/client.crt, .key      for redis-cli --cert / curl --cert
 //
 // Two CAs, so that a client's certificate never opens the cluster plane.

@@ -696,14 +696,21 @@ Status ConnectionLoop::Start() {
       FitMaxClients(s.options.maxclients, s.options.client.reserved_fds);
   if (!maxclients.ok()) return maxclients.status();
   s.options.maxclients = *maxclients;
-  if (s.options.tls.enabled()) {
+  if (s.options.tls_only && s.options.tls.enabled()) {
+    return InvalidArgument("a TLS-only listener takes its port from port; tls.port must be 0");
+  }
+  if (s.options.tls.enabled() || s.options.tls_only) {
     StatusOr<std::shared_ptr<const TlsContext>> tls = TlsContext::CreateServer(s.options.tls);
     if (!tls.ok()) return tls.status();
     s.tls = *tls;
     s.secure.tls = s.tls.get();
   }
-  if (Status st = s.Listen(s.plain, s.options.port); !st.ok()) return st;
-  if (s.tls != nullptr) {
+  if (s.options.tls_only) {
+    if (Status st = s.Listen(s.secure, s.options.port); !st.ok()) return st;
+  } else if (Status st = s.Listen(s.plain, s.options.port); !st.ok()) {
+    return st;
+  }
+  if (s.options.tls.enabled()) {
     if (Status st = s.Listen(s.secure, s.options.tls.port); !st.ok()) return st;
   }
   if (s.spare_fd < 0) s.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -772,7 +779,7 @@ void ConnectionLoop::Stop() {
 }
 
 uint16_t ConnectionLoop::port() const {
-  return impl_->plain.port;
+  return impl_->options.tls_only ? impl_->secure.port : impl_->plain.port;
 }
 
 uint16_t ConnectionLoop::tls_port() const {

@@ -64,6 +64,10 @@ struct ConnectionLoopOptions {
   // A second listener on tls.port whose connections speak TLS (Redis's
   // tls-port); same threads, handlers and limits.
   TlsOptions tls;
+  // The listener on `port` speaks TLS with tls's certificates, and there is
+  // no plaintext listener (Redis's port 0 with a tls-port); tls.port must
+  // be 0.
+  bool tls_only = false;
   // Where the loop counts cut connections and buffer bytes; not owned, must
   // outlive the loop. Null: the loop keeps its own (see counters()).
   ClientCounters* counters = nullptr;
@@ -258,8 +262,10 @@ class ConnectionLoop {
   // Stops accepting, closes every connection, quits the loops and joins the
   // threads. Idempotent.
   void Stop();
+  // After Start: the port of the listener on options.port (TLS with tls_only).
   uint16_t port() const;
-  // After Start: the TLS port (options.tls.port), 0 without TLS.
+  // After Start: the TLS port (options.tls.port, or port() with tls_only), 0
+  // without TLS.
   uint16_t tls_port() const;
   // After Start: maxclients as fitted to the open-file limit.
   uint64_t maxclients() const;

@@ -45,7 +45,10 @@ RespClient::~RespClient() {
 }
 
 RespClient::RespClient(RespClient&& other) noexcept
-    : fd_(other.fd_), addr_(std::move(other.addr_)), buffer_(std::move(other.buffer_)) {
+    : fd_(other.fd_),
+      tls_(std::move(other.tls_)),
+      addr_(std::move(other.addr_)),
+      buffer_(std::move(other.buffer_)) {
   other.fd_ = -1;
 }
 
@@ -53,6 +56,7 @@ RespClient& RespClient::operator=(RespClient&& other) noexcept {
   if (this != &other) {
     Close();
     fd_ = other.fd_;
+    tls_ = std::move(other.tls_);
     addr_ = std::move(other.addr_);
     buffer_ = std::move(other.buffer_);
     other.fd_ = -1;
@@ -61,6 +65,7 @@ RespClient& RespClient::operator=(RespClient&& other) noexcept {
 }
 
 void RespClient::Close() {
+  tls_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   buffer_.clear();
@@ -68,13 +73,57 @@ void RespClient::Close() {
 
 StatusOr<RespClient> RespClient::Connect(const std::string& addr, uint32_t timeout_ms,
                                          const std::string& password) {
+  return Connect(addr, timeout_ms, RespCredentials{.password = password, .tls = nullptr});
+}
+
+StatusOr<RespClient> RespClient::Connect(const std::string& addr, uint32_t timeout_ms,
+                                         const RespCredentials& credentials) {
   auto c = ConnectSocket(addr, timeout_ms);
-  if (!c.ok() || password.empty()) return c;
-  auto r = c->Call({"AUTH", password}, timeout_ms);
+  if (!c.ok()) return c;
+  if (credentials.tls != nullptr) {
+    auto hp = SplitHostPort(addr);
+    if (!hp.ok()) return hp.status();
+    if (Status s = c->Handshake(*credentials.tls, hp->first, timeout_ms); !s.ok()) return s;
+  }
+  if (credentials.password.empty()) return c;
+  auto r = c->Call({"AUTH", credentials.password}, timeout_ms);
   if (!r.ok()) return r.status();
   if (r->type == resp::Reply::Type::kError)
     return Unauthenticated("AUTH to " + addr + ": " + r->str);
   return c;
+}
+
+// A client's handshake writes first and then mostly waits for the server;
+// OpenSSL's WANT_WRITE on a fresh socket would need a full send buffer.
+Status RespClient::Handshake(const TlsContext& tls, const std::string& host, uint32_t timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  tls_ = std::make_unique<TlsStream>(tls, fd_, host);
+  while (true) {
+    switch (tls_->Handshake()) {
+      case TlsStream::Step::kDone:
+        return OkStatus();
+      case TlsStream::Step::kAgain:
+        if (WaitFor(fd_, POLLIN, deadline)) continue;
+        Close();
+        return Status(StatusCode::kDeadlineExceeded, "TLS handshake with " + addr_ +
+                                                         " timed out after " +
+                                                         std::to_string(timeout_ms) + " ms");
+      case TlsStream::Step::kFailed:
+        Close();
+        return Unavailable("TLS handshake with " + addr_ +
+                           " failed: its certificate does not verify against the CA or does not "
+                           "name " +
+                           host + ", or it does not speak TLS");
+    }
+  }
+}
+
+ssize_t RespClient::SendSome(const char* data, size_t size) {
+  return tls_ ? tls_->Write(data, size) : ::send(fd_, data, size, MSG_NOSIGNAL);
+}
+
+ssize_t RespClient::RecvSome(char* data, size_t size) {
+  return tls_ ? tls_->Read(data, size) : ::recv(fd_, data, size, 0);
 }
 
 StatusOr<RespClient> RespClient::ConnectSocket(const std::string& addr, uint32_t timeout_ms) {
@@ -131,7 +180,7 @@ StatusOr<resp::Reply> RespClient::Call(std::span<const std::string_view> args,
   std::string out = resp::EncodeCommand(args);
   size_t sent = 0;
   while (sent < out.size()) {
-    ssize_t n = ::send(fd_, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = SendSome(out.data() + sent, out.size() - sent);
     if (n > 0) {
       sent += static_cast<size_t>(n);
       continue;
@@ -153,13 +202,15 @@ StatusOr<resp::Reply> RespClient::Call(std::span<const std::string_view> args,
       if (!reply) return DataLoss("undecodable reply from " + addr_);
       return std::move(*reply);
     }
-    if (!WaitFor(fd_, POLLIN, deadline)) {
+    // Decrypted bytes OpenSSL holds raise no POLLIN.
+    const bool pending = tls_ != nullptr && tls_->HasPending();
+    if (!pending && !WaitFor(fd_, POLLIN, deadline)) {
       Close();
       return Status(StatusCode::kDeadlineExceeded,
                     "no reply from " + addr_ + " within " + std::to_string(timeout_ms) + " ms");
     }
     char chunk[16384];
-    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    ssize_t n = RecvSome(chunk, sizeof chunk);
     if (n > 0) {
       buffer_.append(chunk, static_cast<size_t>(n));
     } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {

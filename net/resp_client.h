@@ -1,12 +1,14 @@
-// RespClient: a blocking RESP2 client connection with a deadline per call.
-// For control-plane work (health PINGs, FLUSHALL before re-adding a node, the
-// router's HTTP data API, the CLI); the proxy has its own pipelined pool.
+// RespClient: a blocking RESP2 client connection with a deadline per call,
+// over TCP or TLS. For control-plane work (health PINGs, FLUSHALL before
+// re-adding a node, the router's HTTP data API, the CLI); the proxy has its
+// own pipelined pool.
 //
 // Thread safety: one thread per client at a time.
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,8 +16,17 @@
 
 #include "base/status.h"
 #include "net/resp/resp_parser.h"
+#include "net/tls.h"
 
 namespace ringkv::net {
+
+// How this process reaches a RESP server: AUTH with `password` when it is
+// not empty; TLS with the client context `tls` when it is set (the server's
+// certificate must chain to its CA and name the address's host), else TCP.
+struct RespCredentials {
+  std::string password;
+  std::shared_ptr<const TlsContext> tls;
+};
 
 class RespClient {
  public:
@@ -30,6 +41,11 @@ class RespClient {
   // when `password` is not empty, authenticates (kUnauthenticated if refused).
   static StatusOr<RespClient> Connect(const std::string& addr, uint32_t timeout_ms,
                                       const std::string& password = "");
+  // The same with TLS when credentials.tls is set: a server whose
+  // certificate does not verify, or that does not speak TLS, is kUnavailable
+  // (never a plaintext fallback).
+  static StatusOr<RespClient> Connect(const std::string& addr, uint32_t timeout_ms,
+                                      const RespCredentials& credentials);
 
   // Sends one command and waits for its reply. A transport failure or a
   // timeout closes the connection (kUnavailable / kDeadlineExceeded); an error
@@ -44,8 +60,12 @@ class RespClient {
 
  private:
   static StatusOr<RespClient> ConnectSocket(const std::string& addr, uint32_t timeout_ms);
+  Status Handshake(const TlsContext& tls, const std::string& host, uint32_t timeout_ms);
+  ssize_t SendSome(const char* data, size_t size);
+  ssize_t RecvSome(char* data, size_t size);
   void Close();
   int fd_ = -1;
+  std::unique_ptr<TlsStream> tls_;  // null: plaintext
   std::string addr_;
   std::string buffer_;
 };

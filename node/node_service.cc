@@ -238,6 +238,10 @@ Status ValidateNodeOptions(const NodeOptions& o) {
     return InvalidArgument("peer-link-window and peer-link-window-bytes must be >= 1");
   }
   if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
+  if (o.resp_tls_only && o.tls.enabled()) {
+    return InvalidArgument(
+        "resp-tls-only serves TLS on resp-port; drop tls-port (or resp-tls-only for both ports)");
+  }
   if (o.max_epoch_step == 0) return InvalidArgument("max-epoch-step must be >= 1");
   if (o.max_clock_drift_ms < 1000 || o.max_clock_drift_ms > 86400000) {
     return InvalidArgument("max-clock-drift must be in [1s, 24h]");
@@ -334,6 +338,7 @@ Status NodeService::Impl::StartListeners() {
   ro.client = options.client;
   ro.counters = &state.clients;
   ro.tls = options.tls;
+  ro.tls_only = options.resp_tls_only;
   resp = std::make_unique<net::RespServer>(
       ro, [this] { return std::make_unique<NodeConnection>(*dispatcher, next_session++); },
       [this](int64_t open, bool accepted, bool rejected) {

@@ -77,6 +77,9 @@ struct NodeOptions {
   net::ClientLimits client;
   net::TlsOptions tls;    // RESP over TLS (tls-port etc.)
   bool http_tls = false;  // the HTTP API over TLS with tls's certificate files
+  // resp_port speaks TLS (with tls's files) and no plaintext RESP port is
+  // open, as Redis with port 0 and a tls-port; tls.port must be 0.
+  bool resp_tls_only = false;
   uint32_t http_max_connections = 1024;
   uint32_t grpc_max_concurrent_streams = 1000;
   uint32_t grpc_keepalive_ms = 60000;

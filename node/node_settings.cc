@@ -82,6 +82,9 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("reserved_fds", &O::client, &ClientLimits::reserved_fds, Uint{.max = 1000000},
            "descriptors kept beyond maxclients for files, peers, HTTP and gRPC: the open-file "
            "limit is raised to maxclients + this at start, or maxclients lowered to fit"),
+      Bind("resp_tls_only", &O::resp_tls_only, Bool{},
+           "resp_port speaks TLS only (tls_cert_file, ...; tls_port 0): no plaintext RESP port, "
+           "as Redis with port 0 and a tls-port"),
       Bind("http_max_connections", &O::http_max_connections, Uint{.max = 1000000},
            "open HTTP connections; more get 503; 0 = no cap"),
       Bind("grpc_max_concurrent_streams", &O::grpc_max_concurrent_streams, Uint{.max = 1u << 30},

@@ -76,8 +76,7 @@ Status NodeChanges::AddOne(const std::string& addr, Source source) {
                  migrator_.RunningId(), addr);
     return OkStatus();
   }
-  auto node =
-      DiscoverNode(addr, std::nullopt, options_.discovery_timeout_ms, options_.backend_password);
+  auto node = DiscoverNode(addr, std::nullopt, options_.discovery_timeout_ms, options_.backend);
   cluster::NodeInfo info;
   if (node.ok()) {
     info = *node;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cluster/cluster_map.h"
+#include "net/resp_client.h"
 
 namespace ringkv::router {
 
@@ -26,7 +27,7 @@ class Migrator;
 
 struct NodeChangesOptions {
   uint32_t discovery_timeout_ms = 1000;
-  std::string backend_password;
+  net::RespCredentials backend;  // AUTH and TLS for back ends
 };
 
 class NodeChanges {

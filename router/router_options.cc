@@ -104,6 +104,15 @@ std::vector<settings::Setting<O>> Rows() {
            "PEM private key (mode 0600) of cluster_tls_cert_file"),
       Bind("cluster_tls_ca_file", &O::cluster_tls_ca_file, String{},
            "PEM CA the cluster's certificates are signed by; nodes must present one"),
+      // TLS to the back ends (docs/security.md, "TLS between router and nodes").
+      Bind("backend_tls_ca_cert_file", &O::backend_tls_ca_cert_file, String{},
+           "PEM CA the back ends' RESP certificates must chain to; set = every connection to a "
+           "back end is TLS, empty = plaintext"),
+      Bind("backend_tls_cert_file", &O::backend_tls_cert_file, String{},
+           "PEM certificate the router presents to back ends (their tls_ca_cert_file must "
+           "trust it); empty = none"),
+      Bind("backend_tls_key_file", &O::backend_tls_key_file, String{},
+           "PEM private key (mode 0600) of backend_tls_cert_file"),
       Bind("backend_timeout_ms", &O::backend_timeout_ms, Uint{.max = 3600000},
            "a back end slower than this yields -ERR"),
       Bind("discovery_timeout_ms", &O::discovery_timeout_ms, Uint{.max = 3600000},
@@ -264,7 +273,26 @@ StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions o) {
       net::LoadGrpcTls(o.cluster_tls_cert_file, o.cluster_tls_key_file, o.cluster_tls_ca_file);
   if (!tls.ok()) return tls.status();
   o.cluster_tls = std::move(*tls);
+  if (o.backend_tls_ca_cert_file.empty()) {
+    if (!o.backend_tls_cert_file.empty() || !o.backend_tls_key_file.empty()) {
+      return InvalidArgument(
+          "backend_tls_cert_file and backend_tls_key_file need backend_tls_ca_cert_file (the CA "
+          "that verifies the back ends)");
+    }
+    return o;
+  }
+  auto backend = net::TlsContext::CreateClient({.cert_file = o.backend_tls_cert_file,
+                                                .key_file = o.backend_tls_key_file,
+                                                .ca_cert_file = o.backend_tls_ca_cert_file});
+  if (!backend.ok()) {
+    return InvalidArgument("backend_tls_*: " + std::string(backend.status().message()));
+  }
+  o.backend_tls = std::move(*backend);
   return o;
+}
+
+net::RespCredentials BackendCredentials(const RouterOptions& o) {
+  return net::RespCredentials{.password = o.backend_password, .tls = o.backend_tls};
 }
 
 Status CheckRouterExposure(const RouterOptions& o) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "cluster/membership.h"
 #include "net/client_limits.h"
 #include "net/grpc_auth.h"
+#include "net/resp_client.h"
 #include "net/tls.h"
 #include "ring/hash.h"
 
@@ -72,6 +74,19 @@ struct RouterOptions {
   std::string cluster_tls_ca_file;
   // Not a setting: the three files read by LoadRouterSecrets.
   std::optional<net::GrpcTls> cluster_tls;
+  // TLS from the router to its back ends' RESP ports (docs/security.md, "TLS
+  // between router and nodes"): every connection the router opens to a
+  // node (the proxy, the /kv API, discovery, health checks, moves) verifies
+  // the node's certificate against backend_tls_ca_cert_file and its name
+  // against the node's address host, and presents backend_tls_cert_file
+  // (optional, both or neither with the key). Empty CA = plaintext. Read at
+  // start-up only.
+  std::string backend_tls_cert_file;
+  std::string backend_tls_key_file;
+  std::string backend_tls_ca_cert_file;
+  // Not a setting: the client context LoadRouterSecrets makes of the three
+  // (null = plaintext).
+  std::shared_ptr<const net::TlsContext> backend_tls;
   uint32_t backend_timeout_ms = 1000;
   uint32_t discovery_timeout_ms = 2000;
   uint32_t io_threads = 1;  // one thread beats two on a 2-core box shared with back ends
@@ -142,8 +157,13 @@ Status ValidateRouterOptions(const RouterOptions& options);
 // `options` with its secrets loaded, each from its *_file setting, else its
 // environment variable (RINGKV_ADMIN_TOKEN, RINGKV_REQUIREPASS,
 // RINGKV_BACKEND_PASSWORD, RINGKV_CLUSTER_SECRET), else the setting itself;
-// cluster_tls from the cluster_tls_* files (net::LoadGrpcTls).
+// cluster_tls from the cluster_tls_* files (net::LoadGrpcTls); backend_tls
+// from the backend_tls_* files (errors name the file).
 StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions options);
+
+// How the router reaches its back ends over RESP: backend_password and
+// backend_tls. Call after LoadRouterSecrets.
+net::RespCredentials BackendCredentials(const RouterOptions& options);
 
 // The refusal to listen beyond loopback without credentials (net/exposure.h):
 // `bind` needs requirepass and admin_token, `cluster_bind` the cluster

@@ -176,8 +176,8 @@ Status RouterService::Impl::OpenMigrator() {
     PushToNodes(*peers, map, std::min<uint32_t>(options.backend_timeout_ms, 1000));
   });
   grpc_mover = NewGrpcArcMover(*peers);
-  redis_mover =
-      NewRedisArcMover(options.backend_password, std::max(options.rebalance_rpc_timeout_ms, 1000u));
+  redis_mover = NewRedisArcMover(BackendCredentials(options),
+                                 std::max(options.rebalance_rpc_timeout_ms, 1000u));
   mover = NewKindArcMover(*grpc_mover, *redis_mover);
   MigratorOptions mo;
   mo.data_dir = options.data_dir;
@@ -221,13 +221,14 @@ Status RouterService::Impl::StartListeners() {
   po.tls = options.tls;
   po.requirepass = options.requirepass;
   po.backend_password = options.backend_password;
+  po.backend_tls = options.backend_tls;
   po.backend_timeout_ms = options.backend_timeout_ms;
   proxy = std::make_unique<Proxy>(po, *map_owner, proxy_stats);
   if (Status s = proxy->Start(); !s.ok()) return s;
 
-  kv = std::make_unique<KvGateway>(options.backend_password, options.backend_timeout_ms);
+  kv = std::make_unique<KvGateway>(BackendCredentials(options), options.backend_timeout_ms);
   http_ctx = std::make_unique<RouterHttpContext>(RouterHttpContext{
-      *map_owner, settings, *kv, proxy_stats, options.admin_token, options.backend_password,
+      *map_owner, settings, *kv, proxy_stats, options.admin_token, BackendCredentials(options),
       options.discovery_timeout_ms, 0, proxy->port(),
       [](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); }});
   jobs = std::make_unique<JobsApi>(JobsOptionsFrom(options), *map_owner, *kv);
@@ -253,8 +254,8 @@ Status RouterService::Impl::StartListeners() {
 
 Status RouterService::Impl::StartGrpc() {
   admission = std::make_unique<JoinAdmission>(
-      JoinAdmissionOptions{options.discovery_timeout_ms, options.backend_password, options.limits,
-                           &membership_refusals},
+      JoinAdmissionOptions{options.discovery_timeout_ms, BackendCredentials(options),
+                           options.limits, &membership_refusals},
       *map_owner, migrator.get(), *peers);
   registry_service = std::make_unique<RegistryService>(*admission, *map_owner, *peers);
   // Every registry (ringkv's and crustyring's) changes the membership: the
@@ -293,13 +294,13 @@ StatusOr<std::unique_ptr<RouterService>> RouterService::Start(const RouterOption
   impl->settings.set_health(options.health);
   impl->settings.set_log_level(options.log_level);
   if (Status s = impl->OpenMapOwner(); !s.ok()) return s;
-  impl->health =
-      std::make_unique<HealthChecker>(*impl->map_owner, impl->settings, options.backend_password);
+  impl->health = std::make_unique<HealthChecker>(*impl->map_owner, impl->settings,
+                                                 BackendCredentials(options));
   if (Status s = impl->OpenMigrator(); !s.ok()) return s;
   // The consistent_hashing_server: learn the nodes, and check every one, before serving.
   impl->node_changes = std::make_unique<NodeChanges>(
-      NodeChangesOptions{options.discovery_timeout_ms, options.backend_password}, *impl->map_owner,
-      *impl->migrator);
+      NodeChangesOptions{options.discovery_timeout_ms, BackendCredentials(options)},
+      *impl->map_owner, *impl->migrator);
   // A node the cluster cannot hold (a redis back end at replication >= 2)
   // stops the start-up: serving without it would hide the mistake.
   for (auto [addrs, source] :

@@ -41,8 +41,8 @@ std::optional<std::string> InfoField(std::string_view info, std::string_view fie
 
 // The HTTP address of the ringkv node serving RESP at `addr`.
 StatusOr<std::string> HttpAddrOverResp(const std::string& addr, uint32_t timeout_ms,
-                                       const std::string& password) {
-  auto c = net::RespClient::Connect(addr, timeout_ms, password);
+                                       const net::RespCredentials& backend) {
+  auto c = net::RespClient::Connect(addr, timeout_ms, backend);
   if (!c.ok()) return c.status();
   auto r = c->Call({"INFO", "server"}, timeout_ms);
   if (!r.ok()) return r.status();
@@ -173,14 +173,14 @@ JoinResult JoinAdmission::Member(const ClusterMap& map, size_t index) const {
 
 StatusOr<NodeInfo> JoinAdmission::Discover(const std::string& addr) const {
   const uint32_t timeout = options_.discovery_timeout_ms;
-  auto node = DiscoverNode(addr, cluster::BackendKind::kRingkv, timeout, options_.backend_password);
+  auto node = DiscoverNode(addr, cluster::BackendKind::kRingkv, timeout, options_.backend);
   if (node.ok()) return node;
-  auto http = HttpAddrOverResp(addr, timeout, options_.backend_password);
+  auto http = HttpAddrOverResp(addr, timeout, options_.backend);
   if (!http.ok()) {
     return Unavailable("no ringkv node answers at " + addr + ": " + node.status().message() +
                        "; over RESP: " + http.status().message());
   }
-  node = DiscoverNode(*http, cluster::BackendKind::kRingkv, timeout, options_.backend_password);
+  node = DiscoverNode(*http, cluster::BackendKind::kRingkv, timeout, options_.backend);
   if (!node.ok())
     return Unavailable("no ringkv node answers at " + addr + ": " + node.status().message());
   return node;

@@ -23,6 +23,7 @@
 #include "base/status.h"
 #include "cluster/cluster_map.h"
 #include "cluster/membership.h"
+#include "net/resp_client.h"
 
 namespace ringkv::router {
 
@@ -74,7 +75,7 @@ struct JoinResult {
 
 struct JoinAdmissionOptions {
   uint32_t discovery_timeout_ms = 2000;        // to reach a joining node (HTTP, RESP or gRPC)
-  std::string backend_password;                // AUTH for the RESP probe
+  net::RespCredentials backend;                // AUTH and TLS for the RESP probe
   cluster::MembershipLimits limits;            // a weight beyond max_weight is refused
   cluster::LimitRefusals* refusals = nullptr;  // counts those refusals; not owned, may be null
 };

@@ -180,7 +180,7 @@ StatusOr<cluster::NodeInfo> ParseAddNode(const std::string& body_text, RouterHtt
   if (b.contains("id") && (!b["id"].is_string() || b["id"].get<std::string>().empty())) {
     return InvalidArgument("id must be a non-empty string");
   }
-  auto node = DiscoverNode(addr, kind, ctx.discovery_timeout_ms, ctx.backend_password);
+  auto node = DiscoverNode(addr, kind, ctx.discovery_timeout_ms, ctx.backend);
   if (!node.ok()) return InvalidArgument("cannot add " + addr + ": " + node.status().message());
   if (b.contains("weight")) node->weight = b["weight"].get<uint32_t>();
   if (b.contains("id")) node->id = b["id"].get<std::string>();

@@ -15,6 +15,7 @@
 
 #include "cluster/membership.h"
 #include "net/http.h"
+#include "net/resp_client.h"
 #include "router/map/live_settings.h"
 #include "router/map/map_owner.h"
 #include "router/proxy/kv_gateway.h"
@@ -31,7 +32,7 @@ struct RouterHttpContext {
   KvGateway& kv;
   const ProxyStats& proxy_stats;
   std::string admin_token;       // empty: mutating endpoints are open
-  std::string backend_password;  // AUTH for back ends
+  net::RespCredentials backend;  // AUTH and TLS for back ends
   uint32_t discovery_timeout_ms = 2000;
   uint16_t http_port = 0;
   uint16_t resp_port = 0;

@@ -125,7 +125,7 @@ class RouterHttpTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<MapOwner> owner_;
   LiveSettings settings_;
-  KvGateway kv_{"", 500};
+  KvGateway kv_{net::RespCredentials{}, 500};
   ProxyStats stats_;
   BlockingMover mover_;
   std::unique_ptr<Migrator> migrator_;

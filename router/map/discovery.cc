@@ -37,8 +37,8 @@ StatusOr<NodeInfo> FromCheckAlive(const std::string& http_addr, uint32_t timeout
   return n;
 }
 
-Status Ping(const std::string& addr, uint32_t timeout_ms, const std::string& password) {
-  auto c = net::RespClient::Connect(addr, timeout_ms, password);
+Status Ping(const std::string& addr, uint32_t timeout_ms, const net::RespCredentials& backend) {
+  auto c = net::RespClient::Connect(addr, timeout_ms, backend);
   if (!c.ok()) return c.status();
   auto r = c->Call({"PING"}, timeout_ms);
   if (!r.ok()) return r.status();
@@ -51,13 +51,13 @@ Status Ping(const std::string& addr, uint32_t timeout_ms, const std::string& pas
 }  // namespace
 
 StatusOr<NodeInfo> DiscoverNode(const std::string& addr, std::optional<BackendKind> kind_hint,
-                                uint32_t timeout_ms, const std::string& backend_password) {
+                                uint32_t timeout_ms, const net::RespCredentials& backend) {
   if (auto hp = net::SplitHostPort(addr); !hp.ok()) return hp.status();
   if (!kind_hint || *kind_hint == BackendKind::kRingkv) {
     auto n = FromCheckAlive(addr, timeout_ms);
     if (n.ok() || kind_hint) return n;
   }
-  if (Status s = Ping(addr, timeout_ms, backend_password); !s.ok()) {
+  if (Status s = Ping(addr, timeout_ms, backend); !s.ok()) {
     return Unavailable("nothing at " + addr +
                        " answers /check-alive (ringkv node) or PING (redis): " + s.message());
   }
@@ -80,9 +80,9 @@ bool IsUndiscovered(const NodeInfo& node) {
   return node.http_addr == node.addr;
 }
 
-Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const std::string& backend_password) {
+Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const net::RespCredentials& backend) {
   if (IsUndiscovered(node)) {
-    return DiscoverNode(node.addr, std::nullopt, timeout_ms, backend_password).status();
+    return DiscoverNode(node.addr, std::nullopt, timeout_ms, backend).status();
   }
   if (node.kind == BackendKind::kRingkv && !node.http_addr.empty()) {
     auto res = net::HttpCall("GET", node.http_addr, "/check-alive", "", {.timeout_ms = timeout_ms});
@@ -91,15 +91,15 @@ Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const std::string& b
       return Unavailable("check-alive answered " + std::to_string(res->status));
     return OkStatus();
   }
-  return Ping(node.addr, timeout_ms, backend_password);
+  return Ping(node.addr, timeout_ms, backend);
 }
 
 Status FlushRedisNode(const NodeInfo& node, uint32_t timeout_ms,
-                      const std::string& backend_password) {
+                      const net::RespCredentials& backend) {
   if (node.kind != BackendKind::kRedis) {
     return FailedPrecondition("ringkv node " + node.id + " is never flushed");
   }
-  auto c = net::RespClient::Connect(node.addr, timeout_ms, backend_password);
+  auto c = net::RespClient::Connect(node.addr, timeout_ms, backend);
   if (!c.ok()) return c.status();
   auto r = c->Call({"FLUSHALL"}, timeout_ms);
   if (!r.ok()) return r.status();

@@ -9,13 +9,15 @@
 
 #include "base/status.h"
 #include "cluster/cluster_map.h"
+#include "net/resp_client.h"
 
 namespace ringkv::router {
 
-// `kind_hint`: nullopt = detect. Errors: kUnavailable when nothing answers.
+// `kind_hint`: nullopt = detect. `backend`: AUTH and TLS for RESP. Errors:
+// kUnavailable when nothing answers.
 StatusOr<cluster::NodeInfo> DiscoverNode(const std::string& addr,
                                          std::optional<cluster::BackendKind> kind_hint,
-                                         uint32_t timeout_ms, const std::string& backend_password);
+                                         uint32_t timeout_ms, const net::RespCredentials& backend);
 
 // A node registered before it ever answered (unreachable at start-up): its
 // kind and ports are unknown, so addr and http_addr both hold the one address
@@ -26,12 +28,12 @@ bool IsUndiscovered(const cluster::NodeInfo& node);
 // One health probe: /check-alive for ringkv nodes, PING for redis, either
 // for an undiscovered node.
 Status ProbeNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
-                 const std::string& backend_password);
+                 const net::RespCredentials& backend);
 
 // FLUSHALL on a redis back end (cache mode): run before one that was down
 // is re-added, so no stale value comes back. A ringkv node is never flushed
 // (kFailedPrecondition): it keeps its data through an outage.
 Status FlushRedisNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
-                      const std::string& backend_password);
+                      const net::RespCredentials& backend);
 
 }  // namespace ringkv::router

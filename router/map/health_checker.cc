@@ -24,26 +24,25 @@ int64_t SteadyMs() {
 }  // namespace
 
 HealthChecker::HealthChecker(MapOwner& map_owner, LiveSettings& settings,
-                             std::string backend_password, NodeCalls calls)
+                             net::RespCredentials backend, NodeCalls calls)
     : map_owner_(map_owner),
       settings_(settings),
       calls_(std::move(calls)),
       tracker_(settings.health()) {
   if (!calls_.probe) {
-    calls_.probe = [backend_password](const cluster::NodeInfo& node, uint32_t timeout_ms) {
-      return ProbeNode(node, timeout_ms, backend_password);
+    calls_.probe = [backend](const cluster::NodeInfo& node, uint32_t timeout_ms) {
+      return ProbeNode(node, timeout_ms, backend);
     };
   }
   if (!calls_.discover) {
-    calls_.discover = [backend_password](const std::string& addr,
-                                         std::optional<cluster::BackendKind> hint,
-                                         uint32_t timeout_ms) {
-      return DiscoverNode(addr, hint, timeout_ms, backend_password);
+    calls_.discover = [backend](const std::string& addr, std::optional<cluster::BackendKind> hint,
+                                uint32_t timeout_ms) {
+      return DiscoverNode(addr, hint, timeout_ms, backend);
     };
   }
   if (!calls_.flush) {
-    calls_.flush = [backend_password](const cluster::NodeInfo& node, uint32_t timeout_ms) {
-      return FlushRedisNode(node, timeout_ms, backend_password);
+    calls_.flush = [backend](const cluster::NodeInfo& node, uint32_t timeout_ms) {
+      return FlushRedisNode(node, timeout_ms, backend);
     };
   }
 }

@@ -32,6 +32,7 @@
 #include <string>
 
 #include "base/periodic_task.h"
+#include "net/resp_client.h"
 #include "router/map/live_settings.h"
 #include "router/map/map_owner.h"
 
@@ -53,7 +54,7 @@ class HealthChecker {
     std::function<Status(const cluster::NodeInfo&, uint32_t timeout_ms)> flush;
   };
 
-  HealthChecker(MapOwner& map_owner, LiveSettings& settings, std::string backend_password,
+  HealthChecker(MapOwner& map_owner, LiveSettings& settings, net::RespCredentials backend,
                 NodeCalls calls = {});
   ~HealthChecker();
 

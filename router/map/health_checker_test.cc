@@ -113,7 +113,8 @@ class HealthCheckerTest : public ::testing::Test {
     ASSERT_TRUE(owner.ok()) << owner.status().ToString();
     owner_ = std::move(*owner);
     settings_.set_health({.interval_ms = 1000, .timeout_ms = 500, .failures = 3, .successes = 2});
-    checker_ = std::make_unique<HealthChecker>(*owner_, settings_, "", nodes_.Calls());
+    checker_ =
+        std::make_unique<HealthChecker>(*owner_, settings_, net::RespCredentials{}, nodes_.Calls());
     checker_->set_migration_hooks({[this] { return migrating_.load(); },
                                    [this](const NodeInfo& n) {
                                      MutexLock lock(mu_);
@@ -278,7 +279,7 @@ TEST_F(HealthCheckerTest, WithReplicasADownNodeStaysInTheRingAndIsNeverFlushed) 
   m.nodes = {Node("n0", 7000), Node("n1", 7001), Node("n2", 7002)};
   auto owner = MapOwner::Open(cluster::NewFileMapStore(dir), m);
   ASSERT_TRUE(owner.ok()) << owner.status().ToString();
-  HealthChecker checker(**owner, settings_, "", nodes_.Calls());
+  HealthChecker checker(**owner, settings_, net::RespCredentials{}, nodes_.Calls());
   auto index_of = [&](const std::string& id) { return (*owner)->Current()->ring->IndexOf(id); };
 
   (*owner)->Current()->SetSuspect(index_of("n2"), true);  // a request failed on it

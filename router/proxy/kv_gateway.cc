@@ -16,7 +16,7 @@ StatusOr<net::RespClient> KvGateway::Take(const std::string& addr) {
       return c;
     }
   }
-  return net::RespClient::Connect(addr, timeout_ms_, password_);
+  return net::RespClient::Connect(addr, timeout_ms_, backend_);
 }
 
 void KvGateway::Give(net::RespClient client) {
@@ -44,9 +44,9 @@ Status KvGateway::MoveKeyFirst(const RouteTable& t, std::string_view key) {
   const std::string port = std::to_string(to->port);
   const std::string timeout = std::to_string(timeout_ms_);
   std::vector<std::string_view> cmd = {"MIGRATE", to->host, port, "", "0", timeout};
-  if (!password_.empty()) {
+  if (!backend_.password.empty()) {
     cmd.push_back("AUTH");
-    cmd.push_back(password_);
+    cmd.push_back(backend_.password);
   }
   cmd.push_back("KEYS");
   cmd.push_back(key);

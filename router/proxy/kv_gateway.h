@@ -12,16 +12,16 @@
 
 #include "base/status.h"
 #include "base/thread_annotations.h"
-#include "net/resp_client.h"
 #include "net/resp/resp_parser.h"
+#include "net/resp_client.h"
 #include "router/proxy/route_table.h"
 
 namespace ringkv::router {
 
 class KvGateway {
  public:
-  KvGateway(std::string backend_password, uint32_t timeout_ms)
-      : password_(std::move(backend_password)), timeout_ms_(timeout_ms) {}
+  KvGateway(net::RespCredentials backend, uint32_t timeout_ms)
+      : backend_(std::move(backend)), timeout_ms_(timeout_ms) {}
 
   // Runs one command on `addr`; an error reply is a successful call.
   StatusOr<net::resp::Reply> Call(const std::string& addr,
@@ -37,7 +37,7 @@ class KvGateway {
   StatusOr<net::RespClient> Take(const std::string& addr);
   void Give(net::RespClient client);
 
-  std::string password_;
+  net::RespCredentials backend_;  // AUTH and TLS
   uint32_t timeout_ms_;
   Mutex mu_;
   std::map<std::string, std::vector<net::RespClient>> idle_ GUARDED_BY(mu_);

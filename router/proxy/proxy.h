@@ -34,10 +34,13 @@ struct ProxyOptions {
   CpuList cpus;              // where the I/O threads run; empty = anywhere
   net::resp::Limits limits;  // client request limits
   uint64_t maxclients = 10000;
-  net::ClientLimits client;            // client memory and descriptor limits
-  net::TlsOptions tls;                 // RESP over TLS on tls.port when set
-  std::string requirepass;             // clients must AUTH when set
-  std::string backend_password;        // AUTH sent to back ends when set
+  net::ClientLimits client;      // client memory and descriptor limits
+  net::TlsOptions tls;           // RESP over TLS on tls.port when set
+  std::string requirepass;       // clients must AUTH when set
+  std::string backend_password;  // AUTH sent to back ends when set
+  // TLS to every back end (docs/security.md, "TLS between router and nodes");
+  // null = plaintext.
+  std::shared_ptr<const net::TlsContext> backend_tls;
   uint32_t backend_timeout_ms = 1000;  // a reply slower than this -> -ERR, connection reset
   uint32_t backend_connect_timeout_ms = 500;
 };

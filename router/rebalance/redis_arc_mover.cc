@@ -33,13 +33,13 @@ StatusOr<std::pair<std::string, uint16_t>> SplitAddr(const std::string& addr) {
 
 class RedisArcMover final : public ArcMover {
  public:
-  RedisArcMover(std::string password, uint32_t timeout_ms)
-      : password_(std::move(password)), timeout_ms_(timeout_ms) {}
+  RedisArcMover(net::RespCredentials backend, uint32_t timeout_ms)
+      : backend_(std::move(backend)), timeout_ms_(timeout_ms) {}
 
   StatusOr<uint64_t> Begin(const Migration& m, const std::string& node_id) override {
     const NodeInfo* n = FindNode(m, node_id);
     if (!n) return NotFound("node " + node_id + " is not in migration " + m.id);
-    auto c = net::RespClient::Connect(n->addr, timeout_ms_, password_);
+    auto c = net::RespClient::Connect(n->addr, timeout_ms_, backend_);
     if (!c.ok()) return c.status();
     auto r = c->Call({"DBSIZE"}, timeout_ms_);
     if (!r.ok()) return r.status();
@@ -114,7 +114,8 @@ class RedisArcMover final : public ArcMover {
     o.to_port = target->second;
     o.arcs = p.arcs;
     o.hash = m.to_map.hash;
-    o.password = password_;
+    o.password = backend_.password;
+    o.tls = backend_.tls;
     o.timeout_ms = timeout_ms_;
     return o;
   }
@@ -135,7 +136,7 @@ class RedisArcMover final : public ArcMover {
     }
   }
 
-  std::string password_;
+  net::RespCredentials backend_;
   uint32_t timeout_ms_;
 };
 
@@ -173,8 +174,8 @@ class KindArcMover final : public ArcMover {
 
 }  // namespace
 
-std::unique_ptr<ArcMover> NewRedisArcMover(std::string password, uint32_t timeout_ms) {
-  return std::make_unique<RedisArcMover>(std::move(password), timeout_ms);
+std::unique_ptr<ArcMover> NewRedisArcMover(net::RespCredentials backend, uint32_t timeout_ms) {
+  return std::make_unique<RedisArcMover>(std::move(backend), timeout_ms);
 }
 
 std::unique_ptr<ArcMover> NewKindArcMover(ArcMover& ringkv, ArcMover& redis) {

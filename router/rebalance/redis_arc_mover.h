@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "net/resp_client.h"
 #include "router/rebalance/arc_mover.h"
 
 namespace ringkv::router {
@@ -17,7 +18,7 @@ namespace ringkv::router {
 // deletes the copies the source kept (keys the new owner held newer) —
 // nothing else is left on it, MIGRATE moved the rest. Cancel is not possible
 // (Migrator refuses it for Redis moves); End(cancelled) does nothing.
-std::unique_ptr<ArcMover> NewRedisArcMover(std::string password, uint32_t timeout_ms);
+std::unique_ptr<ArcMover> NewRedisArcMover(net::RespCredentials backend, uint32_t timeout_ms);
 
 // Routes each call to `ringkv` or `redis` by the kind of the node it names.
 // Neither is owned.

@@ -52,7 +52,7 @@ StatusOr<std::pair<std::string, std::vector<std::string>>> ScanArcs(net::RespCli
 Status MoveRedisArcs(const RedisMoveOptions& o, FunctionRef<bool(const RedisMoveProgress&)> pace,
                      RedisMoveProgress* progress) {
   const ring::ArcSet arcs(o.arcs);
-  auto c = net::RespClient::Connect(o.from, o.timeout_ms, o.password);
+  auto c = net::RespClient::Connect(o.from, o.timeout_ms, net::RespCredentials{o.password, o.tls});
   if (!c.ok()) return c.status();
   const std::string port = std::to_string(o.to_port);
   const std::string timeout = std::to_string(o.timeout_ms);
@@ -95,7 +95,7 @@ Status MoveRedisArcs(const RedisMoveOptions& o, FunctionRef<bool(const RedisMove
 
 Status DropRedisArcs(const RedisMoveOptions& o, uint64_t* dropped) {
   const ring::ArcSet arcs(o.arcs);
-  auto c = net::RespClient::Connect(o.from, o.timeout_ms, o.password);
+  auto c = net::RespClient::Connect(o.from, o.timeout_ms, net::RespCredentials{o.password, o.tls});
   if (!c.ok()) return c.status();
   uint64_t scanned = 0;
   std::string cursor = "0";

@@ -16,11 +16,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/function_ref.h"
 #include "base/status.h"
+#include "net/tls.h"
 #include "ring/diff.h"
 #include "ring/hash.h"
 
@@ -32,7 +34,8 @@ struct RedisMoveOptions {
   uint16_t to_port = 0;
   std::vector<ring::Arc> arcs;
   ring::HashKind hash = ring::HashKind::kXxh3;
-  std::string password;  // AUTH for both servers; empty = none
+  std::string password;                        // AUTH for both servers; empty = none
+  std::shared_ptr<const net::TlsContext> tls;  // TLS to the old owner; null = TCP
   uint32_t timeout_ms = 5000;
   uint32_t scan_count = 1000;  // SCAN COUNT per call
 };

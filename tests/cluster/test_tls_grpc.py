@@ -265,7 +265,12 @@ class ClusterUpTlsTest(ClusterCliTestCase):
         self.assert_keys_readable(client, "k", 100)
         for n in st["nodes"]:
             h, p = n["addr"].rsplit(":", 1)
-            node = redis.Redis(host=h, port=int(p), password=password, socket_timeout=10)
+            # The nodes' RESP port speaks TLS only (the router reaches them over TLS).
+            clients = os.path.join(tls, "clients")
+            node = redis.Redis(host=h, port=int(p), password=password, socket_timeout=10,
+                               ssl=True, ssl_ca_certs=os.path.join(clients, "ca.crt"),
+                               ssl_certfile=os.path.join(clients, "client.crt"),
+                               ssl_keyfile=os.path.join(clients, "client.key"))
             self.assertEqual(node.dbsize(), 100, n["name"])
         # The operator's certificate and the secret reach a node's Peer/Status.
         creds = grpc.ssl_channel_credentials(

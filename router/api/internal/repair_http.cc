@@ -17,8 +17,8 @@ std::vector<NodeRepairAnswer> AskNodes(RouterHttpContext& ctx, const std::string
                                        const std::string& target) {
   net::HttpCallOptions o;
   o.timeout_ms = ctx.discovery_timeout_ms;
-  if (!ctx.backend_password.empty()) {
-    o.headers["Authorization"] = "Bearer " + ctx.backend_password;
+  if (!ctx.backend.password.empty()) {
+    o.headers["Authorization"] = "Bearer " + ctx.backend.password;
   }
   std::vector<NodeRepairAnswer> out;
   for (const cluster::NodeInfo& n : ctx.map_owner.Map().nodes) {

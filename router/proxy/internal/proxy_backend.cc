@@ -1,6 +1,8 @@
 // BackendConn and Worker: the back-end half of the proxy's I/O shell.
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "net/resp/resp_parser.h"
@@ -45,6 +47,7 @@ void BackendConn::Send(std::string_view command, Pending pending) {
 // rest asynchronously.
 void BackendConn::Flush() {
   if (state_ != State::kReady || writing_ || out_.empty()) return;
+  if (tls_) return FlushTls();
   boost::system::error_code ec;
   size_t n = socket_.write_some(asio::buffer(out_), ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
@@ -63,6 +66,34 @@ void BackendConn::Flush() {
   asio::async_write(
       socket_, asio::buffer(wbuf_),
       [this, gen = gen_](const boost::system::error_code& ec, size_t) { OnWritten(gen, ec); });
+}
+
+// OpenSSL retries a blocked record from the same bytes: out_ keeps them at
+// its front (only what was written is erased, new commands append).
+void BackendConn::FlushTls() {
+  size_t done = 0;
+  while (done < out_.size()) {
+    ssize_t n = tls_->Write(out_.data() + done, out_.size() - done);
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EAGAIN) break;
+    return Fail(std::string("write failed: ") + (n == 0 ? "closed" : std::strerror(errno)), true);
+  }
+  out_.erase(0, done);
+  if (out_.empty()) {
+    if (out_.capacity() > (4u << 20)) out_.shrink_to_fit();
+    return;
+  }
+  writing_ = true;
+  socket_.async_wait(tcp::socket::wait_write,
+                     [this, gen = gen_](const boost::system::error_code& ec) {
+                       if (gen != gen_) return;
+                       writing_ = false;
+                       if (ec) return Fail("write failed: " + ec.message(), true);
+                       Flush();
+                     });
 }
 
 void BackendConn::OnWritten(uint64_t gen, const boost::system::error_code& ec) {
@@ -103,6 +134,41 @@ void BackendConn::OnConnected(uint64_t gen, const boost::system::error_code& ec)
   boost::system::error_code ignored;
   socket_.set_option(tcp::no_delay(true), ignored);
   socket_.non_blocking(true, ignored);
+  if (const net::TlsContext* tls = worker_.ctx->options->backend_tls.get()) {
+    tls_ = std::make_unique<net::TlsStream>(*tls, socket_.native_handle(), host_);
+    return Handshake(gen);
+  }
+  OnReady(gen);
+}
+
+// Still kConnecting: the connect deadline covers the handshake. A client
+// waits for the server after its first flight (WANT_WRITE would need a full
+// send buffer on a fresh socket).
+void BackendConn::Handshake(uint64_t gen) {
+  switch (tls_->Handshake()) {
+    case net::TlsStream::Step::kDone:
+      return OnReady(gen);
+    case net::TlsStream::Step::kAgain:
+      socket_.async_wait(tcp::socket::wait_read, [this, gen](const boost::system::error_code& ec) {
+        if (gen != gen_) return;
+        if (ec) return Fail("TLS handshake: " + ec.message(), true);
+        Handshake(gen);
+      });
+      return;
+    case net::TlsStream::Step::kFailed:
+      break;
+  }
+  static constexpr char kReason[] =
+      "TLS handshake failed: its certificate does not verify against backend_tls_ca_cert_file "
+      "or does not name its host, or it does not speak TLS";
+  if (last_error_ != kReason) {  // once per worker until the back end recovers
+    spdlog::error("proxy: back end {}: {}; its commands get -ERR", addr_, kReason);
+  }
+  Fail(kReason, true);
+}
+
+void BackendConn::OnReady(uint64_t gen) {
+  last_error_.clear();
   state_ = State::kReady;
   const std::string& password = worker_.ctx->options->backend_password;
   if (kind_ == cluster::BackendKind::kRingkv) {
@@ -127,8 +193,7 @@ void BackendConn::OnConnected(uint64_t gen, const boost::system::error_code& ec)
   if (gen == gen_) StartRead();
 }
 
-// Always one read pending while connected, so a close is seen at once.
-void BackendConn::StartRead() {
+void BackendConn::MakeRoom() {
   if (rstart_ > 0 && rbuf_.size() - rend_ < kBackendReadChunk / 2) {
     std::memmove(rbuf_.data(), rbuf_.data() + rstart_, rend_ - rstart_);
     rend_ -= rstart_;
@@ -137,6 +202,21 @@ void BackendConn::StartRead() {
   if (rbuf_.size() - rend_ < kBackendReadChunk / 2) {
     rbuf_.resize(std::max(rbuf_.size() * 2, rend_ + kBackendReadChunk));
   }
+}
+
+// Always one read (or, with TLS, one wait) pending while connected, so a
+// close is seen at once.
+void BackendConn::StartRead() {
+  if (tls_) {
+    socket_.async_wait(tcp::socket::wait_read,
+                       [this, gen = gen_](const boost::system::error_code& ec) {
+                         if (gen != gen_) return;
+                         if (ec) return Fail("read failed: " + ec.message(), true);
+                         ReadTls(gen);
+                       });
+    return;
+  }
+  MakeRoom();
   socket_.async_read_some(
       asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
       [this, gen = gen_](const boost::system::error_code& ec, size_t n) { OnRead(gen, ec, n); });
@@ -153,6 +233,26 @@ void BackendConn::OnRead(uint64_t gen, const boost::system::error_code& ec, size
   if (!DeliverReplies()) return;
   if (gen != gen_) return;  // reset while delivering; a reconnect starts its own read
   last_progress_ = Clock::now();
+  StartRead();
+}
+
+// Until the socket would block: Asio's reactor signals new bytes only, and
+// OpenSSL may hold a decrypted record already read from the socket.
+void BackendConn::ReadTls(uint64_t gen) {
+  while (true) {
+    MakeRoom();
+    ssize_t n = tls_->Read(rbuf_.data() + rend_, rbuf_.size() - rend_);
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      const bool busy = !inflight_.empty() || swallow_ > 0;
+      return Fail(n == 0 ? std::string("connection closed")
+                         : std::string("read failed: ") + std::strerror(errno),
+                  busy);
+    }
+    rend_ += static_cast<size_t>(n);
+    if (!DeliverReplies() || gen != gen_) return;
+    last_progress_ = Clock::now();
+  }
   StartRead();
 }
 
@@ -175,9 +275,9 @@ bool BackendConn::DeliverReplies() {
       const bool was_auth = auth_pending_;  // AUTH goes first
       auth_pending_ = false;
       if (reply[0] == '-') {
-        Fail(std::string(was_auth ? "AUTH" : "RINGKV.ABANDON-ON-CLOSE") + " refused: " +
-               std::string(reply.substr(1, reply.size() - 3)),
-           true);
+        Fail(std::string(was_auth ? "AUTH" : "RINGKV.ABANDON-ON-CLOSE") +
+                 " refused: " + std::string(reply.substr(1, reply.size() - 3)),
+             true);
         return false;
       }
       continue;
@@ -232,6 +332,7 @@ void BackendConn::OnTimer(uint64_t gen) {
 
 void BackendConn::Fail(const std::string& reason, bool count_failure) {
   ++gen_;
+  tls_.reset();
   boost::system::error_code ignored;
   socket_.close(ignored);
   resolver_.cancel();

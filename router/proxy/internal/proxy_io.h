@@ -14,6 +14,12 @@
 // end read frames replies with CompleteReplyLength and hands each to the head
 // of its FIFO; the client writes replies in its own order.
 //
+// With ProxyOptions::backend_tls a back-end connection is a net::TlsStream
+// over the socket: OpenSSL reads and writes the descriptor itself, so Asio
+// only waits for readiness (async_wait) and each wake-up reads or writes
+// until the socket would block. A handshake that fails (a certificate that
+// does not verify) fails the back end like a refused connect.
+//
 // Thread safety: everything here is touched only on its Worker's thread.
 #pragma once
 
@@ -32,6 +38,7 @@
 #include <vector>
 
 #include "net/connection_loop.h"
+#include "net/tls.h"
 #include "router/proxy/internal/proxy_commands.h"
 #include "router/proxy/proxy.h"
 
@@ -93,7 +100,12 @@ class BackendConn {
   enum class State : uint8_t { kIdle, kConnecting, kReady };
   void Connect();
   void OnConnected(uint64_t gen, const boost::system::error_code& ec);
+  void Handshake(uint64_t gen);  // TLS: advances it on each readiness event
+  void OnReady(uint64_t gen);    // connected (and handshaken): set-up commands, first read
+  void MakeRoom();               // free space for the next read in rbuf_
   void StartRead();
+  void ReadTls(uint64_t gen);
+  void FlushTls();
   void OnRead(uint64_t gen, const boost::system::error_code& ec, size_t n);
   bool DeliverReplies();  // false if the connection failed
   void OnWritten(uint64_t gen, const boost::system::error_code& ec);
@@ -112,6 +124,7 @@ class BackendConn {
   uint16_t port_;
   cluster::BackendKind kind_;
   tcp::socket socket_;
+  std::unique_ptr<net::TlsStream> tls_;  // over socket_ with backend_tls; else null
   tcp::resolver resolver_;
   asio::steady_timer timer_;
   State state_ = State::kIdle;
