@@ -3,6 +3,7 @@ router's proxy, checked with redis-cli --tls, redis-benchmark --tls and
 redis-py over ssl; HTTPS (http_tls) on the node's and the router's HTTP API,
 checked with curl. A test CA and certificates are made with openssl in the
 test's directory."""
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import redis  # noqa: E402
-from harness import RINGKV, ClusterTestCase, free_port, http_json, metric  # noqa: E402
+from harness import (RINGKV, ClusterCliTestCase, ClusterTestCase, free_port, http_json,  # noqa: E402
+                     metric, wait_for)
 
 
 def make_certs(d):
@@ -176,6 +178,49 @@ class NodeHttpsTest(TlsTestCase):
                             "0", "--http-tls", "true"], capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("tls", (r.stdout + r.stderr).lower())
+
+
+class ClusterUpHttpsTest(ClusterCliTestCase):
+    """`ringkv cluster up --tls`: the nodes' HTTP APIs speak HTTPS with their
+    client-plane certificates, and the router (discovery, health checks,
+    /repair) reaches them over HTTPS with its back-end certificate."""
+
+    def curl(self, url, *args):
+        return subprocess.run(["curl", "-sS", "--max-time", "20", *args, url],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_nodes_serve_https_and_the_router_reaches_them(self):
+        out = self.cli("up", "--nodes", "2", "--replication", "2", "--tls",
+                       "--log-level", "warn").stdout
+        self.assertIn("HTTPS", out)
+        clients = os.path.join(self.run_dir, "tls", "clients")
+        ca, cert, key = (os.path.join(clients, f) for f in ("ca.crt", "client.crt", "client.key"))
+        st = json.loads(self.cli("status", "--json").stdout)
+        self.assertEqual([n["state"] for n in st["nodes"]], ["active", "active"])
+        for n in st["nodes"]:
+            url = f"https://{n['http_addr']}/metrics"
+            ok = self.curl(url, "--cacert", ca, "--cert", cert, "--key", key)
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+            self.assertIn("ringkv_cluster_epoch", ok.stdout)
+            plain = self.curl(f"http://{n['http_addr']}/metrics")
+            self.assertNotIn("ringkv_cluster_epoch", plain.stdout)
+            no_cert = self.curl(url, "--cacert", ca)  # tls_auth_clients yes
+            self.assertNotIn("ringkv_cluster_epoch", no_cert.stdout)
+        # The router asks every node for its anti-entropy progress over HTTPS.
+        with open(os.path.join(self.run_dir, "admin-token")) as f:
+            token = f.read().strip()
+        status, body = http_json("GET", f"http://{st['router']['http']}/repair",
+                                 headers={"Authorization": f"Bearer {token}"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(body["nodes"]), 2, body)
+        for n in body["nodes"]:
+            self.assertNotIn("error", n, body)
+        # A node added later is discovered over HTTPS, and health checks keep
+        # every node active.
+        self.cli("add-node")
+        wait_for(lambda: sorted(n["state"] for n in json.loads(
+            self.cli("status", "--json").stdout)["nodes"]) == ["active"] * 3,
+            timeout=60, what="three active nodes")
 
 
 class RouterTlsTest(TlsTestCase):
