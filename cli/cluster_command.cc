@@ -250,6 +250,12 @@ std::vector<std::string> RouterBackendTlsArgs(const std::string& run_dir) {
           "--backend-tls-key-file",     f.key};
 }
 
+// The nodes' HTTP APIs are HTTPS (NodeHttpsArgs): the router calls them so.
+std::vector<std::string> RouterBackendHttpsArgs(const std::string& run_dir) {
+  if (!HasLocalTls(run_dir)) return {};
+  return {"--backend-http-tls", "true"};
+}
+
 // With --tls a node's HTTP API (/metrics, /check-alive, ...) is HTTPS, with
 // the certificate and client CA of its RESP port (NodeRespTlsArgs); the
 // router reaches it with its back-end certificate.
@@ -348,6 +354,7 @@ StatusOr<std::vector<std::string>> RouterArgs(const ClusterUpArgs& a,
   args.insert(args.end(), tls->begin(), tls->end());
   if (a.backend == "ringkv") {
     for (std::string& arg : RouterBackendTlsArgs(a.run_dir)) args.push_back(std::move(arg));
+    for (std::string& arg : RouterBackendHttpsArgs(a.run_dir)) args.push_back(std::move(arg));
   }
   return args;
 }

@@ -113,6 +113,10 @@ std::vector<settings::Setting<O>> Rows() {
            "trust it); empty = none"),
       Bind("backend_tls_key_file", &O::backend_tls_key_file, String{},
            "PEM private key (mode 0600) of backend_tls_cert_file"),
+      Bind("backend_http_tls", &O::backend_http_tls, Bool{},
+           "call the ringkv nodes' HTTP APIs (discovery, health probes, /repair) over HTTPS "
+           "with the backend_tls_* files, for nodes with http_tls; needs "
+           "backend_tls_ca_cert_file"),
       Bind("backend_timeout_ms", &O::backend_timeout_ms, Uint{.max = 3600000},
            "a back end slower than this yields -ERR"),
       Bind("discovery_timeout_ms", &O::discovery_timeout_ms, Uint{.max = 3600000},
@@ -274,6 +278,10 @@ StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions o) {
   if (!tls.ok()) return tls.status();
   o.cluster_tls = std::move(*tls);
   if (o.backend_tls_ca_cert_file.empty()) {
+    if (o.backend_http_tls) {
+      return InvalidArgument(
+          "backend_http_tls needs backend_tls_ca_cert_file (the CA that verifies the nodes)");
+    }
     if (!o.backend_tls_cert_file.empty() || !o.backend_tls_key_file.empty()) {
       return InvalidArgument(
           "backend_tls_cert_file and backend_tls_key_file need backend_tls_ca_cert_file (the CA "
@@ -292,7 +300,9 @@ StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions o) {
 }
 
 net::RespCredentials BackendCredentials(const RouterOptions& o) {
-  return net::RespCredentials{.password = o.backend_password, .tls = o.backend_tls};
+  return net::RespCredentials{.password = o.backend_password,
+                              .tls = o.backend_tls,
+                              .http_tls = o.backend_http_tls ? o.backend_tls : nullptr};
 }
 
 Status CheckRouterExposure(const RouterOptions& o) {

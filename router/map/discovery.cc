@@ -12,14 +12,14 @@ namespace {
 using cluster::BackendKind;
 using cluster::NodeInfo;
 
-// With back-end TLS a node's HTTP API is reached over HTTPS too, verified
-// against the same CA (docs/security.md, "TLS").
+// With backend_http_tls a node's HTTP API is reached over HTTPS, verified
+// against the back ends' CA (docs/security.md, "TLS").
 StatusOr<NodeInfo> FromCheckAlive(const std::string& http_addr, uint32_t timeout_ms,
                                   const net::RespCredentials& backend) {
   auto res = net::HttpCall("GET", http_addr, "/check-alive", "",
-                           {.timeout_ms = timeout_ms, .tls = backend.tls});
+                           {.timeout_ms = timeout_ms, .tls = backend.http_tls});
   if (!res.ok()) return res.status();
-  const std::string url = (backend.tls ? "https://" : "http://") + http_addr + "/check-alive";
+  const std::string url = (backend.http_tls ? "https://" : "http://") + http_addr + "/check-alive";
   if (res->status != 200) {
     return Unavailable("GET " + url + " answered " + std::to_string(res->status));
   }
@@ -89,7 +89,7 @@ Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const net::RespCrede
   }
   if (node.kind == BackendKind::kRingkv && !node.http_addr.empty()) {
     auto res = net::HttpCall("GET", node.http_addr, "/check-alive", "",
-                             {.timeout_ms = timeout_ms, .tls = backend.tls});
+                             {.timeout_ms = timeout_ms, .tls = backend.http_tls});
     if (!res.ok()) return res.status();
     if (res->status != 200)
       return Unavailable("check-alive answered " + std::to_string(res->status));

@@ -173,6 +173,30 @@ class NodeHttpsTest(TlsTestCase):
         self.assertEqual(ok.returncode, 0, ok.stderr)
         self.assertIn("ringkv_", ok.stdout)
 
+    def test_a_router_with_backend_http_tls_reaches_the_node_only_with_its_ca(self):
+        c = self.certs
+        node = self.start_node("--id", "n0", "--resp-tls-only", "true", *self.https_flags(),
+                               name="node0")
+        other_dir = os.path.join(self.workdir, "other")
+        os.mkdir(other_dir)
+        other = make_certs(other_dir)
+
+        def router(ca, name):
+            return self.start_router(
+                "--nodes", f"127.0.0.1:{node.http_port}", "--backend-tls-ca-cert-file", ca,
+                "--backend-tls-cert-file", c["client_cert"], "--backend-tls-key-file",
+                c["client_key"], "--backend-http-tls", "true", name=name)
+
+        good = router(c["ca"], "good")
+        wait_for(lambda: self.active_count(good) == 1, timeout=30, what="the node, over HTTPS")
+        client = redis.Redis(port=good.resp_port, socket_timeout=10)
+        client.set("k", "over-https-discovery")
+        self.assertEqual(client.get("k"), b"over-https-discovery")
+        rogue = router(other["ca"], "rogue")
+        wait_for(lambda: "registered as down" in rogue.read_log(), timeout=30,
+                 what="the router to fail to reach the node")
+        self.assertEqual(self.active_count(rogue), 0)
+
     def test_https_without_a_certificate_is_a_clear_error(self):
         r = subprocess.run([RINGKV, "node", "--resp-port", "0", "--http-port", "0", "--grpc-port",
                             "0", "--http-tls", "true"], capture_output=True, text=True, timeout=30)
