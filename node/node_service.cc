@@ -240,7 +240,7 @@ Status ValidateNodeOptions(const NodeOptions& o) {
   if (o.weight == 0 || o.weight > 65536) return InvalidArgument("weight must be in [1, 65536]");
   if (o.resp_tls_only && o.tls.enabled()) {
     return InvalidArgument(
-        "resp-tls-only serves TLS on resp-port; drop tls-port (or resp-tls-only for both ports)");
+        "resp-tls-only serves TLS on resp-port and opens no plaintext port; drop tls-port");
   }
   if (o.max_epoch_step == 0) return InvalidArgument("max-epoch-step must be >= 1");
   if (o.max_clock_drift_ms < 1000 || o.max_clock_drift_ms > 86400000) {

@@ -112,7 +112,7 @@ std::vector<settings::Setting<O>> Rows() {
            "PEM certificate the router presents to back ends (their tls_ca_cert_file must "
            "trust it); empty = none"),
       Bind("backend_tls_key_file", &O::backend_tls_key_file, String{},
-           "PEM private key (mode 0600) of backend_tls_cert_file"),
+           "PEM private key of backend_tls_cert_file"),
       Bind("backend_http_tls", &O::backend_http_tls, Bool{},
            "call the ringkv nodes' HTTP APIs (discovery, health probes, /repair) over HTTPS "
            "with the backend_tls_* files, for nodes with http_tls; needs "

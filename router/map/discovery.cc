@@ -93,6 +93,9 @@ Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const net::RespCrede
     if (!res.ok()) return res.status();
     if (res->status != 200)
       return Unavailable("check-alive answered " + std::to_string(res->status));
+    // Over TLS the data path can fail where HTTP does not (a certificate
+    // that does not verify): such a node is down, as the proxy finds it.
+    if (backend.tls != nullptr) return Ping(node.addr, timeout_ms, backend);
     return OkStatus();
   }
   return Ping(node.addr, timeout_ms, backend);

@@ -25,8 +25,9 @@ StatusOr<cluster::NodeInfo> DiscoverNode(const std::string& addr,
 cluster::NodeInfo UndiscoveredNode(const std::string& addr);
 bool IsUndiscovered(const cluster::NodeInfo& node);
 
-// One health probe: /check-alive for ringkv nodes, PING for redis, either
-// for an undiscovered node.
+// One health probe: /check-alive for ringkv nodes (and PING with backend
+// TLS, so a node whose certificate does not verify is down), PING for
+// redis, either for an undiscovered node.
 Status ProbeNode(const cluster::NodeInfo& node, uint32_t timeout_ms,
                  const net::RespCredentials& backend);
 

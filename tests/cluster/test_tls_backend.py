@@ -7,7 +7,8 @@ plaintext RESP port is open. A router with `backend_tls_*` reaches them
 over TLS: SET, GET and MGET through its proxy, its /kv API, and a move when
 a node is added all work, and a plaintext client of a node's port gets no
 answer. A router whose backend CA did not sign the nodes' certificates, and
-a router without backend TLS, get -ERR for every command, never data.
+a router without backend TLS, get -ERR for every command, never data; with
+replicas, a node whose certificate does not verify is failed over.
 `ringkv cluster up --tls` runs its nodes that way.
 """
 import json
@@ -61,12 +62,12 @@ class BackendTlsTest(ClusterTestCase):
                                "--tls-key-file", key, "--tls-ca-cert-file", self.pki.ca,
                                name=node_id)
 
-    def start_tls_router(self, ca, name="router"):
+    def start_tls_router(self, ca, *extra, name="router"):
         cert, key = self.pki.issue(name)
         return self.start_router(
             "--nodes", ",".join(f"127.0.0.1:{n.http_port}" for n in self.nodes),
             "--rebalance-grace-ms", "300", "--backend-tls-ca-cert-file", ca,
-            "--backend-tls-cert-file", cert, "--backend-tls-key-file", key, name=name)
+            "--backend-tls-cert-file", cert, "--backend-tls-key-file", key, *extra, name=name)
 
     def test_data_kv_and_a_move_work_with_the_nodes_reachable_over_tls_only(self):
         router = self.start_tls_router(self.pki.ca)
@@ -134,8 +135,32 @@ class BackendTlsTest(ClusterTestCase):
             if name == "rogue-ca":
                 wait_for(lambda: "TLS handshake failed" in router.read_log(), timeout=10,
                          what="the handshake failure in the log")
+                # Its health probes fail the same way: the nodes go down.
+                wait_for(lambda: all(n["state"] == "down"
+                                     for n in self.nodes_of(router)["nodes"]),
+                         timeout=30, what="the nodes to be down")
+                with self.assertRaises(redis.exceptions.ResponseError):
+                    client.get("secret-key")
             router.stop()
         self.assertEqual(good.get("secret-key"), b"secret-value")
+
+    def test_with_replicas_a_node_that_does_not_verify_is_failed_over(self):
+        # n2's certificate comes from another CA: the router cannot verify it.
+        cert, key = self.rogue.issue("n2")
+        self.nodes.append(self.start_node("--id", "n2", "--resp-tls-only", "true",
+                                          "--tls-cert-file", cert, "--tls-key-file", key,
+                                          "--tls-ca-cert-file", self.pki.ca, name="n2"))
+        router = self.start_tls_router(self.pki.ca, "--replication", "2")
+        wait_for(lambda: len(self.nodes_of(router)["nodes"]) == 3, timeout=30,
+                 what="three nodes listed")
+        client = redis.Redis(host="127.0.0.1", port=router.resp_port, socket_timeout=10)
+        # Every key has a replica the router reaches over TLS.
+        for i in range(KEYS):
+            self.assertTrue(client.set(f"r:{i}", f"v{i}"))
+        self.assert_keys_readable(client, "r", KEYS)
+        self.assertIn("TLS handshake failed", router.read_log())
+        wait_for(lambda: {n["id"]: n["state"] for n in self.nodes_of(router)["nodes"]}["n2"]
+                 == "down", timeout=30, what="n2 to be down")
 
     def test_tls_only_settings_are_checked(self):
         cert, key = self.pki.issue("bad")

@@ -190,7 +190,11 @@ void BackendConn::OnReady(uint64_t gen) {
   timer_.cancel();
   if (!inflight_.empty() || swallow_ > 0) ArmTimer();
   Flush();
-  if (gen == gen_) StartRead();
+  if (gen != gen_) return;
+  // TLS: records may have come with the handshake; the reactor signals only
+  // bytes that arrive after a wait starts.
+  if (tls_) return ReadTls(gen);
+  StartRead();
 }
 
 void BackendConn::MakeRoom() {
