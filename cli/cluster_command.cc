@@ -250,6 +250,20 @@ std::vector<std::string> RouterBackendTlsArgs(const std::string& run_dir) {
           "--backend-tls-key-file",     f.key};
 }
 
+// The nodes' HTTP APIs are HTTPS (NodeHttpsArgs): the router calls them so.
+std::vector<std::string> RouterBackendHttpsArgs(const std::string& run_dir) {
+  if (!HasLocalTls(run_dir)) return {};
+  return {"--backend-http-tls", "true"};
+}
+
+// With --tls a node's HTTP API (/metrics, /check-alive, ...) is HTTPS, with
+// the certificate and client CA of its RESP port (NodeRespTlsArgs); the
+// router reaches it with its back-end certificate.
+std::vector<std::string> NodeHttpsArgs(const std::string& run_dir) {
+  if (!HasLocalTls(run_dir)) return {};
+  return {"--http-tls", "true"};
+}
+
 StatusOr<provider::LaunchSpec> NodeSpec(const std::string& backend, int index,
                                         const std::string& log_level, uint32_t timeout_ms,
                                         const std::string& run_dir) {
@@ -269,6 +283,7 @@ StatusOr<provider::LaunchSpec> NodeSpec(const std::string& backend, int index,
   if (!tls.ok()) return tls.status();
   spec.args.insert(spec.args.end(), tls->begin(), tls->end());
   for (std::string& a : NodeRespTlsArgs(run_dir, spec.name)) spec.args.push_back(std::move(a));
+  for (std::string& a : NodeHttpsArgs(run_dir)) spec.args.push_back(std::move(a));
   return spec;
 }
 
@@ -339,6 +354,7 @@ StatusOr<std::vector<std::string>> RouterArgs(const ClusterUpArgs& a,
   args.insert(args.end(), tls->begin(), tls->end());
   if (a.backend == "ringkv") {
     for (std::string& arg : RouterBackendTlsArgs(a.run_dir)) args.push_back(std::move(arg));
+    for (std::string& arg : RouterBackendHttpsArgs(a.run_dir)) args.push_back(std::move(arg));
   }
   return args;
 }
@@ -418,6 +434,8 @@ void PrintTls(const std::string& run_dir, std::ostream& out) {
       << "   client certificate: " << client.cert << ", key " << client.key << "\n";
   out << "nodes' RESP ports speak TLS only: redis-cli --tls --cacert " << client.ca << " --cert "
       << client.cert << " --key " << client.key << " -p <port>\n";
+  out << "nodes' HTTP ports speak HTTPS: curl --cacert " << client.ca << " --cert " << client.cert
+      << " --key " << client.key << " https://127.0.0.1:<port>/metrics\n";
 }
 
 // How to reach the cluster with its generated secrets (never printing them).

@@ -26,6 +26,9 @@ namespace ringkv::net {
 struct RespCredentials {
   std::string password;
   std::shared_ptr<const TlsContext> tls;
+  // A ringkv node's HTTP API (discovery, /check-alive, /repair): HTTPS with
+  // this client context when set, else plain HTTP.
+  std::shared_ptr<const TlsContext> http_tls;
 };
 
 class RespClient {

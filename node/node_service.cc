@@ -363,6 +363,7 @@ Status NodeService::Impl::StartListeners() {
   ho.header_limit = options.http_header_limit;
   ho.read_timeout_ms = options.http_read_timeout_ms;
   ho.max_connections = options.http_max_connections;
+  if (options.http_tls) ho.tls = options.tls;
   http_api = std::make_unique<NodeHttpApi>(NodeHttpContext{
       *dispatcher, *engine, metrics, state, options.requirepass, view.get(), anti_entropy.get()});
   http = std::make_unique<net::HttpServer>(

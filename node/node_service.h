@@ -75,7 +75,8 @@ struct NodeOptions {
   uint32_t http_read_timeout_ms = 10000;
   // Memory and descriptor limits of client connections (docs/security.md).
   net::ClientLimits client;
-  net::TlsOptions tls;  // RESP over TLS (tls-port etc.)
+  net::TlsOptions tls;    // RESP over TLS (tls-port etc.)
+  bool http_tls = false;  // the HTTP API over TLS with tls's certificate files
   // resp_port speaks TLS (with tls's files) and no plaintext RESP port is
   // open, as Redis with port 0 and a tls-port; tls.port must be 0.
   bool resp_tls_only = false;

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "base/secret.h"
+#include "net/tls_settings.h"
 
 namespace ringkv::node {
 
@@ -20,7 +21,7 @@ using O = NodeOptions;
 using net::ClientLimits;
 
 std::vector<settings::Setting<O>> Rows() {
-  return {
+  std::vector<settings::Setting<O>> rows = {
       Bind("id", &O::id, String{}, "node id; empty = node-<resp port>"),
       Bind("bind", &O::bind, String{}, "address of the client listeners (RESP, HTTP)"),
       Bind("cluster_bind", &O::cluster_bind, String{},
@@ -81,18 +82,6 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("reserved_fds", &O::client, &ClientLimits::reserved_fds, Uint{.max = 1000000},
            "descriptors kept beyond maxclients for files, peers, HTTP and gRPC: the open-file "
            "limit is raised to maxclients + this at start, or maxclients lowered to fit"),
-      // TLS on the RESP port, with Redis's names (docs/security.md, "TLS").
-      Bind("tls_port", &O::tls, &net::TlsOptions::port, Uint{.max = 65535},
-           "RESP over TLS on this port (Redis's tls-port); 0 = no TLS"),
-      Bind("tls_cert_file", &O::tls, &net::TlsOptions::cert_file, String{},
-           "PEM certificate (chain) of the TLS port"),
-      Bind("tls_key_file", &O::tls, &net::TlsOptions::key_file, String{},
-           "PEM private key of tls_cert_file"),
-      Bind("tls_ca_cert_file", &O::tls, &net::TlsOptions::ca_cert_file, String{},
-           "PEM CA bundle client certificates must chain to"),
-      Bind("tls_auth_clients", &O::tls, &net::TlsOptions::auth_clients,
-           settings::Enum<net::TlsAuthClients>{net::kTlsAuthClientsNames},
-           "client certificates: yes (required), optional (checked when given) or no"),
       Bind("resp_tls_only", &O::resp_tls_only, Bool{},
            "resp_port speaks TLS only (tls_cert_file, ...; tls_port 0): no plaintext RESP port, "
            "as Redis with port 0 and a tls-port"),
@@ -172,6 +161,9 @@ std::vector<settings::Setting<O>> Rows() {
            "a version from a peer more than this far ahead of this node's clock is refused, "
            "e.g. 60s"),
   };
+  // TLS on the RESP port and HTTPS, as the router's (docs/security.md, "TLS").
+  for (auto& row : net::TlsListenerSettings<O>(&O::tls, &O::http_tls)) rows.push_back(row);
+  return rows;
 }
 
 }  // namespace

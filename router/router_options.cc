@@ -7,6 +7,7 @@
 #include "cluster/membership.h"
 #include "config/yaml_settings.h"
 #include "net/exposure.h"
+#include "net/tls_settings.h"
 #include "router/map/live_settings.h"
 
 namespace ringkv::router {
@@ -35,7 +36,7 @@ constexpr uint64_t kMaxTtlS = uint64_t{10} * 365 * 86400;  // the cluster map's 
 using H = cluster::HealthOptions;
 
 std::vector<settings::Setting<O>> Rows() {
-  return {
+  std::vector<settings::Setting<O>> rows = {
       Bind("bind", &O::bind, String{},
            "address of the HTTP and RESP listeners (clients, operator)"),
       Bind("cluster_bind", &O::cluster_bind, String{},
@@ -112,6 +113,10 @@ std::vector<settings::Setting<O>> Rows() {
            "trust it); empty = none"),
       Bind("backend_tls_key_file", &O::backend_tls_key_file, String{},
            "PEM private key of backend_tls_cert_file"),
+      Bind("backend_http_tls", &O::backend_http_tls, Bool{},
+           "call the ringkv nodes' HTTP APIs (discovery, health probes, /repair) over HTTPS "
+           "with the backend_tls_* files, for nodes with http_tls; needs "
+           "backend_tls_ca_cert_file"),
       Bind("backend_timeout_ms", &O::backend_timeout_ms, Uint{.max = 3600000},
            "a back end slower than this yields -ERR"),
       Bind("discovery_timeout_ms", &O::discovery_timeout_ms, Uint{.max = 3600000},
@@ -140,20 +145,6 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("reserved_fds", &O::client, &net::ClientLimits::reserved_fds, Uint{.max = 1000000},
            "descriptors kept beyond maxclients for nodes, HTTP and gRPC: the open-file limit is "
            "raised to maxclients + this at start, or maxclients lowered to fit"),
-      // TLS on the RESP port, with Redis's names (docs/security.md, "TLS").
-      Bind("tls_port", &O::tls, &net::TlsOptions::port, Uint{.max = 65535},
-           "RESP over TLS on this port (Redis's tls-port); 0 = no TLS"),
-      Bind("tls_cert_file", &O::tls, &net::TlsOptions::cert_file, String{},
-           "PEM certificate (chain) of the TLS port"),
-      Bind("tls_key_file", &O::tls, &net::TlsOptions::key_file, String{},
-           "PEM private key of tls_cert_file"),
-      Bind("tls_ca_cert_file", &O::tls, &net::TlsOptions::ca_cert_file, String{},
-           "PEM CA bundle client certificates must chain to"),
-      Bind("tls_auth_clients", &O::tls, &net::TlsOptions::auth_clients,
-           settings::Enum<net::TlsAuthClients>{net::kTlsAuthClientsNames},
-           "client certificates: yes (required), optional (checked when given) or no"),
-      Bind("http_tls", &O::http_tls, Bool{},
-           "serve the HTTP API as HTTPS with tls_cert_file, tls_key_file and tls_auth_clients"),
       Bind("http_max_connections", &O::http_max_connections, Uint{.max = 1000000},
            "open HTTP connections; more get 503; 0 = no cap"),
       Bind("grpc_max_concurrent_streams", &O::grpc_max_concurrent_streams, Uint{.max = 1u << 30},
@@ -210,6 +201,9 @@ std::vector<settings::Setting<O>> Rows() {
            Uint{.max = cluster::kMaxVnodes},
            "largest vnodes per unit of weight accepted from the config and PUT /config"),
   };
+  // TLS on the RESP port and HTTPS, as the nodes' (docs/security.md, "TLS").
+  for (auto& row : net::TlsListenerSettings<O>(&O::tls, &O::http_tls)) rows.push_back(row);
+  return rows;
 }
 
 }  // namespace
@@ -284,6 +278,10 @@ StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions o) {
   if (!tls.ok()) return tls.status();
   o.cluster_tls = std::move(*tls);
   if (o.backend_tls_ca_cert_file.empty()) {
+    if (o.backend_http_tls) {
+      return InvalidArgument(
+          "backend_http_tls needs backend_tls_ca_cert_file (the CA that verifies the nodes)");
+    }
     if (!o.backend_tls_cert_file.empty() || !o.backend_tls_key_file.empty()) {
       return InvalidArgument(
           "backend_tls_cert_file and backend_tls_key_file need backend_tls_ca_cert_file (the CA "
@@ -302,7 +300,9 @@ StatusOr<RouterOptions> LoadRouterSecrets(RouterOptions o) {
 }
 
 net::RespCredentials BackendCredentials(const RouterOptions& o) {
-  return net::RespCredentials{.password = o.backend_password, .tls = o.backend_tls};
+  return net::RespCredentials{.password = o.backend_password,
+                              .tls = o.backend_tls,
+                              .http_tls = o.backend_http_tls ? o.backend_tls : nullptr};
 }
 
 Status CheckRouterExposure(const RouterOptions& o) {

@@ -87,6 +87,9 @@ struct RouterOptions {
   // Not a setting: the client context LoadRouterSecrets makes of the three
   // (null = plaintext).
   std::shared_ptr<const net::TlsContext> backend_tls;
+  // The ringkv nodes' HTTP APIs are HTTPS (their http_tls): reached with
+  // backend_tls too. Needs backend_tls_ca_cert_file.
+  bool backend_http_tls = false;
   uint32_t backend_timeout_ms = 1000;
   uint32_t discovery_timeout_ms = 2000;
   uint32_t io_threads = 1;  // one thread beats two on a 2-core box shared with back ends

@@ -12,17 +12,20 @@ namespace {
 using cluster::BackendKind;
 using cluster::NodeInfo;
 
-StatusOr<NodeInfo> FromCheckAlive(const std::string& http_addr, uint32_t timeout_ms) {
-  auto res = net::HttpCall("GET", http_addr, "/check-alive", "", {.timeout_ms = timeout_ms});
+// With backend_http_tls a node's HTTP API is reached over HTTPS, verified
+// against the back ends' CA (docs/security.md, "TLS").
+StatusOr<NodeInfo> FromCheckAlive(const std::string& http_addr, uint32_t timeout_ms,
+                                  const net::RespCredentials& backend) {
+  auto res = net::HttpCall("GET", http_addr, "/check-alive", "",
+                           {.timeout_ms = timeout_ms, .tls = backend.http_tls});
   if (!res.ok()) return res.status();
+  const std::string url = (backend.http_tls ? "https://" : "http://") + http_addr + "/check-alive";
   if (res->status != 200) {
-    return Unavailable("GET http://" + http_addr + "/check-alive answered " +
-                       std::to_string(res->status));
+    return Unavailable("GET " + url + " answered " + std::to_string(res->status));
   }
   auto j = nlohmann::json::parse(res->body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("ports") || !j["ports"].is_object()) {
-    return Unavailable("GET http://" + http_addr +
-                       "/check-alive: not a ringkv node (unexpected body)");
+    return Unavailable("GET " + url + ": not a ringkv node (unexpected body)");
   }
   auto host = net::SplitHostPort(http_addr);
   if (!host.ok()) return host.status();
@@ -54,7 +57,7 @@ StatusOr<NodeInfo> DiscoverNode(const std::string& addr, std::optional<BackendKi
                                 uint32_t timeout_ms, const net::RespCredentials& backend) {
   if (auto hp = net::SplitHostPort(addr); !hp.ok()) return hp.status();
   if (!kind_hint || *kind_hint == BackendKind::kRingkv) {
-    auto n = FromCheckAlive(addr, timeout_ms);
+    auto n = FromCheckAlive(addr, timeout_ms, backend);
     if (n.ok() || kind_hint) return n;
   }
   if (Status s = Ping(addr, timeout_ms, backend); !s.ok()) {
@@ -85,7 +88,8 @@ Status ProbeNode(const NodeInfo& node, uint32_t timeout_ms, const net::RespCrede
     return DiscoverNode(node.addr, std::nullopt, timeout_ms, backend).status();
   }
   if (node.kind == BackendKind::kRingkv && !node.http_addr.empty()) {
-    auto res = net::HttpCall("GET", node.http_addr, "/check-alive", "", {.timeout_ms = timeout_ms});
+    auto res = net::HttpCall("GET", node.http_addr, "/check-alive", "",
+                             {.timeout_ms = timeout_ms, .tls = backend.http_tls});
     if (!res.ok()) return res.status();
     if (res->status != 200)
       return Unavailable("check-alive answered " + std::to_string(res->status));

@@ -178,6 +178,41 @@ class ClusterBoundaryTest(BoundaryTestCase):
         self.assertEqual(refused(self.n0, "epoch_step"), 1)
         self.assert_unchanged()
 
+    def apply(self, *entries, epoch=0):
+        """RINGKV.APPLY of (key, version, value) entries to n0, as a peer
+        sends it (ringkv.v1.Peer/Forward with the cluster's credentials)."""
+        args = [b"RINGKV.APPLY"]
+        for key, version, value in entries:
+            args += [key.encode(), str(version).encode(), b"0", b"0", value]
+        return self.peer.Forward(self.peer.pb.ForwardRequest(epoch=epoch, hops=1, args=args),
+                                 timeout=5).reply
+
+    def test_a_replica_write_of_a_key_the_map_places_elsewhere_is_refused(self):
+        held = {i: peek(self.n0, f"data:{i}") is not None for i in range(20)}
+        mine = [f"data:{i}" for i in range(20) if held[i]]
+        theirs = [f"data:{i}" for i in range(20) if not held[i]]
+        self.assertTrue(mine and theirs, held)
+        now = int(time.time() * 1000) << 16
+        # Alone: refused, counted, not installed.
+        reply = self.apply((theirs[0], now, b"planted"))
+        self.assertTrue(reply.startswith(b"-REFUSED 0 "), reply)
+        self.assertIn(b"does not place it on this node", reply)
+        self.assertEqual(refused(self.n0, "outside_arcs"), 1)
+        self.assertIsNone(peek(self.n0, theirs[0]))
+        # Coalesced with keys n0 serves: those are installed, only the
+        # refused one is named.
+        reply = self.apply((mine[0], now, b"new0"), (theirs[1], now, b"planted"),
+                           (mine[1], now, b"new1"))
+        self.assertTrue(reply.startswith(b"-REFUSED 1 "), reply)
+        self.assertEqual(refused(self.n0, "outside_arcs"), 2)
+        self.assertEqual(peek(self.n0, mine[0]), (now, b"new0"))
+        self.assertEqual(peek(self.n0, mine[1]), (now, b"new1"))
+        self.assertIsNone(peek(self.n0, theirs[1]))
+        # Nothing refused: the count of installed keys, as before.
+        self.assertEqual(self.apply((mine[2], now, b"new2")), b":1\r\n")
+        self.assertEqual(refused(self.n0, "outside_arcs"), 2)
+        self.assertEqual(self.client.get(theirs[0]), b"v" + theirs[0].split(":")[1].encode())
+
     def test_weights_and_vnodes_beyond_their_bounds_are_refused(self):
         pb = self.peer.pb
         spare = self.start_node("--id", "n2", name="node2")
@@ -274,16 +309,43 @@ class NodeBoundaryTest(BoundaryTestCase):
         self.assert_clock_sane()
         self.assertEqual(self.client.get(self.kept), b"v")
 
+    def apply(self, *entries):
+        """RINGKV.APPLY of (key, version) entries, as a peer sends it."""
+        args = [b"RINGKV.APPLY"]
+        for key, version in entries:
+            args += [key.encode(), str(version).encode(), b"0", b"0", b"v"]
+        return self.peer.Forward(self.peer.pb.ForwardRequest(epoch=0, hops=1, args=args),
+                                 timeout=5).reply
+
     def test_a_replica_write_beyond_the_drift_is_refused(self):
         pb = self.peer.pb
-        reply = self.peer.Forward(pb.ForwardRequest(
-            epoch=0, hops=1, args=[b"RINGKV.APPLY", b"r", str(MAX_U64).encode(), b"0", b"0",
-                                   b"v"]), timeout=5)
-        self.assertTrue(reply.reply.startswith(b"-"), reply.reply)
-        self.assertIn(b"max_clock_drift", reply.reply)
+        self.begin("m3", pb.MigrationRole.IMPORT, "decoy", f"127.0.0.1:{self.decoy.grpc_port}")
+        reply = self.apply((self.inside, MAX_U64))
+        self.assertTrue(reply.startswith(b"-REFUSED 0 "), reply)
+        self.assertIn(b"max_clock_drift", reply)
         self.assertEqual(refused(self.node, "clock_drift"), 1)
-        self.assertIsNone(peek(self.node, "r"))
+        self.assertIsNone(peek(self.node, self.inside))
+        self.end("m3")
         self.assert_clock_sane()
+
+    def test_a_replica_write_outside_the_arcs_is_refused(self):
+        pb = self.peer.pb
+        now = int(time.time() * 1000) << 16
+        # No map places a key here, and no migration is under way.
+        self.assertTrue(self.apply((self.inside, now)).startswith(b"-REFUSED 0 "))
+        self.assertEqual(refused(self.node, "outside_arcs"), 1)
+        self.assertIsNone(peek(self.node, self.inside))
+        # Inside a migration's arcs: installed; outside: refused, the others kept.
+        self.begin("m4", pb.MigrationRole.IMPORT, "decoy", f"127.0.0.1:{self.decoy.grpc_port}")
+        reply = self.apply((self.outside, now), (self.inside, now), (self.kept, now + 1))
+        self.assertTrue(reply.startswith(b"-REFUSED 0,2 "), reply)
+        self.assertIn(b"does not place it on this node", reply)
+        self.assertEqual(refused(self.node, "outside_arcs"), 3)
+        self.assertEqual(peek(self.node, self.inside), (now, b"v"))
+        self.assertIsNone(peek(self.node, self.outside))
+        self.assertNotEqual(peek(self.node, self.kept)[0], now + 1)
+        self.assertEqual(self.apply((self.inside, now + 2)), b":1\r\n")
+        self.end("m4")
 
     def test_arcs_are_copied_only_to_the_migrations_target(self):
         pb = self.peer.pb

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -38,17 +39,18 @@ def wait_for(predicate, timeout=10.0, what="condition"):
         time.sleep(0.02)
 
 
-def http_json(method, url, body=None, timeout=10, headers=None):
+def http_json(method, url, body=None, timeout=10, headers=None, context=None):
     """One HTTP call with a JSON body (or none, or raw bytes sent as they
     are); returns (status, the reply parsed as JSON, or its raw bytes when it
     is not JSON). 4xx/5xx are returned, not raised. `headers` add to (or
-    replace) Content-Type: application/json."""
+    replace) Content-Type: application/json. `context`: the ssl.SSLContext
+    of an https:// URL (see RingkvProcess.use_https)."""
     data = body if isinstance(body, bytes) else (
         json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Content-Type": "application/json", **(headers or {})})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
             status, raw = resp.status, resp.read()
     except urllib.error.HTTPError as e:
         status, raw = e.code, e.read()
@@ -61,7 +63,7 @@ def http_json(method, url, body=None, timeout=10, headers=None):
 def metric(process, name):
     """The value of counter or gauge `ringkv_<name>` (no labels) in the
     /metrics of a node or router; 0 when absent."""
-    _, raw = http_json("GET", f"{process.http}/metrics")
+    _, raw = http_json("GET", f"{process.http}/metrics", context=process.ssl_context)
     text = raw.decode() if isinstance(raw, bytes) else str(raw)
     m = re.search(rf"^ringkv_{name} (\d+)", text, re.M)
     return int(m.group(1)) if m else 0
@@ -124,9 +126,20 @@ class RingkvProcess(Process):
         except (OSError, ValueError):
             return None
 
+    ssl_context = None  # set by use_https: the HTTP API speaks HTTPS
+
+    def use_https(self, cafile, certfile=None, keyfile=None):
+        """The process serves HTTPS (http_tls): `http` becomes an https://
+        URL, and `ssl_context` trusts `cafile` and presents `certfile`, if
+        given. Pass it to http_json; metric() does."""
+        self.ssl_context = ssl.create_default_context(cafile=cafile)
+        if certfile:
+            self.ssl_context.load_cert_chain(certfile, keyfile)
+
     @property
     def http(self):
-        return f"http://127.0.0.1:{self.http_port}"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.http_port}"
 
 
 class Node(RingkvProcess):

@@ -1,7 +1,9 @@
 """RESP over TLS (Redis's tls-port and friends) on `ringkv node` and on the
 router's proxy, checked with redis-cli --tls, redis-benchmark --tls and
-redis-py over ssl. A test CA and certificates are made with openssl in the
+redis-py over ssl; HTTPS (http_tls) on the node's and the router's HTTP API,
+checked with curl. A test CA and certificates are made with openssl in the
 test's directory."""
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +11,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import redis  # noqa: E402
-from harness import RINGKV, ClusterTestCase, free_port  # noqa: E402
+from harness import (RINGKV, ClusterCliTestCase, ClusterTestCase, free_port, http_json,  # noqa: E402
+                     metric, wait_for)
 
 
 def make_certs(d):
@@ -113,6 +116,135 @@ class NodeTlsTest(TlsTestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("missing.crt", r.stdout + r.stderr)
+
+
+class NodeHttpsTest(TlsTestCase):
+    """http_tls on a node: its HTTP API (/metrics, /check-alive, /kv, ...)
+    speaks HTTPS with the tls_* files, as the router's does."""
+
+    def https_flags(self, *extra):
+        c = self.certs
+        return ["--http-tls", "true", "--tls-cert-file", c["cert"], "--tls-key-file", c["key"],
+                "--tls-ca-cert-file", c["ca"], *extra]
+
+    def curl(self, url, *args):
+        return subprocess.run(["curl", "-sS", "--max-time", "20", *args, url],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_curl_with_the_ca_reads_metrics_and_health(self):
+        node = self.start_node(*self.https_flags("--tls-auth-clients", "no"))
+        c = self.certs
+        ok = self.curl(f"https://127.0.0.1:{node.http_port}/metrics", "--cacert", c["ca"])
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("ringkv_", ok.stdout)
+        alive = self.curl(f"https://127.0.0.1:{node.http_port}/check-alive", "--cacert", c["ca"])
+        self.assertEqual(alive.returncode, 0, alive.stderr)
+        self.assertIn('"status":"ok"', alive.stdout.replace(" ", ""))
+        # The harness's helpers follow the node to HTTPS.
+        node.use_https(c["ca"])
+        redis.Redis(port=node.resp_port).set("k", "v")
+        self.assertEqual(http_json("GET", f"{node.http}/kv/k", context=node.ssl_context)[1], b"v")
+        self.assertGreaterEqual(metric(node, "connections_received_total"), 1)
+
+    def test_plain_http_to_the_https_port_gets_nothing(self):
+        node = self.start_node(*self.https_flags("--tls-auth-clients", "no"))
+        plain = self.curl(f"http://127.0.0.1:{node.http_port}/metrics")
+        self.assertNotIn("ringkv_", plain.stdout)
+        self.assertNotEqual(plain.returncode, 0)
+
+    def test_a_certificate_from_another_ca_is_refused(self):
+        node = self.start_node(*self.https_flags("--tls-auth-clients", "no"))
+        other_dir = os.path.join(self.workdir, "other")
+        os.mkdir(other_dir)
+        other = make_certs(other_dir)
+        wrong = self.curl(f"https://127.0.0.1:{node.http_port}/metrics", "--cacert", other["ca"])
+        self.assertNotEqual(wrong.returncode, 0)
+        self.assertNotIn("ringkv_", wrong.stdout)
+
+    def test_client_certificate_required_by_default(self):
+        node = self.start_node(*self.https_flags())
+        c = self.certs
+        url = f"https://127.0.0.1:{node.http_port}/metrics"
+        without = self.curl(url, "--cacert", c["ca"])
+        self.assertNotEqual(without.returncode, 0)
+        self.assertNotIn("ringkv_", without.stdout)
+        ok = self.curl(url, "--cacert", c["ca"], "--cert", c["client_cert"], "--key",
+                       c["client_key"])
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn("ringkv_", ok.stdout)
+
+    def test_a_router_with_backend_http_tls_reaches_the_node_only_with_its_ca(self):
+        c = self.certs
+        node = self.start_node("--id", "n0", "--resp-tls-only", "true", *self.https_flags(),
+                               name="node0")
+        other_dir = os.path.join(self.workdir, "other")
+        os.mkdir(other_dir)
+        other = make_certs(other_dir)
+
+        def router(ca, name):
+            return self.start_router(
+                "--nodes", f"127.0.0.1:{node.http_port}", "--backend-tls-ca-cert-file", ca,
+                "--backend-tls-cert-file", c["client_cert"], "--backend-tls-key-file",
+                c["client_key"], "--backend-http-tls", "true", name=name)
+
+        good = router(c["ca"], "good")
+        wait_for(lambda: self.active_count(good) == 1, timeout=30, what="the node, over HTTPS")
+        client = redis.Redis(port=good.resp_port, socket_timeout=10)
+        client.set("k", "over-https-discovery")
+        self.assertEqual(client.get("k"), b"over-https-discovery")
+        rogue = router(other["ca"], "rogue")
+        wait_for(lambda: "registered as down" in rogue.read_log(), timeout=30,
+                 what="the router to fail to reach the node")
+        self.assertEqual(self.active_count(rogue), 0)
+
+    def test_https_without_a_certificate_is_a_clear_error(self):
+        r = subprocess.run([RINGKV, "node", "--resp-port", "0", "--http-port", "0", "--grpc-port",
+                            "0", "--http-tls", "true"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("tls", (r.stdout + r.stderr).lower())
+
+
+class ClusterUpHttpsTest(ClusterCliTestCase):
+    """`ringkv cluster up --tls`: the nodes' HTTP APIs speak HTTPS with their
+    client-plane certificates, and the router (discovery, health checks,
+    /repair) reaches them over HTTPS with its back-end certificate."""
+
+    def curl(self, url, *args):
+        return subprocess.run(["curl", "-sS", "--max-time", "20", *args, url],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_nodes_serve_https_and_the_router_reaches_them(self):
+        out = self.cli("up", "--nodes", "2", "--replication", "2", "--tls",
+                       "--log-level", "warn").stdout
+        self.assertIn("HTTPS", out)
+        clients = os.path.join(self.run_dir, "tls", "clients")
+        ca, cert, key = (os.path.join(clients, f) for f in ("ca.crt", "client.crt", "client.key"))
+        st = json.loads(self.cli("status", "--json").stdout)
+        self.assertEqual([n["state"] for n in st["nodes"]], ["active", "active"])
+        for n in st["nodes"]:
+            url = f"https://{n['http_addr']}/metrics"
+            ok = self.curl(url, "--cacert", ca, "--cert", cert, "--key", key)
+            self.assertEqual(ok.returncode, 0, ok.stderr)
+            self.assertIn("ringkv_cluster_epoch", ok.stdout)
+            plain = self.curl(f"http://{n['http_addr']}/metrics")
+            self.assertNotIn("ringkv_cluster_epoch", plain.stdout)
+            no_cert = self.curl(url, "--cacert", ca)  # tls_auth_clients yes
+            self.assertNotIn("ringkv_cluster_epoch", no_cert.stdout)
+        # The router asks every node for its anti-entropy progress over HTTPS.
+        with open(os.path.join(self.run_dir, "admin-token")) as f:
+            token = f.read().strip()
+        status, body = http_json("GET", f"http://{st['router']['http']}/repair",
+                                 headers={"Authorization": f"Bearer {token}"})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(len(body["nodes"]), 2, body)
+        for n in body["nodes"]:
+            self.assertNotIn("error", n, body)
+        # A node added later is discovered over HTTPS, and health checks keep
+        # every node active.
+        self.cli("add-node")
+        wait_for(lambda: sorted(n["state"] for n in json.loads(
+            self.cli("status", "--json").stdout)["nodes"]) == ["active"] * 3,
+            timeout=60, what="three active nodes")
 
 
 class RouterTlsTest(TlsTestCase):

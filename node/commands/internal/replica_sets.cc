@@ -52,4 +52,9 @@ uint32_t Coordinator(const ClusterSnapshot& view, const Replication* replication
   return p.replicas[std::min(from, p.n - 1)];
 }
 
+bool ReplicaWriteAllowed(const ClusterSnapshot& view, const RoleSnapshot* roles,
+                         std::string_view key) {
+  return (roles != nullptr && roles->RoleOfKey(key) != nullptr) || view.OwnsByMap(key);
+}
+
 }  // namespace ringkv::node::internal

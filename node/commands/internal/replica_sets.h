@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "cluster/cluster_map.h"
+#include "node/migration/migration_roles.h"
 #include "node/replication/replication.h"
 #include "node/view/cluster_view.h"
 
@@ -49,5 +50,14 @@ bool Live(const ClusterSnapshot& view, const Replication* replication, uint32_t 
 // at `from`.
 uint32_t Coordinator(const ClusterSnapshot& view, const Replication* replication, const KeyPlan& p,
                      uint32_t from = 0);
+
+// Whether a replica write (RINGKV.APPLY) of `key` may be installed here: the
+// map places the key on this node (as a replica; while replica sets move, in
+// the old ring too), or it lies in an arc of the migration under way here
+// (`roles`; null = none). The test Peer Apply and Transfer make, so that a
+// peer holding the cluster's credentials still cannot plant keys a node does
+// not serve (docs/security.md, "Validation at the boundary").
+bool ReplicaWriteAllowed(const ClusterSnapshot& view, const RoleSnapshot* roles,
+                         std::string_view key);
 
 }  // namespace ringkv::node::internal

@@ -114,5 +114,44 @@ TEST_F(ReplicaSetsTest, TheCoordinatorIsTheFirstLiveReplicaOfTheUnion) {
   EXPECT_GT(skipped, 0);
 }
 
+TEST_F(ReplicaSetsTest, ReplicaWritesAreAllowedWhereTheMapPlacesTheKey) {
+  ASSERT_TRUE(view_.SetMap(Map(4, true)).ok());
+  std::shared_ptr<const ClusterSnapshot> v = view_.Snapshot();
+  int here = 0;
+  for (int i = 0; i < 100; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    EXPECT_EQ(ReplicaWriteAllowed(*v, nullptr, k), PlanKey(*v, k).here) << k;
+    here += PlanKey(*v, k).here ? 1 : 0;
+  }
+  EXPECT_GT(here, 0);
+  EXPECT_LT(here, 100);  // replication 3 of 4 nodes: d holds about three quarters
+}
+
+TEST_F(ReplicaSetsTest, WhileSetsMoveTheOldRingAllowsReplicaWritesToo) {
+  view_.SetReplicaMove(From(), /*reads_new=*/true);
+  ASSERT_TRUE(view_.SetMap(Map(4, true)).ok());
+  std::shared_ptr<const ClusterSnapshot> v = view_.Snapshot();
+  for (int i = 0; i < 100; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    EXPECT_EQ(ReplicaWriteAllowed(*v, nullptr, k), PlanKey(*v, k).here) << k;
+  }
+}
+
+TEST_F(ReplicaSetsTest, WithoutAMapOnlyAMigrationsArcsAllowReplicaWrites) {
+  std::shared_ptr<const ClusterSnapshot> v = view_.Snapshot();
+  const uint64_t pos = ring::HashKey(ring::HashKind::kXxh3, "inside");
+  ASSERT_GT(pos, 0u);
+  MigrationRole role;
+  role.kind = MigrationRole::Kind::kImport;
+  role.peer_id = "a";
+  role.arcs = {ring::Arc{pos - 1, pos}};
+  const RoleSnapshot roles(MigrationPlan{.id = "m1", .epoch = 2, .roles = {role}});
+  EXPECT_TRUE(ReplicaWriteAllowed(*v, &roles, "inside"));
+  EXPECT_FALSE(ReplicaWriteAllowed(*v, &roles, "outside"));
+  EXPECT_FALSE(ReplicaWriteAllowed(*v, nullptr, "inside"));
+  const RoleSnapshot none;
+  EXPECT_FALSE(ReplicaWriteAllowed(*v, &none, "inside"));
+}
+
 }  // namespace
 }  // namespace ringkv::node::internal

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "node/commands/internal/replica_sets.h"
 #include "node/replication/replica_entry.h"
 #include "node/replication/replication.h"
+#include "node/view/boundary.h"
 #include "node/view/cluster_view.h"
 
 namespace ringkv::node::internal {
@@ -28,6 +30,59 @@ namespace {
 // refused the connection) rather than with the command's own error.
 bool Unreachable(std::string_view reply) {
   return reply.rfind("-TRYAGAIN forward to node ", 0) == 0;
+}
+
+// RINGKV.APPLY refuses some of its keys (docs/security.md, "Validation at
+// the boundary"): "-REFUSED <i>[,<j>...] <why>", the 0-based positions of
+// the refused keys among the command's keys and the first one's reason. The
+// other keys were applied; the sender counts no ack for a refused one.
+constexpr std::string_view kRefused = "REFUSED ";
+
+bool IsRefusal(const Status& s) {
+  return s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kOutOfRange;
+}
+
+std::string RefusedLine(std::span<const size_t> refused, std::string_view why) {
+  std::string line(kRefused);
+  for (size_t i = 0; i < refused.size(); ++i) {
+    if (i > 0) line.push_back(',');
+    line.append(std::to_string(refused[i]));
+  }
+  line.push_back(' ');
+  for (char c : why) line.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  return line;
+}
+
+// The positions a "-REFUSED ..." reply names, sorted; nullopt for any other
+// reply.
+std::optional<std::vector<size_t>> RefusedKeys(std::string_view reply) {
+  if (!reply.starts_with('-') || !reply.substr(1).starts_with(kRefused)) return std::nullopt;
+  std::string_view list = reply.substr(1 + kRefused.size());
+  list = list.substr(0, list.find_first_of(" \r"));
+  std::vector<size_t> out;
+  while (!list.empty()) {
+    const std::string_view item = list.substr(0, list.find(','));
+    size_t at = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), at);
+    if (ec != std::errc() || end != item.data() + item.size()) return std::nullopt;
+    out.push_back(at);
+    list.remove_prefix(std::min(list.size(), item.size() + 1));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A replica write of `key` is refused, counted and logged (rate-limited)
+// unless the map or a migration under way places the key here.
+Status CheckReplicaWrite(Context& ctx, const ClusterSnapshot& view, const RoleSnapshot* roles,
+                         std::string_view key) {
+  if (ReplicaWriteAllowed(view, roles, key)) return OkStatus();
+  Status s(StatusCode::kPermissionDenied,
+           "replica write of key '" + std::string(key.substr(0, 64)) + "': map epoch " +
+               std::to_string(view.epoch) +
+               " does not place it on this node, nor does a migration under way here; refused");
+  ctx.metrics.cluster().refused.Count(Refusal::kOutsideArcs, s.message(), ctx.now_ms);
+  return s;
 }
 
 std::vector<KeyPlan> PlanKeys(const CommandSpec& spec, std::span<const std::string_view> args,
@@ -668,24 +723,26 @@ class Round : public std::enable_shared_from_this<Round> {
 
  public:
   // Peer `pi` (an index of writes_.peers) answered the RINGKV.APPLY that
-  // carried its keys: `ok`, or the failure `why`.
-  void OnApplyReply(size_t pi, bool ok, std::string_view why) {
+  // carried its keys: `ok`, or the failure `why`. `refused`: the peer
+  // refused some of them (its map does not place them there), so no ack
+  // counts from it and no hint is kept for it: a hint would be refused again.
+  void OnApplyReply(size_t pi, bool ok, std::string_view why, bool refused = false) {
     if (!ok) {
       MutexLock lock(mu_);
       if (last_failure_.empty()) last_failure_ = std::string(why);
     }
-    OnApplied(pi, ok);
+    OnApplied(pi, ok, /*hint=*/!refused);
   }
 
  private:
-  // `pi`: an index of writes_.peers.
-  void OnApplied(size_t pi, bool ok) {
+  // `pi`: an index of writes_.peers. `hint`: keep a hint when not `ok`.
+  void OnApplied(size_t pi, bool ok, bool hint = true) {
     const uint32_t peer = writes_.peers[pi].peer;
     const std::span<const uint32_t> ks = writes_.KeysOf(pi);
     const std::string& peer_id = view_->NodeId(peer);
     if (ok) {
       Count(&ReplicationCounters::replica_acks);
-    } else if (replication_ != nullptr) {
+    } else if (replication_ != nullptr && hint) {
       for (size_t k : ks) replication_->AddHint(peer_id, keys_[k].key);
     }
     std::string failure;
@@ -838,13 +895,25 @@ void ReplicaCalls::Deliver(Kind kind, uint32_t peer, const Sent& sent, std::stri
   Round& first = *parts.front().round;
   if (kind == Kind::kApply) {
     const bool ok = reply.starts_with(':');
-    if (ok) {
+    const std::optional<std::vector<size_t>> refused = ok ? std::nullopt : RefusedKeys(reply);
+    if (ok || refused) {
       first.PeerAnswered(peer);
     } else if (Unreachable(reply)) {
       first.PeerFailed(peer);
     }
     const std::string_view why = ok ? "" : reply.substr(1, reply.find('\r') - 1);
-    for (const Part& p : parts) p.round->OnApplyReply(p.pi, ok, why);
+    if (!refused) {
+      for (const Part& p : parts) p.round->OnApplyReply(p.pi, ok, why);
+      return;
+    }
+    // Only the parts holding a refused key fail; the peer applied the rest.
+    size_t first_key = 0;
+    for (const Part& p : parts) {
+      const auto in = std::lower_bound(refused->begin(), refused->end(), first_key);
+      const bool part_refused = in != refused->end() && *in < first_key + p.nkeys;
+      p.round->OnApplyReply(p.pi, !part_refused, part_refused ? why : "", part_refused);
+      first_key += p.nkeys;
+    }
     return;
   }
   size_t keys = 0;
@@ -1035,20 +1104,38 @@ void ReplicaApplyCommand(Context& ctx) {
   std::vector<std::string_view> keys;
   for (size_t i = 1; i < ctx.args.size(); i += kApplyArgsPerKey) keys.push_back(ctx.args[i]);
   ctx.engine.Prefetch(keys);
+  std::shared_ptr<const ClusterSnapshot> view;
+  std::shared_ptr<const RoleSnapshot> roles;
+  if (ctx.options.view != nullptr) view = ctx.options.view->Snapshot();
+  if (ctx.options.migration != nullptr) roles = ctx.options.migration->Roles();
   int64_t installed = 0;
   Status failed;
+  std::vector<size_t> refused;
+  std::string why;  // the first refusal's reason
+  size_t index = 0;
   Status parsed =
       ParseApplyArgs(ctx.args.subspan(1), [&](std::string_view key, const ReplicaEntry& e) {
+        Status s = view == nullptr ? OkStatus() : CheckReplicaWrite(ctx, *view, roles.get(), key);
         bool did = false;
-        Status s = InstallIfNewer(ctx.engine, ctx.hlc, key, e, ctx.now_ms, &did);
-        if (!s.ok() && failed.ok()) failed = s;
+        if (s.ok()) s = InstallIfNewer(ctx.engine, ctx.hlc, key, e, ctx.now_ms, &did);
+        if (IsRefusal(s)) {
+          refused.push_back(index);
+          if (why.empty()) why = s.message();
+        } else if (!s.ok() && failed.ok()) {
+          failed = s;
+        }
         installed += did ? 1 : 0;
+        ++index;
       });
   if (!parsed.ok()) {
     ctx.w.Error("ERR " + parsed.message());
     return;
   }
   if (ReplyIfError(ctx, failed)) return;
+  if (!refused.empty()) {
+    ctx.w.Error(RefusedLine(refused, why));
+    return;
+  }
   ctx.w.Integer(installed);
 }
 

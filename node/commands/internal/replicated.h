@@ -46,7 +46,11 @@ void RunReplicated(const CommandSpec& spec, Context& ctx, std::string& out, size
 
 // The RINGKV.PEEK and RINGKV.APPLY handlers (replica_entry.h). APPLY only
 // runs for commands another node sent (Session::forwarded); PEEK, read-only,
-// is also a client's local-only read of what this node holds.
+// is also a client's local-only read of what this node holds. APPLY installs
+// a key only where the map or a migration under way places it here
+// (ReplicaWriteAllowed) and within max_clock_drift; it answers the count of
+// keys installed, or "-REFUSED <i>[,<j>...] <why>" naming the refused keys by
+// position when any was refused (the others are installed all the same).
 void ReplicaPeekCommand(Context& ctx);
 // RINGKV.ABANDON-ON-CLOSE: the router's back-end connections say so once;
 // see Session::abandon_on_close.

@@ -17,6 +17,7 @@ std::vector<NodeRepairAnswer> AskNodes(RouterHttpContext& ctx, const std::string
                                        const std::string& target) {
   net::HttpCallOptions o;
   o.timeout_ms = ctx.discovery_timeout_ms;
+  o.tls = ctx.backend.http_tls;  // null: plain HTTP
   if (!ctx.backend.password.empty()) {
     o.headers["Authorization"] = "Bearer " + ctx.backend.password;
   }
