@@ -73,7 +73,13 @@ bool ReplicaMaintenance::ReplayBatch(const ClusterSnapshot& view, uint32_t targe
     std::vector<std::string_view> views(args.begin(), args.end());
     std::string reply;
     link_.Forward(view, target, views, reply);
-    if (!reply.starts_with(':')) {
+    // "-REFUSED <positions> <why>": the target took the other keys and no
+    // longer replicates the refused ones (the map moved them), so their
+    // hints are moot; a retry would be refused again.
+    if (reply.starts_with("-REFUSED ")) {
+      spdlog::info("replicas: {} refused some replayed hints ({}); dropped", id,
+                   reply.substr(1, reply.find('\r') - 1));
+    } else if (!reply.starts_with(':')) {
       replication_.Suspect(id);
       spdlog::info("replicas: replaying hints to {} failed ({}); retried later", id,
                    reply.substr(0, reply.find('\r')));
