@@ -32,7 +32,8 @@ std::string HexToBytes(std::string_view hex) {
 StatusOr<std::string> RouterAddrFromUrl(std::string_view url) {
   std::string_view rest = url;
   if (rest.starts_with("https://")) {
-    return InvalidArgument("router URL '" + std::string(url) + "': https is not supported");
+    return InvalidArgument("router URL '" + std::string(url) +
+                           "': give host:port, with router_tls_ca_cert_file for HTTPS");
   }
   if (rest.starts_with("http://")) rest.remove_prefix(7);
   while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);

@@ -43,9 +43,21 @@ struct ActiveJob {
 
 // Shared by the threads, so detached threads never outlive it.
 struct internal::WorkerState {
-  explicit WorkerState(WorkerOptions o) : options(std::move(o)) {}
+  explicit WorkerState(WorkerOptions o) : options(std::move(o)) {
+    if (!options.router_tls.enabled()) return;
+    auto context = net::TlsContext::CreateClient(options.router_tls);
+    if (context.ok()) {
+      tls = *context;
+    } else {
+      tls_status = context.status();
+    }
+  }
 
   const WorkerOptions options;
+  // HTTPS to the router; a context that failed to load fails every call
+  // (never plain HTTP instead).
+  std::shared_ptr<const net::TlsContext> tls;
+  Status tls_status;
   std::atomic<bool> stopping{false};
   std::atomic<bool> idle{false};
   Mutex mu;
@@ -75,6 +87,7 @@ struct internal::WorkerState {
 
   // True once registered; false (and logged by the caller) on failure.
   StatusOr<bool> EnsureRegistered() {
+    if (!tls_status.ok()) return tls_status;
     MutexLock serial(register_mu);
     {
       MutexLock lock(token_mu);
@@ -110,6 +123,7 @@ struct internal::WorkerState {
   net::HttpCallOptions CallOptions(uint32_t timeout_ms) const {
     net::HttpCallOptions o;
     o.timeout_ms = timeout_ms;
+    o.tls = tls;
     o.headers["X-Worker-Id"] = options.id;
     {
       MutexLock lock(token_mu);
@@ -362,6 +376,9 @@ Status ValidateWorkerOptions(const WorkerOptions& o) {
       return InvalidArgument("worker id must not contain spaces or control characters");
     }
   }
+  if (o.router_tls.enabled() || !o.router_tls.cert_file.empty()) {
+    if (auto tls = net::TlsContext::CreateClient(o.router_tls); !tls.ok()) return tls.status();
+  }
   return net::SplitHostPort(o.router).status();
 }
 
@@ -385,8 +402,9 @@ void Worker::Start() {
     state_->threads = state_->pollers + 1;
     state_->last_activity_ms = NowMs();
   }
-  spdlog::info("worker {}: {} thread(s) polling http://{} (idle exit {} ms)", options_.id,
-               options_.threads, options_.router, options_.idle_exit_ms);
+  spdlog::info("worker {}: {} thread(s) polling {}://{} (idle exit {} ms)", options_.id,
+               options_.threads, state_->tls ? "https" : "http", options_.router,
+               options_.idle_exit_ms);
   for (uint32_t i = 0; i < options_.threads; ++i) threads_.emplace_back(PollLoop, state_, i);
   threads_.emplace_back(Housekeeping, state_);
 }

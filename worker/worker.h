@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "net/tls.h"
 
 namespace ringkv::worker {
 namespace internal {
@@ -46,6 +47,10 @@ struct WorkerOptions {
   // or RINGKV_REQUIREPASS.
   std::string password;
   std::string password_file;
+  // HTTPS to the router (its http_tls) when router_tls.ca_cert_file is set:
+  // the router's certificate must chain to it and name the router's host;
+  // cert_file/key_file are presented when the router asks for one.
+  net::TlsClientOptions router_tls;
   // Used by `ringkv worker`, not by Worker:
   std::string ports_file;          // JSON {"pid", "id"} written here once running
   std::string log_level = "info";  // spdlog level name

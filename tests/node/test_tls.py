@@ -11,8 +11,8 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import redis  # noqa: E402
-from harness import (RINGKV, ClusterCliTestCase, ClusterTestCase, free_port, http_json,  # noqa: E402
-                     metric, wait_for)
+from harness import (RINGKV, ClusterCliTestCase, ClusterTestCase, RingkvProcess,  # noqa: E402
+                     free_port, http_json, metric, wait_for)
 
 
 def make_certs(d):
@@ -248,6 +248,11 @@ class ClusterUpHttpsTest(ClusterCliTestCase):
 
 
 class RouterTlsTest(TlsTestCase):
+    def worker(self, name, *args):
+        w = RingkvProcess(self.workdir, name, "worker", ["--id", name, *args])
+        self.processes.append(w)
+        return w
+
     def test_redis_cli_over_tls_through_the_router(self):
         node = self.start_node("--id", "n0", name="node0")
         port = free_port()
@@ -278,6 +283,41 @@ class RouterTlsTest(TlsTestCase):
         plain = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{router.http_port}/nodes"],
                                capture_output=True, text=True, timeout=30)
         self.assertNotIn("127.0.0.1:%d" % node.resp_port, plain.stdout)
+
+    def test_a_worker_over_https_completes_a_job_and_a_wrong_ca_never_talks(self):
+        node = self.start_node("--id", "n0", name="node0")
+        router = self.start_router("--nodes", f"127.0.0.1:{node.http_port}", "--http-tls", "true",
+                                   *self.tls_flags(free_port()))
+        c = self.certs
+        router.use_https(c["ca"], c["client_cert"], c["client_key"])
+        status, body = http_json("PUT", router.http + "/enqueue?iterations=3", b"abc",
+                                 headers={"Content-Type": "application/octet-stream"},
+                                 context=router.ssl_context)
+        self.assertEqual(status, 200, body)
+        work_id = body["work_id"]
+        addr = f"127.0.0.1:{router.http_port}"
+        # Another CA: the worker refuses the router's certificate, says why,
+        # and never falls back to plain HTTP.
+        os.mkdir(os.path.join(self.workdir, "other"))
+        other = make_certs(os.path.join(self.workdir, "other"))
+        rogue = self.worker("rogue", "--router", addr,
+                           "--router-tls-ca-cert-file", other["ca"],
+                           "--router-tls-cert-file", c["client_cert"],
+                           "--router-tls-key-file", c["client_key"])
+        wait_for(lambda: "certificate verify failed" in rogue.read_log(), timeout=20,
+                 what="the rogue worker's certificate error")
+        worker = self.worker("w-tls", "--router", addr, "--router-tls-ca-cert-file", c["ca"],
+                             "--router-tls-cert-file", c["client_cert"],
+                             "--router-tls-key-file", c["client_key"])
+
+        def job():
+            status, body = http_json("GET", f"{router.http}/jobs/{work_id}",
+                                     context=router.ssl_context)
+            self.assertEqual(status, 200, body)
+            return body
+        wait_for(lambda: job()["state"] == "done", timeout=30, what="the job done over HTTPS")
+        self.assertEqual(job()["worker"], "w-tls")
+        self.assertIn("https://", worker.read_log())
 
 
 if __name__ == "__main__":
