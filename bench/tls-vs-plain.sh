@@ -10,7 +10,8 @@
 #
 # Usage: bench/tls-vs-plain.sh <ringkv binary> [rounds]
 #   env: TARGET (router|node, default router), REQUESTS (100000),
-#        PIPELINES ("1 16"), TESTS (set,get), CLIENTS (50)
+#        PIPELINES ("1 16"), TESTS (set,get), CLIENTS (50),
+#        THREADS (redis-benchmark --threads; 1 = its default single thread)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$1 ROUNDS=${2:-5}
@@ -19,6 +20,7 @@ REQUESTS=${REQUESTS:-100000}
 PIPELINES=${PIPELINES:-1 16}
 TESTS=${TESTS:-set,get}
 CLIENTS=${CLIENTS:-50}
+THREADS=${THREADS:-1}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
@@ -71,7 +73,9 @@ wait_port "${plain[redis]}"
 bench() {  # bench <port> <pipeline> [tls flags] -> "TEST rps" lines
   local port=$1 p=$2
   shift 2
-  redis-benchmark -h 127.0.0.1 -p "$port" "$@" -c "$CLIENTS" -r 100000 -n "$REQUESTS" -P "$p" \
+  local threads=()
+  ((THREADS > 1)) && threads=(--threads "$THREADS")
+  redis-benchmark -h 127.0.0.1 -p "$port" "$@" "${threads[@]}" -c "$CLIENTS" -r 100000 -n "$REQUESTS" -P "$p" \
     -t "$TESTS" --csv 2>/dev/null | tail -n +2 | tr -d '"' | awk -F, '{split($1, a, " "); print a[1], $2}'
 }
 
@@ -102,8 +106,8 @@ done
 
 sorted() { tr ' ' '\n' | grep -v '^$' | sort -g; }
 median() { sorted | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-printf '# TLS vs plaintext, ringkv = %s; %s rounds, %s requests, -c %s\n' "$TARGET" "$ROUNDS" \
-  "$REQUESTS" "$CLIENTS"
+printf '# TLS vs plaintext, ringkv = %s; %s rounds, %s requests, -c %s, --threads %s\n' "$TARGET" \
+  "$ROUNDS" "$REQUESTS" "$CLIENTS" "$THREADS"
 printf '%-20s %12s %12s %9s %12s\n' "server test" "plain rps" "TLS rps" "TLS/plain" "min-max"
 for key in $(printf '%s\n' "${!ratio[@]}" | sort | tr ' ' '_'); do
   k=${key//_/ }
