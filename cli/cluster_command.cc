@@ -198,8 +198,9 @@ StatusOr<json> WaitForNodes(const std::string& router, uint32_t timeout_ms,
     if (!nodes.ok()) last = nodes.status();
     if (Clock::now() >= deadline) {
       std::string detail = nodes.ok() ? "last GET /nodes: " + nodes->dump() : last.message();
-      return Status(StatusCode::kDeadlineExceeded, "timed out after " + std::to_string(timeout_ms) +
-                                                       " ms waiting for " + what + "; " + detail);
+      std::string message = "timed out after " + std::to_string(timeout_ms) + " ms waiting for ";
+      message.append(what).append("; ").append(detail);
+      return Status(StatusCode::kDeadlineExceeded, message);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -120,7 +120,8 @@ std::vector<settings::Setting<O>> Rows() {
       Bind("speculative_read_ms", &O::speculative_read_ms, Uint{.max = 60000},
            "a quorum read asks only the replicas it needs, and the others once one of "
            "those fails or has not answered after this long; 0 = all at once"),
-      Bind("anti_entropy_interval_s", &O::anti_entropy_interval_s, Uint{.max = 30 * 86400},
+      Bind("anti_entropy_interval_s", &O::anti_entropy_interval_s,
+           Uint{.max = uint64_t{30} * 86400},
            "anti-entropy pass every this many seconds, and when a replica believed down "
            "answers again; 0 = only on request (POST /repair)"),
       Bind("anti_entropy_max_keys_per_sec", &O::anti_entropy_max_keys_per_sec, Uint{},

@@ -264,7 +264,8 @@ uint32_t PollWaitS(State& s) {
   return static_cast<uint32_t>(std::min<int64_t>(wait, left_s));
 }
 
-void PollLoop(std::shared_ptr<State> s, uint32_t slot) {
+// A thread's entry: std::thread holds its own copy of `s` for the call.
+void PollLoop(const std::shared_ptr<State>& s, uint32_t slot) {
   Backoff backoff(s->options, static_cast<uint32_t>(getpid()) * 31 + slot);
   ErrorLog log;
   while (!s->Quitting()) {
@@ -327,7 +328,7 @@ void RenewLease(State& s, ActiveJob& job) {
 }
 
 // Renews leases that are a third used up, and decides when the worker is idle.
-void Housekeeping(std::shared_ptr<State> s) {
+void Housekeeping(const std::shared_ptr<State>& s) {
   MutexLock lock(s->mu);
   while (!s->stopping && s->pollers > 0) {
     s->cv.WaitFor(s->mu, kHousekeepingTick);

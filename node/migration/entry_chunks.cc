@@ -29,7 +29,7 @@ void EntrySplitter::Piece(std::string_view key, const store::Entry& entry, bool 
   out.set_value_total(size);
 }
 
-Status EntryAssembler::Refuse(std::string why) {
+Status EntryAssembler::Refuse(const std::string& why) {
   std::string key = pending_ ? pending_->key : std::string();
   pending_.reset();  // a half-received value is never installed
   total_ = 0;

@@ -65,7 +65,7 @@ class EntryAssembler {
   bool pending() const { return pending_.has_value(); }
 
  private:
-  Status Refuse(std::string why);
+  Status Refuse(const std::string& why);
 
   const uint64_t max_value_bytes_;
   std::optional<WireEntry> pending_;  // the value being joined

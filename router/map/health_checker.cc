@@ -24,7 +24,7 @@ int64_t SteadyMs() {
 }  // namespace
 
 HealthChecker::HealthChecker(MapOwner& map_owner, LiveSettings& settings,
-                             net::RespCredentials backend, NodeCalls calls)
+                             const net::RespCredentials& backend, NodeCalls calls)
     : map_owner_(map_owner),
       settings_(settings),
       calls_(std::move(calls)),

@@ -54,7 +54,7 @@ class HealthChecker {
     std::function<Status(const cluster::NodeInfo&, uint32_t timeout_ms)> flush;
   };
 
-  HealthChecker(MapOwner& map_owner, LiveSettings& settings, net::RespCredentials backend,
+  HealthChecker(MapOwner& map_owner, LiveSettings& settings, const net::RespCredentials& backend,
                 NodeCalls calls = {});
   ~HealthChecker();
 

@@ -267,7 +267,7 @@ class ReplicaCalls {
 // Thread safety: each thread has its own list, used on that thread only.
 class SpeculativeReads {
  public:
-  static void Watch(std::shared_ptr<Round> round, uint32_t delay_ms);
+  static void Watch(const std::shared_ptr<Round>& round, uint32_t delay_ms);
 
  private:
   static constexpr std::chrono::milliseconds kTickMs{5};
@@ -328,7 +328,7 @@ class Round : public std::enable_shared_from_this<Round> {
  private:
   // A key's replicas while sets move: the old set and the new one, this
   // node possibly among them.
-  static constexpr size_t kMaxPeers = 2 * cluster::kMaxReplication;
+  static constexpr size_t kMaxPeers = size_t{2} * cluster::kMaxReplication;
   static_assert(kMaxPeers >= std::tuple_size_v<decltype(KeyPlan::replicas)>);
 
   // Write counters are per replica set: [0] the old one, [1] the new one
@@ -665,7 +665,7 @@ class Round : public std::enable_shared_from_this<Round> {
     }
     for (auto& [peer, args] : to) {
       std::vector<std::string_view> views(args.begin(), args.end());
-      link_->ForwardAsync(*view_, peer, views, [](ForwardLink::Outcome, std::string) {});
+      link_->ForwardAsync(*view_, peer, views, [](ForwardLink::Outcome, const std::string&) {});
     }
   }
 
@@ -812,7 +812,7 @@ class Round : public std::enable_shared_from_this<Round> {
   std::string last_failure_ GUARDED_BY(mu_);  // the first replica error, for the client
 };
 
-void SpeculativeReads::Watch(std::shared_ptr<Round> round, uint32_t delay_ms) {
+void SpeculativeReads::Watch(const std::shared_ptr<Round>& round, uint32_t delay_ms) {
   net::EventLoop* loop = net::EventLoop::Current();
   Here& here = Mine();
   here.rounds.push_back(
@@ -885,7 +885,7 @@ void ReplicaCalls::Send(Call call) {
   auto sent = std::make_shared<Sent>(Sent{std::move(call.args), std::move(call.parts)});
   call.link->ForwardAsync(
       *call.view, call.peer, sent->args,
-      [kind = call.kind, peer = call.peer, sent](ForwardLink::Outcome, std::string reply) {
+      [kind = call.kind, peer = call.peer, sent](ForwardLink::Outcome, const std::string& reply) {
         Deliver(kind, peer, *sent, reply);
       });
 }

@@ -116,7 +116,7 @@ class BackendConn {
   // are answered -ERR. A counted failure marks this back end suspect.
   void Fail(const std::string& reason, bool count_failure);
   // `p` cannot be served here: its next replica, or the -ERR `err`.
-  void Reject(Pending p, const std::string& err);
+  void Reject(Pending p, const std::string& reason);
 
   Worker& worker_;
   std::string addr_;
