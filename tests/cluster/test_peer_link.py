@@ -31,7 +31,8 @@ import grpc  # noqa: E402
 import redis  # noqa: E402
 import grpc_pb  # noqa: E402
 from checker import Checker  # noqa: E402
-from harness import ClusterTestCase, RingkvProcess, http_json, metric, wait_for  # noqa: E402
+from harness import (ClusterTestCase, RingkvProcess, connections_to, http_json,  # noqa: E402
+                     metric, wait_for)
 
 CLIENTS = 50
 
@@ -53,23 +54,6 @@ def sigstop(proc):
                 return False
         return True
     wait_for(stopped, timeout=10, what="the process to stop")
-
-
-def connections_to(port):
-    """Established TCP connections whose remote end is 127.0.0.1:`port`."""
-    n = 0
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(path) as f:
-                rows = f.read().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()
-            remote, state = fields[2], fields[3]
-            if state == "01" and int(remote.split(":")[1], 16) == port:
-                n += 1
-    return n
 
 
 class NodeOnPorts(RingkvProcess):

@@ -20,26 +20,10 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import redis  # noqa: E402
-from harness import ClusterTestCase, metric, wait_for  # noqa: E402
+from harness import ClusterTestCase, connections_to, metric, wait_for  # noqa: E402
 from test_tls_grpc import Pki  # noqa: E402
 
 KEYS = 200
-
-
-def connections_to(port):
-    """Established TCP connections whose remote end is 127.0.0.1:`port`."""
-    n = 0
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(path) as f:
-                rows = f.read().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()
-            if fields[3] == "01" and int(fields[2].split(":")[1], 16) == port:
-                n += 1
-    return n
 
 
 def resp_command(*args):

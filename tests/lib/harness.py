@@ -202,6 +202,23 @@ def can_connect(port):
         return False
 
 
+def connections_to(port):
+    """Established TCP connections whose remote end is 127.0.0.1:`port`."""
+    n = 0
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            remote, state = fields[2], fields[3]
+            if state == "01" and int(remote.split(":")[1], 16) == port:
+                n += 1
+    return n
+
+
 class RawClient:
     """A byte-level RESP client for protocol edge cases."""
 
