@@ -96,6 +96,9 @@ struct EngineStats {
   uint64_t expired_keys = 0;       // total reaped since start (lazy + active)
   uint64_t tombstones = 0;         // tombstones held (in used_bytes too)
   uint64_t purged_tombstones = 0;  // total removed by PurgeTombstones since start
+  // RocksDB: a write failed (a full disk, an I/O error) and the engine takes
+  // no more writes until the node restarts; reads go on.
+  bool writes_stopped = false;
 };
 
 class Engine {

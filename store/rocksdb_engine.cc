@@ -6,9 +6,14 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <memory>
+#include <string_view>
 #include <utility>
 
 #include "store/internal/rocksdb_engine_impl.h"
@@ -20,8 +25,44 @@ namespace {
 constexpr char kMetaFamily[] = "meta";
 constexpr char kMetaHashKind[] = "hash_kind";
 
+// RocksDB's own log, into the node's log rather than a LOG file in the data
+// directory: on a full disk a failed LOG write poisons RocksDB's logger, and
+// its next line (the one reporting the error) trips an assertion in RocksDB
+// 7.8 and aborts the process. Its informational lines are debug lines here.
+class LogToSpdlog final : public rocksdb::Logger {
+ public:
+  LogToSpdlog() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    const spdlog::level::level_enum to = Level(level);
+    if (!spdlog::should_log(to)) return;
+    char line[1024];
+    const int n = vsnprintf(line, sizeof line, format, ap);
+    if (n < 0) return;
+    spdlog::log(to, "rocksdb: {}", std::string_view(line, std::min<size_t>(n, sizeof line - 1)));
+  }
+
+ private:
+  static spdlog::level::level_enum Level(rocksdb::InfoLogLevel level) {
+    switch (level) {
+      case rocksdb::InfoLogLevel::ERROR_LEVEL:
+      case rocksdb::InfoLogLevel::FATAL_LEVEL:
+        return spdlog::level::err;
+      case rocksdb::InfoLogLevel::WARN_LEVEL:
+        return spdlog::level::warn;
+      default:  // DEBUG, INFO, and HEADER (the options dumped at open)
+        return spdlog::level::debug;
+    }
+  }
+};
+
 rocksdb::Options MakeDbOptions(const RocksDbEngineOptions& options) {
   rocksdb::Options db;
+  db.info_log = std::make_shared<LogToSpdlog>();
   db.create_if_missing = true;
   db.create_missing_column_families = true;
   db.IncreaseParallelism(2);
@@ -62,6 +103,28 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Internal(std::move(message));
 }
 
+Status WriteGate::Check() const {
+  if (!stopped()) return OkStatus();
+  MutexLock lock(mu_);
+  return Unavailable("rocksdb writes stopped after a failed write (" + reason_ +
+                     "); reads go on; free space or fix the disk, then restart the node");
+}
+
+Status WriteGate::Done(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok() || !s.IsIOError()) return FromRocks(s, what);
+  {
+    MutexLock lock(mu_);
+    if (!stopped()) {
+      reason_ = std::string(what) + ": " + s.ToString();
+      stopped_.store(true, std::memory_order_release);
+      spdlog::error(
+          "rocksdb engine: {} failed: {}; no more writes until the node restarts, reads go on",
+          what, s.ToString());
+    }
+  }
+  return Check();
+}
+
 RocksDbEngine::RocksDbEngine(RocksDbEngineOptions options, rocksdb::DB* db,
                              std::vector<rocksdb::ColumnFamilyHandle*> handles)
     : options_(std::move(options)),
@@ -72,7 +135,7 @@ RocksDbEngine::RocksDbEngine(RocksDbEngineOptions options, rocksdb::DB* db,
       tombstone_index_(handles_[2]),
       hint_family_(handles_[3]),
       rng_(std::random_device{}()),
-      hint_log_(db, hint_family_, write_options_),
+      hint_log_(db, hint_family_, write_options_, gate_),
       hints_(options_.hints, &hint_log_) {
   write_options_.sync = options_.fsync == FsyncPolicy::kAlways;
 }
@@ -105,7 +168,7 @@ RocksDbEngine::~RocksDbEngine() {
   }
   sync_cv_.NotifyAll();
   if (wal_syncer_.joinable()) wal_syncer_.join();
-  if (options_.fsync != FsyncPolicy::kNo) db_->SyncWAL().PermitUncheckedError();
+  if (options_.fsync != FsyncPolicy::kNo && !gate_.stopped()) db_->SyncWAL().PermitUncheckedError();
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
@@ -130,7 +193,7 @@ Status RocksDbEngine::CheckHashKind() {
   }
   rocksdb::WriteOptions sync_write;
   sync_write.sync = true;
-  return FromRocks(db_->Put(sync_write, meta_, kMetaHashKind, want), "write metadata");
+  return gate_.Done(db_->Put(sync_write, meta_, kMetaHashKind, want), "write metadata");
 }
 
 Status RocksDbEngine::Recount() {
@@ -172,6 +235,7 @@ void RocksDbEngine::WalSyncLoop() {
   MutexLock lock(sync_mu_);
   while (!sync_cv_.WaitFor(sync_mu_, std::chrono::seconds(1),
                            [&]() REQUIRES(sync_mu_) { return stopping_; })) {
+    if (gate_.stopped()) continue;  // a sync after a failed write aborts in RocksDB
     lock.unlock();
     // A failed sync is retried next second; the WAL data is already in the OS.
     db_->SyncWAL().PermitUncheckedError();
@@ -209,6 +273,7 @@ Status RocksDbEngine::MutateVersioned(std::string_view key, int64_t now_ms,
                                       FunctionRef<Mutation(const VersionedEntry* current)> fn) {
   const uint64_t position = ring::HashKey(options_.hash, key);
   const std::string stored_key = EncodeKey(position, key);
+  if (Status st = gate_.Check(); !st.ok()) return st;
   MutexLock lock(StripeFor(position));
   rocksdb::PinnableSlice stored;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_, stored_key, &stored);
@@ -253,8 +318,8 @@ Status RocksDbEngine::Apply(const std::string& stored_key, const VersionedEntry*
       !(after && after->tombstone && after->entry.version == old->entry.version)) {
     batch.Delete(tombstone_index_, EncodeTombstoneIndexKey(old->entry.version, stored_key));
   }
-  rocksdb::Status s = db_->Write(write_options_, &batch);
-  if (!s.ok()) return FromRocks(s, "write");
+  if (Status st = gate_.Check(); !st.ok()) return st;
+  if (Status st = gate_.Done(db_->Write(write_options_, &batch), "write"); !st.ok()) return st;
   Count(old, -1);
   Count(after ? &*after : nullptr, +1);
   if (old_expired) ++expired_keys_;
@@ -278,7 +343,8 @@ bool RocksDbEngine::ReapIfExpired(uint64_t position, std::string_view key, int64
   if (!db_->Get(rocksdb::ReadOptions(), data_, stored_key, &stored).ok()) return false;
   std::optional<Header> header = DecodeHeader(View(stored));
   if (!header || header->tombstone || !IsExpired(header->expire_at_ms, now_ms)) return false;
-  if (!db_->Delete(write_options_, data_, stored_key).ok()) return false;
+  if (!gate_.Check().ok()) return false;
+  if (!gate_.Done(db_->Delete(write_options_, data_, stored_key), "reap").ok()) return false;
   --keys_;
   --keys_with_expiry_;
   ++expired_keys_;
@@ -309,6 +375,7 @@ rocksdb::Status RocksDbEngine::ClearFamily(rocksdb::ColumnFamilyHandle* family) 
 // Holds every stripe so no read-modify-write interleaves and the counters
 // stay exact.
 Status RocksDbEngine::Clear() {
+  if (Status st = gate_.Check(); !st.ok()) return st;
   LockAllStripes();
   rocksdb::Status s = ClearFamily(data_);
   if (s.ok()) s = ClearFamily(tombstone_index_);
@@ -318,11 +385,14 @@ Status RocksDbEngine::Clear() {
     tombstones_ = 0;
   }
   UnlockAllStripes();
-  if (!s.ok()) return FromRocks(s, "clear");
+  if (Status st = gate_.Done(s, "clear"); !st.ok()) return st;
   rocksdb::CompactRangeOptions compact;
   for (rocksdb::ColumnFamilyHandle* family : {data_, tombstone_index_}) {
-    s = db_->CompactRange(compact, family, nullptr, nullptr);
-    if (!s.ok()) return FromRocks(s, "compact after clear");
+    if (Status st =
+            gate_.Done(db_->CompactRange(compact, family, nullptr, nullptr), "compact after clear");
+        !st.ok()) {
+      return st;
+    }
   }
   return OkStatus();
 }
@@ -334,6 +404,7 @@ EngineStats RocksDbEngine::Stats() const {
   stats.tombstones = static_cast<uint64_t>(std::max<int64_t>(tombstones_.load(), 0));
   stats.expired_keys = expired_keys_.load();
   stats.purged_tombstones = purged_tombstones_.load();
+  stats.writes_stopped = gate_.stopped();
   for (rocksdb::ColumnFamilyHandle* family : {data_, tombstone_index_, hint_family_}) {
     uint64_t value = 0;
     if (db_->GetIntProperty(family, rocksdb::DB::Properties::kLiveSstFilesSize, &value)) {

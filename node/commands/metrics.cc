@@ -128,6 +128,10 @@ std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const Se
       {"tombstones", "gauge", "Tombstones held (deletes of replicated keys).", st.tombstones},
       {"purged_tombstones_total", "counter", "Tombstones removed after tombstone_ttl_s.",
        st.purged_tombstones},
+      {"store_writes_stopped", "gauge",
+       "1 once a RocksDB write failed (a full disk, an I/O error): writes are refused until "
+       "the node restarts, reads go on.",
+       st.writes_stopped ? 1u : 0u},
   };
 }
 

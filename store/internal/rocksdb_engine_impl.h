@@ -59,29 +59,54 @@ inline rocksdb::ReadOptions BulkReadOptions() {
   return options;
 }
 
+// The first failed write stops every later one. After a failed WAL write (a
+// full disk, an I/O error) RocksDB takes no more writes, and in RocksDB 7.8
+// one more WAL sync, or DB::Resume(), trips an assertion that aborts the
+// process. So once a write has failed, the engine neither writes nor syncs
+// again: writes get the first error, reads go on, and a restart recovers
+// (RocksDB replays the WAL up to the failed write, which was never
+// acknowledged).
+class WriteGate {
+ public:
+  // OkStatus while writes go on; Unavailable naming the first failure after.
+  Status Check() const;
+  // The result of a write as our Status. An I/O error stops writes (and is
+  // logged once); other errors only pass through.
+  Status Done(const rocksdb::Status& s, std::string_view what);
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> stopped_{false};
+  mutable Mutex mu_;
+  std::string reason_ GUARDED_BY(mu_);
+};
+
 // Hints written through to the "hints" column family (HintSet's log).
 class RocksDbHintLog final : public HintLog {
  public:
   RocksDbHintLog(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
-                 const rocksdb::WriteOptions& write)
-      : db_(db), family_(family), write_(write) {}
+                 const rocksdb::WriteOptions& write, WriteGate& gate)
+      : db_(db), family_(family), write_(write), gate_(gate) {}
 
   Status Put(std::string_view target, std::string_view key, int64_t created_ms) override {
-    return FromRocks(
+    if (Status st = gate_.Check(); !st.ok()) return st;
+    return gate_.Done(
         db_->Put(write_, family_, EncodeHintKey(target, key), EncodeHintValue(created_ms)),
         "write hint");
   }
 
   Status Delete(std::string_view target, std::span<const std::string> keys) override {
+    if (Status st = gate_.Check(); !st.ok()) return st;
     rocksdb::WriteBatch batch;
     for (const std::string& key : keys) batch.Delete(family_, EncodeHintKey(target, key));
-    return FromRocks(db_->Write(write_, &batch), "delete hints");
+    return gate_.Done(db_->Write(write_, &batch), "delete hints");
   }
 
  private:
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const family_;
   const rocksdb::WriteOptions& write_;
+  WriteGate& gate_;
 };
 
 class RocksDbEngine final : public Engine {
@@ -156,6 +181,7 @@ class RocksDbEngine final : public Engine {
   rocksdb::ColumnFamilyHandle* tombstone_index_;
   rocksdb::ColumnFamilyHandle* hint_family_;
   rocksdb::WriteOptions write_options_;
+  WriteGate gate_;
 
   std::array<Mutex, kStripes> stripes_;
   std::atomic<int64_t> keys_{0};

@@ -1,6 +1,7 @@
 """The RocksDB engine behind a real `ringkv node`: data and TTLs survive a
 restart, and with --fsync always a kill -9 loses no acknowledged write."""
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -8,7 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import redis  # noqa: E402
-from harness import ClusterTestCase  # noqa: E402
+from harness import ClusterTestCase, metric  # noqa: E402
 
 
 class PersistenceTest(ClusterTestCase):
@@ -74,8 +75,60 @@ class PersistenceTest(ClusterTestCase):
         # the reply); only a machine crash can lose the last second.
         self.kill9_loses_nothing("everysec")
 
+    def test_a_full_disk_refuses_writes_keeps_reads_and_a_restart_recovers(self):
+        # A real full disk: the data directory on a 16 MB tmpfs of its own.
+        mount = os.path.join(self.workdir, "disk")
+        os.mkdir(mount)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mount], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", mount], check=False)
+        data = os.path.join(mount, "data")
+        # everysec: the WAL syncer runs each second, and must not sync after the failure.
+        node = self.start_node("--data-dir", data, "--fsync", "everysec", name="full")
+        r = redis.Redis(port=node.resp_port, socket_timeout=5)
+        r.set("once", "written once and never again")
+        acked = {"once": b"written once and never again"}
+        value = b"x" * 50_000
+        error = None
+        for i in range(2000):
+            try:
+                r.set(f"big:{i}", value + str(i).encode())
+                acked[f"big:{i}"] = value + str(i).encode()
+            except redis.ResponseError as e:
+                error = str(e)
+                break
+        self.assertIsNotNone(error, "16 MB took 100 MB of values")
+        self.assertIn("No space left on device", error)
+        self.assertGreater(len(acked), 20)
+        # Writes stay refused with the first error, and a second past the
+        # WAL syncer's tick the node still serves every acknowledged key.
+        time.sleep(2.5)
+        self.assertTrue(node.alive(), node.read_log())
+        with self.assertRaises(redis.ResponseError) as refused:
+            r.set("small", "v")
+        self.assertIn("writes stopped", str(refused.exception))
+        self.assertIn("restart the node", str(refused.exception))
+        self.assertEqual(metric(node, "store_writes_stopped"), 1)
+        self.assert_all_read(r, acked)
+        self.assertIn("no more writes until the node restarts", node.read_log())
+        self.assertEqual(node.stop(), 0, node.read_log())
+        # Room again, a restart: every acknowledged write is there, and writes go on.
+        subprocess.run(["mount", "-o", "remount,size=64m", mount], check=True)
+        node = self.start_node("--data-dir", data, name="restarted")
+        r = redis.Redis(port=node.resp_port)
+        self.assert_all_read(r, acked)
+        self.assertEqual(metric(node, "store_writes_stopped"), 0)
+        self.assertTrue(r.set("small", "v"))
+        self.assertEqual(r.get("small"), b"v")
+
+    def assert_all_read(self, r, acked):
+        pipe = r.pipeline(transaction=False)
+        for key in acked:
+            pipe.get(key)
+        got = pipe.execute()
+        missing = [k for k, v in zip(acked, got) if v != acked[k]]
+        self.assertEqual(missing, [], f"{len(missing)} acknowledged writes unreadable")
+
     def test_bad_engine_settings_are_rejected(self):
-        import subprocess
         from harness import RINGKV
         out = subprocess.run([RINGKV, "node", "--data-dir", self.data_dir(), "--fsync", "sometimes"],
                              capture_output=True, text=True, timeout=10)
