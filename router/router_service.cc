@@ -78,6 +78,17 @@ std::unique_ptr<Autoscaler> StartAutoscaler(const RouterOptions& o, uint16_t htt
   a.worker_threads = o.worker_threads;
   a.router_url = "http://" + addr;
   a.password_file = o.requirepass_file;
+  if (o.http_tls) {
+    a.router_url = addr;
+    a.router_tls_ca_cert_file = o.tls.ca_cert_file;
+    a.router_tls_cert_file = o.tls.cert_file;
+    a.router_tls_key_file = o.tls.key_file;
+    if (a.enabled && o.tls.ca_cert_file.empty()) {
+      spdlog::warn(
+          "autoscale: the HTTP API is HTTPS without tls_ca_cert_file, so the workers launched "
+          "here have no CA to verify the router with and cannot reach it");
+    }
+  }
   std::unique_ptr<provider::Provider> p;
   if (a.enabled) p = provider::NewLocalProvider(o.run_dir, SelfExe());
   auto scaler = std::make_unique<Autoscaler>(std::move(a), jobs, std::move(p));

@@ -136,6 +136,14 @@ void Autoscaler::Launch(const std::string& reason,
   if (!options_.password_file.empty()) {
     spec.args.insert(spec.args.end(), {"--password-file", options_.password_file});
   }
+  if (!options_.router_tls_ca_cert_file.empty()) {
+    spec.args.insert(spec.args.end(),
+                     {"--router-tls-ca-cert-file", options_.router_tls_ca_cert_file});
+  }
+  if (!options_.router_tls_cert_file.empty()) {
+    spec.args.insert(spec.args.end(), {"--router-tls-cert-file", options_.router_tls_cert_file,
+                                       "--router-tls-key-file", options_.router_tls_key_file});
+  }
   std::string decision = reason + ": launching " + spec.name;
   spdlog::info("autoscaler: {}", decision);
   // Known before it starts: the worker may poll before Launch returns.

@@ -39,6 +39,13 @@ struct AutoscalerOptions {
   // (a password from RINGKV_REQUIREPASS reaches workers through the
   // environment they inherit).
   std::string password_file;
+  // Set when the router serves HTTPS (http_tls): passed as the worker's
+  // --router-tls-ca-cert-file, --router-tls-cert-file and
+  // --router-tls-key-file, and router_url is then host:port. The router's
+  // own certificate doubles as the workers' client certificate.
+  std::string router_tls_ca_cert_file;
+  std::string router_tls_cert_file;
+  std::string router_tls_key_file;
 };
 
 struct ScaleInputs {

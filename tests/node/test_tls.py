@@ -319,6 +319,32 @@ class RouterTlsTest(TlsTestCase):
         self.assertEqual(job()["worker"], "w-tls")
         self.assertIn("https://", worker.read_log())
 
+    def test_autoscaled_workers_reach_an_https_router(self):
+        node = self.start_node("--id", "n0", name="node0")
+        router = self.start_router("--nodes", f"127.0.0.1:{node.http_port}", "--http-tls", "true",
+                                   "--run-dir", os.path.join(self.workdir, "run"),
+                                   "--autoscale", "true", "--scale-after-ms", "300",
+                                   "--autoscale-interval-ms", "200", "--max-workers", "1",
+                                   "--worker-idle-exit", "2s", *self.tls_flags(free_port()))
+        c = self.certs
+        router.use_https(c["ca"], c["client_cert"], c["client_key"])
+        status, body = http_json("PUT", router.http + "/enqueue?iterations=3", b"scaled",
+                                 headers={"Content-Type": "application/octet-stream"},
+                                 context=router.ssl_context)
+        self.assertEqual(status, 200, body)
+
+        def job():
+            return http_json("GET", f"{router.http}/jobs/{body['work_id']}",
+                             context=router.ssl_context)[1]
+        wait_for(lambda: job()["state"] == "done", timeout=30,
+                 what="the job done by a worker the autoscaler launched")
+        self.assertRegex(job()["worker"], r"^worker-\d+$")
+        workers = http_json("GET", f"{router.http}/workers", context=router.ssl_context)[1]
+        self.assertGreaterEqual(workers["autoscaler"]["launches"], 1, workers)
+        wait_for(lambda: not http_json("GET", f"{router.http}/workers",
+                                       context=router.ssl_context)[1]["workers"],
+                 timeout=15, what="the idle worker to leave")
+
 
 if __name__ == "__main__":
     unittest.main()
