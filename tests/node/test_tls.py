@@ -284,17 +284,33 @@ class RouterTlsTest(TlsTestCase):
                                capture_output=True, text=True, timeout=30)
         self.assertNotIn("127.0.0.1:%d" % node.resp_port, plain.stdout)
 
-    def test_a_worker_over_https_completes_a_job_and_a_wrong_ca_never_talks(self):
+    def https_router(self, *extra):
+        """A router over one node whose HTTP API is HTTPS; the test trusts it."""
         node = self.start_node("--id", "n0", name="node0")
         router = self.start_router("--nodes", f"127.0.0.1:{node.http_port}", "--http-tls", "true",
-                                   *self.tls_flags(free_port()))
+                                   *extra, *self.tls_flags(free_port()))
         c = self.certs
         router.use_https(c["ca"], c["client_cert"], c["client_key"])
-        status, body = http_json("PUT", router.http + "/enqueue?iterations=3", b"abc",
+        return router
+
+    def enqueue(self, router, payload):
+        """Enqueues a 3-iteration job over HTTPS; returns its job(), the job's state."""
+        status, body = http_json("PUT", router.http + "/enqueue?iterations=3", payload,
                                  headers={"Content-Type": "application/octet-stream"},
                                  context=router.ssl_context)
         self.assertEqual(status, 200, body)
-        work_id = body["work_id"]
+
+        def job():
+            status, state = http_json("GET", f"{router.http}/jobs/{body['work_id']}",
+                                      context=router.ssl_context)
+            self.assertEqual(status, 200, state)
+            return state
+        return job
+
+    def test_a_worker_over_https_completes_a_job_and_a_wrong_ca_never_talks(self):
+        router = self.https_router()
+        c = self.certs
+        job = self.enqueue(router, b"abc")
         addr = f"127.0.0.1:{router.http_port}"
         # Another CA: the worker refuses the router's certificate, says why,
         # and never falls back to plain HTTP.
@@ -309,33 +325,16 @@ class RouterTlsTest(TlsTestCase):
         worker = self.worker("w-tls", "--router", addr, "--router-tls-ca-cert-file", c["ca"],
                              "--router-tls-cert-file", c["client_cert"],
                              "--router-tls-key-file", c["client_key"])
-
-        def job():
-            status, body = http_json("GET", f"{router.http}/jobs/{work_id}",
-                                     context=router.ssl_context)
-            self.assertEqual(status, 200, body)
-            return body
         wait_for(lambda: job()["state"] == "done", timeout=30, what="the job done over HTTPS")
         self.assertEqual(job()["worker"], "w-tls")
         self.assertIn("https://", worker.read_log())
 
     def test_autoscaled_workers_reach_an_https_router(self):
-        node = self.start_node("--id", "n0", name="node0")
-        router = self.start_router("--nodes", f"127.0.0.1:{node.http_port}", "--http-tls", "true",
-                                   "--run-dir", os.path.join(self.workdir, "run"),
+        router = self.https_router("--run-dir", os.path.join(self.workdir, "run"),
                                    "--autoscale", "true", "--scale-after-ms", "300",
                                    "--autoscale-interval-ms", "200", "--max-workers", "1",
-                                   "--worker-idle-exit", "2s", *self.tls_flags(free_port()))
-        c = self.certs
-        router.use_https(c["ca"], c["client_cert"], c["client_key"])
-        status, body = http_json("PUT", router.http + "/enqueue?iterations=3", b"scaled",
-                                 headers={"Content-Type": "application/octet-stream"},
-                                 context=router.ssl_context)
-        self.assertEqual(status, 200, body)
-
-        def job():
-            return http_json("GET", f"{router.http}/jobs/{body['work_id']}",
-                             context=router.ssl_context)[1]
+                                   "--worker-idle-exit", "2s")
+        job = self.enqueue(router, b"scaled")
         wait_for(lambda: job()["state"] == "done", timeout=30,
                  what="the job done by a worker the autoscaler launched")
         self.assertRegex(job()["worker"], r"^worker-\d+$")
