@@ -97,7 +97,7 @@ struct EngineStats {
   uint64_t tombstones = 0;         // tombstones held (in used_bytes too)
   uint64_t purged_tombstones = 0;  // total removed by PurgeTombstones since start
   // RocksDB: a write failed (a full disk, an I/O error) and the engine takes
-  // no more writes until the node restarts; reads go on.
+  // no more writes until RocksDB has recovered; reads go on.
   bool writes_stopped = false;
 };
 

@@ -107,7 +107,16 @@ Status WriteGate::Check() const {
   if (!stopped()) return OkStatus();
   MutexLock lock(mu_);
   return Unavailable("rocksdb writes stopped after a failed write (" + reason_ +
-                     "); reads go on; free space or fix the disk, then restart the node");
+                     "); reads go on; writes resume once the disk has room for a memtable, or "
+                     "after a restart");
+}
+
+void WriteGate::Resume() {
+  MutexLock lock(mu_);
+  if (!stopped()) return;
+  spdlog::warn("rocksdb engine: recovered from '{}'; writes go on", reason_);
+  reason_.clear();
+  stopped_.store(false, std::memory_order_release);
 }
 
 Status WriteGate::Done(const rocksdb::Status& s, std::string_view what) {
@@ -118,7 +127,8 @@ Status WriteGate::Done(const rocksdb::Status& s, std::string_view what) {
       reason_ = std::string(what) + ": " + s.ToString();
       stopped_.store(true, std::memory_order_release);
       spdlog::error(
-          "rocksdb engine: {} failed: {}; no more writes until the node restarts, reads go on",
+          "rocksdb engine: {} failed: {}; no more writes until RocksDB recovers (once the disk "
+          "has room for a memtable) or the node restarts; reads go on",
           what, s.ToString());
     }
   }
@@ -126,7 +136,8 @@ Status WriteGate::Done(const rocksdb::Status& s, std::string_view what) {
 }
 
 RocksDbEngine::RocksDbEngine(RocksDbEngineOptions options, rocksdb::DB* db,
-                             std::vector<rocksdb::ColumnFamilyHandle*> handles)
+                             std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                             std::shared_ptr<WriteGate> gate)
     : options_(std::move(options)),
       db_(db),
       handles_(std::move(handles)),
@@ -134,8 +145,9 @@ RocksDbEngine::RocksDbEngine(RocksDbEngineOptions options, rocksdb::DB* db,
       meta_(handles_[1]),
       tombstone_index_(handles_[2]),
       hint_family_(handles_[3]),
+      gate_(std::move(gate)),
       rng_(std::random_device{}()),
-      hint_log_(db, hint_family_, write_options_, gate_),
+      hint_log_(db, hint_family_, write_options_, *gate_),
       hints_(options_.hints, &hint_log_) {
   write_options_.sync = options_.fsync == FsyncPolicy::kAlways;
 }
@@ -143,6 +155,8 @@ RocksDbEngine::RocksDbEngine(RocksDbEngineOptions options, rocksdb::DB* db,
 StatusOr<std::unique_ptr<Engine>> RocksDbEngine::Open(const RocksDbEngineOptions& options) {
   if (options.path.empty()) return InvalidArgument("rocksdb engine: empty path");
   rocksdb::Options db_options = MakeDbOptions(options);
+  auto gate = std::make_shared<WriteGate>();
+  db_options.listeners.push_back(std::make_shared<GateListener>(gate));
   // A directory from before tombstones and hints gains their families here.
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(db_options)},
@@ -153,7 +167,8 @@ StatusOr<std::unique_ptr<Engine>> RocksDbEngine::Open(const RocksDbEngineOptions
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, families, &handles, &db);
   if (!s.ok()) return FromRocks(s, "open " + options.path);
-  std::unique_ptr<RocksDbEngine> engine(new RocksDbEngine(options, db, std::move(handles)));
+  std::unique_ptr<RocksDbEngine> engine(
+      new RocksDbEngine(options, db, std::move(handles), std::move(gate)));
   if (Status st = engine->CheckHashKind(); !st.ok()) return st;
   if (Status st = engine->Recount(); !st.ok()) return st;
   if (Status st = engine->LoadHints(); !st.ok()) return st;
@@ -168,7 +183,8 @@ RocksDbEngine::~RocksDbEngine() {
   }
   sync_cv_.NotifyAll();
   if (wal_syncer_.joinable()) wal_syncer_.join();
-  if (options_.fsync != FsyncPolicy::kNo && !gate_.stopped()) db_->SyncWAL().PermitUncheckedError();
+  if (options_.fsync != FsyncPolicy::kNo && !gate_->stopped())
+    db_->SyncWAL().PermitUncheckedError();
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
@@ -193,7 +209,7 @@ Status RocksDbEngine::CheckHashKind() {
   }
   rocksdb::WriteOptions sync_write;
   sync_write.sync = true;
-  return gate_.Done(db_->Put(sync_write, meta_, kMetaHashKind, want), "write metadata");
+  return gate_->Done(db_->Put(sync_write, meta_, kMetaHashKind, want), "write metadata");
 }
 
 Status RocksDbEngine::Recount() {
@@ -235,7 +251,7 @@ void RocksDbEngine::WalSyncLoop() {
   MutexLock lock(sync_mu_);
   while (!sync_cv_.WaitFor(sync_mu_, std::chrono::seconds(1),
                            [&]() REQUIRES(sync_mu_) { return stopping_; })) {
-    if (gate_.stopped()) continue;  // a sync after a failed write aborts in RocksDB
+    if (gate_->stopped()) continue;  // a sync before RocksDB recovered would abort
     lock.unlock();
     // A failed sync is retried next second; the WAL data is already in the OS.
     db_->SyncWAL().PermitUncheckedError();
@@ -273,7 +289,7 @@ Status RocksDbEngine::MutateVersioned(std::string_view key, int64_t now_ms,
                                       FunctionRef<Mutation(const VersionedEntry* current)> fn) {
   const uint64_t position = ring::HashKey(options_.hash, key);
   const std::string stored_key = EncodeKey(position, key);
-  if (Status st = gate_.Check(); !st.ok()) return st;
+  if (Status st = gate_->Check(); !st.ok()) return st;
   MutexLock lock(StripeFor(position));
   rocksdb::PinnableSlice stored;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), data_, stored_key, &stored);
@@ -318,8 +334,8 @@ Status RocksDbEngine::Apply(const std::string& stored_key, const VersionedEntry*
       !(after && after->tombstone && after->entry.version == old->entry.version)) {
     batch.Delete(tombstone_index_, EncodeTombstoneIndexKey(old->entry.version, stored_key));
   }
-  if (Status st = gate_.Check(); !st.ok()) return st;
-  if (Status st = gate_.Done(db_->Write(write_options_, &batch), "write"); !st.ok()) return st;
+  if (Status st = gate_->Check(); !st.ok()) return st;
+  if (Status st = gate_->Done(db_->Write(write_options_, &batch), "write"); !st.ok()) return st;
   Count(old, -1);
   Count(after ? &*after : nullptr, +1);
   if (old_expired) ++expired_keys_;
@@ -343,8 +359,8 @@ bool RocksDbEngine::ReapIfExpired(uint64_t position, std::string_view key, int64
   if (!db_->Get(rocksdb::ReadOptions(), data_, stored_key, &stored).ok()) return false;
   std::optional<Header> header = DecodeHeader(View(stored));
   if (!header || header->tombstone || !IsExpired(header->expire_at_ms, now_ms)) return false;
-  if (!gate_.Check().ok()) return false;
-  if (!gate_.Done(db_->Delete(write_options_, data_, stored_key), "reap").ok()) return false;
+  if (!gate_->Check().ok()) return false;
+  if (!gate_->Done(db_->Delete(write_options_, data_, stored_key), "reap").ok()) return false;
   --keys_;
   --keys_with_expiry_;
   ++expired_keys_;
@@ -375,7 +391,7 @@ rocksdb::Status RocksDbEngine::ClearFamily(rocksdb::ColumnFamilyHandle* family) 
 // Holds every stripe so no read-modify-write interleaves and the counters
 // stay exact.
 Status RocksDbEngine::Clear() {
-  if (Status st = gate_.Check(); !st.ok()) return st;
+  if (Status st = gate_->Check(); !st.ok()) return st;
   LockAllStripes();
   rocksdb::Status s = ClearFamily(data_);
   if (s.ok()) s = ClearFamily(tombstone_index_);
@@ -385,11 +401,11 @@ Status RocksDbEngine::Clear() {
     tombstones_ = 0;
   }
   UnlockAllStripes();
-  if (Status st = gate_.Done(s, "clear"); !st.ok()) return st;
+  if (Status st = gate_->Done(s, "clear"); !st.ok()) return st;
   rocksdb::CompactRangeOptions compact;
   for (rocksdb::ColumnFamilyHandle* family : {data_, tombstone_index_}) {
-    if (Status st =
-            gate_.Done(db_->CompactRange(compact, family, nullptr, nullptr), "compact after clear");
+    if (Status st = gate_->Done(db_->CompactRange(compact, family, nullptr, nullptr),
+                                "compact after clear");
         !st.ok()) {
       return st;
     }
@@ -404,7 +420,7 @@ EngineStats RocksDbEngine::Stats() const {
   stats.tombstones = static_cast<uint64_t>(std::max<int64_t>(tombstones_.load(), 0));
   stats.expired_keys = expired_keys_.load();
   stats.purged_tombstones = purged_tombstones_.load();
-  stats.writes_stopped = gate_.stopped();
+  stats.writes_stopped = gate_->stopped();
   for (rocksdb::ColumnFamilyHandle* family : {data_, tombstone_index_, hint_family_}) {
     uint64_t value = 0;
     if (db_->GetIntProperty(family, rocksdb::DB::Properties::kLiveSstFilesSize, &value)) {

@@ -129,8 +129,8 @@ std::vector<Fact> Facts(const Metrics& m, const store::EngineStats& st, const Se
       {"purged_tombstones_total", "counter", "Tombstones removed after tombstone_ttl_s.",
        st.purged_tombstones},
       {"store_writes_stopped", "gauge",
-       "1 once a RocksDB write failed (a full disk, an I/O error): writes are refused until "
-       "the node restarts, reads go on.",
+       "1 while RocksDB writes are stopped by a failed write (a full disk, an I/O error): "
+       "writes are refused until RocksDB recovers, reads go on.",
        st.writes_stopped ? 1u : 0u},
   };
 }

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -59,13 +60,15 @@ inline rocksdb::ReadOptions BulkReadOptions() {
   return options;
 }
 
-// The first failed write stops every later one. After a failed WAL write (a
-// full disk, an I/O error) RocksDB takes no more writes, and in RocksDB 7.8
-// one more WAL sync, or DB::Resume(), trips an assertion that aborts the
-// process. So once a write has failed, the engine neither writes nor syncs
-// again: writes get the first error, reads go on, and a restart recovers
-// (RocksDB replays the WAL up to the failed write, which was never
-// acknowledged).
+// The first failed write stops every later one, until RocksDB has
+// recovered. After a failed WAL write or flush (a full disk, an I/O error)
+// RocksDB takes no more writes, and in RocksDB 7.8 a WAL sync before it has
+// recovered trips an assertion that aborts the process. So the engine
+// neither writes nor syncs while stopped: writes get the first error, reads
+// go on. RocksDB recovers from a full disk by itself, once the disk has room
+// for a memtable (it checks every 5 s), and then writes resume
+// (GateListener); a restart recovers too (RocksDB replays the WAL up to the
+// failed write, which was never acknowledged).
 class WriteGate {
  public:
   // OkStatus while writes go on; Unavailable naming the first failure after.
@@ -73,12 +76,26 @@ class WriteGate {
   // The result of a write as our Status. An I/O error stops writes (and is
   // logged once); other errors only pass through.
   Status Done(const rocksdb::Status& s, std::string_view what);
+  // RocksDB recovered from the error: writes go on (logged).
+  void Resume();
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
 
  private:
   std::atomic<bool> stopped_{false};
   mutable Mutex mu_;
   std::string reason_ GUARDED_BY(mu_);
+};
+
+// Opens the gate when RocksDB reports a successful recovery.
+class GateListener final : public rocksdb::EventListener {
+ public:
+  explicit GateListener(std::shared_ptr<WriteGate> gate) : gate_(std::move(gate)) {}
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (info.new_bg_error.ok()) gate_->Resume();
+  }
+
+ private:
+  const std::shared_ptr<WriteGate> gate_;
 };
 
 // Hints written through to the "hints" column family (HintSet's log).
@@ -139,7 +156,7 @@ class RocksDbEngine final : public Engine {
   enum class Include : uint8_t { kLive, kLiveAndTombstones };
 
   RocksDbEngine(RocksDbEngineOptions options, rocksdb::DB* db,
-                std::vector<rocksdb::ColumnFamilyHandle*> handles);
+                std::vector<rocksdb::ColumnFamilyHandle*> handles, std::shared_ptr<WriteGate> gate);
 
   Status CheckHashKind();
   Status Recount();
@@ -181,7 +198,7 @@ class RocksDbEngine final : public Engine {
   rocksdb::ColumnFamilyHandle* tombstone_index_;
   rocksdb::ColumnFamilyHandle* hint_family_;
   rocksdb::WriteOptions write_options_;
-  WriteGate gate_;
+  const std::shared_ptr<WriteGate> gate_;  // shared with the GateListener RocksDB holds
 
   std::array<Mutex, kStripes> stripes_;
   std::atomic<int64_t> keys_{0};

@@ -136,8 +136,8 @@ bool RocksDbEngine::PurgeIfTombstone(std::string_view data_key, uint64_t version
   rocksdb::WriteBatch batch;
   batch.Delete(tombstone_index_, EncodeTombstoneIndexKey(version, data_key));
   if (purge) batch.Delete(data_, data_key);
-  if (!gate_.Check().ok()) return false;
-  if (!gate_.Done(db_->Write(write_options_, &batch), "purge tombstone").ok()) return false;
+  if (!gate_->Check().ok()) return false;
+  if (!gate_->Done(db_->Write(write_options_, &batch), "purge tombstone").ok()) return false;
   if (!purge) return false;
   --tombstones_;
   ++purged_tombstones_;
