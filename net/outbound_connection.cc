@@ -172,7 +172,7 @@ void OutboundConnection::Flush() {
         writable_ = false;  // the rest goes on EPOLLOUT
         return;
       }
-      return Fail(Errno("write", errno));
+      return Fail("write: " + IoFailure(tls_stream_.get(), errno));
     }
     woff_ += static_cast<size_t>(n);
   }
@@ -203,7 +203,7 @@ void OutboundConnection::ReadAll(bool hup) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      return Fail(Errno("read", errno));
+      return Fail("read: " + IoFailure(tls_stream_.get(), errno));
     }
     if (n == 0) return Fail("connection closed by the peer");
     rend_ += static_cast<size_t>(n);

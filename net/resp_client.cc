@@ -186,7 +186,7 @@ StatusOr<resp::Reply> RespClient::Call(std::span<const std::string_view> args,
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EINTR) && WaitFor(fd_, POLLOUT, deadline)) continue;
-    std::string why = n < 0 ? std::strerror(errno) : "closed";
+    std::string why = n < 0 ? IoFailure(tls_.get(), errno) : "closed";
     Close();
     return Unavailable("send to " + addr_ + ": " + why);
   }
@@ -214,7 +214,7 @@ StatusOr<resp::Reply> RespClient::Call(std::span<const std::string_view> args,
     if (n > 0) {
       buffer_.append(chunk, static_cast<size_t>(n));
     } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-      std::string why = n == 0 ? "connection closed" : std::strerror(errno);
+      std::string why = n == 0 ? "connection closed" : IoFailure(tls_.get(), errno);
       Close();
       return Unavailable("read from " + addr_ + ": " + why);
     }

@@ -247,6 +247,7 @@ ssize_t TlsStream::Fail(int ret) {
     return -1;
   }
   if (e == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify: the peer closed
+  if (e == SSL_ERROR_SSL && failure_.empty()) failure_ = OpenSslError();
   ERR_clear_error();
   if (e != SSL_ERROR_SYSCALL || errno == 0 || errno == EAGAIN) errno = ECONNRESET;
   return -1;
@@ -270,6 +271,11 @@ bool TlsStream::HasPending() const {
 
 bool TlsStream::Drained() const {
   return io_.drained && SSL_has_pending(ssl_) == 0;
+}
+
+std::string IoFailure(const TlsStream* tls, int err) {
+  if (tls != nullptr && !tls->failure().empty()) return "TLS: " + tls->failure();
+  return std::strerror(err);
 }
 
 }  // namespace ringkv::net

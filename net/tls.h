@@ -95,8 +95,10 @@ class TlsStream {
   // next readiness event).
   Step Handshake();
   bool handshaken() const { return handshaken_; }
-  // After Handshake returned kFailed: why, in OpenSSL's words (a
-  // certificate that did not verify names the verification error).
+  // After Handshake returned kFailed, or Read or Write failed on a TLS
+  // error: why, in OpenSSL's words (a certificate that did not verify
+  // names the verification error; an alert from the peer, such as its
+  // refusal of our certificate, names the alert). Empty otherwise.
   const std::string& failure() const { return failure_; }
   // As recv/send on a non-blocking socket: bytes moved; 0 = the peer closed
   // (read); -1 with errno EAGAIN = try again on the next event, any other
@@ -126,5 +128,9 @@ class TlsStream {
   bool handshaken_ = false;
   std::string failure_;
 };
+
+// Why a Read or Write on `tls` (null: a plaintext socket) failed with errno
+// `err`: OpenSSL's reason when the failure was a TLS one, else strerror.
+std::string IoFailure(const TlsStream* tls, int err);
 
 }  // namespace ringkv::net

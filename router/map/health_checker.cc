@@ -96,7 +96,7 @@ void HealthChecker::RunOnce() {
           tracker_.Forget(node.id);
           break;
         }
-        OnWentDown(node);
+        OnWentDown(node, s.message());
         break;
       case cluster::HealthTransition::kCameBack:
         if (MigrationRunning()) {
@@ -145,12 +145,13 @@ void HealthChecker::ReplaceLongDown(const cluster::ClusterMap& map) {
   }
 }
 
-void HealthChecker::OnWentDown(const cluster::NodeInfo& node) {
+void HealthChecker::OnWentDown(const cluster::NodeInfo& node, std::string_view why) {
   auto r = map_owner_.Apply([&](const cluster::ClusterMap& m) {
     return cluster::SetState(m, node.id, cluster::NodeState::kDown);
   });
   if (r.ok()) {
-    spdlog::warn("health: node {} ({}) is down at epoch {}; {}", node.id, node.addr, r->epoch,
+    spdlog::warn("health: node {} ({}) is down at epoch {} (last probe: {}); {}", node.id,
+                 node.addr, r->epoch, why,
                  r->replication > 1 ? "its keys are served by their other replicas"
                                     : "ejected from the ring");
   } else {

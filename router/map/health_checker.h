@@ -30,6 +30,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "base/periodic_task.h"
 #include "net/resp_client.h"
@@ -79,7 +80,8 @@ class HealthChecker {
   void RunOnce();
 
  private:
-  void OnWentDown(const cluster::NodeInfo& node);
+  // `why`: the failure of its last probe.
+  void OnWentDown(const cluster::NodeInfo& node, std::string_view why);
   void OnCameBack(const cluster::NodeInfo& node);
   bool MigrationRunning() const { return hooks_.running && hooks_.running(); }
   // Removes the nodes down longer than health.replace_after_s.

@@ -117,6 +117,7 @@ class BackendTlsTest(ClusterTestCase):
         good = tls_client(self.nodes[0].resp_port, self.pki)
         good.set("secret-key", "secret-value")
         for name, args in (("rogue-ca", ["--backend-tls-ca-cert-file", self.rogue.ca]),
+                           ("no-certificate", ["--backend-tls-ca-cert-file", self.pki.ca]),
                            ("plaintext", [])):
             router = self.start_router(
                 "--nodes", ",".join(f"127.0.0.1:{n.http_port}" for n in self.nodes), *args,
@@ -141,6 +142,11 @@ class BackendTlsTest(ClusterTestCase):
                          timeout=30, what="the nodes to be down")
                 with self.assertRaises(redis.exceptions.ResponseError):
                     client.get("secret-key")
+            if name == "no-certificate":
+                # The node refuses the router after the handshake (TLS 1.3):
+                # its alert's words reach the router's log.
+                wait_for(lambda: "alert certificate required" in router.read_log(), timeout=10,
+                         what="the node's refusal in the log")
             router.stop()
         self.assertEqual(good.get("secret-key"), b"secret-value")
 

@@ -79,7 +79,9 @@ void BackendConn::FlushTls() {
       continue;
     }
     if (n < 0 && errno == EAGAIN) break;
-    return Fail(std::string("write failed: ") + (n == 0 ? "closed" : std::strerror(errno)), true);
+    return Fail(
+        "write failed: " + (n == 0 ? std::string("closed") : net::IoFailure(tls_.get(), errno)),
+        true);
   }
   out_.erase(0, done);
   if (out_.empty()) {
@@ -250,7 +252,7 @@ void BackendConn::ReadTls(uint64_t gen) {
     if (n <= 0) {
       const bool busy = !inflight_.empty() || swallow_ > 0;
       return Fail(n == 0 ? std::string("connection closed")
-                         : std::string("read failed: ") + std::strerror(errno),
+                         : "read failed: " + net::IoFailure(tls_.get(), errno),
                   busy);
     }
     rend_ += static_cast<size_t>(n);
