@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "net/grpc_server.h"
+#include "net/test_pki.h"
 
 namespace ringkv::net {
 namespace {
@@ -143,29 +142,12 @@ TEST_F(GuardedServerTest, TheSecretPassesAndOtherServicesStayOpen) {
 class TlsServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/ringkv-grpc-tls-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = new std::string(tmpl);
-    std::ofstream(*dir_ + "/ext.cnf")
-        << "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
-    for (const char* ca : {"good", "rogue"}) {
-      const std::string sh =
-          "(cd " + *dir_ + " && " +
-          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 " + "-nodes -keyout " +
-          ca + "-ca.key -out " + ca + "-ca.crt -days 1 -subj /CN=" + ca +
-          " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + ca +
-          ".key -out " + ca + ".csr -subj /CN=" + ca + " && openssl x509 -req -in " + ca +
-          ".csr -CA " + ca + "-ca.crt -CAkey " + ca + "-ca.key -CAcreateserial -days 1 " +
-          "-extfile ext.cnf -out " + ca + ".crt) >/dev/null 2>&1";
-      ASSERT_EQ(std::system(sh.c_str()), 0) << sh;
-    }
+    pki_ = new testing::TestPki("ringkv-grpc-tls");
+    ASSERT_EQ(pki_->error(), "");
   }
-  static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
+  static void TearDownTestSuite() { delete pki_; }
   static std::string Read(const std::string& name) {
-    std::ifstream in(*dir_ + "/" + name);
+    std::ifstream in(pki_->Path(name));
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
@@ -188,12 +170,12 @@ class TlsServerTest : public ::testing::Test {
     return FromGrpc(Call(channels.Get(addr_), ctx, method, reply));
   }
 
-  static std::string* dir_;
+  static testing::TestPki* pki_;
   std::unique_ptr<GrpcServer> server_;
   std::string addr_;
 };
 
-std::string* TlsServerTest::dir_ = nullptr;
+testing::TestPki* TlsServerTest::pki_ = nullptr;
 
 TEST_F(TlsServerTest, ACertificateFromTheCaAndTheSecretPass) {
   GrpcChannels right(

@@ -4,15 +4,12 @@
 #include "net/http_client.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 
 #include "net/http_server.h"
+#include "net/test_pki.h"
 
 namespace ringkv::net {
 namespace {
@@ -20,28 +17,11 @@ namespace {
 class HttpsCallTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/ringkv-https-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = new std::string(tmpl);
-    std::ofstream(*dir_ + "/ext.cnf")
-        << "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
-    for (const char* ca : {"good", "rogue"}) {
-      const std::string sh =
-          "(cd " + *dir_ + " && " +
-          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + ca +
-          "-ca.key -out " + ca + "-ca.crt -days 1 -subj /CN=" + ca +
-          " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + ca +
-          ".key -out " + ca + ".csr -subj /CN=" + ca + " && openssl x509 -req -in " + ca +
-          ".csr -CA " + ca + "-ca.crt -CAkey " + ca + "-ca.key -CAcreateserial -days 1 " +
-          "-extfile ext.cnf -out " + ca + ".crt) >/dev/null 2>&1";
-      ASSERT_EQ(std::system(sh.c_str()), 0) << sh;
-    }
+    pki_ = new testing::TestPki("ringkv-https");
+    ASSERT_EQ(pki_->error(), "");
   }
-  static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
-  static std::string Path(const std::string& name) { return *dir_ + "/" + name; }
+  static void TearDownTestSuite() { delete pki_; }
+  static std::string Path(const std::string& name) { return pki_->Path(name); }
 
   // An HTTPS server with the good CA's certificate; client certificates as
   // `auth`.
@@ -69,12 +49,12 @@ class HttpsCallTest : public ::testing::Test {
     return o;
   }
 
-  static std::string* dir_;
+  static testing::TestPki* pki_;
   std::unique_ptr<HttpServer> server_;
   std::string addr_;
 };
 
-std::string* HttpsCallTest::dir_ = nullptr;
+testing::TestPki* HttpsCallTest::pki_ = nullptr;
 
 TEST_F(HttpsCallTest, AServerTheCaSignedAnswers) {
   Serve(TlsAuthClients::kNo);

@@ -3,9 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,6 +11,7 @@
 
 #include "net/connection_loop.h"
 #include "net/resp/resp_parser.h"
+#include "net/test_pki.h"
 #include "net/tls.h"
 
 namespace ringkv::net {
@@ -162,27 +160,11 @@ TEST_F(OutboundConnectionTest, ARefusedConnectIsReported) {
 class OutboundTlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/ringkv-outbound-tls-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = new std::string(tmpl);
-    std::ofstream(*dir_ + "/ext.cnf")
-        << "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
-    for (const std::string ca : {"good", "rogue"}) {
-      const std::string sh =
-          "(cd " + *dir_ + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256" +
-          " -nodes -keyout " + ca + "-ca.key -out " + ca + "-ca.crt -days 1 -subj /CN=" + ca +
-          " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + ca +
-          ".key -out " + ca + ".csr -subj /CN=" + ca + " && openssl x509 -req -in " + ca +
-          ".csr -CA " + ca + "-ca.crt -CAkey " + ca + "-ca.key -CAcreateserial -days 1" +
-          " -extfile ext.cnf -out " + ca + ".crt) >/dev/null 2>&1";
-      ASSERT_EQ(std::system(sh.c_str()), 0) << sh;
-    }
+    pki_ = new testing::TestPki("ringkv-outbound-tls");
+    ASSERT_EQ(pki_->error(), "");
   }
-  static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
-    delete dir_;
-  }
-  static std::string File(const std::string& name) { return *dir_ + "/" + name; }
+  static void TearDownTestSuite() { delete pki_; }
+  static std::string File(const std::string& name) { return pki_->Path(name); }
 
   // A TLS-only server with `who`'s certificate, asking for a client
   // certificate from the good CA.
@@ -219,12 +201,12 @@ class OutboundTlsTest : public ::testing::Test {
     });
   }
 
-  static std::string* dir_;
+  static testing::TestPki* pki_;
   std::unique_ptr<ConnectionLoop> server_;
   SocketAddress addr_;
 };
 
-std::string* OutboundTlsTest::dir_ = nullptr;
+testing::TestPki* OutboundTlsTest::pki_ = nullptr;
 
 TEST_F(OutboundTlsTest, PipelinedRepliesArriveWholeAndInOrderOverMutualTls) {
   StartServer("good");
