@@ -10,6 +10,8 @@
 # Usage: bench/ab-resp.sh node|router <binary A> <binary B> [rounds]
 #   env: REQUESTS (100000), PIPELINES ("1 16"), TESTS (set,get), CLIENTS (50)
 set -euo pipefail
+# shellcheck source=bench/lib/pairs.sh
+source "$(dirname "$0")/lib/pairs.sh"
 cd "$(dirname "$0")/.."
 MODE=$1 A=$2 B=$3 ROUNDS=${4:-5}
 REQUESTS=${REQUESTS:-100000}
@@ -60,10 +62,8 @@ bench() {  # bench <port> <pipeline> -> "TEST rps" lines
     --csv 2>/dev/null | tail -n +2 | tr -d '"' | awk -F, '{split($1, a, " "); print a[1], $2}'
 }
 
-declare -A ra rb ratio
 for round in $(seq "$ROUNDS"); do
   for p in $PIPELINES; do
-    declare -A x=() y=()
     if ((round % 2)); then
       bench_cpu a "$pa" "$p" >"$work/a.out"
       bench_cpu b "$pb" "$p" >"$work/b.out"
@@ -71,26 +71,12 @@ for round in $(seq "$ROUNDS"); do
       bench_cpu b "$pb" "$p" >"$work/b.out"
       bench_cpu a "$pa" "$p" >"$work/a.out"
     fi
-    while read -r t v; do x[$t]=$v; done <"$work/a.out"
-    while read -r t v; do y[$t]=$v; done <"$work/b.out"
-    for t in "${!x[@]}"; do
-      ra["$t P$p"]+="${x[$t]} "; rb["$t P$p"]+="${y[$t]} "
-      ratio["$t P$p"]+="$(awk -v a="${x[$t]}" -v b="${y[$t]}" 'BEGIN {print b / a}') "
-    done
-    unset x y
+    pair_record "" " P$p" "$work/a.out" "$work/b.out"
   done
 done
 
-sorted() { tr ' ' '\n' | grep -v '^$' | sort -g; }
-median() { sorted | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 printf '# %s, %s rounds, %s requests, -c %s\n' "$MODE" "$ROUNDS" "$REQUESTS" "$CLIENTS"
-printf '%-10s %12s %12s %8s %12s\n' test "A rps" "B rps" "B/A" "B/A min-max"
-for key in $(printf '%s\n' "${!ratio[@]}" | sort | tr ' ' '_'); do
-  k=${key//_/ }
-  printf '%-10s %12.0f %12.0f %7.2fx %6.2f-%.2f\n' "$k" "$(echo "${ra[$k]}" | median)" \
-    "$(echo "${rb[$k]}" | median)" "$(echo "${ratio[$k]}" | median)" \
-    "$(echo "${ratio[$k]}" | sorted | head -1)" "$(echo "${ratio[$k]}" | sorted | tail -1)"
-done
+pair_report 10 8 test "A rps" "B rps" "B/A" "B/A min-max"
 requests=$((ROUNDS * REQUESTS * $(wc -w <<<"$PIPELINES") * $(tr , ' ' <<<"$TESTS" | wc -w)))
 hz=$(getconf CLK_TCK)
 awk -v a="${cpu[a]}" -v b="${cpu[b]}" -v n="$requests" -v hz="$hz" 'BEGIN {

@@ -13,6 +13,8 @@
 #        PIPELINES ("1 16"), TESTS (set,get), CLIENTS (50),
 #        THREADS (redis-benchmark --threads; 1 = its default single thread)
 set -euo pipefail
+# shellcheck source=bench/lib/pairs.sh
+source "$(dirname "$0")/lib/pairs.sh"
 cd "$(dirname "$0")/.."
 BIN=$1 ROUNDS=${2:-5}
 TARGET=${TARGET:-router}
@@ -79,7 +81,6 @@ bench() {  # bench <port> <pipeline> [tls flags] -> "TEST rps" lines
     -t "$TESTS" --csv 2>/dev/null | tail -n +2 | tr -d '"' | awk -F, '{split($1, a, " "); print a[1], $2}'
 }
 
-declare -A rp rt ratio
 for round in $(seq "$ROUNDS"); do
   for p in $PIPELINES; do
     for s in ringkv redis; do
@@ -90,28 +91,11 @@ for round in $(seq "$ROUNDS"); do
         bench "${tls[$s]}" "$p" "${tls_client[@]}" >"$work/t.out"
         bench "${plain[$s]}" "$p" >"$work/p.out"
       fi
-      declare -A x=() y=()
-      while read -r t v; do x[$t]=$v; done <"$work/p.out"
-      while read -r t v; do y[$t]=$v; done <"$work/t.out"
-      for t in "${!x[@]}"; do
-        k="$s $t P$p"
-        rp[$k]+="${x[$t]} "
-        rt[$k]+="${y[$t]:-0} "
-        ratio[$k]+="$(awk -v a="${x[$t]}" -v b="${y[$t]:-0}" 'BEGIN {print b / a}') "
-      done
-      unset x y
+      pair_record "$s " " P$p" "$work/p.out" "$work/t.out"
     done
   done
 done
 
-sorted() { tr ' ' '\n' | grep -v '^$' | sort -g; }
-median() { sorted | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 printf '# TLS vs plaintext, ringkv = %s; %s rounds, %s requests, -c %s, --threads %s\n' "$TARGET" \
   "$ROUNDS" "$REQUESTS" "$CLIENTS" "$THREADS"
-printf '%-20s %12s %12s %9s %12s\n' "server test" "plain rps" "TLS rps" "TLS/plain" "min-max"
-for key in $(printf '%s\n' "${!ratio[@]}" | sort | tr ' ' '_'); do
-  k=${key//_/ }
-  printf '%-20s %12.0f %12.0f %8.2fx %6.2f-%.2f\n' "$k" "$(echo "${rp[$k]}" | median)" \
-    "$(echo "${rt[$k]}" | median)" "$(echo "${ratio[$k]}" | median)" \
-    "$(echo "${ratio[$k]}" | sorted | head -1)" "$(echo "${ratio[$k]}" | sorted | tail -1)"
-done
+pair_report 20 9 "server test" "plain rps" "TLS rps" "TLS/plain" "min-max"
